@@ -1,0 +1,125 @@
+"""Typed CIM-XML operation requests and results: the contract between `wire`
+(which turns bytes into these and back) and `http`/`cimom` (which act on them).
+
+Values are pywbem objects (CIMInstance, CIMInstanceName, CIMClass,
+CIMClassName, CIMQualifierDeclaration, CIMInt/CIMFloat/CIMDateTime, str,
+bool, list) so that no other part sees XML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pywbem import CIMClassName, CIMError, CIMInstanceName
+
+
+@dataclass(frozen=True, slots=True)
+class IntrinsicCall:
+    """An IMETHODCALL. `params` holds every IPARAMVALUE, keyed by its DSP0200
+    name in canonical case (e.g. "ClassName", "DeepInheritance"), already
+    converted to the DSP0200 type of that parameter (bool, int, str, list[str],
+    CIMInstanceName, CIMInstance, CIMClass, CIMQualifierDeclaration, or None
+    for an explicit NULL). Parameters not sent are absent."""
+
+    message_id: str
+    method: str  # canonical DSP0200 spelling, e.g. "EnumerateInstances"
+    namespace: str  # "/"-separated as sent, e.g. "root/interop"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamValue:
+    """One PARAMVALUE of a METHODCALL.
+
+    `type` is the PARAMTYPE as sent ("uint16", "string", "reference",
+    "boolean"…), or None when the client sent none (wbemcli): then `value`
+    is the raw text (str), a list of raw texts, a CIMInstanceName /
+    CIMClassName (VALUE.REFERENCE), a list of those, or None, and the cimom
+    types it from the METHOD/PARAMETER definition. With a type, scalar values
+    are already converted to pywbem types. `embedded_object` is "instance" or
+    "object" when the PARAMVALUE carried EmbeddedObject / EMBEDDEDOBJECT; an
+    embedded instance arrives parsed (CIMInstance) when its text parses, else
+    as the text."""
+
+    name: str
+    type: str | None
+    value: Any
+    embedded_object: str | None = None
+    is_array: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExtrinsicCall:
+    """A METHODCALL on an instance (LOCALINSTANCEPATH) or a class
+    (LOCALCLASSPATH, a static method). `target.namespace` is set, host is None."""
+
+    message_id: str
+    method: str
+    namespace: str
+    target: CIMInstanceName | CIMClassName
+    params: tuple[ParamValue, ...] = ()
+
+
+Request = IntrinsicCall | ExtrinsicCall
+
+
+@dataclass(slots=True)
+class IntrinsicResult:
+    """What an intrinsic operation answers.
+
+    `value` is the IRETURNVALUE content; its XML form is chosen by the writer
+    from the operation name (DSP0200): e.g. a list of CIMInstance with paths
+    becomes VALUE.NAMEDINSTANCE for EnumerateInstances, VALUE.OBJECTWITHPATH
+    for Associators/References/ExecQuery, VALUE.INSTANCEWITHPATH for the
+    pull operations. `value` may be any iterable (a generator is consumed
+    once). None with a void operation writes no IRETURNVALUE. For GetProperty
+    `value_type` names the CIM type of the property ("string", "uint16",
+    "reference"…) and `embedded_object` its embedding, so that the VALUE is
+    written with the right form.
+
+    `out_params` are the output PARAMVALUEs of pull operations, in order:
+    ("EndOfSequence", "boolean", True), ("EnumerationContext", "string", "…")
+    and for EnumerationCount none."""
+
+    value: Any = None
+    out_params: list[tuple[str, str, Any]] = field(default_factory=list)
+    value_type: str | None = None
+    embedded_object: str | None = None
+
+
+@dataclass(slots=True)
+class MethodResult:
+    """What an extrinsic method answers: RETURNVALUE (always with PARAMTYPE)
+    and the declared output parameters as (name, CIM type, value, is_array,
+    embedded_object) where embedded_object is None, "instance" or "object"."""
+
+    return_type: str
+    return_value: Any
+    out_params: list[tuple[str, str, Any, bool, str | None]] = field(default_factory=list)
+
+
+class ProtocolError(Exception):
+    """A fault below the CIM level, answered with an HTTP status and a
+    `CIMError` header (DSP0200 §7): e.g. 400 request-not-well-formed,
+    400 request-not-valid, 400 unsupported-operation, 413."""
+
+    def __init__(self, status: int, cim_error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.cim_error = cim_error
+        self.message = message
+
+
+class CallError(Exception):
+    """A CIM error found while decoding a call whose envelope was read
+    (so the response can name the method): e.g. an unknown intrinsic method
+    (CIM_ERR_NOT_SUPPORTED) or a parameter of the wrong type
+    (CIM_ERR_INVALID_PARAMETER). Answered as 200 + ERROR."""
+
+    def __init__(self, message_id: str, method: str, intrinsic: bool, error: CIMError) -> None:
+        super().__init__(str(error))
+        self.message_id = message_id
+        self.method = method
+        self.intrinsic = intrinsic
+        self.error = error
