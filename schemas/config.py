@@ -1,0 +1,109 @@
+"""The server's configuration: one model, loadable from a TOML file.
+
+Keys are flat at the top level of the file (`port = 5988`), the same names as
+the `serve` command's options, so a file and a command line read alike.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from cimprovider.schemas.base import SchemaModel, describe_validation_error
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cimprovider"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; `key` names the offending
+    key (None when the file itself is unreadable)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class ServerConfig(SchemaModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5988, ge=0, le=65535)
+    # HTTPS is off unless a port is given; it then needs a certificate and key.
+    https_port: int | None = Field(default=None, ge=0, le=65535)
+    certfile: Path | None = Field(default=None, validate_default=True)
+    keyfile: Path | None = Field(default=None, validate_default=True)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # None: no users file, so HTTP Basic auth is not enforced (local use only).
+    users_file: Path | None = None
+    backend: str = Field(default="simulated", min_length=1)
+    log_level: LogLevel = "INFO"
+    # The name the host reports; None means the machine's own host name.
+    host_name: str | None = None
+    # Simulated backend: how long each power transition takes, so that
+    # Starting/Stopping/Saving… and job progress can be observed.
+    transition_seconds: float = Field(default=0.5, ge=0, le=600)
+    # Hyper-V keeps finished jobs for five minutes.
+    job_retention_seconds: float = Field(default=300.0, gt=0)
+    job_workers: int = Field(default=4, ge=1, le=256)
+    worker_threads: int = Field(default=16, ge=1, le=1024)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    libvirt_uri: str = Field(default="qemu:///system", min_length=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("data_dir", "certfile", "keyfile", "users_file", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("certfile", "keyfile", mode="after")
+    @classmethod
+    def _required_for_https(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # A field validator (not a model one) so the error names this key.
+        if value is None and info.data.get("https_port") is not None:
+            raise ValueError("required when https_port is set")
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        """Where the simulated backend keeps its state."""
+        return self.data_dir / "simulated.sqlite3"
+
+
+def parse_config(values: dict[str, Any], source: str = "configuration") -> ServerConfig:
+    """Validate a mapping; the error names the key (`port`, not a pydantic path)."""
+    try:
+        return ServerConfig.model_validate(values)
+    except ValidationError as error:
+        problems = describe_validation_error(error)
+        key = problems[0][0] if problems else None
+        text = "; ".join(f"{field}: {message}" for field, message in problems)
+        raise ConfigError(f"{source}: {text}", key=key) from None
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> ServerConfig:
+    """Read `path` (TOML) if given, then apply `overrides` whose value is not
+    None — the command line wins over the file."""
+    values: dict[str, Any] = {}
+    source = "configuration"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as handle:
+                values = tomllib.load(handle)
+        except OSError as error:
+            raise ConfigError(f"{source}: cannot read: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return parse_config(values, source)
