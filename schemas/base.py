@@ -8,7 +8,14 @@ which field was wrong, in the model's own words.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+# A model-level validator cannot set an error's location, so ours start their
+# message with the field they are about ("startup_mb: …") and it is moved
+# into the location here.
+_FIELD_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*): (.*)$", re.DOTALL)
 
 
 class SchemaModel(BaseModel):
@@ -32,7 +39,14 @@ def field_path(location: tuple[int | str, ...]) -> str:
 
 def describe_validation_error(error: ValidationError) -> list[tuple[str, str]]:
     """One `(field, message)` pair per problem, in pydantic's order."""
-    return [(field_path(item["loc"]), item["msg"]) for item in error.errors()]
+    problems = []
+    for item in error.errors():
+        location, message = tuple(item["loc"]), item["msg"].removeprefix("Value error, ")
+        named = _FIELD_PREFIX.match(message)
+        if named:
+            location, message = location + (named.group(1),), named.group(2)
+        problems.append((field_path(location), message))
+    return problems
 
 
 def validation_message(error: ValidationError) -> str:

@@ -1,0 +1,177 @@
+"""A VM's resources: processor, memory, controllers, drives with their media,
+network adapters and serial ports.
+
+Every resource has a stable GUID so the CIM side can form Hyper-V InstanceIDs
+(`Microsoft:<VMGUID>\\<devGUID>\\…`). Processor and memory carry Hyper-V's
+fixed GUIDs, because that is how real InstanceIDs for them look.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Literal, Union
+from uuid import UUID, uuid4
+
+from pydantic import Field, field_validator, model_validator
+
+from cimprovider.schemas.base import SchemaModel
+
+PROCESSOR_ID = UUID("b637f346-6a0e-4dec-af52-bd70cb80a21d")
+MEMORY_ID = UUID("4764334d-e001-4176-82ee-5594ec9b530e")
+
+IDE_CONTROLLERS = 2
+IDE_SLOTS = 2
+SCSI_CONTROLLERS = 4
+SCSI_SLOTS = 64
+MAX_PROCESSORS = 240
+MAX_MEMORY_MB = 12 * 1024 * 1024
+
+
+class DeviceKind(str, Enum):
+    PROCESSOR = "processor"
+    MEMORY = "memory"
+    CONTROLLER = "controller"
+    DRIVE = "drive"
+    NETWORK_ADAPTER = "network_adapter"
+    SERIAL_PORT = "serial_port"
+
+
+class ProcessorSettings(SchemaModel):
+    kind: Literal[DeviceKind.PROCESSOR] = DeviceKind.PROCESSOR
+    id: UUID = PROCESSOR_ID
+    count: int = Field(default=1, ge=1, le=MAX_PROCESSORS)
+    # Percentages of one host processor per virtual processor (Hyper-V shows
+    # them in thousandths: 100 % = 100000).
+    reservation_percent: float = Field(default=0.0, ge=0, le=100)
+    limit_percent: float = Field(default=100.0, ge=0, le=100)
+    weight: int = Field(default=100, ge=0, le=10000)
+    expose_virtualization_extensions: bool = False
+    limit_processor_features: bool = False
+
+    @model_validator(mode="after")
+    def _reservation_within_limit(self) -> "ProcessorSettings":
+        if self.reservation_percent > self.limit_percent:
+            raise ValueError("reservation_percent: must not exceed limit_percent")
+        return self
+
+
+class MemorySettings(SchemaModel):
+    kind: Literal[DeviceKind.MEMORY] = DeviceKind.MEMORY
+    id: UUID = MEMORY_ID
+    startup_mb: int = Field(default=1024, ge=32, le=MAX_MEMORY_MB)
+    dynamic_enabled: bool = False
+    minimum_mb: int = Field(default=512, ge=32, le=MAX_MEMORY_MB)
+    maximum_mb: int = Field(default=1048576, ge=32, le=MAX_MEMORY_MB)
+    buffer_percent: int = Field(default=20, ge=5, le=2000)
+
+    @field_validator("startup_mb", "minimum_mb", "maximum_mb")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        # Hyper-V allocates memory in 2 MB units and refuses odd sizes.
+        if value % 2:
+            raise ValueError("must be a multiple of 2 MB")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_when_dynamic(self) -> "MemorySettings":
+        if self.dynamic_enabled and not (self.minimum_mb <= self.startup_mb <= self.maximum_mb):
+            raise ValueError("startup_mb: dynamic memory needs minimum_mb <= startup_mb <= maximum_mb")
+        return self
+
+
+class ControllerType(str, Enum):
+    IDE = "ide"
+    SCSI = "scsi"
+
+    @property
+    def slots(self) -> int:
+        return IDE_SLOTS if self is ControllerType.IDE else SCSI_SLOTS
+
+
+class Controller(SchemaModel):
+    kind: Literal[DeviceKind.CONTROLLER] = DeviceKind.CONTROLLER
+    id: UUID = Field(default_factory=uuid4)
+    controller_type: ControllerType
+    # IDE: 0 or 1 (Hyper-V's Address); SCSI: 0–3 in the order added.
+    number: int = Field(default=0, ge=0, lt=SCSI_CONTROLLERS)
+    name: str = ""
+
+    @model_validator(mode="after")
+    def _ide_number(self) -> "Controller":
+        if self.controller_type is ControllerType.IDE and self.number >= IDE_CONTROLLERS:
+            raise ValueError(f"number: an IDE controller is numbered 0 or 1, not {self.number}")
+        return self
+
+
+class DriveType(str, Enum):
+    DISK = "disk"
+    DVD = "dvd"
+
+
+class Media(SchemaModel):
+    """The image in a drive (Hyper-V's StorageAllocationSettingData)."""
+
+    id: UUID = Field(default_factory=uuid4)
+    path: str = Field(min_length=1, max_length=4096)
+    read_only: bool = False
+
+
+class Drive(SchemaModel):
+    kind: Literal[DeviceKind.DRIVE] = DeviceKind.DRIVE
+    id: UUID = Field(default_factory=uuid4)
+    drive_type: DriveType = DriveType.DISK
+    controller_id: UUID
+    slot: int = Field(ge=0, lt=SCSI_SLOTS)
+    media: Media | None = None
+    name: str = ""
+
+
+MAC_PATTERN = re.compile(r"^[0-9A-F]{12}$")
+
+
+class AdapterType(str, Enum):
+    SYNTHETIC = "synthetic"
+    EMULATED = "emulated"  # Hyper-V's "legacy network adapter"
+
+
+class NetworkAdapter(SchemaModel):
+    kind: Literal[DeviceKind.NETWORK_ADAPTER] = DeviceKind.NETWORK_ADAPTER
+    id: UUID = Field(default_factory=uuid4)
+    name: str = "Network Adapter"
+    adapter_type: AdapterType = AdapterType.SYNTHETIC
+    # 12 upper-case hex digits, no separators (Hyper-V's Address). None lets the
+    # backend assign one from its pool, as Hyper-V does for dynamic MACs.
+    mac_address: str | None = None
+    static_mac: bool = False
+    switch_id: UUID | None = None
+    connected: bool = True
+
+    @field_validator("mac_address", mode="before")
+    @classmethod
+    def _normalise_mac(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.replace(":", "").replace("-", "").upper()
+            if value == "000000000000":
+                return None  # Hyper-V's way of saying "assign one"
+            if not MAC_PATTERN.match(value):
+                raise ValueError("must be 12 hexadecimal digits")
+        return value
+
+
+class SerialPort(SchemaModel):
+    kind: Literal[DeviceKind.SERIAL_PORT] = DeviceKind.SERIAL_PORT
+    id: UUID = Field(default_factory=uuid4)
+    port_number: int = Field(ge=1, le=2)  # COM1 or COM2
+    # A named pipe such as \\.\pipe\vm-com1; None leaves the port unconnected.
+    pipe_name: str | None = Field(default=None, max_length=256)
+
+    @property
+    def name(self) -> str:
+        return f"COM {self.port_number}"
+
+
+Device = Annotated[
+    Union[ProcessorSettings, MemorySettings, Controller, Drive, NetworkAdapter, SerialPort],
+    Field(discriminator="kind"),
+]

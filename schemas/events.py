@@ -1,0 +1,126 @@
+"""The typed events backends and jobs publish on the bus.
+
+Events are immutable and carry whole models where a subscriber would
+otherwise have to read them back (a cache or an indication needs the new
+instance, and for a removal the old one).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal, Union
+from uuid import UUID
+
+from pydantic import ConfigDict, Field
+
+from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.devices import Device
+from cimprovider.schemas.host import VirtualSwitch
+from cimprovider.schemas.integration import KvpItem
+from cimprovider.schemas.jobs import JobStatus
+from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.vm import VirtualMachine
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class EventBase(SchemaModel):
+    model_config = ConfigDict(frozen=True)
+    timestamp: datetime = Field(default_factory=_now)
+
+
+class VmDefined(EventBase):
+    kind: Literal["vm_defined"] = "vm_defined"
+    vm: VirtualMachine
+
+
+class VmDestroyed(EventBase):
+    kind: Literal["vm_destroyed"] = "vm_destroyed"
+    vm: VirtualMachine  # as it was before it went
+
+
+class VmModified(EventBase):
+    """System settings changed (name, notes, actions…); devices have their own events."""
+
+    kind: Literal["vm_modified"] = "vm_modified"
+    previous: VirtualMachine
+    vm: VirtualMachine
+
+
+class PowerStateChanged(EventBase):
+    kind: Literal["power_state_changed"] = "power_state_changed"
+    vm_id: UUID
+    old: PowerState
+    new: PowerState
+    # The request in flight (Hyper-V's RequestedState); None once settled or
+    # when the change came from the guest or the hypervisor itself.
+    request: PowerRequest | None = None
+
+
+class DeviceAdded(EventBase):
+    kind: Literal["device_added"] = "device_added"
+    vm_id: UUID
+    device: Device
+
+
+class DeviceRemoved(EventBase):
+    kind: Literal["device_removed"] = "device_removed"
+    vm_id: UUID
+    device: Device
+
+
+class DeviceModified(EventBase):
+    kind: Literal["device_modified"] = "device_modified"
+    vm_id: UUID
+    previous: Device
+    device: Device
+
+
+class KvpChange(str, Enum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+
+
+class KvpChanged(EventBase):
+    kind: Literal["kvp_changed"] = "kvp_changed"
+    vm_id: UUID
+    change: KvpChange
+    item: KvpItem
+
+
+class SwitchDefined(EventBase):
+    kind: Literal["switch_defined"] = "switch_defined"
+    switch: VirtualSwitch
+
+
+class JobChange(str, Enum):
+    CREATED = "created"
+    MODIFIED = "modified"  # state or progress
+    EXPIRED = "expired"  # retention ended; the job is forgotten
+
+
+class JobChanged(EventBase):
+    kind: Literal["job_changed"] = "job_changed"
+    change: JobChange
+    job: JobStatus
+
+
+Event = Annotated[
+    Union[
+        VmDefined,
+        VmDestroyed,
+        VmModified,
+        PowerStateChanged,
+        DeviceAdded,
+        DeviceRemoved,
+        DeviceModified,
+        KvpChanged,
+        SwitchDefined,
+        JobChanged,
+    ],
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,123 @@
+"""A virtual machine: its system settings and its resources.
+
+`SystemSettings` is what DefineSystem and ModifySystemSettings carry (Hyper-V's
+VirtualSystemSettingData in hypervisor words); `VirtualMachine` adds the
+identity, power state and resources a backend knows.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.devices import (
+    Controller,
+    ControllerType,
+    Drive,
+    MemorySettings,
+    NetworkAdapter,
+    ProcessorSettings,
+    SerialPort,
+)
+from cimprovider.schemas.integration import IntegrationService, KvpItem, default_integration_services
+from cimprovider.schemas.power import PowerState
+
+
+class AutomaticStartAction(str, Enum):
+    NONE = "none"
+    RESTART_IF_RUNNING = "restart_if_running"
+    ALWAYS_START = "always_start"
+
+
+class AutomaticStopAction(str, Enum):
+    TURN_OFF = "turn_off"
+    SAVE = "save"
+    SHUTDOWN = "shutdown"
+
+
+class SnapshotType(str, Enum):
+    DISABLED = "disabled"
+    PRODUCTION = "production"  # falls back to standard when the guest cannot
+    PRODUCTION_ONLY = "production_only"
+    STANDARD = "standard"
+
+
+class BootDevice(str, Enum):
+    FLOPPY = "floppy"
+    CD = "cd"
+    IDE = "ide"
+    NETWORK = "network"
+    SCSI = "scsi"
+
+
+DEFAULT_BOOT_ORDER = (BootDevice.CD, BootDevice.IDE, BootDevice.NETWORK, BootDevice.FLOPPY)
+
+
+class SystemSettings(SchemaModel):
+    name: str = Field(min_length=1, max_length=100)
+    notes: str = Field(default="", max_length=4000)
+    generation: Literal[1, 2] = 1
+    automatic_start_action: AutomaticStartAction = AutomaticStartAction.RESTART_IF_RUNNING
+    automatic_start_delay_seconds: int = Field(default=0, ge=0, le=86400)
+    automatic_stop_action: AutomaticStopAction = AutomaticStopAction.SAVE
+    snapshot_type: SnapshotType = SnapshotType.PRODUCTION
+    config_version: str = Field(default="9.0", pattern=r"^\d+\.\d+$")
+    virtual_numa_enabled: bool = True
+    secure_boot_enabled: bool = False  # generation 2 only
+    # Generation 1 only: BIOS boot order (generation 2 boots from devices).
+    boot_order: tuple[BootDevice, ...] = DEFAULT_BOOT_ORDER
+
+    @model_validator(mode="after")
+    def _generation_features(self) -> "SystemSettings":
+        if self.secure_boot_enabled and self.generation == 1:
+            raise ValueError("secure_boot_enabled: needs generation 2")
+        if len(set(self.boot_order)) != len(self.boot_order):
+            raise ValueError("boot_order: lists a device twice")
+        return self
+
+
+class VirtualMachine(SystemSettings):
+    id: UUID
+    power_state: PowerState = PowerState.OFF
+    processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    controllers: list[Controller] = Field(default_factory=list)
+    drives: list[Drive] = Field(default_factory=list)
+    network_adapters: list[NetworkAdapter] = Field(default_factory=list)
+    serial_ports: list[SerialPort] = Field(default_factory=list)
+    integration_services: list[IntegrationService] = Field(default_factory=default_integration_services)
+    # Host-written items only; guest and intrinsic items are runtime figures.
+    kvp_items: list[KvpItem] = Field(default_factory=list)
+
+    @property
+    def settings(self) -> SystemSettings:
+        return SystemSettings.model_validate(self.model_dump(include=set(SystemSettings.model_fields)))
+
+    def controller(self, controller_id: UUID) -> Controller | None:
+        return next((item for item in self.controllers if item.id == controller_id), None)
+
+    @model_validator(mode="after")
+    def _consistent_resources(self) -> "VirtualMachine":
+        if self.generation == 2 and any(c.controller_type is ControllerType.IDE for c in self.controllers):
+            raise ValueError("controllers: generation 2 VMs have no IDE controllers")
+        seen_controllers: set[tuple[ControllerType, int]] = set()
+        for controller in self.controllers:
+            place = (controller.controller_type, controller.number)
+            if place in seen_controllers:
+                raise ValueError(f"controllers: two {place[0].value} controllers numbered {place[1]}")
+            seen_controllers.add(place)
+        occupied: set[tuple[UUID, int]] = set()
+        for drive in self.drives:
+            controller = self.controller(drive.controller_id)
+            if controller is None:
+                raise ValueError(f"drives: controller {drive.controller_id} does not exist")
+            if drive.slot >= controller.controller_type.slots:
+                raise ValueError(f"drives: slot {drive.slot} is beyond the controller's {controller.controller_type.slots}")
+            if (drive.controller_id, drive.slot) in occupied:
+                raise ValueError(f"drives: slot {drive.slot} is taken twice")
+            occupied.add((drive.controller_id, drive.slot))
+        return self
