@@ -1,2 +1,24 @@
+"""The `cimprovider` command: `serve` runs the server; the other groups
+are clients and administration tools."""
+
+from __future__ import annotations
+
+import click
+
+from cimprovider import __version__
+from cimprovider.cli.serve import serve
+from cimprovider.cli.users import user
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cimprovider")
+def cli() -> None:
+    """A WBEM server and client for the Hyper-V WMI v2 model (root/virtualization/v2)."""
+
+
+cli.add_command(serve)
+cli.add_command(user)
+
+
 def main() -> None:
-    print("hi")
+    cli(prog_name="cimprovider")

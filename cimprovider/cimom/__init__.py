@@ -1,0 +1,6 @@
+"""Operation semantics: every DSP0200 intrinsic operation, dispatched to
+providers, and extrinsic method calls."""
+
+from cimprovider.cimom.dispatcher import ANONYMOUS_ADMIN, CIMOM, Principal
+
+__all__ = ["ANONYMOUS_ADMIN", "CIMOM", "Principal"]

@@ -1,0 +1,176 @@
+"""Pull enumeration (DSP0200 §5.3.2.x): an Open* operation starts an
+enumeration context over a generator; Pull* continues it; CloseEnumeration
+ends it. Contexts expire after their OperationTimeout of inactivity, and
+their number is bounded so that abandoned enumerations cannot exhaust the
+server."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pywbem import (
+    CIM_ERR_INVALID_ENUMERATION_CONTEXT,
+    CIM_ERR_INVALID_OPERATION_TIMEOUT,
+    CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_SERVER_LIMITS_EXCEEDED,
+    CIMError,
+)
+
+DEFAULT_OPERATION_TIMEOUT = 60  # seconds, when the client sends NULL
+MAX_OPERATION_TIMEOUT = 600
+MAX_OBJECT_COUNT = 10_000  # per response; larger requests are trimmed to this
+
+
+@dataclass
+class EnumerationContext:
+    namespace: str
+    kind: str  # "instances" or "paths": which Pull operation may continue it
+    items: Iterator[Any]
+    timeout: float
+    expires: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    buffered: list[Any] = field(default_factory=list)
+    done: bool = False
+
+    def take(self, count: int) -> list[Any]:
+        batch = self.buffered[:count]
+        del self.buffered[:count]
+        if len(batch) < count and not self.done:
+            more = list(itertools.islice(self.items, count - len(batch)))
+            batch.extend(more)
+            if len(batch) < count:
+                self.done = True
+        if not self.buffered and not self.done:
+            # Look one ahead so the client learns EndOfSequence with the last
+            # batch instead of needing one more, empty, round trip.
+            nxt = next(self.items, _END)
+            if nxt is _END:
+                self.done = True
+            else:
+                self.buffered.append(nxt)
+        return batch
+
+    @property
+    def exhausted(self) -> bool:
+        return self.done and not self.buffered
+
+    def count_remaining(self) -> int:
+        self.buffered.extend(self.items)
+        self.done = True
+        return len(self.buffered)
+
+
+_END = object()
+
+
+class EnumerationContexts:
+    """The open enumeration contexts of the server, thread-safe."""
+
+    def __init__(self, max_open: int = 256, clock=time.monotonic) -> None:
+        self._contexts: dict[str, EnumerationContext] = {}
+        self._lock = threading.Lock()
+        self._max_open = max_open
+        self._clock = clock
+
+    def open(
+        self,
+        namespace: str,
+        kind: str,
+        items: Iterator[Any],
+        max_object_count: int | None,
+        operation_timeout: int | None,
+    ) -> tuple[list[Any], bool, str]:
+        """Start an enumeration; return the first batch, EndOfSequence and the
+        context id ("" once the sequence has ended)."""
+        timeout = self._timeout(operation_timeout)
+        ctx = EnumerationContext(namespace, kind, items, timeout, self._clock() + timeout)
+        batch = ctx.take(self._count(max_object_count))
+        if ctx.exhausted:
+            return batch, True, ""
+        with self._lock:
+            self._expire()
+            if len(self._contexts) >= self._max_open:
+                raise CIMError(
+                    CIM_ERR_SERVER_LIMITS_EXCEEDED,
+                    f"too many open enumeration contexts ({self._max_open}); close or finish some first",
+                )
+            context_id = secrets.token_hex(12)
+            self._contexts[context_id] = ctx
+        return batch, False, context_id
+
+    def pull(self, namespace: str, kind: str, context_id: str, max_object_count: int | None) -> tuple[list[Any], bool, str]:
+        ctx = self._claim(namespace, kind, context_id)
+        with ctx.lock:
+            batch = ctx.take(self._count(max_object_count, pulling=True))
+            if ctx.exhausted:
+                self._forget(context_id)
+                return batch, True, ""
+            ctx.expires = self._clock() + ctx.timeout
+        return batch, False, context_id
+
+    def close(self, namespace: str, context_id: str) -> None:
+        self._claim(namespace, None, context_id)
+        self._forget(context_id)
+
+    def count(self, namespace: str, context_id: str) -> int:
+        ctx = self._claim(namespace, None, context_id)
+        with ctx.lock:
+            return ctx.count_remaining()
+
+    def _claim(self, namespace: str, kind: str | None, context_id: str) -> EnumerationContext:
+        with self._lock:
+            self._expire()
+            ctx = self._contexts.get(context_id or "")
+        if ctx is None or ctx.namespace.lower() != namespace.lower():
+            raise CIMError(
+                CIM_ERR_INVALID_ENUMERATION_CONTEXT,
+                f"enumeration context {context_id!r} is unknown, closed, finished or expired",
+            )
+        if kind is not None and ctx.kind != kind:
+            raise CIMError(
+                CIM_ERR_INVALID_ENUMERATION_CONTEXT,
+                f"enumeration context {context_id!r} enumerates {ctx.kind}, not {kind}",
+            )
+        return ctx
+
+    def _forget(self, context_id: str) -> None:
+        with self._lock:
+            self._contexts.pop(context_id, None)
+
+    def _expire(self) -> None:
+        now = self._clock()
+        for context_id in [c for c, ctx in self._contexts.items() if ctx.expires < now]:
+            del self._contexts[context_id]
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._contexts)
+
+    @staticmethod
+    def _timeout(operation_timeout: int | None) -> float:
+        if operation_timeout is None:
+            return DEFAULT_OPERATION_TIMEOUT
+        if operation_timeout <= 0 or operation_timeout > MAX_OPERATION_TIMEOUT:
+            # 0 would mean "never expire", which this server does not grant.
+            raise CIMError(
+                CIM_ERR_INVALID_OPERATION_TIMEOUT,
+                f"OperationTimeout {operation_timeout} s: the server allows 1 to {MAX_OPERATION_TIMEOUT} s",
+            )
+        return float(operation_timeout)
+
+    @staticmethod
+    def _count(max_object_count: int | None, pulling: bool = False) -> int:
+        if max_object_count is None:
+            if pulling:
+                raise CIMError(CIM_ERR_INVALID_PARAMETER, "MaxObjectCount is required by Pull operations")
+            return 0
+        if max_object_count < 0:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, "MaxObjectCount must not be negative")
+        return min(max_object_count, MAX_OBJECT_COUNT)

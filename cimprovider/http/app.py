@@ -1,0 +1,224 @@
+"""The HTTP(S) front end: an ASGI application that accepts CIM-XML
+operations on POST (and M-POST) /cimom, authenticates, and runs each
+operation on a bounded worker pool, since providers and backends are plain
+blocking code."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pywbem import CIM_ERR_FAILED, CIMError
+
+from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal
+from cimprovider.http.auth import Authenticator
+from cimprovider.http.headers import (
+    check_cim_headers,
+    check_content_type,
+    cim_headers,
+    header_map,
+    wants_trailers,
+)
+from cimprovider.wire import parse_request, write_error, write_intrinsic_response, write_method_response
+from cimprovider.wire.messages import CallError, IntrinsicCall, ProtocolError, Request
+
+log = logging.getLogger("cimprovider.http")
+
+CIM_PATHS = frozenset({"/cimom", "/"})
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+TRAILER_CHUNK = 64 * 1024
+
+
+@dataclass(slots=True)
+class Answer:
+    """An HTTP response, and the CIM status it carries (for trailers)."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    cim_status: int = 0
+    cim_description: str = ""
+
+
+def protocol_fault(error: ProtocolError) -> Answer:
+    return Answer(
+        error.status,
+        error.message.encode() + b"\n",
+        [(b"cimerror", error.cim_error.encode()), (b"content-type", b"text/plain; charset=utf-8")],
+    )
+
+
+class CIMApplication:
+    def __init__(
+        self,
+        cimom: CIMOM,
+        authenticator: Authenticator,
+        *,
+        workers: int = 8,
+        max_body: int = DEFAULT_MAX_BODY,
+        on_shutdown: list[Callable[[], None]] | None = None,
+    ) -> None:
+        self.cimom = cimom
+        self.authenticator = authenticator
+        self.max_body = max_body
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cim-op")
+        self.on_shutdown = on_shutdown or []
+
+    async def __call__(self, scope: dict[str, Any], receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            answer = await self._answer(scope, receive)
+            if answer is not None:
+                await self._send(scope, send, answer)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                # In-flight operations have finished (uvicorn waits for them);
+                # now let the backend flush and close.
+                self.pool.shutdown(wait=True)
+                for close in self.on_shutdown:
+                    try:
+                        close()
+                    except Exception:  # noqa: BLE001 - shutdown must go on
+                        log.exception("error while shutting down")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _answer(self, scope: dict[str, Any], receive) -> Answer | None:
+        headers = header_map(scope["headers"])
+        method = scope["method"]
+        if scope["path"] not in CIM_PATHS:
+            return Answer(404, b"CIM operations are served at /cimom\n")
+        if method not in ("POST", "M-POST"):
+            return Answer(501, b"only POST and M-POST are served\n", [(b"allow", b"POST, M-POST")])
+        try:
+            if scope["http_version"] == "1.1" and "host" not in headers:
+                raise ProtocolError(400, "request-not-valid", "HTTP/1.1 request without Host")
+            cim = cim_headers(headers, method, scope["http_version"])
+            check_cim_headers(cim)
+            check_content_type(headers.get("content-type"))
+        except ProtocolError as error:
+            return protocol_fault(error)
+        principal = self._principal(headers.get("authorization"))
+        if principal is None:
+            return Answer(
+                401,
+                b"authentication required\n",
+                [(b"www-authenticate", b'Basic realm="cimprovider"')],
+            )
+        try:
+            body = await self._read_body(headers, receive)
+        except ProtocolError as error:
+            return protocol_fault(error)
+        if body is None:
+            return None  # the client went away; nothing to answer
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self.operate, body, principal)
+
+    def _principal(self, authorization: str | None) -> Principal | None:
+        if not self.authenticator.enabled:
+            return ANONYMOUS_ADMIN
+        user = self.authenticator.authenticate(authorization)
+        return None if user is None else Principal(user.name, user.role)
+
+    async def _read_body(self, headers: dict[str, str], receive) -> bytes | None:
+        declared = headers.get("content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                raise ProtocolError(400, "request-not-valid", "Content-Length is not a number") from None
+            if length > self.max_body:
+                raise ProtocolError(413, "request-too-large", f"request body over {self.max_body} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise ProtocolError(413, "request-too-large", f"request body over {self.max_body} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def operate(self, body: bytes, principal: Principal) -> Answer:
+        """Bytes in, bytes out: decode, run, encode. Runs on a worker thread."""
+        try:
+            request = parse_request(body)
+        except ProtocolError as error:
+            return protocol_fault(error)
+        except CallError as error:
+            return self._cim_error(error.message_id, error.method, error.intrinsic, error.error)
+        return self._run(request, principal)
+
+    def _run(self, request: Request, principal: Principal) -> Answer:
+        intrinsic = isinstance(request, IntrinsicCall)
+        try:
+            if intrinsic:
+                result = self.cimom.intrinsic(request, principal)
+                body = write_intrinsic_response(request, result, self.cimom.engine.host)
+            else:
+                result = self.cimom.extrinsic(request, principal)
+                body = write_method_response(request, result)
+        except CIMError as error:
+            return self._cim_error(request.message_id, request.method, intrinsic, error)
+        except Exception as exc:  # noqa: BLE001 - a fault must not kill the connection
+            log.exception("operation %s failed", request.method)
+            error = CIMError(CIM_ERR_FAILED, f"internal error in {request.method}: {type(exc).__name__}: {exc}")
+            return self._cim_error(request.message_id, request.method, intrinsic, error)
+        return Answer(200, body)
+
+    @staticmethod
+    def _cim_error(message_id: str, method: str, intrinsic: bool, error: CIMError) -> Answer:
+        body = write_error(message_id, method, intrinsic, error)
+        return Answer(200, body, cim_status=error.status_code, cim_description=error.status_description)
+
+    async def _send(self, scope: dict[str, Any], send, answer: Answer) -> None:
+        headers = list(answer.headers)
+        if answer.status == 200:
+            headers += [
+                (b"content-type", b'application/xml; charset="utf-8"'),
+                (b"cimoperation", b"MethodResponse"),
+            ]
+        trailers = answer.status == 200 and wants_trailers(header_map(scope["headers"])) and _can_trail(scope)
+        if trailers:
+            await self._send_with_trailers(send, answer, headers)
+            return
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    @staticmethod
+    async def _send_with_trailers(send, answer: Answer, headers: list[tuple[bytes, bytes]]) -> None:
+        headers.append((b"trailer", b"CIMStatusCode, CIMStatusCodeDescription"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
+        body = answer.body
+        for start in range(0, len(body), TRAILER_CHUNK):
+            await send({"type": "http.response.body", "body": body[start : start + TRAILER_CHUNK], "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        trailer = [(b"cimstatuscode", str(answer.cim_status).encode())]
+        if answer.cim_status:
+            trailer.append((b"cimstatuscodedescription", _header_text(answer.cim_description)))
+        await send({"type": "http.response.trailers", "headers": trailer, "more_trailers": False})
+
+
+def _can_trail(scope: dict[str, Any]) -> bool:
+    return "http.response.trailers" in scope.get("extensions", {})
+
+
+def _header_text(text: str) -> bytes:
+    from urllib.parse import quote
+
+    return quote(text, safe=" :/,.-_()'").encode("ascii")

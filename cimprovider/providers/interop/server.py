@@ -1,0 +1,89 @@
+"""CIM_Namespace and CIM_ObjectManager: the server describing itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pywbem import CIMInstance, CIMInstanceName, Uint16
+
+from cimprovider import __version__
+from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown
+
+INTEROP = "root/interop"
+SYSTEM_CLASS = "CIM_ComputerSystem"
+OBJECT_MANAGER_CLASS = "CIM_ObjectManager"
+
+
+def object_manager_name(host: str) -> str:
+    return f"cimprovider:{host}"
+
+
+def object_manager_path(host: str) -> CIMInstanceName:
+    return CIMInstanceName(
+        OBJECT_MANAGER_CLASS,
+        keybindings={
+            "CreationClassName": OBJECT_MANAGER_CLASS,
+            "Name": object_manager_name(host),
+            "SystemCreationClassName": SYSTEM_CLASS,
+            "SystemName": host,
+        },
+        namespace=INTEROP,
+    )
+
+
+class ObjectManagerProvider(InstanceProvider):
+    """Exactly one CIM_ObjectManager: pywbem's WBEMServer takes the brand
+    from ElementName and the version from Description."""
+
+    classnames = (OBJECT_MANAGER_CLASS,)
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        path = object_manager_path(ctx.host)
+        yield CIMInstance(
+            OBJECT_MANAGER_CLASS,
+            properties={
+                **path.keybindings,
+                "ElementName": "cimprovider",
+                "Caption": "cimprovider WBEM server",
+                "Description": f"cimprovider WBEM server for the Hyper-V v2 model, version {__version__}",
+                "EnabledState": Uint16(2),
+                "RequestedState": Uint16(12),
+                "OperationalStatus": [Uint16(2)],
+                "HealthState": Uint16(5),
+                "GatherStatisticalData": False,
+            },
+            path=path,
+        )
+
+
+class NamespaceProvider(InstanceProvider):
+    """One CIM_Namespace per namespace the server holds."""
+
+    classnames = ("CIM_Namespace",)
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for namespace in ctx.repository.namespaces():
+            keys = {
+                "SystemCreationClassName": SYSTEM_CLASS,
+                "SystemName": ctx.host,
+                "ObjectManagerCreationClassName": OBJECT_MANAGER_CLASS,
+                "ObjectManagerName": object_manager_name(ctx.host),
+                "CreationClassName": "CIM_Namespace",
+                "Name": namespace,
+            }
+            path = CIMInstanceName("CIM_Namespace", keybindings=keys, namespace=INTEROP)
+            yield CIMInstance(
+                "CIM_Namespace",
+                properties={
+                    **keys,
+                    "ElementName": namespace,
+                    "ClassInfo": Uint16(0),
+                    "ClassType": Uint16(0),
+                    "DescriptionOfClassInfo": "CIM 2.x schema compiled from MOF",
+                },
+                path=path,
+            )

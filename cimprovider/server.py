@@ -1,0 +1,142 @@
+"""Assembling a server from its configuration: schema, providers, engine,
+HTTP application; and running it under uvicorn on HTTP and HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from cimprovider.cimom import CIMOM
+from cimprovider.http.app import CIMApplication
+from cimprovider.http.auth import Authenticator, UsersFile
+from cimprovider.http.trailers import TrailerHttpToolsProtocol
+from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
+from cimprovider.providers.registry import ProviderRegistry
+from cimprovider.repository import ClassRepository
+from cimprovider.schemas.config import ServerConfig
+
+log = logging.getLogger("cimprovider")
+
+# Registers extra providers and profiles (the model, tests, benchmarks).
+Extension = Callable[[ProviderRegistry, ProfileCatalog, "ServerParts"], None]
+
+
+@dataclass
+class ServerParts:
+    config: ServerConfig
+    repository: ClassRepository
+    registry: ProviderRegistry
+    catalog: ProfileCatalog
+    host_name: str
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+
+class StartupError(RuntimeError):
+    """The server must not start as configured; the message says why."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_users(config: ServerConfig) -> Authenticator:
+    if config.users_file is None:
+        if not is_loopback(config.host):
+            raise StartupError(
+                f"refusing to listen on {config.host} without authentication: "
+                "give --users-file (create users with `cimprovider user add`) or listen on 127.0.0.1"
+            )
+        return Authenticator(None)
+    try:
+        users = UsersFile(config.users_file).load()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    if not users and not is_loopback(config.host):
+        raise StartupError(f"users file {config.users_file} has no users; add one with `cimprovider user add`")
+    return Authenticator(users)
+
+
+def build_application(config: ServerConfig, extensions: list[Extension] | None = None) -> CIMApplication:
+    authenticator = load_users(config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    repository = ClassRepository.load(cache_dir=config.data_dir / "cache")
+    host_name = config.host_name or socket.gethostname()
+    parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
+    server_profiles(parts.catalog)
+    for extend in extensions or []:
+        extend(parts.registry, parts.catalog, parts)
+    register_interop(parts.registry, parts.catalog)
+    cimom = CIMOM(repository, parts.registry, host_name)
+    return CIMApplication(
+        cimom,
+        authenticator,
+        workers=config.worker_threads,
+        max_body=config.max_request_bytes,
+        on_shutdown=parts.on_shutdown,
+    )
+
+
+def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.Server]:
+    common = dict(
+        http=TrailerHttpToolsProtocol,
+        lifespan="on",
+        log_level=config.log_level.lower(),
+        access_log=config.log_level == "DEBUG",
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+    servers = [uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, **common))]
+    if config.https_port is not None:
+        https = uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.https_port,
+            ssl_certfile=str(config.certfile),
+            ssl_keyfile=str(config.keyfile),
+            **{**common, "lifespan": "off"},
+        )
+        servers.append(uvicorn.Server(https))
+    return servers
+
+
+def bound_ports(server: uvicorn.Server) -> list[int]:
+    return [sock.getsockname()[1] for s in server.servers for sock in s.sockets]
+
+
+async def serve(
+    config: ServerConfig, app: CIMApplication, announce: Callable[[str], None] = print
+) -> None:
+    servers = uvicorn_servers(config, app)
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            break
+        await asyncio.sleep(0.02)
+    if all(s.started for s in servers):
+        for scheme, server in zip(("http", "https"), servers):
+            for port in bound_ports(server):
+                announce(f"cimprovider listening on {scheme}://{_url_host(config.host)}:{port}/cimom")
+    # uvicorn installs its signal handlers once per process; whichever
+    # server catches SIGTERM/SIGINT, stop them all.
+    while not all(t.done() for t in tasks):
+        if any(s.should_exit for s in servers):
+            for s in servers:
+                s.should_exit = True
+        await asyncio.sleep(0.05)
+    for task in tasks:
+        task.result()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

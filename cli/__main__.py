@@ -1,0 +1,3 @@
+from cimprovider.cli.main import main
+
+main()

@@ -1,0 +1,52 @@
+"""`cimprovider serve`: run the WBEM server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from cimprovider.schemas.config import ConfigError, load_config
+from cimprovider.server import StartupError, build_application, serve as run_server
+
+
+def _option(*names: str, env: str, **kwargs):
+    return click.option(*names, envvar=f"CIMPROVIDER_{env}", show_envvar=True, **kwargs)
+
+
+@click.command()
+@_option("--host", env="HOST", default=None, help="Address to listen on.  [default: 127.0.0.1]")
+@_option("--port", env="PORT", type=int, default=None, help="HTTP port (0 picks a free one).  [default: 5988]")
+@_option("--https-port", env="HTTPS_PORT", type=int, default=None, help="HTTPS port (5989 by convention); off if not given.")
+@_option("--certfile", env="CERTFILE", type=click.Path(path_type=Path), default=None, help="TLS certificate (PEM) for HTTPS.")
+@_option("--keyfile", env="KEYFILE", type=click.Path(path_type=Path), default=None, help="TLS private key (PEM) for HTTPS.")
+@_option("--data-dir", env="DATA_DIR", type=click.Path(path_type=Path), default=None, help="Where state is kept.  [default: ~/.local/share/cimprovider]")
+@_option("--users-file", env="USERS_FILE", type=click.Path(path_type=Path), default=None, help="Users for HTTP Basic authentication (see `cimprovider user`).")
+@_option("--backend", env="BACKEND", default=None, help="Hypervisor backend.  [default: simulated]")
+@_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
+@_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
+@_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")
+def serve(config_file: Path | None, **options) -> None:
+    """Run the WBEM server (CIM-XML over HTTP/HTTPS) until SIGTERM or Ctrl-C."""
+    try:
+        config = load_config(config_file, **options)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.basicConfig(
+        level=config.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if config.users_file is None:
+        logging.getLogger("cimprovider").warning(
+            "no users file: authentication is off, so the server listens on loopback only"
+        )
+    try:
+        app = build_application(config)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))

@@ -1,0 +1,66 @@
+"""`cimprovider user add|remove|list`: the users file for HTTP Basic auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cimprovider.http.auth import ROLES, UsersFile
+from cimprovider.schemas.config import default_data_dir
+
+
+def _users_file(path: Path | None) -> UsersFile:
+    return UsersFile(path or default_data_dir() / "users.json")
+
+
+users_file_option = click.option(
+    "--users-file",
+    envvar="CIMPROVIDER_USERS_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The users file.  [default: ~/.local/share/cimprovider/users.json]",
+)
+
+
+@click.group()
+def user() -> None:
+    """Manage the users who may connect (roles: reader, admin)."""
+
+
+@user.command("add")
+@users_file_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True)
+@click.password_option(envvar="CIMPROVIDER_NEW_PASSWORD", help="The password (prompted if not given).")
+def add(users_file: Path | None, name: str, role: str, password: str) -> None:
+    """Add NAME, or replace its password and role."""
+    try:
+        _users_file(users_file).add(name, password, role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {name} ({role}) saved")
+
+
+@user.command("remove")
+@users_file_option
+@click.argument("name")
+def remove(users_file: Path | None, name: str) -> None:
+    """Remove NAME."""
+    try:
+        _users_file(users_file).remove(name)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from None
+    click.echo(f"user {name} removed")
+
+
+@user.command("list")
+@users_file_option
+def list_users(users_file: Path | None) -> None:
+    """List users and their roles."""
+    try:
+        users = _users_file(users_file).load()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for entry in sorted(users.values(), key=lambda u: u.name):
+        click.echo(f"{entry.name}\t{entry.role}")

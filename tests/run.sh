@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine (as
+# root: system packages through apt; otherwise they must already be there)
+# and runs the whole suite. A missing tool is an error here, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(sblim-wbemcli)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "tests/run.sh: missing system packages: ${missing[*]} (run as root to install them)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v wbemcli >/dev/null || { echo "tests/run.sh: wbemcli not found after install" >&2; exit 1; }
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+exec python3 -m pytest -n 2 -p no:cacheprovider "$@"
