@@ -1,0 +1,35 @@
+"""Hypervisor backends: the `Backend` protocol, its errors and shared rules
+(power transitions, hot-plug), and loading a backend by name."""
+
+from cimprovider.backends.errors import (
+    BackendError,
+    InUseError,
+    InvalidParameterError,
+    InvalidStateError,
+    NotFoundError,
+    UnknownBackendError,
+)
+from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
+from cimprovider.backends.loading import available_backends, load_backend
+from cimprovider.backends.protocol import Backend, PowerTransition, ProgressCallback, change_power_state
+from cimprovider.backends.transitions import POWER_TRANSITIONS, TransitionPath, plan_transition
+
+__all__ = [
+    "HOT_PLUG_RULES",
+    "POWER_TRANSITIONS",
+    "Backend",
+    "BackendError",
+    "Change",
+    "InUseError",
+    "InvalidParameterError",
+    "InvalidStateError",
+    "NotFoundError",
+    "PowerTransition",
+    "ProgressCallback",
+    "TransitionPath",
+    "UnknownBackendError",
+    "available_backends",
+    "change_power_state",
+    "load_backend",
+    "plan_transition",
+]

@@ -1,0 +1,116 @@
+"""The contract every hypervisor backend fulfils, in `schemas` terms only.
+
+Power changes are two-phase so the CIM side can answer as Hyper-V does:
+`begin_power_change` checks the request against the transition table at
+once (InvalidStateError → return code 32775, no job) and reserves the VM —
+any other request now sees a transition in progress — and publishes the
+transitional state. The returned `PowerTransition.run(progress)` then does
+the work, blocking until the end state is reached, calling `progress` with
+a percentage as it goes; the CIM side runs it inside a Msvm_ConcreteJob.
+A libvirt backend does its blocking call (create, destroy, managedSave…)
+in `run`. `run` must be called exactly once per `begin_power_change`.
+
+Every state change, device change and KVP change is published on `events`
+(see `cimprovider.schemas.events`) in the order it happened for that VM.
+Models handed out are immutable snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from cimprovider.events import EventBus
+from cimprovider.schemas.devices import Device
+from cimprovider.schemas.host import Host, VirtualSwitch
+from cimprovider.schemas.integration import KvpItem
+from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.vm import SystemSettings, VirtualMachine
+
+ProgressCallback = Callable[[int], None]
+"""Called with 0–100 as long work advances."""
+
+
+@runtime_checkable
+class PowerTransition(Protocol):
+    vm_id: UUID
+    request: PowerRequest
+    initial_state: PowerState
+    transitional_state: PowerState | None
+    end_state: PowerState
+
+    def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
+        """Carry out the change; returns the VM in its end state. Blocks."""
+        ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    events: EventBus
+
+    # host
+    def host_info(self) -> Host: ...
+    def list_switches(self) -> list[VirtualSwitch]: ...
+    def get_switch(self, switch_id: UUID) -> VirtualSwitch: ...
+
+    # virtual machines
+    def list_vms(self) -> list[VirtualMachine]: ...
+    def get_vm(self, vm_id: UUID) -> VirtualMachine: ...
+    def define_vm(
+        self, settings: SystemSettings, devices: Sequence[Device] = (), vm_id: UUID | None = None
+    ) -> VirtualMachine:
+        """Create a VM, powered off, with the backend's default resources
+        (processor, memory, IDE controllers on generation 1, COM1/COM2);
+        `devices` replace the defaults of their kind (processor, memory,
+        serial ports by number) or are added (controllers, drives, NICs)."""
+        ...
+
+    def destroy_vm(self, vm_id: UUID) -> None:
+        """Only when Off or Saved (Saved state is discarded)."""
+        ...
+
+    def modify_vm(self, vm_id: UUID, settings: SystemSettings) -> VirtualMachine: ...
+
+    # devices
+    def add_device(self, vm_id: UUID, device: Device) -> Device:
+        """Returns the device as stored: a controller number, drive slot or
+        MAC address left as None is filled in."""
+        ...
+
+    def modify_device(self, vm_id: UUID, device: Device) -> Device:
+        """Replace the device with the same id (its kind must match)."""
+        ...
+
+    def remove_device(self, vm_id: UUID, device_id: UUID) -> None: ...
+
+    # power and runtime
+    def begin_power_change(self, vm_id: UUID, request: PowerRequest) -> PowerTransition: ...
+    def get_runtime(self, vm_id: UUID) -> RuntimeFigures: ...
+
+    # key-value pairs; host-written items live on the VM (`vm.kvp_items`),
+    # guest and intrinsic ones in the runtime figures.
+    def add_kvp_items(self, vm_id: UUID, items: Sequence[KvpItem]) -> None:
+        """Fails with InvalidParameterError if a name already exists."""
+        ...
+
+    def modify_kvp_items(self, vm_id: UUID, items: Sequence[KvpItem]) -> None:
+        """Fails with NotFoundError if a name does not exist."""
+        ...
+
+    def remove_kvp_items(self, vm_id: UUID, names: Sequence[str]) -> None:
+        """Fails with NotFoundError if a name does not exist."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; waits briefly for transitions in flight."""
+        ...
+
+
+def change_power_state(
+    backend: Backend, vm_id: UUID, request: PowerRequest, progress: ProgressCallback | None = None
+) -> VirtualMachine:
+    """Both phases at once, for callers that need no job."""
+    return backend.begin_power_change(vm_id, request).run(progress)

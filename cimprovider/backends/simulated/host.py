@@ -1,0 +1,45 @@
+"""What the simulated host reports about itself and the switch it starts with."""
+
+from __future__ import annotations
+
+import os
+import socket
+from importlib.metadata import PackageNotFoundError, version
+from uuid import UUID
+
+from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
+
+# Hyper-V's "Default Switch" carries this GUID on every host; scripts look for it.
+DEFAULT_SWITCH = VirtualSwitch(
+    id=UUID("c08cb7b8-9b3c-408e-8e30-5e16a3aeb444"),
+    name="Default Switch",
+    switch_type=SwitchType.INTERNAL,
+    notes="Created by the simulated host",
+)
+
+# Microsoft's OUI, as Hyper-V uses for dynamic MAC addresses.
+MAC_PREFIX = "00155D"
+
+
+def describe_host(config: ServerConfig) -> Host:
+    try:
+        memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        memory_mb = 16384
+    try:
+        release = version("cimprovider")
+    except PackageNotFoundError:
+        release = ""
+    return Host(
+        name=config.host_name or socket.gethostname().split(".")[0] or "localhost",
+        logical_processors=os.cpu_count() or 1,
+        memory_mb=max(1, memory_mb),
+        storage_roots=(str(config.data_dir / "Virtual Hard Disks"), str(config.data_dir / "Virtual Machines")),
+        hypervisor="simulated",
+        hypervisor_version=release,
+    )
+
+
+def mac_address(counter: int) -> str:
+    return f"{MAC_PREFIX}{counter:06X}"

@@ -1,0 +1,105 @@
+"""SQLite persistence for the simulated host.
+
+One connection per thread, WAL so readers never wait for the writer, and one
+`transaction()` per logical change: a VM is one JSON document, so a change
+that touches a VM and a counter commits both or neither, and a process
+killed at any instant leaves the last committed state. `synchronous=NORMAL`
+is safe against a killed process (the WAL is in the OS's hands); only a
+power cut may lose the latest commits, never corrupt older ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # started_at: when the VM last started (epoch seconds), NULL when not running.
+    "CREATE TABLE IF NOT EXISTS vms (id TEXT PRIMARY KEY, document TEXT NOT NULL, started_at REAL)",
+    "CREATE TABLE IF NOT EXISTS switches (id TEXT PRIMARY KEY, document TEXT NOT NULL)",
+)
+SCHEMA_VERSION = "1"
+
+
+class SimulatedStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        with self.transaction() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            # Autocommit mode: transactions are explicit, BEGIN IMMEDIATE takes
+            # the write lock up front so two writers never deadlock on upgrade.
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def read(self) -> sqlite3.Connection:
+        return self._connection()
+
+    def load_vms(self) -> list[tuple[str, str, float | None]]:
+        return self.read().execute("SELECT id, document, started_at FROM vms").fetchall()
+
+    def load_switches(self) -> list[str]:
+        return [row[0] for row in self.read().execute("SELECT document FROM switches ORDER BY rowid")]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.read().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def put_vm(db: sqlite3.Connection, vm_id: str, document: str, started_at: float | None) -> None:
+        db.execute(
+            "INSERT INTO vms (id, document, started_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE"
+            " SET document = excluded.document, started_at = excluded.started_at",
+            (vm_id, document, started_at),
+        )
+
+    @staticmethod
+    def delete_vm(db: sqlite3.Connection, vm_id: str) -> None:
+        db.execute("DELETE FROM vms WHERE id = ?", (vm_id,))
+
+    @staticmethod
+    def put_switch(db: sqlite3.Connection, switch_id: str, document: str) -> None:
+        db.execute("INSERT OR IGNORE INTO switches (id, document) VALUES (?, ?)", (switch_id, document))
+
+    @staticmethod
+    def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()

@@ -1,0 +1,50 @@
+"""Hyper-V's power transition table (msvm-v2.md §4), shared by every backend.
+
+Each entry: from a stable state, a request goes through an optional
+transitional state to its end state. Anything not in the table — asking for
+the current state, or anything while a transition is in flight — is an
+InvalidStateError (Hyper-V's 32775).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cimprovider.backends.errors import InvalidStateError
+from cimprovider.schemas.power import PowerRequest, PowerState
+
+S = PowerState
+R = PowerRequest
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionPath:
+    transitional: PowerState | None  # None: the change is immediate
+    end: PowerState
+
+
+POWER_TRANSITIONS: dict[tuple[PowerState, PowerRequest], TransitionPath] = {
+    (S.OFF, R.START): TransitionPath(S.STARTING, S.RUNNING),
+    (S.RUNNING, R.STOP): TransitionPath(S.STOPPING, S.OFF),
+    (S.RUNNING, R.SHUTDOWN): TransitionPath(S.STOPPING, S.OFF),
+    (S.RUNNING, R.SAVE): TransitionPath(S.SAVING, S.SAVED),
+    (S.RUNNING, R.PAUSE): TransitionPath(S.PAUSING, S.PAUSED),
+    (S.RUNNING, R.RESET): TransitionPath(None, S.RUNNING),
+    (S.RUNNING, R.REBOOT): TransitionPath(None, S.RUNNING),
+    (S.PAUSED, R.START): TransitionPath(S.RESUMING, S.RUNNING),
+    (S.PAUSED, R.RESUME): TransitionPath(S.RESUMING, S.RUNNING),
+    (S.PAUSED, R.STOP): TransitionPath(None, S.OFF),
+    (S.PAUSED, R.SAVE): TransitionPath(None, S.SAVED),
+    (S.SAVED, R.START): TransitionPath(S.STARTING, S.RUNNING),
+    (S.SAVED, R.STOP): TransitionPath(None, S.OFF),  # discards the saved state
+}
+
+
+def plan_transition(state: PowerState, request: PowerRequest) -> TransitionPath:
+    """The path for `request` from `state`, or InvalidStateError."""
+    if state.is_transitional:
+        raise InvalidStateError(f"cannot {request.value}: the VM is {state.value}; a transition is in progress")
+    path = POWER_TRANSITIONS.get((state, request))
+    if path is None:
+        raise InvalidStateError(f"cannot {request.value} a VM that is {state.value}")
+    return path
