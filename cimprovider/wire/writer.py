@@ -155,7 +155,7 @@ def _param_value(name: str, cimtype: str | None, value: Any, embedded: str | Non
         encode.write_class(value, w)  # e.g. QueryResultClass of OpenQueryInstances
     elif isinstance(value, CIMInstance) and not embedded:
         encode.write_instance(value, w)
-    elif not (cimtype == "string" and value == "" and name == "EnumerationContext"):
+    elif not (name == "EnumerationContext" and isinstance(value, str) and not value):
         # An empty final EnumerationContext stays an empty PARAMVALUE, the
         # form both pywbem and wbemcli were seen to accept.
         encode.write_value(value, cimtype, w, embedded=bool(embedded))
