@@ -21,6 +21,8 @@ from cimprovider.schemas.devices import (
     DeviceKind,
     Drive,
     DriveType,
+    INTEGRATION_SERVICE_IDS,
+    IntegrationService,
     Media,
     MemorySettings,
     NetworkAdapter,
@@ -47,7 +49,6 @@ from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
 from cimprovider.schemas.integration import (
     INTRINSIC_KVP_NAMES,
     KVP_DATA_LIMIT,
-    IntegrationService,
     IntegrationServiceKind,
     IntegrationServiceState,
     KvpItem,

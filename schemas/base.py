@@ -9,6 +9,7 @@ which field was wrong, in the model's own words.
 from __future__ import annotations
 
 import re
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -20,10 +21,16 @@ _FIELD_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*): (.*)$", re.DOTALL)
 
 class SchemaModel(BaseModel):
     """Strict about unknown fields (a misspelt setting must not be dropped
-    silently) and validating on assignment, so a model never holds a value
-    its validators would refuse."""
+    silently) and immutable: backends hand out the models they hold, and
+    events carry them, so nobody may change one in place. `replace` makes a
+    changed copy and validates it (pydantic's `model_copy` would not)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def replace(self, **changes: Any) -> Self:
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values.update(changes)
+        return type(self).model_validate(values)
 
 
 def field_path(location: tuple[int | str, ...]) -> str:

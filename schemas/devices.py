@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from pydantic import Field, field_validator, model_validator
 
 from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.integration import IntegrationServiceKind
 
 PROCESSOR_ID = UUID("b637f346-6a0e-4dec-af52-bd70cb80a21d")
 MEMORY_ID = UUID("4764334d-e001-4176-82ee-5594ec9b530e")
@@ -35,6 +36,7 @@ class DeviceKind(str, Enum):
     DRIVE = "drive"
     NETWORK_ADAPTER = "network_adapter"
     SERIAL_PORT = "serial_port"
+    INTEGRATION_SERVICE = "integration_service"
 
 
 class ProcessorSettings(SchemaModel):
@@ -94,12 +96,13 @@ class Controller(SchemaModel):
     id: UUID = Field(default_factory=uuid4)
     controller_type: ControllerType
     # IDE: 0 or 1 (Hyper-V's Address); SCSI: 0–3 in the order added.
-    number: int = Field(default=0, ge=0, lt=SCSI_CONTROLLERS)
+    # None asks the backend for the first free number.
+    number: int | None = Field(default=None, ge=0, lt=SCSI_CONTROLLERS)
     name: str = ""
 
     @model_validator(mode="after")
     def _ide_number(self) -> "Controller":
-        if self.controller_type is ControllerType.IDE and self.number >= IDE_CONTROLLERS:
+        if self.controller_type is ControllerType.IDE and (self.number or 0) >= IDE_CONTROLLERS:
             raise ValueError(f"number: an IDE controller is numbered 0 or 1, not {self.number}")
         return self
 
@@ -122,7 +125,8 @@ class Drive(SchemaModel):
     id: UUID = Field(default_factory=uuid4)
     drive_type: DriveType = DriveType.DISK
     controller_id: UUID
-    slot: int = Field(ge=0, lt=SCSI_SLOTS)
+    # None asks the backend for the first free slot on the controller.
+    slot: int | None = Field(default=None, ge=0, lt=SCSI_SLOTS)
     media: Media | None = None
     name: str = ""
 
@@ -171,7 +175,51 @@ class SerialPort(SchemaModel):
         return f"COM {self.port_number}"
 
 
+# Hyper-V gives each integration service the same GUID on every VM.
+INTEGRATION_SERVICE_IDS = {
+    IntegrationServiceKind.SHUTDOWN: UUID("9f8233ac-be49-4c79-8ee3-e7e1985b2077"),
+    IntegrationServiceKind.TIME_SYNC: UUID("2497f4de-e9fa-4204-80e4-4b75c46419c0"),
+    IntegrationServiceKind.KVP_EXCHANGE: UUID("2a34b1c2-fd73-4043-8a5b-dd2159bc743f"),
+    IntegrationServiceKind.HEARTBEAT: UUID("84eaae65-2f2e-45f5-9bb5-0e857dc8eb47"),
+    IntegrationServiceKind.VSS: UUID("5ced1297-4598-4915-a5fc-ad21bb4d02a4"),
+    IntegrationServiceKind.GUEST_SERVICES: UUID("6c09bb55-d683-4da0-8931-c9bf705f6480"),
+}
+
+
+class IntegrationService(SchemaModel):
+    """Configured on the VM (enabled or not); present to the guest only while it runs."""
+
+    kind: Literal[DeviceKind.INTEGRATION_SERVICE] = DeviceKind.INTEGRATION_SERVICE
+    id: UUID
+    service: IntegrationServiceKind
+    enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _well_known_id(cls, values: object) -> object:
+        if isinstance(values, dict) and values.get("id") is None and "service" in values:
+            try:
+                values = {**values, "id": INTEGRATION_SERVICE_IDS[IntegrationServiceKind(values["service"])]}
+            except ValueError:
+                pass  # the service field's own validation names the problem
+        return values
+
+    @model_validator(mode="after")
+    def _id_matches_service(self) -> "IntegrationService":
+        if self.id != INTEGRATION_SERVICE_IDS[self.service]:
+            raise ValueError(f"id: the {self.service.value} service's id is {INTEGRATION_SERVICE_IDS[self.service]}")
+        return self
+
+
+def default_integration_services() -> tuple[IntegrationService, ...]:
+    # Hyper-V enables all but guest services on a new VM.
+    return tuple(
+        IntegrationService(service=kind, enabled=kind is not IntegrationServiceKind.GUEST_SERVICES)
+        for kind in IntegrationServiceKind
+    )
+
+
 Device = Annotated[
-    Union[ProcessorSettings, MemorySettings, Controller, Drive, NetworkAdapter, SerialPort],
+    Union[ProcessorSettings, MemorySettings, Controller, Drive, NetworkAdapter, SerialPort, IntegrationService],
     Field(discriminator="kind"),
 ]

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Annotated, Literal, Union
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.devices import Device
@@ -28,7 +28,6 @@ def _now() -> datetime:
 
 
 class EventBase(SchemaModel):
-    model_config = ConfigDict(frozen=True)
     timestamp: datetime = Field(default_factory=_now)
 
 

@@ -15,7 +15,7 @@ class Host(SchemaModel):
     logical_processors: int = Field(ge=1)
     memory_mb: int = Field(ge=1)
     # Directories where images and VM files live (Hyper-V's default paths).
-    storage_roots: list[str] = Field(default_factory=list)
+    storage_roots: tuple[str, ...] = ()
     hypervisor: str = "simulated"
     hypervisor_version: str = ""
 

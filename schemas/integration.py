@@ -30,21 +30,6 @@ class IntegrationServiceState(str, Enum):
     PAUSED = "paused"
 
 
-class IntegrationService(SchemaModel):
-    """Configured on the VM; present to the guest only while it runs."""
-
-    kind: IntegrationServiceKind
-    enabled: bool = True
-
-
-def default_integration_services() -> list[IntegrationService]:
-    # Hyper-V enables all but guest services on a new VM.
-    return [
-        IntegrationService(kind=kind, enabled=kind is not IntegrationServiceKind.GUEST_SERVICES)
-        for kind in IntegrationServiceKind
-    ]
-
-
 class KvpSource(str, Enum):
     HOST = "host"  # written by the host, visible to the guest
     GUEST = "guest"  # written by the guest

@@ -55,4 +55,4 @@ class JobStatus(SchemaModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     elapsed_seconds: float = Field(default=0.0, ge=0)
-    affected_element_ids: list[UUID] = Field(default_factory=list)
+    affected_element_ids: tuple[UUID, ...] = ()

@@ -32,4 +32,4 @@ class RuntimeFigures(SchemaModel):
     # Empty while the VM is off: the services exist only in a running guest.
     integration_services: dict[IntegrationServiceKind, IntegrationServiceState] = Field(default_factory=dict)
     # Guest-written and intrinsic KVP items (the host's own are on the VM).
-    guest_kvp_items: list[KvpItem] = Field(default_factory=list)
+    guest_kvp_items: tuple[KvpItem, ...] = ()

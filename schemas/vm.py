@@ -17,13 +17,15 @@ from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.devices import (
     Controller,
     ControllerType,
+    IntegrationService,
+    default_integration_services,
     Drive,
     MemorySettings,
     NetworkAdapter,
     ProcessorSettings,
     SerialPort,
 )
-from cimprovider.schemas.integration import IntegrationService, KvpItem, default_integration_services
+from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerState
 
 
@@ -85,13 +87,13 @@ class VirtualMachine(SystemSettings):
     power_state: PowerState = PowerState.OFF
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
-    controllers: list[Controller] = Field(default_factory=list)
-    drives: list[Drive] = Field(default_factory=list)
-    network_adapters: list[NetworkAdapter] = Field(default_factory=list)
-    serial_ports: list[SerialPort] = Field(default_factory=list)
-    integration_services: list[IntegrationService] = Field(default_factory=default_integration_services)
+    controllers: tuple[Controller, ...] = ()
+    drives: tuple[Drive, ...] = ()
+    network_adapters: tuple[NetworkAdapter, ...] = ()
+    serial_ports: tuple[SerialPort, ...] = ()
+    integration_services: tuple[IntegrationService, ...] = Field(default_factory=default_integration_services)
     # Host-written items only; guest and intrinsic items are runtime figures.
-    kvp_items: list[KvpItem] = Field(default_factory=list)
+    kvp_items: tuple[KvpItem, ...] = ()
 
     @property
     def settings(self) -> SystemSettings:
@@ -106,12 +108,16 @@ class VirtualMachine(SystemSettings):
             raise ValueError("controllers: generation 2 VMs have no IDE controllers")
         seen_controllers: set[tuple[ControllerType, int]] = set()
         for controller in self.controllers:
+            if controller.number is None:
+                raise ValueError(f"controllers: controller {controller.id} has no number")
             place = (controller.controller_type, controller.number)
             if place in seen_controllers:
                 raise ValueError(f"controllers: two {place[0].value} controllers numbered {place[1]}")
             seen_controllers.add(place)
         occupied: set[tuple[UUID, int]] = set()
         for drive in self.drives:
+            if drive.slot is None:
+                raise ValueError(f"drives: drive {drive.id} has no slot")
             controller = self.controller(drive.controller_id)
             if controller is None:
                 raise ValueError(f"drives: controller {drive.controller_id} does not exist")

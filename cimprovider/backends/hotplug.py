@@ -20,6 +20,7 @@ from cimprovider.schemas.devices import (
     ControllerType,
     Drive,
     DriveType,
+    IntegrationService,
     MemorySettings,
     NetworkAdapter,
     ProcessorSettings,
@@ -28,7 +29,7 @@ from cimprovider.schemas.devices import (
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
-AnyDevice = ProcessorSettings | MemorySettings | Controller | Drive | NetworkAdapter | SerialPort
+AnyDevice = ProcessorSettings | MemorySettings | Controller | Drive | NetworkAdapter | SerialPort | IntegrationService
 
 
 class Change(str, Enum):
@@ -78,6 +79,8 @@ HOT_PLUG_RULES: dict[tuple[str, Change], frozenset[PowerState]] = {
     ("emulated_network_adapter", Change.REMOVE): COLD,
     ("serial_port", Change.TUNE): HOT,  # the pipe
     ("serial_port", Change.RECONFIGURE): COLD,  # the port number
+    ("integration_service", Change.TUNE): ANYTIME,  # enable or disable
+    ("integration_service", Change.RECONFIGURE): COLD,
 }
 
 
@@ -124,6 +127,8 @@ def device_changes(vm: VirtualMachine, old: AnyDevice | None, new: AnyDevice | N
         tuned, live = "controller", {"name"}
     elif isinstance(new, NetworkAdapter):
         tuned, live = "network_adapter", {"name", "switch_id", "connected"}
+    elif isinstance(new, IntegrationService):
+        tuned, live = "integration_service", {"enabled"}
     else:
         tuned, live = "serial_port", {"pipe_name"}
     changes = []

@@ -19,6 +19,7 @@ from cimprovider.schemas.devices import (
     ControllerType,
     DeviceKind,
     Drive,
+    IntegrationService,
     MemorySettings,
     NetworkAdapter,
     ProcessorSettings,
@@ -32,11 +33,14 @@ COLLECTIONS = {
     DeviceKind.DRIVE: "drives",
     DeviceKind.NETWORK_ADAPTER: "network_adapters",
     DeviceKind.SERIAL_PORT: "serial_ports",
+    DeviceKind.INTEGRATION_SERVICE: "integration_services",
 }
+# Every VM has exactly these; they are modified, never added or removed.
+FIXED_DEVICES = (ProcessorSettings, MemorySettings, SerialPort, IntegrationService)
 
 
 def all_devices(vm: VirtualMachine) -> list[AnyDevice]:
-    return [vm.processor, vm.memory, *vm.controllers, *vm.drives, *vm.network_adapters, *vm.serial_ports]
+    return [vm.processor, vm.memory, *vm.controllers, *vm.drives, *vm.network_adapters, *vm.serial_ports, *vm.integration_services]
 
 
 def find_device(vm: VirtualMachine, device_id: UUID) -> AnyDevice:
@@ -72,7 +76,7 @@ def with_device(vm: VirtualMachine, device: AnyDevice) -> VirtualMachine:
 
 
 def without_device(vm: VirtualMachine, device: AnyDevice) -> VirtualMachine:
-    if isinstance(device, (ProcessorSettings, MemorySettings, SerialPort)):
+    if isinstance(device, FIXED_DEVICES):
         raise InvalidParameterError("kind", f"a VM's {device.kind.value.replace('_', ' ')} cannot be removed; modify it")
     if isinstance(device, Controller) and any(drive.controller_id == device.id for drive in vm.drives):
         raise InUseError(f"controller {device.id} still has drives attached")
@@ -82,7 +86,7 @@ def without_device(vm: VirtualMachine, device: AnyDevice) -> VirtualMachine:
 
 def place_new_device(vm: VirtualMachine, device: AnyDevice, allocate_mac: Callable[[], str]) -> AnyDevice:
     """Check a device about to be added and fill in what the client left open."""
-    if isinstance(device, (ProcessorSettings, MemorySettings, SerialPort)):
+    if isinstance(device, FIXED_DEVICES):
         raise InvalidParameterError("kind", f"a VM has a fixed {device.kind.value.replace('_', ' ')}; modify it instead")
     if any(existing.id == device.id for existing in all_devices(vm)):
         raise InvalidParameterError("id", f"VM {vm.id} already has a device {device.id}")

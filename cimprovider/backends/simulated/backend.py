@@ -42,10 +42,12 @@ from cimprovider.schemas.devices import (
     ControllerType,
     Device,
     Drive,
+    IntegrationService,
     MemorySettings,
     NetworkAdapter,
     ProcessorSettings,
     SerialPort,
+    default_integration_services,
 )
 from cimprovider.schemas.events import (
     DeviceAdded,
@@ -130,7 +132,7 @@ class SimulatedBackend:
             macs = _MacAllocator(self._next_mac)
             vm = self._default_vm(vm_id, settings, devices)
             for device in devices:
-                if isinstance(device, (ProcessorSettings, MemorySettings, SerialPort)):
+                if isinstance(device, (ProcessorSettings, MemorySettings, SerialPort, IntegrationService)):
                     continue  # already in place of the defaults
                 vm = with_device(vm, place_new_device(vm, device, macs))
             self._commit(vm, [VmDefined(vm=vm)], next_mac=macs.counter)
@@ -307,6 +309,8 @@ class SimulatedBackend:
         memory = next((d for d in devices if isinstance(d, MemorySettings)), MemorySettings())
         given_ports = {d.port_number: d for d in devices if isinstance(d, SerialPort)}
         ports = tuple(given_ports.get(number) or SerialPort(port_number=number) for number in (1, 2))
+        given_services = {d.service: d for d in devices if isinstance(d, IntegrationService)}
+        services = tuple(given_services.get(s.service, s) for s in default_integration_services())
         controllers: tuple[Controller, ...] = ()
         if settings.generation == 1:
             controllers = tuple(Controller(controller_type=ControllerType.IDE, number=n) for n in range(2))
@@ -318,6 +322,7 @@ class SimulatedBackend:
                 memory=memory,
                 controllers=controllers,
                 serial_ports=ports,
+                integration_services=services,
             )
         except ValidationError as error:
             raise InvalidParameterError.from_validation(error) from None
@@ -359,4 +364,4 @@ class _MacAllocator:
 
 
 def _service_enabled(vm: VirtualMachine, kind: IntegrationServiceKind) -> bool:
-    return any(service.kind is kind and service.enabled for service in vm.integration_services)
+    return any(service.service is kind and service.enabled for service in vm.integration_services)

@@ -31,7 +31,7 @@ def runtime_figures(vm: VirtualMachine, started_at: float | None, now: float) ->
         return RuntimeFigures(vm_id=vm.id, power_state=vm.power_state, heartbeat=_idle_heartbeat(vm))
     seed = vm.id.int
     paused = vm.power_state is PowerState.PAUSED
-    enabled = [service.kind for service in vm.integration_services if service.enabled]
+    enabled = [service.service for service in vm.integration_services if service.enabled]
     services = {
         kind: IntegrationServiceState.PAUSED if paused and kind is IntegrationServiceKind.HEARTBEAT else IntegrationServiceState.OK
         for kind in enabled
