@@ -28,7 +28,7 @@ from .resolver import resolve_class
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 """Bump when the pickled structure changes."""
 
 CACHE_PREFIX = "classes-"

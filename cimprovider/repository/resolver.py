@@ -13,7 +13,9 @@ resolves them:
   was last defined, qualifiers that flow ToSubclass only;
 - qualifiers (class, member, parameter) not given locally are inherited
   when their flavor is ToSubclass, marked propagated;
-- members keep base-class order: inherited first, then new ones.
+- members keep base-class order: inherited first, then new ones;
+- string properties and parameters with EmbeddedObject/EmbeddedInstance
+  get embedded_object set, as the CIM-XML EmbeddedObject attribute needs.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def resolve_class(local: CIMClass, superclass: CIMClass | None, decls: Decls) ->
         if isinstance(member, CIMMethod):
             for param in member.parameters.values():
                 _init_qualifiers(param.qualifiers, decls)
+                _mark_embedded(param)
+        else:
+            _mark_embedded(member)
     if superclass is None:
         return cls
 
@@ -92,6 +97,16 @@ def _inherit_qualifiers(own, inherited) -> None:
         q = q.copy()
         q.propagated = True
         own[q.name] = q
+
+
+def _mark_embedded(element) -> None:
+    """Set embedded_object from the qualifiers, so it survives IncludeQualifiers=False."""
+    if element.type != "string":
+        return
+    if element.qualifiers.get("EmbeddedInstance") is not None:
+        element.embedded_object = "instance"
+    elif (q := element.qualifiers.get("EmbeddedObject")) is not None and q.value:
+        element.embedded_object = "object"
 
 
 def _init_qualifiers(qualifiers, decls: Decls) -> None:
