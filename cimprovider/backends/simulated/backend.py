@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.hotplug import AnyDevice, check_allowed, check_device_change, system_changes
 from cimprovider.backends.placement import (
+    FIXED_DEVICES,
     find_device,
     place_drive,
     place_new_device,
@@ -201,13 +202,18 @@ class SimulatedBackend:
             self._check_open()
             vm = self._idle_vm(vm_id, "remove a device")
             device = find_device(vm, device_id)
+            if not isinstance(device, FIXED_DEVICES):
+                check_device_change(vm, device, None, f"remove the {device.kind.value.replace('_', ' ')}")
             changed = without_device(vm, device)
-            check_device_change(vm, device, None, f"remove the {device.kind.value.replace('_', ' ')}")
             self._commit(changed, [DeviceRemoved(vm_id=vm_id, device=device)])
 
     # power and runtime --------------------------------------------------
 
     def begin_power_change(self, vm_id: UUID, request: PowerRequest) -> SimulatedTransition:
+        try:
+            request = PowerRequest(request)
+        except ValueError:
+            raise InvalidParameterError("request", f"{request!r} is not a power request") from None
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, request.value)

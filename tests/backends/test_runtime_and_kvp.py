@@ -1,0 +1,92 @@
+"""Runtime figures and key-value pairs as a client reads them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from backend_scenarios import new_vm, vm_in_state
+from cimprovider.backends import Backend, InvalidParameterError, NotFoundError, change_power_state
+from cimprovider.schemas import (
+    INTRINSIC_KVP_NAMES,
+    HeartbeatState,
+    IntegrationServiceKind,
+    IntegrationServiceState,
+    KvpChanged,
+    KvpItem,
+    KvpSource,
+    PowerRequest,
+    PowerState,
+)
+
+
+def test_figures_move_while_running_and_stop_when_off(backend: Backend) -> None:
+    vm_id = vm_in_state(backend, PowerState.RUNNING)
+    first = backend.get_runtime(vm_id)
+    samples = []
+    for _ in range(4):
+        time.sleep(0.3)
+        samples.append(backend.get_runtime(vm_id))
+    assert first.heartbeat is HeartbeatState.OK
+    assert all(0 <= s.processor_load_percent <= 100 for s in samples)
+    assert [s.uptime_ms for s in samples] == sorted(s.uptime_ms for s in samples)
+    assert samples[-1].uptime_ms >= first.uptime_ms + 900
+    assert samples[-1].memory_in_use_mb > 0
+    assert len({s.processor_load_percent for s in [first, *samples]}) > 1
+    assert first.integration_services[IntegrationServiceKind.SHUTDOWN] is IntegrationServiceState.OK
+
+    change_power_state(backend, vm_id, PowerRequest.STOP)
+    off = backend.get_runtime(vm_id)
+    assert (off.uptime_ms, off.processor_load_percent, off.memory_in_use_mb) == (0, 0, 0)
+    assert off.integration_services == {}
+    assert off.guest_kvp_items == ()
+    assert off.heartbeat is not HeartbeatState.OK
+
+
+def test_reset_restarts_the_uptime(backend: Backend) -> None:
+    vm_id = vm_in_state(backend, PowerState.RUNNING)
+    time.sleep(0.3)
+    before = backend.get_runtime(vm_id).uptime_ms
+    change_power_state(backend, vm_id, PowerRequest.RESET)
+    assert backend.get_runtime(vm_id).uptime_ms < before
+
+
+def test_a_paused_guest_reports_a_paused_heartbeat(backend: Backend) -> None:
+    vm_id = vm_in_state(backend, PowerState.PAUSED)
+    figures = backend.get_runtime(vm_id)
+    assert figures.heartbeat is HeartbeatState.PAUSED
+    assert figures.processor_load_percent == 0
+
+
+def test_intrinsic_items_while_running(backend: Backend) -> None:
+    vm_id = vm_in_state(backend, PowerState.RUNNING, name="web01")
+    items = {item.name: item for item in backend.get_runtime(vm_id).guest_kvp_items}
+    assert set(INTRINSIC_KVP_NAMES) <= set(items)
+    assert all(item.source is KvpSource.INTRINSIC for item in items.values())
+    assert items["FullyQualifiedDomainName"].data.startswith("web01")
+
+
+def test_host_kvp_items_add_modify_remove(backend: Backend) -> None:
+    vm = new_vm(backend)
+    events = backend.events.subscribe_queue(kinds=[KvpChanged])
+    backend.add_kvp_items(vm.id, [KvpItem(name="role", data="web"), KvpItem(name="tier", data="1")])
+    with pytest.raises(InvalidParameterError) as caught:
+        backend.add_kvp_items(vm.id, [KvpItem(name="role", data="db")])
+    assert caught.value.field == "name"
+    backend.modify_kvp_items(vm.id, [KvpItem(name="role", data="db")])
+    with pytest.raises(NotFoundError):
+        backend.modify_kvp_items(vm.id, [KvpItem(name="absent")])
+    backend.remove_kvp_items(vm.id, ["tier"])
+    with pytest.raises(NotFoundError):
+        backend.remove_kvp_items(vm.id, ["tier"])
+    assert backend.get_vm(vm.id).kvp_items == (KvpItem(name="role", data="db"),)
+    changes = [(e.change.value, e.item.name) for e in events.drain() if isinstance(e, KvpChanged)]
+    assert changes == [("added", "role"), ("added", "tier"), ("modified", "role"), ("removed", "tier")]
+
+
+def test_the_host_cannot_write_guest_items(backend: Backend) -> None:
+    vm = new_vm(backend)
+    with pytest.raises(InvalidParameterError) as caught:
+        backend.add_kvp_items(vm.id, [KvpItem(name="x", source=KvpSource.INTRINSIC)])
+    assert caught.value.field == "source"
