@@ -20,7 +20,19 @@ class IntrinsicCall:
     name in canonical case (e.g. "ClassName", "DeepInheritance"), already
     converted to the DSP0200 type of that parameter (bool, int, str, list[str],
     CIMInstanceName, CIMInstance, CIMClass, CIMQualifierDeclaration, or None
-    for an explicit NULL). Parameters not sent are absent."""
+    for an explicit NULL). Parameters not sent are absent.
+
+    Details the decoder guarantees (wire/intrinsics.py holds the table):
+    ClassName, AssocClass and ResultClass are str; InstanceName is a
+    CIMInstanceName with namespace and host None (the namespace is
+    `namespace`); ObjectName is a CIMInstanceName, or a CIMClassName
+    (namespace None) when the client named a class; NewInstance is a
+    CIMInstance without path, ModifiedInstance one with its path;
+    PropertyList is list[str] or None (NULL: all properties);
+    MaxObjectCount and OperationTimeout are Uint32; SetProperty's NewValue
+    is untyped as sent: str, list of str/None, or a path. Required
+    parameters (e.g. ClassName of EnumerateInstances) are present and not
+    None, else decoding already failed with CIM_ERR_INVALID_PARAMETER."""
 
     message_id: str
     method: str  # canonical DSP0200 spelling, e.g. "EnumerateInstances"
@@ -39,8 +51,13 @@ class ParamValue:
     types it from the METHOD/PARAMETER definition. With a type, scalar values
     are already converted to pywbem types. `embedded_object` is "instance" or
     "object" when the PARAMVALUE carried EmbeddedObject / EMBEDDEDOBJECT; an
-    embedded instance arrives parsed (CIMInstance) when its text parses, else
-    as the text."""
+    embedded instance arrives parsed (CIMInstance, or CIMClass for an
+    embedded class) when its text parses, else as the text, with or without
+    a type. WMI GetText() instances keep their system properties (__PATH,
+    __CLASS, ...) with class_origin "___SYSTEM". `is_array` is True for a
+    VALUE.ARRAY or VALUE.REFARRAY. A PARAMVALUE holding CLASSNAME,
+    INSTANCENAME, INSTANCE or CLASS gives CIMClassName, CIMInstanceName,
+    CIMInstance or CIMClass."""
 
     name: str
     type: str | None
@@ -80,7 +97,22 @@ class IntrinsicResult:
 
     `out_params` are the output PARAMVALUEs of pull operations, in order:
     ("EndOfSequence", "boolean", True), ("EnumerationContext", "string", "…")
-    and for EnumerationCount none."""
+    and for EnumerationCount none. An empty or None EnumerationContext is
+    written as an empty PARAMVALUE; OpenQueryInstances may add
+    ("QueryResultClass", "", CIMClass), written as a CLASS child.
+
+    What `value` holds per operation: CIMClass / iterable of CIMClass
+    (GetClass, EnumerateClasses); str or CIMClassName (EnumerateClassNames);
+    CIMInstance (GetInstance, path not written); CIMInstance with path
+    (EnumerateInstances, Associators, References, ExecQuery, Open*/Pull*
+    instances; a path without host or namespace gets the writer's `host`
+    and the call's namespace); CIMInstanceName (EnumerateInstanceNames,
+    CreateInstance, *Names, *Paths); for Associators/References of a
+    class, CIMClass with `.path` set or (CIMClassName, CIMClass) pairs, and
+    CIMClassName for AssociatorNames/ReferenceNames of a class; an ExecQuery
+    row without path is written as VALUE.OBJECT; OpenQueryInstances and
+    PullInstances write plain INSTANCEs; an int for EnumerationCount.
+    Writing an instance that needs a path and has none raises ValueError."""
 
     value: Any = None
     out_params: list[tuple[str, str, Any]] = field(default_factory=list)
@@ -92,7 +124,9 @@ class IntrinsicResult:
 class MethodResult:
     """What an extrinsic method answers: RETURNVALUE (always with PARAMTYPE)
     and the declared output parameters as (name, CIM type, value, is_array,
-    embedded_object) where embedded_object is None, "instance" or "object"."""
+    embedded_object) where embedded_object is None, "instance" or "object".
+    A value None writes the PARAMVALUE with no value (NULL); an embedded
+    value may be a CIMInstance / CIMClass (serialised) or its text."""
 
     return_type: str
     return_value: Any
