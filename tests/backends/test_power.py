@@ -142,3 +142,22 @@ def test_soft_requests_need_the_shutdown_service(backend: Backend, request_: Pow
         backend.begin_power_change(vm.id, request_)
     backend.modify_device(vm.id, IntegrationService(service=IntegrationServiceKind.SHUTDOWN, enabled=True))
     assert change_power_state(backend, vm.id, request_).power_state in (S.OFF, S.RUNNING)
+
+
+def test_a_power_change_runs_as_a_job_with_progress(backend: Backend) -> None:
+    from cimprovider.jobs import JobRunner, JobState
+    from cimprovider.schemas import JobChanged
+
+    vm = new_vm(backend)
+    runner = JobRunner(backend.events)
+    try:
+        events = backend.events.subscribe_queue(kinds=[JobChanged, PowerStateChanged])
+        transition = backend.begin_power_change(vm.id, R.START)  # a refusal here is 32775, no job
+        job = runner.submit(lambda progress, cancel: transition.run(progress), "RequestStateChange",
+                            affected_element_ids=[vm.id], cancellable=False)
+        assert runner.wait(job.id, 5).state is JobState.COMPLETED
+        percents = [e.job.percent_complete for e in events.drain() if isinstance(e, JobChanged)]
+        assert len(set(percents)) >= 5 and percents[-1] == 100
+        assert backend.get_vm(vm.id).power_state is S.RUNNING
+    finally:
+        runner.close()
