@@ -64,7 +64,7 @@ def parse_object_path(text: str) -> CIMInstanceName | CIMClassName:
 def _split_prefix(text: str) -> tuple[str | None, str | None, str]:
     stop = len(text)
     for i, ch in enumerate(text):
-        if ch in '"=':
+        if ch in '"\'=':
             stop = i
             break
     colon = text.rfind(":", 0, stop)
@@ -106,7 +106,7 @@ def _parse_keybindings(text: str, pos: int) -> dict[str, KeyValue]:
 
 
 def _parse_key_value(text: str, pos: int) -> tuple[KeyValue, int]:
-    if pos < len(text) and text[pos] == '"':
+    if pos < len(text) and text[pos] in "\"'":
         return _parse_quoted(text, pos)
     match = _NUMBER.match(text, pos)
     if match is not None:
@@ -123,14 +123,16 @@ def _parse_key_value(text: str, pos: int) -> tuple[KeyValue, int]:
 
 
 def _parse_quoted(text: str, pos: int) -> tuple[str, int]:
+    """A "…" value (or '…', which some scripts write)."""
+    quote = text[pos]
     chars: list[str] = []
     i = pos + 1
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in '\\"':
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in ("\\", quote):
             chars.append(text[i + 1])
             i += 2
-        elif ch == '"':
+        elif ch == quote:
             return "".join(chars), i + 1
         else:
             chars.append(ch)

@@ -81,12 +81,14 @@ def _prune(instance: CIMInstance, wanted: Selection) -> CIMInstance:
         inner = wanted[key]
         if inner is _ALL:
             continue
-        prop = result.properties[name]
+        # CIMInstance.copy() shares CIMProperty objects with the original.
+        prop = result.properties[name].copy()
         if isinstance(prop.value, CIMInstance):
             prop.value = _prune(prop.value, inner)
         elif isinstance(prop.value, list):
             prop.value = [_prune(v, inner) if isinstance(v, CIMInstance) else v
                           for v in prop.value]
+        result.properties[name] = prop
     return result
 
 
