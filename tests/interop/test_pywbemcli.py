@@ -1,0 +1,56 @@
+"""pywbemcli against the server, as a subprocess: pull operations first
+(its default), the classic fallback, and the discovery commands."""
+
+from __future__ import annotations
+
+import json
+
+from tests.interop.conftest import run_tool
+
+
+def pywbemcli(server, *args: str, namespace: str = "root/interop"):
+    return run_tool("pywbemcli", "-s", f"http://127.0.0.1:{server.port}", "-n", namespace, "--no-verify", *args)
+
+
+def test_namespace_list(server):
+    result = pywbemcli(server, "-o", "text", "namespace", "list")
+    assert result.returncode == 0, result.stderr
+    assert "root/interop" in result.stdout and "root/virtualization/v2" in result.stdout
+
+
+def test_profile_list(server):
+    result = pywbemcli(server, "-o", "text", "profile", "list")
+    assert result.returncode == 0, result.stderr
+    assert "Profile Registration" in result.stdout
+
+
+def test_class_enumerate_and_get(server):
+    result = pywbemcli(server, "class", "enumerate", "--names-only")
+    assert result.returncode == 0, result.stderr
+    assert "CIM_ManagedElement" in result.stdout
+    got = pywbemcli(server, "-o", "mof", "class", "get", "CIM_ObjectManager")
+    assert got.returncode == 0, got.stderr
+    assert "class CIM_ObjectManager : CIM_WBEMService" in got.stdout
+
+
+def test_instance_enumerate_pull_and_classic(server):
+    for pull in ("yes", "no"):
+        result = pywbemcli(server, "--use-pull", pull, "-o", "mof", "instance", "enumerate", "CIM_RegisteredProfile")
+        assert result.returncode == 0, result.stderr
+        assert 'RegisteredName = "WBEM Server";' in result.stdout
+
+
+def test_instance_count(server):
+    result = pywbemcli(server, "-o", "json", "instance", "count", "CIM_RegisteredProfile")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    counts = {row["Class"]: row["count"] for row in rows}
+    assert counts["CIM_RegisteredProfile"] >= 2
+
+
+def test_instance_get(server):
+    result = pywbemcli(
+        server, "-o", "mof", "instance", "get", 'CIM_RegisteredProfile.InstanceID="DMTF+WBEM Server+1.0.0"'
+    )
+    assert result.returncode == 0, result.stderr
+    assert "RegisteredOrganization = 2;" in result.stdout
