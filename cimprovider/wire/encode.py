@@ -195,6 +195,13 @@ def _reference_xml(path: Any) -> str:
 # --- values --------------------------------------------------------------
 
 
+# NULL items of arrays are written as VALUE.NULL, as DSP0201 says, for
+# every type. pywbem 1.9.1 reads them only in string arrays (numeric,
+# boolean and datetime ones fail an assertion), so providers should not
+# put None into non-string arrays; dropping items here would silently
+# shift array indexes instead.
+
+
 def write_value(value: Any, cimtype: str | None, w: Write, embedded: bool = False) -> None:
     """VALUE, VALUE.ARRAY, VALUE.REFERENCE or VALUE.REFARRAY; nothing for
     NULL. `cimtype` may be None to infer it from the value."""

@@ -40,10 +40,25 @@ def _string_array(element: Element) -> list[str]:
     return [t for t in texts if t is not None]
 
 
+# DSP0200 wants INSTANCENAME / CLASSNAME here, but a generic client writer
+# (pywbem's tocimxml of a path with a namespace) sends the local or full
+# path form; it is read with its namespace and host kept.
+_INSTANCE_PATH_TAGS = ("INSTANCEPATH", "LOCALINSTANCEPATH")
+_CLASS_PATH_TAGS = ("CLASSPATH", "LOCALCLASSPATH")
+
+
+def _instance_name(element: Element) -> Any:
+    if element.tag in _INSTANCE_PATH_TAGS:
+        return object_path(element)
+    return instance_name(_one(element, "INSTANCENAME"))
+
+
 def _object_name(element: Element) -> Any:
     if element.tag == "CLASSNAME":
         return CIMClassName(class_name(element))
-    return instance_name(_one(element, "INSTANCENAME"))
+    if element.tag in _CLASS_PATH_TAGS:
+        return object_path(element)
+    return _instance_name(element)
 
 
 def _property_value(element: Element) -> Any:
@@ -67,7 +82,7 @@ _CONVERTERS: dict[Kind, Callable[[Element], Any]] = {
     Kind.STRING: lambda e: text_of(_one(e, "VALUE")),
     Kind.STRING_ARRAY: _string_array,
     Kind.CLASSNAME: class_name,
-    Kind.INSTANCENAME: lambda e: instance_name(e),
+    Kind.INSTANCENAME: _instance_name,
     Kind.OBJECTNAME: _object_name,
     Kind.INSTANCE: objects.instance,
     Kind.NAMED_INSTANCE: objects.named_instance,

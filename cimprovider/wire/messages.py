@@ -25,8 +25,9 @@ class IntrinsicCall:
     Details the decoder guarantees (wire/intrinsics.py holds the table):
     ClassName, AssocClass and ResultClass are str; InstanceName is a
     CIMInstanceName with namespace and host None (the namespace is
-    `namespace`); ObjectName is a CIMInstanceName, or a CIMClassName
-    (namespace None) when the client named a class; NewInstance is a
+    `namespace`) unless the client sent a (LOCAL)INSTANCEPATH there, whose
+    namespace and host are kept; ObjectName is a CIMInstanceName, or a
+    CIMClassName (namespace None likewise) when the client named a class; NewInstance is a
     CIMInstance without path, ModifiedInstance one with its path;
     PropertyList is list[str] or None (NULL: all properties);
     MaxObjectCount and OperationTimeout are Uint32; SetProperty's NewValue

@@ -165,6 +165,15 @@ def test_every_intrinsic_method_is_covered_by_a_differential_case() -> None:
     assert {case[0] for case in CASES} == set(INTRINSICS)
 
 
+def test_instance_name_sent_as_a_local_path_keeps_its_namespace(loop: WireLoop) -> None:
+    located = CIMInstanceName("CIM_Foo", {"Name": "a"}, namespace="root/other")
+    request = loop.capture(lambda c: c._imethodcall("GetProperty", NS, InstanceName=located, PropertyName="P"))
+    assert request.params["InstanceName"] == located
+    classpath = CIMClassName("CIM_Foo", namespace="root/other")
+    request = loop.capture(lambda c: c._imethodcall("ReferenceNames", NS, ObjectName=classpath))
+    assert request.params["ObjectName"] == classpath
+
+
 def test_namespace_with_one_and_three_parts(loop: WireLoop) -> None:
     assert loop.capture(lambda c: c.EnumerateInstanceNames("C", namespace="interop")).namespace == "interop"
     deep = loop.capture(lambda c: c.EnumerateInstanceNames("C", namespace="root/virtualization/v2"))
