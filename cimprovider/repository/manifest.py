@@ -47,7 +47,15 @@ INTEROP_FILES: tuple[str, ...] = (
 
 PROFILE_FILES: tuple[str, ...] = ("interop/profiles.mof",)
 
-MSVM_FILES: tuple[str, ...] = ()
+MSVM_FILES: tuple[str, ...] = (
+    "msvm/settings.mof",
+    "msvm/jobs.mof",
+    "msvm/systems.mof",
+    "msvm/devices.mof",
+    "msvm/pools.mof",
+    "msvm/services.mof",
+    "msvm/associations.mof",
+)
 
 NAMESPACE_FILES: dict[str, tuple[str, ...]] = {
     INTEROP_NAMESPACE: QUALIFIER_FILES + DMTF_FILES + INTEROP_FILES,
