@@ -48,11 +48,13 @@ INTEROP_FILES: tuple[str, ...] = (
 PROFILE_FILES: tuple[str, ...] = ("interop/profiles.mof",)
 
 MSVM_FILES: tuple[str, ...] = (
-    "msvm/settings.mof",
+    "msvm/settings_system.mof",
+    "msvm/settings_resources.mof",
     "msvm/jobs.mof",
     "msvm/systems.mof",
     "msvm/devices.mof",
     "msvm/pools.mof",
+    "msvm/management.mof",
     "msvm/services.mof",
     "msvm/associations.mof",
 )
