@@ -53,8 +53,17 @@ class LikePattern:
 
     elements: tuple[_Element, ...]
     fold: bool
+    # Set by compile_like for the common shapes ('text', 'prefix%') so that
+    # they are a string comparison rather than a simulation.
+    fixed: str | None = None
+    open_ended: bool = False
 
     def matches(self, text: str) -> bool:
+        if self.fixed is not None:
+            if len(text) < len(self.fixed) or (len(text) > len(self.fixed)
+                                               and not self.open_ended):
+                return False
+            return self._starts_with_fixed(text)
         elements = self.elements
         states = self._close({0})
         for ch in text:
@@ -66,6 +75,16 @@ class LikePattern:
                 return False
             states = self._close(advanced)
         return len(elements) in states
+
+    def _starts_with_fixed(self, text: str) -> bool:
+        assert self.fixed is not None
+        head = text[:len(self.fixed)]
+        if head == self.fixed:
+            return True
+        if not self.fold:
+            return False
+        return head.lower() == self.fixed.lower() or all(
+            element.accepts(ch, True) for element, ch in zip(self.elements, head))
 
     def _close(self, states: set[int]) -> set[int]:
         # A repeated element may match nothing, so the next one is live too.
@@ -104,9 +123,12 @@ def compile_like(pattern: str, dialect: LikeDialect, fold: bool) -> LikePattern:
 
 @lru_cache(maxsize=512)
 def _compile(pattern: str, dialect: LikeDialect, fold: bool) -> LikePattern:
-    if dialect == "WQL":
-        return LikePattern(tuple(_wql_elements(pattern)), fold)
-    return LikePattern(tuple(_cql_elements(pattern)), fold)
+    elements = tuple(_wql_elements(pattern) if dialect == "WQL" else _cql_elements(pattern))
+    general = LikePattern(elements, fold)
+    prefix, anything = general.literal_prefix()
+    if general.is_plain() or anything:
+        return LikePattern(elements, fold, prefix, anything)
+    return general
 
 
 def like(text: str, pattern: str, dialect: LikeDialect = "WQL", fold: bool = True) -> bool:
