@@ -123,7 +123,8 @@ def _bare(expr: Expr, language: str) -> str:
             return expr.name
         return f"{_format(expr.owner, language, _POSTFIX)}.{expr.name}"
     if isinstance(expr, Index):
-        return f"{_format(expr.array, language, _POSTFIX)}[{format_expression(expr.index, language)}]"
+        index = format_expression(expr.index, language)
+        return f"{_format(expr.array, language, _POSTFIX)}[{index}]"
     if isinstance(expr, FunctionCall):
         return f"{expr.name}({', '.join(format_expression(a, language) for a in expr.args)})"
     if isinstance(expr, Negate):

@@ -22,6 +22,7 @@ PROCESSOR = "B637F346-6A0E-4DEC-AF52-BD70CB80A21D"
 IDE = "83F8638B-8DCA-4152-9EDA-2CA8B33039B4"
 SCSI = "D422512C-2F5A-44C4-9A3B-3A2C6F1C7D2E"
 NIC = "C4A3F2E1-D0B9-4A87-9654-3210FEDCBA98"
+DISK = "6A45335D-4C3A-44B7-B61F-C9808BBDF8ED"
 SWITCH = "9A8B7C6D-5E4F-4A3B-2C1D-0E1F2A3B4C5D"
 
 SUPERCLASSES: dict[str, str | None] = {
@@ -142,8 +143,9 @@ def _build() -> dict[str, CIMInstance]:
                        OnTimeInMilliseconds=Uint64(0),
                        InstallDate=CIMDateTime("20230101080000.000000+000"))
     m["vm3"] = _system(GUID3, "it's_50%", 32769, Caption="Virtual Machine", Description=None)
-    m["switch1"] = make("Msvm_VirtualEthernetSwitch", CreationClassName="Msvm_VirtualEthernetSwitch",
-                        Name=SWITCH, ElementName="External Switch", EnabledState=Uint16(5),
+    m["switch1"] = make("Msvm_VirtualEthernetSwitch",
+                        CreationClassName="Msvm_VirtualEthernetSwitch", Name=SWITCH,
+                        ElementName="External Switch", EnabledState=Uint16(5),
                         Caption="Virtual Switch")
     root = "C:\\ProgramData\\Microsoft\\Windows\\Hyper-V"
     m["vssd1"] = make("Msvm_VirtualSystemSettingData", InstanceID=f"Microsoft:{GUID1}",
@@ -196,7 +198,7 @@ def _build() -> dict[str, CIMInstance]:
                            "Microsoft:Hyper-V:Physical Disk Drive", ElementName="Hard Drive",
                            Parent=scsi_path, AddressOnParent="0")
     m["drivedefault"] = _rasd("Msvm_ResourceAllocationSettingData",
-                              "Microsoft:Definition\\6A45335D-4C3A-44B7-B61F-C9808BBDF8ED\\Default",
+                              f"Microsoft:Definition\\{DISK}\\Default",
                               17, "Microsoft:Hyper-V:Synthetic Disk Drive",
                               ElementName="Hard Drive")
     m["vhd1"] = _rasd("Msvm_StorageAllocationSettingData",
@@ -211,11 +213,14 @@ def _build() -> dict[str, CIMInstance]:
                        33, "Microsoft:Hyper-V:Ethernet Connection", ElementName="port-1234",
                        EnabledState=Uint16(2), Parent=path_text(m["nic1"]),
                        HostResource=[path_text(m["switch1"])])
-    m["pool_mem"] = make("Msvm_ResourcePool", InstanceID="Microsoft:4764334E-E001-4176-82EE-5594EC9B530E",
+    vhd = "Microsoft:Hyper-V:Virtual Hard Disk"
+    m["pool_mem"] = make("Msvm_ResourcePool",
+                         InstanceID="Microsoft:4764334E-E001-4176-82EE-5594EC9B530E",
                          ResourceType=Uint16(4), ResourceSubType=memory, Primordial=True,
                          PoolID="")
-    m["pool_vhd"] = make("Msvm_ResourcePool", InstanceID="Microsoft:70BB60D2-A9D3-46AA-B654-3DE53004B4F8",
-                         ResourceType=Uint16(31), ResourceSubType="Microsoft:Hyper-V:Virtual Hard Disk",
+    m["pool_vhd"] = make("Msvm_ResourcePool",
+                         InstanceID="Microsoft:70BB60D2-A9D3-46AA-B654-3DE53004B4F8",
+                         ResourceType=Uint16(31), ResourceSubType=vhd,
                          Primordial=True, PoolID="")
     m["pool_child"] = make("Msvm_ResourcePool", InstanceID="Microsoft:Pool1",
                            ResourceType=Uint16(31),
