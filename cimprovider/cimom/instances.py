@@ -17,7 +17,7 @@ from pywbem import (
 from pywbem import cimvalue
 
 from cimprovider.cimom.context import Engine
-from cimprovider.cimom.shaping import needs_shaping, property_filter, shape_instance
+from cimprovider.cimom.shaping import property_filter, shape_instance
 from cimprovider.providers.base import OperationContext, Pushdown
 from cimprovider.wire.messages import IntrinsicResult
 
@@ -89,10 +89,7 @@ def shaped(
     ctx: OperationContext,
     with_host: bool,
 ) -> CIMInstance:
-    if include_class_origin or needs_shaping(instance, cls, keep):
-        instance = shape_instance(instance, cls, keep, include_class_origin)
-    elif any(p.class_origin is not None for p in instance.properties.values()):
-        instance = shape_instance(instance, cls, keep, False)
+    instance = shape_instance(instance, cls, keep, include_class_origin)
     path = instance.path
     if path is not None and (path.namespace is None or (with_host and path.host is None)):
         instance.path = finish_path(path, ctx, with_host)

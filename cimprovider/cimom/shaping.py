@@ -1,5 +1,11 @@
-"""Shaping instances for the response: which properties a client gets, in
-the class's order, with CLASSORIGIN when asked (DSP0200 §5.3.2)."""
+"""Shaping instances for the response (DSP0200 §5.3.2): which properties a
+client gets, and CLASSORIGIN when asked.
+
+Instances carry the properties their provider set; properties left unset
+are not invented as NULLs (as OpenPegasus and SFCB answer). The hot path —
+no PropertyList, the class asked for, no class origin — hands the
+provider's instance through untouched: copying it would cost more than
+writing it."""
 
 from __future__ import annotations
 
@@ -19,42 +25,32 @@ def shape_instance(
     cls: CIMClass,
     keep: frozenset[str] | None,
     include_class_origin: bool,
-    fill_nulls: bool = True,
 ) -> CIMInstance:
-    """A copy of `instance` holding the properties of `cls` that `keep`
-    allows, in the class's order. A property the provider did not set comes
-    as NULL with its declared type, as a real CIM server answers."""
+    """`instance` limited to the properties `cls` declares and `keep`
+    allows, with or without class origin. Returns `instance` itself when
+    nothing changes."""
+    if keep is None and not include_class_origin and _within(instance, cls):
+        return instance
+    declared = cls.properties
     properties: list[CIMProperty] = []
-    given = instance.properties
-    for name, decl in cls.properties.items():
-        if keep is not None and name.lower() not in keep:
+    for name, prop in instance.properties.items():
+        decl = declared.get(name)
+        if decl is None or (keep is not None and name.lower() not in keep):
             continue
-        prop = given.get(name)
-        if prop is None:
-            if not fill_nulls:
-                continue
-            prop = CIMProperty(
-                decl.name,
-                None,
-                type=decl.type,
-                is_array=decl.is_array,
-                reference_class=decl.reference_class,
-                embedded_object=decl.embedded_object,
-            )
-        if include_class_origin != (prop.class_origin is not None) or (
-            include_class_origin and prop.class_origin != decl.class_origin
-        ):
+        if include_class_origin != (prop.class_origin is not None):
             prop = prop.copy()
             prop.class_origin = decl.class_origin if include_class_origin else None
             prop.propagated = decl.propagated if include_class_origin else None
         properties.append(prop)
-    shaped = CIMInstance(instance.classname, properties=properties, path=instance.path)
-    return shaped
+    return CIMInstance(instance.classname, properties=properties, path=instance.path)
 
 
-def needs_shaping(instance: CIMInstance, cls: CIMClass, keep: frozenset[str] | None) -> bool:
-    """Whether `shape_instance` would change anything beyond class origin:
-    lets the hot path skip the copy for complete instances."""
-    if keep is not None:
-        return True
-    return len(instance.properties) != len(cls.properties)
+def _within(instance: CIMInstance, cls: CIMClass) -> bool:
+    """Whether every property of `instance` belongs to `cls` and none
+    carries a class origin. An instance of `cls` itself always qualifies
+    (providers set only declared properties), which spares the lookups."""
+    if instance.classname.lower() != cls.classname.lower():
+        declared = cls.properties
+        if any(name not in declared for name in instance.properties):
+            return False
+    return True
