@@ -16,6 +16,7 @@ from cimprovider.cimom import CIMOM
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.auth import Authenticator, UsersFile
 from cimprovider.http.trailers import TrailerHttpToolsProtocol
+from cimprovider.indications import IndicationService, start_indications
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.repository import ClassRepository
@@ -35,6 +36,7 @@ class ServerParts:
     catalog: ProfileCatalog
     host_name: str
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    indications: IndicationService | None = None  # publishers raise indications here
 
 
 class StartupError(RuntimeError):
@@ -74,6 +76,7 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
+    parts.indications = start_indications(parts)
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
     register_interop(parts.registry, parts.catalog)

@@ -1,0 +1,96 @@
+"""Which subscriptions an indication goes to: each active subscription's
+filter, parsed once, tested against the indication raised in a namespace,
+and the select list applied.
+
+The table is rebuilt from the store whenever a filter, destination or
+subscription changes, and swapped in whole, so matching never takes a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pywbem import CIMError, CIMInstance
+
+from cimprovider.indications.records import FilterRecord, SubscriptionRecord
+from cimprovider.providers.paths import namespace_key
+from cimprovider.query import SelectQuery, parse_query
+from cimprovider.repository import ClassRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaContext:
+    """A query.QueryContext over the class repository of one namespace.
+    A class the schema does not know is nobody's subclass."""
+
+    repository: ClassRepository
+    namespace: str
+    host: str
+
+    def is_subclass(self, classname: str, superclass: str) -> bool:
+        try:
+            return self.repository.is_subclass(self.namespace, classname, superclass)
+        except CIMError:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    filter_name: str
+    handler_name: str
+    query: SelectQuery
+    namespaces: frozenset[str]  # namespace keys; empty = every namespace
+
+    def admits(self, namespace: str) -> bool:
+        return not self.namespaces or namespace_key(namespace) in self.namespaces
+
+
+def compile_filter(record: FilterRecord) -> SelectQuery:
+    """The filter's query, parsed; CIMError for a query that is not an
+    indication filter."""
+    query = parse_query(record.language, record.query)
+    if not isinstance(query, SelectQuery) or not query.is_event_query:
+        raise CIMError(15, f"filter {record.name}: the query must select from an indication class such as "
+                           "CIM_InstModification or __InstanceModificationEvent")
+    return query
+
+
+def build_routes(filters: list[FilterRecord], subscriptions: list[SubscriptionRecord]) -> tuple[Route, ...]:
+    by_name = {f.name: f for f in filters}
+    routes: list[Route] = []
+    for sub in subscriptions:
+        record = by_name.get(sub.filter_name)
+        if record is None or not sub.active:
+            continue
+        try:
+            query = compile_filter(record)
+        except CIMError as error:  # stored before a stricter parser: skip, say so
+            log.warning("indication filter %s no longer parses: %s", record.name, error.status_description)
+            continue
+        namespaces = frozenset(namespace_key(n) or "" for n in record.source_namespaces)
+        routes.append(Route(sub.filter_name, sub.handler_name, query, namespaces))
+    return tuple(routes)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    route: Route
+    projected: CIMInstance
+
+
+def match(
+    routes: tuple[Route, ...], namespace: str, indication: CIMInstance, ctx: SchemaContext
+) -> list[Match]:
+    out: list[Match] = []
+    for route in routes:
+        if not route.admits(namespace):
+            continue
+        try:
+            if route.query.matches(indication, ctx):
+                out.append(Match(route, route.query.project(indication, ctx)))
+        except CIMError as error:  # a filter must not stop delivery to the others
+            log.warning("indication filter %s failed on %s: %s", route.filter_name, indication.classname, error)
+    return out
