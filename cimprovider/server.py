@@ -77,9 +77,11 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
     parts.indications = start_indications(parts)
+    register_interop(parts.registry, parts.catalog)
+    # Extensions (tests, benchmarks) come last so they may replace what the
+    # model registered.
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
-    register_interop(parts.registry, parts.catalog)
     cimom = CIMOM(repository, parts.registry, host_name)
     return CIMApplication(
         cimom,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pywbem import (
     CIM_ERR_NOT_FOUND,
@@ -37,14 +37,27 @@ class OperationContext:
     user: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Pushdown:
+class Pushdown(Protocol):
     """Conditions of a query that every answer must meet, handed to
-    providers so they can avoid building instances that would be dropped.
-    Providers may ignore it: the engine applies the full query afterwards."""
+    providers so they can skip building instances that would be dropped
+    (a query for one VM must not build every VM). Providers may ignore it:
+    the engine applies the full query afterwards. Implemented by the query
+    part (`cimprovider.query.Pushdown`), with the query language's own
+    comparison rules (WQL: case-insensitive, '32770' equals 32770)."""
 
-    equals: dict[str, Any] = field(default_factory=dict)  # lower-case property -> value
-    prefixes: dict[str, str] = field(default_factory=dict)  # lower-case property -> LIKE 'prefix%'
+    paths: tuple[CIMInstanceName, ...]  # the instance must have one of these paths
+
+    def values_for(self, name: str) -> tuple[Any, ...] | None:
+        """The values property `name` must take (one of), or None."""
+        ...
+
+    def prefix_for(self, name: str) -> str | None:
+        """A prefix property `name` must start with, or None."""
+        ...
+
+    def admits(self, name: str, value: object) -> bool:
+        """False when `value` for property `name` rules the instance out."""
+        ...
 
 
 # A property filter: None = every property; else the lower-case names to keep.

@@ -37,6 +37,14 @@ class ProviderRegistry:
             raise ValueError(f"class {key[1]} in {key[0]} already has a provider: {table[key]!r}")
         table[key] = provider
 
+    def clear(self, namespace: str) -> None:
+        """Forget every provider of `namespace` (tests that serve their own
+        model in place of the real one)."""
+        ns = namespace_key(namespace) or ""
+        for table in (self._instance, self._method):
+            for key in [k for k in table if k[0] == ns]:
+                del table[key]
+
     def instance_provider(self, namespace: str, classname: str) -> InstanceProvider | None:
         return self._instance.get((namespace_key(namespace) or "", classname.lower()))
 

@@ -115,7 +115,11 @@ ok("logical-identity-upper", WQL, "SELECT * FROM Msvm_LogicalIdentity WHERE Syst
 ok("logical-identity-raw", WQL, "SELECT * FROM Msvm_LogicalIdentity WHERE SystemElement="
    + raw(DRIVE1), "identity1")
 ok("jobs-running", WQL, "SELECT * FROM CIM_ConcreteJob WHERE JobState = 4", "job1")
-ok("jobs-all", WQL, "SELECT * FROM Msvm_ConcreteJob", "job1", "job2")
+# Msvm_MigrationJob and Msvm_StorageJob derive from CIM_ConcreteJob, not
+# Msvm_ConcreteJob (Microsoft's class reference): only CIM_ConcreteJob
+# reaches every job.
+ok("jobs-all", WQL, "SELECT * FROM Msvm_ConcreteJob", "job1")
+ok("jobs-every-kind", WQL, "SELECT * FROM CIM_ConcreteJob", "job1", "job2")
 ok("migration-job", WQL, "SELECT * FROM Msvm_MigrationJob WHERE MigrationType = '32768'", "job2")
 ok("service-singleton", WQL, "SELECT * FROM Msvm_VirtualSystemManagementService", "vmms",
    source=S)

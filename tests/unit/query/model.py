@@ -53,7 +53,7 @@ SUPERCLASSES: dict[str, str | None] = {
     "CIM_Job": "CIM_LogicalElement",
     "CIM_ConcreteJob": "CIM_Job",
     "Msvm_ConcreteJob": "CIM_ConcreteJob",
-    "Msvm_MigrationJob": "Msvm_ConcreteJob",
+    "Msvm_MigrationJob": "CIM_ConcreteJob",
     "CIM_AffectedJobElement": None,
     "Msvm_AffectedJobElement": "CIM_AffectedJobElement",
     "CIM_MostCurrentSnapshotInBranch": None,
