@@ -57,3 +57,15 @@ def test_error_is_readable(server):
     result = wbemcli("ei", f"http://127.0.0.1:{server.port}/root/interop:CIM_NoSuchClass")
     assert result.returncode != 0
     assert "CIM_ERR_INVALID_CLASS" in result.stderr + result.stdout
+
+
+def test_cm_types_parameters_from_the_class(server):
+    # wbemcli sends no PARAMTYPE: the server types RequestedState from the
+    # method's declaration. The object manager accepts only Enabled (2).
+    names = wbemcli("ein", f"http://127.0.0.1:{server.port}/root/interop:CIM_ObjectManager")
+    local = names.stdout.strip().splitlines()[0].split("/", 1)[1]
+    enabled = wbemcli("cm", f"http://127.0.0.1:{server.port}/{local}", "RequestStateChange.RequestedState=2")
+    assert enabled.returncode == 0, enabled.stderr
+    assert "RequestStateChange: 0" in enabled.stdout
+    disabled = wbemcli("cm", f"http://127.0.0.1:{server.port}/{local}", "RequestStateChange.RequestedState=3")
+    assert "RequestStateChange: 1" in disabled.stdout

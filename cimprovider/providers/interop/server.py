@@ -7,7 +7,16 @@ from collections.abc import Iterator
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider import __version__
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown
+from cimprovider.providers.base import (
+    InstanceProvider,
+    MethodProvider,
+    MethodReturn,
+    OperationContext,
+    PropertySet,
+    Pushdown,
+    instance_not_found,
+)
+from cimprovider.providers.paths import same_path
 
 INTEROP = "root/interop"
 SYSTEM_CLASS = "CIM_ComputerSystem"
@@ -31,11 +40,31 @@ def object_manager_path(host: str) -> CIMInstanceName:
     )
 
 
-class ObjectManagerProvider(InstanceProvider):
+# CIM_EnabledLogicalElement.RequestStateChange return codes (DSP1052).
+COMPLETED, NOT_SUPPORTED, INVALID_PARAMETER = 0, 1, 5
+ENABLED = 2
+
+
+class ObjectManagerProvider(InstanceProvider, MethodProvider):
     """Exactly one CIM_ObjectManager: pywbem's WBEMServer takes the brand
     from ElementName and the version from Description."""
 
     classnames = (OBJECT_MANAGER_CLASS,)
+
+    def invoke_method(
+        self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict
+    ) -> MethodReturn:
+        """RequestStateChange: the object manager is always enabled and is
+        not stopped over the wire (stop the process instead), so only a
+        request for Enabled succeeds."""
+        if method != "RequestStateChange" or isinstance(target, str):
+            return super().invoke_method(ctx, target, method, params)
+        if not same_path(target, object_manager_path(ctx.host)):
+            raise instance_not_found(target)
+        requested = params.get("RequestedState")
+        if requested is None:
+            return MethodReturn(INVALID_PARAMETER)
+        return MethodReturn(COMPLETED if requested == ENABLED else NOT_SUPPORTED)
 
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
