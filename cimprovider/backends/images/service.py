@@ -1,0 +1,291 @@
+"""ImageService: the one entry point the CIM provider for
+Msvm_ImageManagementService calls. Paths are confined to the storage roots
+first; then each operation goes to the tool that does it well — qemu-img
+for creating fixed/dynamic images, converting and checking VHDX/qcow2, our
+VHD code for differencing disks, merges, VHD resizing, compaction and
+validation, and the convert round trip for VHDX resizing.
+
+Every long operation takes an optional progress callback (0–100) and ends
+with 100 on success. Errors are the typed ones of `errors`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cimprovider.backends.images import file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx
+from cimprovider.backends.images.errors import (
+    CorruptImageError,
+    ImageInUseError,
+    ImageNotFoundError,
+    InvalidImageParameterError,
+)
+from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
+from cimprovider.backends.images.storage_roots import StorageRoots
+from cimprovider.backends.images.vhd_file import VhdFile
+from cimprovider.backends.images.vhd_format import DEFAULT_BLOCK_SIZE, FOOTER_COOKIE, DiskType
+from cimprovider.schemas.images import (
+    VirtualHardDiskFormat,
+    VirtualHardDiskSettings,
+    VirtualHardDiskState,
+    VirtualHardDiskType,
+)
+
+Format = VirtualHardDiskFormat
+Type = VirtualHardDiskType
+_QEMU_FORMAT = {Format.VHD: "vpc", Format.VHDX: "vhdx", Format.QCOW2: "qcow2", Format.RAW: "raw"}
+_DISK_TYPE = {DiskType.FIXED: Type.FIXED, DiskType.DYNAMIC: Type.DYNAMIC, DiskType.DIFFERENCING: Type.DIFFERENCING}
+_EXPORT_CHUNK = 1024 * 1024
+
+
+class ImageService:
+    """`attached(path)` tells whether a running VM uses the disk (the
+    backend knows; a file lock only shows it for real qemu processes)."""
+
+    def __init__(
+        self,
+        roots: StorageRoots,
+        qemu_img: QemuImg | None = None,
+        attached: Callable[[Path], bool] | None = None,
+    ) -> None:
+        self.roots = roots
+        self.qemu_img = qemu_img or QemuImg()
+        self.attached = attached or (lambda path: False)
+
+    # --- creating and converting
+
+    def create(self, settings: VirtualHardDiskSettings, progress: ProgressCallback | None = None) -> VirtualHardDiskSettings:
+        path = self._new_file(settings.path)
+        kind, fmt = settings.type, settings.format
+        if kind is Type.DIFFERENCING:
+            parent = self._existing(settings.parent_path, "parent_path")  # type: ignore[arg-type]
+            if fmt is not Format.VHD or detect_format(parent, self.qemu_img) is not Format.VHD:
+                raise InvalidImageParameterError("format", "differencing disks are made as VHD on a VHD parent only")
+            vhd_chain.create_differencing(path, parent, settings.block_size)
+            if settings.max_internal_size:
+                self._fit_differencing(path, settings.max_internal_size)
+        elif fmt is Format.VHD and kind is Type.DYNAMIC and settings.block_size not in (0, DEFAULT_BLOCK_SIZE):
+            vhd_chain.create_dynamic(path, settings.max_internal_size, settings.block_size)  # qemu makes 2 MiB only
+        else:
+            self.qemu_img.create(path, _QEMU_FORMAT[fmt], settings.max_internal_size, _create_options(settings))
+        return self._finish(path, progress)
+
+    def convert(
+        self, source: Path, settings: VirtualHardDiskSettings, progress: ProgressCallback | None = None
+    ) -> VirtualHardDiskSettings:
+        """A copy of `source` as `settings` says (type and format; its size is the source's)."""
+        source = self._existing(source, "source_path")
+        destination = self._new_file(settings.path)
+        if settings.type is Type.DIFFERENCING:
+            raise InvalidImageParameterError("type", "a conversion makes a fixed or dynamic disk")
+        with self._readable(source) as (readable, source_format):
+            try:
+                self.qemu_img.convert(
+                    readable, destination, _QEMU_FORMAT[settings.format], source_format=source_format,
+                    options=_create_options(settings), progress=progress,
+                )  # fmt: skip
+            except BaseException:
+                destination.unlink(missing_ok=True)
+                raise
+        return self._finish(destination, progress)
+
+    # --- changing
+
+    def resize(self, path: Path, size: int, progress: ProgressCallback | None = None) -> None:
+        path = self._existing(path)
+        fmt = detect_format(path, self.qemu_img)
+        current = self.get_settings(path).max_internal_size
+        if size < current and self.attached(path):
+            raise ImageInUseError(f"{path} is attached to a running virtual machine; it can only grow")
+        if fmt is Format.VHD:
+            vhd_resize.resize(path, size, progress)
+        elif fmt is Format.VHDX:
+            vhdx.resize(path, size, self.qemu_img, progress)
+        else:
+            raise InvalidImageParameterError("path", f"{path} is {fmt.value}; only VHD and VHDX are resized here")
+        _done(progress)
+
+    def compact(self, path: Path, progress: ProgressCallback | None = None) -> None:
+        path = self._vhd(path, "compact")
+        self._not_attached(path)
+        vhd_resize.compact(path, progress)
+        _done(progress)
+
+    def merge(self, source: Path, destination: Path, progress: ProgressCallback | None = None) -> list[Path]:
+        """Merge `source` into `destination` (its parent or an ancestor);
+        returns the files merged away (the source and any in between)."""
+        source = self._vhd(source, "merge", "source_path")
+        destination = self._existing(destination, "destination_path")
+        self._not_attached(source)
+        self._not_attached(destination)
+        merged = vhd_merge.merge(source, destination, progress)
+        _done(progress)
+        return merged
+
+    def set_parent(
+        self, child: Path, parent: Path, ignore_id_mismatch: bool = False, progress: ProgressCallback | None = None
+    ) -> None:
+        child = self._vhd(child, "re-parent", "child_path")
+        parent = self._existing(parent, "parent_path")
+        self._not_attached(child)
+        if detect_format(parent, self.qemu_img) is not Format.VHD:
+            raise InvalidImageParameterError("parent_path", f"{parent} is not a VHD")
+        vhd_merge.set_parent(child, parent, ignore_id_mismatch)
+        _done(progress)
+
+    # --- looking
+
+    def get_settings(self, path: Path) -> VirtualHardDiskSettings:
+        path = self._existing(path)
+        fmt = detect_format(path, self.qemu_img)
+        if fmt is Format.VHD:
+            found = vhd_inspect.describe(path)
+            if found.disk_type is DiskType.DIFFERENCING and found.parent_path is None:
+                raise ImageNotFoundError(f"{path}: parent disk {found.parent_unique_id} not found")
+            return VirtualHardDiskSettings(
+                type=_DISK_TYPE[found.disk_type], format=fmt, path=path, parent_path=found.parent_path,
+                max_internal_size=found.size, block_size=found.block_size,
+            )  # fmt: skip
+        if fmt is Format.VHDX:
+            params = vhdx.read_parameters(path)
+            if params.has_parent:
+                raise InvalidImageParameterError("path", f"{path} is a differencing VHDX, which is not supported")
+            return VirtualHardDiskSettings(
+                type=Type.FIXED if params.fixed else Type.DYNAMIC, format=fmt, path=path,
+                max_internal_size=params.size, block_size=params.block_size,
+                logical_sector_size=params.logical_sector_size, physical_sector_size=params.physical_sector_size,
+            )  # fmt: skip
+        info = self.qemu_img.info(path, _QEMU_FORMAT[fmt])
+        sparse = fmt is Format.QCOW2 or info.actual_size < info.virtual_size
+        return VirtualHardDiskSettings(
+            type=Type.DYNAMIC if sparse else Type.FIXED, format=fmt, path=path,
+            max_internal_size=info.virtual_size, block_size=info.cluster_size or 0,
+        )  # fmt: skip
+
+    def get_state(self, path: Path) -> VirtualHardDiskState:
+        path = self._existing(path)
+        in_use = self.attached(path) or file_locks.in_use(path)
+        state = VirtualHardDiskState(path=path, file_size=path.stat().st_size, in_use=in_use)
+        if detect_format(path, self.qemu_img) is not Format.VHD:
+            return state
+        found = vhd_inspect.describe(path)
+        with VhdFile.open(path, lock=False) as image:
+            minimum = vhd_resize.minimum_size(image)
+            aligned = all(entry % 8 == 0 for entry in image.table if entry != 0xFFFFFFFF)
+        return state.replace(
+            min_internal_size=minimum, fragmentation_percent=found.fragmentation_percent, alignment=int(aligned)
+        )
+
+    def validate(self, path: Path, progress: ProgressCallback | None = None) -> None:
+        """Raises CorruptImageError listing every problem; returns when sound."""
+        path = self._existing(path)
+        fmt = detect_format(path, self.qemu_img)
+        if fmt is Format.VHD:
+            problems = vhd_inspect.validate(path)
+        elif fmt in (Format.VHDX, Format.QCOW2):
+            result = self.qemu_img.check(path, _QEMU_FORMAT[fmt])
+            problems = [] if result.clean else [f"qemu-img check: {result.corruptions} corruptions, {result.check_errors} errors"]
+        else:
+            problems = []
+        if problems:
+            raise CorruptImageError(path, problems)
+        _done(progress)
+
+    # --- paths and checks
+
+    def _existing(self, path: Path | str, field: str = "path") -> Path:
+        real = self.roots.confine(path, field)
+        if not real.is_file():
+            raise ImageNotFoundError(f"{path}: no such image file")
+        return real
+
+    def _new_file(self, path: Path | str, field: str = "path") -> Path:
+        real = self.roots.confine(path, field)
+        if real.exists():
+            raise InvalidImageParameterError(field, f"{path} already exists")
+        if not real.parent.is_dir():
+            raise ImageNotFoundError(f"{real.parent}: no such directory")
+        return real
+
+    def _vhd(self, path: Path | str, action: str, field: str = "path") -> Path:
+        real = self._existing(path, field)
+        if detect_format(real, self.qemu_img) is not Format.VHD:
+            raise InvalidImageParameterError(field, f"{path} is not a VHD; only VHDs {action} here")
+        return real
+
+    def _not_attached(self, path: Path) -> None:
+        if self.attached(path):
+            raise ImageInUseError(f"{path} is attached to a running virtual machine")
+
+    def _fit_differencing(self, path: Path, size: int) -> None:
+        with VhdFile.open(path) as image:
+            current = image.size
+        if size < current:
+            path.unlink()
+            raise InvalidImageParameterError("max_internal_size", f"a differencing disk cannot be smaller than its parent ({current})")
+        if size > current:
+            vhd_resize.resize(path, size)
+
+    def _finish(self, path: Path, progress: ProgressCallback | None) -> VirtualHardDiskSettings:
+        settings = self.get_settings(path)
+        _done(progress)
+        return settings
+
+    @contextmanager
+    def _readable(self, source: Path) -> Iterator[tuple[Path, str]]:
+        """The source as qemu-img can read it: a differencing VHD (which
+        qemu reads without its parent) is first flattened to sparse raw."""
+        fmt = detect_format(source, self.qemu_img)
+        if fmt is not Format.VHD or vhd_inspect.describe(source).disk_type is not DiskType.DIFFERENCING:
+            yield source, _QEMU_FORMAT[fmt]
+            return
+        flat = source.with_name(f".{source.name}.{os.getpid()}.flat")
+        try:
+            with vhd_chain.VhdChain.open(source) as chain, open(flat, "xb") as out:
+                for offset in range(0, chain.size, _EXPORT_CHUNK):
+                    data = chain.read(offset, min(_EXPORT_CHUNK, chain.size - offset))
+                    if any(data):
+                        out.seek(offset)
+                        out.write(data)
+                out.truncate(chain.size)
+            yield flat, "raw"
+        finally:
+            flat.unlink(missing_ok=True)
+
+
+def detect_format(path: Path, tool: QemuImg) -> VirtualHardDiskFormat:
+    """By content, never by name: a file called x.vhd may be anything."""
+    with open(path, "rb") as file:
+        head = file.read(8)
+        size = os.fstat(file.fileno()).st_size
+        tail = os.pread(file.fileno(), 8, size - 512) if size >= 512 else b""
+    if head == b"vhdxfile":
+        return Format.VHDX
+    if tail == FOOTER_COOKIE or head == FOOTER_COOKIE:
+        return Format.VHD
+    found = tool.info(path).format
+    return Format.QCOW2 if found == "qcow2" else Format.RAW
+
+
+def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:
+    subformat = "fixed" if settings.type is Type.FIXED else "dynamic"
+    if settings.format is Format.VHD:
+        return {"subformat": subformat, "force_size": "on"}
+    if settings.format is Format.VHDX:
+        if (settings.logical_sector_size, settings.physical_sector_size) != (512, 512):
+            raise InvalidImageParameterError("logical_sector_size", "VHDX is written with 512-byte sectors only")
+        options = {"subformat": subformat}
+        if settings.block_size:
+            options["block_size"] = str(settings.block_size)
+        return options
+    if settings.format is Format.RAW and settings.type is Type.FIXED:
+        return {"preallocation": "full"}
+    return {}
+
+
+def _done(progress: ProgressCallback | None) -> None:
+    if progress is not None:
+        progress(100)
