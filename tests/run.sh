@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(sblim-wbemcli)
+SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -21,6 +21,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v wbemcli >/dev/null || { echo "tests/run.sh: wbemcli not found after install" >&2; exit 1; }
+command -v qemu-img >/dev/null || { echo "tests/run.sh: qemu-img not found after install" >&2; exit 1; }
+command -v qemu-io >/dev/null || { echo "tests/run.sh: qemu-io not found after install" >&2; exit 1; }
+command -v vhdiinfo >/dev/null || { echo "tests/run.sh: vhdiinfo not found after install" >&2; exit 1; }
+command -v vhdimount >/dev/null || { echo "tests/run.sh: vhdimount not found after install" >&2; exit 1; }
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
