@@ -4,21 +4,27 @@ HTTP application; and running it under uvicorn on HTTP and HTTPS."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
 
+from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.auth import Authenticator, UsersFile
-from cimprovider.http.trailers import TrailerHttpToolsProtocol
+from cimprovider.http.trailers import TrailerH11Protocol
+from cimprovider.jobs import JobRunner
 from cimprovider.indications import IndicationService, start_indications
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
+from cimprovider.providers.virtualization import register_virtualization
+from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 
@@ -76,6 +82,7 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
+    add_virtualization(parts)
     parts.indications = start_indications(parts)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
@@ -92,16 +99,41 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: `serve` stops the
+    HTTP and HTTPS servers together, and the process then exits with 0
+    rather than re-raising the signal as uvicorn does when embedded."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def add_virtualization(parts: ServerParts) -> None:
+    """The Hyper-V model over the configured backend. Shutdown closes the
+    model, then the jobs (transitions in flight finish), then the backend."""
+    backend = load_backend(parts.config.backend, parts.config)
+    jobs = JobRunner(
+        backend.events,
+        workers=parts.config.job_workers,
+        retention_seconds=parts.config.job_retention_seconds,
+        error_mapper=hyperv_code,
+    )
+    register_virtualization(parts, backend, jobs)
+    parts.on_shutdown.append(jobs.close)
+    parts.on_shutdown.append(backend.close)
+
+
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.Server]:
     common = dict(
-        http=TrailerHttpToolsProtocol,
+        http=TrailerH11Protocol,
         lifespan="on",
         log_level=config.log_level.lower(),
         access_log=config.log_level == "DEBUG",
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    servers = [uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, **common))]
+    servers: list[uvicorn.Server] = [_Server(uvicorn.Config(app, host=config.host, port=config.port, **common))]
     if config.https_port is not None:
         https = uvicorn.Config(
             app,
@@ -111,7 +143,7 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.S
             ssl_keyfile=str(config.keyfile),
             **{**common, "lifespan": "off"},
         )
-        servers.append(uvicorn.Server(https))
+        servers.append(_Server(https))
     return servers
 
 
@@ -123,6 +155,7 @@ async def serve(
     config: ServerConfig, app: CIMApplication, announce: Callable[[str], None] = print
 ) -> None:
     servers = uvicorn_servers(config, app)
+    _stop_on_signals(servers)
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):
@@ -132,15 +165,27 @@ async def serve(
         for scheme, server in zip(("http", "https"), servers):
             for port in bound_ports(server):
                 announce(f"cimprovider listening on {scheme}://{_url_host(config.host)}:{port}/cimom")
-    # uvicorn installs its signal handlers once per process; whichever
-    # server catches SIGTERM/SIGINT, stop them all.
-    while not all(t.done() for t in tasks):
-        if any(s.should_exit for s in servers):
-            for s in servers:
-                s.should_exit = True
-        await asyncio.sleep(0.05)
-    for task in tasks:
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:  # one stopped (or failed to bind): stop the rest
+        server.should_exit = True
+    await asyncio.gather(*pending)
+    for task in done:
         task.result()
+
+
+def _stop_on_signals(servers: list[uvicorn.Server]) -> None:
+    """SIGTERM or SIGINT: finish in-flight operations and stop; a second
+    SIGINT stops at once."""
+    loop = asyncio.get_running_loop()
+
+    def stop(sig: signal.Signals) -> None:
+        for server in servers:
+            if server.should_exit and sig == signal.SIGINT:
+                server.force_exit = True
+            server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop, sig)
 
 
 def _url_host(host: str) -> str:

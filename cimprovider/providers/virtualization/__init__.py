@@ -1,0 +1,50 @@
+"""The Hyper-V WMI v2 model (root/virtualization/v2) over a backend:
+systems, settings, templates and pools, devices and integration
+components, the management service, jobs and associations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cimprovider.backends import Backend
+from cimprovider.jobs import JobRunner
+from cimprovider.providers.virtualization.associations import ASSOCIATIONS
+from cimprovider.providers.virtualization.devices import DEVICE_CLASSES, DeviceProvider
+from cimprovider.providers.virtualization.integration import IntegrationComponentProvider
+from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
+from cimprovider.providers.virtualization.management import ManagementService
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.pools import PoolProvider
+from cimprovider.providers.virtualization.profiles import register_profiles
+from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
+from cimprovider.providers.virtualization.settings import SystemSettingsProvider
+from cimprovider.providers.virtualization.systems import ComputerSystemProvider, VirtualSwitchProvider
+from cimprovider.providers.virtualization.templates import ResourceSettingsProvider
+from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
+
+if TYPE_CHECKING:
+    from cimprovider.server import ServerParts
+
+
+def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRunner) -> Virtualization:
+    virt = Virtualization(backend, jobs, Renderer(parts.repository, NAMESPACE), parts.host_name)
+    providers = [
+        ComputerSystemProvider(virt),
+        VirtualSwitchProvider(virt),
+        SystemSettingsProvider(virt),
+        ResourceSettingsProvider(virt),
+        PoolProvider(virt),
+        DeviceProvider(virt, DEVICE_CLASSES),
+        IntegrationComponentProvider(virt),
+        ManagementService(virt),
+        ConcreteJobProvider(virt),
+        *(association(virt) for association in ASSOCIATIONS),
+    ]
+    for provider in providers:
+        parts.registry.register(NAMESPACE, provider)
+    register_profiles(parts.catalog, virt)
+    parts.on_shutdown.append(virt.close)
+    return virt
+
+
+__all__ = ["UNSUPPORTED_CLASSES", "UNSUPPORTED_METHODS", "Virtualization", "register_virtualization"]

@@ -1,0 +1,278 @@
+"""The model's associations, each a set of (left, right) pairs served in
+both directions without enumerating the whole model: traversal from one
+VM touches that VM only, so associators stay cheap with thousands of VMs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.jobs import JobNotFoundError
+from cimprovider.providers.base import AssociationProvider, OperationContext, PropertySet, Pushdown
+from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.devices import present_devices
+from cimprovider.providers.virtualization.jobs import JOB, job_path
+from cimprovider.providers.virtualization.model import CS, VSMS, Virtualization
+from cimprovider.providers.virtualization.pools import (
+    ALLOCATION_CAPABILITIES,
+    MANAGEMENT_CAPABILITIES,
+    MANAGEMENT_CAPABILITIES_ID,
+    MANAGEMENT_SETTINGS,
+    capabilities_id,
+    pool_id,
+)
+from cimprovider.providers.virtualization.resources import vm_settings
+from cimprovider.providers.virtualization.settings import VSSD
+from cimprovider.providers.virtualization.templates import VALUE_ROLES
+
+Pair = tuple[CIMInstanceName, CIMInstanceName]
+
+
+def key(path: CIMInstanceName, name: str) -> Any:
+    return next((v for k, v in path.keybindings.items() if k.lower() == name.lower()), None)
+
+
+def is_class(path: CIMInstanceName, *classnames: str) -> bool:
+    return path.classname.lower() in {c.lower() for c in classnames}
+
+
+class PairAssociation(AssociationProvider):
+    classname: ClassVar[str]
+    roles: ClassVar[tuple[str, str]]
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+        self.classnames = (self.classname,)  # type: ignore[misc]
+
+    def pairs(self) -> Iterator[Pair]:
+        raise NotImplementedError
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        """The right ends for `left`; the default filters `pairs`."""
+        return (r for l, r in self.pairs() if _same(l, left))
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        return (l for l, r in self.pairs() if _same(r, right))
+
+    def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
+        return {}
+
+    def instance(self, left: CIMInstanceName, right: CIMInstanceName, properties: PropertySet = None) -> CIMInstance:
+        values = {self.roles[0]: left, self.roles[1]: right, **self.extra(left, right)}
+        return self.virt.renderer.instance(self.classname, values, properties)
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for left, right in self.pairs():
+            yield self.instance(left, right, properties)
+
+    def references(self, ctx: OperationContext, classname: str, target: CIMInstanceName, role: str | None) -> Iterator[CIMInstance]:
+        if role is None or role.lower() == self.roles[0].lower():
+            for right in self.rights(target):
+                yield self.instance(target, right)
+        if role is None or role.lower() == self.roles[1].lower():
+            for left in self.lefts(target):
+                yield self.instance(left, target)
+
+
+def _same(a: CIMInstanceName, b: CIMInstanceName) -> bool:
+    if a.classname.lower() != b.classname.lower():
+        return False
+    keys_a = {k.lower(): str(v).lower() for k, v in a.keybindings.items()}
+    keys_b = {k.lower(): str(v).lower() for k, v in b.keybindings.items()}
+    return keys_a == keys_b
+
+
+class _PerVm(PairAssociation):
+    """Pairs that belong to one VM: traversal reads only that VM."""
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        raise NotImplementedError
+
+    def vm_of(self, path: CIMInstanceName) -> Any:
+        found = None
+        for name in ("InstanceID", "Name", "SystemName"):
+            value = key(path, name)
+            if isinstance(value, str):
+                ref = ids.parse_setting_id(value) if name == "InstanceID" else None
+                found = ref.vm_id if ref else ids.parse_guid(value)
+                break
+        return self.virt.find_vm(found) if found is not None else None
+
+    def pairs(self) -> Iterator[Pair]:
+        for vm in self.virt.backend.list_vms():
+            yield from self.vm_pairs(vm)
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        vm = self.vm_of(left)
+        return (r for l, r in self.vm_pairs(vm) if _same(l, left)) if vm is not None else iter(())
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        vm = self.vm_of(right)
+        return (l for l, r in self.vm_pairs(vm) if _same(r, right)) if vm is not None else iter(())
+
+
+class SettingsDefineState(_PerVm):
+    classname = "Msvm_SettingsDefineState"
+    roles = ("ManagedElement", "SettingData")
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        yield self.virt.vm_path(vm.id), self.virt.setting_path(VSSD, ids.vssd_id(vm.id))
+        for device in present_devices(self.virt, vm):
+            if device.setting_id is not None and device.setting_class is not None:
+                path = self.virt.device_path(device.classname, vm.id, device.values["DeviceID"])
+                yield path, self.virt.setting_path(device.setting_class, device.setting_id)
+
+
+class SettingDataComponent(_PerVm):
+    classname = "Msvm_VirtualSystemSettingDataComponent"
+    roles = ("GroupComponent", "PartComponent")
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        vssd = self.virt.setting_path(VSSD, ids.vssd_id(vm.id))
+        for setting in vm_settings(self.virt, vm):
+            yield vssd, self.virt.setting_path(setting.kind.classname, setting.instance_id)
+
+
+class SystemDevice(_PerVm):
+    classname = "Msvm_SystemDevice"
+    roles = ("GroupComponent", "PartComponent")
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        system = self.virt.vm_path(vm.id)
+        for device in present_devices(self.virt, vm):
+            yield system, self.virt.device_path(device.classname, vm.id, device.values["DeviceID"])
+
+
+class HostedDependency(PairAssociation):
+    classname = "Msvm_HostedDependency"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[Pair]:
+        host = self.virt.host_path()
+        for vm in self.virt.backend.list_vms():
+            yield host, self.virt.vm_path(vm.id)
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        vm_id = self.virt.vm_from_system(right) if is_class(right, CS) else None
+        if vm_id is not None and self.virt.find_vm(vm_id) is not None:
+            yield self.virt.host_path()
+
+
+class HostedService(PairAssociation):
+    classname = "Msvm_HostedService"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[Pair]:
+        yield self.virt.host_path(), self.virt.service_path()
+
+
+class ElementSettingData(_PerVm):
+    classname = "Msvm_ElementSettingData"
+    roles = ("ManagedElement", "SettingData")
+
+    def pairs(self) -> Iterator[Pair]:
+        yield self.virt.service_path(), self.virt.setting_path(MANAGEMENT_SETTINGS, f"Microsoft:{self.virt.host_name}")
+        yield from super().pairs()
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        yield self.virt.vm_path(vm.id), self.virt.setting_path(VSSD, ids.vssd_id(vm.id))
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        if is_class(left, VSMS):
+            return (r for l, r in self.pairs() if _same(l, left))
+        return super().rights(left)
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        if is_class(right, MANAGEMENT_SETTINGS):
+            return (l for l, r in self.pairs() if _same(r, right))
+        return super().lefts(right)
+
+
+class ElementCapabilities(PairAssociation):
+    classname = "Msvm_ElementCapabilities"
+    roles = ("ManagedElement", "Capabilities")
+
+    def pairs(self) -> Iterator[Pair]:
+        yield self.virt.service_path(), self.virt.setting_path(MANAGEMENT_CAPABILITIES, MANAGEMENT_CAPABILITIES_ID)
+        for kind in kinds.KINDS:
+            yield self.virt.setting_path(kind.pool_class, pool_id(kind)), self.virt.setting_path(ALLOCATION_CAPABILITIES, capabilities_id(kind))
+
+
+class SettingsDefineCapabilities(PairAssociation):
+    classname = "Msvm_SettingsDefineCapabilities"
+    roles = ("GroupComponent", "PartComponent")
+
+    def pairs(self) -> Iterator[Pair]:
+        for kind in kinds.KINDS:
+            capabilities = self.virt.setting_path(ALLOCATION_CAPABILITIES, capabilities_id(kind))
+            for role in ids.TEMPLATE_ROLES:
+                yield capabilities, self.virt.setting_path(kind.classname, ids.template_id(kind.guid, role))
+
+    def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
+        template = ids.parse_template_id(str(key(right, "InstanceID")))
+        value_role, value_range = VALUE_ROLES[template[1]] if template else (0, 0)
+        return {"ValueRole": value_role, "ValueRange": value_range, "PropertyPolicy": 0}
+
+
+_POOLED_DEVICES = {
+    "msvm_processor": kinds.PROCESSOR,
+    "msvm_memory": kinds.MEMORY,
+    "msvm_diskdrive": kinds.DISK_DRIVE,
+    "msvm_dvddrive": kinds.DVD_DRIVE,
+    "msvm_syntheticethernetport": kinds.SYNTHETIC_NIC,
+}
+
+
+class ElementAllocatedFromPool(_PerVm):
+    classname = "Msvm_ElementAllocatedFromPool"
+    roles = ("Antecedent", "Dependent")
+
+    def vm_pairs(self, vm: Any) -> Iterator[Pair]:
+        for device in present_devices(self.virt, vm):
+            kind = _POOLED_DEVICES.get(device.classname.lower())
+            if kind is not None:
+                yield self.virt.setting_path(kind.pool_class, pool_id(kind)), self.virt.device_path(device.classname, vm.id, device.values["DeviceID"])
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        # From a pool: every running VM's devices of that kind.
+        return (r for l, r in self.pairs() if _same(l, left))
+
+
+class AffectedJobElement(PairAssociation):
+    classname = "Msvm_AffectedJobElement"
+    roles = ("AffectedElement", "AffectingElement")
+
+    def pairs(self) -> Iterator[Pair]:
+        for job in self.virt.jobs.list():
+            for vm_id in job.affected_element_ids:
+                yield self.virt.vm_path(vm_id), job_path(self.virt, job.id)
+
+
+class OwningJobElement(PairAssociation):
+    classname = "Msvm_OwningJobElement"
+    roles = ("OwningElement", "OwnedElement")
+
+    def pairs(self) -> Iterator[Pair]:
+        service = self.virt.service_path()
+        for job in self.virt.jobs.list():
+            yield service, job_path(self.virt, job.id)
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        job_id = ids.parse_guid(str(key(right, "InstanceID"))) if is_class(right, JOB) else None
+        if job_id is None:
+            return
+        try:
+            self.virt.jobs.get(job_id)
+        except JobNotFoundError:
+            return
+        yield self.virt.service_path()
+
+
+ASSOCIATIONS = (
+    SettingsDefineState, SettingDataComponent, SystemDevice, HostedDependency, HostedService, ElementSettingData,
+    ElementCapabilities, SettingsDefineCapabilities, ElementAllocatedFromPool, AffectedJobElement, OwningJobElement,
+)

@@ -1,0 +1,88 @@
+"""The resource kinds the model knows: class, ResourceType, ResourceSubType,
+and the stable GUIDs that name their templates, capabilities and primordial
+pools (msvm-v2.md §2 table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID, uuid5
+
+from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID
+
+RASD = "Msvm_ResourceAllocationSettingData"
+MEMORY_SD = "Msvm_MemorySettingData"
+PROCESSOR_SD = "Msvm_ProcessorSettingData"
+SASD = "Msvm_StorageAllocationSettingData"
+SEPSD = "Msvm_SyntheticEthernetPortSettingData"
+EMULATED_SD = "Msvm_EmulatedEthernetPortSettingData"
+EPASD = "Msvm_EthernetPortAllocationSettingData"
+SERIAL_SD = "Msvm_SerialPortSettingData"
+
+_NAMESPACE = UUID("6b1e0c52-3c57-4d8e-9d0a-1f1d3b7c0e11")  # for our own stable GUIDs
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceKind:
+    key: str
+    classname: str
+    resource_type: int
+    subtype_name: str
+    guid: UUID  # templates and allocation capabilities
+    pool_guid: UUID
+    pool_class: str = "Msvm_ResourcePool"
+    allocation_units: str = "count"
+
+    @property
+    def subtype(self) -> str:
+        return f"Microsoft:Hyper-V:{self.subtype_name}"
+
+
+def _kind(key: str, classname: str, rt: int, subtype: str, units: str = "count") -> ResourceKind:
+    guid = uuid5(_NAMESPACE, subtype)
+    return ResourceKind(key, classname, rt, subtype, guid, uuid5(_NAMESPACE, "pool:" + subtype), allocation_units=units)
+
+
+PROCESSOR = ResourceKind(
+    "processor", PROCESSOR_SD, 3, "Processor", PROCESSOR_ID,
+    UUID("B637F347-6A0E-4DEC-AF52-BD70CB80A21D"), "Msvm_ProcessorPool", "percent / 1000",
+)
+MEMORY = ResourceKind(
+    "memory", MEMORY_SD, 4, "Memory", MEMORY_ID,
+    UUID("4764334E-E001-4176-82EE-5594EC9B530E"), allocation_units="byte * 2^20",
+)
+IDE_CONTROLLER = _kind("ide_controller", RASD, 5, "Emulated IDE Controller", "controllers")
+SCSI_CONTROLLER = _kind("scsi_controller", RASD, 6, "Synthetic SCSI Controller", "controllers")
+DISK_DRIVE = _kind("disk_drive", RASD, 17, "Synthetic Disk Drive", "disk drives")
+DVD_DRIVE = _kind("dvd_drive", RASD, 16, "Synthetic DVD Drive", "optical drives")
+HARD_DISK = _kind("hard_disk", SASD, 31, "Virtual Hard Disk", "byte")
+DVD_DISK = _kind("dvd_disk", SASD, 31, "Virtual CD/DVD Disk", "byte")
+SYNTHETIC_NIC = _kind("synthetic_nic", SEPSD, 10, "Synthetic Ethernet Port")
+EMULATED_NIC = _kind("emulated_nic", EMULATED_SD, 10, "Emulated Ethernet Port")
+CONNECTION = _kind("connection", EPASD, 33, "Ethernet Connection")
+SERIAL_PORT = _kind("serial_port", SERIAL_SD, 21, "Serial Port")
+
+KINDS: tuple[ResourceKind, ...] = (
+    PROCESSOR, MEMORY, IDE_CONTROLLER, SCSI_CONTROLLER, DISK_DRIVE, DVD_DRIVE,
+    HARD_DISK, DVD_DISK, SYNTHETIC_NIC, EMULATED_NIC, CONNECTION, SERIAL_PORT,
+)
+BY_SUBTYPE = {kind.subtype.lower(): kind for kind in KINDS}
+BY_GUID = {kind.guid: kind for kind in KINDS}
+BY_POOL = {kind.pool_guid: kind for kind in KINDS}
+# Per-VM setting classes (and the template classes): every sibling under
+# CIM_ResourceAllocationSettingData we serve.
+SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPASD, SERIAL_SD)
+
+
+def kind_for(subtype: str | None, resource_type: int | None, classname: str | None) -> ResourceKind | None:
+    """What a client's RASD describes: by subtype, else by type and class."""
+    if subtype:
+        found = BY_SUBTYPE.get(subtype.lower())
+        if found is not None:
+            return found
+        if subtype.lower().endswith("physical disk drive"):
+            return None
+    candidates = [k for k in KINDS if k.resource_type == resource_type]
+    if classname:
+        narrowed = [k for k in candidates if k.classname.lower() == classname.lower()]
+        candidates = narrowed or candidates
+    return candidates[0] if candidates else None

@@ -1,0 +1,291 @@
+"""Msvm_VirtualSystemManagementService: DefineSystem (with
+ReferenceConfiguration to clone), DestroySystem, ModifySystemSettings,
+Add/Modify/RemoveResourceSettings, GetSummaryInformation and
+Add/Modify/RemoveKvpItems.
+
+Work is done before the method returns, so success is 0 with the results
+filled in; a failure comes back as Hyper-V reports it in practice: 4096 and
+a job that ends in Exception with ErrorCode (32773, 32775…) and a message
+naming the property at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.jobs import JobFailure
+from cimprovider.providers.base import (
+    InstanceProvider,
+    MethodProvider,
+    MethodReturn,
+    OperationContext,
+    PropertySet,
+    Pushdown,
+)
+from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.embedded import read_embedded
+from cimprovider.providers.virtualization.errors import (
+    INVALID_PARAMETER,
+    JOB_STARTED,
+    NOT_FOUND,
+    MethodFailure,
+    hyperv_code,
+    invalid_parameter,
+)
+from cimprovider.providers.virtualization.integration import KVP_SOURCES
+from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.model import VSMS, Virtualization
+from cimprovider.providers.virtualization.resource_input import DeviceChange, apply, kind_of_new, locate
+from cimprovider.providers.virtualization.resources import CONNECTION, MEDIA, find_setting, vm_settings
+from cimprovider.providers.virtualization.settings import settings_from_bag
+from cimprovider.providers.virtualization.summary import summary_information
+from cimprovider.schemas.devices import Controller, ControllerType, Drive
+from cimprovider.schemas.integration import KvpItem
+from cimprovider.schemas.vm import VirtualMachine
+
+KVP_ITEM_LIMIT = 128
+Handler = Callable[[dict[str, Any]], MethodReturn]
+
+
+class ManagementService(InstanceProvider, MethodProvider):
+    classnames = (VSMS,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+        self.handlers: dict[str, Handler] = {
+            "definesystem": self.define_system,
+            "destroysystem": self.destroy_system,
+            "modifysystemsettings": self.modify_system_settings,
+            "addresourcesettings": self.add_resource_settings,
+            "modifyresourcesettings": self.modify_resource_settings,
+            "removeresourcesettings": self.remove_resource_settings,
+            "getsummaryinformation": self.get_summary_information,
+            "addkvpitems": lambda p: self.kvp_items(p, "add"),
+            "modifykvpitems": lambda p: self.kvp_items(p, "modify"),
+            "removekvpitems": lambda p: self.kvp_items(p, "remove"),
+        }
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        path = self.virt.service_path()
+        values = {
+            **path.keybindings,
+            "ElementName": "Virtual Machine Management Service",
+            "Caption": "Hyper-V Virtual Machine Management Service",
+            "Description": "Manages virtual machines: defines, modifies and destroys them.",
+            "EnabledState": 2,
+            "RequestedState": 12,
+            "EnabledDefault": 2,
+            "HealthState": 5,
+            "OperationalStatus": [2],
+            "Started": True,
+            "StartMode": "Automatic",
+        }
+        yield self.virt.renderer.instance(VSMS, values, properties)
+
+    def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
+        handler = self.handlers.get(method.lower())
+        if handler is None:
+            return super().invoke_method(ctx, target, method, params)
+        try:
+            return handler(params)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a failed job
+            if not isinstance(error, MethodFailure) and type(error).__module__.startswith("pywbem"):
+                raise
+            code, message = hyperv_code(error)
+            return self.failed(method, code, message)
+
+    def failed(self, method: str, code: int, message: str, affected: tuple[UUID, ...] = ()) -> MethodReturn:
+        def work(_progress: Any, _token: Any) -> None:
+            raise JobFailure(code, message)
+
+        job = self.virt.jobs.submit(work, method, f"{method} failed", affected, cancellable=False)
+        return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id)})
+
+    # --- systems -------------------------------------------------------------
+
+    def define_system(self, params: dict[str, Any]) -> MethodReturn:
+        reference = params.get("ReferenceConfiguration")
+        source: VirtualMachine | None = None
+        if reference is not None:
+            source = self.vm_of_configuration(reference, "ReferenceConfiguration")
+        text = params.get("SystemSettings")
+        bag = read_embedded(text, "SystemSettings") if text else None
+        if bag is None and source is None:
+            raise invalid_parameter("SystemSettings", "is required")
+        settings = settings_from_bag(bag, source.settings if source else None) if bag else source.settings  # type: ignore[union-attr]
+        resources = [read_embedded(item, "ResourceSettings") for item in params.get("ResourceSettings") or []]
+        devices, drives = clone_devices(source) if source is not None else ([], [])
+        vm = self.virt.backend.define_vm(settings, devices)
+        try:
+            place_cloned_drives(self.virt.backend, vm, drives)
+            for bag in resources:
+                self.add_one(self.virt.backend.get_vm(vm.id), bag)
+        except BaseException:
+            self.virt.backend.destroy_vm(vm.id)
+            raise
+        return MethodReturn(0, {"ResultingSystem": self.virt.vm_path(vm.id)})
+
+    def destroy_system(self, params: dict[str, Any]) -> MethodReturn:
+        vm = self.vm_of_system(params.get("AffectedSystem"), "AffectedSystem")
+        self.virt.backend.destroy_vm(vm.id)
+        return MethodReturn(0)
+
+    def modify_system_settings(self, params: dict[str, Any]) -> MethodReturn:
+        bag = read_embedded(params.get("SystemSettings"), "SystemSettings")
+        ref = ids.parse_setting_id(bag.text("InstanceID") or "")
+        if ref is None or ref.parts:
+            raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")
+        vm = self.existing_vm(ref.vm_id, "InstanceID")
+        self.virt.backend.modify_vm(vm.id, settings_from_bag(bag, vm.settings))
+        return MethodReturn(0)
+
+    # --- resources -----------------------------------------------------------
+
+    def add_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
+        vm = self.vm_of_configuration(params.get("AffectedConfiguration"), "AffectedConfiguration")
+        results = []
+        for item in params.get("ResourceSettings") or []:
+            vm = self.virt.backend.get_vm(vm.id)
+            results.append(self.add_one(vm, read_embedded(item, "ResourceSettings")))
+        return MethodReturn(0, {"ResultingResourceSettings": results})
+
+    def add_one(self, vm: VirtualMachine, bag: Any) -> CIMInstanceName:
+        kind = kind_of_new(bag)
+        if kind in (kinds.PROCESSOR, kinds.MEMORY):
+            raise invalid_parameter("ResourceType", f"a VM has exactly one {kind.subtype_name.lower()}; modify it instead")
+        change = apply(self.virt, vm, kind, bag, None)
+        return self.carry_out(vm.id, change)
+
+    def modify_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
+        results = []
+        for item in params.get("ResourceSettings") or []:
+            bag = read_embedded(item, "ResourceSettings")
+            vm, setting = locate(self.virt, bag)
+            change = apply(self.virt, vm, setting.kind, bag, setting.device)
+            results.append(self.carry_out(vm.id, change))
+        return MethodReturn(0, {"ResultingResourceSettings": results})
+
+    def carry_out(self, vm_id: UUID, change: DeviceChange) -> CIMInstanceName:
+        backend = self.virt.backend
+        if change.operation == "add":
+            device = backend.add_device(vm_id, change.device)
+        else:
+            device = backend.modify_device(vm_id, change.device)
+        vm = backend.get_vm(vm_id)
+        for setting in vm_settings(self.virt, vm):
+            if setting.device.id == device.id and setting.aspect == change.result_aspect:
+                return self.virt.setting_path(setting.kind.classname, setting.instance_id)
+        raise MethodFailure(NOT_FOUND, f"the changed {change.kind.subtype_name} has no setting")
+
+    def remove_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
+        for path in params.get("ResourceSettings") or []:
+            if not isinstance(path, CIMInstanceName):
+                raise invalid_parameter("ResourceSettings", "expected references to resource settings")
+            instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), "")
+            ref = ids.parse_setting_id(str(instance_id))
+            vm = self.existing_vm(ref.vm_id if ref else None, "ResourceSettings")
+            setting = find_setting(self.virt, vm, str(instance_id))
+            if setting is None:
+                raise MethodFailure(NOT_FOUND, f"ResourceSettings: no setting {instance_id}")
+            if setting.aspect == MEDIA:
+                self.virt.backend.modify_device(vm.id, setting.device.replace(media=None))
+            elif setting.aspect == CONNECTION:
+                self.virt.backend.modify_device(vm.id, setting.device.replace(switch_id=None))
+            else:
+                self.virt.backend.remove_device(vm.id, setting.device.id)
+        return MethodReturn(0)
+
+    # --- summary and KVP -----------------------------------------------------
+
+    def get_summary_information(self, params: dict[str, Any]) -> MethodReturn:
+        paths = params.get("SettingData")
+        if paths is None:
+            vms = self.virt.backend.list_vms()
+        else:
+            vms = [self.vm_of_configuration(path, "SettingData") for path in paths]
+        requested = params.get("RequestedInformation") or []
+        return MethodReturn(0, {"SummaryInformation": [summary_information(self.virt, vm, requested) for vm in vms]})
+
+    def kvp_items(self, params: dict[str, Any], operation: str) -> MethodReturn:
+        vm = self.vm_of_system(params.get("TargetSystem"), "TargetSystem")
+        texts = params.get("DataItems") or []
+        if len(texts) > KVP_ITEM_LIMIT:
+            raise invalid_parameter("DataItems", f"at most {KVP_ITEM_LIMIT} items per call")
+        sources = {code: source for source, code in KVP_SOURCES.items()}
+        items = []
+        for text in texts:
+            bag = read_embedded(text, "DataItems")
+            source = sources.get(bag.integer("Source") or 0)
+            if source is None:
+                raise invalid_parameter("Source", f"{bag.integer('Source')} is not 0 (host) or 4 (host only)")
+            try:
+                items.append(KvpItem(name=bag.text("Name") or "", data=bag.text("Data") or "", source=source))
+            except Exception as error:  # noqa: BLE001
+                from cimprovider.providers.virtualization.settings import named_failure
+
+                raise named_failure(error, {"name": "Name", "data": "Data", "source": "Source"}) from None
+        if operation == "add":
+            self.virt.backend.add_kvp_items(vm.id, items)
+        elif operation == "modify":
+            self.virt.backend.modify_kvp_items(vm.id, items)
+        else:
+            self.virt.backend.remove_kvp_items(vm.id, [item.name for item in items])
+        return MethodReturn(0)
+
+    # --- references ----------------------------------------------------------
+
+    def existing_vm(self, vm_id: UUID | None, parameter: str) -> VirtualMachine:
+        vm = self.virt.find_vm(vm_id) if vm_id is not None else None
+        if vm is None:
+            raise MethodFailure(NOT_FOUND, f"{parameter}: no such virtual machine")
+        return vm
+
+    def vm_of_system(self, path: Any, parameter: str) -> VirtualMachine:
+        if not isinstance(path, CIMInstanceName):
+            raise invalid_parameter(parameter, "a reference to a virtual machine is required")
+        return self.existing_vm(self.virt.vm_from_system(path), parameter)
+
+    def vm_of_configuration(self, path: Any, parameter: str) -> VirtualMachine:
+        """A VSSD path, or (as os-win passes) the CS path."""
+        if not isinstance(path, CIMInstanceName):
+            raise invalid_parameter(parameter, "a reference to a virtual machine's settings is required")
+        instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)
+        if instance_id is None:
+            return self.vm_of_system(path, parameter)
+        ref = ids.parse_setting_id(str(instance_id))
+        if ref is None or ref.parts:
+            raise MethodFailure(INVALID_PARAMETER, f"{parameter}: {instance_id!r} is not a virtual machine's settings")
+        return self.existing_vm(ref.vm_id, parameter)
+
+
+def clone_devices(vm: VirtualMachine) -> tuple[list[Any], list[tuple[Controller, Drive]]]:
+    """The source VM's resources with fresh identities: what DefineSystem
+    passes to the backend, and the drives to add afterwards on the clone's
+    controller that matches (by type and number) their original one.
+    Dynamic MAC addresses are reassigned; static ones are kept."""
+    scsi = {c.id: c.replace(id=uuid4()) for c in vm.controllers if c.controller_type is ControllerType.SCSI}
+    devices: list[Any] = [vm.processor, vm.memory, *vm.serial_ports, *vm.integration_services, *scsi.values()]
+    devices += [nic.replace(id=uuid4(), mac_address=nic.mac_address if nic.static_mac else None) for nic in vm.network_adapters]
+    drives = []
+    for drive in vm.drives:
+        controller = vm.controller(drive.controller_id)
+        if controller is None:
+            continue
+        media = drive.media.replace(id=uuid4()) if drive.media else None
+        drives.append((controller, drive.replace(id=uuid4(), media=media)))
+    return devices, drives
+
+
+def place_cloned_drives(backend: Any, vm: VirtualMachine, drives: list[tuple[Controller, Drive]]) -> None:
+    for original, drive in drives:
+        target = next(
+            (c for c in vm.controllers if c.controller_type is original.controller_type and c.number == original.number),
+            None,
+        )
+        if target is not None:
+            backend.add_device(vm.id, drive.replace(controller_id=target.id))

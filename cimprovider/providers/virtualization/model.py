@@ -1,0 +1,183 @@
+"""What every virtualization provider shares: the backend, the job runner,
+the renderer, the host's identity, and what the backend does not keep —
+the RequestedState of a transition in flight, when the state last changed
+and built instances cached per VM. Caches are dropped by the bus events
+that change them, never by time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+
+from cimprovider.backends import Backend, NotFoundError
+from cimprovider.jobs import JobRunner
+from cimprovider.providers.base import Pushdown
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.render import Renderer
+from cimprovider.schemas.events import (
+    DeviceAdded,
+    DeviceModified,
+    DeviceRemoved,
+    EventBase,
+    KvpChanged,
+    PowerStateChanged,
+    VmDefined,
+    VmDestroyed,
+    VmModified,
+)
+from cimprovider.schemas.vm import VirtualMachine
+
+CS = "Msvm_ComputerSystem"
+VSMS = "Msvm_VirtualSystemManagementService"
+VSMS_NAME = "vmms"
+SWITCH = "Msvm_VirtualEthernetSwitch"
+
+
+@dataclass
+class Virtualization:
+    backend: Backend
+    jobs: JobRunner
+    renderer: Renderer
+    host_name: str
+    requested: dict[UUID, int] = field(default_factory=dict)
+    state_since: dict[UUID, datetime] = field(default_factory=dict)
+    # (cache name, VM id) -> whatever a provider built for that VM
+    _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._subscription = self.backend.events.subscribe(
+            self._on_event,
+            (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified, KvpChanged),
+        )
+
+    @property
+    def namespace(self) -> str:
+        return self.renderer.namespace
+
+    def close(self) -> None:
+        self._subscription.close()
+
+    # --- events ----------------------------------------------------------
+
+    def _on_event(self, event: EventBase) -> None:
+        vm_id = getattr(event, "vm_id", None) or getattr(getattr(event, "vm", None), "id", None)
+        if vm_id is None:
+            return
+        if isinstance(event, PowerStateChanged):
+            from cimprovider.providers.virtualization.states import POWER_REQUESTS
+
+            codes = {request: code for code, request in POWER_REQUESTS.items()}
+            if event.request is not None:
+                self.requested[vm_id] = codes.get(event.request, 2)
+            else:
+                self.requested.pop(vm_id, None)
+            self.state_since[vm_id] = event.timestamp
+        with self._lock:
+            for key in [k for k in self._cache if k[1] == vm_id]:
+                del self._cache[key]
+        if isinstance(event, VmDestroyed):
+            self.requested.pop(vm_id, None)
+            self.state_since.pop(vm_id, None)
+
+    def cached(self, name: str, vm_id: UUID) -> Any:
+        return self._cache.get((name, vm_id))
+
+    def remember(self, name: str, vm_id: UUID, value: Any, vm: VirtualMachine) -> None:
+        # Only if the VM did not change while we built: an event in between
+        # would have dropped the entry, and we must not put a stale one back.
+        with self._lock:
+            if self.backend.get_vm(vm_id) is vm:
+                self._cache[(name, vm_id)] = value
+
+    # --- lookups ---------------------------------------------------------
+
+    def find_vm(self, vm_id: UUID) -> VirtualMachine | None:
+        try:
+            return self.backend.get_vm(vm_id)
+        except NotFoundError:
+            return None
+
+    def vm_or_not_found(self, vm_id: UUID | None, what: object) -> VirtualMachine:
+        vm = self.find_vm(vm_id) if vm_id is not None else None
+        if vm is None:
+            raise CIMError(CIM_ERR_NOT_FOUND, f"no virtual machine for {what}")
+        return vm
+
+    def vms(self, pushdown: Pushdown | None = None, key: str = "instanceid") -> list[VirtualMachine]:
+        """Every VM, or the one a query's pushdown names (InstanceID LIKE
+        'Microsoft:<GUID>%', Name = '<GUID>', …)."""
+        wanted = _pushdown_vm(pushdown, key)
+        if wanted is not None:
+            vm = self.find_vm(wanted)
+            return [vm] if vm is not None else []
+        return self.backend.list_vms()
+
+    def sorted_vms(self, vms: Iterable[VirtualMachine]) -> list[VirtualMachine]:
+        return sorted(vms, key=lambda vm: vm.id)
+
+    # --- paths -------------------------------------------------------------
+
+    def system_path(self, name: str) -> CIMInstanceName:
+        return CIMInstanceName(CS, keybindings={"CreationClassName": CS, "Name": name}, namespace=self.namespace)
+
+    def vm_path(self, vm_id: UUID) -> CIMInstanceName:
+        return self.system_path(ids.guid(vm_id))
+
+    def host_path(self) -> CIMInstanceName:
+        return self.system_path(self.host_name)
+
+    def service_path(self, classname: str = VSMS, name: str = VSMS_NAME) -> CIMInstanceName:
+        return CIMInstanceName(
+            classname,
+            keybindings={"CreationClassName": classname, "Name": name, "SystemCreationClassName": CS, "SystemName": self.host_name},
+            namespace=self.namespace,
+        )
+
+    def setting_path(self, classname: str, instance_id: str) -> CIMInstanceName:
+        return CIMInstanceName(classname, keybindings={"InstanceID": instance_id}, namespace=self.namespace)
+
+    def switch_path(self, switch_id: UUID) -> CIMInstanceName:
+        return CIMInstanceName(SWITCH, keybindings={"CreationClassName": SWITCH, "Name": str(switch_id)}, namespace=self.namespace)
+
+    def device_path(self, classname: str, vm_id: UUID, device_id: str) -> CIMInstanceName:
+        return CIMInstanceName(
+            classname,
+            keybindings={"CreationClassName": classname, "DeviceID": device_id, "SystemCreationClassName": CS, "SystemName": ids.guid(vm_id)},
+            namespace=self.namespace,
+        )
+
+    def text(self, path: CIMInstanceName) -> str:
+        """A path as Hyper-V writes it into string properties."""
+        return ids.path_text(self.host_name, self.namespace, path.classname, dict(path.keybindings))
+
+    def vm_from_system(self, path: Any) -> UUID | None:
+        """The VM a CS path names (or None: the host, or not a CS)."""
+        if isinstance(path, CIMInstanceName):
+            name = next((v for k, v in path.keybindings.items() if k.lower() == "name"), None)
+            return ids.parse_guid(name) if isinstance(name, str) else None
+        return None
+
+
+def _pushdown_vm(pushdown: Pushdown | None, key: str) -> UUID | None:
+    if pushdown is None:
+        return None
+    value = pushdown.equals.get(key)
+    if isinstance(value, str):
+        if key == "instanceid":
+            ref = ids.parse_setting_id(value)
+            return ref.vm_id if ref else None
+        return ids.parse_guid(value)
+    prefix = pushdown.prefixes.get(key)
+    if isinstance(prefix, str) and key == "instanceid":
+        ref = ids.parse_setting_id(prefix)
+        # 'Microsoft:<GUID>%' names one VM only if the GUID is complete.
+        if ref is not None and len(prefix.split("\\")[0]) >= len("Microsoft:") + 36:
+            return ref.vm_id
+    return None

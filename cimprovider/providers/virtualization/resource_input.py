@@ -1,0 +1,260 @@
+"""From a client's RASD (a PropertyBag) to a change of a device.
+
+Adding: the kind comes from ResourceSubType (or ResourceType and class);
+the values are applied onto a fresh device. Modifying: the InstanceID
+locates the setting and the values are applied onto the device as it is.
+An image (SASD) is the media of the drive its Parent names; a switch
+connection (EPASD) is the switch of the NIC its Parent names — so adding
+or removing either one modifies that drive or NIC. Every bad value is
+32773 naming the CIM property."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+
+from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.embedded import PropertyBag
+from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER, NOT_FOUND
+from cimprovider.providers.virtualization.kinds import ResourceKind
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
+from cimprovider.providers.virtualization.settings import named_failure
+from cimprovider.schemas.devices import (
+    AdapterType,
+    Controller,
+    ControllerType,
+    Drive,
+    DriveType,
+    Media,
+    MemorySettings,
+    NetworkAdapter,
+    ProcessorSettings,
+    SerialPort,
+)
+from cimprovider.schemas.vm import VirtualMachine
+
+FIELD_PROPERTIES = {
+    "count": "VirtualQuantity",
+    "reservation_percent": "Reservation",
+    "limit_percent": "Limit",
+    "weight": "Weight",
+    "startup_mb": "VirtualQuantity",
+    "minimum_mb": "Reservation",
+    "maximum_mb": "Limit",
+    "buffer_percent": "TargetMemoryBuffer",
+    "dynamic_enabled": "DynamicMemoryEnabled",
+    "number": "Address",
+    "slot": "AddressOnParent",
+    "controller_id": "Parent",
+    "media": "HostResource",
+    "path": "HostResource",
+    "mac_address": "Address",
+    "static_mac": "StaticMacAddress",
+    "switch_id": "HostResource",
+    "pipe_name": "Connection",
+    "name": "ElementName",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """What the backend is asked to do; `result_aspect` says which setting
+    of the device to name in ResultingResourceSettings."""
+
+    operation: str  # "add" or "modify"
+    device: Any
+    kind: ResourceKind
+    result_aspect: str
+
+
+def _validated(model: type, values: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise named_failure(error, FIELD_PROPERTIES) from None
+
+
+def _locate_parent(virt: Virtualization, vm: VirtualMachine, bag: PropertyBag) -> Setting:
+    text = bag.text("Parent")
+    if not text:
+        raise invalid_parameter("Parent", "is required")
+    parsed = ids.parse_path_text(text)
+    instance_id = parsed[1].get("instanceid") if parsed else None
+    ref = ids.parse_setting_id(instance_id) if instance_id else None
+    if ref is None or ref.vm_id != vm.id:
+        raise invalid_parameter("Parent", f"{text!r} does not name a setting of VM {ids.guid(vm.id)}")
+    setting = find_setting(virt, vm, instance_id)
+    if setting is None:
+        raise MethodFailure(NOT_FOUND, f"Parent: no setting {instance_id}")
+    return setting
+
+
+def _name(bag: PropertyBag, values: dict[str, Any], template_names: set[str]) -> None:
+    name = bag.text("ElementName")
+    if name is not None and name not in template_names:
+        values["name"] = name
+
+
+def _guid_from_identifiers(bag: PropertyBag) -> UUID | None:
+    for item in bag.strings("VirtualSystemIdentifiers") or []:
+        found = ids.parse_guid(item)
+        if found is not None:
+            return found
+    return None
+
+
+def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: PropertyBag, current: Any) -> DeviceChange:
+    """`current` is the device being modified, or None for an add."""
+    adding = current is None
+    if kind is kinds.PROCESSOR:
+        values = current.model_dump() if current else ProcessorSettings().model_dump()
+        for prop, field, scale in (("VirtualQuantity", "count", 1), ("Reservation", "reservation_percent", 1000), ("Limit", "limit_percent", 1000), ("Weight", "weight", 1)):
+            number = bag.integer(prop)
+            if number is not None:
+                values[field] = number / scale if scale != 1 else number
+        for prop, field in (("LimitProcessorFeatures", "limit_processor_features"), ("ExposeVirtualizationExtensions", "expose_virtualization_extensions")):
+            flag = bag.boolean(prop)
+            if flag is not None:
+                values[field] = flag
+        return DeviceChange("modify", _validated(ProcessorSettings, values), kind, DEVICE)
+    if kind is kinds.MEMORY:
+        values = current.model_dump() if current else MemorySettings().model_dump()
+        for prop, field in (("VirtualQuantity", "startup_mb"), ("Reservation", "minimum_mb"), ("Limit", "maximum_mb"), ("TargetMemoryBuffer", "buffer_percent")):
+            number = bag.integer(prop)
+            if number is not None:
+                values[field] = number
+        flag = bag.boolean("DynamicMemoryEnabled")
+        if flag is not None:
+            values["dynamic_enabled"] = flag
+        return DeviceChange("modify", _validated(MemorySettings, values), kind, DEVICE)
+    if kind in (kinds.IDE_CONTROLLER, kinds.SCSI_CONTROLLER):
+        ide = kind is kinds.IDE_CONTROLLER
+        values = current.model_dump() if current else {"controller_type": ControllerType.IDE if ide else ControllerType.SCSI}
+        if adding and not ide:
+            values["id"] = _guid_from_identifiers(bag) or uuid4()
+        _name(bag, values, {"IDE Controller", "SCSI Controller"})
+        address = bag.integer("Address") if ide else None
+        if address is not None:
+            values["number"] = address
+        return DeviceChange("add" if adding else "modify", _validated(Controller, values), kind, DEVICE)
+    if kind in (kinds.DISK_DRIVE, kinds.DVD_DRIVE):
+        values = current.model_dump() if current else {"drive_type": DriveType.DVD if kind is kinds.DVD_DRIVE else DriveType.DISK}
+        if bag.has("Parent") or adding:
+            parent = _locate_parent(virt, vm, bag)
+            if not isinstance(parent.device, Controller) or parent.aspect != DEVICE:
+                raise invalid_parameter("Parent", "must name a controller")
+            values["controller_id"] = parent.device.id
+        slot = bag.integer("AddressOnParent")
+        if slot is None:
+            slot = bag.integer("Address")
+        if slot is not None:
+            values["slot"] = slot
+        _name(bag, values, {"Hard Drive", "DVD Drive"})
+        if bag.strings("HostResource"):
+            raise invalid_parameter("HostResource", "pass-through (physical) disks are not supported by this host")
+        return DeviceChange("add" if adding else "modify", _validated(Drive, values), kind, DEVICE)
+    if kind in (kinds.HARD_DISK, kinds.DVD_DISK):
+        drive = current if current is not None else _drive_for_media(virt, vm, bag)
+        paths = bag.strings("HostResource") or []
+        if not paths and drive.media is None:
+            raise invalid_parameter("HostResource", "needs the path of the image file")
+        media = drive.media.model_dump() if drive.media is not None else {}
+        if paths:
+            media["path"] = paths[0]
+        access = bag.integer("Access")
+        if access is not None:
+            media["read_only"] = access == 1
+        if "path" not in media:
+            raise invalid_parameter("HostResource", "needs the path of the image file")
+        changed = drive.model_dump()
+        changed["media"] = _validated(Media, media).model_dump()
+        return DeviceChange("modify", _validated(Drive, changed), kind, MEDIA)
+    if kind in (kinds.SYNTHETIC_NIC, kinds.EMULATED_NIC):
+        values = current.model_dump() if current else {
+            "adapter_type": AdapterType.EMULATED if kind is kinds.EMULATED_NIC else AdapterType.SYNTHETIC,
+            "id": _guid_from_identifiers(bag) or uuid4(),
+        }
+        _name(bag, values, {"Network Adapter", "Legacy Network Adapter"} if adding else set())
+        mac = bag.text("Address")
+        if mac is not None:
+            values["mac_address"] = mac or None
+        static = bag.boolean("StaticMacAddress")
+        if static is not None:
+            values["static_mac"] = static
+        return DeviceChange("add" if adding else "modify", _validated(NetworkAdapter, values), kind, DEVICE)
+    if kind is kinds.CONNECTION:
+        nic = current if current is not None else _nic_for_connection(virt, vm, bag)
+        values = nic.model_dump()
+        hosts = bag.strings("HostResource")
+        if hosts is not None:
+            values["switch_id"] = _switch_id(virt, hosts) if hosts else None
+        elif adding:
+            raise invalid_parameter("HostResource", "needs the path of a virtual switch")
+        state = bag.integer("EnabledState")
+        if state is not None:
+            if state not in (2, 3):
+                raise invalid_parameter("EnabledState", f"{state} is not 2 (enabled) or 3 (disabled)")
+            values["connected"] = state == 2
+        elif adding:
+            values["connected"] = True
+        if values["switch_id"] is None:
+            raise invalid_parameter("HostResource", "needs the path of a virtual switch")
+        return DeviceChange("modify", _validated(NetworkAdapter, values), kind, CONNECTION)
+    if kind is kinds.SERIAL_PORT:
+        if current is None:
+            raise invalid_parameter("ResourceType", "a VM has COM 1 and COM 2 already; modify them")
+        values = current.model_dump()
+        connection = bag.strings("Connection")
+        if connection is not None:
+            values["pipe_name"] = connection[0] if connection and connection[0] else None
+        return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)
+    raise MethodFailure(INVALID_PARAMETER, f"ResourceSubType: {kind.subtype} cannot be changed")
+
+
+def _drive_for_media(virt: Virtualization, vm: VirtualMachine, bag: PropertyBag) -> Drive:
+    parent = _locate_parent(virt, vm, bag)
+    if not isinstance(parent.device, Drive) or parent.aspect != DEVICE:
+        raise invalid_parameter("Parent", "must name a disk or DVD drive")
+    return parent.device
+
+
+def _nic_for_connection(virt: Virtualization, vm: VirtualMachine, bag: PropertyBag) -> NetworkAdapter:
+    parent = _locate_parent(virt, vm, bag)
+    if not isinstance(parent.device, NetworkAdapter) or parent.aspect != DEVICE:
+        raise invalid_parameter("Parent", "must name a network adapter")
+    if parent.device.switch_id is not None:
+        raise MethodFailure(INVALID_PARAMETER, "Parent: the network adapter is already connected; modify its connection")
+    return parent.device
+
+
+def _switch_id(virt: Virtualization, hosts: list[str]) -> UUID:
+    parsed = ids.parse_path_text(hosts[0])
+    name = parsed[1].get("name") if parsed else None
+    switch = ids.parse_guid(name) if name else None
+    if switch is None:
+        raise invalid_parameter("HostResource", f"{hosts[0]!r} does not name a virtual switch")
+    return switch
+
+
+def kind_of_new(bag: PropertyBag) -> ResourceKind:
+    kind = kinds.kind_for(bag.text("ResourceSubType"), bag.integer("ResourceType"), bag.classname)
+    if kind is None:
+        raise invalid_parameter("ResourceSubType", f"{bag.text('ResourceSubType')!r} is not a resource this host can add")
+    return kind
+
+
+def locate(virt: Virtualization, bag: PropertyBag) -> tuple[VirtualMachine, Setting]:
+    """The VM and setting a modified RASD's InstanceID names."""
+    instance_id = bag.text("InstanceID")
+    ref = ids.parse_setting_id(instance_id) if instance_id else None
+    if ref is None:
+        raise invalid_parameter("InstanceID", f"{instance_id!r} does not name a virtual machine's setting")
+    vm = virt.find_vm(ref.vm_id)
+    setting = find_setting(virt, vm, instance_id) if vm is not None else None
+    if vm is None or setting is None:
+        raise MethodFailure(NOT_FOUND, f"InstanceID: no setting {instance_id}")
+    return vm, setting

@@ -1,0 +1,183 @@
+"""Msvm_VirtualSystemSettingData: a VM's system settings, both ways.
+
+One realized VSSD per VM, InstanceID `Microsoft:<VMGUID>`, ConfigurationID
+and VirtualSystemIdentifier the VM's GUID (os-win finds the CS with
+`Name = vssd.ConfigurationID`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.embedded import PropertyBag
+from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.schemas.base import describe_validation_error
+from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.vm import (
+    AutomaticStartAction,
+    AutomaticStopAction,
+    BootDevice,
+    SnapshotType,
+    SystemSettings,
+    VirtualMachine,
+)
+
+VSSD = "Msvm_VirtualSystemSettingData"
+REALIZED = "Microsoft:Hyper-V:System:Realized"
+SUBTYPE = "Microsoft:Hyper-V:SubType:{}"
+
+START_ACTIONS = {AutomaticStartAction.NONE: 2, AutomaticStartAction.RESTART_IF_RUNNING: 3, AutomaticStartAction.ALWAYS_START: 4}
+STOP_ACTIONS = {AutomaticStopAction.TURN_OFF: 2, AutomaticStopAction.SAVE: 3, AutomaticStopAction.SHUTDOWN: 4}
+SNAPSHOT_TYPES = {SnapshotType.DISABLED: 2, SnapshotType.PRODUCTION: 3, SnapshotType.PRODUCTION_ONLY: 4, SnapshotType.STANDARD: 5}
+BOOT_DEVICES = {BootDevice.FLOPPY: 0, BootDevice.CD: 1, BootDevice.IDE: 2, BootDevice.NETWORK: 3, BootDevice.SCSI: 4}
+
+# Schema field -> the CIM property a client wrote, for error messages.
+FIELD_PROPERTIES = {
+    "name": "ElementName",
+    "notes": "Notes",
+    "generation": "VirtualSystemSubType",
+    "automatic_start_action": "AutomaticStartupAction",
+    "automatic_start_delay_seconds": "AutomaticStartupActionDelay",
+    "automatic_stop_action": "AutomaticShutdownAction",
+    "snapshot_type": "UserSnapshotType",
+    "config_version": "Version",
+    "virtual_numa_enabled": "VirtualNumaEnabled",
+    "secure_boot_enabled": "SecureBootEnabled",
+    "boot_order": "BootOrder",
+}
+
+
+def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
+    guid = ids.guid(vm.id)
+    root = f"{virt.backend.host_info().storage_roots[-1] if virt.backend.host_info().storage_roots else ''}"
+    return {
+        "InstanceID": ids.vssd_id(vm.id),
+        "Caption": "Virtual Machine Settings",
+        "Description": "Active settings for the virtual machine.",
+        "ElementName": vm.name,
+        "VirtualSystemIdentifier": guid,
+        "VirtualSystemType": REALIZED,
+        "VirtualSystemSubType": SUBTYPE.format(vm.generation),
+        "ConfigurationID": guid,
+        "Notes": [vm.notes],
+        "ConfigurationDataRoot": root,
+        "SnapshotDataRoot": root,
+        "SuspendDataRoot": root,
+        "SwapFileDataRoot": root,
+        "LogDataRoot": root,
+        "ConfigurationFile": f"{root}\\{guid}.vmcx" if root else None,
+        "AutomaticStartupAction": START_ACTIONS[vm.automatic_start_action],
+        "AutomaticStartupActionDelay": timedelta(seconds=vm.automatic_start_delay_seconds),
+        "AutomaticStartupActionSequenceNumber": 0,
+        "AutomaticShutdownAction": STOP_ACTIONS[vm.automatic_stop_action],
+        "AutomaticRecoveryAction": 3,
+        "UserSnapshotType": SNAPSHOT_TYPES[vm.snapshot_type],
+        "Version": vm.config_version,
+        "VirtualNumaEnabled": vm.virtual_numa_enabled,
+        "SecureBootEnabled": vm.secure_boot_enabled if vm.generation == 2 else None,
+        "BootOrder": [BOOT_DEVICES[d] for d in vm.boot_order] if vm.generation == 1 else None,
+        "BootSourceOrder": [] if vm.generation == 2 else None,
+        "IsSaved": vm.power_state is PowerState.SAVED,
+        "Architecture": "x64",
+        "BIOSGUID": "{" + guid + "}",
+        "BIOSNumLock": False,
+        "AllowFullSCSICommandSet": False,
+        "IncrementalBackupEnabled": False,
+        "AutomaticSnapshotsEnabled": False,
+        "IsAutomaticSnapshot": False,
+        "EnhancedSessionTransportType": 0,
+    }
+
+
+def settings_from_bag(bag: PropertyBag, base: SystemSettings | None) -> SystemSettings:
+    """Apply the properties the client set onto `base` (or the defaults)."""
+    values: dict[str, Any] = base.model_dump() if base is not None else {"name": "New Virtual Machine"}
+    if bag.has("ElementName"):
+        values["name"] = bag.text("ElementName")
+    notes = bag.strings("Notes")
+    if notes is not None:
+        values["notes"] = "\n".join(notes)
+    subtype = bag.text("VirtualSystemSubType")
+    if subtype:
+        if not subtype.lower().startswith("microsoft:hyper-v:subtype:") or subtype[-1] not in "12":
+            raise invalid_parameter("VirtualSystemSubType", f"{subtype!r} is not Microsoft:Hyper-V:SubType:1 or :2")
+        values["generation"] = int(subtype[-1])
+    _mapped(bag, values, "AutomaticStartupAction", "automatic_start_action", START_ACTIONS)
+    _mapped(bag, values, "AutomaticShutdownAction", "automatic_stop_action", STOP_ACTIONS)
+    _mapped(bag, values, "UserSnapshotType", "snapshot_type", SNAPSHOT_TYPES)
+    delay = bag.text("AutomaticStartupActionDelay")
+    if delay:
+        values["automatic_start_delay_seconds"] = _interval_seconds(delay)
+    if bag.has("Version"):
+        values["config_version"] = bag.text("Version")
+    for prop, name in (("VirtualNumaEnabled", "virtual_numa_enabled"), ("SecureBootEnabled", "secure_boot_enabled")):
+        flag = bag.boolean(prop)
+        if flag is not None:
+            values[name] = flag
+    order = bag.integers("BootOrder")
+    if order:
+        devices = {code: device for device, code in BOOT_DEVICES.items()}
+        try:
+            values["boot_order"] = tuple(devices[code] for code in order)
+        except KeyError as missing:
+            raise invalid_parameter("BootOrder", f"{missing.args[0]} is not a boot device (0-4)") from None
+    if values.get("generation") == 1:
+        values["secure_boot_enabled"] = False
+    try:
+        return SystemSettings.model_validate({k: v for k, v in values.items() if k in SystemSettings.model_fields})
+    except ValidationError as error:
+        raise named_failure(error, FIELD_PROPERTIES) from None
+
+
+def named_failure(error: ValidationError, properties: dict[str, str]) -> MethodFailure:
+    """32773 naming the CIM property behind the schema field at fault."""
+    problems = describe_validation_error(error)
+    text = "; ".join(f"{properties.get(field.split('.')[0].split('[')[0], field)}: {message}" for field, message in problems)
+    return MethodFailure(INVALID_PARAMETER, text)
+
+
+def _mapped(bag: PropertyBag, values: dict[str, Any], prop: str, field: str, table: dict) -> None:
+    code = bag.integer(prop)
+    if code is None:
+        return
+    reverse = {number: word for word, number in table.items()}
+    if code not in reverse:
+        raise invalid_parameter(prop, f"{code} is not one of {sorted(reverse)}")
+    values[field] = reverse[code]
+
+
+def _interval_seconds(text: str) -> int:
+    """`ddddddddHHMMSS.mmmmmm:000` → seconds."""
+    try:
+        days, hours, minutes, seconds = int(text[0:8]), int(text[8:10]), int(text[10:12]), int(text[12:14])
+    except ValueError:
+        raise invalid_parameter("AutomaticStartupActionDelay", f"{text!r} is not a CIM interval") from None
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+class SystemSettingsProvider(InstanceProvider):
+    classnames = (VSSD,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for vm in self.virt.vms(pushdown):
+            yield self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)
+
+    def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
+        instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)
+        ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+        vm = self.virt.find_vm(ref.vm_id) if ref is not None and not ref.parts else None
+        if vm is None:
+            raise instance_not_found(path)
+        return self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)

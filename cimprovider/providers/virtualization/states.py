@@ -1,0 +1,65 @@
+"""CIM numbers for hypervisor words: EnabledState, RequestStateChange
+values, heartbeat and integration service status (msvm-v2.md §2, §4)."""
+
+from __future__ import annotations
+
+from cimprovider.schemas.integration import IntegrationServiceState
+from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.runtime import HeartbeatState
+
+ENABLED_STATE: dict[PowerState, int] = {
+    PowerState.RUNNING: 2,
+    PowerState.OFF: 3,
+    PowerState.STOPPING: 4,
+    PowerState.SAVED: 6,
+    PowerState.PAUSED: 9,
+    PowerState.STARTING: 10,
+    PowerState.SAVING: 32773,
+    PowerState.PAUSING: 32776,
+    PowerState.RESUMING: 32777,
+}
+
+# RequestStateChange values Hyper-V v2 accepts. 4 (shut down) is v1's, kept
+# because the simulated guest can honour it; v2 clients use the
+# ShutdownComponent.
+POWER_REQUESTS: dict[int, PowerRequest] = {
+    2: PowerRequest.START,
+    3: PowerRequest.STOP,
+    4: PowerRequest.SHUTDOWN,
+    6: PowerRequest.SAVE,
+    9: PowerRequest.PAUSE,
+    10: PowerRequest.REBOOT,
+    11: PowerRequest.RESET,
+}
+
+REQUESTED_STATE_IDLE = 5  # "No Change": what Hyper-V reports when nothing is in flight
+
+# Devices and integration components exist while the guest does.
+GUEST_PRESENT = frozenset(set(PowerState) - {PowerState.OFF, PowerState.SAVED})
+
+HEARTBEAT: dict[HeartbeatState, int] = {
+    HeartbeatState.OK: 2,
+    HeartbeatState.DEGRADED: 3,
+    HeartbeatState.NO_CONTACT: 12,
+    HeartbeatState.LOST_COMMUNICATION: 13,
+    HeartbeatState.PAUSED: 15,
+    HeartbeatState.UNKNOWN: 12,
+}
+
+# SummaryInformation.Heartbeat has only OK/Error/No Contact/Lost Communication.
+SUMMARY_HEARTBEAT: dict[HeartbeatState, int] = {
+    HeartbeatState.OK: 2,
+    HeartbeatState.DEGRADED: 6,
+    HeartbeatState.NO_CONTACT: 12,
+    HeartbeatState.LOST_COMMUNICATION: 13,
+    HeartbeatState.PAUSED: 2,
+    HeartbeatState.UNKNOWN: 12,
+}
+
+SERVICE_STATUS: dict[IntegrationServiceState, int] = {
+    IntegrationServiceState.OK: 2,
+    IntegrationServiceState.DEGRADED: 3,
+    IntegrationServiceState.NO_CONTACT: 12,
+    IntegrationServiceState.LOST_COMMUNICATION: 13,
+    IntegrationServiceState.PAUSED: 15,
+}

@@ -1,0 +1,77 @@
+"""Msvm_SummaryInformation for GetSummaryInformation: only the properties
+whose RequestedInformation codes were asked for (msvm-v2.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pywbem import CIMInstance
+
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.jobs import JOB, job_values
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.states import ENABLED_STATE, GUEST_PRESENT, SUMMARY_HEARTBEAT
+from cimprovider.schemas.integration import KvpSource
+from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.vm import VirtualMachine
+
+SUMMARY = "Msvm_SummaryInformation"
+Reader = Callable[[Virtualization, VirtualMachine, RuntimeFigures], Any]
+
+
+def _guest_os(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> str | None:
+    return next((i.data for i in runtime.guest_kvp_items if i.source is KvpSource.INTRINSIC and i.name == "OSName"), None)
+
+
+def _tasks(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> list[CIMInstance]:
+    running = [j for j in virt.jobs.list() if vm.id in j.affected_element_ids and not j.state.is_finished]
+    return [virt.renderer.embedded(JOB, job_values(virt, j), only_given=True) for j in running]
+
+
+def _memory_available(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> int:
+    if not runtime.memory_in_use_mb:
+        return 0
+    return max(0, min(100, 100 - runtime.memory_in_use_mb * 100 // max(1, vm.memory.startup_mb)))
+
+
+# RequestedInformation code -> (property, reader)
+FIELDS: dict[int, tuple[str, Reader]] = {
+    0: ("Name", lambda v, vm, r: ids.guid(vm.id)),
+    1: ("ElementName", lambda v, vm, r: vm.name),
+    2: ("CreationTime", lambda v, vm, r: None),
+    3: ("Notes", lambda v, vm, r: [vm.notes]),
+    4: ("NumberOfProcessors", lambda v, vm, r: vm.processor.count),
+    5: ("ThumbnailImage", lambda v, vm, r: None),
+    6: ("ThumbnailImageWidth", lambda v, vm, r: None),
+    7: ("ThumbnailImageHeight", lambda v, vm, r: None),
+    100: ("EnabledState", lambda v, vm, r: ENABLED_STATE[vm.power_state]),
+    101: ("ProcessorLoad", lambda v, vm, r: r.processor_load_percent),
+    102: ("ProcessorLoadHistory", lambda v, vm, r: [r.processor_load_percent] if vm.power_state in GUEST_PRESENT else []),
+    103: ("MemoryUsage", lambda v, vm, r: r.memory_in_use_mb),
+    104: ("Heartbeat", lambda v, vm, r: SUMMARY_HEARTBEAT[r.heartbeat] if vm.power_state in GUEST_PRESENT else None),
+    105: ("UpTime", lambda v, vm, r: r.uptime_ms),
+    106: ("GuestOperatingSystem", _guest_os),
+    107: ("Snapshots", lambda v, vm, r: []),
+    108: ("AsynchronousTasks", _tasks),
+    109: ("HealthState", lambda v, vm, r: 5),
+    110: ("OperationalStatus", lambda v, vm, r: [2]),
+    111: ("StatusDescriptions", lambda v, vm, r: ["Operating normally"]),
+    112: ("MemoryAvailable", _memory_available),
+    113: ("AvailableMemoryBuffer", lambda v, vm, r: vm.memory.buffer_percent if vm.memory.dynamic_enabled else 0),
+    114: ("ReplicationState", lambda v, vm, r: 0),
+    123: ("VirtualSystemSubType", lambda v, vm, r: f"Microsoft:Hyper-V:SubType:{vm.generation}"),
+    132: ("Version", lambda v, vm, r: vm.config_version),
+}
+# Codes the MOF lists that this host has nothing for (no GPUs).
+UNANSWERED = frozenset({8})
+
+
+def summary_information(virt: Virtualization, vm: VirtualMachine, requested: list[int]) -> CIMInstance:
+    runtime = virt.backend.get_runtime(vm.id)
+    values: dict[str, Any] = {"InstanceID": ids.vssd_id(vm.id)}
+    for code in requested:
+        field = FIELDS.get(int(code))
+        if field is not None:
+            values[field[0]] = field[1](virt, vm, runtime)
+    return virt.renderer.embedded(SUMMARY, values, only_given=True)

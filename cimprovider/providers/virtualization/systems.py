@@ -1,0 +1,195 @@
+"""Msvm_ComputerSystem — the host ("Hosting Computer System") and every VM
+("Virtual Machine", Name = upper-case GUID) — with RequestStateChange, and
+Msvm_VirtualEthernetSwitch.
+
+Enumerating thousands of VMs must cost little next to the client's parse:
+a VM's full instance is built once and kept until a bus event about that
+VM; only OnTimeInMilliseconds of a running VM is refreshed as it is read.
+Under a property list only the kept properties are built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pywbem import CIMInstance, CIMInstanceName, Uint64
+
+from cimprovider.providers.base import (
+    InstanceProvider,
+    MethodProvider,
+    MethodReturn,
+    OperationContext,
+    PropertySet,
+    Pushdown,
+    instance_not_found,
+)
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.errors import (
+    INVALID_PARAMETER,
+    INVALID_STATE,
+    JOB_STARTED,
+    hyperv_code,
+)
+from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
+from cimprovider.providers.virtualization.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
+from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.vm import VirtualMachine
+
+_RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
+
+
+def host_values(virt: Virtualization) -> dict[str, Any]:
+    return {
+        "CreationClassName": CS,
+        "Name": virt.host_name,
+        "ElementName": virt.host_name,
+        "Caption": "Hosting Computer System",
+        "Description": "Microsoft Hosting Computer System",
+        "EnabledState": 2,
+        "RequestedState": 12,
+        "EnabledDefault": 2,
+        "HealthState": 5,
+        "OperationalStatus": [2],
+        "StatusDescriptions": ["OK"],
+        "Dedicated": [0],
+        "ResetCapability": 1,
+        "PrimaryOwnerName": "Administrator",
+        "NumberOfNumaNodes": 1,
+        "EnhancedSessionModeState": 3,
+    }
+
+
+def vm_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
+    return {
+        "CreationClassName": CS,
+        "Name": ids.guid(vm.id),
+        "ElementName": vm.name,
+        "Caption": "Virtual Machine",
+        "Description": "Microsoft Virtual Machine",
+        "InstanceID": None,
+        "EnabledState": ENABLED_STATE[vm.power_state],
+        "RequestedState": virt.requested.get(vm.id, REQUESTED_STATE_IDLE),
+        "EnabledDefault": 2,
+        "TimeOfLastStateChange": virt.state_since.get(vm.id),
+        "HealthState": 5,
+        "OperationalStatus": [2],
+        "StatusDescriptions": ["Operating normally"],
+        "CommunicationStatus": 2 if vm.power_state in GUEST_PRESENT else 1,
+        "PrimaryStatus": 1,
+        "Dedicated": [0],
+        "ResetCapability": 1,
+        "AvailableRequestedStates": [2, 3, 6, 9, 10, 11],
+        "OnTimeInMilliseconds": 0,
+        "ProcessID": (vm.id.int % 60000 + 1000) if vm.power_state in GUEST_PRESENT else None,
+        "NumberOfNumaNodes": 1,
+        "ReplicationState": 0,
+        "ReplicationHealth": 0,
+        "ReplicationMode": 0,
+        "EnhancedSessionModeState": 3,
+    }
+
+
+class ComputerSystemProvider(InstanceProvider, MethodProvider):
+    classnames = (CS,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        wanted = pushdown.equals.get("name") if pushdown is not None else None
+        if wanted is None or (isinstance(wanted, str) and wanted.lower() == self.virt.host_name.lower()):
+            yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
+        for vm in self.virt.vms(pushdown, key="name"):
+            yield self.vm_instance(vm, properties)
+
+    def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
+        yield self.virt.host_path()
+        for vm in self.virt.vms(pushdown, key="name"):
+            yield self.virt.vm_path(vm.id)
+
+    def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
+        name = next((v for k, v in path.keybindings.items() if k.lower() == "name"), None)
+        if isinstance(name, str) and name.lower() == self.virt.host_name.lower():
+            return self.virt.renderer.instance(CS, host_values(self.virt), properties)
+        vm_id = ids.parse_guid(name) if isinstance(name, str) else None
+        vm = self.virt.find_vm(vm_id) if vm_id is not None else None
+        if vm is None:
+            raise instance_not_found(path)
+        return self.vm_instance(vm, properties)
+
+    def vm_instance(self, vm: VirtualMachine, properties: PropertySet) -> CIMInstance:
+        clocked = vm.power_state in _RUNNING_CLOCK
+        if properties is not None:
+            values = vm_values(self.virt, vm)
+            if clocked and "ontimeinmilliseconds" in properties:
+                values["OnTimeInMilliseconds"] = self.virt.backend.get_runtime(vm.id).uptime_ms
+            return self.virt.renderer.instance(CS, values, properties)
+        instance = self.virt.cached("cs", vm.id)
+        if instance is None:
+            instance = self.virt.renderer.instance(CS, vm_values(self.virt, vm))
+            self.virt.remember("cs", vm.id, instance, vm)
+        if clocked:
+            # The one property that moves without an event.
+            instance.properties["OnTimeInMilliseconds"].value = Uint64(self.virt.backend.get_runtime(vm.id).uptime_ms)
+        return instance
+
+    def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
+        if method.lower() != "requeststatechange" or isinstance(target, str):
+            return super().invoke_method(ctx, target, method, params)
+        vm_id = self.virt.vm_from_system(target)
+        if vm_id is None and (target.keybindings.get("Name") or "").lower() == self.virt.host_name.lower():
+            return MethodReturn(INVALID_STATE)  # the host is not powered through WMI
+        vm = self.virt.vm_or_not_found(vm_id, target)
+        return request_state_change(self.virt, vm, params.get("RequestedState"))
+
+
+def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: Any) -> MethodReturn:
+    """Hyper-V's answer: 32775 at once if the request does not fit the
+    state (or a transition is in flight), else 4096 and a job that carries
+    the transition."""
+    if requested is None or int(requested) not in POWER_REQUESTS:
+        return MethodReturn(INVALID_PARAMETER)
+    request = POWER_REQUESTS[int(requested)]
+    try:
+        transition = virt.backend.begin_power_change(vm.id, request)
+    except Exception as error:  # noqa: BLE001 - every failure is a return code
+        return MethodReturn(hyperv_code(error)[0])
+    job = virt.jobs.submit(
+        lambda progress, _token: transition.run(progress),
+        job_type="Virtual machine state change",
+        description=f"Changing the state of '{vm.name}' to {request.value}",
+        affected_element_ids=(vm.id,),
+        cancellable=False,
+    )
+    return MethodReturn(JOB_STARTED, {"Job": job_path(virt, job.id)})
+
+
+class VirtualSwitchProvider(InstanceProvider):
+    """The host's virtual switches, which EPASD HostResource names."""
+
+    classnames = (SWITCH,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for switch in self.virt.backend.list_switches():
+            values = {
+                "CreationClassName": SWITCH,
+                "Name": str(switch.id),
+                "ElementName": switch.name,
+                "Caption": "Virtual Switch",
+                "Description": "Microsoft Virtual Switch",
+                "EnabledState": 5,
+                "RequestedState": 12,
+                "HealthState": 5,
+                "OperationalStatus": [2],
+                "Dedicated": [0],
+            }
+            yield self.virt.renderer.instance(SWITCH, values, properties)
+
