@@ -158,8 +158,11 @@ class Footer:
         )  # fmt: skip
 
     def resized(self, size: int) -> "Footer":
+        """The specification calls the original size informational, but
+        libvhdi reports it as the disk's size, so both follow a resize."""
         keep = self.geometry == SIZE_IN_FOOTER
-        return replace(self, current_size=size, geometry=SIZE_IN_FOOTER if keep else Geometry.for_size(size))
+        geometry = SIZE_IN_FOOTER if keep else Geometry.for_size(size)
+        return replace(self, current_size=size, original_size=size, geometry=geometry)
 
 
 @dataclass(frozen=True)
