@@ -97,15 +97,15 @@ class ImageService:
     def resize(self, path: Path, size: int, progress: ProgressCallback | None = None) -> None:
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
+        if fmt not in (Format.VHD, Format.VHDX):
+            raise InvalidImageParameterError("path", f"{path} is {fmt.value}; only VHD and VHDX are resized here")
         current = self.get_settings(path).max_internal_size
         if size < current and self.attached(path):
             raise ImageInUseError(f"{path} is attached to a running virtual machine; it can only grow")
         if fmt is Format.VHD:
             vhd_resize.resize(path, size, progress)
-        elif fmt is Format.VHDX:
-            vhdx.resize(path, size, self.qemu_img, progress)
         else:
-            raise InvalidImageParameterError("path", f"{path} is {fmt.value}; only VHD and VHDX are resized here")
+            vhdx.resize(path, size, self.qemu_img, progress)
         _done(progress)
 
     def compact(self, path: Path, progress: ProgressCallback | None = None) -> None:

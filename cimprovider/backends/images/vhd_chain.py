@@ -122,7 +122,7 @@ class VhdChain:
         self.top.write_sectors(first, data)
 
 
-def open_parent(child: VhdFile, writable: bool = False) -> VhdFile:
+def open_parent(child: VhdFile, writable: bool = False, lock: bool = True) -> VhdFile:
     """The first located parent whose unique id is the one the child records."""
     header = child.dynamic_header()
     candidates = parent_candidates(child.path, header, LocatorReader(child.fd))
@@ -130,7 +130,7 @@ def open_parent(child: VhdFile, writable: bool = False) -> VhdFile:
     for candidate in candidates:
         if not candidate.is_file():
             continue
-        parent = VhdFile.open(candidate, writable=writable)
+        parent = VhdFile.open(candidate, writable=writable, lock=lock)
         if parent.footer.unique_id == header.parent_unique_id:
             return parent
         mismatched.append(f"{candidate} has unique id {parent.footer.unique_id}")

@@ -246,6 +246,10 @@ def _read_structures(fd: int, path: Path) -> tuple[Footer, DynamicHeader | None,
         if header.table_offset + header.max_table_entries * 4 > size:
             raise VhdFormatError(f"block allocation table at {header.table_offset} runs past the end of the file")
         table = unpack_table(os.pread(fd, header.max_table_entries * 4, header.table_offset), header.max_table_entries)
+        span = header.bitmap_size + header.block_size
+        beyond = [index for index, entry in enumerate(table) if entry != UNUSED_BLOCK and entry * SECTOR + span > size - FOOTER_SIZE]
+        if beyond:
+            raise VhdFormatError(f"block {beyond[0]} lies past the end of the file ({size} bytes): truncated?")
     except VhdFormatError as error:
         raise CorruptImageError(path, [str(error)]) from None
     return footer, header, table

@@ -44,12 +44,14 @@ class VhdDescription:
 
 
 def describe(path: Path) -> VhdDescription:
-    with VhdFile.open(Path(path)) as image:
+    """Without taking QEMU's locks: describing a disk a VM is using is
+    allowed (Hyper-V's Get-VHD does it); the snapshot read may be stale."""
+    with VhdFile.open(Path(path), lock=False) as image:
         parent_path = parent_id = None
         if image.disk_type is DiskType.DIFFERENCING:
             parent_id = image.dynamic_header().parent_unique_id
             try:
-                with open_parent(image) as parent:
+                with open_parent(image, lock=False) as parent:
                     parent_path = parent.path
             except (ImageNotFoundError, CorruptImageError):
                 parent_path = None
@@ -74,7 +76,7 @@ def validate(path: Path, depth: int = 0) -> list[str]:
         raise ImageNotFoundError(f"{path}: no such file")
     problems = _footer_problems(path)
     try:
-        image = VhdFile.open(path)
+        image = VhdFile.open(path, lock=False)
     except CorruptImageError as error:
         return _unique(problems + error.problems)
     with image:
@@ -138,7 +140,7 @@ def _parent_problems(image: VhdFile, depth: int) -> list[str]:
     if depth >= MAX_CHAIN_DEPTH:
         return [f"parent chain deeper than {MAX_CHAIN_DEPTH}"]
     try:
-        parent = open_parent(image)
+        parent = open_parent(image, lock=False)
     except ImageNotFoundError as error:
         return [f"parent: {error}"]
     except CorruptImageError as error:
