@@ -1,0 +1,436 @@
+"""The KVM backend: Hyper-V's model over libvirt.
+
+libvirt is the source of truth: every read asks it, every change is made
+in it (the persistent definition, and the running guest where Hyper-V
+would change it live), and our own extras live in the domain's metadata.
+The only state kept here is what no one else can know: which VMs have a
+power change in flight (Hyper-V's transitional states) and what was last
+published, so that changes — ours, virsh's, the guest's — reach the bus
+once each, in order, as differences (see `changes`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+from uuid import UUID, uuid4
+
+import libvirt
+from lxml import etree
+
+from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.hotplug import AnyDevice
+from cimprovider.backends.libvirt.changes import vm_events
+from cimprovider.backends.libvirt.connection import LibvirtConnection
+from cimprovider.backends.libvirt.domain_read import read_vm
+from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
+from cimprovider.backends.libvirt.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
+from cimprovider.backends.libvirt.errors import translate
+from cimprovider.backends.libvirt.host import bridge_switch, describe_host, domain_type, network_switch
+from cimprovider.backends.libvirt.identity import domain_name_for, model_mac, random_mac
+from cimprovider.backends.libvirt.live import apply_live
+from cimprovider.backends.libvirt.metadata import find_started_at
+from cimprovider.backends.libvirt.runtime import RuntimeSampler
+from cimprovider.backends.libvirt.transition import LibvirtTransition
+from cimprovider.backends.placement import find_device
+from cimprovider.backends.simulated.kvp import add_items, modify_items, remove_items
+from cimprovider.backends.transitions import plan_transition
+from cimprovider.events import EventBus
+from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.devices import Device, NetworkAdapter
+from cimprovider.schemas.events import PowerStateChanged
+from cimprovider.schemas.host import Host, VirtualSwitch
+from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem
+from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.vm import SystemSettings, VirtualMachine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CLOSE_GRACE_SECONDS = 10.0
+INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
+_ACTIVE_STATES = {PowerState.RUNNING, PowerState.PAUSED}
+_RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
+
+
+class LibvirtBackend:
+    name = "libvirt"
+    # How long a guest gets to power off after a shutdown request.
+    shutdown_timeout_seconds = 120.0
+
+    def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
+        self.events = bus if bus is not None else EventBus()
+        self._config = config
+        self._lock = threading.RLock()
+        self._settled = threading.Condition(self._lock)
+        self._closed = False
+        self._busy: dict[UUID, PowerState] = {}  # VM → its transitional state
+        self._seen: dict[UUID, VirtualMachine] = {}
+        self._first_seen_running: dict[UUID, float] = {}
+        self._sampler = RuntimeSampler()
+        self._host: Host | None = None
+        self.healthy = True
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed)
+        self._domain_type = domain_type(self._conn())
+        with self._lock:
+            for vm in self.list_vms():
+                self._seen[vm.id] = vm
+        self._dispatcher = threading.Thread(target=self._dispatch, name="libvirt-changes", daemon=True)
+        self._dispatcher.start()
+
+    # host ---------------------------------------------------------------
+
+    def host_info(self) -> Host:
+        if self._host is None:
+            self._host = self._call(lambda: describe_host(self._conn()), "describe the host")
+        return self._host
+
+    def list_switches(self) -> list[VirtualSwitch]:
+        networks = self._call(lambda: [network_switch(n) for n in self._conn().listAllNetworks()], "list networks")
+        return networks + [bridge_switch(name) for name in sorted(self._bridges())]
+
+    def get_switch(self, switch_id: UUID) -> VirtualSwitch:
+        for switch in self.list_switches():
+            if switch.id == switch_id:
+                return switch
+        raise NotFoundError(f"no virtual switch {switch_id}")
+
+    # virtual machines ---------------------------------------------------
+
+    def list_vms(self) -> list[VirtualMachine]:
+        domains = self._call(lambda: self._conn().listAllDomains(), "list domains")
+        return [vm for vm in (self._read_domain(d) for d in domains) if vm is not None]
+
+    def get_vm(self, vm_id: UUID) -> VirtualMachine:
+        vm = self._read(vm_id)
+        if vm is None:
+            raise NotFoundError(f"no virtual machine {vm_id}")
+        return vm
+
+    def define_vm(self, settings: SystemSettings, devices: Sequence[Device] = (), vm_id: UUID | None = None) -> VirtualMachine:
+        with self._lock:
+            self._check_open()
+            vm_id = vm_id or uuid4()
+            if self._read(vm_id) is not None:
+                raise InvalidParameterError("id", f"a VM {vm_id} already exists")
+            vm = default_vm(vm_id, settings, devices, self._mac_allocator())
+            for device in vm.network_adapters:
+                self._check_references(device)
+            name = self._free_domain_name(vm.name, vm_id)
+            max_vcpus = self.host_info().logical_processors
+            root = write_domain(vm, new_domain(vm, self._domain_type, name, max_vcpus), name, self._switch_source)
+            self._call(lambda: self._conn().defineXML(_xml(root)), "define the VM")
+            return self._published(vm_id)
+
+    def destroy_vm(self, vm_id: UUID) -> None:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "destroy the VM")
+            if vm.power_state not in (PowerState.OFF, PowerState.SAVED):
+                raise InvalidStateError(f"cannot destroy a VM that is {vm.power_state.value}; turn it off first")
+            domain = self._domain(vm_id)
+            flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+
+            def undefine() -> None:
+                try:
+                    domain.undefineFlags(flags | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+                except libvirt.libvirtError as error:
+                    if error.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+                        raise
+                    domain.undefineFlags(flags)  # a driver without NVRAM
+
+            self._call(undefine, "destroy the VM")
+            self._refresh(vm_id)
+
+    def modify_vm(self, vm_id: UUID, settings: SystemSettings) -> VirtualMachine:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "modify the VM")
+            return self._apply(vm, settings_edit(vm, settings), "modify the VM")
+
+    # devices ------------------------------------------------------------
+
+    def add_device(self, vm_id: UUID, device: Device) -> Device:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "add a device")
+            changed, placed = add_edit(vm, device, self._mac_allocator(), self._check_references)
+            stored = self._apply(vm, changed, f"add a {placed.kind.value.replace('_', ' ')}")
+            return find_device(stored, placed.id)  # type: ignore[return-value]
+
+    def modify_device(self, vm_id: UUID, device: Device) -> Device:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "modify a device")
+            changed, new = modify_edit(vm, device, self._mac_allocator(), self._check_references)
+            stored = self._apply(vm, changed, f"modify the {new.kind.value.replace('_', ' ')}")
+            return find_device(stored, new.id)  # type: ignore[return-value]
+
+    def remove_device(self, vm_id: UUID, device_id: UUID) -> None:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "remove a device")
+            self._apply(vm, remove_edit(vm, device_id), "remove the device")
+
+    # power and runtime --------------------------------------------------
+
+    def begin_power_change(self, vm_id: UUID, request: PowerRequest) -> LibvirtTransition:
+        try:
+            request = PowerRequest(request)
+        except ValueError:
+            raise InvalidParameterError("request", f"{request!r} is not a power request") from None
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, request.value)
+            path = plan_transition(vm.power_state, request)
+            if request in (PowerRequest.SHUTDOWN, PowerRequest.REBOOT) and not _enabled(vm, IntegrationServiceKind.SHUTDOWN):
+                raise InvalidStateError(f"cannot {request.value}: the guest's shutdown service is disabled")
+            if path.transitional is not None:
+                self._busy[vm_id] = path.transitional
+                self._seen[vm_id] = vm.model_copy(update={"power_state": path.transitional})
+                self.events.publish(PowerStateChanged(vm_id=vm_id, old=vm.power_state, new=path.transitional, request=request))
+            else:
+                self._busy[vm_id] = vm.power_state
+            return LibvirtTransition(
+                self, vm_id, request, vm.power_state, path.transitional, path.end, self.shutdown_timeout_seconds
+            )
+
+    def _finish_transition(self, transition: LibvirtTransition) -> VirtualMachine:
+        with self._lock:
+            self._busy.pop(transition.vm_id, None)
+            try:
+                return self._published(transition.vm_id)
+            finally:
+                self._settled.notify_all()
+
+    def get_runtime(self, vm_id: UUID) -> RuntimeFigures:
+        vm = self.get_vm(vm_id)
+        domain = self._domain(vm_id)
+
+        def figures() -> RuntimeFigures:
+            live = etree.fromstring(domain.XMLDesc(0)) if domain.isActive() else None
+            started_at = find_started_at(live) if live is not None else None
+            if live is not None and started_at is None:
+                started_at = self._first_seen_running.setdefault(vm_id, time.time())
+            return self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at)
+
+        return self._call(figures, "read the VM's figures")
+
+    # key-value pairs ----------------------------------------------------
+
+    def add_kvp_items(self, vm_id: UUID, items: Sequence[KvpItem]) -> None:
+        self._change_kvp(vm_id, lambda vm: add_items(vm, items)[0])
+
+    def modify_kvp_items(self, vm_id: UUID, items: Sequence[KvpItem]) -> None:
+        self._change_kvp(vm_id, lambda vm: modify_items(vm, items)[0])
+
+    def remove_kvp_items(self, vm_id: UUID, names: Sequence[str]) -> None:
+        self._change_kvp(vm_id, lambda vm: remove_items(vm, names)[0])
+
+    def _change_kvp(self, vm_id: UUID, change: Callable[[VirtualMachine], tuple[KvpItem, ...]]) -> None:
+        with self._lock:
+            self._check_open()
+            vm = self.get_vm(vm_id)
+            self._apply(vm, vm.replace(kvp_items=change(vm)), "change KVP items")
+
+    # lifecycle ----------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            deadline = time.monotonic() + CLOSE_GRACE_SECONDS
+            while self._busy and time.monotonic() < deadline:
+                self._settled.wait(deadline - time.monotonic())
+            self._closed = True
+        self._queue.put(None)
+        self._dispatcher.join(timeout=CLOSE_GRACE_SECONDS)
+        self._connection.close()
+
+    def __enter__(self) -> "LibvirtBackend":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # reading and publishing ---------------------------------------------
+
+    def _read(self, vm_id: UUID) -> VirtualMachine | None:
+        try:
+            domain = self._conn().lookupByUUID(vm_id.bytes)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise translate(error, "look up the VM", self._connection) from None
+        return self._read_domain(domain)
+
+    def _read_domain(self, domain: libvirt.virDomain) -> VirtualMachine | None:
+        try:
+            state = _power_state(domain)
+            live = etree.fromstring(domain.XMLDesc(0))
+            config = etree.fromstring(domain.XMLDesc(INACTIVE)) if domain.isPersistent() else live
+            networks = {n.name(): UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None  # undefined while we read it
+            raise translate(error, "read the VM", self._connection) from None
+        vm = read_vm(live, config, state, networks)
+        if state not in _ACTIVE_STATES:
+            self._first_seen_running.pop(vm.id, None)
+        busy = self._busy.get(vm.id)
+        return vm.model_copy(update={"power_state": busy}) if busy is not None and busy.is_transitional else vm
+
+    def _refresh(self, vm_id: UUID) -> VirtualMachine | None:
+        """Read the VM and publish how it differs from what was last published."""
+        with self._lock:
+            vm = self._read(vm_id)
+            previous = self._seen.pop(vm_id, None)
+            if vm is not None:
+                self._seen[vm_id] = vm
+            for event in vm_events(previous, vm):
+                self.events.publish(event)
+            return vm
+
+    def _published(self, vm_id: UUID) -> VirtualMachine:
+        vm = self._refresh(vm_id)
+        if vm is None:
+            raise NotFoundError(f"no virtual machine {vm_id}")
+        return vm
+
+    def _dispatch(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                if item == _RESYNC:
+                    self._resync()
+                else:
+                    self._refresh(UUID(item))
+            except BackendError as error:
+                log.info("could not follow a libvirt change: %s", error)
+            except Exception:
+                log.exception("following a libvirt change failed")
+
+    def _resync(self) -> None:
+        with self._lock:
+            current = {vm.id for vm in self.list_vms()}
+            for vm_id in current | set(self._seen):
+                self._refresh(vm_id)
+
+    def _health_changed(self, healthy: bool) -> None:
+        self.healthy = healthy
+        if healthy:
+            self._queue.put(_RESYNC)
+
+    # changing -----------------------------------------------------------
+
+    def _apply(self, vm: VirtualMachine, changed: VirtualMachine, what: str) -> VirtualMachine:
+        """Make libvirt hold `changed`: live first where the guest runs (a
+        refusal there leaves the definition untouched), then the definition."""
+        domain = self._domain(vm.id)
+
+        def apply() -> None:
+            if vm.power_state in _ACTIVE_STATES:
+                apply_live(domain, vm, changed, self._switch_source)
+            base = etree.fromstring(domain.XMLDesc(INACTIVE))
+            name = base.findtext("name") or domain.name()
+            if changed.name != vm.name and not domain.isActive():
+                wanted = self._free_domain_name(changed.name, vm.id)
+                if wanted != name:
+                    domain.rename(wanted, 0)
+                    name = wanted
+            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source)))
+
+        self._call(apply, what)
+        return self._published(vm.id)
+
+    def _free_domain_name(self, element_name: str, vm_id: UUID) -> str:
+        """The VM's name if no other domain has it (libvirt names are
+        unique, Hyper-V's are not), else the name with the id's first part."""
+        wanted = domain_name_for(element_name)
+        try:
+            holder = self._conn().lookupByName(wanted)
+        except libvirt.libvirtError:
+            return wanted
+        return wanted if UUID(holder.UUIDString()) == vm_id else f"{wanted}-{str(vm_id)[:8]}"
+
+    def _mac_allocator(self) -> Callable[[], str]:
+        taken: set[str] = set()
+        for domain in self._conn().listAllDomains():
+            for mac in etree.fromstring(domain.XMLDesc(INACTIVE)).xpath("devices/interface/mac/@address"):
+                taken.add(model_mac(str(mac)))
+
+        def allocate() -> str:
+            mac = random_mac(taken)
+            taken.add(mac)
+            return mac
+
+        return allocate
+
+    def _check_references(self, device: AnyDevice) -> None:
+        if isinstance(device, NetworkAdapter) and device.switch_id is not None and self._switch_source(device.switch_id) is None:
+            raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
+
+    def _switch_source(self, switch_id: UUID) -> tuple[str, str] | None:
+        for network in self._conn().listAllNetworks():
+            if UUID(network.UUIDString()) == switch_id:
+                return ("network", network.name())
+        for bridge in self._bridges():
+            if bridge_switch(bridge).id == switch_id:
+                return ("bridge", bridge)
+        return None
+
+    def _bridges(self) -> set[str]:
+        """Host bridges VMs are attached to directly (not through a network)."""
+        bridges: set[str] = set()
+        for domain in self._call(lambda: self._conn().listAllDomains(), "list domains"):
+            xml = etree.fromstring(domain.XMLDesc(INACTIVE))
+            bridges.update(str(name) for name in xml.xpath("devices/interface[@type='bridge']/source/@bridge"))
+        return bridges
+
+    # plumbing -----------------------------------------------------------
+
+    def _conn(self) -> libvirt.virConnect:
+        return self._connection.get()
+
+    def _domain(self, vm_id: UUID) -> libvirt.virDomain:
+        return self._call(lambda: self._conn().lookupByUUID(vm_id.bytes), f"find VM {vm_id}")
+
+    def _call(self, work: Callable[[], T], what: str) -> T:
+        try:
+            return work()
+        except libvirt.libvirtError as error:
+            raise translate(error, what, self._connection) from None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BackendError("the libvirt backend is closed")
+
+    def _idle_vm(self, vm_id: UUID, what: str) -> VirtualMachine:
+        vm = self.get_vm(vm_id)
+        if vm_id in self._busy:
+            raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
+        return vm
+
+
+def _power_state(domain: libvirt.virDomain) -> PowerState:
+    state, _reason = domain.state()
+    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
+        return PowerState.RUNNING
+    if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+        return PowerState.PAUSED
+    if state == libvirt.VIR_DOMAIN_SHUTDOWN:
+        return PowerState.STOPPING
+    return PowerState.SAVED if domain.hasManagedSaveImage(0) else PowerState.OFF
+
+
+def _enabled(vm: VirtualMachine, kind: IntegrationServiceKind) -> bool:
+    return any(service.service is kind and service.enabled for service in vm.integration_services)
+
+
+def _xml(element: etree._Element) -> str:
+    return etree.tostring(element, encoding="unicode")

@@ -1,0 +1,180 @@
+"""One libvirt connection with its event subscriptions, and what happens
+when it breaks.
+
+libvirt delivers events only through an event loop the application runs;
+the default implementation is process-wide and must be registered before
+the first connection opens, so one daemon thread per process runs it for
+every backend. Event callbacks run on that thread and must not block it:
+they only hand the domain's UUID to the backend, which does the work
+elsewhere.
+
+When the connection closes under us (libvirtd restarted, a remote host
+gone), `on_health(False)` is called and a thread reopens it with
+exponential backoff; once it is back, events are registered again and
+`on_health(True)` lets the backend catch up with what it missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import libvirt
+
+from cimprovider.backends.errors import BackendError
+
+log = logging.getLogger(__name__)
+
+DOMAIN_EVENTS = (
+    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_REBOOT,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+    libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+)
+BACKOFF_FIRST_SECONDS = 0.5
+BACKOFF_LIMIT_SECONDS = 30.0
+KEEPALIVE_INTERVAL_SECONDS = 5
+KEEPALIVE_COUNT = 3
+
+_loop_lock = threading.Lock()
+_loop_thread: threading.Thread | None = None
+
+
+def ensure_event_loop() -> None:
+    global _loop_thread
+    with _loop_lock:
+        if _loop_thread is not None:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+        # libvirt prints every error to stderr unless a handler takes them;
+        # ours arrive as exceptions and are translated where they are caught.
+        libvirt.registerErrorHandler(lambda context, error: None, None)
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        _loop_thread = threading.Thread(target=run, name="libvirt-events", daemon=True)
+        _loop_thread.start()
+
+
+# libvirt reports a broken connection with these codes on any call.
+CONNECTION_ERRORS = frozenset(
+    {libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_RPC, libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN}
+)
+
+
+class LibvirtConnection:
+    def __init__(
+        self,
+        uri: str,
+        on_domain_event: Callable[[str], None],
+        on_health: Callable[[bool], None],
+    ) -> None:
+        ensure_event_loop()
+        self.uri = uri
+        self._on_domain_event = on_domain_event
+        self._on_health = on_health
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._reconnecting: threading.Thread | None = None
+        self._callback_ids: list[int] = []
+        self._conn: libvirt.virConnect | None = None
+        self._open()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    def get(self) -> libvirt.virConnect:
+        conn = self._conn
+        if conn is None:
+            raise BackendError(f"the connection to {self.uri} is lost; reconnecting")
+        return conn
+
+    def check_error(self, error: libvirt.libvirtError) -> None:
+        """A call failed: if the connection is what broke, start recovering."""
+        conn = self._conn
+        if error.get_error_code() in CONNECTION_ERRORS and conn is not None:
+            try:
+                alive = conn.isAlive()
+            except libvirt.libvirtError:
+                alive = False
+            if not alive:
+                self._lost(conn)
+
+    def close(self) -> None:
+        self._closing.set()
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            self._release(conn)
+        thread = self._reconnecting
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=BACKOFF_LIMIT_SECONDS)
+
+    def _open(self) -> None:
+        conn = libvirt.open(self.uri)
+        try:
+            conn.setKeepAlive(KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_COUNT)
+        except libvirt.libvirtError:
+            pass  # local drivers have nothing to keep alive
+        conn.registerCloseCallback(self._closed_by_libvirt, None)
+        ids = [conn.domainEventRegisterAny(None, event, self._domain_event, None) for event in DOMAIN_EVENTS]
+        with self._lock:
+            self._conn, self._callback_ids = conn, ids
+
+    def _release(self, conn: libvirt.virConnect) -> None:
+        for callback_id in self._callback_ids:
+            try:
+                conn.domainEventDeregisterAny(callback_id)
+            except libvirt.libvirtError:
+                pass
+        try:
+            conn.unregisterCloseCallback()
+        except libvirt.libvirtError:
+            pass
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+    def _domain_event(self, conn: libvirt.virConnect, domain: libvirt.virDomain, *args: object) -> None:
+        try:
+            self._on_domain_event(domain.UUIDString())
+        except Exception:  # an exception here would be lost in libvirt's loop
+            log.exception("handling a libvirt event failed")
+
+    def _closed_by_libvirt(self, conn: libvirt.virConnect, reason: int, opaque: object) -> None:
+        if reason != libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT:
+            self._lost(conn)
+
+    def _lost(self, conn: libvirt.virConnect) -> None:
+        with self._lock:
+            if self._conn is not conn or self._closing.is_set():
+                return
+            self._conn = None
+        log.warning("lost the connection to %s; reconnecting", self.uri)
+        self._on_health(False)
+        self._reconnecting = threading.Thread(target=self._reconnect, args=(conn,), name="libvirt-reconnect", daemon=True)
+        self._reconnecting.start()
+
+    def _reconnect(self, old: libvirt.virConnect) -> None:
+        self._release(old)
+        delay = BACKOFF_FIRST_SECONDS
+        while not self._closing.wait(delay):
+            try:
+                self._open()
+            except libvirt.libvirtError as error:
+                log.info("reconnecting to %s failed (%s); next try in %.1f s", self.uri, error, delay)
+                delay = min(delay * 2, BACKOFF_LIMIT_SECONDS)
+                continue
+            if self._closing.is_set():
+                self.close()
+                return
+            log.warning("reconnected to %s", self.uri)
+            self._on_health(True)
+            return

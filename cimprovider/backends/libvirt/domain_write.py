@@ -1,0 +1,294 @@
+"""`VirtualMachine` → domain XML.
+
+A VM is written onto the domain's current definition rather than from
+scratch: whatever the model does not describe (an emulator, a direct
+kernel boot, graphics, a disk's cache mode, a virtio disk defined with
+virsh) stays as it was. Devices are matched by id (see `identity`), updated
+in place, added or removed.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from uuid import UUID
+
+from lxml import etree
+
+from cimprovider.backends.libvirt.identity import alias_of, device_id, disk_target, libvirt_mac, model_mac
+from cimprovider.backends.libvirt.metadata import (
+    NAMESPACE,
+    SETTING_FIELDS,
+    HyperVExtras,
+    PendingDrive,
+    render_extras,
+    text_value,
+)
+from cimprovider.schemas.devices import (
+    AdapterType,
+    Controller,
+    ControllerType,
+    Drive,
+    DriveType,
+    MemorySettings,
+    NetworkAdapter,
+    ProcessorSettings,
+    SerialPort,
+)
+from cimprovider.schemas.vm import BootDevice, VirtualMachine
+
+# switch id → ("network", name) or ("bridge", name); None when unknown.
+SwitchSource = Callable[[UUID], tuple[str, str] | None]
+
+PIPE_DIRECTORY = "/var/lib/libvirt/qemu"
+BOOT_DEVICES = {BootDevice.CD: "cdrom", BootDevice.IDE: "hd", BootDevice.SCSI: "hd", BootDevice.NETWORK: "network", BootDevice.FLOPPY: "fd"}
+DISK_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".img": "raw", ".raw": "raw", ".iso": "raw"}
+_PIPE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def new_domain(vm: VirtualMachine, domain_type: str, domain_name: str, max_vcpus: int) -> etree._Element:
+    """The skeleton of a new domain: Hyper-V's generation 1 is a PC with
+    BIOS and IDE, generation 2 a Q35 with UEFI. ACPI is on because
+    Hyper-V's shutdown is a soft one."""
+    machine, firmware = ("q35", " firmware='efi'") if vm.generation == 2 else ("pc", "")
+    root = etree.fromstring(
+        f"<domain type='{domain_type}'><name/><uuid>{vm.id}</uuid><memory/><currentMemory/>"
+        f"<vcpu placement='static'>{max(max_vcpus, vm.processor.count)}</vcpu>"
+        f"<os{firmware}><type arch='x86_64' machine='{machine}'>hvm</type></os>"
+        "<features><acpi/><apic/></features><clock offset='utc'/>"
+        "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
+        "<devices/></domain>"
+    )
+    root.find("name").text = domain_name  # type: ignore[union-attr]
+    if vm.generation == 2 and vm.secure_boot_enabled:
+        etree.SubElement(root.find("os"), "loader", secure="yes")  # type: ignore[arg-type]
+    return root
+
+
+def write_domain(
+    vm: VirtualMachine, base: etree._Element, domain_name: str, switches: SwitchSource
+) -> etree._Element:
+    root = copy.deepcopy(base)
+    _child(root, "name").text = domain_name
+    _child(root, "uuid").text = str(vm.id)
+    write_memory(root, vm.memory)
+    write_processor(root, vm.processor)
+    _write_boot_order(root, vm)
+    metadata = _child(root, "metadata")
+    for old in metadata.findall(f"{{{NAMESPACE}}}vm"):
+        metadata.remove(old)
+    metadata.append(render_extras(extras_for(vm, domain_name)))
+    devices = _child(root, "devices")
+    _sync(devices, "controller[@type='scsi']", lambda e: f"controller/scsi/{e.get('index')}", vm.id,
+          {c.id: controller_element(c) for c in vm.controllers if c.controller_type is ControllerType.SCSI})
+    _sync(devices, "disk", _disk_key, vm.id,
+          {d.id: disk_element(vm, d) for d in vm.drives if d.media is not None or d.drive_type is DriveType.DVD},
+          only=_is_model_disk)
+    _sync(devices, "interface", _nic_key, vm.id, {n.id: interface_element(n, switches) for n in vm.network_adapters})
+    _sync(devices, "serial", lambda e: f"serial/{_port(e)}", vm.id, {p.id: serial_element(p) for p in vm.serial_ports},
+          only=lambda e: _port(e) <= 1)
+    return root
+
+
+def write_memory(root: etree._Element, memory: MemorySettings) -> None:
+    maximum = memory.maximum_mb if memory.dynamic_enabled else memory.startup_mb
+    for tag, mb in (("memory", maximum), ("currentMemory", memory.startup_mb)):
+        element = _child(root, tag)
+        element.attrib.clear()
+        element.set("unit", "KiB")
+        element.text = str(mb * 1024)
+
+
+def write_processor(root: etree._Element, processor: ProcessorSettings) -> None:
+    vcpu = _child(root, "vcpu")
+    maximum = max(int((vcpu.text or "0").strip() or 0), processor.count)
+    vcpu.text = str(maximum)
+    if processor.count < maximum:
+        vcpu.set("current", str(processor.count))
+    else:
+        vcpu.attrib.pop("current", None)
+
+
+def _write_boot_order(root: etree._Element, vm: VirtualMachine) -> None:
+    os = _child(root, "os")
+    if vm.generation != 1 or os.find("kernel") is not None or root.find("devices//boot") is not None:
+        return  # direct kernel boot or per-device boot order: not ours to change
+    for old in os.findall("boot"):
+        os.remove(old)
+    seen = set()
+    position = list(os).index(os.find("type")) + 1 if os.find("type") is not None else 0
+    for device in vm.boot_order:
+        dev = BOOT_DEVICES[device]
+        if dev not in seen:
+            seen.add(dev)
+            os.insert(position, etree.Element("boot", dev=dev))
+            position += 1
+
+
+def extras_for(vm: VirtualMachine, domain_name: str) -> HyperVExtras:
+    extras = HyperVExtras(
+        element_name=vm.name if vm.name != domain_name else None,
+        paired_domain_name=domain_name,
+        settings={name: text_value(getattr(vm, name)) for name in SETTING_FIELDS},
+        processor=_attributes(vm.processor, {"kind", "id", "count"}),
+        memory=_attributes(vm.memory, {"kind", "id", "startup_mb"} | ({"maximum_mb"} if vm.memory.dynamic_enabled else set())),
+        integration_services={s.service.value: s.enabled for s in vm.integration_services},
+        kvp_items=list(vm.kvp_items),
+    )
+    if vm.generation == 1:
+        extras.ide_controllers = [
+            {"id": str(c.id), "number": str(c.number), "name": c.name}
+            for c in vm.controllers
+            if c.controller_type is ControllerType.IDE
+        ]
+    for controller in vm.controllers:
+        if controller.controller_type is ControllerType.SCSI and controller.name:
+            extras.devices[controller.id] = {"name": controller.name}
+    for drive in vm.drives:
+        stored = {"name": drive.name}
+        if drive.media is not None:
+            stored |= {"media_id": str(drive.media.id), "media_path": drive.media.path}
+        elif drive.drive_type is DriveType.DISK:
+            assert drive.slot is not None
+            extras.pending_drives.append(PendingDrive(drive.id, drive.controller_id, drive.slot, drive.drive_type, drive.name))
+            continue
+        extras.devices[drive.id] = stored
+    for nic in vm.network_adapters:
+        extras.devices[nic.id] = {"name": nic.name, "static_mac": text_value(nic.static_mac)}
+    for port in vm.serial_ports:
+        if port.pipe_name:
+            extras.devices[port.id] = {"pipe_name": port.pipe_name}
+    return extras
+
+
+def _attributes(model: object, exclude: set[str]) -> dict[str, str]:
+    return {name: text_value(getattr(model, name)) for name in type(model).model_fields if name not in exclude}  # type: ignore[attr-defined]
+
+
+# device elements --------------------------------------------------------
+
+
+def controller_element(controller: Controller) -> etree._Element:
+    element = etree.Element("controller", type="scsi", index=str(controller.number), model="virtio-scsi")
+    etree.SubElement(element, "alias", name=alias_of(controller.id))
+    return element
+
+
+def disk_element(vm: VirtualMachine, drive: Drive) -> etree._Element:
+    controller = vm.controller(drive.controller_id)
+    assert controller is not None and controller.number is not None and drive.slot is not None
+    cdrom = drive.drive_type is DriveType.DVD
+    path = drive.media.path if drive.media else None
+    block = path is not None and path.startswith("/dev/")
+    element = etree.Element("disk", type="block" if block else "file", device="cdrom" if cdrom else "disk")
+    suffix = path[path.rfind(".") :].lower() if path and "." in path.rsplit("/", 1)[-1] else ""
+    driver = etree.SubElement(element, "driver", name="qemu")
+    if suffix in DISK_FORMATS:
+        driver.set("type", DISK_FORMATS[suffix])
+    if path is not None:
+        etree.SubElement(element, "source", {"dev" if block else "file": path})
+    if controller.controller_type is ControllerType.IDE:
+        target = disk_target("hd", controller.number * 2 + drive.slot)
+        address = {"controller": "0", "bus": str(controller.number), "target": "0", "unit": str(drive.slot)}
+    else:
+        target = disk_target("sd", controller.number * 64 + drive.slot)
+        address = {"controller": str(controller.number), "bus": "0", "target": "0", "unit": str(drive.slot)}
+    etree.SubElement(element, "target", dev=target, bus=controller.controller_type.value)
+    if cdrom or (drive.media is not None and drive.media.read_only):
+        etree.SubElement(element, "readonly")
+    etree.SubElement(element, "alias", name=alias_of(drive.id))
+    etree.SubElement(element, "address", type="drive", **address)
+    return element
+
+
+def interface_element(nic: NetworkAdapter, switches: SwitchSource) -> etree._Element:
+    source = switches(nic.switch_id) if nic.switch_id is not None else None
+    # Not connected to a switch: a NIC with no network behind it.
+    element = etree.Element("interface", type=source[0] if source else "ethernet")
+    etree.SubElement(element, "mac", address=libvirt_mac(nic.mac_address or ""))
+    if source:
+        etree.SubElement(element, "source", {source[0]: source[1]})
+    etree.SubElement(element, "model", type="e1000" if nic.adapter_type is AdapterType.EMULATED else "virtio")
+    etree.SubElement(element, "link", state="up" if nic.connected else "down")
+    etree.SubElement(element, "alias", name=alias_of(nic.id))
+    return element
+
+
+def serial_element(port: SerialPort) -> etree._Element:
+    if port.pipe_name:
+        element = etree.Element("serial", type="unix")
+        name = _PIPE_UNSAFE.sub("_", port.pipe_name.rsplit("\\", 1)[-1]) or f"com{port.port_number}"
+        etree.SubElement(element, "source", mode="bind", path=f"{PIPE_DIRECTORY}/cimprovider-pipe-{name}")
+    else:
+        element = etree.Element("serial", type="null")
+    etree.SubElement(element, "target", port=str(port.port_number - 1))
+    etree.SubElement(element, "alias", name=alias_of(port.id))
+    return element
+
+
+def merged(old: etree._Element, new: etree._Element) -> etree._Element:
+    """`new`, keeping what `old` had that `new` does not speak about (a
+    disk's cache mode, a NIC's PCI address, boot order…)."""
+    result = copy.deepcopy(new)
+    written = {child.tag for child in new}
+    owned = {"source", "readonly", "link", "alias"}
+    for child in old:
+        if isinstance(child.tag, str) and child.tag not in written and child.tag not in owned:
+            result.append(copy.deepcopy(child))
+        elif child.tag == "driver" and result.find("driver") is not None:
+            driver = result.find("driver")
+            for key, value in child.attrib.items():
+                if driver.get(key) is None:  # type: ignore[union-attr]
+                    driver.set(key, value)  # type: ignore[union-attr]
+    for key, value in old.attrib.items():
+        if result.get(key) is None:
+            result.set(key, value)
+    return result
+
+
+def _sync(
+    devices: etree._Element,
+    path: str,
+    key: Callable[[etree._Element], str],
+    vm_id: UUID,
+    wanted: dict[UUID, etree._Element],
+    only: Callable[[etree._Element], bool] = lambda element: True,
+) -> None:
+    existing = {device_id(vm_id, e, key(e)): e for e in devices.findall(path) if only(e)}
+    for element_id, element in existing.items():
+        if element_id not in wanted:
+            devices.remove(element)
+    for element_id, element in wanted.items():
+        old = existing.get(element_id)
+        if old is None:
+            devices.append(element)
+        else:
+            devices.replace(old, merged(old, element))
+
+
+def _disk_key(element: etree._Element) -> str:
+    target = element.find("target")
+    return f"disk/{target.get('dev') if target is not None else ''}"
+
+
+def _is_model_disk(element: etree._Element) -> bool:
+    target = element.find("target")
+    return element.get("device") in ("disk", "cdrom") and target is not None and target.get("bus") in ("ide", "scsi")
+
+
+def _nic_key(element: etree._Element) -> str:
+    mac = element.find("mac")
+    return f"nic/{model_mac(mac.get('address', '')) if mac is not None else ''}"
+
+
+def _port(element: etree._Element) -> int:
+    target = element.find("target")
+    return int(target.get("port", "0")) if target is not None else 0
+
+
+def _child(root: etree._Element, tag: str) -> etree._Element:
+    element = root.find(tag)
+    if element is None:
+        element = etree.SubElement(root, tag)
+    return element

@@ -1,0 +1,58 @@
+"""The libvirt host as Hyper-V shows a host: its figures, and its libvirt
+networks (plus bridges VMs use directly) as virtual switches."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import libvirt
+from lxml import etree
+
+from cimprovider.backends.libvirt.identity import bridge_switch_id
+from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
+
+
+def describe_host(conn: libvirt.virConnect) -> Host:
+    _model, memory_mb, cpus, *_ = conn.getInfo()
+    roots: list[str] = []
+    for pool in conn.listAllStoragePools():
+        path = etree.fromstring(pool.XMLDesc()).findtext("target/path")
+        if path:
+            roots.append(path)
+    version = conn.getVersion()
+    return Host(
+        name=conn.getHostname(),
+        logical_processors=max(cpus, 1),
+        memory_mb=max(memory_mb, 1),
+        storage_roots=tuple(roots),
+        hypervisor=f"libvirt {conn.getType()}",
+        hypervisor_version=f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}",
+    )
+
+
+def network_switch(network: libvirt.virNetwork) -> VirtualSwitch:
+    """Hyper-V's kinds by what the host has on the segment: a bridge to the
+    outside is external, a segment the host routes or addresses is
+    internal, one the host has no address on is private."""
+    xml = etree.fromstring(network.XMLDesc(0))
+    mode = xml.find("forward").get("mode", "nat") if xml.find("forward") is not None else None
+    if mode in ("bridge", "passthrough", "private", "vepa", "hostdev"):
+        kind = SwitchType.EXTERNAL
+    elif mode is not None or xml.find("ip") is not None:
+        kind = SwitchType.INTERNAL
+    else:
+        kind = SwitchType.PRIVATE
+    return VirtualSwitch(id=UUID(network.UUIDString()), name=network.name()[:100], switch_type=kind)
+
+
+def bridge_switch(bridge: str) -> VirtualSwitch:
+    return VirtualSwitch(id=bridge_switch_id(bridge), name=bridge[:100], switch_type=SwitchType.EXTERNAL)
+
+
+def domain_type(conn: libvirt.virConnect) -> str:
+    """The best accelerator libvirt offers for x86_64 guests."""
+    types = set(etree.fromstring(conn.getCapabilities()).xpath("guest/arch/domain/@type"))
+    for preferred in ("kvm", "qemu", "test"):
+        if preferred in types:
+            return preferred
+    return sorted(types)[0] if types else "qemu"

@@ -1,0 +1,105 @@
+"""A power change in flight on libvirt: the blocking libvirt call behind
+each of Hyper-V's requests.
+
+Start is `create` (which also restores a managed save), hard off is
+`destroy` (or dropping the managed save of a saved VM), shutdown asks the
+guest — through the agent when it has one, else the ACPI power button —
+and waits for it to power off; save is `managedSave`, pause and resume are
+`suspend` and `resume`, reset and reboot are libvirt's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import libvirt
+
+from cimprovider.backends.errors import BackendError
+from cimprovider.backends.libvirt.metadata import RUNTIME_NAMESPACE, RUNTIME_PREFIX, render_run
+from cimprovider.backends.protocol import ProgressCallback
+from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from cimprovider.backends.libvirt.backend import LibvirtBackend
+
+R = PowerRequest
+_RESTARTS = {R.START, R.RESET, R.REBOOT}
+POLL_SECONDS = 0.2
+
+
+class LibvirtTransition:
+    def __init__(
+        self,
+        backend: "LibvirtBackend",
+        vm_id: UUID,
+        request: PowerRequest,
+        initial_state: PowerState,
+        transitional_state: PowerState | None,
+        end_state: PowerState,
+        shutdown_timeout: float,
+    ) -> None:
+        self._backend = backend
+        self.vm_id = vm_id
+        self.request = request
+        self.initial_state = initial_state
+        self.transitional_state = transitional_state
+        self.end_state = end_state
+        self._shutdown_timeout = shutdown_timeout
+        self._ran = threading.Event()
+
+    def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
+        if self._ran.is_set():
+            raise BackendError("this power transition has already run")
+        self._ran.set()
+        report = progress or (lambda percent: None)
+        try:
+            report(10)
+            domain = self._backend._domain(self.vm_id)
+            self._backend._call(lambda: self._carry_out(domain, report), f"{self.request.value} the VM")
+            report(80)
+        finally:
+            # Whatever failed, the VM must not stay reserved.
+            vm = self._backend._finish_transition(self)
+        report(100)
+        return vm
+
+    def _carry_out(self, domain: libvirt.virDomain, report: ProgressCallback) -> None:
+        request, initial = self.request, self.initial_state
+        if request in (R.START, R.RESUME):
+            domain.resume() if initial is PowerState.PAUSED else domain.create()
+        elif request is R.STOP:
+            domain.managedSaveRemove(0) if initial is PowerState.SAVED else domain.destroy()
+        elif request is R.SHUTDOWN:
+            domain.shutdown()  # flags 0: the agent if the guest has one, else ACPI
+            self._wait_for_power_off(domain, report)
+        elif request is R.SAVE:
+            domain.managedSave(0)
+        elif request is R.PAUSE:
+            domain.suspend()
+        elif request is R.RESET:
+            domain.reset(0)
+        elif request is R.REBOOT:
+            domain.reboot(0)
+        report(50)
+        if request in _RESTARTS and initial is not PowerState.PAUSED:
+            # Live-only metadata: it goes away with the running instance.
+            domain.setMetadata(
+                libvirt.VIR_DOMAIN_METADATA_ELEMENT, render_run(time.time()), RUNTIME_PREFIX, RUNTIME_NAMESPACE,
+                libvirt.VIR_DOMAIN_AFFECT_LIVE,
+            )
+
+    def _wait_for_power_off(self, domain: libvirt.virDomain, report: ProgressCallback) -> None:
+        started = time.monotonic()
+        while domain.isActive():
+            waited = time.monotonic() - started
+            if waited > self._shutdown_timeout:
+                raise BackendError(f"the guest did not shut down within {self._shutdown_timeout:.0f} s")
+            report(20 + int(30 * waited / self._shutdown_timeout))
+            time.sleep(POLL_SECONDS)
+
+    def __repr__(self) -> str:
+        return f"<LibvirtTransition {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"
