@@ -78,6 +78,9 @@ class QemuImg:
         self.timeout = timeout
 
     def create(self, path: Path, fmt: str, size: int, options: dict[str, str] | None = None) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            # A negative size would reach qemu-img as an option ("-5").
+            raise InvalidImageParameterError("max_internal_size", f"{size!r} is not a size in bytes")
         args = ["create", "-q", "-f", fmt]
         if options:
             args += ["-o", _options(options)]
@@ -188,9 +191,11 @@ def _collect(
                 chunks[key.fd].append(data)
                 if progress is not None and key.fd == process.stdout.fileno():
                     found = _PROGRESS.findall(data)
-                    if found and int(float(found[-1])) > last_percent:
-                        last_percent = int(float(found[-1]))
-                        progress(min(last_percent, 99))
+                    # 100 is said once, by run(), after the tool succeeded.
+                    percent = min(99, int(float(found[-1]))) if found else -1
+                    if percent > last_percent:
+                        last_percent = percent
+                        progress(percent)
     process.wait()
     return b"".join(chunks[process.stdout.fileno()]), b"".join(chunks[process.stderr.fileno()])
 
