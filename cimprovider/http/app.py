@@ -100,6 +100,14 @@ class CIMApplication:
             return Answer(404, b"CIM operations are served at /cimom\n")
         if method not in ("POST", "M-POST"):
             return Answer(501, b"only POST and M-POST are served\n", [(b"allow", b"POST, M-POST")])
+        # Authenticate first: an anonymous client learns nothing else.
+        principal = self._principal(headers.get("authorization"))
+        if principal is None:
+            return Answer(
+                401,
+                b"authentication required\n",
+                [(b"www-authenticate", b'Basic realm="cimprovider"')],
+            )
         try:
             if scope["http_version"] == "1.1" and "host" not in headers:
                 raise ProtocolError(400, "request-not-valid", "HTTP/1.1 request without Host")
@@ -108,13 +116,6 @@ class CIMApplication:
             check_content_type(headers.get("content-type"))
         except ProtocolError as error:
             return protocol_fault(error)
-        principal = self._principal(headers.get("authorization"))
-        if principal is None:
-            return Answer(
-                401,
-                b"authentication required\n",
-                [(b"www-authenticate", b'Basic realm="cimprovider"')],
-            )
         try:
             body = await self._read_body(headers, receive)
         except ProtocolError as error:

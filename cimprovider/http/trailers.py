@@ -1,18 +1,21 @@
-"""HTTP/1.1 response trailers for uvicorn, which offers the ASGI
-`http.response.trailers` extension only on HTTP/2.
+"""uvicorn's h11 protocol with HTTP/1.1 response trailers.
 
-DSP0200 lets a client that sent `TE: trailers` receive a chunked response
-whose final CIMStatusCode trailer tells whether the operation really
-succeeded. This protocol class adds the extension to uvicorn's httptools
-protocol: after the last body chunk it writes the trailer fields itself.
-It depends on uvicorn's RequestResponseCycle internals (the project pins a
-uvicorn range, and tests/integration/test_trailers.py exercises it)."""
+Two DSP0200 needs decide the HTTP implementation: M-POST, a method name
+that httptools' parser rejects outright (h11 takes any token), and
+trailers: a client that sent `TE: trailers` may receive a chunked response
+whose final CIMStatusCode trailer tells whether the operation succeeded.
+uvicorn offers the ASGI `http.response.trailers` extension only on HTTP/2;
+this protocol class adds it to its h11 protocol, ending the chunked body
+with h11's EndOfMessage(headers=…). It reaches into uvicorn's
+RequestResponseCycle, so the project pins a uvicorn range and
+tests/integration/test_bad_input.py exercises trailers over a socket."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 TRAILERS = "http.response.trailers"
 
@@ -24,36 +27,36 @@ class _TrailerCycle(RequestResponseCycle):
         kind = message["type"]
         if kind == "http.response.start" and message.get("trailers"):
             self._trailers_expected = True
+            # Without a Content-Length, h11 frames an HTTP/1.1 body in chunks.
             headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"content-length"]
-            message = {**message, "headers": headers + [(b"transfer-encoding", b"chunked")]}
+            message = {**message, "headers": headers}
         elif kind == "http.response.body" and self._trailers_expected and not message.get("more_body"):
-            # Hold the terminating chunk back until the trailers arrive.
-            message = {**message, "more_body": True}
+            message = {**message, "more_body": True}  # the trailers end the message
         elif kind == TRAILERS and self._trailers_expected:
-            self._write_trailers(message)
+            self._end_with_trailers(message)
             return
         await super().send(message)
 
-    def _write_trailers(self, message: Any) -> None:
+    def _end_with_trailers(self, message: Any) -> None:
         if self.disconnected or self.response_complete:
-            return
-        fields = b"".join(name + b": " + value + b"\r\n" for name, value in message.get("headers", []))
-        self.transport.write(b"0\r\n" + fields + b"\r\n")
-        if message.get("more_trailers"):
             return
         self.response_complete = True
         self.message_event.set()
-        if not self.keep_alive:
+        self.transport.write(self.conn.send(event=h11.EndOfMessage(headers=message.get("headers", []))))
+        if self.conn.our_state is h11.MUST_CLOSE or not self.keep_alive:
+            self.conn.send(event=h11.ConnectionClosed())
             self.transport.close()
         self.on_response()
 
 
-class TrailerHttpToolsProtocol(HttpToolsProtocol):
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
+class TrailerH11Protocol(H11Protocol):
+    def handle_events(self) -> None:
+        previous = self.cycle
+        super().handle_events()
         cycle = self.cycle
-        if cycle is not None and type(cycle) is RequestResponseCycle:
+        if cycle is not None and cycle is not previous and type(cycle) is RequestResponseCycle:
             cycle.__class__ = _TrailerCycle
-            extensions = dict(cycle.scope.get("extensions") or {})
-            extensions[TRAILERS] = {}
-            cycle.scope["extensions"] = extensions
+            if cycle.scope.get("http_version") == "1.1":  # HTTP/1.0 has no chunks to trail
+                extensions = dict(cycle.scope.get("extensions") or {})
+                extensions[TRAILERS] = {}
+                cycle.scope["extensions"] = extensions
