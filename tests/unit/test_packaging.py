@@ -1,0 +1,33 @@
+"""The built wheel holds every package of the tree and the whole schema."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPED = {"schemas": "cimprovider/schemas", "mof": "cimprovider/mof", "cli": "cimprovider/cli"}
+
+
+def installed_name(path: Path) -> str:
+    relative = path.relative_to(ROOT).as_posix()
+    top, _, rest = relative.partition("/")
+    return f"{MAPPED.get(top, top)}/{rest}" if rest else MAPPED.get(top, top)
+
+
+def test_wheel_contains_every_module_and_mof(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cimprovider-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = [p for top in ("cimprovider", *MAPPED) for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts]
+    missing = sorted(installed_name(p) for p in sources if installed_name(p) not in names)
+    assert not missing, f"packages missing from pyproject's list: {missing}"
+    mof = sorted((ROOT / "mof").rglob("*.mof"))
+    assert len(mof) > 10
+    assert {installed_name(p) for p in mof} <= names
