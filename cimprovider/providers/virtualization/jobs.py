@@ -138,12 +138,12 @@ class ConcreteJobProvider(InstanceProvider, MethodProvider):
             return None
 
     def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
-        if isinstance(target, str):
+        name = method.lower()
+        if isinstance(target, str) or name not in ("geterror", "geterrorex", "geterrors", "requeststatechange"):
             return super().invoke_method(ctx, target, method, params)
         job = self.job(target)
         if job is None:
             raise instance_not_found(target)
-        name = method.lower()
         if name == "geterror":
             return MethodReturn(0, {"Error": error_instance(self.virt, job) if job.error_code else None})
         if name in ("geterrorex", "geterrors"):

@@ -48,5 +48,6 @@ UNSUPPORTED_CLASSES: dict[str, str] = {
     "Msvm_StorageJob": "storage jobs belong to the image management service",
     "Msvm_MigrationJob": "migration needs a second host",
     "Msvm_PlannedComputerSystem": _PLANNED,
+    "Msvm_ExternalEthernetPort": "the host's physical network adapters are not modelled",
     "Msvm_LogicalDisk": "images are shown as settings (SASD), not as logical disks",
 }
