@@ -82,21 +82,25 @@ class IndicationStamp:
         self._counter = itertools.count(1)
 
     def stamp(self, namespace: str, indication: CIMInstance) -> CIMInstance:
-        source = indication.properties.get("SourceInstance")
-        if "IndicationIdentifier" not in indication.properties or indication["IndicationIdentifier"] is None:
-            indication["IndicationIdentifier"] = f"{self.session}:{next(self._counter)}"
-        if "IndicationTime" not in indication.properties or indication["IndicationTime"] is None:
-            indication["IndicationTime"] = CIMDateTime.now()
+        # Properties are set as ready CIMProperty objects: pywbem's
+        # item assignment infers types and is the costliest step here.
+        props = indication.properties
+        if props.get("IndicationIdentifier") is None or props["IndicationIdentifier"].value is None:
+            props["IndicationIdentifier"] = CIMProperty(
+                "IndicationIdentifier", f"{self.session}:{next(self._counter)}", type="string")
+        if props.get("IndicationTime") is None or props["IndicationTime"].value is None:
+            props["IndicationTime"] = CIMProperty("IndicationTime", CIMDateTime.now(), type="datetime")
+        source = props.get("SourceInstance")
         if source is not None and isinstance(source.value, CIMInstance):
             path = source.value.path
-            if path is not None and "SourceInstanceModelPath" not in indication.properties:
+            if path is not None and "SourceInstanceModelPath" not in props:
                 path = path.copy()
                 path.host = None
                 path.namespace = path.namespace or namespace_display(namespace)
-                indication["SourceInstanceModelPath"] = path.to_wbem_uri(format="standard")
-            indication.properties.setdefault(
-                "SourceInstanceHost", CIMProperty("SourceInstanceHost", self.host, type="string")
-            )
+                props["SourceInstanceModelPath"] = CIMProperty(
+                    "SourceInstanceModelPath", path.to_wbem_uri(format="standard"), type="string")
+            if "SourceInstanceHost" not in props:
+                props["SourceInstanceHost"] = CIMProperty("SourceInstanceHost", self.host, type="string")
         return indication
 
 
@@ -113,18 +117,17 @@ def delivered_copy(
 ) -> CIMInstance:
     """The instance one destination receives: the filter's projection plus
     the stamped identity and the destination's DSP1054 sequence."""
-    out = projected.copy()
-    out.path = None
+    out = CIMInstance(projected.classname)
+    props = out.properties
+    # The projection's CIMProperty objects are shared, not copied: nothing
+    # changes them after routing, and copying embedded instances is costly.
+    for name, prop in projected.properties.items():
+        props[name] = prop
     for name in STAMPED:
         prop = stamped.properties.get(name)
-        if prop is not None and name not in out.properties:
-            out.properties[name] = prop
-    out["IndicationFilterName"] = filter_name
-    out["SequenceContext"] = context
-    out["SequenceNumber"] = Sint64(number)
+        if prop is not None and name not in props:
+            props[name] = prop
+    props["IndicationFilterName"] = CIMProperty("IndicationFilterName", filter_name, type="string")
+    props["SequenceContext"] = CIMProperty("SequenceContext", context, type="string")
+    props["SequenceNumber"] = CIMProperty("SequenceNumber", Sint64(number), type="sint64")
     return out
-
-
-def same_namespace(a: str, b: str) -> bool:
-    return namespace_key(a) == namespace_key(b)
-
