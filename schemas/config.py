@@ -55,6 +55,10 @@ class ServerConfig(SchemaModel):
     worker_threads: int = Field(default=16, ge=1, le=1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     libvirt_uri: str = Field(default="qemu:///system", min_length=1)
+    # Where virtual hard disk files may be created, read and changed; every
+    # path a client names must lie inside one of them. Empty means
+    # `<data_dir>/storage`.
+    storage_roots: list[Path] = Field(default_factory=list, validate_default=True)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -65,6 +69,14 @@ class ServerConfig(SchemaModel):
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("storage_roots", mode="after")
+    @classmethod
+    def _expand_roots(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        if not value:
+            data_dir = info.data.get("data_dir") or default_data_dir()
+            return [Path(data_dir) / "storage"]
+        return [root.expanduser() for root in value]
 
     @field_validator("certfile", "keyfile", mode="after")
     @classmethod

@@ -18,6 +18,7 @@ from cimprovider.providers.virtualization.pools import PoolProvider
 from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.settings import SystemSettingsProvider
+from cimprovider.providers.virtualization.storage import register_storage
 from cimprovider.providers.virtualization.systems import ComputerSystemProvider, VirtualSwitchProvider
 from cimprovider.providers.virtualization.templates import ResourceSettingsProvider
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
@@ -42,6 +43,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     ]
     for provider in providers:
         parts.registry.register(NAMESPACE, provider)
+    register_storage(parts, virt)
     register_profiles(parts.catalog, virt)
     parts.on_shutdown.append(virt.close)
     return virt

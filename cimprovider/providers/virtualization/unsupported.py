@@ -25,6 +25,11 @@ UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_VirtualSystemManagementService.StopService": _SERVICE,
     "Msvm_VirtualSystemManagementService.RequestStateChange": _SERVICE,
     "Msvm_ConcreteJob.KillJob": "deprecated by DMTF; RequestStateChange(5) kills a job",
+    "Msvm_StorageJob.KillJob": "deprecated by DMTF; RequestStateChange(5) kills a job",
+    "Msvm_ImageManagementService.AttachVirtualHardDisk": "mounting a disk on the host is not offered",
+    "Msvm_ImageManagementService.StartService": _SERVICE,
+    "Msvm_ImageManagementService.StopService": _SERVICE,
+    "Msvm_ImageManagementService.RequestStateChange": _SERVICE,
 }
 
 _DEVICE_CLASSES = (
@@ -42,10 +47,8 @@ for _drive in ("Msvm_DiskDrive", "Msvm_DVDDrive"):
 UNSUPPORTED_CLASSES: dict[str, str] = {
     "Msvm_VirtualSystemSnapshotService": "snapshots are not implemented by the backends yet",
     "Msvm_VirtualSystemMigrationService": "migration needs a second host",
-    "Msvm_ImageManagementService": "virtual hard disk files belong to the image service, not this model",
     "Msvm_VirtualEthernetSwitchManagementService": "switches are fixed by the backend",
     "Msvm_VirtualEthernetSwitch": "switches are fixed by the backend",
-    "Msvm_StorageJob": "storage jobs belong to the image management service",
     "Msvm_MigrationJob": "migration needs a second host",
     "Msvm_PlannedComputerSystem": _PLANNED,
     "Msvm_ExternalEthernetPort": "the host's physical network adapters are not modelled",
