@@ -6,8 +6,11 @@ from __future__ import annotations
 import click
 
 from cimprovider import __version__
+from cimprovider.cli import vm_power  # noqa: F401 - adds the power commands to `vm`
+from cimprovider.cli.completion import completion
 from cimprovider.cli.serve import serve
 from cimprovider.cli.users import user
+from cimprovider.cli.vm import vm
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +21,8 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(user)
+cli.add_command(vm)
+cli.add_command(completion)
 
 
 def main() -> None:
