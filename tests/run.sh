@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils)
+# libvirt-dev and pkg-config build libvirt-python; qemu-system-x86,
+# libvirt-daemon-system and the kernel, busybox, cpio and kmod the tiny
+# guest is built from are tier 2 of the libvirt backend tests.
+SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils libvirt-dev pkg-config qemu-system-x86 libvirt-daemon-system
+    linux-image-cloud-amd64 busybox-static cpio kmod)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -21,11 +25,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v wbemcli >/dev/null || { echo "tests/run.sh: wbemcli not found after install" >&2; exit 1; }
+for tool in pkg-config qemu-system-x86_64 qemu-img libvirtd virtlogd virsh busybox cpio modprobe; do
+    command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool not found after install" >&2; exit 1; }
+done
 command -v qemu-img >/dev/null || { echo "tests/run.sh: qemu-img not found after install" >&2; exit 1; }
 command -v qemu-io >/dev/null || { echo "tests/run.sh: qemu-io not found after install" >&2; exit 1; }
 command -v vhdiinfo >/dev/null || { echo "tests/run.sh: vhdiinfo not found after install" >&2; exit 1; }
 command -v vhdimount >/dev/null || { echo "tests/run.sh: vhdimount not found after install" >&2; exit 1; }
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+python3 -m pip install -q --disable-pip-version-check -e '.[test,kvm]'
 
-exec python3 -m pytest -n 2 -p no:cacheprovider "$@"
+# libvirtd and virtlogd for the tier 2 tests; stopped when the run ends.
+tests/backends/kvm/start-daemons.sh
+trap 'tests/backends/kvm/start-daemons.sh stop' EXIT
+
+python3 -m pytest -n 2 -p no:cacheprovider "$@"
