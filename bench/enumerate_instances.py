@@ -108,7 +108,8 @@ def measure(n: int, build_per_call: bool, repeats: int = 3) -> None:
     provider = SyntheticProvider(n, build_per_call)
     with tempfile.TemporaryDirectory() as data_dir:
         config = ServerConfig(data_dir=Path(data_dir))
-        app = build_application(config, [lambda reg, cat, parts: reg.register(NAMESPACE, provider)])
+        serve_only_synthetic = lambda reg, cat, parts: (reg.clear(NAMESPACE), reg.register(NAMESPACE, provider))
+        app = build_application(config, [serve_only_synthetic])
         body = request(CLASSNAME)
         timings = []
         for _ in range(repeats + 1):
