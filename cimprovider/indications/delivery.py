@@ -121,10 +121,15 @@ class DestinationWorker:
     def pending(self) -> int:
         return len(self._queue)
 
-    def close(self, timeout: float = 5.0) -> None:
+    def stop(self) -> None:
+        """Ask the thread to end after the attempt in flight (bounded by
+        the delivery timeout); what is still queued stays in the store."""
         self._closed.set()
         with self._cond:
             self._cond.notify_all()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stop()
         if self._thread is not None:
             self._thread.join(timeout)
         self._flush_acks(force=True)

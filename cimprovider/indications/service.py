@@ -142,8 +142,11 @@ class IndicationService:
             subscription.close()
         self._inbox.put(None)
         self._router.join(5)
-        for worker in list(self._workers.values()):
-            worker.close()
+        workers = list(self._workers.values())
+        for worker in workers:  # all at once: each may wait out a hung listener
+            worker.stop()
+        for worker in workers:
+            worker.close(self.delivery_timeout + 1)
         self.store.close()
 
     # --- the catalog, for the providers ----------------------------------
