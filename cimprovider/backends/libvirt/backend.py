@@ -26,12 +26,20 @@ from cimprovider.backends.errors import BackendError, InvalidParameterError, Inv
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.connection import LibvirtConnection
-from cimprovider.backends.libvirt.domain_read import read_vm
+from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.libvirt.errors import translate
-from cimprovider.backends.libvirt.host import bridge_switch, describe_host, domain_type, network_switch
-from cimprovider.backends.libvirt.identity import domain_name_for, model_mac, random_mac
+from cimprovider.backends.libvirt.host import (
+    attached_bridges,
+    bridge_switch,
+    describe_host,
+    domain_type,
+    mac_allocator,
+    network_switch,
+    switch_source,
+)
+from cimprovider.backends.libvirt.identity import domain_name_for
 from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
@@ -272,7 +280,7 @@ class LibvirtBackend:
 
     def _read_domain(self, domain: libvirt.virDomain) -> VirtualMachine | None:
         try:
-            state = _power_state(domain)
+            state = power_state(domain)
             live = etree.fromstring(domain.XMLDesc(0))
             config = etree.fromstring(domain.XMLDesc(INACTIVE)) if domain.isPersistent() else live
             networks = {n.name(): UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
@@ -359,38 +367,17 @@ class LibvirtBackend:
         return wanted if UUID(holder.UUIDString()) == vm_id else f"{wanted}-{str(vm_id)[:8]}"
 
     def _mac_allocator(self) -> Callable[[], str]:
-        taken: set[str] = set()
-        for domain in self._conn().listAllDomains():
-            for mac in etree.fromstring(domain.XMLDesc(INACTIVE)).xpath("devices/interface/mac/@address"):
-                taken.add(model_mac(str(mac)))
-
-        def allocate() -> str:
-            mac = random_mac(taken)
-            taken.add(mac)
-            return mac
-
-        return allocate
+        return self._call(lambda: mac_allocator(self._conn()), "list MAC addresses")
 
     def _check_references(self, device: AnyDevice) -> None:
         if isinstance(device, NetworkAdapter) and device.switch_id is not None and self._switch_source(device.switch_id) is None:
             raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
 
     def _switch_source(self, switch_id: UUID) -> tuple[str, str] | None:
-        for network in self._conn().listAllNetworks():
-            if UUID(network.UUIDString()) == switch_id:
-                return ("network", network.name())
-        for bridge in self._bridges():
-            if bridge_switch(bridge).id == switch_id:
-                return ("bridge", bridge)
-        return None
+        return self._call(lambda: switch_source(self._conn(), switch_id), "find the virtual switch")
 
     def _bridges(self) -> set[str]:
-        """Host bridges VMs are attached to directly (not through a network)."""
-        bridges: set[str] = set()
-        for domain in self._call(lambda: self._conn().listAllDomains(), "list domains"):
-            xml = etree.fromstring(domain.XMLDesc(INACTIVE))
-            bridges.update(str(name) for name in xml.xpath("devices/interface[@type='bridge']/source/@bridge"))
-        return bridges
+        return self._call(lambda: attached_bridges(self._conn()), "list bridges")
 
     # plumbing -----------------------------------------------------------
 
@@ -415,17 +402,6 @@ class LibvirtBackend:
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
         return vm
-
-
-def _power_state(domain: libvirt.virDomain) -> PowerState:
-    state, _reason = domain.state()
-    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
-        return PowerState.RUNNING
-    if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
-        return PowerState.PAUSED
-    if state == libvirt.VIR_DOMAIN_SHUTDOWN:
-        return PowerState.STOPPING
-    return PowerState.SAVED if domain.hasManagedSaveImage(0) else PowerState.OFF
 
 
 def _enabled(vm: VirtualMachine, kind: IntegrationServiceKind) -> bool:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from uuid import UUID, uuid5
 
+import libvirt
 from lxml import etree
 from pydantic import ValidationError
 
@@ -287,3 +288,16 @@ def read_integration_services(extras: HyperVExtras) -> tuple[IntegrationService,
         service.replace(enabled=extras.integration_services.get(service.service.value, service.enabled))
         for service in default_integration_services()
     )
+
+
+def power_state(domain: libvirt.virDomain) -> PowerState:
+    """libvirt's state in Hyper-V's words; a domain that is off with a
+    managed save image is Saved."""
+    state, _reason = domain.state()
+    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
+        return PowerState.RUNNING
+    if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+        return PowerState.PAUSED
+    if state == libvirt.VIR_DOMAIN_SHUTDOWN:
+        return PowerState.STOPPING
+    return PowerState.SAVED if domain.hasManagedSaveImage(0) else PowerState.OFF

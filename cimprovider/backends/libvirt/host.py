@@ -3,12 +3,13 @@ networks (plus bridges VMs use directly) as virtual switches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import libvirt
 from lxml import etree
 
-from cimprovider.backends.libvirt.identity import bridge_switch_id
+from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
 from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
 
 
@@ -56,3 +57,38 @@ def domain_type(conn: libvirt.virConnect) -> str:
         if preferred in types:
             return preferred
     return sorted(types)[0] if types else "qemu"
+
+
+def switch_source(conn: libvirt.virConnect, switch_id: UUID) -> tuple[str, str] | None:
+    """Where a NIC on the switch connects: ("network", name) or ("bridge", name)."""
+    for network in conn.listAllNetworks():
+        if UUID(network.UUIDString()) == switch_id:
+            return ("network", network.name())
+    for bridge in attached_bridges(conn):
+        if bridge_switch_id(bridge) == switch_id:
+            return ("bridge", bridge)
+    return None
+
+
+def attached_bridges(conn: libvirt.virConnect) -> set[str]:
+    """Host bridges VMs are attached to directly (not through a network)."""
+    bridges: set[str] = set()
+    for domain in conn.listAllDomains():
+        xml = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        bridges.update(str(name) for name in xml.xpath("devices/interface[@type='bridge']/source/@bridge"))
+    return bridges
+
+
+def mac_allocator(conn: libvirt.virConnect) -> Callable[[], str]:
+    """Hands out MAC addresses no domain on the host uses (nor an earlier call)."""
+    taken: set[str] = set()
+    for domain in conn.listAllDomains():
+        for mac in etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).xpath("devices/interface/mac/@address"):
+            taken.add(model_mac(str(mac)))
+
+    def allocate() -> str:
+        mac = random_mac(taken)
+        taken.add(mac)
+        return mac
+
+    return allocate
