@@ -48,6 +48,8 @@ FIELD_PROPERTIES = {
     "source_path": "SourcePath",
     "destination_path": "DestinationPath",
     "child_path": "ChildPath",
+    "destination": "DestinationPath",
+    "source": "SourcePath",
 }
 
 
