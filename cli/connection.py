@@ -156,7 +156,7 @@ def _env(name: str) -> str:
 
 def _command_name() -> str:
     context = click.get_current_context(silent=True)
-    return context.command_path.removeprefix("cimprovider ").strip() if context else "cimprovider"
+    return context.command_path.split(" ", 1)[-1] if context else "cimprovider"
 
 
 def client_command(*, job: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
