@@ -11,7 +11,7 @@ from cimprovider.backends.errors import (
 )
 from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
 from cimprovider.backends.loading import available_backends, load_backend
-from cimprovider.backends.protocol import Backend, PowerTransition, ProgressCallback, change_power_state
+from cimprovider.backends.protocol import Backend, PowerTransition, ProgressCallback, SnapshotBackend, change_power_state
 from cimprovider.backends.transitions import POWER_TRANSITIONS, TransitionPath, plan_transition
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "NotFoundError",
     "PowerTransition",
     "ProgressCallback",
+    "SnapshotBackend",
     "TransitionPath",
     "UnknownBackendError",
     "available_backends",

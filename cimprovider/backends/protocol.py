@@ -27,6 +27,7 @@ from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
 ProgressCallback = Callable[[int], None]
@@ -107,6 +108,51 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections; waits briefly for transitions in flight."""
         ...
+
+
+@runtime_checkable
+class SnapshotBackend(Protocol):
+    """Snapshots, for backends that keep them (check with isinstance; a
+    backend without them still satisfies `Backend`).
+
+    Taking a snapshot freezes each VHD disk of the VM and moves the VM onto
+    a new differencing child of it; applying one gives the VM fresh
+    children of the snapshot's frozen disks, so what was written since is
+    gone. Disks in other formats are kept by reference only. Errors:
+    NotFoundError (no such VM or snapshot), InvalidStateError (apply while
+    the VM is not off or saved; any change during a power transition)."""
+
+    def list_snapshots(self, vm_id: UUID | None = None) -> list[Snapshot]:
+        """A VM's snapshots (every VM's when None), oldest first."""
+        ...
+
+    def get_snapshot(self, snapshot_id: UUID) -> Snapshot: ...
+
+    def snapshot_position(self, vm_id: UUID) -> SnapshotPosition: ...
+
+    def create_snapshot(
+        self,
+        vm_id: UUID,
+        name: str | None = None,
+        kind: SnapshotKind = SnapshotKind.STANDARD,
+        snapshot_id: UUID | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Snapshot:
+        """Blocks until the disks are frozen; the VM may be in any stable state."""
+        ...
+
+    def apply_snapshot(self, snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
+        """Only when the VM is off or saved; the VM ends saved if the
+        snapshot holds memory, else off."""
+        ...
+
+    def destroy_snapshot(self, snapshot_id: UUID, tree: bool = False) -> None:
+        """Forget the snapshot (with `tree`, and everything below it); its
+        children move up to its parent. Disk files nothing reads any more
+        are deleted."""
+        ...
+
+    def rename_snapshot(self, snapshot_id: UUID, name: str) -> Snapshot: ...
 
 
 def change_power_state(

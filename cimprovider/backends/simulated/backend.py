@@ -33,6 +33,7 @@ from cimprovider.backends.placement import (
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.simulated.runtime import runtime_figures
+from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
 from cimprovider.backends.simulated.transition import SimulatedTransition
 from cimprovider.backends.transitions import plan_transition
@@ -72,7 +73,7 @@ _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
 
 
-class SimulatedBackend:
+class SimulatedBackend(SnapshotOperations):
     name = "simulated"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -98,6 +99,7 @@ class SimulatedBackend:
         with self._store.transaction() as db:
             self._store.put_switch(db, str(DEFAULT_SWITCH.id), DEFAULT_SWITCH.model_dump_json())
         self._switches = {s.id: s for s in map(VirtualSwitch.model_validate_json, self._store.load_switches())}
+        self._load_snapshots()
 
     # host ---------------------------------------------------------------
 
@@ -147,6 +149,7 @@ class SimulatedBackend:
                 raise InvalidStateError(f"cannot destroy a VM that is {vm.power_state.value}; turn it off first")
             with self._store.transaction() as db:
                 self._store.delete_vm(db, str(vm_id))
+                self._drop_vm_snapshots(db, vm_id)
             del self._vms[vm_id]
             self._started_at.pop(vm_id, None)
             self.events.publish(VmDestroyed(vm=vm))
@@ -334,9 +337,15 @@ class SimulatedBackend:
             raise InvalidParameterError.from_validation(error) from None
 
     def _commit(
-        self, vm: VirtualMachine, events: list[EventBase], next_mac: int | None = None, started_at: object = _KEEP
+        self,
+        vm: VirtualMachine,
+        events: list[EventBase],
+        next_mac: int | None = None,
+        started_at: object = _KEEP,
+        also: Transaction | None = None,
     ) -> None:
-        """Write `vm` (and the MAC counter) in one transaction, then make it visible."""
+        """Write `vm` (and the MAC counter, and whatever `also` writes) in
+        one transaction, then make it visible."""
         stored_start = self._started_at.get(vm.id) if started_at is _KEEP else started_at
         stored = vm
         if vm.id in self._busy:
@@ -345,6 +354,8 @@ class SimulatedBackend:
             self._store.put_vm(db, str(vm.id), stored.model_dump_json(), stored_start)  # type: ignore[arg-type]
             if next_mac is not None and next_mac != self._next_mac:
                 self._store.set_meta(db, "next_mac", str(next_mac))
+            if also is not None:
+                also(db)
         if next_mac is not None:
             self._next_mac = next_mac
         self._vms[vm.id] = vm

@@ -21,6 +21,12 @@ SCHEMA = (
     # started_at: when the VM last started (epoch seconds), NULL when not running.
     "CREATE TABLE IF NOT EXISTS vms (id TEXT PRIMARY KEY, document TEXT NOT NULL, started_at REAL)",
     "CREATE TABLE IF NOT EXISTS switches (id TEXT PRIMARY KEY, document TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, vm_id TEXT NOT NULL, document TEXT NOT NULL)",
+    # Where each VM stands in its snapshot tree (SnapshotPosition as JSON).
+    "CREATE TABLE IF NOT EXISTS snapshot_positions (vm_id TEXT PRIMARY KEY, document TEXT NOT NULL)",
+    # Differencing disks made by snapshots, which the backend may delete
+    # once nothing reads them (never a disk a client gave).
+    "CREATE TABLE IF NOT EXISTS snapshot_disks (path TEXT PRIMARY KEY, vm_id TEXT NOT NULL)",
 )
 SCHEMA_VERSION = "1"
 
@@ -88,6 +94,46 @@ class SimulatedStore:
     @staticmethod
     def delete_vm(db: sqlite3.Connection, vm_id: str) -> None:
         db.execute("DELETE FROM vms WHERE id = ?", (vm_id,))
+
+    def load_snapshots(self) -> list[str]:
+        return [row[0] for row in self.read().execute("SELECT document FROM snapshots ORDER BY rowid")]
+
+    def load_snapshot_positions(self) -> list[str]:
+        return [row[0] for row in self.read().execute("SELECT document FROM snapshot_positions")]
+
+    def load_snapshot_disks(self) -> list[tuple[str, str]]:
+        return self.read().execute("SELECT path, vm_id FROM snapshot_disks").fetchall()
+
+    @staticmethod
+    def put_snapshot(db: sqlite3.Connection, snapshot_id: str, vm_id: str, document: str) -> None:
+        db.execute(
+            "INSERT INTO snapshots (id, vm_id, document) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
+            (snapshot_id, vm_id, document),
+        )
+
+    @staticmethod
+    def delete_snapshot(db: sqlite3.Connection, snapshot_id: str) -> None:
+        db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
+
+    @staticmethod
+    def put_snapshot_position(db: sqlite3.Connection, vm_id: str, document: str) -> None:
+        db.execute(
+            "INSERT INTO snapshot_positions VALUES (?, ?) ON CONFLICT(vm_id) DO UPDATE SET document = excluded.document",
+            (vm_id, document),
+        )
+
+    @staticmethod
+    def put_snapshot_disk(db: sqlite3.Connection, path: str, vm_id: str) -> None:
+        db.execute("INSERT OR REPLACE INTO snapshot_disks VALUES (?, ?)", (path, vm_id))
+
+    @staticmethod
+    def delete_snapshot_disk(db: sqlite3.Connection, path: str) -> None:
+        db.execute("DELETE FROM snapshot_disks WHERE path = ?", (path,))
+
+    @staticmethod
+    def delete_vm_snapshots(db: sqlite3.Connection, vm_id: str) -> None:
+        for table in ("snapshots", "snapshot_positions", "snapshot_disks"):
+            db.execute(f"DELETE FROM {table} WHERE vm_id = ?", (vm_id,))
 
     @staticmethod
     def put_switch(db: sqlite3.Connection, switch_id: str, document: str) -> None:
