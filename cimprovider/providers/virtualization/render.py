@@ -14,7 +14,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pywbem import CIMInstance, CIMInstanceName, CIMProperty
+from pywbem import (
+    CIMInstance,
+    CIMInstanceName,
+    CIMProperty,
+    Sint8,
+    Sint16,
+    Sint32,
+    Sint64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Uint64,
+    cimvalue,
+)
+from pywbem._cim_types import CIMType
+from pywbem._nocasedict import NocaseDict
 
 from cimprovider.providers.base import PropertySet
 from cimprovider.repository import ClassRepository
@@ -66,21 +81,12 @@ class Renderer:
         )
 
     def instance(self, classname: str, values: Mapping[str, Any], keep: PropertySet = None) -> CIMInstance:
-        properties = []
-        for decl in self.declared(classname):
-            if keep is not None and decl.lower not in keep:
-                continue
-            properties.append(
-                CIMProperty(
-                    decl.name,
-                    values.get(decl.name),
-                    type=decl.type,
-                    is_array=decl.is_array,
-                    reference_class=decl.reference_class,
-                    embedded_object=decl.embedded_object,
-                )
-            )
-        return CIMInstance(classname, properties=properties, path=self.path(classname, values))
+        properties = [
+            (decl.name, _declared_property(decl, values.get(decl.name)))
+            for decl in self.declared(classname)
+            if keep is None or decl.lower in keep
+        ]
+        return _instance(classname, properties, self.path(classname, values))
 
     def embedded(self, classname: str, values: Mapping[str, Any], only_given: bool = False) -> CIMInstance:
         """An instance to embed in a property or parameter: no path, and
@@ -95,3 +101,54 @@ class Renderer:
 
     def reference(self, classname: str, keys: Mapping[str, Any]) -> CIMInstanceName:
         return CIMInstanceName(classname, keybindings=dict(keys), namespace=self.namespace)
+
+
+# Building instances is most of the cost of a cold enumeration, and most of
+# that is pywbem re-checking, per property, what the class declaration
+# already settles (type, array-ness, embedding). Values here come from the
+# backend's validated models, so the objects are assembled directly: the
+# same attributes pywbem's constructors would set, qualifiers left to
+# pywbem's lazy default. tests/unit/providers/virtualization/test_render.py
+# compares the result with pywbem's own construction.
+_new = object.__new__
+
+
+# pywbem's integer types check their range in __new__, which costs more
+# than the rest of a property; the backend's models have checked it already.
+_INTEGER_TYPES = {t.cimtype: t for t in (Uint8, Uint16, Uint32, Uint64, Sint8, Sint16, Sint32, Sint64)}
+
+
+def _typed(value: Any, cim_type: str) -> Any:
+    integer = _INTEGER_TYPES.get(cim_type)
+    if integer is not None and type(value) is int:
+        return int.__new__(integer, value)
+    return cimvalue(value, cim_type)  # a datetime, a real, a char16…
+
+
+def _declared_property(decl: Declared, value: Any) -> CIMProperty:
+    if value is not None and not isinstance(value, (CIMType, str, bool, CIMInstance, CIMInstanceName)):
+        if isinstance(value, list):
+            value = [v if v is None or isinstance(v, (CIMType, str, bool)) else _typed(v, decl.type) for v in value]
+        else:
+            value = _typed(value, decl.type)
+    prop = _new(CIMProperty)
+    prop._name = decl.name
+    prop._value = value
+    prop._type = decl.type
+    prop._class_origin = None
+    prop._array_size = None
+    prop._propagated = None
+    prop._is_array = decl.is_array
+    prop._reference_class = decl.reference_class
+    prop._qualifiers = None
+    prop._embedded_object = decl.embedded_object
+    return prop
+
+
+def _instance(classname: str, properties: list[tuple[str, CIMProperty]], path: CIMInstanceName) -> CIMInstance:
+    instance = _new(CIMInstance)
+    instance._classname = classname
+    instance._properties = NocaseDict(properties)
+    instance._qualifiers = None
+    instance._path = path
+    return instance
