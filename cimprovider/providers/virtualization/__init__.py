@@ -18,6 +18,7 @@ from cimprovider.providers.virtualization.pools import PoolProvider
 from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.settings import SystemSettingsProvider
+from cimprovider.providers.virtualization.snapshot_settings import SettingsWithSnapshots
 from cimprovider.providers.virtualization.storage import register_storage
 from cimprovider.providers.virtualization.systems import ComputerSystemProvider, VirtualSwitchProvider
 from cimprovider.providers.virtualization.templates import ResourceSettingsProvider
@@ -32,7 +33,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     providers = [
         ComputerSystemProvider(virt),
         VirtualSwitchProvider(virt),
-        SystemSettingsProvider(virt),
+        SettingsWithSnapshots(virt, SystemSettingsProvider(virt)),
         ResourceSettingsProvider(virt),
         PoolProvider(virt),
         DeviceProvider(virt, DEVICE_CLASSES),

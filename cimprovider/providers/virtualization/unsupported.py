@@ -27,6 +27,10 @@ UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_ConcreteJob.KillJob": "deprecated by DMTF; RequestStateChange(5) kills a job",
     "Msvm_StorageJob.KillJob": "deprecated by DMTF; RequestStateChange(5) kills a job",
     "Msvm_ImageManagementService.AttachVirtualHardDisk": "mounting a disk on the host is not offered",
+    "Msvm_VirtualSystemSnapshotService.ConvertToReferencePoint": "reference points (for incremental backup) are not kept",
+    "Msvm_VirtualSystemSnapshotService.StartService": _SERVICE,
+    "Msvm_VirtualSystemSnapshotService.StopService": _SERVICE,
+    "Msvm_VirtualSystemSnapshotService.RequestStateChange": _SERVICE,
     "Msvm_ImageManagementService.StartService": _SERVICE,
     "Msvm_ImageManagementService.StopService": _SERVICE,
     "Msvm_ImageManagementService.RequestStateChange": _SERVICE,
@@ -45,7 +49,6 @@ for _drive in ("Msvm_DiskDrive", "Msvm_DVDDrive"):
 
 # Whole classes whose methods are out of this model's scope, with the reason.
 UNSUPPORTED_CLASSES: dict[str, str] = {
-    "Msvm_VirtualSystemSnapshotService": "snapshots are not implemented by the backends yet",
     "Msvm_VirtualSystemMigrationService": "migration needs a second host",
     "Msvm_VirtualEthernetSwitchManagementService": "switches are fixed by the backend",
     "Msvm_VirtualEthernetSwitch": "switches are fixed by the backend",

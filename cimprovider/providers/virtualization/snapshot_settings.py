@@ -1,0 +1,184 @@
+"""Snapshots as Hyper-V shows them: a Msvm_VirtualSystemSettingData per
+snapshot (InstanceID `Microsoft:<snapshot GUID>`, VirtualSystemType
+`Microsoft:Hyper-V:Snapshot:Realized` or `…:Recovery`, Parent = the parent
+snapshot's path), the realized VSSD's Parent naming the snapshot the VM
+runs on from, and the associations Msvm_SnapshotOfVirtualSystem,
+Msvm_MostCurrentSnapshotInBranch, Msvm_ParentChildSettingData and
+Msvm_LastAppliedSnapshot.
+
+The VSSD class has one provider: this one wraps the realized-settings
+provider and adds the snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.backends import NotFoundError, SnapshotBackend
+from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.associations import PairAssociation, key
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.settings import VSSD, SystemSettingsProvider, vssd_values
+from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
+
+SNAPSHOT_TYPES = {
+    SnapshotKind.STANDARD: "Microsoft:Hyper-V:Snapshot:Realized",
+    SnapshotKind.PRODUCTION: "Microsoft:Hyper-V:Snapshot:Realized",
+    SnapshotKind.RECOVERY: "Microsoft:Hyper-V:Snapshot:Recovery",
+}
+
+
+def snapshots_of(virt: Virtualization) -> SnapshotBackend | None:
+    return virt.backend if isinstance(virt.backend, SnapshotBackend) else None
+
+
+def snapshot_path(virt: Virtualization, snapshot_id: UUID) -> CIMInstanceName:
+    return virt.setting_path(VSSD, ids.vssd_id(snapshot_id))
+
+
+def find_snapshot(virt: Virtualization, path: Any) -> Snapshot | None:
+    """The snapshot a VSSD path (or InstanceID) names, or None."""
+    instance_id = key(path, "InstanceID") if isinstance(path, CIMInstanceName) else path
+    ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+    backend = snapshots_of(virt)
+    if ref is None or ref.parts or backend is None:
+        return None
+    try:
+        return backend.get_snapshot(ref.vm_id)
+    except NotFoundError:
+        return None
+
+
+def snapshot_values(virt: Virtualization, snapshot: Snapshot) -> dict[str, Any]:
+    values = vssd_values(virt, snapshot.vm)
+    values.update(
+        InstanceID=ids.vssd_id(snapshot.id),
+        Caption="Snapshot",
+        Description="Settings and disks of a virtual machine at the time of a snapshot.",
+        ElementName=snapshot.name,
+        VirtualSystemType=SNAPSHOT_TYPES[snapshot.kind],
+        ConfigurationID=ids.guid(snapshot.id),
+        CreationTime=snapshot.created_at,
+        IsSaved=snapshot.has_saved_state,
+        Parent=virt.text(snapshot_path(virt, snapshot.parent_id)) if snapshot.parent_id else None,
+    )
+    return values
+
+
+class SettingsWithSnapshots(InstanceProvider):
+    """Msvm_VirtualSystemSettingData: the VMs' realized settings (from the
+    wrapped provider) and every snapshot."""
+
+    classnames = (VSSD,)
+
+    def __init__(self, virt: Virtualization, realized: SystemSettingsProvider) -> None:
+        self.virt = virt
+        self.realized = realized
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for instance in self.realized.enumerate_instances(ctx, classname, properties, pushdown):
+            yield self._with_parent(instance)
+        backend = snapshots_of(self.virt)
+        if backend is None:
+            return
+        wanted = {vm.id for vm in self.virt.vms(pushdown)} if pushdown is not None else None
+        for snapshot in backend.list_snapshots():
+            if wanted is None or snapshot.vm_id in wanted or snapshot.id in _pushdown_ids(pushdown):
+                yield self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
+
+    def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
+        snapshot = find_snapshot(self.virt, path)
+        if snapshot is not None:
+            return self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
+        return self._with_parent(self.realized.get_instance(ctx, path, properties))
+
+    def _with_parent(self, instance: CIMInstance) -> CIMInstance:
+        """Hyper-V's realized VSSD names the snapshot its VM runs on from."""
+        backend = snapshots_of(self.virt)
+        ref = ids.parse_setting_id(str(instance.path.keybindings.get("InstanceID", ""))) if instance.path else None
+        if backend is None or ref is None or "Parent" not in instance.properties:
+            return instance
+        try:
+            current = backend.snapshot_position(ref.vm_id).current_id
+        except NotFoundError:
+            return instance
+        if current is not None:
+            instance["Parent"] = self.virt.text(snapshot_path(self.virt, current))
+        return instance
+
+
+def _pushdown_ids(pushdown: Pushdown | None) -> set[UUID]:
+    value = pushdown.equals.get("instanceid") if pushdown is not None else None
+    ref = ids.parse_setting_id(value) if isinstance(value, str) else None
+    return {ref.vm_id} if ref is not None else set()
+
+
+# --- associations -------------------------------------------------------------
+
+
+class _SnapshotAssociation(PairAssociation):
+    def snapshots(self) -> list[Snapshot]:
+        backend = snapshots_of(self.virt)
+        return backend.list_snapshots() if backend is not None else []
+
+    def positions(self) -> Iterator[tuple[UUID, UUID | None, UUID | None]]:
+        backend = snapshots_of(self.virt)
+        if backend is None:
+            return
+        for vm in self.virt.backend.list_vms():
+            position = backend.snapshot_position(vm.id)
+            yield vm.id, position.current_id, position.last_applied_id
+
+
+class SnapshotOfVirtualSystem(_SnapshotAssociation):
+    classname = "Msvm_SnapshotOfVirtualSystem"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
+        for snapshot in self.snapshots():
+            yield self.virt.vm_path(snapshot.vm_id), snapshot_path(self.virt, snapshot.id)
+
+
+class MostCurrentSnapshotInBranch(_SnapshotAssociation):
+    classname = "Msvm_MostCurrentSnapshotInBranch"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
+        for vm_id, current, _ in self.positions():
+            if current is not None:
+                yield self.virt.vm_path(vm_id), snapshot_path(self.virt, current)
+
+
+class LastAppliedSnapshot(_SnapshotAssociation):
+    classname = "Msvm_LastAppliedSnapshot"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
+        for vm_id, _, applied in self.positions():
+            if applied is not None:
+                yield snapshot_path(self.virt, applied), self.virt.vm_path(vm_id)
+
+
+class ParentChildSettingData(_SnapshotAssociation):
+    """Parent snapshot → child snapshot, and the current snapshot → the
+    VM's realized settings, which grew from it."""
+
+    classname = "Msvm_ParentChildSettingData"
+    roles = ("Antecedent", "Dependent")
+
+    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
+        for snapshot in self.snapshots():
+            if snapshot.parent_id is not None:
+                yield snapshot_path(self.virt, snapshot.parent_id), snapshot_path(self.virt, snapshot.id)
+        for vm_id, current, _ in self.positions():
+            if current is not None:
+                yield snapshot_path(self.virt, current), self.virt.setting_path(VSSD, ids.vssd_id(vm_id))
+
+
+SNAPSHOT_ASSOCIATIONS = (SnapshotOfVirtualSystem, MostCurrentSnapshotInBranch, LastAppliedSnapshot, ParentChildSettingData)
