@@ -22,13 +22,14 @@ from uuid import UUID, uuid4
 import libvirt
 from lxml import etree
 
+from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.hotplug import AnyDevice
+from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
-from cimprovider.backends.libvirt.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.host import (
     attached_bridges,
@@ -45,7 +46,6 @@ from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.placement import find_device
-from cimprovider.backends.simulated.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.transitions import plan_transition
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig

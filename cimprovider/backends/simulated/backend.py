@@ -16,22 +16,12 @@ import time
 from collections.abc import Callable, Sequence
 from uuid import UUID, uuid4
 
-from pydantic import ValidationError
-
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
-from cimprovider.backends.hotplug import AnyDevice, check_allowed, check_device_change, system_changes
-from cimprovider.backends.placement import (
-    FIXED_DEVICES,
-    find_device,
-    place_drive,
-    place_new_device,
-    validated,
-    with_device,
-    without_device,
-    check_network_adapter,
-)
+from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
+from cimprovider.backends.hotplug import AnyDevice
+from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
+from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
-from cimprovider.backends.simulated.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.simulated.runtime import runtime_figures
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
@@ -39,18 +29,7 @@ from cimprovider.backends.simulated.transition import SimulatedTransition
 from cimprovider.backends.transitions import plan_transition
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.schemas.devices import (
-    Controller,
-    ControllerType,
-    Device,
-    Drive,
-    IntegrationService,
-    MemorySettings,
-    NetworkAdapter,
-    ProcessorSettings,
-    SerialPort,
-    default_integration_services,
-)
+from cimprovider.schemas.devices import Device, NetworkAdapter
 from cimprovider.schemas.events import (
     DeviceAdded,
     DeviceModified,
@@ -133,11 +112,7 @@ class SimulatedBackend(SnapshotOperations):
             if vm_id in self._vms:
                 raise InvalidParameterError("id", f"a VM {vm_id} already exists")
             macs = _MacAllocator(self._next_mac)
-            vm = self._default_vm(vm_id, settings, devices)
-            for device in devices:
-                if isinstance(device, (ProcessorSettings, MemorySettings, SerialPort, IntegrationService)):
-                    continue  # already in place of the defaults
-                vm = with_device(vm, place_new_device(vm, device, macs))
+            vm = default_vm(vm_id, settings, devices, macs)
             self._commit(vm, [VmDefined(vm=vm)], next_mac=macs.counter)
             return vm
 
@@ -158,10 +133,7 @@ class SimulatedBackend(SnapshotOperations):
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, "modify the VM")
-            if settings.generation != vm.generation:
-                raise InvalidParameterError("generation", "cannot change once the VM is defined")
-            check_allowed(vm.power_state, system_changes(vm.settings, settings), "modify the VM")
-            changed = validated(vm, **{name: getattr(settings, name) for name in SystemSettings.model_fields})
+            changed = settings_edit(vm, settings)
             self._commit(changed, [VmModified(previous=vm, vm=changed)])
             return changed
 
@@ -172,10 +144,8 @@ class SimulatedBackend(SnapshotOperations):
             self._check_open()
             vm = self._idle_vm(vm_id, "add a device")
             macs = _MacAllocator(self._next_mac)
-            placed = place_new_device(vm, device, macs)
-            check_device_change(vm, None, placed, f"add a {placed.kind.value.replace('_', ' ')}")
-            self._check_references(placed)
-            self._commit(with_device(vm, placed), [DeviceAdded(vm_id=vm_id, device=placed)], next_mac=macs.counter)
+            changed, placed = add_edit(vm, device, macs, self._check_references)
+            self._commit(changed, [DeviceAdded(vm_id=vm_id, device=placed)], next_mac=macs.counter)
             return placed
 
     def modify_device(self, vm_id: UUID, device: Device) -> Device:
@@ -183,19 +153,8 @@ class SimulatedBackend(SnapshotOperations):
             self._check_open()
             vm = self._idle_vm(vm_id, "modify a device")
             old = find_device(vm, device.id)
-            if old.kind != device.kind:
-                raise InvalidParameterError("kind", f"device {device.id} is a {old.kind.value}, not a {device.kind.value}")
             macs = _MacAllocator(self._next_mac)
-            new: AnyDevice = device
-            if isinstance(new, Drive):
-                new = place_drive(vm, new)
-            elif isinstance(new, NetworkAdapter):
-                new = check_network_adapter(vm, new, macs)
-            elif isinstance(new, Controller) and new.number is None:
-                new = new.replace(number=old.number)  # type: ignore[union-attr]
-            check_device_change(vm, old, new, f"modify the {new.kind.value.replace('_', ' ')}")
-            self._check_references(new)
-            changed = with_device(vm, new)
+            changed, new = modify_edit(vm, device, macs, self._check_references)
             if new != old:
                 self._commit(changed, [DeviceModified(vm_id=vm_id, previous=old, device=new)], next_mac=macs.counter)
             return new
@@ -205,9 +164,7 @@ class SimulatedBackend(SnapshotOperations):
             self._check_open()
             vm = self._idle_vm(vm_id, "remove a device")
             device = find_device(vm, device_id)
-            if not isinstance(device, FIXED_DEVICES):
-                check_device_change(vm, device, None, f"remove the {device.kind.value.replace('_', ' ')}")
-            changed = without_device(vm, device)
+            changed = remove_edit(vm, device_id)
             self._commit(changed, [DeviceRemoved(vm_id=vm_id, device=device)])
 
     # power and runtime --------------------------------------------------
@@ -312,29 +269,6 @@ class SimulatedBackend(SnapshotOperations):
     def _check_references(self, device: AnyDevice) -> None:
         if isinstance(device, NetworkAdapter) and device.switch_id is not None and device.switch_id not in self._switches:
             raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
-
-    def _default_vm(self, vm_id: UUID, settings: SystemSettings, devices: Sequence[Device]) -> VirtualMachine:
-        processor = next((d for d in devices if isinstance(d, ProcessorSettings)), ProcessorSettings())
-        memory = next((d for d in devices if isinstance(d, MemorySettings)), MemorySettings())
-        given_ports = {d.port_number: d for d in devices if isinstance(d, SerialPort)}
-        ports = tuple(given_ports.get(number) or SerialPort(port_number=number) for number in (1, 2))
-        given_services = {d.service: d for d in devices if isinstance(d, IntegrationService)}
-        services = tuple(given_services.get(s.service, s) for s in default_integration_services())
-        controllers: tuple[Controller, ...] = ()
-        if settings.generation == 1:
-            controllers = tuple(Controller(controller_type=ControllerType.IDE, number=n) for n in range(2))
-        try:
-            return VirtualMachine(
-                id=vm_id,
-                **settings.model_dump(),
-                processor=processor,
-                memory=memory,
-                controllers=controllers,
-                serial_ports=ports,
-                integration_services=services,
-            )
-        except ValidationError as error:
-            raise InvalidParameterError.from_validation(error) from None
 
     def _commit(
         self,

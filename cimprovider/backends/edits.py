@@ -1,6 +1,7 @@
 """A requested change as a new `VirtualMachine`, checked against Hyper-V's
-rules (placement, hot-plug) before libvirt is touched. Pure functions: the
-backend then makes libvirt match the result."""
+rules (placement, hot-plug) before the hypervisor is touched. Pure
+functions, so every backend answers the same request the same way: the
+simulated host then stores the result, the libvirt one makes libvirt match it."""
 
 from __future__ import annotations
 
