@@ -51,8 +51,8 @@ def cimprovider(server: LiveServer) -> Callable[..., Result]:
     return run
 
 
-def run_json(run: Callable[..., Result], *args: str):
-    result = run(*args, "-o", "json")
+def run_json(run: Callable[..., Result], *args: str, **kwargs):
+    result = run(*args, "-o", "json", **kwargs)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
