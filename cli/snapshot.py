@@ -32,7 +32,7 @@ def record(snapshot: CIMInstance, by_id: dict[str, CIMInstance]) -> dict:
         "name": snapshot.get("ElementName"),
         "created": snapshot.get("CreationTime"),
         "parent": parent.get("ElementName") if parent is not None else None,
-        "type": str(snapshot.get("VirtualSystemType") or "").rsplit(":", 1)[-1] or None,
+        "type": str(snapshot.get("VirtualSystemType") or "").removeprefix("Microsoft:Hyper-V:") or None,
         "id": snapshot["InstanceID"],
     }
 
