@@ -109,7 +109,7 @@ class DeviceProvider(InstanceProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         lowered = classname.lower()
-        for vm in self.virt.vms(pushdown, key="systemname"):
+        for vm in self.virt.vms(pushdown, key="SystemName"):
             for device in present_devices(self.virt, vm):
                 if device.classname.lower() == lowered:
                     yield self.virt.renderer.instance(device.classname, device.values, properties)

@@ -110,14 +110,22 @@ class Virtualization:
             raise CIMError(CIM_ERR_NOT_FOUND, f"no virtual machine for {what}")
         return vm
 
-    def vms(self, pushdown: Pushdown | None = None, key: str = "instanceid") -> list[VirtualMachine]:
-        """Every VM, or the one a query's pushdown names (InstanceID LIKE
-        'Microsoft:<GUID>%', Name = '<GUID>', …)."""
-        wanted = _pushdown_vm(pushdown, key)
-        if wanted is not None:
-            vm = self.find_vm(wanted)
-            return [vm] if vm is not None else []
-        return self.backend.list_vms()
+    def vms(self, pushdown: Pushdown | None = None, key: str = "InstanceID", name: str | None = None) -> list[VirtualMachine]:
+        """The VMs a query can match, checked against the backend's list
+        before anything is built: those its `key` property names (InstanceID
+        = or LIKE 'Microsoft:<GUID>%', Name = '<GUID>', SystemName = …, a
+        `__PATH`), and of those the ones whose name the `name` property
+        (ElementName on the CS and VSSD) admits. Every VM without a pushdown."""
+        if pushdown is None:
+            return self.backend.list_vms()
+        wanted = _named_vm_ids(pushdown, key)
+        if wanted is None:
+            found = self.backend.list_vms()
+        else:
+            found = [vm for vm in map(self.find_vm, wanted) if vm is not None]
+        if name is not None:
+            found = [vm for vm in found if pushdown.admits(name, vm.name)]
+        return found
 
     def sorted_vms(self, vms: Iterable[VirtualMachine]) -> list[VirtualMachine]:
         return sorted(vms, key=lambda vm: vm.id)
@@ -165,19 +173,36 @@ class Virtualization:
         return None
 
 
-def _pushdown_vm(pushdown: Pushdown | None, key: str) -> UUID | None:
-    if pushdown is None:
-        return None
-    value = pushdown.equals.get(key)
-    if isinstance(value, str):
-        if key == "instanceid":
-            ref = ids.parse_setting_id(value)
-            return ref.vm_id if ref else None
-        return ids.parse_guid(value)
-    prefix = pushdown.prefixes.get(key)
-    if isinstance(prefix, str) and key == "instanceid":
-        ref = ids.parse_setting_id(prefix)
+def _named_vm_ids(pushdown: Pushdown, key: str) -> list[UUID] | None:
+    """The VMs whose IDs the pushdown pins `key` to, or None when it does
+    not pin them (any VM may match)."""
+    texts: list[object] | None = None
+    values = pushdown.values_for(key)
+    if values is not None:
+        texts = list(values)
+    elif pushdown.paths:
+        texts = [_key_of(path, key) for path in pushdown.paths]
+    if texts is not None:
+        found = (_vm_id(text, key) for text in texts)
+        return list(dict.fromkeys(vm_id for vm_id in found if vm_id is not None))
+    prefix = pushdown.prefix_for(key)
+    if isinstance(prefix, str) and key.lower() == "instanceid":
         # 'Microsoft:<GUID>%' names one VM only if the GUID is complete.
-        if ref is not None and len(prefix.split("\\")[0]) >= len("Microsoft:") + 36:
-            return ref.vm_id
+        head = prefix.replace("/", "\\").split("\\")[0]
+        if len(head) >= len(ids.PREFIX) + 36:
+            ref = ids.parse_setting_id(head)
+            return [ref.vm_id] if ref is not None else []
     return None
+
+
+def _key_of(path: CIMInstanceName, key: str) -> object:
+    return next((v for k, v in path.keybindings.items() if k.lower() == key.lower()), None)
+
+
+def _vm_id(value: object, key: str) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    if key.lower() == "instanceid":
+        ref = ids.parse_setting_id(value)
+        return ref.vm_id if ref is not None else None
+    return ids.parse_guid(value)

@@ -171,7 +171,7 @@ class SystemSettingsProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
-        for vm in self.virt.vms(pushdown):
+        for vm in self.virt.vms(pushdown, name="ElementName"):
             yield self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:

@@ -99,16 +99,24 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
-        wanted = pushdown.equals.get("name") if pushdown is not None else None
-        if wanted is None or (isinstance(wanted, str) and wanted.lower() == self.virt.host_name.lower()):
+        if self._host_admitted(pushdown):
             yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
-        for vm in self.virt.vms(pushdown, key="name"):
+        for vm in self.virt.vms(pushdown, key="Name", name="ElementName"):
             yield self.vm_instance(vm, properties)
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
-        yield self.virt.host_path()
-        for vm in self.virt.vms(pushdown, key="name"):
+        if self._host_admitted(pushdown):
+            yield self.virt.host_path()
+        for vm in self.virt.vms(pushdown, key="Name", name="ElementName"):
             yield self.virt.vm_path(vm.id)
+
+    def _host_admitted(self, pushdown: Pushdown | None) -> bool:
+        host = self.virt.host_name
+        if pushdown is None:
+            return True
+        if pushdown.paths and not any(str(p.keybindings.get("Name", "")).lower() == host.lower() for p in pushdown.paths):
+            return False
+        return pushdown.admits("Name", host) and pushdown.admits("ElementName", host)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         name = next((v for k, v in path.keybindings.items() if k.lower() == "name"), None)

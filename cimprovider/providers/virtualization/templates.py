@@ -115,7 +115,7 @@ class ResourceSettingsProvider(InstanceProvider):
         for vm in self.virt.vms(pushdown):
             for setting in settings_of_class(self.virt, vm, classname):
                 yield render(classname, setting.values, properties)
-        prefix = pushdown.prefixes.get("instanceid") if pushdown is not None else None
+        prefix = pushdown.prefix_for("InstanceID") if pushdown is not None else None
         if not (isinstance(prefix, str) and ids.parse_setting_id(prefix) is not None):
             for kind, role in templates_of_class(classname):
                 yield render(classname, dict(template_values(kind, role)), properties)
