@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.cli.conftest import NS, run_json
 
 CS_PATH = 'Msvm_ComputerSystem.CreationClassName="Msvm_ComputerSystem",Name="{}"'
@@ -88,7 +86,6 @@ def test_query_outside_the_model(cimprovider):
     assert bad.exit_code == 1 and bad.stderr.startswith("cimprovider: query: CIM_ERR_")
 
 
-@pytest.mark.xfail(strict=True, reason="server: ExecQuery on Msvm classes fails, the providers read Pushdown.equals, which cimom's Pushdown lacks")
 def test_query(cimprovider):
     run_json(cimprovider, "vm", "new", "queried")
     result = cimprovider("query", "SELECT * FROM Msvm_VirtualSystemSettingData WHERE ElementName = 'queried'", "-o", "json")
