@@ -23,7 +23,8 @@ from cimprovider.jobs import JobRunner
 from cimprovider.indications import IndicationService, start_indications
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
-from cimprovider.providers.virtualization import register_virtualization
+from cimprovider.providers.virtualization import Virtualization, register_virtualization
+from cimprovider.providers.virtualization.indication_source import raise_model_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
@@ -82,8 +83,10 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
-    add_virtualization(parts)
+    virt = add_virtualization(parts)
     parts.indications = start_indications(parts)
+    model_indications = raise_model_indications(virt, parts.indications, parts.registry)
+    parts.on_shutdown.append(model_indications.close)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
     # model registered.
@@ -109,7 +112,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def add_virtualization(parts: ServerParts) -> None:
+def add_virtualization(parts: ServerParts) -> Virtualization:
     """The Hyper-V model over the configured backend. Shutdown closes the
     model, then the jobs (transitions in flight finish), then the backend."""
     backend = load_backend(parts.config.backend, parts.config)
@@ -119,9 +122,10 @@ def add_virtualization(parts: ServerParts) -> None:
         retention_seconds=parts.config.job_retention_seconds,
         error_mapper=hyperv_code,
     )
-    register_virtualization(parts, backend, jobs)
+    virt = register_virtualization(parts, backend, jobs)
     parts.on_shutdown.append(jobs.close)
     parts.on_shutdown.append(backend.close)
+    return virt
 
 
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.Server]:

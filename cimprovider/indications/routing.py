@@ -48,13 +48,21 @@ class Route:
         return not self.namespaces or namespace_key(namespace) in self.namespaces
 
 
+# Indication classes the server raises beyond the instance life-cycle ones
+# the query part knows as events (CIM_InstCreation/Modification/Deletion
+# and their WMI names): the model's method calls.
+OTHER_INDICATIONS = frozenset({"cim_instmethodcall"})
+
+
 def compile_filter(record: FilterRecord) -> SelectQuery:
     """The filter's query, parsed; CIMError for a query that is not an
     indication filter."""
     query = parse_query(record.language, record.query)
-    if not isinstance(query, SelectQuery) or not query.is_event_query:
+    if not isinstance(query, SelectQuery) or not (
+        query.is_event_query or query.from_class.lower() in OTHER_INDICATIONS
+    ):
         raise CIMError(15, f"filter {record.name}: the query must select from an indication class such as "
-                           "CIM_InstModification or __InstanceModificationEvent")
+                           "CIM_InstModification, __InstanceModificationEvent or CIM_InstMethodCall")
     return query
 
 
