@@ -5,10 +5,15 @@ stderr, JSON that parses, and no progress bar when stdout is a pipe."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import subprocess_cli
+from tests.cli.conftest import REPO, client_env, subprocess_cli
 from tests.support.live import serve_process
 
 
@@ -87,3 +92,35 @@ def port_free(port: int) -> bool:
 
 def _skip():
     pytest.skip("port 5988 is in use on this machine")
+
+
+def test_progress_bar_only_on_a_terminal(served, tmp_path):
+    """The same job command: a bar when stdout is a terminal, none on a pipe."""
+    storage = served_storage(served)
+    piped = cli(served, "vhd", "new", str(storage / "piped.vhdx"), "--size", "64M", "--type", "fixed")
+    assert (piped.returncode, piped.stderr) == (0, "") and "%" not in piped.stdout
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "cimprovider.cli", "vhd", "new", str(storage / "tty.vhdx"), "--size", "64M",
+                                "--type", "fixed"], cwd=REPO, env=client_env({"CIMPROVIDER_SERVER": served.url}),
+                               stdout=child, stderr=child)
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert process.wait(timeout=60) == 0
+    assert b"100%" in seen and b"created" in seen
+
+
+def served_storage(served):
+    """Where the serve process keeps disk files: <data dir>/storage."""
+    index = served.process.args.index("--data-dir")
+    root = Path(served.process.args[index + 1]) / "storage"
+    root.mkdir(exist_ok=True)
+    return root
