@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID
+from cimprovider.schemas.devices import INTEGRATION_SERVICE_IDS, MEMORY_ID, PROCESSOR_ID
+from cimprovider.schemas.integration import IntegrationServiceKind
 
 RASD = "Msvm_ResourceAllocationSettingData"
 MEMORY_SD = "Msvm_MemorySettingData"
@@ -68,9 +69,38 @@ KINDS: tuple[ResourceKind, ...] = (
 BY_SUBTYPE = {kind.subtype.lower(): kind for kind in KINDS}
 BY_GUID = {kind.guid: kind for kind in KINDS}
 BY_POOL = {kind.pool_guid: kind for kind in KINDS}
+
+# Integration components' settings: one per VM each, never added or
+# removed, so no templates, pools or capabilities (not in KINDS). Hyper-V
+# reports them as ResourceType 1 (Other) and names the component in
+# OtherResourceType; the GUID is the component's, as in its InstanceID.
+SHUTDOWN_SD = "Msvm_ShutdownComponentSettingData"
+HEARTBEAT_SD = "Msvm_HeartbeatComponentSettingData"
+TIME_SYNC_SD = "Msvm_TimeSyncComponentSettingData"
+VSS_SD = "Msvm_VssComponentSettingData"
+KVP_SD = "Msvm_KvpExchangeComponentSettingData"
+
+
+def _component(key: str, classname: str, name: str) -> ResourceKind:
+    service = IntegrationServiceKind(key)
+    guid = INTEGRATION_SERVICE_IDS[service]
+    return ResourceKind(key, classname, 1, f"{name} Component", guid, uuid5(_NAMESPACE, "pool:" + name))
+
+
+SHUTDOWN_COMPONENT = _component("shutdown", SHUTDOWN_SD, "Shutdown")
+HEARTBEAT_COMPONENT = _component("heartbeat", HEARTBEAT_SD, "Heartbeat")
+TIME_SYNC_COMPONENT = _component("time_sync", TIME_SYNC_SD, "Time Synchronization")
+VSS_COMPONENT = _component("vss", VSS_SD, "VSS")
+KVP_COMPONENT = _component("kvp_exchange", KVP_SD, "Key-Value Pair Exchange")
+COMPONENT_KINDS: tuple[ResourceKind, ...] = (
+    SHUTDOWN_COMPONENT, HEARTBEAT_COMPONENT, TIME_SYNC_COMPONENT, VSS_COMPONENT, KVP_COMPONENT,
+)
+BY_SERVICE = {IntegrationServiceKind(kind.key): kind for kind in COMPONENT_KINDS}
+
 # Per-VM setting classes (and the template classes): every sibling under
 # CIM_ResourceAllocationSettingData we serve.
-SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPASD, SERIAL_SD)
+SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPASD, SERIAL_SD,
+                   *(kind.classname for kind in COMPONENT_KINDS))
 
 
 def kind_for(subtype: str | None, resource_type: int | None, classname: str | None) -> ResourceKind | None:

@@ -192,6 +192,8 @@ class ManagementService(InstanceProvider, MethodProvider):
             setting = find_setting(self.virt, vm, str(instance_id))
             if setting is None:
                 raise MethodFailure(NOT_FOUND, f"ResourceSettings: no setting {instance_id}")
+            if setting.kind in kinds.COMPONENT_KINDS:
+                raise invalid_parameter("ResourceSettings", f"{instance_id}: integration components cannot be removed; disable them")
             if setting.aspect == MEDIA:
                 self.virt.backend.modify_device(vm.id, setting.device.replace(media=None))
             elif setting.aspect == CONNECTION:

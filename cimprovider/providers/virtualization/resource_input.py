@@ -29,6 +29,7 @@ from cimprovider.schemas.devices import (
     ControllerType,
     Drive,
     DriveType,
+    IntegrationService,
     Media,
     MemorySettings,
     NetworkAdapter,
@@ -110,6 +111,8 @@ def _guid_from_identifiers(bag: PropertyBag) -> UUID | None:
 def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: PropertyBag, current: Any) -> DeviceChange:
     """`current` is the device being modified, or None for an add."""
     adding = current is None
+    if kind in kinds.COMPONENT_KINDS:
+        return _component_change(kind, bag, current)
     if kind is kinds.PROCESSOR:
         values = current.model_dump() if current else ProcessorSettings().model_dump()
         for prop, field, scale in (("VirtualQuantity", "count", 1), ("Reservation", "reservation_percent", 1000), ("Limit", "limit_percent", 1000), ("Weight", "weight", 1)):
@@ -213,6 +216,20 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
             values["pipe_name"] = connection[0] if connection and connection[0] else None
         return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)
     raise MethodFailure(INVALID_PARAMETER, f"ResourceSubType: {kind.subtype} cannot be changed")
+
+
+def _component_change(kind: ResourceKind, bag: PropertyBag, current: IntegrationService | None) -> DeviceChange:
+    """Hyper-V turns an integration component on or off through its
+    setting's EnabledState; the components themselves come with the VM."""
+    if current is None:
+        raise invalid_parameter("ResourceType", f"the {kind.subtype_name.lower()} comes with the VM; modify its EnabledState")
+    values = current.model_dump()
+    state = bag.integer("EnabledState")
+    if state is not None:
+        if state not in (2, 3):
+            raise invalid_parameter("EnabledState", f"{state} is not 2 (enabled) or 3 (disabled)")
+        values["enabled"] = state == 2
+    return DeviceChange("modify", _validated(IntegrationService, values), kind, DEVICE)
 
 
 def _drive_for_media(virt: Virtualization, vm: VirtualMachine, bag: PropertyBag) -> Drive:

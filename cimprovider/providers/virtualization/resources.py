@@ -1,7 +1,7 @@
 """A VM's resources as Hyper-V's setting data: processor, memory,
 controllers, drives and their images, network adapters and their switch
-connections, serial ports — each in its own class, siblings under
-CIM_ResourceAllocationSettingData (so a query on Msvm_RASD never returns
+connections, serial ports, integration components — each in its own
+class, siblings under CIM_ResourceAllocationSettingData (so a query on Msvm_RASD never returns
 memory, processor, SASD or EPASD) — and the way back from an InstanceID to
 the device."""
 
@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.integration_settings import component_kind, component_values
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.devices import (
@@ -216,6 +217,10 @@ def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
             found.append(Setting(kinds.CONNECTION, nic, CONNECTION, connection_values(virt, kind, values, nic)))
     for port in vm.serial_ports:
         found.append(Setting(kinds.SERIAL_PORT, port, DEVICE, serial_values(vm.id, port)))
+    for service in vm.integration_services:
+        kind = component_kind(service)
+        if kind is not None:
+            found.append(Setting(kind, service, DEVICE, component_values(virt, vm, kind, service)))
     virt.remember("settings", vm.id, found, vm)
     return found
 

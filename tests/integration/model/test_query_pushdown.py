@@ -12,7 +12,8 @@ from tests.support.live import in_process_server
 
 VMS = 40
 PER_VM_CLASSES = ("Msvm_VirtualSystemSettingData", "Msvm_MemorySettingData", "Msvm_ProcessorSettingData",
-                  "Msvm_ResourceAllocationSettingData", "Msvm_SerialPortSettingData")
+                  "Msvm_ResourceAllocationSettingData", "Msvm_SerialPortSettingData",
+                  "Msvm_KvpExchangeComponentSettingData", "Msvm_ShutdownComponentSettingData")
 
 
 @pytest.fixture(scope="module")
