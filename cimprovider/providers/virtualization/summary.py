@@ -29,6 +29,19 @@ def _tasks(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) ->
     return [virt.renderer.embedded(JOB, job_values(virt, j), only_given=True) for j in running]
 
 
+def _snapshots(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> list[CIMInstance]:
+    """The VM's snapshots as embedded snapshot settings, oldest first."""
+    from cimprovider.providers.virtualization.snapshot_settings import snapshot_values, snapshots_of
+
+    backend = snapshots_of(virt)
+    if backend is None:
+        return []
+    return [
+        virt.renderer.embedded("Msvm_VirtualSystemSettingData", snapshot_values(virt, s), only_given=True)
+        for s in backend.list_snapshots(vm.id)
+    ]
+
+
 def _memory_available(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> int:
     if not runtime.memory_in_use_mb:
         return 0
@@ -52,7 +65,7 @@ FIELDS: dict[int, tuple[str, Reader]] = {
     104: ("Heartbeat", lambda v, vm, r: SUMMARY_HEARTBEAT[r.heartbeat] if vm.power_state in GUEST_PRESENT else None),
     105: ("UpTime", lambda v, vm, r: r.uptime_ms),
     106: ("GuestOperatingSystem", _guest_os),
-    107: ("Snapshots", lambda v, vm, r: []),
+    107: ("Snapshots", _snapshots),
     108: ("AsynchronousTasks", _tasks),
     109: ("HealthState", lambda v, vm, r: 5),
     110: ("OperationalStatus", lambda v, vm, r: [2]),
