@@ -124,7 +124,7 @@ class Virtualization:
         else:
             found = [vm for vm in map(self.find_vm, wanted) if vm is not None]
         if name is not None:
-            found = [vm for vm in found if pushdown.admits(name, vm.name)]
+            found = _named(found, pushdown, name)
         return found
 
     def sorted_vms(self, vms: Iterable[VirtualMachine]) -> list[VirtualMachine]:
@@ -193,6 +193,18 @@ def _named_vm_ids(pushdown: Pushdown, key: str) -> list[UUID] | None:
             ref = ids.parse_setting_id(head)
             return [ref.vm_id] if ref is not None else []
     return None
+
+
+def _named(vms: list[VirtualMachine], pushdown: Pushdown, name: str) -> list[VirtualMachine]:
+    """The VMs whose name the pushdown admits. Equality on names is first
+    checked case-folded against a set — a superset of what the query
+    language admits, at a fraction of `admits` per VM, which matters with
+    thousands of VMs — and `admits` decides on the few left."""
+    wanted = pushdown.values_for(name)
+    if wanted and all(isinstance(value, str) for value in wanted):
+        folded = {value.casefold() for value in wanted}  # type: ignore[union-attr]
+        vms = [vm for vm in vms if vm.name.casefold() in folded]
+    return [vm for vm in vms if pushdown.admits(name, vm.name)]
 
 
 def _key_of(path: CIMInstanceName, key: str) -> object:
