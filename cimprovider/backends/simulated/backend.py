@@ -23,6 +23,7 @@ from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
+from cimprovider.backends.simulated.planned import PlannedOperations
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
 from cimprovider.backends.simulated.transition import SimulatedTransition
@@ -52,7 +53,7 @@ _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
 
 
-class SimulatedBackend(SnapshotOperations):
+class SimulatedBackend(SnapshotOperations, PlannedOperations):
     name = "simulated"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -79,6 +80,7 @@ class SimulatedBackend(SnapshotOperations):
             self._store.put_switch(db, str(DEFAULT_SWITCH.id), DEFAULT_SWITCH.model_dump_json())
         self._switches = {s.id: s for s in map(VirtualSwitch.model_validate_json, self._store.load_switches())}
         self._load_snapshots()
+        self._load_planned()
 
     # host ---------------------------------------------------------------
 

@@ -27,6 +27,8 @@ SCHEMA = (
     # Differencing disks made by snapshots, which the backend may delete
     # once nothing reads them (never a disk a client gave).
     "CREATE TABLE IF NOT EXISTS snapshot_disks (path TEXT PRIMARY KEY, vm_id TEXT NOT NULL)",
+    # Imported definitions not yet realized (PlannedSystem as JSON).
+    "CREATE TABLE IF NOT EXISTS planned_systems (id TEXT PRIMARY KEY, document TEXT NOT NULL)",
 )
 SCHEMA_VERSION = "1"
 
@@ -134,6 +136,17 @@ class SimulatedStore:
     def delete_vm_snapshots(db: sqlite3.Connection, vm_id: str) -> None:
         for table in ("snapshots", "snapshot_positions", "snapshot_disks"):
             db.execute(f"DELETE FROM {table} WHERE vm_id = ?", (vm_id,))
+
+    def load_planned_systems(self) -> list[str]:
+        return [row[0] for row in self.read().execute("SELECT document FROM planned_systems ORDER BY rowid")]
+
+    @staticmethod
+    def put_planned_system(db: sqlite3.Connection, planned_id: str, document: str) -> None:
+        db.execute("INSERT INTO planned_systems VALUES (?, ?)", (planned_id, document))
+
+    @staticmethod
+    def delete_planned_system(db: sqlite3.Connection, planned_id: str) -> None:
+        db.execute("DELETE FROM planned_systems WHERE id = ?", (planned_id,))
 
     @staticmethod
     def put_switch(db: sqlite3.Connection, switch_id: str, document: str) -> None:
