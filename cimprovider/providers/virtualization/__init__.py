@@ -14,7 +14,9 @@ from cimprovider.providers.virtualization.integration import IntegrationComponen
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
 from cimprovider.providers.virtualization.management import ManagementService
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.planned import SettingsWithPlanned
 from cimprovider.providers.virtualization.pools import PoolProvider
+from cimprovider.providers.virtualization.portability import register_portability
 from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.settings import SystemSettingsProvider
@@ -33,7 +35,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     providers = [
         ComputerSystemProvider(virt),
         VirtualSwitchProvider(virt),
-        SettingsWithSnapshots(virt, SystemSettingsProvider(virt)),
+        SettingsWithPlanned(virt, SettingsWithSnapshots(virt, SystemSettingsProvider(virt))),
         ResourceSettingsProvider(virt),
         PoolProvider(virt),
         DeviceProvider(virt, DEVICE_CLASSES),
@@ -44,7 +46,8 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     ]
     for provider in providers:
         parts.registry.register(NAMESPACE, provider)
-    register_storage(parts, virt)
+    images = register_storage(parts, virt)
+    register_portability(parts, virt, images)
     register_profiles(parts.catalog, virt)
     parts.on_shutdown.append(virt.close)
     return virt

@@ -6,16 +6,12 @@ here, or is listed but implemented."""
 from __future__ import annotations
 
 _FEATURES = "switch port features (VLAN, ACL, bandwidth) are not modelled"
-_PLANNED = "planned VMs (import, staged migration) are not modelled"
+_PLANNED = "a planned VM is validated, realized or destroyed through the management service"
 _SERVICE = "the service runs exactly while the server does"
 _DEVICE_STATE = "a VM's devices follow the VM's power state; they are not switched one by one"
 
 UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_ComputerSystem.InjectNonMaskableInterrupt": "the backends cannot raise an NMI in a guest",
-    "Msvm_VirtualSystemManagementService.ExportSystemDefinition": "export and import are not implemented by the backends",
-    "Msvm_VirtualSystemManagementService.ImportSystemDefinition": "export and import are not implemented by the backends",
-    "Msvm_VirtualSystemManagementService.ValidatePlannedSystem": _PLANNED,
-    "Msvm_VirtualSystemManagementService.RealizePlannedSystem": _PLANNED,
     "Msvm_VirtualSystemManagementService.AddFeatureSettings": _FEATURES,
     "Msvm_VirtualSystemManagementService.ModifyFeatureSettings": _FEATURES,
     "Msvm_VirtualSystemManagementService.RemoveFeatureSettings": _FEATURES,

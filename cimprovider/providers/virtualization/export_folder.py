@@ -1,0 +1,181 @@
+"""The folder ExportSystemDefinition writes and ImportSystemDefinition
+reads, in hypervisor terms (no CIM here).
+
+Hyper-V writes `Virtual Machines/<GUID>.vmcx` (a binary format of its
+own), `Virtual Hard Disks/` and `Snapshots/`. We keep the layout and write
+the configuration as JSON of our schema models, versioned:
+
+    <folder>/Virtual Machines/<GUID>.json   {"format": FORMAT, "version": 1,
+                                              "exported_at": …, "vm": VirtualMachine}
+    <folder>/Virtual Hard Disks/<disk>.vhd  standalone copies (chains flattened)
+    <folder>/Snapshots/<GUID>.json          {"format": …, "version": 1, "snapshot": Snapshot}
+
+A disk's media path in the file is relative to the folder and always
+`Virtual Hard Disks/<name>`; nothing else may be referenced. Snapshot
+files hold configuration only (their drives carry no media): the disks of
+a snapshot are not exported.
+
+Reading trusts nothing: the file is a regular file of bounded size, the
+format and version are known ones, the model validates, and every media
+path is relative, stays in the folder without `..` or symlinks, and names
+a regular file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from cimprovider.schemas.base import validation_message
+from cimprovider.schemas.devices import Drive
+from cimprovider.schemas.snapshots import Snapshot
+from cimprovider.schemas.vm import VirtualMachine
+
+FORMAT = "cimprovider.virtual-machine"
+VERSION = 1
+CONFIGURATION_FOLDER = "Virtual Machines"
+DISK_FOLDER = "Virtual Hard Disks"
+SNAPSHOT_FOLDER = "Snapshots"
+MAX_DEFINITION_BYTES = 4 * 1024 * 1024
+_UNSAFE_NAME = str.maketrans({c: "_" for c in '<>:"/\\|?*\0'})
+
+
+class DefinitionError(Exception):
+    """The folder or its configuration cannot be used; `parameter` is the
+    method parameter at fault, `missing` tells 'file not found' (32779)
+    from 'invalid' (32773)."""
+
+    def __init__(self, parameter: str, message: str, missing: bool = False) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class Definition:
+    folder: Path
+    file: Path
+    vm: VirtualMachine  # media paths made absolute (inside `folder`)
+
+
+def folder_name(vm_name: str) -> str:
+    """The subfolder an export gets: the VM's name made safe as one path
+    component (a name may hold `/` or be `..`)."""
+    name = vm_name.translate(_UNSAFE_NAME).strip().strip(".")
+    return name or "Virtual Machine"
+
+
+def definition_document(vm: VirtualMachine, disk_names: dict[str, str]) -> dict[str, Any]:
+    """The configuration of `vm`; `disk_names` maps a drive id to its copy's
+    file name, and drives without one are written empty."""
+    drives = []
+    for drive in vm.drives:
+        name = disk_names.get(str(drive.id))
+        media = drive.media.replace(path=f"{DISK_FOLDER}/{name}") if drive.media and name else None
+        drives.append(drive.replace(media=media))
+    exported = vm.model_copy(update={"drives": tuple(drives)})
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": datetime.now(timezone.utc).isoformat(),
+        "vm": json.loads(exported.model_dump_json()),
+    }
+
+
+def snapshot_document(snapshot: Snapshot) -> dict[str, Any]:
+    vm = snapshot.vm.model_copy(update={"drives": tuple(d.replace(media=None) for d in snapshot.vm.drives)})
+    bare = snapshot.model_copy(update={"vm": vm, "frozen_disks": ()})
+    return {"format": FORMAT, "version": VERSION, "snapshot": json.loads(bare.model_dump_json())}
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    with open(path, "x", encoding="utf-8") as out:
+        json.dump(document, out, indent=2)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def read_definition(file: Path) -> Definition:
+    """The checked definition in `file` (an absolute path already confined
+    to the storage roots). Raises DefinitionError."""
+    parameter = "SystemDefinitionFile"
+    document = _load_json(file, parameter)
+    body = document.get("vm")
+    if not isinstance(body, dict):
+        raise DefinitionError(parameter, f"{file} has no 'vm' object")
+    try:
+        vm = VirtualMachine.model_validate(body)
+    except ValidationError as error:
+        raise DefinitionError(parameter, f"{file}: {validation_message(error)}") from None
+    folder = file.parent.parent if file.parent.name == CONFIGURATION_FOLDER else file.parent
+    drives = tuple(_checked_drive(drive, folder, index) for index, drive in enumerate(vm.drives))
+    return Definition(folder, file, vm.model_copy(update={"drives": drives}))
+
+
+def read_snapshot(file: Path) -> Snapshot:
+    document = _load_json(file, "SnapshotFolder")
+    try:
+        return Snapshot.model_validate(document.get("snapshot"))
+    except ValidationError as error:
+        raise DefinitionError("SnapshotFolder", f"{file}: {validation_message(error)}") from None
+
+
+def _load_json(file: Path, parameter: str) -> dict[str, Any]:
+    try:
+        info = os.lstat(file)
+    except FileNotFoundError:
+        raise DefinitionError(parameter, f"{file}: no such file", missing=True) from None
+    except OSError as error:
+        raise DefinitionError(parameter, f"{file}: {error.strerror}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise DefinitionError(parameter, f"{file} is a symbolic link; an export folder holds plain files only")
+    if not stat.S_ISREG(info.st_mode):
+        raise DefinitionError(parameter, f"{file} is not a regular file")
+    if info.st_size > MAX_DEFINITION_BYTES:
+        raise DefinitionError(parameter, f"{file} is larger than {MAX_DEFINITION_BYTES} bytes")
+    try:
+        with open(file, "rb") as source:
+            document = json.loads(source.read(MAX_DEFINITION_BYTES + 1).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DefinitionError(parameter, f"{file} is not a configuration file (truncated or corrupt: {error})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DefinitionError(parameter, f"{file} is not a {FORMAT} configuration file")
+    version = document.get("version")
+    if version != VERSION or isinstance(version, bool):
+        raise DefinitionError(parameter, f"{file} has format version {version!r}; this server reads version {VERSION}")
+    return document
+
+
+def _checked_drive(drive: Drive, folder: Path, index: int) -> Drive:
+    if drive.media is None:
+        return drive
+    field = f"drives[{index}].media.path"
+    text = drive.media.path
+    relative = PurePosixPath(text)
+    if "\\" in text or relative.is_absolute() or (len(text) > 1 and text[1] == ":"):
+        raise DefinitionError("SystemDefinitionFile", f"{field}: {text!r} is not a path relative to the export folder")
+    if any(part in ("..", ".", "") for part in text.split("/")):
+        raise DefinitionError("SystemDefinitionFile", f"{field}: {text!r} leaves or winds through the export folder")
+    if len(relative.parts) != 2 or relative.parts[0] != DISK_FOLDER:
+        raise DefinitionError("SystemDefinitionFile", f"{field}: {text!r} is not a file in {DISK_FOLDER!r}")
+    current = folder
+    for part in relative.parts:
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            raise DefinitionError("SystemDefinitionFile", f"{field}: {current} does not exist", missing=True) from None
+        if stat.S_ISLNK(info.st_mode):
+            raise DefinitionError("SystemDefinitionFile", f"{field}: {current} is a symbolic link")
+    if not stat.S_ISREG(os.lstat(current).st_mode):
+        raise DefinitionError("SystemDefinitionFile", f"{field}: {current} is not a regular file")
+    return drive.replace(media=drive.media.replace(path=str(current)))

@@ -1,0 +1,250 @@
+"""ImportSystemDefinition, ValidatePlannedSystem, RealizePlannedSystem,
+and DestroySystem of a planned system — Hyper-V's import sequence (§5):
+import → Msvm_PlannedComputerSystem → validate → realize → Msvm_ComputerSystem.
+
+Import reads and checks the whole export folder before anything is kept
+(see export_folder for what a folder may hold; the images must be sound
+VHD or VHDX files, a differencing one with its parents in the folder), so
+a refused folder leaves no planned system and no file; the refusal is a
+failed job with 32773 (invalid) or 32779 (missing) and the reason. The
+planned system only records the definition: destroying it leaves nothing.
+
+Realizing copies the images (flattened) into
+`<first storage root>/<GUID>/Virtual Hard Disks/`, then defines the VM
+with the planned identifier, in a job with progress by bytes; on failure
+the copies are removed and no VM is left. A copy import
+(GenerateNewSystemIdentifier) gets a new VM GUID, new device identities
+and new dynamic MAC addresses; a plain import keeps them all, and is
+refused while a VM (or planned VM) with that GUID exists."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+from uuid import UUID, uuid4
+
+from pywbem import CIMInstanceName
+
+from cimprovider.backends.errors import NotFoundError
+from cimprovider.backends.images import ImageService
+from cimprovider.backends.planned import PlannedSystem
+from cimprovider.jobs import JobFailure, ProgressReporter
+from cimprovider.providers.base import MethodReturn
+from cimprovider.providers.virtualization.errors import (
+    INVALID_PARAMETER,
+    JOB_STARTED,
+    NOT_FOUND,
+    NOT_SUPPORTED,
+    MethodFailure,
+    hyperv_code,
+    invalid_parameter,
+)
+from cimprovider.providers.virtualization.export_folder import DISK_FOLDER, DefinitionError, read_definition
+from cimprovider.providers.virtualization.image_copies import copy_image, scaled, total_size
+from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.planned import PLANNED_CS, find_planned, planned_backend, planned_path
+from cimprovider.schemas.devices import ControllerType, Drive, DriveType
+from cimprovider.schemas.images import VirtualHardDiskFormat, VirtualHardDiskType
+from cimprovider.schemas.vm import VirtualMachine
+
+Handler = Callable[[dict[str, Any]], MethodReturn]
+
+
+def definition_failure(error: DefinitionError) -> MethodFailure:
+    return MethodFailure(NOT_FOUND if error.missing else INVALID_PARAMETER, str(error))
+
+
+class Importer:
+    def __init__(self, virt: Virtualization, images: ImageService) -> None:
+        self.virt = virt
+        self.images = images
+
+    # --- ImportSystemDefinition --------------------------------------------
+
+    def import_system_definition(self, params: dict[str, Any]) -> MethodReturn:
+        backend = planned_backend(self.virt)
+        if backend is None:
+            raise MethodFailure(NOT_SUPPORTED, "this backend keeps no planned virtual machines")
+        text = params.get("SystemDefinitionFile")
+        if not text:
+            raise invalid_parameter("SystemDefinitionFile", "is required")
+        file = self.images.roots.confine(str(text), "SystemDefinitionFile")
+        try:
+            definition = read_definition(file)
+        except DefinitionError as error:
+            raise definition_failure(error) from None
+        for drive in definition.vm.drives:
+            if drive.media is not None:
+                self.check_image(Path(drive.media.path), definition.folder, drive)
+        new_identifier = bool(params.get("GenerateNewSystemIdentifier"))
+        vm = fresh_identity(definition.vm) if new_identifier else definition.vm
+        vm = self.known_switches(vm)
+        self.check_identifier(vm.id, new_identifier)
+        planned = PlannedSystem(id=vm.id, vm=vm, source_folder=str(definition.folder), definition_file=str(file),
+                                new_identifier=new_identifier, created_at=datetime.now(timezone.utc))  # fmt: skip
+        backend.add_planned_system(planned)
+        return MethodReturn(0, {"ImportedSystem": planned_path(self.virt, planned.id)})
+
+    def check_image(self, path: Path, folder: Path, drive: Drive) -> None:
+        """A sound VHD/VHDX (or, in a DVD drive, any file) whose parents, if
+        any, lie in the export folder too."""
+        if drive.drive_type is DriveType.DVD:
+            return
+        for _ in range(64):
+            settings = self.images.get_settings(path)
+            if settings.format not in (VirtualHardDiskFormat.VHD, VirtualHardDiskFormat.VHDX):
+                raise invalid_parameter("SystemDefinitionFile", f"{path} is a {settings.format.value} file, not a virtual hard disk")
+            try:
+                self.images.validate(path)
+            except Exception as error:  # noqa: BLE001 - a corrupt or truncated image is an invalid folder
+                raise invalid_parameter("SystemDefinitionFile", f"{path} is damaged: {error}") from None
+            if settings.type is not VirtualHardDiskType.DIFFERENCING or settings.parent_path is None:
+                return
+            parent = settings.parent_path.resolve()
+            if not parent.is_relative_to(folder / DISK_FOLDER):
+                raise invalid_parameter("SystemDefinitionFile", f"{path} reads through {parent}, outside the export folder")
+            path = parent
+        raise invalid_parameter("SystemDefinitionFile", f"{path}: the differencing chain is too long")
+
+    def known_switches(self, vm: VirtualMachine) -> VirtualMachine:
+        """NICs connected to a switch this host does not have are imported
+        disconnected (Hyper-V's Compare-VM would ask; there is no one to ask)."""
+        switches = {switch.id for switch in self.virt.backend.list_switches()}
+        adapters = tuple(nic if nic.switch_id in switches or nic.switch_id is None else nic.replace(switch_id=None)
+                         for nic in vm.network_adapters)  # fmt: skip
+        return vm.model_copy(update={"network_adapters": adapters})
+
+    def check_identifier(self, vm_id: UUID, new_identifier: bool) -> None:
+        backend = planned_backend(self.virt)
+        taken = self.virt.find_vm(vm_id) is not None
+        if backend is not None and not taken:
+            taken = any(p.id == vm_id for p in backend.list_planned_systems())
+        if taken:
+            hint = "" if new_identifier else "; import it with GenerateNewSystemIdentifier to make a copy"
+            raise invalid_parameter("SystemDefinitionFile", f"a virtual machine with identifier {vm_id} already exists{hint}")
+
+    # --- ValidatePlannedSystem, RealizePlannedSystem -----------------------------
+
+    def validate_planned_system(self, params: dict[str, Any]) -> MethodReturn:
+        planned = self.planned(params.get("PlannedSystem"))
+        self.validate(planned)
+        return self.run("ValidatePlannedSystem", planned.id, lambda progress: progress(100))
+
+    def validate(self, planned: PlannedSystem) -> None:
+        if self.virt.find_vm(planned.id) is not None:
+            raise invalid_parameter("PlannedSystem", f"a virtual machine with identifier {planned.id} already exists")
+        for drive in planned.vm.drives:
+            if drive.media is not None:
+                self.check_image(Path(drive.media.path), Path(planned.source_folder), drive)
+        self.images.roots.confine(self.destination(planned), "PlannedSystem")
+
+    def realize_planned_system(self, params: dict[str, Any]) -> MethodReturn:
+        planned = self.planned(params.get("PlannedSystem"))
+        self.validate(planned)
+
+        def work(progress: ProgressReporter) -> None:
+            self.realize(planned, progress)
+
+        return self.run("RealizePlannedSystem", planned.id, work, ResultingSystem=self.virt.vm_path(planned.id))
+
+    def destination(self, planned: PlannedSystem) -> Path:
+        return self.images.roots.roots[0] / str(planned.id).upper()
+
+    def realize(self, planned: PlannedSystem, progress: ProgressReporter) -> VirtualMachine:
+        folder = self.destination(planned)
+        disks = folder / DISK_FOLDER
+        disks.mkdir(parents=True, exist_ok=False)
+        try:
+            media: dict[UUID, str] = {}
+            sources = [d for d in planned.vm.drives if d.media is not None and d.drive_type is DriveType.DISK]
+            total, done = total_size(self.images, [Path(d.media.path) for d in sources]), 0  # type: ignore[union-attr]
+            for drive in sources:
+                source = Path(drive.media.path)  # type: ignore[union-attr]
+                size = self.images.get_settings(source).max_internal_size
+                media[drive.id] = str(copy_image(self.images, source, disks / source.name, scaled(progress, done, size, total)))
+                done += size
+            vm = define_from(self.virt.backend, planned.vm, media)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        try:
+            planned_backend(self.virt).remove_planned_system(planned.id)  # type: ignore[union-attr]
+        except NotFoundError:
+            pass  # destroyed meanwhile; the VM stands
+        progress(100)
+        return vm
+
+    # --- DestroySystem of a planned system ---------------------------------------
+
+    def destroy_hook(self, destroy: Handler) -> Handler:
+        def destroy_system(params: dict[str, Any]) -> MethodReturn:
+            path = params.get("AffectedSystem")
+            if isinstance(path, CIMInstanceName) and path.classname.lower() == PLANNED_CS.lower():
+                planned = self.planned(path, "AffectedSystem")
+                planned_backend(self.virt).remove_planned_system(planned.id)  # type: ignore[union-attr]
+                return MethodReturn(0)
+            return destroy(params)
+
+        return destroy_system
+
+    # --- plumbing ------------------------------------------------------------------
+
+    def planned(self, path: Any, parameter: str = "PlannedSystem") -> PlannedSystem:
+        planned = find_planned(self.virt, path) if isinstance(path, CIMInstanceName) else None
+        if planned is None:
+            raise MethodFailure(NOT_FOUND, f"{parameter}: no such planned virtual machine")
+        return planned
+
+    def run(self, method: str, affected: UUID, work: Callable[[ProgressReporter], Any], **out: Any) -> MethodReturn:
+        def job_work(progress: ProgressReporter, _token: Any) -> Any:
+            try:
+                return work(progress)
+            except Exception as error:  # noqa: BLE001 - the job ends with the Hyper-V code
+                code, message = hyperv_code(error)
+                raise JobFailure(code, message) from None
+
+        job = self.virt.jobs.submit(job_work, method, f"{method} of a planned virtual machine", (affected,), cancellable=False)
+        return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id), **out})
+
+
+def fresh_identity(vm: VirtualMachine) -> VirtualMachine:
+    """A copy's identity: new VM GUID, new device GUIDs (drives follow
+    their controllers), dynamic MAC addresses left for the host to assign."""
+    controllers = {c.id: c.replace(id=uuid4()) for c in vm.controllers}
+    drives = tuple(d.replace(id=uuid4(), controller_id=controllers[d.controller_id].id,
+                             media=d.media.replace(id=uuid4()) if d.media else None) for d in vm.drives)  # fmt: skip
+    nics = tuple(n.replace(id=uuid4(), mac_address=n.mac_address if n.static_mac else None) for n in vm.network_adapters)
+    ports = tuple(p.replace(id=uuid4()) for p in vm.serial_ports)
+    return vm.model_copy(update={"id": uuid4(), "controllers": tuple(controllers.values()), "drives": drives,
+                                 "network_adapters": nics, "serial_ports": ports})  # fmt: skip
+
+
+def define_from(backend: Any, vm: VirtualMachine, media: dict[UUID, str], keep_dvd_media: bool = False) -> VirtualMachine:
+    """Define `vm` (off, with its identity) on the backend, its disk drives
+    on `media`. IDE controllers are the backend's defaults, so drives on
+    them are placed afterwards on the default with the same number."""
+    scsi = [c for c in vm.controllers if c.controller_type is ControllerType.SCSI]
+    devices: list[Any] = [vm.processor, vm.memory, *vm.serial_ports, *vm.integration_services, *scsi, *vm.network_adapters]
+    defined = backend.define_vm(vm.settings, devices, vm.id)
+    try:
+        for drive in vm.drives:
+            original = vm.controller(drive.controller_id)
+            target = next((c for c in defined.controllers if original is not None
+                           and c.controller_type is original.controller_type and c.number == original.number), None)  # fmt: skip
+            if target is None:
+                continue
+            placed = drive.replace(controller_id=target.id)
+            if drive.drive_type is DriveType.DISK:
+                placed = placed.replace(media=drive.media.replace(path=media[drive.id]) if drive.id in media else None)
+            elif not keep_dvd_media:
+                placed = placed.replace(media=None)  # an export does not carry ISO files
+            backend.add_device(defined.id, placed)
+        for item in vm.kvp_items:
+            backend.add_kvp_items(defined.id, [item])
+    except BaseException:
+        backend.destroy_vm(defined.id)
+        raise
+    return backend.get_vm(defined.id)
