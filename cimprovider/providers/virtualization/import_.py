@@ -19,6 +19,7 @@ refused while a VM (or planned VM) with that GUID exists."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from uuid import UUID, uuid4
 
 from pywbem import CIMInstanceName
 
-from cimprovider.backends.errors import NotFoundError
+from cimprovider.backends.errors import InvalidParameterError, NotFoundError
 from cimprovider.backends.images import ImageService
 from cimprovider.backends.planned import PlannedSystem
 from cimprovider.jobs import JobFailure, ProgressReporter
@@ -71,6 +72,10 @@ class Importer:
         text = params.get("SystemDefinitionFile")
         if not text:
             raise invalid_parameter("SystemDefinitionFile", "is required")
+        given = Path(os.path.normpath(str(text)))
+        for link in (given, given.parent, given.parent.parent):
+            if link.is_symlink():
+                raise invalid_parameter("SystemDefinitionFile", f"{link} is a symbolic link; an export folder holds plain files only")
         file = self.images.roots.confine(str(text), "SystemDefinitionFile")
         try:
             definition = read_definition(file)
@@ -94,7 +99,12 @@ class Importer:
         if drive.drive_type is DriveType.DVD:
             return
         for _ in range(64):
-            settings = self.images.get_settings(path)
+            try:
+                settings = self.images.get_settings(path)
+            except (NotFoundError, InvalidParameterError):
+                raise
+            except Exception as error:  # noqa: BLE001 - unreadable: a damaged folder, not a server failure
+                raise invalid_parameter("SystemDefinitionFile", f"{path} is damaged: {error}") from None
             if settings.format not in (VirtualHardDiskFormat.VHD, VirtualHardDiskFormat.VHDX):
                 raise invalid_parameter("SystemDefinitionFile", f"{path} is a {settings.format.value} file, not a virtual hard disk")
             try:
