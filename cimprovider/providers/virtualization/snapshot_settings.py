@@ -114,9 +114,9 @@ class SettingsWithSnapshots(InstanceProvider):
 
 
 def _pushdown_ids(pushdown: Pushdown | None) -> set[UUID]:
-    value = pushdown.equals.get("instanceid") if pushdown is not None else None
-    ref = ids.parse_setting_id(value) if isinstance(value, str) else None
-    return {ref.vm_id} if ref is not None else set()
+    values = pushdown.values_for("InstanceID") if pushdown is not None else None
+    refs = [ids.parse_setting_id(v) for v in values or () if isinstance(v, str)]
+    return {ref.vm_id for ref in refs if ref is not None}
 
 
 # --- associations -------------------------------------------------------------

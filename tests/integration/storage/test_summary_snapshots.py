@@ -25,3 +25,14 @@ def test_summary_lists_snapshots_oldest_first(conn):
     listed = summary(conn, vm)["Snapshots"]
     assert [s["InstanceID"] for s in listed] == [first.keybindings["InstanceID"], second.keybindings["InstanceID"]]
     assert all(s["VirtualSystemType"] == "Microsoft:Hyper-V:Snapshot:Realized" for s in listed)
+
+
+def test_settings_query_with_where_while_snapshots_exist(conn):
+    vm = define_vm(conn, "queried-with-snapshots")
+    snapshot = take(conn, vm)
+    rows = conn.ExecQuery(
+        "WQL", f"SELECT * FROM Msvm_VirtualSystemSettingData WHERE InstanceID = '{snapshot.keybindings['InstanceID']}'"
+    )
+    assert [r["VirtualSystemType"] for r in rows] == ["Microsoft:Hyper-V:Snapshot:Realized"]
+    named = conn.ExecQuery("WQL", "SELECT * FROM Msvm_VirtualSystemSettingData WHERE ElementName = 'queried-with-snapshots'")
+    assert "Microsoft:Hyper-V:System:Realized" in {r["VirtualSystemType"] for r in named}
