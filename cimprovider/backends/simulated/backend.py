@@ -24,6 +24,7 @@ from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
 from cimprovider.backends.simulated.planned import PlannedOperations
+from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
 from cimprovider.backends.simulated.transition import SimulatedTransition
@@ -53,7 +54,7 @@ _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
 
 
-class SimulatedBackend(SnapshotOperations, PlannedOperations):
+class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
     name = "simulated"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None, clock: Callable[[], float] = time.time) -> None:

@@ -48,6 +48,7 @@ class SnapshotOperations:
     _idle_vm: Callable[[UUID, str], VirtualMachine]
     _check_open: Callable[[], None]
     _commit: Callable[..., None]
+    _merge_frozen: Callable[[UUID, list[str]], None]
 
     def _load_snapshots(self) -> None:
         self._snapshots: dict[UUID, Snapshot] = {}
@@ -144,6 +145,8 @@ class SnapshotOperations:
             return restored
 
     def destroy_snapshot(self, snapshot_id: UUID, tree: bool = False) -> None:
+        """Forget the snapshot(s); a frozen disk only one disk reads through
+        is merged with it (see snapshot_merge), the rest go once unread."""
         with self._lock:
             self._check_open()
             snapshot = self.get_snapshot(snapshot_id)
@@ -172,6 +175,7 @@ class SnapshotOperations:
             for child in adopted:
                 self._snapshots[child.id] = child
             self._positions[vm_id] = position
+            self._merge_frozen(vm_id, candidates)  # SnapshotMerges
             self._forget_unread_disks(vm_id, candidates)
 
     def rename_snapshot(self, snapshot_id: UUID, name: str) -> Snapshot:
