@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pywbem import CIMInstance, CIMInstanceName
 
+from cimprovider.backends import NotFoundError, SnapshotBackend
 from cimprovider.jobs import JobNotFoundError
 from cimprovider.providers.base import AssociationProvider, OperationContext, PropertySet, Pushdown
 from cimprovider.providers.virtualization import ids, kinds
@@ -248,8 +249,26 @@ class AffectedJobElement(PairAssociation):
 
     def pairs(self) -> Iterator[Pair]:
         for job in self.virt.jobs.list():
-            for vm_id in job.affected_element_ids:
-                yield self.virt.vm_path(vm_id), job_path(self.virt, job.id)
+            for index, element_id in enumerate(job.affected_element_ids):
+                path = self.affected_path(element_id, first=index == 0)
+                if path is not None:
+                    yield path, job_path(self.virt, job.id)
+
+    def affected_path(self, element_id: Any, first: bool) -> CIMInstanceName | None:
+        """A job's first affected element is its VM (even once destroyed);
+        the others are what it made — a snapshot job's snapshot, whose VSSD
+        os-win reads through this association — or VMs. An element not (or
+        not yet) there is left out."""
+        if first or self.virt.find_vm(element_id) is not None:
+            return self.virt.vm_path(element_id)
+        backend = self.virt.backend
+        if isinstance(backend, SnapshotBackend):
+            try:
+                backend.get_snapshot(element_id)
+            except NotFoundError:
+                return None
+            return self.virt.setting_path(VSSD, ids.vssd_id(element_id))
+        return None
 
 
 class OwningJobElement(PairAssociation):

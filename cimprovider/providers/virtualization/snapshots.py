@@ -133,7 +133,9 @@ class SnapshotService(InstanceProvider, MethodProvider):
             return self.backend.create_snapshot(  # type: ignore[union-attr]
                 vm.id, None, kind, snapshot_id, progress)
 
-        return self.run("CreateSnapshot", (vm.id,), work, ResultingSnapshot=snapshot_path(self.virt, snapshot_id))
+        # The snapshot is an affected element too: os-win finds it as the
+        # job's Msvm_AffectedJobElement of class VSSD.
+        return self.run("CreateSnapshot", (vm.id, snapshot_id), work, ResultingSnapshot=snapshot_path(self.virt, snapshot_id))
 
     def apply(self, params: dict[str, Any]) -> MethodReturn:
         snapshot = self._snapshot(params.get("Snapshot"), "Snapshot")
