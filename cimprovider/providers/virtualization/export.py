@@ -4,7 +4,7 @@ to the VM by Msvm_SystemExportSettingData).
 
 The export is checked before the method returns (the VM, the directory —
 which must lie inside the storage roots, as every path a client hands the
-server does — and the settings); the copy runs in a Msvm_ConcreteJob whose
+server does, and is made if missing — and the settings); the copy runs in a Msvm_ConcreteJob whose
 progress follows the bytes of disk copied. It is written into a hidden
 `.partial` folder beside the target and renamed into place at the end, so
 a failed or interrupted export leaves no half folder that looks whole.
@@ -113,8 +113,8 @@ class Exporter:
         if not text:
             raise invalid_parameter("ExportDirectory", "is required")
         directory = self.images.roots.confine(str(text), "ExportDirectory")
-        if not directory.is_dir():
-            raise MethodFailure(NOT_FOUND, f"ExportDirectory: {text} is not an existing directory")
+        if directory.exists() and not directory.is_dir():
+            raise invalid_parameter("ExportDirectory", f"{text} is not a directory")
         values = export_settings_values(vm)
         if params.get("ExportSettingData"):
             bag = read_embedded(params["ExportSettingData"], "ExportSettingData")
@@ -157,6 +157,10 @@ class Exporter:
     # --- writing ----------------------------------------------------------
 
     def write(self, request: ExportRequest, job_id: UUID, progress: ProgressReporter) -> None:
+        # A missing ExportDirectory is made (as Export-VM does) and removed
+        # again if the export fails.
+        made = next((p for p in reversed(request.target.parents) if not p.exists()), None)
+        request.target.parent.mkdir(parents=True, exist_ok=True)
         partial = request.target.parent / f".{request.target.name}.{job_id}.partial"
         partial.mkdir()
         try:
@@ -179,7 +183,7 @@ class Exporter:
                 write_json(partial / SNAPSHOT_FOLDER / f"{ids.guid(snapshot.id)}.json", snapshot_document(snapshot))
             self.place(partial, request.target)
         except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
+            shutil.rmtree(made or partial, ignore_errors=True)
             raise
         progress(100)
 

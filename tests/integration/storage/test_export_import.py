@@ -18,6 +18,7 @@ from tests.integration.storage.snapshots_client import guest_writes, take
 from tests.integration.storage.transfer_client import (
     definition_file,
     export,
+    export_settings,
     import_planned,
     realize,
     refused,
@@ -109,3 +110,17 @@ def test_plain_import_is_refused_while_the_vm_exists_and_a_copy_is_not(conn, roo
 
 def conn_storage(root: Path) -> Path:
     return root.parent
+
+
+def test_export_makes_a_missing_directory_and_refuses_one_outside_the_roots(conn, root: Path, tmp_path: Path) -> None:
+    create(conn, root / "d.vhd", "dynamic", size=4 * MIB)
+    vm = vm_with_disk(conn, "a/../name", root / "d.vhd")
+    export(conn, vm, root / "new" / "deeper", CopySnapshotConfiguration=1)
+    assert (root / "new" / "deeper" / "a_.._name" / "Virtual Hard Disks" / "d.vhd").is_file()
+    code, message = refused(conn, "ExportSystemDefinition", ComputerSystem=vm, ExportDirectory=str(tmp_path),
+                            ExportSettingData=export_settings(conn, vm))
+    assert code == 32773 and "ExportDirectory" in message and "storage roots" in message
+    assert list(tmp_path.iterdir()) == []
+    code, message = refused(conn, "ExportSystemDefinition", ComputerSystem=vm, ExportDirectory=str(root / "new" / "deeper"),
+                            ExportSettingData=export_settings(conn, vm))
+    assert code == 32773 and "already holds an export" in message
