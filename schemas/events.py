@@ -108,6 +108,26 @@ class JobChanged(EventBase):
     job: JobStatus
 
 
+class BackendHealth(SchemaModel):
+    """Whether the backend can reach its hypervisor. A libvirt backend that
+    lost its connection keeps answering from nothing and retries with
+    backoff; `reconnect_attempts` counts the tries since the loss."""
+
+    healthy: bool = True
+    detail: str = ""
+    since: datetime = Field(default_factory=_now)
+    reconnect_attempts: int = Field(default=0, ge=0)
+
+
+class BackendHealthChanged(EventBase):
+    """The backend lost or regained its hypervisor; the host's HealthState
+    follows it."""
+
+    kind: Literal["backend_health_changed"] = "backend_health_changed"
+    backend: str
+    health: BackendHealth
+
+
 Event = Annotated[
     Union[
         VmDefined,
@@ -120,6 +140,7 @@ Event = Annotated[
         KvpChanged,
         SwitchDefined,
         JobChanged,
+        BackendHealthChanged,
     ],
     Field(discriminator="kind"),
 ]

@@ -11,7 +11,7 @@ from cimprovider.backends.errors import (
 )
 from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
 from cimprovider.backends.loading import available_backends, load_backend
-from cimprovider.backends.protocol import Backend, PowerTransition, ProgressCallback, SnapshotBackend, change_power_state
+from cimprovider.backends.protocol import Backend, HealthReporting, PowerTransition, ProgressCallback, SnapshotBackend, change_power_state
 from cimprovider.backends.transitions import POWER_TRANSITIONS, TransitionPath, plan_transition
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Backend",
     "BackendError",
     "Change",
+    "HealthReporting",
     "InUseError",
     "InvalidParameterError",
     "InvalidStateError",

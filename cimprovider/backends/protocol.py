@@ -23,6 +23,7 @@ from uuid import UUID
 
 from cimprovider.events import EventBus
 from cimprovider.schemas.devices import Device
+from cimprovider.schemas.events import BackendHealth
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
@@ -153,6 +154,16 @@ class SnapshotBackend(Protocol):
         ...
 
     def rename_snapshot(self, snapshot_id: UUID, name: str) -> Snapshot: ...
+
+
+@runtime_checkable
+class HealthReporting(Protocol):
+    """For backends that can lose their hypervisor (a libvirt connection):
+    `health()` answers at once, without asking the hypervisor, and every
+    change of it is published as a `BackendHealthChanged`. A backend
+    without it is always healthy."""
+
+    def health(self) -> BackendHealth: ...
 
 
 def change_power_state(

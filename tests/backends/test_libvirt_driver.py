@@ -20,6 +20,7 @@ from conftest import BackendHarness
 from cimprovider.backends import change_power_state
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.metadata import NAMESPACE
+from cimprovider.schemas.events import BackendHealthChanged
 from cimprovider.schemas import (
     AutomaticStopAction,
     Controller,
@@ -176,16 +177,21 @@ def test_hyper_v_names_need_not_be_unique_but_domain_names_must(backend: Libvirt
 
 
 def test_a_lost_connection_is_reported_and_recovered(backend: LibvirtBackend, outside) -> None:
-    events = backend.events.subscribe_queue(kinds=[VmDefined])
+    events = backend.events.subscribe_queue(kinds=[VmDefined, BackendHealthChanged])
+    assert backend.health().healthy
     connection = backend._connection
     connection._closed_by_libvirt(connection.get(), libvirt.VIR_CONNECT_CLOSE_REASON_EOF, None)  # as libvirt reports it
-    assert not backend.healthy
+    assert not backend.healthy and "lost the connection to test:///default" in backend.health().detail
     with pytest.raises(Exception, match="lost"):
         backend.list_vms()
     # Defined while we were away: seen once the connection is back.
     domain = outside.defineXML(OUTSIDE_DOMAIN)
+    lost = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged), timeout=10)
+    assert (lost.backend, lost.health.healthy) == ("libvirt", False)
+    back = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged), timeout=10)
+    assert back.health.healthy and back.health.since > lost.health.since
     wait_for(events.queue, lambda e: isinstance(e, VmDefined) and e.vm.id == UUID(domain.UUIDString()), timeout=10)
-    assert backend.healthy
+    assert backend.healthy and backend.health().reconnect_attempts == 0
     assert any(vm.name == "made-with-virsh" for vm in backend.list_vms())
 
 

@@ -31,6 +31,7 @@ from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
+from cimprovider.backends.libvirt.health import HealthReport
 from cimprovider.backends.libvirt.host import (
     attached_bridges,
     bridge_switch,
@@ -50,7 +51,7 @@ from cimprovider.backends.transitions import plan_transition
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import Device, NetworkAdapter
-from cimprovider.schemas.events import PowerStateChanged
+from cimprovider.schemas.events import BackendHealth, BackendHealthChanged, PowerStateChanged
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
@@ -82,8 +83,8 @@ class LibvirtBackend:
         self._first_seen_running: dict[UUID, float] = {}
         self._sampler = RuntimeSampler()
         self._host: Host | None = None
-        self.healthy = True
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
+        self._health = HealthReport(self.name, self._queue.put)
         self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed)
         self._domain_type = domain_type(self._conn())
         with self._lock:
@@ -314,7 +315,9 @@ class LibvirtBackend:
     def _dispatch(self) -> None:
         while (item := self._queue.get()) is not None:
             try:
-                if item == _RESYNC:
+                if isinstance(item, BackendHealthChanged):
+                    self.events.publish(item)
+                elif item == _RESYNC:
                     self._resync()
                 else:
                     self._refresh(UUID(item))
@@ -329,10 +332,19 @@ class LibvirtBackend:
             for vm_id in current | set(self._seen):
                 self._refresh(vm_id)
 
-    def _health_changed(self, healthy: bool) -> None:
-        self.healthy = healthy
-        if healthy:
-            self._queue.put(_RESYNC)
+    # health -------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        return self._health.current.healthy
+
+    def health(self) -> BackendHealth:
+        return self._health.current
+
+    def _health_changed(self, healthy: bool, detail: str) -> None:
+        attempts = self._connection.reconnect_attempts if hasattr(self, "_connection") else 0
+        if self._health.update(healthy, detail, attempts) and healthy:
+            self._queue.put(_RESYNC)  # catch up with what happened while we were away
 
     # changing -----------------------------------------------------------
 

@@ -9,9 +9,10 @@ they only hand the domain's UUID to the backend, which does the work
 elsewhere.
 
 When the connection closes under us (libvirtd restarted, a remote host
-gone), `on_health(False)` is called and a thread reopens it with
-exponential backoff; once it is back, events are registered again and
-`on_health(True)` lets the backend catch up with what it missed.
+gone), `on_health(False, why)` is called and a thread reopens it with
+exponential backoff, reporting each failed try; once it is back, events
+are registered again and `on_health(True, …)` lets the backend catch up
+with what it missed.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class LibvirtConnection:
         self,
         uri: str,
         on_domain_event: Callable[[str], None],
-        on_health: Callable[[bool], None],
+        on_health: Callable[[bool, str], None],
     ) -> None:
         ensure_event_loop()
         self.uri = uri
@@ -83,6 +84,8 @@ class LibvirtConnection:
         self._reconnecting: threading.Thread | None = None
         self._callback_ids: list[int] = []
         self._conn: libvirt.virConnect | None = None
+        # Failed reconnection tries since the loss, for the health report.
+        self.reconnect_attempts = 0
         self._open()
 
     @property
@@ -158,7 +161,8 @@ class LibvirtConnection:
                 return
             self._conn = None
         log.warning("lost the connection to %s; reconnecting", self.uri)
-        self._on_health(False)
+        self.reconnect_attempts = 0
+        self._on_health(False, f"lost the connection to {self.uri}; reconnecting")
         self._reconnecting = threading.Thread(target=self._reconnect, args=(conn,), name="libvirt-reconnect", daemon=True)
         self._reconnecting.start()
 
@@ -169,12 +173,19 @@ class LibvirtConnection:
             try:
                 self._open()
             except libvirt.libvirtError as error:
-                log.info("reconnecting to %s failed (%s); next try in %.1f s", self.uri, error, delay)
+                self.reconnect_attempts += 1
                 delay = min(delay * 2, BACKOFF_LIMIT_SECONDS)
+                log.info("reconnecting to %s failed (%s); next try in %.1f s", self.uri, error, delay)
+                self._on_health(
+                    False,
+                    f"lost the connection to {self.uri}; {self.reconnect_attempts} tries failed"
+                    f" ({error.get_error_message()}), next in {delay:.1f} s",
+                )
                 continue
             if self._closing.is_set():
                 self.close()
                 return
             log.warning("reconnected to %s", self.uri)
-            self._on_health(True)
+            self.reconnect_attempts = 0
+            self._on_health(True, f"connected to {self.uri}")
             return

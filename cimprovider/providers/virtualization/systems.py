@@ -14,6 +14,7 @@ from typing import Any
 
 from pywbem import CIMInstance, CIMInstanceName, Uint64
 
+from cimprovider.backends.protocol import HealthReporting
 from cimprovider.providers.base import (
     InstanceProvider,
     MethodProvider,
@@ -40,6 +41,10 @@ _RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
 
 
 def host_values(virt: Virtualization) -> dict[str, Any]:
+    # A backend that lost its hypervisor: the host is failing (HealthState
+    # 20, Major Failure) and has lost communication (OperationalStatus 13).
+    health = virt.backend.health() if isinstance(virt.backend, HealthReporting) else None
+    lost = health is not None and not health.healthy
     return {
         "CreationClassName": CS,
         "Name": virt.host_name,
@@ -49,9 +54,9 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
         "EnabledState": 2,
         "RequestedState": 12,
         "EnabledDefault": 2,
-        "HealthState": 5,
-        "OperationalStatus": [2],
-        "StatusDescriptions": ["OK"],
+        "HealthState": 20 if lost else 5,
+        "OperationalStatus": [13] if lost else [2],
+        "StatusDescriptions": [health.detail] if lost and health is not None else ["OK"],
         "Dedicated": [0],
         "ResetCapability": 1,
         "PrimaryOwnerName": "Administrator",

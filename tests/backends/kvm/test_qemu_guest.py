@@ -7,22 +7,12 @@ tests/backends/kvm/start-daemons.sh. Without it these tests fail.
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import libvirt
-import pytest
 
-import guest
 from cimprovider.backends import change_power_state
-from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.schemas import (
     ControllerType,
     DeviceAdded,
@@ -34,91 +24,11 @@ from cimprovider.schemas import (
     PowerRequest,
     PowerState,
     PowerStateChanged,
-    ServerConfig,
     VmDefined,
 )
+from qemu_host import URI, Host, console_size, host, libvirtd_in_use, shared_host, wait_for_console, wait_for_event  # noqa: F401 (fixtures)
 
-URI = "qemu:///system"
 R, S = PowerRequest, PowerState
-BOOT_SECONDS = 120
-
-
-class Host:
-    """libvirtd as the tests find it, a work directory QEMU may read, one
-    isolated network (a bridge, no addresses, no DHCP) and our backend."""
-
-    def __init__(self) -> None:
-        try:
-            self.conn = libvirt.open(URI)
-        except libvirt.libvirtError as error:
-            pytest.fail(f"libvirtd is not reachable at {URI} ({error}); run tests/backends/kvm/start-daemons.sh")
-        self.tag = f"cimp-t2-{os.getpid()}"
-        # QEMU runs as libvirt-qemu: the directory must be traversable.
-        self.workdir = Path(tempfile.mkdtemp(prefix="cimprovider-kvm-"))
-        self.workdir.chmod(0o755)
-        self.initrd = guest.build_initrd(self.workdir)
-        bridge = f"cimt{os.getpid() % 100000}"
-        self.network = self.conn.networkCreateXML(f"<network><name>{self.tag}</name><bridge name='{bridge}'/></network>")
-        self.backend = LibvirtBackend(ServerConfig(backend="libvirt", libvirt_uri=URI, data_dir=self.workdir / "data"))
-        self.backend.shutdown_timeout_seconds = 90
-        self.domains: list[str] = []
-
-    def define_guest(self, suffix: str) -> libvirt.virDomain:
-        name = f"{self.tag}-{suffix}"
-        self.domains.append(name)
-        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd))
-
-    def console(self, domain: libvirt.virDomain) -> Path:
-        return self.workdir / f"{domain.name()}.console"
-
-    def close(self) -> None:
-        for name in self.domains:
-            try:
-                domain = self.conn.lookupByName(name)
-            except libvirt.libvirtError:
-                continue
-            if domain.isActive():
-                domain.destroy()
-            domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-        self.backend.close()
-        self.network.destroy()
-        self.conn.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def host() -> Iterator[Host]:
-    host = Host()
-    yield host
-    host.close()
-
-
-def wait_for_console(path: Path, pattern: str, after: int = 0, timeout: float = BOOT_SECONDS) -> str:
-    """The first console line past byte `after` matching `pattern`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            text = path.read_text(errors="replace")[after:]
-            match = re.search(pattern, text)
-            if match:
-                return match.group(0)
-        time.sleep(0.5)
-    tail = path.read_text(errors="replace")[-2000:] if path.exists() else "(no console output)"
-    raise AssertionError(f"the guest never printed {pattern!r}; console ends:\n{tail}")
-
-
-def wait_for_event(events, match, timeout: float = 30):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in events.drain():
-            if match(event):
-                return event
-        time.sleep(0.1)
-    raise AssertionError("the expected event did not reach the bus")
-
-
-def console_size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
 
 
 def test_a_guest_defined_with_virsh_starts_pauses_saves_restores_and_shuts_down(host: Host) -> None:
@@ -196,7 +106,7 @@ def test_changes_made_with_virsh_to_a_running_guest_reach_the_bus(host: Host) ->
     paused = wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.vm_id == vm_id)
     assert (paused.old, paused.new, paused.request) == (S.RUNNING, S.PAUSED, None)
     subprocess.run(["virsh", "-q", "-c", URI, "resume", domain.name()], check=True, capture_output=True)
-    wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.new is S.RUNNING)
+    wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.vm_id == vm_id and e.new is S.RUNNING)
 
     subprocess.run(
         ["virsh", "-q", "-c", URI, "attach-interface", domain.name(), "network", host.tag,
@@ -207,5 +117,5 @@ def test_changes_made_with_virsh_to_a_running_guest_reach_the_bus(host: Host) ->
     assert isinstance(added.device, NetworkAdapter) and added.device.mac_address == "525400C1A001"
 
     subprocess.run(["virsh", "-q", "-c", URI, "destroy", domain.name()], check=True, capture_output=True)
-    off = wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.new is S.OFF)
+    off = wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.vm_id == vm_id and e.new is S.OFF)
     assert off.old is S.RUNNING and backend.get_vm(vm_id).power_state is S.OFF
