@@ -76,9 +76,8 @@ def import_command(session: Session, definition: str, snapshot_folder: str | Non
 @click.argument("new_name")
 @client_command()
 def clone(session: Session, name: str, new_name: str) -> None:
-    """A new VM NEW_NAME with the settings and devices of NAME (disks are
-    attached as they are: copy the files with `vhd convert` first if the
-    clone must not share them)."""
+    """A new VM NEW_NAME with the settings and devices of NAME, new IDs and
+    MAC addresses, running on its own copies of NAME's disks."""
     source = require_vm(session.single(), name)
     conn = source.conn
     settings = CIMInstance(VSSD, properties={"ElementName": new_name})
