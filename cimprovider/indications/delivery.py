@@ -29,6 +29,7 @@ from cimprovider.indications.transport import (
     DeliveryFailed,
     IndicationRejected,
     ListenerAddress,
+    release,
     send_export,
 )
 
@@ -162,6 +163,12 @@ class DestinationWorker:
         self._flush_acks()
 
     def _run(self) -> None:
+        try:
+            self._deliver_forever()
+        finally:
+            release(self.address)
+
+    def _deliver_forever(self) -> None:
         while True:
             item = self._next()
             if item is None:

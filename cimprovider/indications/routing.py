@@ -16,6 +16,8 @@ from pywbem import CIMError, CIMInstance
 from cimprovider.indications.records import FilterRecord, SubscriptionRecord
 from cimprovider.providers.paths import namespace_key
 from cimprovider.query import SelectQuery, parse_query
+from cimprovider.query.evaluate import matches as query_matches
+from cimprovider.query.results import project_instance, selection
 from cimprovider.repository import ClassRepository
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ class Route:
     handler_name: str
     query: SelectQuery
     namespaces: frozenset[str]  # namespace keys; empty = every namespace
+    keeps_all: bool = False  # `SELECT *`: the indication goes as raised
+
+    def project(self, indication: CIMInstance, ctx: SchemaContext) -> CIMInstance:
+        # No copy for `SELECT *`: what is delivered is built anew around the
+        # raised indication's properties, which nothing changes after routing.
+        return indication if self.keeps_all else project_instance(self.query, indication, ctx)
 
     def admits(self, namespace: str) -> bool:
         return not self.namespaces or namespace_key(namespace) in self.namespaces
@@ -79,7 +87,7 @@ def build_routes(filters: list[FilterRecord], subscriptions: list[SubscriptionRe
             log.warning("indication filter %s no longer parses: %s", record.name, error.status_description)
             continue
         namespaces = frozenset(namespace_key(n) or "" for n in record.source_namespaces)
-        routes.append(Route(sub.filter_name, sub.handler_name, query, namespaces))
+        routes.append(Route(sub.filter_name, sub.handler_name, query, namespaces, selection(query) is None))
     return tuple(routes)
 
 
@@ -97,8 +105,8 @@ def match(
         if not route.admits(namespace):
             continue
         try:
-            if route.query.matches(indication, ctx):
-                out.append(Match(route, route.query.project(indication, ctx)))
+            if query_matches(route.query, indication, ctx):
+                out.append(Match(route, route.project(indication, ctx)))
         except CIMError as error:  # a filter must not stop delivery to the others
             log.warning("indication filter %s failed on %s: %s", route.filter_name, indication.classname, error)
     return out
