@@ -27,6 +27,8 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--users-file", env="USERS_FILE", type=click.Path(path_type=Path), default=None, help="Users for HTTP Basic authentication (see `cimprovider user`).")
 @_option("--backend", env="BACKEND", default=None, help="Hypervisor backend.  [default: simulated]")
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
+@_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
+@_option("--shutdown-timeout-seconds", env="SHUTDOWN_TIMEOUT_SECONDS", type=float, default=None, help="How long a guest gets to shut down.  [default: 120]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")

@@ -16,6 +16,12 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from cimprovider.schemas.base import SchemaModel, describe_validation_error
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LibvirtDomainType = Literal["kvm", "qemu"]
+
+
+def default_libvirt_domain_type() -> LibvirtDomainType:
+    """KVM where this machine can use it, else QEMU's emulator (TCG)."""
+    return "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "qemu"
 
 
 def default_data_dir() -> Path:
@@ -55,6 +61,13 @@ class ServerConfig(SchemaModel):
     worker_threads: int = Field(default=16, ge=1, le=1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     libvirt_uri: str = Field(default="qemu:///system", min_length=1)
+    # The domain type of VMs the libvirt backend defines. Given explicitly,
+    # libvirt must offer it; by default the backend falls back to what the
+    # host offers (a remote host may lack KVM, the test driver has "test").
+    libvirt_domain_type: LibvirtDomainType = Field(default_factory=default_libvirt_domain_type)
+    # How long a guest gets to power off after a shutdown request before
+    # the request fails (Hyper-V's job then reports the failure).
+    shutdown_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
     # Where virtual hard disk files may be created, read and changed; every
     # path a client names must lie inside one of them. Empty means
     # `<data_dir>/storage`.

@@ -69,8 +69,6 @@ _RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
 
 class LibvirtBackend:
     name = "libvirt"
-    # How long a guest gets to power off after a shutdown request.
-    shutdown_timeout_seconds = 120.0
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
         self.events = bus if bus is not None else EventBus()
@@ -86,7 +84,14 @@ class LibvirtBackend:
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
         self._health = HealthReport(self.name, self._queue.put)
         self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed)
-        self._domain_type = domain_type(self._conn())
+        explicit = "libvirt_domain_type" in config.model_fields_set
+        try:
+            self._domain_type = self._call(
+                lambda: domain_type(self._conn(), config.libvirt_domain_type, explicit), "choose the domain type"
+            )
+        except BackendError:
+            self._connection.close()
+            raise
         with self._lock:
             for vm in self.list_vms():
                 self._seen[vm.id] = vm
@@ -207,7 +212,7 @@ class LibvirtBackend:
             else:
                 self._busy[vm_id] = vm.power_state
             return LibvirtTransition(
-                self, vm_id, request, vm.power_state, path.transitional, path.end, self.shutdown_timeout_seconds
+                self, vm_id, request, vm.power_state, path.transitional, path.end, self._config.shutdown_timeout_seconds
             )
 
     def _finish_transition(self, transition: LibvirtTransition) -> VirtualMachine:

@@ -9,6 +9,7 @@ from uuid import UUID
 import libvirt
 from lxml import etree
 
+from cimprovider.backends.errors import BackendError
 from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
 from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
 
@@ -50,13 +51,24 @@ def bridge_switch(bridge: str) -> VirtualSwitch:
     return VirtualSwitch(id=bridge_switch_id(bridge), name=bridge[:100], switch_type=SwitchType.EXTERNAL)
 
 
-def domain_type(conn: libvirt.virConnect) -> str:
-    """The best accelerator libvirt offers for x86_64 guests."""
-    types = set(etree.fromstring(conn.getCapabilities()).xpath("guest/arch/domain/@type"))
+def domain_type(conn: libvirt.virConnect, wanted: str, explicit: bool) -> str:
+    """The domain type new VMs get: `wanted` if libvirt offers it for
+    x86_64 guests; else, unless it was asked for explicitly, the best
+    accelerator libvirt offers (a host without KVM, the test driver)."""
+    capabilities = etree.fromstring(conn.getCapabilities())
+    # The test driver describes only i686 guests; any arch will then do.
+    offered = set(capabilities.xpath("guest/arch[@name='x86_64']/domain/@type") or capabilities.xpath("guest/arch/domain/@type"))
+    if wanted in offered:
+        return wanted
+    if explicit:
+        raise BackendError(
+            f"libvirt at {conn.getURI()} offers no {wanted!r} domains"
+            f" (it offers {', '.join(sorted(offered)) or 'none'}); set libvirt_domain_type accordingly"
+        )
     for preferred in ("kvm", "qemu", "test"):
-        if preferred in types:
+        if preferred in offered:
             return preferred
-    return sorted(types)[0] if types else "qemu"
+    return sorted(offered)[0] if offered else "qemu"
 
 
 def switch_source(conn: libvirt.virConnect, switch_id: UUID) -> tuple[str, str] | None:

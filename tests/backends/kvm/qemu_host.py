@@ -49,8 +49,12 @@ class Host:
         self.initrd = guest.build_initrd(self.workdir)
         bridge = f"cimt{os.getpid() % 100000}"
         self.conn.networkCreateXML(f"<network><name>{self.tag}</name><bridge name='{bridge}'/></network>")
-        self.backend = LibvirtBackend(ServerConfig(backend="libvirt", libvirt_uri=URI, data_dir=self.workdir / "data"))
-        self.backend.shutdown_timeout_seconds = 90
+        # VMs the backend defines run under TCG too (see guest.domain_xml).
+        self.config = ServerConfig(
+            backend="libvirt", libvirt_uri=URI, data_dir=self.workdir / "data",
+            libvirt_domain_type="qemu", shutdown_timeout_seconds=90,
+        )
+        self.backend = LibvirtBackend(self.config)
         self.domains: list[str] = []
 
     def ready(self, timeout: float = 60) -> None:
