@@ -98,7 +98,7 @@ def test_devices_add_modify_remove_with_events(backend: Backend) -> None:
     assert isinstance(scsi, Controller) and scsi.number == 0
     drive = backend.add_device(vm.id, Drive(controller_id=scsi.id))
     assert isinstance(drive, Drive) and drive.slot == 0
-    with_media = backend.modify_device(vm.id, drive.replace(media=Media(path="/images/disk.vhdx")))
+    with_media = backend.modify_device(vm.id, drive.replace(media=Media(path="/images/disk.vhd")))
     nic = backend.add_device(vm.id, NetworkAdapter(switch_id=backend.list_switches()[0].id))
     assert isinstance(nic, NetworkAdapter) and nic.mac_address and len(nic.mac_address) == 12
     stored = backend.get_vm(vm.id)

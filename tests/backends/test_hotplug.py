@@ -79,14 +79,14 @@ def test_nics_and_scsi_disks_come_and_go_live(harness: BackendHarness, backend: 
         with pytest.raises(InvalidStateError):
             backend.add_device(vm_id, NetworkAdapter())
         with pytest.raises(InvalidStateError):
-            backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhdx")))
+            backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhd")))
         assert backend.get_vm(vm_id) == vm
         return
     nic = backend.add_device(vm_id, NetworkAdapter())
     backend.modify_device(vm_id, nic.replace(switch_id=backend.list_switches()[0].id))
     with pytest.raises(InvalidStateError):
         backend.modify_device(vm_id, nic.replace(mac_address="00155DFFFFFF", static_mac=True))
-    disk = backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhdx")))
+    disk = backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhd")))
     backend.remove_device(vm_id, disk.id)
     backend.remove_device(vm_id, nic.id)
     assert backend.get_vm(vm_id).network_adapters == ()

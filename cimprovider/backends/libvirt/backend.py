@@ -28,6 +28,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.connection import LibvirtConnection
+from cimprovider.backends.libvirt.disk_images import DiskImages, is_local
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
@@ -80,6 +81,7 @@ class LibvirtBackend:
         self._seen: dict[UUID, VirtualMachine] = {}
         self._first_seen_running: dict[UUID, float] = {}
         self._sampler = RuntimeSampler()
+        self._images = DiskImages(is_local(config.libvirt_uri))
         self._host: Host | None = None
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
         self._health = HealthReport(self.name, self._queue.put)
@@ -133,12 +135,14 @@ class LibvirtBackend:
             vm_id = vm_id or uuid4()
             if self._read(vm_id) is not None:
                 raise InvalidParameterError("id", f"a VM {vm_id} already exists")
-            vm = default_vm(vm_id, settings, devices, self._mac_allocator())
+            vm = self._images.runnable(default_vm(vm_id, settings, devices, self._mac_allocator()))
             for device in vm.network_adapters:
                 self._check_references(device)
             name = self._free_domain_name(vm.name, vm_id)
             max_vcpus = self.host_info().logical_processors
-            root = write_domain(vm, new_domain(vm, self._domain_type, name, max_vcpus), name, self._switch_source)
+            root = write_domain(
+                vm, new_domain(vm, self._domain_type, name, max_vcpus), name, self._switch_source, self._images.driver_format
+            )
             self._call(lambda: self._conn().defineXML(_xml(root)), "define the VM")
             return self._published(vm_id)
 
@@ -357,10 +361,11 @@ class LibvirtBackend:
         """Make libvirt hold `changed`: live first where the guest runs (a
         refusal there leaves the definition untouched), then the definition."""
         domain = self._domain(vm.id)
+        changed = self._images.runnable(changed)
 
         def apply() -> None:
             if vm.power_state in _ACTIVE_STATES:
-                apply_live(domain, vm, changed, self._switch_source)
+                apply_live(domain, vm, changed, self._switch_source, self._images.driver_format)
             base = etree.fromstring(domain.XMLDesc(INACTIVE))
             name = base.findtext("name") or domain.name()
             if changed.name != vm.name and not domain.isActive():
@@ -368,7 +373,7 @@ class LibvirtBackend:
                 if wanted != name:
                     domain.rename(wanted, 0)
                     name = wanted
-            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source)))
+            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source, self._images.driver_format)))
 
         self._call(apply, what)
         return self._published(vm.id)

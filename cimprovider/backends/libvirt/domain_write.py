@@ -16,6 +16,7 @@ from uuid import UUID
 
 from lxml import etree
 
+from cimprovider.backends.libvirt.disk_images import suffix_format
 from cimprovider.backends.libvirt.identity import alias_of, device_id, disk_target, libvirt_mac, model_mac
 from cimprovider.backends.libvirt.metadata import (
     NAMESPACE,
@@ -40,10 +41,11 @@ from cimprovider.schemas.vm import BootDevice, VirtualMachine
 
 # switch id → ("network", name) or ("bridge", name); None when unknown.
 SwitchSource = Callable[[UUID], tuple[str, str] | None]
+# image path → QEMU's driver format ("qcow2", "vpc", "raw"); see disk_images.
+DiskFormat = Callable[[str], str]
 
 PIPE_DIRECTORY = "/var/lib/libvirt/qemu"
 BOOT_DEVICES = {BootDevice.CD: "cdrom", BootDevice.IDE: "hd", BootDevice.SCSI: "hd", BootDevice.NETWORK: "network", BootDevice.FLOPPY: "fd"}
-DISK_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".img": "raw", ".raw": "raw", ".iso": "raw"}
 _PIPE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -67,7 +69,7 @@ def new_domain(vm: VirtualMachine, domain_type: str, domain_name: str, max_vcpus
 
 
 def write_domain(
-    vm: VirtualMachine, base: etree._Element, domain_name: str, switches: SwitchSource
+    vm: VirtualMachine, base: etree._Element, domain_name: str, switches: SwitchSource, formats: DiskFormat = suffix_format
 ) -> etree._Element:
     root = copy.deepcopy(base)
     _child(root, "name").text = domain_name
@@ -83,7 +85,7 @@ def write_domain(
     _sync(devices, "controller[@type='scsi']", lambda e: f"controller/scsi/{e.get('index')}", vm.id,
           {c.id: controller_element(c) for c in vm.controllers if c.controller_type is ControllerType.SCSI})
     _sync(devices, "disk", _disk_key, vm.id,
-          {d.id: disk_element(vm, d) for d in vm.drives if d.media is not None or d.drive_type is DriveType.DVD},
+          {d.id: disk_element(vm, d, formats) for d in vm.drives if d.media is not None or d.drive_type is DriveType.DVD},
           only=_is_model_disk)
     _sync(devices, "interface", _nic_key, vm.id, {n.id: interface_element(n, switches) for n in vm.network_adapters})
     _sync(devices, "serial", lambda e: f"serial/{_port(e)}", vm.id, {p.id: serial_element(p) for p in vm.serial_ports},
@@ -175,17 +177,15 @@ def controller_element(controller: Controller) -> etree._Element:
     return element
 
 
-def disk_element(vm: VirtualMachine, drive: Drive) -> etree._Element:
+def disk_element(vm: VirtualMachine, drive: Drive, formats: DiskFormat = suffix_format) -> etree._Element:
     controller = vm.controller(drive.controller_id)
     assert controller is not None and controller.number is not None and drive.slot is not None
     cdrom = drive.drive_type is DriveType.DVD
     path = drive.media.path if drive.media else None
     block = path is not None and path.startswith("/dev/")
     element = etree.Element("disk", type="block" if block else "file", device="cdrom" if cdrom else "disk")
-    suffix = path[path.rfind(".") :].lower() if path and "." in path.rsplit("/", 1)[-1] else ""
-    driver = etree.SubElement(element, "driver", name="qemu")
-    if suffix in DISK_FORMATS:
-        driver.set("type", DISK_FORMATS[suffix])
+    # Always explicit: QEMU must never guess a format from the guest's data.
+    etree.SubElement(element, "driver", name="qemu", type=formats(path) if path is not None else "raw")
     if path is not None:
         etree.SubElement(element, "source", {"dev" if block else "file": path})
     if controller.controller_type is ControllerType.IDE:

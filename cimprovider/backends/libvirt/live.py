@@ -15,6 +15,7 @@ from lxml import etree
 
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.libvirt.domain_write import (
+    DiskFormat,
     SwitchSource,
     disk_element,
     interface_element,
@@ -29,7 +30,9 @@ from cimprovider.schemas.vm import VirtualMachine
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 
 
-def apply_live(domain: libvirt.virDomain, old: VirtualMachine, new: VirtualMachine, switches: SwitchSource) -> None:
+def apply_live(
+    domain: libvirt.virDomain, old: VirtualMachine, new: VirtualMachine, switches: SwitchSource, formats: DiskFormat
+) -> None:
     if new.processor.count != old.processor.count:
         domain.setVcpusFlags(new.processor.count, LIVE)
     if new.memory.startup_mb != old.memory.startup_mb:
@@ -44,9 +47,9 @@ def apply_live(domain: libvirt.virDomain, old: VirtualMachine, new: VirtualMachi
         previous = before.get(key)
         if previous is None:
             if _present(device):
-                domain.attachDeviceFlags(_xml(_element(new, device, switches)), LIVE)
+                domain.attachDeviceFlags(_xml(_element(new, device, switches, formats)), LIVE)
         elif previous != device:
-            _change(domain, live, old, new, previous, device, switches)
+            _change(domain, live, old, new, previous, device, switches, formats)
 
 
 def _change(
@@ -57,23 +60,24 @@ def _change(
     previous: AnyDevice,
     device: AnyDevice,
     switches: SwitchSource,
+    formats: DiskFormat,
 ) -> None:
     if isinstance(device, Drive) and isinstance(previous, Drive):
         if device.drive_type is DriveType.DVD and previous.drive_type is DriveType.DVD and device.slot == previous.slot:
             if device.media != previous.media:
                 current = _live_element(live, old.id, previous)
-                domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches))), LIVE)
+                domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches, formats))), LIVE)
             return
         if (previous.media, previous.slot, previous.controller_id) == (device.media, device.slot, device.controller_id):
             return  # its name: ours alone
         if _present(previous):
             domain.detachDeviceFlags(_xml(_live_element(live, old.id, previous)), LIVE)
         if _present(device):
-            domain.attachDeviceFlags(_xml(_element(new, device, switches)), LIVE)
+            domain.attachDeviceFlags(_xml(_element(new, device, switches, formats)), LIVE)
     elif isinstance(device, NetworkAdapter) and isinstance(previous, NetworkAdapter):
         if (device.switch_id, device.connected, device.mac_address) != (previous.switch_id, previous.connected, previous.mac_address):
             current = _live_element(live, old.id, previous)
-            domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches))), LIVE)
+            domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches, formats))), LIVE)
     elif isinstance(device, SerialPort) and isinstance(previous, SerialPort):
         if device.pipe_name != previous.pipe_name:
             current = _live_element(live, old.id, previous)
@@ -89,9 +93,9 @@ def _present(device: AnyDevice) -> bool:
     return isinstance(device, (NetworkAdapter,))
 
 
-def _element(vm: VirtualMachine, device: AnyDevice, switches: SwitchSource) -> etree._Element:
+def _element(vm: VirtualMachine, device: AnyDevice, switches: SwitchSource, formats: DiskFormat) -> etree._Element:
     if isinstance(device, Drive):
-        return disk_element(vm, device)
+        return disk_element(vm, device, formats)
     if isinstance(device, NetworkAdapter):
         return interface_element(device, switches)
     raise AssertionError(f"no live element for {device.kind.value}")

@@ -1,0 +1,101 @@
+"""Disk images as QEMU is told to read them.
+
+Every disk is written with its driver format, since a format left to
+QEMU's probing is both unsafe (a guest can write a header that changes how
+the next boot reads the disk) and wrong where QEMU cannot tell: libvirt
+9.0 has no `vhdx` driver format and would hand a VHDX disk to QEMU as raw,
+so the guest would see the container rather than the disk. VMs therefore
+run on VHD (`vpc`), qcow2 or raw, and a VHDX disk is converted once to a
+qcow2 beside it (`<name>.vhdx.qcow2`), which the VM then runs on: the model
+shows that file, because it is the one the guest writes.
+
+Formats are read from the file's content (the images package's
+`detect_format`), not its name; a path this process cannot see (a remote
+libvirt host, a path not yet created) falls back to its suffix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cimprovider.backends.errors import BackendError, InvalidParameterError
+from cimprovider.backends.images import ImageError, QemuImg, detect_format
+from cimprovider.schemas.devices import DriveType
+from cimprovider.schemas.images import VirtualHardDiskFormat
+from cimprovider.schemas.vm import VirtualMachine
+
+QEMU_FORMATS = {
+    VirtualHardDiskFormat.VHD: "vpc",
+    VirtualHardDiskFormat.VHDX: "vhdx",
+    VirtualHardDiskFormat.QCOW2: "qcow2",
+    VirtualHardDiskFormat.RAW: "raw",
+}
+SUFFIX_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".avhd": "vpc", ".vhdx": "vhdx", ".img": "raw", ".raw": "raw", ".iso": "raw"}
+QCOW2_MAGIC = b"QFI\xfb"
+CONVERTED_SUFFIX = ".qcow2"
+
+
+def suffix_format(path: str) -> str:
+    """The format a path's name suggests, for files this process cannot read."""
+    return "raw" if path.startswith("/dev/") else SUFFIX_FORMATS.get(Path(path).suffix.lower(), "raw")
+
+
+def is_local(uri: str) -> bool:
+    """Whether the libvirt host is this machine (its files are ours to read)."""
+    return urlparse(uri).hostname in (None, "", "localhost")
+
+
+class DiskImages:
+    def __init__(self, local: bool, qemu_img: QemuImg | None = None) -> None:
+        self.local = local
+        self.qemu_img = qemu_img or QemuImg()
+
+    def driver_format(self, path: str) -> str:
+        """QEMU's name for the format of the image at `path`."""
+        if path.startswith("/dev/"):
+            return "raw"
+        file = Path(path)
+        if self.local and file.is_file():
+            with open(file, "rb") as handle:
+                if handle.read(4) == QCOW2_MAGIC:
+                    return "qcow2"  # the common case, without running qemu-img
+            try:
+                return QEMU_FORMATS[detect_format(file, self.qemu_img)]
+            except (ImageError, OSError):
+                pass
+        return suffix_format(path)
+
+    def runnable(self, vm: VirtualMachine) -> VirtualMachine:
+        """`vm` with each VHDX disk replaced by its qcow2 conversion."""
+        drives = []
+        for drive in vm.drives:
+            media = drive.media
+            if media is not None and drive.drive_type is DriveType.DISK and self.driver_format(media.path) == "vhdx":
+                drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path)))))
+            drives.append(drive)
+        return vm if tuple(drives) == vm.drives else vm.replace(drives=tuple(drives))
+
+    def converted(self, source: Path) -> Path:
+        """The qcow2 copy of a VHDX disk, made now unless an earlier one is
+        at least as new as the source."""
+        if not self.local:
+            raise InvalidParameterError(
+                "media.path", f"{source} is VHDX, which QEMU cannot run; convert it to qcow2 on the libvirt host first"
+            )
+        if not source.is_file():
+            # Written as anything else, a VHDX appearing later would be misread.
+            raise InvalidParameterError("media.path", f"{source} does not exist; a VHDX disk is converted to qcow2 as it is attached")
+        target = source.with_name(source.name + CONVERTED_SUFFIX)
+        if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+            return target
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            self.qemu_img.convert(source, partial, "qcow2", source_format="vhdx")
+            partial.replace(target)
+        except ImageError as error:
+            raise BackendError(f"cannot convert VHDX disk {source} to qcow2: {error}") from None
+        finally:
+            partial.unlink(missing_ok=True)
+        return target

@@ -1,0 +1,84 @@
+"""Disks on the libvirt backend (test driver): every disk is written with
+its driver format, read from the file's content; a VHDX disk, which
+libvirt 9.0 cannot name, is converted to qcow2 as it is attached and the
+VM runs on the copy. Images are made and read back with qemu-img."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+from lxml import etree
+
+from backend_scenarios import new_vm
+from cimprovider.backends import InvalidParameterError
+from cimprovider.backends.libvirt import LibvirtBackend
+from cimprovider.schemas import Drive, Media
+from conftest import BackendHarness
+from tests.backends.images.readers import qemu_compare, qemu_info, qemu_io
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[BackendHarness]:
+    harness = BackendHarness("libvirt", tmp_path / "data")
+    yield harness
+    harness.close_all()
+
+
+@pytest.fixture
+def backend(harness: BackendHarness) -> LibvirtBackend:
+    return harness.open()  # type: ignore[return-value]
+
+
+def image(path: Path, fmt: str, size: str = "4M") -> Path:
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), size], check=True)
+    return path
+
+
+def driver_formats(vm_id) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    domain = libvirt.open("test:///default").lookupByUUID(vm_id.bytes)
+    xml = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    return {disk.find("source").get("file"): disk.find("driver").get("type") for disk in xml.iterfind("devices/disk") if disk.find("source") is not None}
+
+
+def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBackend, tmp_path: Path) -> None:
+    vhd = image(tmp_path / "system.vhd", "vpc")
+    qcow2 = image(tmp_path / "data.qcow2", "qcow2")
+    disguised = image(tmp_path / "named-raw.img", "qcow2")  # qcow2 whatever its name says
+    raw = image(tmp_path / "plain.img", "raw")
+    vm = new_vm(backend, "formats")
+    ide = vm.controllers[0]
+    for slot, path in enumerate((vhd, qcow2)):
+        backend.add_device(vm.id, Drive(controller_id=ide.id, slot=slot, media=Media(path=str(path))))
+    for slot, path in enumerate((disguised, raw)):
+        backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, slot=slot, media=Media(path=str(path))))
+    assert driver_formats(vm.id) == {str(vhd): "vpc", str(qcow2): "qcow2", str(disguised): "qcow2", str(raw): "raw"}
+
+
+def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: LibvirtBackend, tmp_path: Path) -> None:
+    vhdx = image(tmp_path / "system.vhdx", "vhdx", "8M")
+    qemu_io(vhdx, "vhdx", "write -P 0x5a 1M 1M")
+    vm = new_vm(backend, "from-vhdx")
+    drive = backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(vhdx))))
+    copy = Path(drive.media.path)  # type: ignore[union-attr]
+    assert copy == tmp_path / "system.vhdx.qcow2"
+    assert qemu_info(copy, "qcow2")["virtual-size"] == 8 * 1024 * 1024
+    assert qemu_compare(vhdx, "vhdx", copy, "qcow2")
+    assert driver_formats(vm.id) == {str(copy): "qcow2"}
+    assert backend.get_vm(vm.id).drives[0].media == drive.media  # what the model shows is what libvirt holds
+
+    # Attached again (another VM), the copy is reused while it is newer than the source.
+    made = copy.stat().st_mtime_ns
+    other = new_vm(backend, "again")
+    again = backend.add_device(other.id, Drive(controller_id=other.controllers[0].id, media=Media(path=str(vhdx))))
+    assert again.media.path == str(copy) and copy.stat().st_mtime_ns == made  # type: ignore[union-attr]
+
+
+def test_a_vhdx_disk_that_does_not_exist_is_refused(backend: LibvirtBackend, tmp_path: Path) -> None:
+    vm = new_vm(backend, "missing")
+    with pytest.raises(InvalidParameterError, match="media.path.*does not exist"):
+        backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(tmp_path / "gone.vhdx"))))
+    assert backend.get_vm(vm.id).drives == ()
