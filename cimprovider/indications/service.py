@@ -16,6 +16,7 @@ from pathlib import Path
 from pywbem import CIMDateTime, CIMInstance, Uint16
 
 from cimprovider.events import EventBus, Subscription
+from cimprovider.indications.bodies import ExportBodies
 from cimprovider.indications.delivery import DeliveryHooks, DestinationWorker
 from cimprovider.indications.records import (
     POLICY_DISABLE,
@@ -30,11 +31,10 @@ from cimprovider.indications.records import (
     SubscriptionRecord,
 )
 from cimprovider.indications.routing import Route, SchemaContext, build_routes, match
-from cimprovider.indications.source import IndicationStamp, InstanceChange, MethodCall, delivered_copy
+from cimprovider.indications.source import IndicationStamp, InstanceChange, MethodCall
 from cimprovider.indications.store import PendingDelivery, SubscriptionStore
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.events import EventBase
-from cimprovider.wire import write_export_request
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +275,7 @@ class IndicationService:
         rows: list[tuple[str, str, float, bytes]] = []
         workers: list[DestinationWorker] = []
         routes = self._routes
+        bodies = ExportBodies()
         for namespace, indication in batch:
             if not routes:
                 continue
@@ -288,10 +289,8 @@ class IndicationService:
                     log.warning("listener %s has %d undelivered indications: dropping", worker.name, worker.pending())
                     continue
                 number = worker.next_sequence_number()
-                delivered = delivered_copy(
-                    found.projected, indication, found.route.filter_name, worker.sequence_context, number
-                )
-                body = write_export_request(f"{self.stamp.session}.{number}", delivered)
+                body = bodies.body(found.projected, indication, found.route.filter_name,
+                                   worker.sequence_context, number, f"{self.stamp.session}.{number}")
                 rows.append((worker.name, found.route.filter_name, time.time(), body))
                 workers.append(worker)
         if not rows:

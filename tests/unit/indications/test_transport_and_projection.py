@@ -191,3 +191,17 @@ def test_a_select_list_still_projects() -> None:
 
 def test_method_call_filters_are_accepted() -> None:
     assert len(_routes("SELECT * FROM CIM_InstMethodCall WHERE MethodName = 'DefineSystem'")) == 1
+
+
+@pytest.mark.parametrize("filter_name, context", [("plain", "ctx:1"), ("a&b<c>\"'", "x]]>y")])
+def test_bodies_from_one_encoding_equal_encoding_each_copy(filter_name: str, context: str) -> None:
+    from cimprovider.indications.bodies import ExportBodies
+    from cimprovider.indications.source import IndicationStamp, delivered_copy
+    from cimprovider.wire import write_export_request
+
+    indication = IndicationStamp("host").stamp("root/virtualization/v2", _change())
+    bodies = ExportBodies()
+    for number in (0, 7, 123456789):
+        shared = bodies.body(indication, indication, filter_name, context, number, f"s.{number}")
+        alone = write_export_request(f"s.{number}", delivered_copy(indication, indication, filter_name, context, number))
+        assert shared == alone
