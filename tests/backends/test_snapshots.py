@@ -24,9 +24,13 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def backend(harness) -> Backend:
+    if harness.name == "libvirt":
+        # libvirt freezes a VHD under a qcow2 overlay (external snapshot),
+        # which its test driver cannot take: the tree is tested for both
+        # backends in test_snapshot_tree, libvirt's disks on QEMU in tier 2.
+        pytest.skip("VHD differencing children are the simulated host's; libvirt's disks are tested on QEMU")
     opened = harness.open()
-    if not isinstance(opened, SnapshotBackend):
-        pytest.skip(f"the {harness.name} backend keeps no snapshots yet")
+    assert isinstance(opened, SnapshotBackend)
     return opened
 
 

@@ -46,6 +46,7 @@ from cimprovider.backends.libvirt.identity import domain_name_for
 from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
+from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.placement import find_device
 from cimprovider.backends.transitions import plan_transition
@@ -68,7 +69,7 @@ _ACTIVE_STATES = {PowerState.RUNNING, PowerState.PAUSED}
 _RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
 
 
-class LibvirtBackend:
+class LibvirtBackend(SnapshotOperations):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -377,6 +378,12 @@ class LibvirtBackend:
 
         self._call(apply, what)
         return self._published(vm.id)
+
+    def _define(self, domain: libvirt.virDomain, vm: VirtualMachine) -> None:
+        """Write `vm` onto the domain's persistent definition only."""
+        base = etree.fromstring(domain.XMLDesc(INACTIVE))
+        name = base.findtext("name") or domain.name()
+        self._conn().defineXML(_xml(write_domain(vm, base, name, self._switch_source, self._images.driver_format)))
 
     def _free_domain_name(self, element_name: str, vm_id: UUID) -> str:
         """The VM's name if no other domain has it (libvirt names are

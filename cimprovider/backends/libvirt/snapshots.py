@@ -1,0 +1,338 @@
+"""`SnapshotBackend` on libvirt: Hyper-V's checkpoints as libvirt
+snapshots (see `snapshot_xml` for how they are written).
+
+Applying an internal snapshot is libvirt's revert. Applying an external
+one is done here, as libvirt 9.0 cannot revert external snapshots: the VM
+gets its definition from the snapshot and fresh qcow2 overlays on the
+frozen disks, so what was written since is gone, and the overlays it ran
+on are deleted when no snapshot reads them. Destroying a snapshot is
+libvirt's delete, which for an external snapshot block-commits its overlay
+where libvirt can; where it cannot (libvirt 9.0 with children, say) only
+the metadata goes and the chain stays, since the VM still reads it.
+Hyper-V's "saved" end state for a snapshot with memory is a managed save
+of the reverted, paused guest.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+import libvirt
+from lxml import etree
+
+from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.images import ImageError
+from cimprovider.backends.libvirt.domain_read import read_vm
+from cimprovider.backends.libvirt.snapshot_xml import (
+    POSITION_NAMESPACE,
+    POSITION_PREFIX,
+    SnapshotExtras,
+    external_snapshot_xml,
+    frozen_files,
+    holds_memory,
+    internal_snapshot_xml,
+    is_external,
+    is_our_overlay,
+    overlay_files,
+    overlay_path,
+    parse_extras,
+    parse_last_applied,
+    position_xml,
+    renamed,
+    snapshot_id,
+)
+from cimprovider.backends.protocol import ProgressCallback
+from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
+from cimprovider.schemas.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from cimprovider.backends.libvirt.backend import LibvirtBackend
+
+INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
+_CANNOT_DELETE = frozenset(
+    {libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_CONFIG_UNSUPPORTED, libvirt.VIR_ERR_OPERATION_UNSUPPORTED, libvirt.VIR_ERR_OPERATION_INVALID}
+)
+CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+S = libvirt.virDomainSnapshot
+
+
+class SnapshotOperations:
+    # listing ------------------------------------------------------------
+
+    def list_snapshots(self: "LibvirtBackend", vm_id: UUID | None = None) -> list[Snapshot]:
+        vm_ids = [vm_id] if vm_id is not None else [vm.id for vm in self.list_vms()]
+        found: list[Snapshot] = []
+        for each in vm_ids:
+            domain = self._domain(each)
+            found += [self._snapshot(domain, snap) for snap in self._call(lambda: domain.listAllSnapshots(0), "list snapshots")]
+        return sorted(found, key=lambda snapshot: snapshot.created_at)
+
+    def get_snapshot(self: "LibvirtBackend", snapshot_id: UUID) -> Snapshot:
+        domain, snap = self._find_snapshot(snapshot_id)
+        return self._snapshot(domain, snap)
+
+    def snapshot_position(self: "LibvirtBackend", vm_id: UUID) -> SnapshotPosition:
+        domain = self._domain(vm_id)
+        current = None
+        try:
+            if domain.hasCurrentSnapshot(0):
+                current = snapshot_id(vm_id, domain.snapshotCurrent(0).getName())
+        except libvirt.libvirtError:
+            current = None
+        try:
+            text = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, POSITION_NAMESPACE, INACTIVE)
+        except libvirt.libvirtError:
+            text = None
+        return SnapshotPosition(vm_id=vm_id, current_id=current, last_applied_id=parse_last_applied(text))
+
+    # changing -----------------------------------------------------------
+
+    def create_snapshot(
+        self: "LibvirtBackend",
+        vm_id: UUID,
+        name: str | None = None,
+        kind: SnapshotKind = SnapshotKind.STANDARD,
+        snapshot_id: UUID | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Snapshot:
+        with self._lock:
+            self._check_open()
+            vm = self._idle_vm(vm_id, "take a snapshot")
+            new_id = snapshot_id or uuid4()
+            now = datetime.now(timezone.utc)
+            extras = SnapshotExtras(name or f"{vm.name} - ({now:%m/%d/%Y - %H:%M:%S})", kind, now)
+            if not 1 <= len(extras.name) <= 100:
+                raise InvalidParameterError("name", "a snapshot name has 1 to 100 characters")
+            domain = self._domain(vm_id)
+            disks = self._model_disks(domain, vm)
+            if all(fmt == "qcow2" for _, fmt in disks.values()):
+                xml, flags = internal_snapshot_xml(str(new_id), extras), 0
+            else:
+                overlays: dict[str, str | None] = {
+                    target: overlay_path(path, str(new_id)[:8]) if path else None for target, (path, _) in disks.items()
+                }
+                xml = external_snapshot_xml(str(new_id), extras, overlays)
+                flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+                if domain.isActive():
+                    flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
+            snap = self._call(lambda: domain.snapshotCreateXML(xml, flags), "take a snapshot")
+            self._keep_media_ids(domain, vm)
+            self._published(vm_id)
+            if progress is not None:
+                progress(100)
+            return self._snapshot(domain, snap)
+
+    def apply_snapshot(self: "LibvirtBackend", snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
+        with self._lock:
+            self._check_open()
+            domain, snap = self._find_snapshot(snapshot_id)
+            vm = self._idle_vm(UUID(domain.UUIDString()), "apply a snapshot")
+            if vm.power_state not in (PowerState.OFF, PowerState.SAVED):
+                raise InvalidStateError(f"cannot apply a snapshot while the VM is {vm.power_state.value}; turn it off or save it")
+            xml = etree.fromstring(snap.getXMLDesc(0))
+            keep_memory = holds_memory(xml) and parse_extras(xml).kind is not SnapshotKind.PRODUCTION
+
+            def apply() -> None:
+                if domain.hasManagedSaveImage(0):
+                    domain.managedSaveRemove(0)
+                if is_external(xml):
+                    self._apply_external(domain, snap, xml)
+                elif holds_memory(xml):
+                    domain.revertToSnapshot(snap, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
+                    domain.managedSave(0) if keep_memory else domain.destroy()
+                else:
+                    domain.revertToSnapshot(snap, 0)
+                self._set_last_applied(domain, snapshot_id)
+
+            self._call(apply, "apply the snapshot")
+            if progress is not None:
+                progress(100)
+            return self._published(vm.id)
+
+    def destroy_snapshot(self: "LibvirtBackend", snapshot_id: UUID, tree: bool = False) -> None:
+        with self._lock:
+            self._check_open()
+            domain, snap = self._find_snapshot(snapshot_id)
+            self._idle_vm(UUID(domain.UUIDString()), "destroy a snapshot")
+            doomed = [snap] + (list(snap.listAllChildren(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS)) if tree else [])
+            xmls = [etree.fromstring(each.getXMLDesc(0)) for each in doomed]
+            overlays = {path for xml in xmls for path in overlay_files(xml)}
+            frozen = {path for xml in xmls for path in frozen_files(xml)}
+            flags = libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN if tree else 0
+
+            def delete() -> None:
+                try:
+                    snap.delete(flags)
+                except libvirt.libvirtError as error:
+                    if error.get_error_code() not in _CANNOT_DELETE or not frozen:
+                        raise
+                    # libvirt cannot commit this chain (we rewrote it when the
+                    # snapshot was applied): forget the snapshot, commit here.
+                    snap.delete(flags | libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+                    if not domain.isActive():
+                        self._commit_into_frozen(domain, frozen)
+
+            self._call(delete, "destroy the snapshot")
+            self._forget_unread(domain, overlays)
+            self._published(UUID(domain.UUIDString()))
+
+    def rename_snapshot(self: "LibvirtBackend", snapshot_id: UUID, name: str) -> Snapshot:
+        if not 1 <= len(name) <= 100:
+            raise InvalidParameterError("name", "a snapshot name has 1 to 100 characters")
+        with self._lock:
+            domain, snap = self._find_snapshot(snapshot_id)
+            current = domain.hasCurrentSnapshot(0) and domain.snapshotCurrent(0).getName() == snap.getName()
+            flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | (libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT if current else 0)
+            xml = renamed(etree.fromstring(snap.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE)), name)
+            redefined = self._call(lambda: domain.snapshotCreateXML(xml, flags), "rename the snapshot")
+            return self._snapshot(domain, redefined)
+
+    # plumbing -----------------------------------------------------------
+
+    def _snapshot(self: "LibvirtBackend", domain: libvirt.virDomain, snap: S) -> Snapshot:
+        xml = etree.fromstring(snap.getXMLDesc(0))
+        vm_id = UUID(domain.UUIDString())
+        extras = parse_extras(xml)
+        parent = xml.findtext("parent/name")
+        kept = xml.find("domain")
+        networks = {n.name(): UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
+        vm = read_vm(kept, kept, PowerState.OFF, networks) if kept is not None else self.get_vm(vm_id)
+        return Snapshot(
+            id=snapshot_id(vm_id, snap.getName()),
+            vm_id=vm_id,
+            name=extras.name[:100],
+            kind=extras.kind,
+            parent_id=snapshot_id(vm_id, parent) if parent else None,
+            created_at=extras.created_at,
+            vm=vm.model_copy(update={"id": vm_id}),
+            has_saved_state=holds_memory(xml) and extras.kind is not SnapshotKind.PRODUCTION,
+            frozen_disks=frozen_files(xml),
+        )
+
+    def _find_snapshot(self: "LibvirtBackend", wanted: UUID) -> tuple[libvirt.virDomain, S]:
+        for domain in self._call(lambda: self._conn().listAllDomains(), "list domains"):
+            vm_id = UUID(domain.UUIDString())
+            for snap in self._call(lambda: domain.listAllSnapshots(0), "list snapshots"):
+                if snapshot_id(vm_id, snap.getName()) == wanted:
+                    return domain, snap
+        raise NotFoundError(f"no snapshot {wanted}")
+
+    def _model_disks(self: "LibvirtBackend", domain: libvirt.virDomain, vm: VirtualMachine) -> dict[str, tuple[str | None, str]]:
+        """Every disk of the domain: target → (its file if a snapshot should
+        freeze it, else None; its driver format)."""
+        xml = etree.fromstring(domain.XMLDesc(0))
+        disks: dict[str, tuple[str | None, str]] = {}
+        for disk in xml.iterfind("devices/disk"):
+            target, source = disk.find("target"), disk.find("source")
+            if target is None:
+                continue
+            path = source.get("file") if source is not None else None
+            if disk.get("device") != "disk" or disk.find("readonly") is not None or not path:
+                disks[target.get("dev")] = (None, "qcow2")  # a DVD or an empty drive: nothing to freeze
+            else:
+                disks[target.get("dev")] = (path, self._images.driver_format(path))
+        return disks
+
+    def _keep_media_ids(self: "LibvirtBackend", domain: libvirt.virDomain, before: VirtualMachine) -> None:
+        """Moved onto overlays, the drives keep their media ids (the CIM
+        side's instance ids): the metadata now names the new files."""
+        moved = self._read(before.id)
+        if moved is None:
+            return
+        ids = {drive.id: drive.media.id for drive in before.drives if drive.media is not None}
+        drives = tuple(
+            d.replace(media=d.media.replace(id=ids[d.id])) if d.media is not None and d.id in ids else d for d in moved.drives
+        )
+        if drives != moved.drives:
+            self._define(domain, moved.replace(drives=drives))
+
+    def _apply_external(self: "LibvirtBackend", domain: libvirt.virDomain, snap: S, xml: etree._Element) -> None:
+        was_on = {path for path in self._current_files(domain)}
+        kept = xml.find("domain")
+        assert kept is not None
+        definition = etree.fromstring(etree.tostring(kept))
+        frozen = set(frozen_files(xml))
+        tag = secrets.token_hex(4)
+        for disk in definition.iterfind("devices/disk"):
+            source, driver = disk.find("source"), disk.find("driver")
+            path = source.get("file") if source is not None else None
+            if path in frozen:
+                overlay = overlay_path(path, tag)
+                fmt = self._images.driver_format(path)
+                try:
+                    self._images.qemu_img.run(
+                        ["create", "-q", "-f", "qcow2", "-b", path, "-F", fmt, overlay], subject=Path(path)
+                    )
+                except ImageError as error:
+                    raise InvalidStateError(f"cannot give the VM a fresh disk on {path}: {error}") from None
+                source.set("file", overlay)
+                if driver is not None:
+                    driver.set("type", "qcow2")
+                for chain in disk.findall("backingStore"):
+                    disk.remove(chain)
+        self._conn().defineXML(etree.tostring(definition, encoding="unicode"))
+        domain.snapshotCreateXML(
+            snap.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE),
+            libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT,
+        )
+        self._forget_unread(domain, was_on)
+
+    def _commit_into_frozen(self: "LibvirtBackend", domain: libvirt.virDomain, frozen: set[str]) -> None:
+        """Block commit, offline: a disk running on our overlay over a file
+        no snapshot reads any more goes back onto that file, with what the
+        overlay holds written into it (as Hyper-V merges an .avhdx)."""
+        still_read = {path for snap in domain.listAllSnapshots(0) for path in frozen_files(etree.fromstring(snap.getXMLDesc(0)))}
+        definition = etree.fromstring(domain.XMLDesc(INACTIVE))
+        committed: list[Path] = []
+        for disk in definition.iterfind("devices/disk"):
+            source, driver = disk.find("source"), disk.find("driver")
+            path = source.get("file") if source is not None else None
+            if not path or not is_our_overlay(path):
+                continue
+            base = self._images.qemu_img.info(Path(path)).backing_filename
+            if base not in frozen or base in still_read:
+                continue
+            self._images.qemu_img.run(["commit", "-q", "-f", "qcow2", path], subject=Path(path))
+            source.set("file", base)
+            if driver is not None:
+                driver.set("type", self._images.driver_format(base))
+            committed.append(Path(path))
+        if committed:
+            self._conn().defineXML(etree.tostring(definition, encoding="unicode"))
+            for path in committed:
+                path.unlink(missing_ok=True)
+
+    def _current_files(self: "LibvirtBackend", domain: libvirt.virDomain) -> list[str]:
+        xml = etree.fromstring(domain.XMLDesc(INACTIVE))
+        return [str(path) for path in xml.xpath("devices/disk/source/@file")]
+
+    def _forget_unread(self: "LibvirtBackend", domain: libvirt.virDomain, candidates: set[str]) -> None:
+        """Delete overlays we made that neither the VM nor a snapshot reads."""
+        read = set(self._current_files(domain))
+        for snap in domain.listAllSnapshots(0):
+            xml = etree.fromstring(snap.getXMLDesc(0))
+            # What a snapshot reads is what it froze (its own overlay was
+            # the VM's disk after it, and is read only if a later one froze it).
+            read |= set(frozen_files(xml))
+        for path in candidates - read:
+            if is_our_overlay(path) and not self._backed_by(path, read):
+                Path(path).unlink(missing_ok=True)
+
+    def _backed_by(self: "LibvirtBackend", path: str, read: set[str]) -> bool:
+        """Whether a file still read has `path` as its backing file."""
+        for other in read:
+            if Path(other).is_file() and other.endswith(".qcow2"):
+                try:
+                    if self._images.qemu_img.info(Path(other)).backing_filename == path:
+                        return True
+                except ImageError:
+                    continue
+        return False
+
+    def _set_last_applied(self: "LibvirtBackend", domain: libvirt.virDomain, applied: UUID) -> None:
+        domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, position_xml(applied), POSITION_PREFIX, POSITION_NAMESPACE, CONFIG)
