@@ -47,6 +47,11 @@ class Route:
     namespaces: frozenset[str]  # namespace keys; empty = every namespace
     keeps_all: bool = False  # `SELECT *`: the indication goes as raised
 
+    @property
+    def target_class(self) -> str | None:
+        """The class the filter is about (`SourceInstance ISA C`), if it names one."""
+        return self.query.target_class
+
     def project(self, indication: CIMInstance, ctx: SchemaContext) -> CIMInstance:
         # No copy for `SELECT *`: what is delivered is built anew around the
         # raised indication's properties, which nothing changes after routing.

@@ -70,6 +70,10 @@ class IndicationService:
         self.dropped = 0  # raised while the router's inbox was full
         self._lock = threading.RLock()  # one catalog change at a time
         self._routes: tuple[Route, ...] = ()
+        # may_select's answers, for the route table they were worked out on
+        self._selectable: dict[tuple[str, str], bool] = {}
+        self._selectable_for: tuple[Route, ...] = ()
+        self._selectable_lock = threading.Lock()
         self._workers: dict[str, DestinationWorker] = {}
         self._contexts: dict[str, SchemaContext] = {}
         self._inbox: queue.Queue[tuple[str, CIMInstance] | None] = queue.Queue(max_raised)
@@ -122,6 +126,30 @@ class IndicationService:
     def has_subscribers(self) -> bool:
         """Whether any active subscription exists (publishers may skip work)."""
         return bool(self._routes)
+
+    def may_select(self, namespace: str, classname: str) -> bool:
+        """Whether some active filter could select a change of an instance
+        of `classname` raised in `namespace`, judged by the class its query
+        names (`SourceInstance ISA C`); a filter naming none could select
+        anything. Publishers may skip building what no filter wants."""
+        routes = self._routes
+        key = (namespace, classname.lower())
+        with self._selectable_lock:
+            known = self._selectable.get(key) if self._selectable_for is routes else None
+        if known is None:
+            ctx = self._context(namespace)
+            known = any(
+                route.target_class is None
+                or route.target_class.lower() == classname.lower()
+                or ctx.is_subclass(classname, route.target_class)
+                for route in routes
+                if route.admits(namespace)
+            )
+            with self._selectable_lock:
+                if self._selectable_for is not routes:
+                    self._selectable, self._selectable_for = {}, routes
+                self._selectable[key] = known
+        return known
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything raised so far is routed and every

@@ -18,7 +18,7 @@ guest's own KVP items) is not in the mirror: in indications those
 properties carry their resting values.
 
 The mirror moves on every event; instances are built only while somebody
-subscribes.
+subscribes, and only of classes some filter could select.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from uuid import UUID
 
 from pywbem import CIMInstance
 
+from cimprovider.backends import BackendError
 from cimprovider.events import EventBus, Subscription
 from cimprovider.indications import ChangeKind, IndicationService, InstanceChange
 from cimprovider.jobs import JobStatus
@@ -250,10 +251,10 @@ class ModelIndications:
             self._jobs.pop(job.id, None)
         else:
             self._jobs[job.id] = job
-        if not self.service.has_subscribers:
+        ns = self.renderer.namespace
+        if not self.service.has_subscribers or not self.service.may_select(ns, _job_class(job)):
             return []
         source = self._job_instance(job)
-        ns = self.renderer.namespace
         if event.change is JobChange.CREATED:
             return [InstanceChange(ChangeKind.CREATED, ns, source)]
         if event.change is JobChange.EXPIRED:
@@ -261,7 +262,7 @@ class ModelIndications:
         return [InstanceChange(ChangeKind.MODIFIED, ns, source, self._job_instance(previous or job))]
 
     def _job_instance(self, job: JobStatus) -> CIMInstance:
-        if is_storage_job(job):
+        if _job_class(job) == STORAGE_JOB:
             return self.renderer.instance(STORAGE_JOB, storage_job_values(self.view, job))  # type: ignore[arg-type]
         return self.renderer.instance(JOB, job_values(self.view, job))  # type: ignore[arg-type]
 
@@ -292,10 +293,21 @@ class ModelIndications:
         modifications in the model's order (what holds them first)."""
         ns = self.renderer.namespace
         render = self.renderer.instance
+        wanted: dict[str, bool] = {}
+
+        def selectable(classname: str) -> bool:
+            found = wanted.get(classname)
+            if found is None:
+                found = wanted[classname] = self.service.may_select(ns, classname)
+            return found
+
         for key in reversed([k for k in old if k not in new]):
             classname, values = old[key]
-            yield InstanceChange(ChangeKind.DELETED, ns, render(classname, values))
+            if selectable(classname):
+                yield InstanceChange(ChangeKind.DELETED, ns, render(classname, values))
         for key, (classname, values) in new.items():
+            if not selectable(classname):
+                continue
             before = old.get(key)
             if before is None:
                 yield InstanceChange(ChangeKind.CREATED, ns, render(classname, values))
@@ -303,11 +315,22 @@ class ModelIndications:
                 yield InstanceChange(ChangeKind.MODIFIED, ns, render(classname, values), render(classname, before[1]))
 
 
+def _job_class(job: JobStatus) -> str:
+    return STORAGE_JOB if is_storage_job(job) else JOB
+
+
 def raise_model_indications(virt: Virtualization, service: IndicationService,
                             registry: ProviderRegistry) -> ModelIndications:
     """Raise indications for the model's changes and its services' method
     calls. Reads the backend once, here, while the server is assembled."""
     source = ModelIndications(virt, service, virt.backend.host_info())
-    source.attach(virt.backend.events, virt.backend.list_vms(), virt.jobs.list())
+    try:
+        vms = virt.backend.list_vms()
+    except BackendError as error:
+        # The hypervisor is away: VMs join the mirror as their events
+        # (which carry whole models) arrive.
+        log.warning("model indications start without the existing VMs: %s", error)
+        vms = []
+    source.attach(virt.backend.events, vms, virt.jobs.list())
     raise_method_calls(registry, virt.namespace, service)
     return source

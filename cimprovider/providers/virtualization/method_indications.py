@@ -35,7 +35,8 @@ class RaisingMethodCalls:
         self._lock = threading.Lock()
 
     def __call__(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
-        if not self.service.has_subscribers:
+        classname = target if isinstance(target, str) else target.classname
+        if not self.service.has_subscribers or not self.service.may_select(ctx.namespace, classname):
             return self.invoke(ctx, target, method, params)
         source = self._source(ctx, target)
         declaration = _declaration(ctx, source.classname, method)

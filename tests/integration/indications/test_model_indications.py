@@ -197,5 +197,7 @@ def test_management_service_method_calls(server: Served) -> None:
     assert post["ReturnValue"] == "0"
     assert "ResultingSystem" not in pre["MethodParameters"]
     assert post["MethodParameters"]["ResultingSystem"]["Name"] == vm["Name"]
-    assert "<INSTANCE" in pre["MethodParameters"]["SystemSettings"] or "called" in str(pre["MethodParameters"]["SystemSettings"])
+    # An EmbeddedInstance parameter sent as text comes back as that text.
+    settings = pre["MethodParameters"]["SystemSettings"]
+    assert settings.startswith('<INSTANCE CLASSNAME="Msvm_VirtualSystemSettingData">') and ">called<" in settings
     assert pre["SourceInstance"]["Name"] == "vmms"

@@ -32,9 +32,13 @@ class Recorder:
     def __init__(self) -> None:
         self.has_subscribers = True
         self.changes: list[InstanceChange] = []
+        self.unwanted: set[str] = set()  # classes no filter selects
 
     def publish(self, change: InstanceChange) -> None:
         self.changes.append(change)
+
+    def may_select(self, namespace: str, classname: str) -> bool:
+        return classname not in self.unwanted
 
     def take(self) -> list[tuple[str, str]]:
         return [(c.kind.name, c.source.classname) for c in self.changes]
@@ -171,3 +175,14 @@ def test_a_job_is_created_modified_and_its_previous_state_kept(model) -> None:
     assert jobs[-1].kind is ChangeKind.MODIFIED and jobs[-1].source["JobState"] == 7
     assert jobs[-1].previous["JobState"] == 4
     assert [c.source["PercentComplete"] for c in jobs] == sorted(c.source["PercentComplete"] for c in jobs)
+
+
+def test_classes_no_filter_selects_are_not_built(model) -> None:
+    virt, recorder, _ = model
+    recorder.unwanted = {"Msvm_ConcreteJob", "Msvm_VirtualSystemSettingData", "Msvm_ProcessorSettingData"}
+    vm = virt.backend.define_vm(SystemSettings(name="picky"))
+    power(virt, vm.id, PowerRequest.START)
+    virt.jobs.wait(virt.jobs.submit(lambda progress, _token: None, "Unwatched").id, timeout=5)
+    built = {c.source.classname for c in recorder.changes}
+    assert "Msvm_ComputerSystem" in built and "Msvm_MemorySettingData" in built
+    assert not built & recorder.unwanted

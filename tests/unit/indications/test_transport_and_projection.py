@@ -205,3 +205,27 @@ def test_bodies_from_one_encoding_equal_encoding_each_copy(filter_name: str, con
         shared = bodies.body(indication, indication, filter_name, context, number, f"s.{number}")
         alone = write_export_request(f"s.{number}", delivered_copy(indication, indication, filter_name, context, number))
         assert shared == alone
+
+
+def test_may_select_follows_the_classes_filters_name(tmp_path) -> None:
+    from cimprovider.indications import IndicationService
+    from cimprovider.indications.records import DESTINATION_CLASS, DestinationRecord
+    from cimprovider.repository import ClassRepository
+
+    service = IndicationService(ClassRepository.load(cache_dir=tmp_path / "cache"), "host", tmp_path)
+    try:
+        v2 = "root/virtualization/v2"
+        assert not service.may_select(v2, "Msvm_ComputerSystem")  # nobody subscribed
+        text = lambda name, **more: {"Name": ("string", name, False), **{k: ("string", v, False) for k, v in more.items()}}
+        service.put_destination(DestinationRecord("d", text("d", Destination="http://127.0.0.1:1", CreationClassName=DESTINATION_CLASS)))
+        service.put_filter(FilterRecord("cs", text("cs", QueryLanguage="DMTF:CQL",
+                                                   Query="SELECT * FROM CIM_InstModification WHERE SourceInstance ISA CIM_ComputerSystem")))
+        service.put_subscription(SubscriptionRecord("cs", "d", {}))
+        assert service.may_select(v2, "Msvm_ComputerSystem")
+        assert not service.may_select(v2, "Msvm_ConcreteJob")
+        service.put_filter(FilterRecord("any", text("any", QueryLanguage="WQL",
+                                                    Query="SELECT * FROM __InstanceCreationEvent")))
+        service.put_subscription(SubscriptionRecord("any", "d", {}))
+        assert service.may_select(v2, "Msvm_ConcreteJob")  # a filter that names no class
+    finally:
+        service.close()
