@@ -33,8 +33,12 @@ thread, so it must not query the backend):
     parts.indications.attach(bus, changes, kinds=[PowerStateChanged])
 
 Both calls return at once: a router thread matches and stores, the workers
-deliver. `service.has_subscribers` is False while nobody subscribed, so a
-publisher may skip building instances. Nothing polls: WITHIN in a WMI
+deliver. `service.has_subscribers` is False while nobody subscribed, and
+`service.may_select(namespace, classname)` is False when no filter could
+select a change of that class, so a publisher may skip building instances.
+The Hyper-V model's bridge (providers/virtualization/indication_source.py)
+keeps its own mirror of the model rather than use `attach`, because it must
+see every event, subscribed or not, to know the previous instance. Nothing polls: WITHIN in a WMI
 query is accepted and met (delivery starts as soon as the change is
 published), never used as a poll interval.
 
