@@ -113,7 +113,8 @@ def _even(mb: int) -> int:
 
 
 def read_memory(config: etree._Element, extras: HyperVExtras) -> MemorySettings:
-    maximum = _mb(config.find("memory")) or 1024
+    # With memory slots, the maximum is what the guest may grow to.
+    maximum = _mb(config.find("maxMemory")) or _mb(config.find("memory")) or 1024
     current = _mb(config.find("currentMemory")) or maximum
     stored = dict(extras.memory)
     dynamic = stored.pop("dynamic_enabled", "true" if current < maximum else "false") == "true"

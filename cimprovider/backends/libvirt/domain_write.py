@@ -74,8 +74,8 @@ def write_domain(
     root = copy.deepcopy(base)
     _child(root, "name").text = domain_name
     _child(root, "uuid").text = str(vm.id)
-    write_memory(root, vm.memory)
     write_processor(root, vm.processor)
+    write_memory(root, vm.memory)
     _write_boot_order(root, vm)
     metadata = _child(root, "metadata")
     for old in metadata.findall(f"{{{NAMESPACE}}}vm"):
@@ -88,18 +88,57 @@ def write_domain(
           {d.id: disk_element(vm, d, formats) for d in vm.drives if d.media is not None or d.drive_type is DriveType.DVD},
           only=_is_model_disk)
     _sync(devices, "interface", _nic_key, vm.id, {n.id: interface_element(n, switches) for n in vm.network_adapters})
-    _sync(devices, "serial", lambda e: f"serial/{_port(e)}", vm.id, {p.id: serial_element(p) for p in vm.serial_ports},
+    _sync(devices, "serial", lambda e: f"serial/{_port(e)}", vm.id, {p.id: _serial(devices, p) for p in vm.serial_ports},
           only=lambda e: _port(e) <= 1)
     return root
 
 
+MEMORY_SLOTS = 16
+HOT_ADD_DOMAIN_TYPES = ("kvm", "qemu")
+
+
 def write_memory(root: etree._Element, memory: MemorySettings) -> None:
-    maximum = memory.maximum_mb if memory.dynamic_enabled else memory.startup_mb
-    for tag, mb in (("memory", maximum), ("currentMemory", memory.startup_mb)):
+    """Static memory is what the guest boots with. Dynamic memory boots
+    with its startup amount and may grow to its maximum while running, as
+    Hyper-V's does: QEMU adds memory modules (DIMMs) into the slots
+    `maxMemory` reserves, which needs the memory in a NUMA cell. Other
+    drivers (libvirt's test driver) boot with the maximum and balloon."""
+    slots = memory.dynamic_enabled and root.get("type") in HOT_ADD_DOMAIN_TYPES
+    booted = memory.startup_mb if slots or not memory.dynamic_enabled else memory.maximum_mb
+    for tag, mb in (("memory", booted), ("currentMemory", memory.startup_mb)):
         element = _child(root, tag)
         element.attrib.clear()
         element.set("unit", "KiB")
         element.text = str(mb * 1024)
+    cell = root.find("cpu/numa/cell")
+    if not slots or len(root.findall("cpu/numa/cell")) > 1:
+        old = root.find("maxMemory")
+        if old is not None and not memory.dynamic_enabled:
+            root.remove(old)
+        if cell is not None and len(root.findall("cpu/numa/cell")) == 1:
+            cell.set("memory", str(booted * 1024))
+            cell.set("unit", "KiB")
+        return
+    maximum = _child(root, "maxMemory")
+    maximum.attrib.clear()
+    maximum.set("slots", str(MEMORY_SLOTS))
+    maximum.set("unit", "KiB")
+    maximum.text = str(memory.maximum_mb * 1024)
+    if cell is None:
+        numa = _child(_child(root, "cpu"), "numa")
+        cell = etree.SubElement(numa, "cell", id="0")
+    vcpus = int((root.findtext("vcpu") or "1").strip() or 1)
+    cell.set("cpus", f"0-{vcpus - 1}" if vcpus > 1 else "0")
+    cell.set("memory", str(memory.startup_mb * 1024))
+    cell.set("unit", "KiB")
+
+
+def dimm_element(size_mb: int) -> etree._Element:
+    element = etree.Element("memory", model="dimm")
+    target = etree.SubElement(element, "target")
+    etree.SubElement(target, "size", unit="KiB").text = str(size_mb * 1024)
+    etree.SubElement(target, "node").text = "0"
+    return element
 
 
 def write_processor(root: etree._Element, processor: ProcessorSettings) -> None:
@@ -225,6 +264,17 @@ def serial_element(port: SerialPort) -> etree._Element:
     etree.SubElement(element, "target", port=str(port.port_number - 1))
     etree.SubElement(element, "alias", name=alias_of(port.id))
     return element
+
+
+def _serial(devices: etree._Element, port: SerialPort) -> etree._Element:
+    """A port without a named pipe keeps what it is connected to (a file,
+    a pty: the model has no word for them, and a console log must survive
+    a change of the VM's notes); a pipe we made goes."""
+    if port.pipe_name is None:
+        for element in devices.findall("serial"):
+            if _port(element) == port.port_number - 1 and element.get("type") != "unix":
+                return copy.deepcopy(element)
+    return serial_element(port)
 
 
 def merged(old: etree._Element, new: etree._Element) -> etree._Element:

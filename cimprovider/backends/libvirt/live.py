@@ -13,10 +13,12 @@ from uuid import UUID
 import libvirt
 from lxml import etree
 
+from cimprovider.backends.errors import InvalidStateError
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.libvirt.domain_write import (
     DiskFormat,
     SwitchSource,
+    dimm_element,
     disk_element,
     interface_element,
     merged,
@@ -35,11 +37,12 @@ def apply_live(
 ) -> None:
     if new.processor.count != old.processor.count:
         domain.setVcpusFlags(new.processor.count, LIVE)
+    live = etree.fromstring(domain.XMLDesc(0))
     if new.memory.startup_mb != old.memory.startup_mb:
-        domain.setMemoryFlags(new.memory.startup_mb * 1024, LIVE)
+        _resize_memory(domain, live, new.memory.startup_mb)
+        live = etree.fromstring(domain.XMLDesc(0))
     before = {device.id: device for device in all_devices(old)}
     after = {device.id: device for device in all_devices(new)}
-    live = etree.fromstring(domain.XMLDesc(0))
     for key, device in before.items():
         if key not in after and _present(device):
             domain.detachDeviceFlags(_xml(_live_element(live, old.id, device)), LIVE)
@@ -84,6 +87,27 @@ def _change(
             domain.updateDeviceFlags(_xml(merged(current, serial_element(device))), LIVE)
     # Processor and memory tuning, names and integration services live in
     # our metadata only.
+
+
+def _resize_memory(domain: libvirt.virDomain, live: etree._Element, wanted_mb: int) -> None:
+    """Within what the guest has, the balloon; beyond it, a memory module
+    (DIMM) hot-added into a free slot, as Hyper-V's dynamic memory adds."""
+    plugged = _mb(live.find("memory"))
+    if wanted_mb > plugged:
+        if live.find("maxMemory") is None:
+            raise InvalidStateError(
+                f"cannot grow the running VM's memory to {wanted_mb} MB: it has {plugged} MB and no memory slots;"
+                " turn it off to change its memory"
+            )
+        domain.attachDeviceFlags(_xml(dimm_element(wanted_mb - plugged)), LIVE)
+    domain.setMemoryFlags(wanted_mb * 1024, LIVE)
+
+
+def _mb(element: etree._Element | None) -> int:
+    unit = {"kib": 1024, "k": 1024, "mib": 1, "m": 1, "gib": 1 / 1024, "g": 1 / 1024, "b": 1024 * 1024, "bytes": 1024 * 1024}
+    if element is None or not (element.text or "").strip():
+        return 0
+    return int(int(element.text.strip()) / unit.get(element.get("unit", "KiB").lower(), 1024))
 
 
 def _present(device: AnyDevice) -> bool:

@@ -5,7 +5,8 @@ The guest's /init loads the drivers a Hyper-V-shaped VM needs (virtio SCSI
 and network, the balloon, the ACPI power button), runs busybox's acpid so
 the power button powers it off (Hyper-V's shutdown), and then reports the
 disks and network interfaces it sees on the serial console once a second,
-which the tests read from the console log.
+and the memory it has (MemTotal, onlining hot-added memory first), which
+the tests read from the console log.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ for module in $(cat /modules/order); do insmod /modules/$module || echo "guest: 
 acpid -c /etc/acpi -l /tmp/acpid.log
 echo "guest: ready"
 while true; do
-    echo "guest: disks=$(ls /sys/block | tr '\\n' ' ')nets=$(ls /sys/class/net | tr '\\n' ' ')"
+    # Hot-added memory arrives offline unless the kernel onlines it itself.
+    for block in /sys/devices/system/memory/memory*/state; do
+        [ "$(cat $block)" = offline ] && echo online > $block
+    done
+    echo "guest: disks=$(ls /sys/block | tr '\\n' ' ')nets=$(ls /sys/class/net | tr '\\n' ' ')memkb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)"
     sleep 1
 done
 """
