@@ -143,7 +143,14 @@ class QemuImg:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except FileNotFoundError as error:
             raise ImageError(f"{self.executable} is not installed: {error}") from error
-        stdout, stderr = _collect(process, self.timeout, progress)
+        try:
+            stdout, stderr = _collect(process, self.timeout, progress)
+        except BaseException:
+            # A progress callback that raises (a cancelled job) must not
+            # leave the tool writing on behind our back.
+            process.kill()
+            process.wait()
+            raise
         if process.returncode == -9 and stderr is None:
             raise ImageToolTimeoutError(f"{' '.join(command[:2])} on {subject}: no answer within {self.timeout:g} s")
         if process.returncode not in ok_codes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,20 @@ def test_option_values_cannot_smuggle_options(tmp_path: Path) -> None:
 def test_a_missing_executable_is_an_image_error(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="not installed"):
         QemuImg(str(tmp_path / "nope")).info(tmp_path / "a")
+
+
+def test_a_progress_callback_that_raises_stops_the_tool(tmp_path: Path) -> None:
+    marker = tmp_path / "still-running"
+    tool = QemuImg(_fake(tmp_path, f"""
+        sys.stdout.write("    (10.00/100%)\\r"); sys.stdout.flush()
+        time.sleep(2)
+        open({str(marker)!r}, "w").write("the tool went on")
+    """))
+
+    def cancel(percent: int) -> None:
+        raise KeyboardInterrupt("cancelled")
+
+    with pytest.raises(KeyboardInterrupt):
+        tool.run(["convert"], progress=cancel)
+    time.sleep(2.5)
+    assert not marker.exists()
