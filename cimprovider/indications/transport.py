@@ -123,8 +123,27 @@ def _channel(address: ListenerAddress) -> _Channel:
     return found
 
 
+# Where each listener was found: a delivery is on the listener's critical
+# path, and name resolution on every connection costs as much as the rest
+# of our side of it. Forgotten when a connection to it fails.
+_resolved: dict[tuple[str, int], tuple[int, tuple]] = {}
+
+
 def _connect(address: ListenerAddress, timeout: float, tls: ssl.SSLContext | None) -> socket.socket:
-    sock = socket.create_connection((address.host, address.port), timeout=timeout)
+    where = (address.host, address.port)
+    found = _resolved.get(where)
+    if found is None:
+        sock = socket.create_connection(where, timeout=timeout)
+        _resolved[where] = (sock.family, sock.getpeername())
+    else:
+        sock = socket.socket(found[0], socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(found[1])
+        except OSError:
+            sock.close()
+            _resolved.pop(where, None)
+            raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if address.scheme == "https":
         sock = (tls or _unverified_tls()).wrap_socket(sock, server_hostname=address.host)
