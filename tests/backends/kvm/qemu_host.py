@@ -156,14 +156,25 @@ def libvirtd_in_use() -> Iterator[None]:
         yield
 
 
+_opened: list[Host] = []  # the one host of this process, and who holds it
+_holders = [0]
+
+
 @pytest.fixture(scope="session")
 def shared_host() -> Iterator[Host]:
+    # Each test module imports this fixture, which makes it a fixture of
+    # each module: the host is made once per process and closed by the last.
     with libvirtd_lock():
-        host = Host()
-    yield host
+        if not _opened:
+            _opened.append(Host())
+        _holders[0] += 1
+    yield _opened[0]
     with libvirtd_lock():
-        host.ready()
-        host.close()
+        _holders[0] -= 1
+        if _holders[0] == 0:
+            host = _opened.pop()
+            host.ready()
+            host.close()
 
 
 @pytest.fixture
