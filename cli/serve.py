@@ -29,11 +29,14 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
 @_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
 @_option("--shutdown-timeout-seconds", env="SHUTDOWN_TIMEOUT_SECONDS", type=float, default=None, help="How long a guest gets to shut down.  [default: 120]")
+@_option("--storage-root", "storage_roots", env="STORAGE_ROOTS", multiple=True, type=click.Path(path_type=Path, file_okay=False), help="A folder disk images may live in (repeatable; the environment variable takes a ':'-separated list).  [default: DATA_DIR/storage]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")
 def serve(config_file: Path | None, **options) -> None:
     """Run the WBEM server (CIM-XML over HTTP/HTTPS) until SIGTERM or Ctrl-C."""
+    # An empty tuple means the option was not given: the file or default decides.
+    options["storage_roots"] = list(options["storage_roots"]) or None
     try:
         config = load_config(config_file, **options)
     except ConfigError as exc:

@@ -137,3 +137,15 @@ def test_https_needs_certificate_and_key(tmp_path):
     result = run_cli("serve", "--port", "0", "--https-port", "0", "--data-dir", str(tmp_path))
     assert result.returncode != 0
     assert "certfile" in result.stderr
+
+
+def test_storage_roots_from_the_environment(tmp_path):
+    inside, outside = tmp_path / "images-a", tmp_path / "elsewhere"
+    other = tmp_path / "images-b"
+    env = {"CIMPROVIDER_STORAGE_ROOTS": f"{inside}:{other}"}
+    with serve_process("--port", "0", "--data-dir", str(tmp_path / "data"), env=env) as served:
+        made = run_cli("vhd", "new", str(other / "disk.vhdx"), "--size", "16M", "--server", served.url)
+        assert made.returncode == 0, made.stderr
+        refused = run_cli("vhd", "new", str(outside / "disk.vhdx"), "--size", "16M", "--server", served.url)
+        assert refused.returncode == 1 and "storage roots" in refused.stderr
+    assert (other / "disk.vhdx").is_file() and inside.is_dir()
