@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.backends.images.readers import qemu_io, read_with_libvhdi, vhdiinfo
-from tests.backends.test_snapshots import MIB, backend, disk, disk_of, vm_with_disk, write  # noqa: F401 - fixtures
+from tests.backends.test_snapshots import MIB, backend, disk, disk_of, harness, vm_with_disk, write  # noqa: F401 - fixtures
 
 __all__ = ["backend", "disk"]
 

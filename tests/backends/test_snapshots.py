@@ -7,6 +7,7 @@ reads. Disk content is read back with libvhdi and qemu-io, not our reader."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -17,18 +18,25 @@ from cimprovider.backends.images import VhdChain
 from cimprovider.schemas import Drive, Media, PowerRequest, PowerState
 from cimprovider.schemas.snapshots import SnapshotKind
 from tests.backends.backend_scenarios import new_vm
+from tests.backends.conftest import BackendHarness
 from tests.backends.images.readers import qemu_io, read_with_libvhdi, vhdiinfo
 
 MIB = 1024 * 1024
 
 
+@pytest.fixture(params=["simulated"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendHarness]:
+    """The backends whose snapshots are VHD differencing chains. libvirt
+    freezes a disk under a qcow2 overlay instead, which its test driver
+    cannot take: its snapshot tree runs in test_snapshot_tree.py, its disk
+    content on QEMU in kvm/test_qemu_snapshots.py."""
+    harness = BackendHarness(request.param, tmp_path / "data")
+    yield harness
+    harness.close_all()
+
+
 @pytest.fixture
 def backend(harness) -> Backend:
-    if harness.name == "libvirt":
-        # libvirt freezes a VHD under a qcow2 overlay (external snapshot),
-        # which its test driver cannot take: the tree is tested for both
-        # backends in test_snapshot_tree, libvirt's disks on QEMU in tier 2.
-        pytest.skip("VHD differencing children are the simulated host's; libvirt's disks are tested on QEMU")
     opened = harness.open()
     assert isinstance(opened, SnapshotBackend)
     return opened
