@@ -115,7 +115,11 @@ class _Server(uvicorn.Server):
 def add_virtualization(parts: ServerParts) -> Virtualization:
     """The Hyper-V model over the configured backend. Shutdown closes the
     model, then the jobs (transitions in flight finish), then the backend."""
-    backend = load_backend(parts.config.backend, parts.config)
+    try:
+        backend = load_backend(parts.config.backend, parts.config)
+    except Exception as error:  # noqa: BLE001 - a backend's own errors (libvirtError…) included
+        # The hypervisor is away or a setting is wrong: say so on one line.
+        raise StartupError(f"backend {parts.config.backend!r} cannot start: {error}") from None
     jobs = JobRunner(
         backend.events,
         workers=parts.config.job_workers,

@@ -39,4 +39,6 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test,kvm]'
 tests/backends/kvm/start-daemons.sh
 trap 'tests/backends/kvm/start-daemons.sh stop' EXIT
 
-python3 -m pytest -n 2 -p no:cacheprovider "$@"
+# loadfile keeps each file on one worker: scenario files run their steps in
+# order, and each module-scoped live server starts once.
+python3 -m pytest -n 2 --dist loadfile -p no:cacheprovider "$@"

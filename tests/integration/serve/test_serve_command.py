@@ -149,3 +149,19 @@ def test_storage_roots_from_the_environment(tmp_path):
         refused = run_cli("vhd", "new", str(outside / "disk.vhdx"), "--size", "16M", "--server", served.url)
         assert refused.returncode == 1 and "storage roots" in refused.stderr
     assert (other / "disk.vhdx").is_file() and inside.is_dir()
+
+
+def test_unknown_backend_is_one_line(tmp_path):
+    result = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path), "--backend", "hyperv-on-a-toaster")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "hyperv-on-a-toaster" in result.stderr and "simulated" in result.stderr
+
+
+def test_unreachable_libvirt_is_one_line(tmp_path):
+    result = run_cli(
+        "serve", "--port", "0", "--data-dir", str(tmp_path), "--backend", "libvirt",
+        "--libvirt-uri", "qemu+unix:///system?socket=/nonexistent/libvirt-sock",
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "libvirt" in result.stderr
