@@ -19,7 +19,7 @@ from cimprovider.cimom import CIMOM
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.auth import Authenticator, UsersFile
 from cimprovider.http.trailers import TrailerH11Protocol
-from cimprovider.jobs import JobRunner
+from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
@@ -120,14 +120,19 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
     except Exception as error:  # noqa: BLE001 - a backend's own errors (libvirtError…) included
         # The hypervisor is away or a setting is wrong: say so on one line.
         raise StartupError(f"backend {parts.config.backend!r} cannot start: {error}") from None
+    # Job records outlive the process, so a job a restart interrupted reads
+    # as failed rather than missing.
+    job_store = JobStore(parts.config.data_dir / "jobs.sqlite3")
     jobs = JobRunner(
         backend.events,
         workers=parts.config.job_workers,
         retention_seconds=parts.config.job_retention_seconds,
         error_mapper=hyperv_code,
+        store=job_store,
     )
     virt = register_virtualization(parts, backend, jobs)
     parts.on_shutdown.append(jobs.close)
+    parts.on_shutdown.append(job_store.close)
     parts.on_shutdown.append(backend.close)
     return virt
 

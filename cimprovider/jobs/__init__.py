@@ -2,7 +2,7 @@
 a table, a runner with its own thread pool, progress, cancellation and
 retention, every change published on the bus."""
 
-from cimprovider.jobs.job import FAILED, CancelToken, Job, JobCancelled, JobFailure, JobOutcome, ProgressReporter, Work
+from cimprovider.jobs.job import FAILED, INTERRUPTED, CancelToken, Job, JobCancelled, JobFailure, JobOutcome, ProgressReporter, Work
 from cimprovider.jobs.runner import (
     ErrorMapper,
     JobFinishedError,
@@ -11,11 +11,13 @@ from cimprovider.jobs.runner import (
     JobRunner,
     default_error_mapper,
 )
+from cimprovider.jobs.store import JobStore
 from cimprovider.jobs.state import JOB_TRANSITIONS, IllegalJobTransition, JobError, JobEvent, next_state
 from cimprovider.schemas.jobs import JobState, JobStatus
 
 __all__ = [
     "FAILED",
+    "INTERRUPTED",
     "JOB_TRANSITIONS",
     "CancelToken",
     "ErrorMapper",
@@ -32,6 +34,7 @@ __all__ = [
     "JobRunner",
     "JobState",
     "JobStatus",
+    "JobStore",
     "ProgressReporter",
     "Work",
     "default_error_mapper",

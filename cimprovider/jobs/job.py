@@ -15,6 +15,7 @@ from cimprovider.jobs.state import JobError, JobEvent, next_state
 from cimprovider.schemas.jobs import JobState, JobStatus
 
 FAILED = 32768  # Hyper-V's "failed", for errors nobody classified
+INTERRUPTED = "interrupted: the server was stopped during the job"
 
 
 class JobCancelled(JobError):
@@ -84,8 +85,23 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     finished_monotonic: float | None = None
+    saved_monotonic: float = 0.0  # when progress was last written to the store
     token: CancelToken = field(default_factory=CancelToken)
     done: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def restored(cls, status: JobStatus, finished_monotonic: float | None) -> Job:
+        """A job read back from the store: its record only, no work behind it."""
+        job = cls(
+            status.job_type, status.description, status.cancellable, tuple(status.affected_element_ids),
+            id=status.id, state=status.state, percent_complete=status.percent_complete,
+            error_code=status.error_code, error_description=status.error_description,
+            created_at=status.created_at, started_at=status.started_at, finished_at=status.finished_at,
+            finished_monotonic=finished_monotonic,
+        )  # fmt: skip
+        if status.state.is_finished:
+            job.done.set()
+        return job
 
     def apply(self, event: JobEvent, monotonic_now: float) -> None:
         """Move by the table (raising on an illegal event) and stamp times."""

@@ -3,6 +3,13 @@ keeps finished jobs for the retention time (Hyper-V: five minutes).
 
 Expiry is lazy — every call first forgets what has outlived its retention —
 so no timer thread is needed; `expire()` may also be called on a schedule.
+
+With a JobStore every record is written through: creation, each state
+change, and progress at most once a second (a lost tick costs nothing). At
+construction the runner reads the store back; a job found unfinished was
+running in a process that is gone, so it ends Exception (32768,
+INTERRUPTED) and is kept for the retention time from now, for the client
+still polling it.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 from cimprovider.events import EventBus
-from cimprovider.jobs.job import FAILED, Job, JobCancelled, JobFailure, JobOutcome, Work
+from cimprovider.jobs.job import FAILED, INTERRUPTED, Job, JobCancelled, JobFailure, JobOutcome, Work, _now
 from cimprovider.jobs.state import JobError, JobEvent
+from cimprovider.jobs.store import JobStore
 from cimprovider.schemas.events import JobChange, JobChanged
 from cimprovider.schemas.jobs import JobState, JobStatus
 
 ErrorMapper = Callable[[BaseException], tuple[int, str]]
+_PROGRESS_SAVE_SECONDS = 1.0
 
 
 class JobNotFoundError(JobError, LookupError):
@@ -46,6 +55,7 @@ class JobRunner:
         retention_seconds: float = 300.0,
         error_mapper: ErrorMapper = default_error_mapper,
         clock: Callable[[], float] = time.monotonic,
+        store: JobStore | None = None,
     ) -> None:
         self.events = bus if bus is not None else EventBus()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
@@ -54,6 +64,9 @@ class JobRunner:
         self._clock = clock
         self._lock = threading.RLock()
         self._jobs: dict[UUID, Job] = {}
+        self._store = store
+        if store is not None:
+            self._restore(store)
 
     def submit(
         self,
@@ -124,6 +137,8 @@ class JobRunner:
             for job in gone:
                 del self._jobs[job.id]
                 self._publish(job, JobChange.EXPIRED)
+            if self._store is not None:
+                self._store.delete([job.id for job in gone])
         return [job.id for job in gone]
 
     def close(self, wait: bool = True) -> None:
@@ -171,14 +186,37 @@ class JobRunner:
             if job.state is not JobState.RUNNING or percent <= job.percent_complete:
                 return  # progress only moves forward, and only while running
             job.percent_complete = percent
-            self._publish(job, JobChange.MODIFIED)
+            now = time.monotonic()
+            save = now - job.saved_monotonic >= _PROGRESS_SAVE_SECONDS
+            if save:
+                job.saved_monotonic = now
+            self._publish(job, JobChange.MODIFIED, save=save)
 
     def _move(self, job: Job, event: JobEvent) -> None:
         job.apply(event, self._clock())
         self._publish(job, JobChange.MODIFIED)
 
-    def _publish(self, job: Job, change: JobChange) -> None:
-        self.events.publish(JobChanged(change=change, job=job.status()))
+    def _publish(self, job: Job, change: JobChange, save: bool = True) -> None:
+        status = job.status()
+        if save and self._store is not None and change is not JobChange.EXPIRED:
+            # Written before anyone hears of it, so what a listener saw is
+            # what a restarted server reads back.
+            self._store.save(status)
+        self.events.publish(JobChanged(change=change, job=status))
+
+    def _restore(self, store: JobStore) -> None:
+        wall, now = _now(), self._clock()
+        for status in store.load():
+            if status.state.is_finished and status.finished_at is not None:
+                age = max(0.0, (wall - status.finished_at).total_seconds())
+                self._jobs[status.id] = Job.restored(status, now - age)
+                continue
+            job = Job.restored(status, None)
+            job.error_code, job.error_description = FAILED, INTERRUPTED
+            job.apply(JobEvent.INTERRUPT, now)
+            store.save(job.status())
+            self._jobs[job.id] = job
+        self.expire()
 
     def _job(self, job_id: UUID) -> Job:
         try:

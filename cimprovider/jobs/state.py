@@ -16,6 +16,9 @@ class JobEvent(str, Enum):
     FAIL = "fail"
     CANCEL = "cancel"  # before it ran, or acknowledged by the work
     KILL = "kill"
+    # Found unfinished at start-up: the process that ran it is gone, and
+    # with it the work, so it can only have failed.
+    INTERRUPT = "interrupt"
 
 
 class JobError(Exception):
@@ -35,15 +38,18 @@ JOB_TRANSITIONS: dict[tuple[JobState, JobEvent], JobState] = {
     (S.NEW, E.START): S.STARTING,
     (S.NEW, E.CANCEL): S.TERMINATED,
     (S.NEW, E.KILL): S.KILLED,
+    (S.NEW, E.INTERRUPT): S.EXCEPTION,
     (S.STARTING, E.RUN): S.RUNNING,
     (S.STARTING, E.FAIL): S.EXCEPTION,
     (S.STARTING, E.CANCEL): S.TERMINATED,
     (S.STARTING, E.KILL): S.KILLED,
+    (S.STARTING, E.INTERRUPT): S.EXCEPTION,
     (S.RUNNING, E.COMPLETE): S.COMPLETED,
     (S.RUNNING, E.COMPLETE_WITH_WARNINGS): S.COMPLETED_WITH_WARNINGS,
     (S.RUNNING, E.FAIL): S.EXCEPTION,
     (S.RUNNING, E.CANCEL): S.TERMINATED,
     (S.RUNNING, E.KILL): S.KILLED,
+    (S.RUNNING, E.INTERRUPT): S.EXCEPTION,
 }
 
 
