@@ -6,7 +6,9 @@ VHD code for differencing disks, merges, VHD resizing, compaction and
 validation, and the convert round trip for VHDX resizing.
 
 Every long operation takes an optional progress callback (0–100) and ends
-with 100 on success. Errors are the typed ones of `errors`.
+with 100 on success. Errors are the typed ones of `errors`. A new file is
+written under a partial name and renamed into place when whole; what that
+means for a kill, and for the in-place operations, is in `partial_files`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cimprovider.backends.images.errors import (
     ImageNotFoundError,
     InvalidImageParameterError,
 )
+from cimprovider.backends.images.partial_files import partial_name, written_as
 from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_file import VhdFile
@@ -59,6 +62,11 @@ class ImageService:
 
     def create(self, settings: VirtualHardDiskSettings, progress: ProgressCallback | None = None) -> VirtualHardDiskSettings:
         path = self._new_file(settings.path)
+        with written_as(path) as partial:
+            self._create(partial, settings)
+        return self._finish(path, progress)
+
+    def _create(self, path: Path, settings: VirtualHardDiskSettings) -> None:
         kind, fmt = settings.type, settings.format
         if kind is Type.DIFFERENCING:
             parent = self._existing(settings.parent_path, "parent_path")  # type: ignore[arg-type]
@@ -71,7 +79,6 @@ class ImageService:
             vhd_chain.create_dynamic(path, settings.max_internal_size, settings.block_size)  # qemu makes 2 MiB only
         else:
             self.qemu_img.create(path, _QEMU_FORMAT[fmt], settings.max_internal_size, _create_options(settings))
-        return self._finish(path, progress)
 
     def convert(
         self, source: Path, settings: VirtualHardDiskSettings, progress: ProgressCallback | None = None
@@ -81,15 +88,11 @@ class ImageService:
         destination = self._new_file(settings.path)
         if settings.type is Type.DIFFERENCING:
             raise InvalidImageParameterError("type", "a conversion makes a fixed or dynamic disk")
-        with self._readable(source) as (readable, source_format):
-            try:
-                self.qemu_img.convert(
-                    readable, destination, _QEMU_FORMAT[settings.format], source_format=source_format,
-                    options=_create_options(settings), progress=progress,
-                )  # fmt: skip
-            except BaseException:
-                destination.unlink(missing_ok=True)
-                raise
+        with self._readable(source) as (readable, source_format), written_as(destination) as partial:
+            self.qemu_img.convert(
+                readable, partial, _QEMU_FORMAT[settings.format], source_format=source_format,
+                options=_create_options(settings), progress=progress,
+            )  # fmt: skip
         return self._finish(destination, progress)
 
     # --- changing
@@ -242,7 +245,7 @@ class ImageService:
         if fmt is not Format.VHD or vhd_inspect.describe(source).disk_type is not DiskType.DIFFERENCING:
             yield source, _QEMU_FORMAT[fmt]
             return
-        flat = source.with_name(f".{source.name}.{os.getpid()}.flat")
+        flat = partial_name(source)
         try:
             with vhd_chain.VhdChain.open(source) as chain, open(flat, "xb") as out:
                 for offset in range(0, chain.size, _EXPORT_CHUNK):

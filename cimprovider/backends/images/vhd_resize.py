@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cimprovider.backends.images.errors import ImageError, InvalidImageParameterError
+from cimprovider.backends.images.partial_files import partial_name
 from cimprovider.backends.images.qemu_img import ProgressCallback
 from cimprovider.backends.images.vhd_file import VhdFile
 from cimprovider.backends.images.vhd_format import (
@@ -101,8 +102,10 @@ def _expand(image: VhdFile, size: int) -> None:
     old_size = image.size
     image.footer = image.footer.resized(size)
     if image.header is None:
-        os.pwrite(image.fd, bytes(FOOTER_SIZE), old_size)  # the old footer becomes data: zeros
+        # The new footer first, then the old one (now data) zeroed: killed
+        # in between, the file still ends in a valid footer.
         image.write_structures()
+        os.pwrite(image.fd, bytes(FOOTER_SIZE), old_size)
         return
     header = image.header
     entries = -(-size // header.block_size)
@@ -132,7 +135,7 @@ def _rewrite(image: VhdFile, size: int, keep: BlockFilter, progress: ProgressCal
         cursor += space
     new_header = replace(header, table_offset=table_offset, max_table_entries=entries, locators=tuple(locators))
     table = [UNUSED_BLOCK] * entries
-    temporary = image.path.with_name(f".{image.path.name}.{os.getpid()}.rewrite")
+    temporary = partial_name(image.path)
     fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         for offset, data in locator_data:

@@ -26,6 +26,7 @@ from pathlib import Path
 from uuid import UUID
 
 from cimprovider.backends.images.errors import CorruptImageError, ImageError, InvalidImageParameterError
+from cimprovider.backends.images.partial_files import partial_name
 from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
 
 _REGION_TABLE = 192 * 1024
@@ -95,8 +96,7 @@ def resize(path: Path, size: int, tool: QemuImg, progress: ProgressCallback | No
         return
     if size <= 0 or size % before.logical_sector_size:
         raise InvalidImageParameterError("max_internal_size", f"{size} is not a positive multiple of the sector size")
-    raw = path.with_name(f".{path.name}.{os.getpid()}.raw")
-    rebuilt = path.with_name(f".{path.name}.{os.getpid()}.vhdx")
+    raw, rebuilt = partial_name(path), partial_name(path)
     step = _steps(progress)
     try:
         tool.convert(path, raw, "raw", source_format="vhdx", progress=step(0, 45))

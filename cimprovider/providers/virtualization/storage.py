@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.backends.images.partial_files import remove_leftovers
 from cimprovider.providers.virtualization.images import ImageManagementService, disks_in_use
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.snapshot_settings import SNAPSHOT_ASSOCIATIONS, snapshots_of
@@ -25,6 +26,9 @@ def register_storage(parts: "ServerParts", virt: Virtualization) -> ImageService
     roots = parts.config.storage_roots
     for root in roots:
         root.mkdir(parents=True, exist_ok=True)
+    # Jobs a kill cut short left their partial files; their jobs now read
+    # as interrupted, so nothing will ever finish them.
+    remove_leftovers(roots)
     images = ImageService(StorageRoots(roots))
     images.attached = disks_in_use(virt.backend, images)
     snapshots = SnapshotService(virt, snapshots_of(virt))
