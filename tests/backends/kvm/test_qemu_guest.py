@@ -118,4 +118,6 @@ def test_changes_made_with_virsh_to_a_running_guest_reach_the_bus(host: Host) ->
 
     subprocess.run(["virsh", "-q", "-c", URI, "destroy", domain.name()], check=True, capture_output=True)
     off = wait_for_event(events, lambda e: isinstance(e, PowerStateChanged) and e.vm_id == vm_id and e.new is S.OFF)
-    assert off.old is S.RUNNING and backend.get_vm(vm_id).power_state is S.OFF
+    # QEMU may report the domain shutting down for a moment before it is
+    # gone; Hyper-V's own guest power-off passes through Stopping too.
+    assert off.old in (S.RUNNING, S.STOPPING) and backend.get_vm(vm_id).power_state is S.OFF
