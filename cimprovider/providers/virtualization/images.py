@@ -25,7 +25,7 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import Backend
 from cimprovider.backends.images import ImageService
-from cimprovider.jobs import JobFailure, ProgressReporter
+from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, ProgressReporter
 from cimprovider.providers.base import (
     InstanceProvider,
     MethodProvider,
@@ -149,14 +149,23 @@ class ImageManagementService(InstanceProvider, MethodProvider):
 
     # --- running the work as a storage job -----------------------------------
 
-    def start(self, method: str, work: Work, renames: dict[str, str] | None = None, **out: Any) -> MethodReturn:
+    def start(
+        self, method: str, work: Work, renames: dict[str, str] | None = None, cancellable: bool = False, **out: Any
+    ) -> MethodReturn:
         """4096 and a job running `work`; what the work returns (output
-        parameters) is added to `out` only for the synchronous Get methods."""
+        parameters) is added to `out` only for the synchronous Get methods.
+        A cancellable job stops at its next progress report, which raises
+        JobCancelled through the tool (qemu-img is killed, the partial file
+        removed); only work that writes a new file is offered as such."""
 
-        def job_work(progress: ProgressReporter, _token: Any) -> None:
+        def job_work(progress: ProgressReporter, token: CancelToken) -> None:
+            def report(percent: int) -> None:
+                token.raise_if_cancelled()
+                progress(percent)
+
             try:
-                work(progress)
-            except JobFailure:
+                work(report if cancellable else progress)
+            except (JobFailure, JobCancelled):
                 raise
             except Exception as error:  # noqa: BLE001 - every failure ends the job with its code
                 if type(error).__module__.startswith("pywbem"):
@@ -165,7 +174,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
                 raise JobFailure(code, message) from None
 
         name = self.method_names[method.lower()]
-        job = self.virt.jobs.submit(job_work, name, f"{name} on the image management service", cancellable=False)
+        job = self.virt.jobs.submit(job_work, name, f"{name} on the image management service", cancellable=cancellable)
         return MethodReturn(JOB_STARTED, {"Job": storage_job_path(self.virt, job.id), **out})
 
     def failing(self, method: str, error: Exception, renames: dict[str, str] | None = None) -> MethodReturn:
@@ -214,7 +223,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
             size = self.images.get_settings(source).max_internal_size
             self.images.convert(source, settings_from_bag(bag, {"max_internal_size": size}), progress)
 
-        return self.start("ConvertVirtualHardDisk", work, {"path": "SourcePath"})
+        return self.start("ConvertVirtualHardDisk", work, {"path": "SourcePath"}, cancellable=True)
 
     def validate(self, params: dict[str, Any]) -> MethodReturn:
         def work(progress: ProgressReporter) -> None:
