@@ -1,8 +1,6 @@
 """`watch`: it subscribes, prints each indication as it arrives, and leaves
 no filter, destination or subscription behind — after --count, and on
-Ctrl-C. VM state changes are published on the server's indication service
-directly, as the indication tests do, since the model does not raise them
-yet."""
+Ctrl-C; and a real VM started through the CLI while another CLI watches."""
 
 from __future__ import annotations
 
@@ -94,3 +92,28 @@ def test_ctrl_c_ends_watch_and_removes_its_subscription(indications):
     assert "watched  Running -> Paused" in out
     assert err.splitlines()[-1] == "cimprovider: interrupted"
     assert subscriptions(live) == before
+
+
+def test_watch_sees_a_vm_started_through_the_model(indications):
+    live, _ = indications
+    env = {"CIMPROVIDER_SERVER": live.url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull}
+    runner = CliRunner(mix_stderr=False)
+    assert runner.invoke(cli, ["vm", "new", "really-watched"], env=env).exit_code == 0
+
+    def start() -> None:
+        # Another client starts the VM (CliRunner captures the process's
+        # streams, so a second one cannot run beside the watch).
+        wait_for_subscription(live)
+        conn = live.connection(V2)
+        (vm_path,) = [p for p in conn.EnumerateInstanceNames("Msvm_ComputerSystem")
+                      if conn.GetInstance(p)["ElementName"] == "really-watched"]
+        conn.InvokeMethod("RequestStateChange", vm_path, RequestedState=Uint16(2))
+
+    threading.Thread(target=start, daemon=True).start()
+    result = runner.invoke(cli, ["watch", "--count", "2", "--duration", "60", "-o", "json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(l["name"], l["previous_state"], l["state"]) for l in lines] == [
+        ("really-watched", "Off", "Starting"),
+        ("really-watched", "Starting", "Running"),
+    ]
