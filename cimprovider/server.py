@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import logging
 import signal
@@ -93,6 +94,7 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
     cimom = CIMOM(repository, parts.registry, host_name)
+    tune_garbage_collection()
     return CIMApplication(
         cimom,
         authenticator,
@@ -135,6 +137,16 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
     parts.on_shutdown.append(job_store.close)
     parts.on_shutdown.append(backend.close)
     return virt
+
+
+def tune_garbage_collection() -> None:
+    """Python's cyclic collector runs every 700 allocations by default, and
+    each full pass walks every live object: with thousands of VMs' instances
+    cached, building a large response spent two thirds of its time in it.
+    The hot path makes no reference cycles, so collect far less often, and
+    keep what start-up built (the compiled schema) out of every scan."""
+    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()
 
 
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.Server]:

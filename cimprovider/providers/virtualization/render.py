@@ -78,19 +78,18 @@ class Renderer:
         return self._keys[classname]
 
     def path(self, classname: str, values: Mapping[str, Any]) -> CIMInstanceName:
-        return CIMInstanceName(
-            classname,
-            keybindings={name: values[name] for name in self.key_names(classname)},
-            namespace=self.namespace,
-        )
+        keys = [(name, values[name]) for name in self.key_names(classname)]
+        if all(isinstance(value, str) for _, value in keys):
+            return _string_keyed_path(classname, keys, self.namespace)
+        return CIMInstanceName(classname, keybindings=dict(keys), namespace=self.namespace)
 
     def instance(self, classname: str, values: Mapping[str, Any], keep: PropertySet = None) -> CIMInstance:
         self.rendered += 1
-        properties = [
-            (decl.name, _declared_property(decl, values.get(decl.name)))
+        properties = {
+            decl.lower: (decl.name, _declared_property(decl, values.get(decl.name)))
             for decl in self.declared(classname)
             if keep is None or decl.lower in keep
-        ]
+        }
         return _instance(classname, properties, self.path(classname, values))
 
     def embedded(self, classname: str, values: Mapping[str, Any], only_given: bool = False) -> CIMInstance:
@@ -150,10 +149,28 @@ def _declared_property(decl: Declared, value: Any) -> CIMProperty:
     return prop
 
 
-def _instance(classname: str, properties: list[tuple[str, CIMProperty]], path: CIMInstanceName) -> CIMInstance:
+def _no_case(items: dict[str, tuple[str, Any]]) -> NocaseDict:
+    """A NocaseDict from {lower-case name: (name, value)}: its own storage
+    layout, filled at once instead of key by key (CIM names are ASCII, so
+    lower() is the casefold it would compute)."""
+    table = NocaseDict()
+    table._data = items
+    return table
+
+
+def _instance(classname: str, properties: dict[str, tuple[str, CIMProperty]], path: CIMInstanceName) -> CIMInstance:
     instance = _new(CIMInstance)
     instance._classname = classname
-    instance._properties = NocaseDict(properties)
+    instance._properties = _no_case(properties)
     instance._qualifiers = None
     instance._path = path
     return instance
+
+
+def _string_keyed_path(classname: str, keys: list[tuple[str, str]], namespace: str) -> CIMInstanceName:
+    path = _new(CIMInstanceName)
+    path._classname = classname
+    path._keybindings = _no_case({name.lower(): (name, value) for name, value in keys})
+    path._host = None
+    path._namespace = namespace
+    return path

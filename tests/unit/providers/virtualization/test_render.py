@@ -46,3 +46,17 @@ def test_property_list_builds_only_what_is_kept(tmp_path):
     rendered = renderer.instance("Msvm_ComputerSystem", values, keep=frozenset({"elementname"}))
     assert list(rendered.properties) == ["ElementName"]
     assert rendered.path.keybindings["Name"] == "X"
+
+
+def test_rendered_instance_behaves_as_a_pywbem_instance(tmp_path):
+    renderer = Renderer(ClassRepository.load(cache_dir=tmp_path))
+    values = {"CreationClassName": "Msvm_ComputerSystem", "Name": "AB", "ElementName": "web01"}
+    rendered = renderer.instance("Msvm_ComputerSystem", values)
+    assert rendered["elementname"] == "web01" and "ELEMENTNAME" in rendered.properties
+    rendered["ElementName"] = "renamed"  # still a working, case-insensitive dict
+    assert rendered.properties["elementname"].value == "renamed"
+    assert rendered.path["name"] == "AB" and rendered.path == CIMInstanceName(
+        "Msvm_ComputerSystem", {"CreationClassName": "Msvm_ComputerSystem", "Name": "AB"}, namespace="root/virtualization/v2"
+    )
+    assert hash(rendered.path) == hash(rendered.path.copy())
+    assert list(rendered.properties)[0] == "InstanceID" or "InstanceID" in rendered.properties
