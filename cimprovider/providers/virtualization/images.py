@@ -44,6 +44,7 @@ from cimprovider.providers.virtualization.disk_settings import (
 from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import JOB_STARTED, invalid_parameter
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.storage_jobs import storage_job_path
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.images import VirtualHardDiskSettings, VirtualHardDiskType
@@ -131,13 +132,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
             "ElementName": "Image Management Service",
             "Caption": "Hyper-V Image Management Service",
             "Description": "Creates, converts, resizes, compacts, merges and inspects virtual hard disks.",
-            "EnabledState": 2,
-            "RequestedState": 12,
-            "EnabledDefault": 2,
-            "HealthState": 5,
-            "OperationalStatus": [2],
-            "Started": True,
-            "StartMode": "Automatic",
+            **RUNNING_SERVICE,
         }
         yield self.virt.renderer.instance(IMAGE_SERVICE, values, properties)
 

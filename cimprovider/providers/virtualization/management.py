@@ -77,13 +77,7 @@ class ManagementService(InstanceProvider, MethodProvider):
             "ElementName": "Virtual Machine Management Service",
             "Caption": "Hyper-V Virtual Machine Management Service",
             "Description": "Manages virtual machines: defines, modifies and destroys them.",
-            "EnabledState": 2,
-            "RequestedState": 12,
-            "EnabledDefault": 2,
-            "HealthState": 5,
-            "OperationalStatus": [2],
-            "Started": True,
-            "StartMode": "Automatic",
+            **RUNNING_SERVICE,
         }
         yield self.virt.renderer.instance(VSMS, values, properties)
 

@@ -63,3 +63,16 @@ SERVICE_STATUS: dict[IntegrationServiceState, int] = {
     IntegrationServiceState.LOST_COMMUNICATION: 13,
     IntegrationServiceState.PAUSED: 15,
 }
+
+
+# How a Hyper-V host service (vmms, vhdsvc, vssnapsvc…) reports itself
+# while it runs: enabled, healthy, started automatically with the host.
+RUNNING_SERVICE: dict[str, object] = {
+    "EnabledState": 2,
+    "RequestedState": 12,
+    "EnabledDefault": 2,
+    "HealthState": 5,
+    "OperationalStatus": [2],
+    "Started": True,
+    "StartMode": "Automatic",
+}
