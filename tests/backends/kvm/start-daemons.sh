@@ -5,6 +5,12 @@
 # test of a lost connection), leaving virtlogd and running guests alone.
 # libvirtd runs under a subreaper (subreaper.py) so QEMU processes it
 # leaves are reaped at once.
+#
+# libvirtd also listens for qemu+tcp:// on 127.0.0.1 only (never another
+# address: auth_tcp is none), so the tests can manage this host through a
+# remote URI as a server would manage another KVM host. Its port is picked
+# free at `start` and kept in $state/libvirtd-tcp.port, so a restarted
+# libvirtd listens where it did before.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 state=/run/cimprovider-tests
@@ -19,11 +25,25 @@ stop_daemon() {
     fi
 }
 
+write_tcp_config() {
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    echo "$port" >"$state/libvirtd-tcp.port"
+    cat >"$state/libvirtd.conf" <<EOF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+tcp_port = "$port"
+auth_tcp = "none"
+EOF
+}
+
 start_libvirtd() {
-    python3 "$here/subreaper.py" libvirtd --pid-file="$state/libvirtd-inner.pid" >>"$state/libvirtd.log" 2>&1 &
+    [ -f "$state/libvirtd.conf" ] || write_tcp_config
+    python3 "$here/subreaper.py" libvirtd --listen -f "$state/libvirtd.conf" --pid-file="$state/libvirtd-inner.pid" >>"$state/libvirtd.log" 2>&1 &
     echo $! >"$state/libvirtd.pid"
     for _ in $(seq 100); do
-        if virsh -c qemu:///system version >/dev/null 2>&1; then
+        if virsh -c qemu:///system version >/dev/null 2>&1 &&
+            virsh -c "qemu+tcp://127.0.0.1:$(cat "$state/libvirtd-tcp.port")/system" version >/dev/null 2>&1; then
             return 0
         fi
         sleep 0.2
@@ -55,4 +75,5 @@ stop_daemon libvirtd
 stop_daemon virtlogd
 virtlogd --daemon --pid-file="$state/virtlogd.pid"
 : >"$state/libvirtd.log"
+write_tcp_config
 start_libvirtd
