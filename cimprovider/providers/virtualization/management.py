@@ -41,6 +41,7 @@ from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources import CONNECTION, MEDIA, find_setting, vm_settings
 from cimprovider.providers.virtualization.settings import settings_from_bag
+from cimprovider.providers.virtualization.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.summary import summary_information
 from cimprovider.schemas.devices import Controller, ControllerType, Drive
 from cimprovider.schemas.integration import KvpItem
