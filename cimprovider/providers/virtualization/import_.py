@@ -91,7 +91,10 @@ class Importer:
         planned = PlannedSystem(id=vm.id, vm=vm, source_folder=str(definition.folder), definition_file=str(file),
                                 new_identifier=new_identifier, created_at=datetime.now(timezone.utc))  # fmt: skip
         backend.add_planned_system(planned)
-        return MethodReturn(0, {"ImportedSystem": planned_path(self.virt, planned.id)})
+        # Hyper-V answers with a job even though the planned system exists
+        # once the method returns; clients wait for it before validating.
+        return self.run("ImportSystemDefinition", planned.id, lambda progress: progress(100),
+                        ImportedSystem=planned_path(self.virt, planned.id))
 
     def check_image(self, path: Path, folder: Path, drive: Drive) -> None:
         """A sound VHD/VHDX (or, in a DVD drive, any file) whose parents, if
