@@ -175,7 +175,7 @@ def model_sized_vm(repository: ClassRepository, state: int, stamp: float) -> CIM
     from types import SimpleNamespace
     from uuid import uuid4
 
-    from cimprovider.providers.virtualization.indication_source import ModelView
+    from cimprovider.indications.model_source import ModelView
     from cimprovider.providers.virtualization.render import Renderer
     from cimprovider.providers.virtualization.systems import vm_values
     from cimprovider.schemas.host import Host

@@ -25,7 +25,7 @@ from cimprovider.indications import IndicationService, start_indications
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization import Virtualization, register_virtualization
-from cimprovider.providers.virtualization.indication_source import raise_model_indications
+from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig

@@ -36,7 +36,7 @@ Both calls return at once: a router thread matches and stores, the workers
 deliver. `service.has_subscribers` is False while nobody subscribed, and
 `service.may_select(namespace, classname)` is False when no filter could
 select a change of that class, so a publisher may skip building instances.
-The Hyper-V model's bridge (providers/virtualization/indication_source.py)
+The Hyper-V model's bridge (model_source.py, with method_calls.py)
 keeps its own mirror of the model rather than use `attach`, because it must
 see every event, subscribed or not, to know the previous instance. Nothing polls: WITHIN in a WMI
 query is accepted and met (delivery starts as soon as the change is

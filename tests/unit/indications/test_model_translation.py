@@ -15,7 +15,7 @@ from pywbem import CIMInstance
 from cimprovider.backends.simulated.backend import SimulatedBackend
 from cimprovider.indications import ChangeKind, InstanceChange
 from cimprovider.jobs import JobRunner
-from cimprovider.providers.virtualization.indication_source import ModelIndications
+from cimprovider.indications.model_source import ModelIndications
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.systems import ComputerSystemProvider

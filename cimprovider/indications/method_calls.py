@@ -14,7 +14,8 @@ from typing import Any
 
 from pywbem import CIMError, CIMInstance, CIMInstanceName, CIMMethod, CIMProperty, Uint32
 
-from cimprovider.indications import IndicationService, MethodCall
+from cimprovider.indications.service import IndicationService
+from cimprovider.indications.source import MethodCall
 from cimprovider.providers.base import InstanceProvider, MethodReturn, OperationContext
 from cimprovider.providers.registry import ProviderRegistry
 

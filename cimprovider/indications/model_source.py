@@ -33,13 +33,14 @@ from pywbem import CIMInstance
 
 from cimprovider.backends import BackendError
 from cimprovider.events import EventBus, Subscription
-from cimprovider.indications import ChangeKind, IndicationService, InstanceChange
+from cimprovider.indications.service import IndicationService
+from cimprovider.indications.source import ChangeKind, InstanceChange
 from cimprovider.jobs import JobStatus
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization.devices import hardware
 from cimprovider.providers.virtualization.integration import components
 from cimprovider.providers.virtualization.jobs import JOB, job_values
-from cimprovider.providers.virtualization.method_indications import raise_method_calls
+from cimprovider.indications.method_calls import raise_method_calls
 from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.resources import vm_settings
 from cimprovider.providers.virtualization.settings import VSSD, vssd_values
