@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import Field
 
 from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.snapshots import Snapshot
 from cimprovider.schemas.vm import VirtualMachine
 
 
@@ -30,6 +31,10 @@ class PlannedSystem(SchemaModel):
     definition_file: str = Field(min_length=1)
     new_identifier: bool = False
     created_at: datetime
+    # The snapshots imported with it (frozen disks inside `source_folder`),
+    # oldest first, and the one its current state grew from.
+    snapshots: tuple[Snapshot, ...] = ()
+    current_snapshot_id: UUID | None = None
 
 
 @runtime_checkable
@@ -46,4 +51,16 @@ class PlannedSystemBackend(Protocol):
 
     def remove_planned_system(self, planned_id: UUID) -> None:
         """NotFoundError when there is none."""
+        ...
+
+
+@runtime_checkable
+class SnapshotAdoption(Protocol):
+    """A backend that can take in snapshots realized from an import."""
+
+    def adopt_snapshots(self, vm_id: UUID, snapshots: list[Snapshot], current_id: UUID | None, disks: list[str]) -> None:
+        """Record `snapshots` (oldest first, their frozen disks already in
+        the storage roots) for the off VM `vm_id`, as one change; `disks`
+        are files made for them that the backend owns from now on (deleted
+        once nothing reads them). InvalidParameterError on an id in use."""
         ...

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from cimprovider.backends.errors import InvalidStateError, NotFoundError
+from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.protocol import ProgressCallback
 from cimprovider.schemas.devices import Drive, DriveType
@@ -186,6 +186,26 @@ class SnapshotOperations:
                 self._store.put_snapshot(db, str(renamed.id), str(renamed.vm_id), renamed.model_dump_json())
             self._snapshots[renamed.id] = renamed
             return renamed
+
+    def adopt_snapshots(self, vm_id: UUID, snapshots: list[Snapshot], current_id: UUID | None, disks: list[str]) -> None:
+        """Snapshots realized from an import (SnapshotAdoption): recorded
+        as they are, in one transaction, with `disks` ours to delete later."""
+        with self._lock:
+            self._check_open()
+            self._idle_vm(vm_id, "take in snapshots")
+            taken = [s.id for s in snapshots if s.id in self._snapshots]
+            if taken:
+                raise InvalidParameterError("snapshots", f"a snapshot {taken[0]} already exists")
+            position = SnapshotPosition(vm_id=vm_id, current_id=current_id)
+            with self._store.transaction() as db:
+                for snapshot in snapshots:
+                    self._store.put_snapshot(db, str(snapshot.id), str(vm_id), snapshot.model_dump_json())
+                self._store.put_snapshot_position(db, str(vm_id), position.model_dump_json())
+                for path in disks:
+                    self._store.put_snapshot_disk(db, path, str(vm_id))
+            self._snapshots.update({s.id: s for s in snapshots})
+            self._positions[vm_id] = position
+            self._snapshot_disks.update(dict.fromkeys(disks, vm_id))
 
     def _drop_vm_snapshots(self, db: sqlite3.Connection, vm_id: UUID) -> None:
         """Part of destroying a VM: its snapshots go (its disk files stay)."""

@@ -63,6 +63,13 @@ class ExportRequest:
     copy_storage: bool
     snapshots: tuple[Any, ...]  # schemas Snapshot
     disks: tuple[tuple[str, Path], ...]  # (drive id, image path)
+    current_snapshot: UUID | None = None  # the snapshot the VM's state grew from
+
+
+def snapshot_disks(snapshot: Any) -> dict[str, str]:
+    """drive id -> frozen disk of a snapshot (what applying it restores)."""
+    return {str(d.id): d.media.path for d in snapshot.vm.drives
+            if d.media is not None and d.media.path in snapshot.frozen_disks}  # fmt: skip
 
 
 def export_settings_values(vm: VirtualMachine) -> dict[str, Any]:
@@ -135,7 +142,13 @@ class Exporter:
                           if d.drive_type is DriveType.DISK and d.media is not None)  # fmt: skip
             for _, disk in disks:
                 self.images.get_settings(disk)  # inside the roots and readable, or the method fails now
-        return ExportRequest(vm, target, bool(values["CopyVmStorage"]), self.snapshots(vm, values), disks)
+        snapshots = self.snapshots(vm, values)
+        backend = self.virt.backend
+        current = backend.snapshot_position(vm.id).current_id if snapshots and isinstance(backend, SnapshotBackend) else None
+        for snapshot in snapshots if values["CopyVmStorage"] else ():
+            for disk in snapshot_disks(snapshot).values():
+                self.images.get_settings(Path(disk))
+        return ExportRequest(vm, target, bool(values["CopyVmStorage"]), snapshots, disks, current)
 
     def snapshots(self, vm: VirtualMachine, values: dict[str, Any]) -> tuple[Any, ...]:
         backend = self.virt.backend if isinstance(self.virt.backend, SnapshotBackend) else None
@@ -166,21 +179,35 @@ class Exporter:
         try:
             disk_folder = partial / DISK_FOLDER
             disk_folder.mkdir()
-            names: dict[str, str] = {}
             taken: set[str] = set()
-            total, done = total_size(self.images, [disk for _, disk in request.disks]), 0
+            frozen = {s.id: snapshot_disks(s) if request.copy_storage else {} for s in request.snapshots}
+            every = [disk for _, disk in request.disks] + [Path(p) for disks in frozen.values() for p in disks.values()]
+            total, done = total_size(self.images, every), 0
+            names: dict[str, str] = {}
+            copies: list[tuple[dict[str, str], str, Path]] = []  # (names it goes in, drive id, source)
             for drive_id, disk in request.disks:
-                name = copy_name(self.images, disk, taken)
+                copies.append((names, drive_id, disk))
+            per_snapshot: dict[UUID, dict[str, str]] = {}
+            for snapshot in request.snapshots:
+                per_snapshot[snapshot.id] = {}
+                for drive_id, disk in frozen[snapshot.id].items():
+                    copies.append((per_snapshot[snapshot.id], drive_id, Path(disk)))
+            for into, drive_id, disk in copies:
+                tag = next((f"_{ids.guid(k)}" for k, v in per_snapshot.items() if v is into), "")
+                name = copy_name(self.images, disk, taken, tag)
                 size = self.images.get_settings(disk).max_internal_size
                 copy_image(self.images, disk, disk_folder / name, scaled(progress, done, size, total, ceiling=95))
-                names[drive_id] = name
+                into[drive_id] = name
                 done += size
+            exported = {s.id for s in request.snapshots}
+            current = request.current_snapshot if request.current_snapshot in exported else None
             (partial / CONFIGURATION_FOLDER).mkdir()
             write_json(partial / CONFIGURATION_FOLDER / f"{ids.guid(request.vm.id)}.json",
-                       definition_document(request.vm, names))  # fmt: skip
+                       definition_document(request.vm, names, current))  # fmt: skip
             (partial / SNAPSHOT_FOLDER).mkdir()
             for snapshot in request.snapshots:
-                write_json(partial / SNAPSHOT_FOLDER / f"{ids.guid(snapshot.id)}.json", snapshot_document(snapshot))
+                write_json(partial / SNAPSHOT_FOLDER / f"{ids.guid(snapshot.id)}.json",
+                           snapshot_document(snapshot, per_snapshot[snapshot.id], exported))  # fmt: skip
             self.place(partial, request.target)
         except BaseException:
             shutil.rmtree(made or partial, ignore_errors=True)

@@ -8,12 +8,18 @@ the configuration as JSON of our schema models, versioned:
     <folder>/Virtual Machines/<GUID>.json   {"format": FORMAT, "version": 1,
                                               "exported_at": …, "vm": VirtualMachine}
     <folder>/Virtual Hard Disks/<disk>.vhd  standalone copies (chains flattened)
+    <folder>/Virtual Hard Disks/<disk>_<SNAPGUID>.vhd  a snapshot's disk, flattened
     <folder>/Snapshots/<GUID>.json          {"format": …, "version": 1, "snapshot": Snapshot}
 
 A disk's media path in the file is relative to the folder and always
-`Virtual Hard Disks/<name>`; nothing else may be referenced. Snapshot
-files hold configuration only (their drives carry no media): the disks of
-a snapshot are not exported.
+`Virtual Hard Disks/<name>`; nothing else may be referenced. The VM's
+document may name `current_snapshot` (the snapshot its state grew from).
+
+Each snapshot's frozen disks are exported flattened, one standalone copy
+per snapshot, rather than as a chain with rewritten parent links: a copy
+costs more space, but an importer then never follows a parent locator
+written by someone else, and one snapshot exported alone (option 2)
+needs nothing else. Its drives and `frozen_disks` name those copies.
 
 Reading trusts nothing: the file is a regular file of bounded size, the
 format and version are known ones, the model validates, and every media
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -62,6 +69,7 @@ class Definition:
     folder: Path
     file: Path
     vm: VirtualMachine  # media paths made absolute (inside `folder`)
+    current_snapshot: UUID | None = None
 
 
 def folder_name(vm_name: str) -> str:
@@ -71,26 +79,34 @@ def folder_name(vm_name: str) -> str:
     return name or "Virtual Machine"
 
 
-def definition_document(vm: VirtualMachine, disk_names: dict[str, str]) -> dict[str, Any]:
-    """The configuration of `vm`; `disk_names` maps a drive id to its copy's
-    file name, and drives without one are written empty."""
+def _with_copies(vm: VirtualMachine, disk_names: dict[str, str]) -> VirtualMachine:
     drives = []
     for drive in vm.drives:
         name = disk_names.get(str(drive.id))
         media = drive.media.replace(path=f"{DISK_FOLDER}/{name}") if drive.media and name else None
         drives.append(drive.replace(media=media))
-    exported = vm.model_copy(update={"drives": tuple(drives)})
+    return vm.model_copy(update={"drives": tuple(drives)})
+
+
+def definition_document(vm: VirtualMachine, disk_names: dict[str, str], current_snapshot: UUID | None = None) -> dict[str, Any]:
+    """The configuration of `vm`; `disk_names` maps a drive id to its copy's
+    file name, and drives without one are written empty."""
     return {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": datetime.now(timezone.utc).isoformat(),
-        "vm": json.loads(exported.model_dump_json()),
+        "vm": json.loads(_with_copies(vm, disk_names).model_dump_json()),
+        "current_snapshot": str(current_snapshot) if current_snapshot else None,
     }
 
 
-def snapshot_document(snapshot: Snapshot) -> dict[str, Any]:
-    vm = snapshot.vm.model_copy(update={"drives": tuple(d.replace(media=None) for d in snapshot.vm.drives)})
-    bare = snapshot.model_copy(update={"vm": vm, "frozen_disks": ()})
+def snapshot_document(snapshot: Snapshot, disk_names: dict[str, str], exported: set[UUID]) -> dict[str, Any]:
+    """A snapshot whose drives name their copies (`disk_names`: drive id ->
+    file name); its parent is dropped unless it is `exported` too."""
+    vm = _with_copies(snapshot.vm, disk_names)
+    frozen = tuple(d.media.path for d in vm.drives if d.media is not None)
+    parent = snapshot.parent_id if snapshot.parent_id in exported else None
+    bare = snapshot.model_copy(update={"vm": vm, "frozen_disks": frozen, "parent_id": parent})
     return {"format": FORMAT, "version": VERSION, "snapshot": json.loads(bare.model_dump_json())}
 
 
@@ -118,15 +134,33 @@ def read_definition(file: Path) -> Definition:
         raise DefinitionError(parameter, f"{file}: {validation_message(error)}") from None
     folder = file.parent.parent if file.parent.name == CONFIGURATION_FOLDER else file.parent
     drives = tuple(_checked_drive(drive, folder, index) for index, drive in enumerate(vm.drives))
-    return Definition(folder, file, vm.model_copy(update={"drives": drives}))
+    current = document.get("current_snapshot")
+    try:
+        current_id = UUID(current) if current is not None else None
+    except (TypeError, ValueError, AttributeError):
+        raise DefinitionError(parameter, f"{file}: current_snapshot {current!r} is not a GUID") from None
+    return Definition(folder, file, vm.model_copy(update={"drives": drives}), current_id)
 
 
-def read_snapshot(file: Path) -> Snapshot:
+def read_snapshot(file: Path, folder: Path) -> Snapshot:
+    """The snapshot in `file`, its drives' media and frozen disks checked
+    as a definition's are and made absolute inside the export `folder`."""
     document = _load_json(file, "SnapshotFolder")
     try:
-        return Snapshot.model_validate(document.get("snapshot"))
+        snapshot = Snapshot.model_validate(document.get("snapshot"))
     except ValidationError as error:
         raise DefinitionError("SnapshotFolder", f"{file}: {validation_message(error)}") from None
+    try:
+        checked = {d.media.path: _checked_drive(d, folder, i).media.path  # type: ignore[union-attr]
+                   for i, d in enumerate(snapshot.vm.drives) if d.media is not None}  # fmt: skip
+    except DefinitionError as error:
+        raise DefinitionError("SnapshotFolder", f"{file}: {error}", error.missing) from None
+    unknown = [p for p in snapshot.frozen_disks if p not in checked]
+    if unknown:
+        raise DefinitionError("SnapshotFolder", f"{file}: frozen disk {unknown[0]!r} is not the media of one of its drives")
+    drives = tuple(d.replace(media=d.media.replace(path=checked[d.media.path])) if d.media else d for d in snapshot.vm.drives)
+    return snapshot.model_copy(update={"vm": snapshot.vm.model_copy(update={"drives": drives}),
+                                       "frozen_disks": tuple(checked[p] for p in snapshot.frozen_disks)})  # fmt: skip
 
 
 def _load_json(file: Path, parameter: str) -> dict[str, Any]:

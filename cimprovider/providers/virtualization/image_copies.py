@@ -30,11 +30,12 @@ def copy_image(images: ImageService, source: Path, destination: Path, progress: 
     return images.convert(source, target, progress).path
 
 
-def copy_name(images: ImageService, source: Path, taken: set[str]) -> str:
+def copy_name(images: ImageService, source: Path, taken: set[str], tag: str = "") -> str:
     """The file name a copy of `source` gets in a folder where `taken`
-    names are used (compared case-insensitively, as Windows would)."""
+    names are used (compared case-insensitively, as Windows would);
+    `tag` (a snapshot's `_<GUID>`) is appended to the stem."""
     found = images.get_settings(source)
-    stem = _SNAPSHOT_SUFFIX.sub("", source.stem) or "disk"
+    stem = (_SNAPSHOT_SUFFIX.sub("", source.stem) or "disk") + tag
     extension = _EXTENSIONS.get(found.format, source.suffix)
     name, number = f"{stem}{extension}", 1
     while name.lower() in taken:

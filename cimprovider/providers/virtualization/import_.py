@@ -30,7 +30,7 @@ from pywbem import CIMInstanceName
 
 from cimprovider.backends.errors import InvalidParameterError, NotFoundError
 from cimprovider.backends.images import ImageService
-from cimprovider.backends.planned import PlannedSystem
+from cimprovider.backends.planned import PlannedSystem, SnapshotAdoption
 from cimprovider.jobs import JobFailure, ProgressReporter
 from cimprovider.providers.base import MethodReturn
 from cimprovider.providers.virtualization.errors import (
@@ -46,6 +46,7 @@ from cimprovider.providers.virtualization.export_folder import DISK_FOLDER, Defi
 from cimprovider.providers.virtualization.image_copies import copy_image, scaled, total_size
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.snapshot_import import read_snapshots, renamed_snapshots, snapshot_folder
 from cimprovider.providers.virtualization.planned import PLANNED_CS, find_planned, planned_backend, planned_path
 from cimprovider.schemas.devices import ControllerType, Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat, VirtualHardDiskType
@@ -84,12 +85,29 @@ class Importer:
         for drive in definition.vm.drives:
             if drive.media is not None:
                 self.check_image(Path(drive.media.path), definition.folder, drive)
+        try:
+            snapshots = read_snapshots(snapshot_folder(self.images, definition, params.get("SnapshotFolder")), definition)
+        except DefinitionError as error:
+            raise definition_failure(error) from None
+        for snapshot in snapshots:
+            for drive in snapshot.vm.drives:
+                if drive.media is not None and drive.media.path in snapshot.frozen_disks:
+                    self.check_image(Path(drive.media.path), definition.folder, drive)
+        current = definition.current_snapshot
         new_identifier = bool(params.get("GenerateNewSystemIdentifier"))
-        vm = fresh_identity(definition.vm) if new_identifier else definition.vm
+        vm = definition.vm
+        if new_identifier:
+            renamed: dict[UUID, UUID] = {}
+            vm = fresh_identity(definition.vm, renamed, uuid4())
+            snapshots = renamed_snapshots(snapshots, vm.id, renamed, fresh_identity)
+            current = renamed.get(current) if current is not None else None
         vm = self.known_switches(vm)
         self.check_identifier(vm.id, new_identifier)
+        if snapshots and not isinstance(self.virt.backend, SnapshotAdoption):
+            raise MethodFailure(NOT_SUPPORTED, "this backend cannot take snapshots in from an export; import with SnapshotFolder empty")
         planned = PlannedSystem(id=vm.id, vm=vm, source_folder=str(definition.folder), definition_file=str(file),
-                                new_identifier=new_identifier, created_at=datetime.now(timezone.utc))  # fmt: skip
+                                new_identifier=new_identifier, created_at=datetime.now(timezone.utc),
+                                snapshots=snapshots, current_snapshot_id=current)  # fmt: skip
         backend.add_planned_system(planned)
         # Hyper-V answers with a job even though the planned system exists
         # once the method returns; clients wait for it before validating.
@@ -152,6 +170,10 @@ class Importer:
         for drive in planned.vm.drives:
             if drive.media is not None:
                 self.check_image(Path(drive.media.path), Path(planned.source_folder), drive)
+        for snapshot in planned.snapshots:
+            for drive in snapshot.vm.drives:
+                if drive.media is not None and drive.media.path in snapshot.frozen_disks:
+                    self.check_image(Path(drive.media.path), Path(planned.source_folder), drive)
         self.images.roots.confine(self.destination(planned), "PlannedSystem")
 
     def realize_planned_system(self, params: dict[str, Any]) -> MethodReturn:
@@ -171,15 +193,20 @@ class Importer:
         disks = folder / DISK_FOLDER
         disks.mkdir(parents=True, exist_ok=False)
         try:
-            media: dict[UUID, str] = {}
             sources = [d for d in planned.vm.drives if d.media is not None and d.drive_type is DriveType.DISK]
-            total, done = total_size(self.images, [Path(d.media.path) for d in sources]), 0  # type: ignore[union-attr]
-            for drive in sources:
-                source = Path(drive.media.path)  # type: ignore[union-attr]
+            frozen = [(s.id, d) for s in planned.snapshots for d in s.vm.drives
+                      if d.media is not None and d.media.path in s.frozen_disks]  # fmt: skip
+            paths = [Path(d.media.path) for d in sources] + [Path(d.media.path) for _, d in frozen]  # type: ignore[union-attr]
+            total, done = total_size(self.images, paths), 0
+            copies: dict[str, str] = {}  # source path -> its copy
+            for source in dict.fromkeys(paths):
                 size = self.images.get_settings(source).max_internal_size
-                media[drive.id] = str(copy_image(self.images, source, disks / source.name, scaled(progress, done, size, total)))
+                copies[str(source)] = str(copy_image(self.images, source, disks / source.name, scaled(progress, done, size, total)))
                 done += size
+            media = {d.id: copies[d.media.path] for d in sources}  # type: ignore[union-attr]
             vm = define_from(self.virt.backend, planned.vm, media)
+            if planned.snapshots:
+                self.adopt(vm, planned, copies)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -189,6 +216,24 @@ class Importer:
             pass  # destroyed meanwhile; the VM stands
         progress(100)
         return vm
+
+    def adopt(self, vm: VirtualMachine, planned: PlannedSystem, copies: dict[str, str]) -> None:
+        """Give the new VM its snapshots, their drives on the copies; the
+        copies become the backend's, so applying a snapshot may drop the
+        VM's imported current disk as it drops any it leaves."""
+        snapshots = []
+        for snapshot in planned.snapshots:
+            drives = tuple(d.replace(media=d.media.replace(path=copies[d.media.path]))
+                           if d.media is not None and d.media.path in snapshot.frozen_disks else d.replace(media=None)
+                           for d in snapshot.vm.drives)  # fmt: skip
+            snapshots.append(snapshot.model_copy(update={
+                "vm": snapshot.vm.model_copy(update={"drives": drives}),
+                "frozen_disks": tuple(copies[p] for p in snapshot.frozen_disks)}))  # fmt: skip
+        try:
+            self.virt.backend.adopt_snapshots(vm.id, snapshots, planned.current_snapshot_id, list(copies.values()))  # type: ignore[attr-defined]
+        except BaseException:
+            self.virt.backend.destroy_vm(vm.id)
+            raise
 
     # --- DestroySystem of a planned system ---------------------------------------
 
@@ -223,15 +268,22 @@ class Importer:
         return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id), **out})
 
 
-def fresh_identity(vm: VirtualMachine) -> VirtualMachine:
+def fresh_identity(vm: VirtualMachine, renamed: dict[UUID, UUID] | None = None, vm_id: UUID | None = None) -> VirtualMachine:
     """A copy's identity: new VM GUID, new device GUIDs (drives follow
-    their controllers), dynamic MAC addresses left for the host to assign."""
-    controllers = {c.id: c.replace(id=uuid4()) for c in vm.controllers}
-    drives = tuple(d.replace(id=uuid4(), controller_id=controllers[d.controller_id].id,
-                             media=d.media.replace(id=uuid4()) if d.media else None) for d in vm.drives)  # fmt: skip
-    nics = tuple(n.replace(id=uuid4(), mac_address=n.mac_address if n.static_mac else None) for n in vm.network_adapters)
-    ports = tuple(p.replace(id=uuid4()) for p in vm.serial_ports)
-    return vm.model_copy(update={"id": uuid4(), "controllers": tuple(controllers.values()), "drives": drives,
+    their controllers), dynamic MAC addresses left for the host to assign.
+    `renamed` (old -> new GUID) is shared between a VM and its snapshots,
+    so a device keeps one new GUID in all of them."""
+    renamed = {} if renamed is None else renamed
+
+    def new(old: UUID) -> UUID:
+        return renamed.setdefault(old, uuid4())
+
+    controllers = {c.id: c.replace(id=new(c.id)) for c in vm.controllers}
+    drives = tuple(d.replace(id=new(d.id), controller_id=new(d.controller_id),
+                             media=d.media.replace(id=new(d.media.id)) if d.media else None) for d in vm.drives)  # fmt: skip
+    nics = tuple(n.replace(id=new(n.id), mac_address=n.mac_address if n.static_mac else None) for n in vm.network_adapters)
+    ports = tuple(p.replace(id=new(p.id)) for p in vm.serial_ports)
+    return vm.model_copy(update={"id": vm_id or uuid4(), "controllers": tuple(controllers.values()), "drives": drives,
                                  "network_adapters": nics, "serial_ports": ports})  # fmt: skip
 
 

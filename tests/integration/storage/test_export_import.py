@@ -58,7 +58,9 @@ def test_export_then_import_as_a_copy_on_a_second_server_starts(conn, root: Path
     document = json.loads(definition_file(folder).read_text())
     assert (document["format"], document["version"]) == ("cimprovider.virtual-machine", 1)
     disks = sorted(p.name for p in (folder / "Virtual Hard Disks").iterdir())
-    assert disks == ["system.vhd"]
+    take_id = json.loads(next((folder / "Snapshots").glob("*.json")).read_text())["snapshot"]["id"]
+    assert disks == ["system.vhd", f"system_{take_id.upper()}.vhd"]  # the snapshot's disk travels too
+    qemu_io(folder / "Virtual Hard Disks" / disks[1], "vpc", "read -P 0x11 0 1M", "read -P 0 1M 1M")
     assert len(list((folder / "Snapshots").glob("*.json"))) == 1
     qemu_io(folder / "Virtual Hard Disks" / "system.vhd", "vpc", "read -P 0x11 0 1M", "read -P 0x22 1M 1M")
     assert not list(exports.glob(".*partial"))
