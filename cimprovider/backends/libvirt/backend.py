@@ -28,7 +28,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.connection import LibvirtConnection
-from cimprovider.backends.libvirt.disk_images import DiskImages, is_local
+from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_format
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
@@ -82,7 +82,10 @@ class LibvirtBackend(SnapshotOperations):
         self._seen: dict[UUID, VirtualMachine] = {}
         self._first_seen_running: dict[UUID, float] = {}
         self._sampler = RuntimeSampler()
-        self._images = DiskImages(is_local(config.libvirt_uri))
+        self._images = DiskImages(
+            is_local(config.libvirt_uri),
+            remote_format=lambda path: self._call(lambda: volume_format(self._conn(), path), f"probe the format of {path}"),
+        )
         self._host: Host | None = None
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
         self._health = HealthReport(self.name, self._queue.put)

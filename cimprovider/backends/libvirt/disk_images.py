@@ -10,15 +10,26 @@ qcow2 beside it (`<name>.vhdx.qcow2`), which the VM then runs on: the model
 shows that file, because it is the one the guest writes.
 
 Formats are read from the file's content (the images package's
-`detect_format`), not its name; a path this process cannot see (a remote
-libvirt host, a path not yet created) falls back to its suffix.
+`detect_format`), not its name. A remote libvirt host's files are not
+ours, even when its URI names a loopback address (which may be a tunnel to
+another machine): there the host's storage driver is asked, for a file in
+one of its active pools, and the content it probed is believed where it
+names a format (qcow2, VHD); libvirt 9.0 probes a VHDX as raw, so a raw
+answer, a file outside every pool and a path not yet created fall back to
+the suffix. A VHDX disk on a remote host is refused: converting it would
+need the host's files, and so would the overlays an external snapshot
+needs (see snapshots).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
+
+import libvirt
+from lxml import etree
 
 from cimprovider.backends.errors import BackendError, InvalidParameterError
 from cimprovider.backends.images import ImageError, QemuImg, detect_format
@@ -33,6 +44,8 @@ QEMU_FORMATS = {
     VirtualHardDiskFormat.RAW: "raw",
 }
 SUFFIX_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".avhd": "vpc", ".vhdx": "vhdx", ".img": "raw", ".raw": "raw", ".iso": "raw"}
+# libvirt storage's names for the formats its probe can tell apart from raw.
+VOLUME_FORMATS = {"qcow2": "qcow2", "vpc": "vpc", "vhd": "vpc"}
 QCOW2_MAGIC = b"QFI\xfb"
 CONVERTED_SUFFIX = ".qcow2"
 
@@ -47,10 +60,35 @@ def is_local(uri: str) -> bool:
     return urlparse(uri).hostname in (None, "", "localhost")
 
 
+def volume_format(conn: libvirt.virConnect, path: str) -> str | None:
+    """The format libvirt's storage driver on the (remote) host probed for
+    the file at `path`, or None where no active pool holds it. The pool of
+    its directory is refreshed first: the file may be newer than the pool's
+    last look."""
+    directory = str(PurePosixPath(path).parent)
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        target = etree.fromstring(pool.XMLDesc(0)).findtext("target/path")
+        if target is not None and os.path.normpath(target) == directory:
+            try:
+                pool.refresh(0)
+            except libvirt.libvirtError:
+                pass  # another refresh under way: what it finds will do
+    try:
+        volume = conn.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        return None
+    found = etree.fromstring(volume.XMLDesc(0)).find("target/format")
+    return None if found is None else found.get("type")
+
+
 class DiskImages:
-    def __init__(self, local: bool, qemu_img: QemuImg | None = None) -> None:
+    def __init__(
+        self, local: bool, qemu_img: QemuImg | None = None, remote_format: Callable[[str], str | None] | None = None
+    ) -> None:
         self.local = local
         self.qemu_img = qemu_img or QemuImg()
+        # path → libvirt storage's format name on a remote host (volume_format)
+        self.remote_format = remote_format
 
     def driver_format(self, path: str) -> str:
         """QEMU's name for the format of the image at `path`."""
@@ -65,6 +103,10 @@ class DiskImages:
                 return QEMU_FORMATS[detect_format(file, self.qemu_img)]
             except (ImageError, OSError):
                 pass
+        elif not self.local and self.remote_format is not None:
+            probed = VOLUME_FORMATS.get(self.remote_format(path) or "")
+            if probed is not None:
+                return probed
         return suffix_format(path)
 
     def runnable(self, vm: VirtualMachine) -> VirtualMachine:

@@ -112,6 +112,14 @@ class SnapshotOperations:
             disks = self._model_disks(domain, vm)
             if all(fmt == "qcow2" for _, fmt in disks.values()):
                 xml, flags = internal_snapshot_xml(str(new_id), extras), 0
+            elif not self._images.local:
+                # Applying or merging an external snapshot makes and commits
+                # overlays with qemu-img beside the disks: a remote host's files.
+                others = sorted(path for path, fmt in disks.values() if path and fmt != "qcow2")
+                raise InvalidStateError(
+                    f"cannot take a snapshot of a VM on the remote libvirt host {self._connection.uri}: its disks"
+                    f" {', '.join(others)} are not qcow2 (convert them to qcow2 on that host first)"
+                )
             else:
                 overlays: dict[str, str | None] = {
                     target: overlay_path(path, str(new_id)[:8]) if path else None for target, (path, _) in disks.items()

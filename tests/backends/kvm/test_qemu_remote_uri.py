@@ -22,8 +22,9 @@ from lxml import etree
 from pywbem import CIMInstanceName
 
 import guest
+from cimprovider.backends import InvalidParameterError, InvalidStateError
 from cimprovider.backends.libvirt import LibvirtBackend
-from cimprovider.schemas import PowerState, PowerStateChanged, ServerConfig, VmDefined
+from cimprovider.schemas import Drive, Media, PowerState, PowerStateChanged, ServerConfig, SystemSettings, VmDefined
 from cimprovider.schemas.events import BackendHealthChanged
 from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_console, wait_for_event  # noqa: F401 (fixtures)
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, state
@@ -134,6 +135,48 @@ def test_a_server_on_a_remote_uri_defines_starts_sees_virsh_and_recovers(host: H
             host.domains.remove(domain.name())
     finally:
         watcher.close()
+
+
+def test_on_a_remote_uri_disk_formats_come_from_the_hosts_storage_and_its_files_are_left_alone(
+    host: Host, remote_uri: str, tmp_path: Path
+) -> None:
+    """A remote host's files are not the server's: formats are what the
+    host's storage pool probed (a qcow2 named .img is qcow2), a VHDX is
+    refused rather than converted here, and a VM whose disks need external
+    snapshots (VHD) is refused a snapshot rather than given overlays made
+    here."""
+    disks = host.workdir / "remote-disks"
+    disks.mkdir(mode=0o755)
+    disguised, vhd, vhdx = disks / "data.img", disks / "system.vhd", disks / "system.vhdx"
+    for path, fmt in ((disguised, "qcow2"), (vhd, "vpc"), (vhdx, "vhdx")):
+        subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), "8M"], check=True)
+    pool = host.conn.storagePoolCreateXML(
+        f"<pool type='dir'><name>{host.tag}-remote</name><target><path>{disks}</path></target></pool>", 0)
+    backend = LibvirtBackend(ServerConfig(backend="libvirt", libvirt_uri=remote_uri, data_dir=tmp_path / "data",
+                                          libvirt_domain_type="qemu"))
+    try:
+        vm = backend.define_vm(SystemSettings(name=f"{host.tag}-remote-disks"))
+        host.domains.append(host.conn.lookupByUUID(vm.id.bytes).name())
+        ide = vm.controllers[0]
+        for slot, path in enumerate((vhd, disguised)):
+            backend.add_device(vm.id, Drive(controller_id=ide.id, slot=slot, media=Media(path=str(path))))
+        domain = host.conn.lookupByUUID(vm.id.bytes)
+        xml = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        formats = {d.find("source").get("file"): d.find("driver").get("type") for d in xml.iterfind("devices/disk")
+                   if d.find("source") is not None}
+        assert formats == {str(vhd): "vpc", str(disguised): "qcow2"}
+
+        with pytest.raises(InvalidParameterError, match="convert it to qcow2 on the libvirt host"):
+            backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, media=Media(path=str(vhdx))))
+        with pytest.raises(InvalidStateError, match=rf"remote libvirt host .*{vhd.name}.* not qcow2"):
+            backend.create_snapshot(vm.id)
+        assert domain.snapshotNum(0) == 0
+        assert sorted(p.name for p in disks.iterdir()) == ["data.img", "system.vhd", "system.vhdx"]  # nothing made here
+        backend.destroy_vm(vm.id)
+        host.domains.pop()
+    finally:
+        backend.close()
+        pool.destroy()
 
 
 def drop_tcp_clients() -> None:
