@@ -8,6 +8,9 @@ server does, and is made if missing — and the settings); the copy runs in a Ms
 progress follows the bytes of disk copied. It is written into a hidden
 `.partial` folder beside the target and renamed into place at the end, so
 a failed or interrupted export leaves no half folder that looks whole.
+An ISO in a DVD drive is copied as it is into `Virtual Hard Disks/`; one
+outside the storage roots is not read: its drive is exported empty and
+the job completes with warnings (32768) naming it.
 The folder's layout and file format: see export_folder."""
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import SnapshotBackend
 from cimprovider.backends.images import ImageService
-from cimprovider.jobs import JobFailure, ProgressReporter
+from cimprovider.jobs import JobFailure, JobOutcome, ProgressReporter
 from cimprovider.providers.base import InstanceProvider, MethodReturn, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import PairAssociation
@@ -64,6 +67,8 @@ class ExportRequest:
     snapshots: tuple[Any, ...]  # schemas Snapshot
     disks: tuple[tuple[str, Path], ...]  # (drive id, image path)
     current_snapshot: UUID | None = None  # the snapshot the VM's state grew from
+    media_files: tuple[tuple[str, Path], ...] = ()  # (DVD drive id, ISO file) copied as they are
+    warnings: tuple[str, ...] = ()  # e.g. an ISO left out: the job completes with warnings
 
 
 def snapshot_disks(snapshot: Any) -> dict[str, str]:
@@ -100,6 +105,7 @@ class Exporter:
         def work(progress: ProgressReporter, _token: Any) -> None:
             try:
                 self.write(request, job_id, progress)
+                return JobOutcome(warnings=request.warnings)
             except Exception as error:  # noqa: BLE001 - the job ends with the Hyper-V code
                 code, message = hyperv_code(error)
                 raise JobFailure(code, message) from None
@@ -142,13 +148,33 @@ class Exporter:
                           if d.drive_type is DriveType.DISK and d.media is not None)  # fmt: skip
             for _, disk in disks:
                 self.images.get_settings(disk)  # inside the roots and readable, or the method fails now
+        media_files, warnings = self.dvd_media(vm) if values["CopyVmStorage"] else ((), ())
         snapshots = self.snapshots(vm, values)
         backend = self.virt.backend
         current = backend.snapshot_position(vm.id).current_id if snapshots and isinstance(backend, SnapshotBackend) else None
         for snapshot in snapshots if values["CopyVmStorage"] else ():
             for disk in snapshot_disks(snapshot).values():
                 self.images.get_settings(Path(disk))
-        return ExportRequest(vm, target, bool(values["CopyVmStorage"]), snapshots, disks, current)
+        return ExportRequest(vm, target, bool(values["CopyVmStorage"]), snapshots, disks, current, media_files, warnings)
+
+    def dvd_media(self, vm: VirtualMachine) -> tuple[tuple[tuple[str, Path], ...], tuple[str, ...]]:
+        """The ISO files to copy, and a warning for each that lies outside
+        the storage roots (its drive is exported empty, as the server never
+        reads a file a client could not have named)."""
+        found, warnings = [], []
+        for drive in vm.drives:
+            if drive.drive_type is not DriveType.DVD or drive.media is None:
+                continue
+            try:
+                path = self.images.roots.confine(drive.media.path, "media")
+            except Exception:  # noqa: BLE001 - outside the roots: left out, with a warning
+                path = None
+            if path is None or not path.is_file():
+                warnings.append(f"the DVD drive in slot {drive.slot} holds {drive.media.path}, which lies outside "
+                                f"the storage roots or is missing; the drive is exported empty")  # fmt: skip
+                continue
+            found.append((str(drive.id), path))
+        return tuple(found), tuple(warnings)
 
     def snapshots(self, vm: VirtualMachine, values: dict[str, Any]) -> tuple[Any, ...]:
         backend = self.virt.backend if isinstance(self.virt.backend, SnapshotBackend) else None
@@ -199,6 +225,13 @@ class Exporter:
                 copy_image(self.images, disk, disk_folder / name, scaled(progress, done, size, total, ceiling=95))
                 into[drive_id] = name
                 done += size
+            for drive_id, iso in request.media_files:
+                name = iso.name
+                while name.lower() in taken:
+                    name = f"{iso.stem} ({len(taken)}){iso.suffix}"
+                taken.add(name.lower())
+                shutil.copyfile(iso, disk_folder / name)
+                names[drive_id] = name
             exported = {s.id for s in request.snapshots}
             current = request.current_snapshot if request.current_snapshot in exported else None
             (partial / CONFIGURATION_FOLDER).mkdir()

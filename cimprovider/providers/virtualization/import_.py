@@ -204,6 +204,11 @@ class Importer:
                 copies[str(source)] = str(copy_image(self.images, source, disks / source.name, scaled(progress, done, size, total)))
                 done += size
             media = {d.id: copies[d.media.path] for d in sources}  # type: ignore[union-attr]
+            for drive in planned.vm.drives:  # ISO files are copied as they are
+                if drive.drive_type is DriveType.DVD and drive.media is not None:
+                    iso = Path(drive.media.path)
+                    shutil.copyfile(iso, disks / iso.name)
+                    media[drive.id] = str(disks / iso.name)
             vm = define_from(self.virt.backend, planned.vm, media)
             if planned.snapshots:
                 self.adopt(vm, planned, copies)
@@ -302,10 +307,10 @@ def define_from(backend: Any, vm: VirtualMachine, media: dict[UUID, str], keep_d
             if target is None:
                 continue
             placed = drive.replace(controller_id=target.id)
-            if drive.drive_type is DriveType.DISK:
+            if drive.drive_type is DriveType.DISK or drive.id in media:
                 placed = placed.replace(media=drive.media.replace(path=media[drive.id]) if drive.id in media else None)
             elif not keep_dvd_media:
-                placed = placed.replace(media=None)  # an export does not carry ISO files
+                placed = placed.replace(media=None)  # an ISO the export left out
             backend.add_device(defined.id, placed)
         for item in vm.kvp_items:
             backend.add_kvp_items(defined.id, [item])

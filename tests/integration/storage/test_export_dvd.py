@@ -1,0 +1,68 @@
+"""An ISO in a DVD drive travels with the export and comes back on import;
+one outside the storage roots is left out — the drive exported empty and
+the job completed with warnings (32768) naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.model.hyperv import check, service, settings_of, template, wait_job
+from tests.integration.storage.transfer_client import definition_file, export_settings, import_planned, realize
+from tests.integration.storage.vhd_client import MIB, create
+from tests.integration.storage.vm_client import vm_with_disk, wmi_path
+
+ISO = bytes(range(256)) * 4096  # 1 MiB a reader can tell from any other
+
+
+def insert_dvd(conn, vm, iso: Path) -> None:
+    ide = next(c for c in settings_of(conn, "Msvm_ResourceAllocationSettingData", vm)
+               if c["ResourceSubType"] == "Microsoft:Hyper-V:Emulated IDE Controller" and c["Address"] == "1")
+    drive = template(conn, "Msvm_ResourceAllocationSettingData", "Microsoft:Hyper-V:Synthetic DVD Drive")
+    drive["Parent"] = wmi_path(ide.path)
+    drive["AddressOnParent"] = "0"
+    out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[drive.tocimxmlstr()]))
+    disk = template(conn, "Msvm_StorageAllocationSettingData", "Microsoft:Hyper-V:Virtual CD/DVD Disk")
+    disk["Parent"] = wmi_path(out["ResultingResourceSettings"][0])
+    disk["HostResource"] = [str(iso)]
+    check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[disk.tocimxmlstr()]))
+
+
+def dvd_paths(conn, vm) -> list[str]:
+    return [d["HostResource"][0] for d in settings_of(conn, "Msvm_StorageAllocationSettingData", vm)
+            if d["ResourceSubType"] == "Microsoft:Hyper-V:Virtual CD/DVD Disk" and d["HostResource"]]
+
+
+def export_job(conn, vm, directory: Path):
+    code, out = conn.InvokeMethod("ExportSystemDefinition", service(conn), ComputerSystem=vm, ExportDirectory=str(directory),
+                                  ExportSettingData=export_settings(conn, vm, CopySnapshotConfiguration=1))
+    assert code == 4096
+    return wait_job(conn, out["Job"])
+
+
+def test_an_iso_travels_and_comes_back(conn, root: Path) -> None:
+    create(conn, root / "d.vhd", "dynamic", size=4 * MIB)
+    (root / "install.iso").write_bytes(ISO)
+    vm = vm_with_disk(conn, "withdvd", root / "d.vhd")
+    insert_dvd(conn, vm, root / "install.iso")
+    job = export_job(conn, vm, root / "out")
+    assert (job["JobState"], job["ErrorCode"]) == (7, 0)
+    folder = root / "out" / "withdvd"
+    assert (folder / "Virtual Hard Disks" / "install.iso").read_bytes() == ISO
+    copy = realize(conn, import_planned(conn, definition_file(folder), new_id=True))
+    [restored] = dvd_paths(conn, copy)
+    assert Path(restored).read_bytes() == ISO and not Path(restored).is_relative_to(folder)
+
+
+def test_an_iso_outside_the_roots_is_left_out_with_a_warning(conn, root: Path, tmp_path: Path) -> None:
+    create(conn, root / "e.vhd", "dynamic", size=4 * MIB)
+    outside = tmp_path / "elsewhere.iso"
+    outside.write_bytes(ISO)
+    vm = vm_with_disk(conn, "fardvd", root / "e.vhd")
+    insert_dvd(conn, vm, outside)
+    job = export_job(conn, vm, root / "out")
+    assert (job["JobState"], job["ErrorCode"]) == (32768, 0), job["ErrorDescription"]
+    assert str(outside) in job["ErrorDescription"]
+    folder = root / "out" / "fardvd"
+    assert not list((folder / "Virtual Hard Disks").glob("*.iso"))
+    copy = realize(conn, import_planned(conn, definition_file(folder), new_id=True))
+    assert dvd_paths(conn, copy) == []
