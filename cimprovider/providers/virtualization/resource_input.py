@@ -10,6 +10,8 @@ or removing either one modifies that drive or NIC. Every bad value is
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,6 +25,7 @@ from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
 from cimprovider.providers.virtualization.settings import named_failure
+from cimprovider.backends import InUseError
 from cimprovider.schemas.devices import (
     AdapterType,
     Controller,
@@ -175,7 +178,9 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
             raise invalid_parameter("HostResource", "needs the path of the image file")
         changed = drive.model_dump()
         changed["media"] = _validated(Media, media).model_dump()
-        return DeviceChange("modify", _validated(Drive, changed), kind, MEDIA)
+        updated = _validated(Drive, changed)
+        _refuse_shared_image(virt, vm, updated)
+        return DeviceChange("modify", updated, kind, MEDIA)
     if kind in (kinds.SYNTHETIC_NIC, kinds.EMULATED_NIC):
         values = current.model_dump() if current else {
             "adapter_type": AdapterType.EMULATED if kind is kinds.EMULATED_NIC else AdapterType.SYNTHETIC,
@@ -230,6 +235,25 @@ def _component_change(kind: ResourceKind, bag: PropertyBag, current: Integration
             raise invalid_parameter("EnabledState", f"{state} is not 2 (enabled) or 3 (disabled)")
         values["enabled"] = state == 2
     return DeviceChange("modify", _validated(IntegrationService, values), kind, DEVICE)
+
+
+def _refuse_shared_image(virt: Virtualization, vm: VirtualMachine, drive: Drive) -> None:
+    """A writable disk image belongs to one VM at a time (two guests writing
+    one file would corrupt it); ISOs and read-only images may be shared."""
+    media = drive.media
+    if media is None or media.read_only or drive.drive_type is not DriveType.DISK:
+        return
+    wanted = _same_file_key(media.path)
+    for other in virt.backend.list_vms():
+        if other.id == vm.id:
+            continue
+        for used in other.drives:
+            if used.media is not None and used.drive_type is DriveType.DISK and _same_file_key(used.media.path) == wanted:
+                raise InUseError(f"HostResource: {media.path} is already attached to virtual machine '{other.name}'")
+
+
+def _same_file_key(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
 
 
 def _drive_for_media(virt: Virtualization, vm: VirtualMachine, bag: PropertyBag) -> Drive:
