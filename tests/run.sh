@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libvirt-dev and pkg-config build libvirt-python; qemu-system-x86,
-# libvirt-daemon-system and the kernel, busybox, cpio and kmod the tiny
-# guest is built from are tier 2 of the libvirt backend tests.
+# libvirt-daemon-system and the kernel, busybox, cpio, kmod and
+# qemu-guest-agent the tiny guest is built from are tier 2 of the libvirt
+# backend tests.
 SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils libvirt-dev pkg-config qemu-system-x86 libvirt-daemon-system
-    linux-image-cloud-amd64 busybox-static cpio kmod)
+    linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

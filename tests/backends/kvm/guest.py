@@ -1,12 +1,20 @@
 """A tiny guest for real QEMU: Debian's cloud kernel and an initrd built
-here from busybox-static and the kernel's own modules.
+here from busybox-static, the kernel's own modules and Debian's
+qemu-guest-agent (the binary, the shared libraries ldd lists and the
+loader).
 
 The guest's /init loads the drivers a Hyper-V-shaped VM needs (virtio SCSI
-and network, the balloon, the ACPI power button), runs busybox's acpid so
-the power button powers it off (Hyper-V's shutdown), and then reports the
-disks and network interfaces it sees on the serial console once a second,
-and the memory it has (MemTotal, onlining hot-added memory first), which
-the tests read from the console log.
+and network, the balloon, the ACPI power button, virtio serial), runs
+busybox's acpid so the power button powers it off (Hyper-V's shutdown),
+and then reports the disks and network interfaces it sees on the serial
+console once a second, and the memory it has (MemTotal, onlining hot-added
+memory first), which the tests read from the console log.
+
+A domain defined with `agent=True` has the guest agent's virtio-serial
+channel: the guest then runs qemu-ga on it, and its /sbin/shutdown (what
+qemu-ga runs for guest-shutdown) says so on the console before powering
+off or rebooting. `address=` gives the guest's first NIC a static IPv4 address (the
+test networks have no DHCP), passed on the kernel command line.
 """
 
 from __future__ import annotations
@@ -17,7 +25,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-MODULES = ("button", "evdev", "virtio_pci", "virtio_scsi", "sd_mod", "virtio_net", "virtio_balloon")
+MODULES = ("button", "evdev", "virtio_pci", "virtio_scsi", "sd_mod", "virtio_net", "virtio_balloon", "virtio_console")
+AGENT = Path("/usr/sbin/qemu-ga")
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
+# What guest-get-osinfo reads; qemu-ga reports the kernel from uname.
+OS_RELEASE = """NAME="cimprovider tiny guest"
+ID=cimprovider-tiny
+VERSION_ID="1.0"
+PRETTY_NAME="cimprovider tiny guest 1.0"
+"""
 
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -28,6 +44,21 @@ mount -t devtmpfs devtmpfs /dev
 for module in $(cat /modules/order); do insmod /modules/$module || echo "guest: insmod $module failed"; done
 # acpid dies if its log cannot be opened, and there is no /var/log here.
 acpid -c /etc/acpi -l /tmp/acpid.log
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in
+        cimp.hostname=*) hostname "${arg#cimp.hostname=}" ;;
+        cimp.address=*)
+            ip link set lo up
+            ip link set eth0 up && ip addr add "${arg#cimp.address=}" dev eth0 || echo "guest: no address on eth0" ;;
+    esac
+done
+# No udev: find the agent's port by its name, not /dev/virtio-ports/.
+for port in /sys/class/virtio-ports/*; do
+    if [ "$(cat $port/name 2>/dev/null)" = org.qemu.guest_agent.0 ]; then
+        qemu-ga -m virtio-serial -p /dev/${port##*/} -f /tmp/qemu-ga.pid -t /tmp -l /tmp/qemu-ga.log &
+        echo "guest: agent on /dev/${port##*/}"
+    fi
+done
 echo "guest: ready"
 while true; do
     # Hot-added memory arrives offline unless the kernel onlines it itself.
@@ -44,6 +75,18 @@ echo "guest: power button, powering off" > /dev/console
 poweroff -f
 """
 
+# qemu-ga's guest-shutdown runs `/sbin/shutdown -h -P +0 <message>` (-r
+# for a reboot) with its output on /dev/null, and reports failure unless
+# it exits 0: it answers before the guest goes down.
+AGENT_SHUTDOWN = """#!/bin/sh
+echo "guest: agent shutdown $*" > /dev/console
+case " $* " in
+    *" -r "*) (sleep 0.2; reboot -f) & ;;
+    *) (sleep 0.2; poweroff -f) & ;;
+esac
+exit 0
+"""
+
 
 def kernel() -> Path:
     kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
@@ -58,9 +101,10 @@ def build_initrd(target: Path) -> Path:
     root = target / "initrd-root"
     if root.exists():
         shutil.rmtree(root)
-    for directory in ("bin", "modules", "etc/acpi/PWRF"):
+    for directory in ("bin", "sbin", "modules", "etc/acpi/PWRF"):
         (root / directory).mkdir(parents=True)
     shutil.copy2(shutil.which("busybox") or "/bin/busybox", root / "bin" / "busybox")
+    _copy_agent(root)
     order: list[str] = []
     for module in MODULES:
         lines = subprocess.run(
@@ -74,6 +118,8 @@ def build_initrd(target: Path) -> Path:
     (root / "modules" / "order").write_text("\n".join(order) + "\n")
     _executable(root / "init", INIT)
     _executable(root / "etc/acpi/PWRF/00000080", POWER_BUTTON)
+    _executable(root / "sbin/shutdown", AGENT_SHUTDOWN)
+    (root / "etc/os-release").write_text(OS_RELEASE)
     initrd = target / "initrd.cpio"
     files = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
     with open(initrd, "wb") as out:
@@ -81,15 +127,45 @@ def build_initrd(target: Path) -> Path:
     return initrd
 
 
+def _copy_agent(root: Path) -> None:
+    """qemu-ga at /bin/qemu-ga, with every library ldd lists (and the
+    loader) at the path the loader looks for it."""
+    if not AGENT.is_file():
+        raise FileNotFoundError(f"{AGENT} is missing (install qemu-guest-agent)")
+    shutil.copy2(AGENT, root / "bin" / "qemu-ga")
+    listed = subprocess.run(["ldd", str(AGENT)], check=True, capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        words = line.split()
+        path = words[2] if "=>" in words and len(words) > 2 else words[0]
+        if not path.startswith("/"):
+            continue  # linux-vdso.so.1: the kernel's
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)  # follows the soname link: the library itself under its soname
+
+
 def _executable(path: Path, text: str) -> None:
     path.write_text(text)
     os.chmod(path, 0o755)
 
 
-def domain_xml(name: str, workdir: Path, initrd: Path) -> str:
+def domain_xml(
+    name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None
+) -> str:
     """A generation 1 VM as libvirt sees it: PC machine, IDE, TCG (a stock
     kernel does not boot under KVM on these machines), a SCSI controller
-    for hot-added disks, the console in a file."""
+    for hot-added disks, the console in a file. `agent` adds the guest
+    agent's channel, `network` a NIC on that libvirt network, `address`
+    (CIDR) the address the guest gives that NIC; the guest's host name is
+    the domain's name."""
+    cmdline = f"console=ttyS0 panic=-1 quiet cimp.hostname={name}"
+    if address:
+        cmdline += f" cimp.address={address}"
+    extra = ""
+    if network:
+        extra += f"\n    <interface type='network'><source network='{network}'/><model type='virtio'/></interface>"
+    if agent:
+        extra += f"\n    <channel type='unix'><target type='virtio' name='{AGENT_CHANNEL}'/></channel>"
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>256</memory>
@@ -99,7 +175,7 @@ def domain_xml(name: str, workdir: Path, initrd: Path) -> str:
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>{kernel()}</kernel>
     <initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+    <cmdline>{cmdline}</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -109,6 +185,6 @@ def domain_xml(name: str, workdir: Path, initrd: Path) -> str:
     <controller type='scsi' index='0' model='virtio-scsi'/>
     <serial type='file'><source path='{workdir}/{name}.console'/><target port='0'/></serial>
     <video><model type='none'/></video>
-    <memballoon model='virtio'/>
+    <memballoon model='virtio'/>{extra}
   </devices>
 </domain>"""

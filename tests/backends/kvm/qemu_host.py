@@ -78,10 +78,14 @@ class Host:
             assert time.monotonic() < deadline, f"the backend did not reconnect: {self.backend.health().detail}"
             time.sleep(0.2)
 
-    def define_guest(self, suffix: str) -> libvirt.virDomain:
+    def define_guest(self, suffix: str, agent: bool = False, address: str | None = None) -> libvirt.virDomain:
+        """The tiny guest; `agent` gives it the guest agent's channel (and
+        the guest runs qemu-ga on it), `address` a NIC on the host's
+        network with that address (CIDR) in the guest."""
         name = f"{self.tag}-{suffix}"
         self.domains.append(name)
-        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd))
+        network = self.tag if address else None
+        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, network, address))
 
     def console(self, domain: libvirt.virDomain) -> Path:
         return self.workdir / f"{domain.name()}.console"
@@ -116,7 +120,9 @@ def wait_for_console(path: Path, pattern: str, after: int = 0, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
-            text = path.read_text(errors="replace")[after:]
+            # Sliced as bytes: the console's lines end in CRLF, which text
+            # mode reads as one character, so a text offset would overshoot.
+            text = path.read_bytes()[after:].decode(errors="replace")
             match = re.search(pattern, text)
             if match:
                 return match.group(0)
