@@ -103,3 +103,23 @@ def test_assoc_and_references(cimprovider):
     assert len(names) == 1 and "Msvm_VirtualSystemSettingData" in names[0]
     refs = run_json(cimprovider, "assoc", path, "--references", "--names-only")
     assert refs and all("path" in r for r in refs)
+
+
+def test_job_cancel_stops_a_running_conversion(cimprovider, server):
+    from tests.integration.storage.test_kill_during_job import big_source, running_with_progress
+
+    folder = server.data_dir / "storage" / "cancelled"
+    folder.mkdir(parents=True)
+    big_source(folder / "source.vhd")
+    started = cimprovider("vhd", "convert", str(folder / "source.vhd"), str(folder / "copy.vhdx"), "--no-wait")
+    assert started.exit_code == 0, started.stderr
+    path = started.stdout.strip()
+    conn = server.connection("root/virtualization/v2")
+    job = conn.EnumerateInstanceNames("Msvm_StorageJob")
+    (job_path,) = [p for p in job if p.keybindings["InstanceID"] in path]
+    running_with_progress(conn, job_path)
+    cancelled = cimprovider("job", "cancel", job_path.keybindings["InstanceID"])
+    assert cancelled.exit_code == 0, cancelled.stderr
+    waited = cimprovider("job", "wait", job_path.keybindings["InstanceID"])
+    assert waited.exit_code == 1 and "job terminated" in waited.stderr
+    assert not (folder / "copy.vhdx").exists()
