@@ -24,6 +24,7 @@ from cimprovider.providers.virtualization.snapshot_settings import SettingsWithS
 from cimprovider.providers.virtualization.storage import register_storage
 from cimprovider.providers.virtualization.systems import ComputerSystemProvider, VirtualSwitchProvider
 from cimprovider.providers.virtualization.templates import ResourceSettingsProvider
+from cimprovider.providers.virtualization.warming import InstanceWarmer
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
 
 if TYPE_CHECKING:
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
 
 def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRunner) -> Virtualization:
     virt = Virtualization(backend, jobs, Renderer(parts.repository, NAMESPACE), parts.host_name)
+    systems = ComputerSystemProvider(virt)
+    warmer = InstanceWarmer(backend.events, virt.find_vm, lambda vm: systems.vm_instance(vm, None))
     providers = [
-        ComputerSystemProvider(virt),
+        systems,
         VirtualSwitchProvider(virt),
         SettingsWithPlanned(virt, SettingsWithSnapshots(virt, SystemSettingsProvider(virt))),
         ResourceSettingsProvider(virt),
@@ -49,6 +52,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     images = register_storage(parts, virt)
     register_portability(parts, virt, images)
     register_profiles(parts.catalog, virt)
+    parts.on_shutdown.append(warmer.close)
     parts.on_shutdown.append(virt.close)
     return virt
 

@@ -26,7 +26,22 @@ def model(tmp_path_factory: pytest.TempPathFactory):
         yield live.connection(NS), virt, vms
 
 
+def settled(virt, quiet: float = 0.3, timeout: float = 10) -> None:
+    """Wait until the background warmer has built what the definitions
+    asked for, then forget every built instance, so that what a query
+    builds shows in the renderer's count."""
+    import time
+
+    deadline, last = time.monotonic() + timeout, -1
+    while virt.renderer.rendered != last and time.monotonic() < deadline:
+        last = virt.renderer.rendered
+        time.sleep(quiet)
+    with virt._lock:
+        virt._cache.clear()
+
+
 def rendered_by(virt, run) -> tuple[list, int]:
+    settled(virt)
     before = virt.renderer.rendered
     result = run()
     return result, virt.renderer.rendered - before
