@@ -4,8 +4,12 @@ ProcessorLoad is the share of the VM's processors used since the previous
 reading (CPU time delta over wall time × vCPUs); the first reading of a run
 has no previous one and says 0. MemoryUsage is the balloon's actual size.
 The integration services are the QEMU guest agent: where it answers, the
-services enabled on the VM are up and the heartbeat is OK; where it does
-not (no agent channel, agent not running), they are absent.
+services enabled on the VM are up and the heartbeat is OK; where the guest
+has none (no agent channel, or no agent holding its port open), they are
+absent and the heartbeat has no contact; where the agent holds its port
+open but does not answer (a hung agent or guest), they and the heartbeat
+have lost communication, as Hyper-V reports a guest whose integration
+services stop answering.
 """
 
 from __future__ import annotations
@@ -24,15 +28,21 @@ from cimprovider.schemas.runtime import HeartbeatState, RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
+# libvirt waits for an agent's answer forever unless told otherwise, and
+# once in sync with the agent it no longer sends the guest-sync that it
+# bounds itself: a hung agent would hang every reading of its VM.
+AGENT_TIMEOUT_SECONDS = 5
 _GUEST_UP = {PowerState.RUNNING, PowerState.PAUSED, PowerState.STOPPING, PowerState.SAVING, PowerState.PAUSING}
 
 
 @dataclass(frozen=True)
 class GuestReport:
-    """What the guest agent said, or None for each part it did not answer."""
+    """What the guest agent said, or None for each part it did not answer;
+    `port_open` is whether an agent in the guest holds the channel open."""
 
     addresses: tuple[str, ...] | None
     info: dict[str, str] | None
+    port_open: bool = False
 
 
 class RuntimeSampler:
@@ -60,6 +70,10 @@ class RuntimeSampler:
         elif answered:
             heartbeat = HeartbeatState.OK if IntegrationServiceKind.HEARTBEAT in enabled else HeartbeatState.UNKNOWN
             services = {kind: IntegrationServiceState.OK for kind in enabled}
+        elif report.port_open:
+            lost = HeartbeatState.LOST_COMMUNICATION
+            heartbeat = lost if IntegrationServiceKind.HEARTBEAT in enabled else HeartbeatState.UNKNOWN
+            services = {kind: IntegrationServiceState.LOST_COMMUNICATION for kind in enabled}
         else:
             heartbeat, services = HeartbeatState.NO_CONTACT, {}
         items = intrinsic_items(report) if answered and IntegrationServiceKind.KVP_EXCHANGE in enabled else ()
@@ -96,14 +110,20 @@ def _balloon_mb(domain: libvirt.virDomain, fallback_kib: int) -> int:
 def probe_agent(domain: libvirt.virDomain, live: etree._Element) -> GuestReport:
     """Ask the agent for the guest's addresses (which doubles as a ping) and
     its OS and host name. A channel libvirt shows as disconnected is not
-    asked, so a guest without a running agent costs no timeout."""
+    asked, so a guest without a running agent costs no timeout; a hung
+    agent on a connected one costs AGENT_TIMEOUT_SECONDS."""
     channel = live.find(f"devices/channel/target[@name='{AGENT_CHANNEL}']")
     if channel is not None and channel.get("state") == "disconnected":
         return GuestReport(None, None)
+    port_open = channel is not None and channel.get("state") == "connected"
     try:
+        if channel is not None:
+            # Per running domain, in libvirtd's memory: set on every probe,
+            # so a restarted domain (or libvirtd) is bounded again.
+            domain.agentSetResponseTimeout(AGENT_TIMEOUT_SECONDS, 0)
         interfaces = domain.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
     except libvirt.libvirtError:
-        return GuestReport(None, None)
+        return GuestReport(None, None, port_open)
     addresses = tuple(
         address["addr"]
         for name, interface in sorted(interfaces.items())
@@ -114,7 +134,7 @@ def probe_agent(domain: libvirt.virDomain, live: etree._Element) -> GuestReport:
         info = domain.guestInfo(libvirt.VIR_DOMAIN_GUEST_INFO_OS | libvirt.VIR_DOMAIN_GUEST_INFO_HOSTNAME, 0)
     except libvirt.libvirtError:
         info = None
-    return GuestReport(addresses, info)
+    return GuestReport(addresses, info, port_open)
 
 
 def intrinsic_items(report: GuestReport) -> tuple[KvpItem, ...]:
@@ -131,3 +151,17 @@ def intrinsic_items(report: GuestReport) -> tuple[KvpItem, ...]:
     if report.addresses is not None:
         values["NetworkAddressIPv4"] = ";".join(report.addresses)
     return tuple(KvpItem(name=name, data=data[:1024], source=KvpSource.INTRINSIC) for name, data in values.items())
+
+
+def guest_power_flags(domain: libvirt.virDomain, acpi_flag: int) -> int:
+    """Flags for a shutdown or reboot by the guest. 0 lets libvirt prefer
+    the agent and fall back to ACPI, but on an agent that hangs it waits a
+    minute first: a domain with an agent channel whose agent does not
+    answer now (within AGENT_TIMEOUT_SECONDS) gets `acpi_flag` outright."""
+    try:
+        live = etree.fromstring(domain.XMLDesc(0))
+    except libvirt.libvirtError:
+        return 0
+    if live.find(f"devices/channel/target[@name='{AGENT_CHANNEL}']") is None:
+        return 0
+    return 0 if probe_agent(domain, live).addresses is not None else acpi_flag

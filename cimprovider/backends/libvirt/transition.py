@@ -3,9 +3,10 @@ each of Hyper-V's requests.
 
 Start is `create` (which also restores a managed save), hard off is
 `destroy` (or dropping the managed save of a saved VM), shutdown asks the
-guest — through the agent when it has one, else the ACPI power button —
+guest — through the agent when it answers, else the ACPI power button —
 and waits for it to power off; save is `managedSave`, pause and resume are
-`suspend` and `resume`, reset and reboot are libvirt's own.
+`suspend` and `resume`, reset is libvirt's own, and reboot is too, asking
+the guest the way shutdown does.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import libvirt
 
 from cimprovider.backends.errors import BackendError
 from cimprovider.backends.libvirt.metadata import RUNTIME_NAMESPACE, RUNTIME_PREFIX, render_run
+from cimprovider.backends.libvirt.runtime import guest_power_flags
 from cimprovider.backends.protocol import ProgressCallback
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -74,7 +76,8 @@ class LibvirtTransition:
         elif request is R.STOP:
             domain.managedSaveRemove(0) if initial is PowerState.SAVED else domain.destroy()
         elif request is R.SHUTDOWN:
-            domain.shutdown()  # flags 0: the agent if the guest has one, else ACPI
+            flags = guest_power_flags(domain, libvirt.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)
+            domain.shutdownFlags(flags) if flags else domain.shutdown()  # shutdown(): the agent, else ACPI
             self._wait_for_power_off(domain, report)
         elif request is R.SAVE:
             domain.managedSave(0)
@@ -83,7 +86,7 @@ class LibvirtTransition:
         elif request is R.RESET:
             domain.reset(0)
         elif request is R.REBOOT:
-            domain.reboot(0)
+            domain.reboot(guest_power_flags(domain, libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN))
         report(50)
         if request in _RESTARTS and initial is not PowerState.PAUSED:
             # Live-only metadata: it goes away with the running instance.

@@ -2,10 +2,12 @@
 its integration services: the backend reports them up and the heartbeat
 OK while the agent answers, the intrinsic KVP items are what the agent
 says of the guest (host name, OS, IPv4 addresses), a pause shows as
-paused, and a shutdown goes through the agent rather than the ACPI
-power button. The same over CIM-XML: Msvm_HeartbeatComponent,
+paused, reboot and shutdown go through the agent rather than the ACPI
+power button, and an agent that hangs is lost communication, read within
+seconds (libvirt alone would wait for it forever), its shutdown going to
+the power button. The same over CIM-XML: Msvm_HeartbeatComponent,
 Msvm_KvpExchangeComponent.GuestIntrinsicExchangeItems and
-Msvm_ShutdownComponent.InitiateShutdown.
+Msvm_ShutdownComponent.InitiateShutdown through the agent.
 
 The guest (guest.py) runs Debian's qemu-ga, answers guest-get-osinfo from
 its own os-release and runs a /sbin/shutdown that names itself on the
@@ -13,6 +15,7 @@ console, so the path a shutdown took is read from the console."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import TypeVar
 from uuid import UUID
 from xml.etree import ElementTree
 
+import libvirt_qemu
 from pywbem import CIMInstanceName
 
 from cimprovider.backends import change_power_state
@@ -53,7 +57,7 @@ def intrinsic(figures: RuntimeFigures) -> dict[str, str]:
     return {item.name: item.data for item in figures.guest_kvp_items}
 
 
-def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_shutdown(host: Host) -> None:
+def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_and_a_hung_one_is_lost(host: Host) -> None:
     domain = host.define_guest("agent", agent=True, address=f"{ADDRESS}/24")
     vm_id = UUID(domain.UUIDString())
     backend, console = host.backend, host.console(domain)
@@ -78,16 +82,26 @@ def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_shutdown(
     change_power_state(backend, vm_id, R.START)
     until(lambda: backend.get_runtime(vm_id).heartbeat, lambda h: h is HeartbeatState.OK, what="the heartbeat after resume")
 
-    # Reboot and shutdown take the agent's path, not the power button's.
+    # Reboot takes the agent's path, not ACPI's.
     mark = console_size(console)
     assert change_power_state(backend, vm_id, R.REBOOT).power_state is S.RUNNING
     wait_for_console(console, r"guest: agent shutdown -h -r \+0", after=mark, timeout=15)
     wait_for_console(console, r"guest: agent on /dev/vport", after=mark)
     until(lambda: backend.get_runtime(vm_id).heartbeat, lambda h: h is HeartbeatState.OK, what="the heartbeat after reboot")
 
+    # A hung agent (stopped, its port still open) is lost communication,
+    # not absence; a shutdown then falls back to the power button.
+    freeze = {"execute": "guest-exec",
+              "arguments": {"path": "/bin/sh", "arg": ["-c", "sleep 1; kill -STOP $(pidof qemu-ga)"]}}
+    libvirt_qemu.qemuAgentCommand(domain, json.dumps(freeze), 10, 0)
+    time.sleep(1.5)
+    hung = backend.get_runtime(vm_id)
+    assert hung.heartbeat is HeartbeatState.LOST_COMMUNICATION and hung.guest_kvp_items == ()
+    assert hung.integration_services == {kind: IntegrationServiceState.LOST_COMMUNICATION for kind in ENABLED}
+    mark = console_size(console)
     assert change_power_state(backend, vm_id, R.SHUTDOWN).power_state is S.OFF
-    text = console.read_text(errors="replace")
-    assert "guest: agent shutdown -h -P +0" in text and "power button" not in text
+    text = console.read_bytes()[mark:].decode(errors="replace")
+    assert "guest: power button, powering off" in text and "agent shutdown" not in text
     assert backend.get_runtime(vm_id).heartbeat is HeartbeatState.UNKNOWN
 
 
