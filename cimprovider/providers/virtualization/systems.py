@@ -106,14 +106,26 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     ) -> Iterator[CIMInstance]:
         if self._host_admitted(pushdown):
             yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
-        for vm in self.virt.vms(pushdown, key="Name", name="ElementName"):
+        for vm in self._reachable_vms(pushdown):
             yield self.vm_instance(vm, properties)
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):
             yield self.virt.host_path()
-        for vm in self.virt.vms(pushdown, key="Name", name="ElementName"):
+        for vm in self._reachable_vms(pushdown):
             yield self.virt.vm_path(vm.id)
+
+    def _reachable_vms(self, pushdown: Pushdown | None) -> list[VirtualMachine]:
+        """The VMs, or none while the backend has lost its hypervisor: the
+        host instance (HealthState 20, its StatusDescriptions) then says why,
+        which tells a client more than a failed enumeration would."""
+        try:
+            return self.virt.vms(pushdown, key="Name", name="ElementName")
+        except Exception:
+            health = self.virt.backend.health() if isinstance(self.virt.backend, HealthReporting) else None
+            if health is not None and not health.healthy:
+                return []
+            raise
 
     def _host_admitted(self, pushdown: Pushdown | None) -> bool:
         host = self.virt.host_name

@@ -85,6 +85,8 @@ def restart_libvirtd(tmp_path: Path) -> None:
             degraded = until(lambda: (h := host())["HealthState"] == 20 and h, what="the host's degraded HealthState")
             assert list(degraded["OperationalStatus"]) == [13]  # Lost Communication
             assert "lost the connection to qemu:///system" in degraded["StatusDescriptions"][0]
+            # Listing systems still answers: the degraded host alone, not a fault.
+            assert [s["HealthState"] for s in cim.EnumerateInstances("Msvm_ComputerSystem")] == [20]
 
             (CONFIG_DIR / f"{name}.xml").write_text(xml)
             daemons("start-libvirtd")
