@@ -8,9 +8,11 @@ InvalidStateError (Hyper-V's 32775).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from uuid import UUID
 
-from cimprovider.backends.errors import InvalidStateError
+from cimprovider.backends.errors import BackendError, InvalidStateError
 from cimprovider.schemas.power import PowerRequest, PowerState
 
 S = PowerState
@@ -48,3 +50,32 @@ def plan_transition(state: PowerState, request: PowerRequest) -> TransitionPath:
     if path is None:
         raise InvalidStateError(f"cannot {request.value} a VM that is {state.value}")
     return path
+
+
+class TransitionInFlight:
+    """What every backend's power change in flight shares: the states it
+    goes through (the PowerTransition protocol's attributes) and the rule
+    that `run` happens exactly once."""
+
+    def __init__(
+        self,
+        vm_id: UUID,
+        request: PowerRequest,
+        initial_state: PowerState,
+        transitional_state: PowerState | None,
+        end_state: PowerState,
+    ) -> None:
+        self.vm_id = vm_id
+        self.request = request
+        self.initial_state = initial_state
+        self.transitional_state = transitional_state
+        self.end_state = end_state
+        self._ran = threading.Event()
+
+    def _claim_run(self) -> None:
+        if self._ran.is_set():
+            raise BackendError("this power transition has already run")
+        self._ran.set()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"

@@ -11,7 +11,6 @@ the guest the way shutdown does.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,6 +21,7 @@ from cimprovider.backends.errors import BackendError
 from cimprovider.backends.libvirt.metadata import RUNTIME_NAMESPACE, RUNTIME_PREFIX, render_run
 from cimprovider.backends.libvirt.runtime import guest_power_flags
 from cimprovider.backends.protocol import ProgressCallback
+from cimprovider.backends.transitions import TransitionInFlight
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -33,7 +33,7 @@ _RESTARTS = {R.START, R.RESET, R.REBOOT}
 POLL_SECONDS = 0.2
 
 
-class LibvirtTransition:
+class LibvirtTransition(TransitionInFlight):
     def __init__(
         self,
         backend: "LibvirtBackend",
@@ -44,19 +44,12 @@ class LibvirtTransition:
         end_state: PowerState,
         shutdown_timeout: float,
     ) -> None:
+        super().__init__(vm_id, request, initial_state, transitional_state, end_state)
         self._backend = backend
-        self.vm_id = vm_id
-        self.request = request
-        self.initial_state = initial_state
-        self.transitional_state = transitional_state
-        self.end_state = end_state
         self._shutdown_timeout = shutdown_timeout
-        self._ran = threading.Event()
 
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
-        if self._ran.is_set():
-            raise BackendError("this power transition has already run")
-        self._ran.set()
+        self._claim_run()
         report = progress or (lambda percent: None)
         try:
             report(10)
@@ -104,5 +97,3 @@ class LibvirtTransition:
             report(20 + int(30 * waited / self._shutdown_timeout))
             time.sleep(POLL_SECONDS)
 
-    def __repr__(self) -> str:
-        return f"<LibvirtTransition {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"

@@ -4,13 +4,12 @@ backend to commit the end state."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from cimprovider.backends.errors import BackendError
 from cimprovider.backends.protocol import ProgressCallback
+from cimprovider.backends.transitions import TransitionInFlight
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 PROGRESS_STEPS = 10
 
 
-class SimulatedTransition:
+class SimulatedTransition(TransitionInFlight):
     def __init__(
         self,
         backend: "SimulatedBackend",
@@ -31,19 +30,12 @@ class SimulatedTransition:
         end_state: PowerState,
         seconds: float,
     ) -> None:
+        super().__init__(vm_id, request, initial_state, transitional_state, end_state)
         self._backend = backend
-        self.vm_id = vm_id
-        self.request = request
-        self.initial_state = initial_state
-        self.transitional_state = transitional_state
-        self.end_state = end_state
         self._seconds = seconds
-        self._ran = threading.Event()
 
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
-        if self._ran.is_set():
-            raise BackendError("this power transition has already run")
-        self._ran.set()
+        self._claim_run()
         try:
             for step in range(1, PROGRESS_STEPS):
                 time.sleep(self._seconds / PROGRESS_STEPS)
@@ -57,5 +49,3 @@ class SimulatedTransition:
             progress(100)
         return vm
 
-    def __repr__(self) -> str:
-        return f"<SimulatedTransition {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"
