@@ -8,11 +8,11 @@ pending deliveries and each destination's worker deletes them."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from cimprovider.database import Database
 
 from cimprovider.indications.records import (
     DeliverySettings,
@@ -60,44 +60,18 @@ class PendingDelivery:
 class SubscriptionStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._db = Database(path, foreign_keys=True, timeout=10)
         # executescript commits on its own; the statements are idempotent.
         self._connection().executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
-        return db
+        return self._db.connection()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._all:
-                try:
-                    db.close()
-                except sqlite3.ProgrammingError:
-                    pass  # closed from another thread's point of view already
-            self._all.clear()
-        self._local = threading.local()
+        self._db.close()
 
     # --- filters, destinations, subscriptions ---------------------------
 

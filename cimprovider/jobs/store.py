@@ -12,12 +12,11 @@ else in the data directory.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
+from cimprovider.database import Database
 from cimprovider.schemas.jobs import JobState, JobStatus
 
 _SCHEMA = """
@@ -45,10 +44,10 @@ _COLUMNS = (
 class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        with self._connection() as db:
+        # A job's record is what a client reads after a crash; a lost
+        # progress tick is harmless, a lost state change is not.
+        self._db = Database(self.path, synchronous="FULL")
+        with self._db.transaction() as db:
             db.execute(_SCHEMA)
 
     def save(self, job: JobStatus) -> None:
@@ -58,40 +57,21 @@ class JobStore:
             ",".join(str(i) for i in job.affected_element_ids),
             job.created_at.isoformat(), _text(job.started_at), _text(job.finished_at),
         )  # fmt: skip
-        with self._connection() as db:
+        with self._db.transaction() as db:
             db.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", row)
 
     def delete(self, job_ids: list[UUID]) -> None:
         if not job_ids:
             return
-        with self._connection() as db:
+        with self._db.transaction() as db:
             db.executemany("DELETE FROM jobs WHERE id = ?", [(str(i),) for i in job_ids])
 
     def load(self) -> list[JobStatus]:
-        rows = self._connection().execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY created_at").fetchall()
+        rows = self._db.connection().execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY created_at").fetchall()
         return [_status(row) for row in rows]
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            # check_same_thread off only so close() may close every thread's
-            # connection; each is still used by its own thread alone.
-            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            # A job's record is what a client reads after a crash; a lost
-            # progress tick is harmless, a lost state change is not.
-            db.execute("PRAGMA synchronous=FULL")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
+        self._db.close()
 
 
 def _text(moment: datetime | None) -> str | None:
