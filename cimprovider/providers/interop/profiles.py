@@ -58,8 +58,14 @@ class ProfileCatalog:
         return sorted({INTEROP} | {p.central_namespace for p in self.profiles if p.central})
 
 
-def _ref(name: str, path: CIMInstanceName, reference_class: str) -> CIMProperty:
-    return CIMProperty(name, path, type="reference", reference_class=reference_class)
+def _association(classname: str, namespace: str, *ends: tuple[str, CIMInstanceName, str]) -> CIMInstance:
+    """An association instance whose keys are its references, each end
+    given as (role, path, reference class)."""
+    return CIMInstance(
+        classname,
+        properties=[CIMProperty(role, path, type="reference", reference_class=cls) for role, path, cls in ends],
+        path=CIMInstanceName(classname, keybindings={role: path for role, path, _ in ends}, namespace=namespace),
+    )
 
 
 class RegisteredProfileProvider(InstanceProvider):
@@ -103,18 +109,11 @@ class ConformsToProfileProvider(AssociationProvider):
             if profile.central is None:
                 continue
             for element in profile.central(ctx):
-                conformant = profile.path()
-                yield CIMInstance(
+                yield _association(
                     "CIM_ElementConformsToProfile",
-                    properties=[
-                        _ref("ConformantStandard", conformant, "CIM_RegisteredProfile"),
-                        _ref("ManagedElement", element, "CIM_ManagedElement"),
-                    ],
-                    path=CIMInstanceName(
-                        "CIM_ElementConformsToProfile",
-                        keybindings={"ConformantStandard": conformant, "ManagedElement": element},
-                        namespace=ctx.namespace,
-                    ),
+                    ctx.namespace,
+                    ("ConformantStandard", profile.path(), "CIM_RegisteredProfile"),
+                    ("ManagedElement", element, "CIM_ManagedElement"),
                 )
 
 
@@ -131,16 +130,9 @@ class ReferencedProfileProvider(AssociationProvider):
             scope = self.catalog.find(profile.scoped_by) if profile.scoped_by else None
             if scope is None:
                 continue
-            antecedent, dependent = profile.path(), scope.path()
-            yield CIMInstance(
+            yield _association(
                 "CIM_ReferencedProfile",
-                properties=[
-                    _ref("Antecedent", antecedent, "CIM_RegisteredProfile"),
-                    _ref("Dependent", dependent, "CIM_RegisteredProfile"),
-                ],
-                path=CIMInstanceName(
-                    "CIM_ReferencedProfile",
-                    keybindings={"Antecedent": antecedent, "Dependent": dependent},
-                    namespace=INTEROP,
-                ),
+                INTEROP,
+                ("Antecedent", profile.path(), "CIM_RegisteredProfile"),
+                ("Dependent", scope.path(), "CIM_RegisteredProfile"),
             )
