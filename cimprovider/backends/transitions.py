@@ -12,8 +12,10 @@ import threading
 from dataclasses import dataclass
 from uuid import UUID
 
-from cimprovider.backends.errors import BackendError, InvalidStateError
+from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError
+from cimprovider.schemas.integration import IntegrationServiceKind
 from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.vm import VirtualMachine
 
 S = PowerState
 R = PowerRequest
@@ -40,6 +42,25 @@ POWER_TRANSITIONS: dict[tuple[PowerState, PowerRequest], TransitionPath] = {
     (S.SAVED, R.START): TransitionPath(S.STARTING, S.RUNNING),
     (S.SAVED, R.STOP): TransitionPath(None, S.OFF),  # discards the saved state
 }
+
+
+def power_request(value: object) -> PowerRequest:
+    """A caller's request as a PowerRequest, or InvalidParameterError."""
+    try:
+        return PowerRequest(value)
+    except ValueError:
+        raise InvalidParameterError("request", f"{value!r} is not a power request") from None
+
+
+def plan_power_change(vm: VirtualMachine, request: PowerRequest) -> TransitionPath:
+    """The path of `request` from the VM's state, refusing (32775) what the
+    table refuses and a guest shutdown or reboot whose service is off."""
+    path = plan_transition(vm.power_state, request)
+    if request in (PowerRequest.SHUTDOWN, PowerRequest.REBOOT) and not any(
+        s.service is IntegrationServiceKind.SHUTDOWN and s.enabled for s in vm.integration_services
+    ):
+        raise InvalidStateError(f"cannot {request.value}: the guest's shutdown service is disabled")
+    return path
 
 
 def plan_transition(state: PowerState, request: PowerRequest) -> TransitionPath:

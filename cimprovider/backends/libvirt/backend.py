@@ -49,13 +49,13 @@ from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.placement import find_device
-from cimprovider.backends.transitions import plan_transition
+from cimprovider.backends.transitions import plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import Device, NetworkAdapter
 from cimprovider.schemas.events import BackendHealth, BackendHealthChanged, PowerStateChanged
 from cimprovider.schemas.host import Host, VirtualSwitch
-from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem
+from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
@@ -203,16 +203,11 @@ class LibvirtBackend(SnapshotOperations):
     # power and runtime --------------------------------------------------
 
     def begin_power_change(self, vm_id: UUID, request: PowerRequest) -> LibvirtTransition:
-        try:
-            request = PowerRequest(request)
-        except ValueError:
-            raise InvalidParameterError("request", f"{request!r} is not a power request") from None
+        request = power_request(request)
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, request.value)
-            path = plan_transition(vm.power_state, request)
-            if request in (PowerRequest.SHUTDOWN, PowerRequest.REBOOT) and not _enabled(vm, IntegrationServiceKind.SHUTDOWN):
-                raise InvalidStateError(f"cannot {request.value}: the guest's shutdown service is disabled")
+            path = plan_power_change(vm, request)
             if path.transitional is not None:
                 self._busy[vm_id] = path.transitional
                 self._seen[vm_id] = vm.model_copy(update={"power_state": path.transitional})
@@ -435,9 +430,6 @@ class LibvirtBackend(SnapshotOperations):
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
         return vm
 
-
-def _enabled(vm: VirtualMachine, kind: IntegrationServiceKind) -> bool:
-    return any(service.service is kind and service.enabled for service in vm.integration_services)
 
 
 def _xml(element: etree._Element) -> str:

@@ -28,7 +28,7 @@ from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
 from cimprovider.backends.simulated.transition import SimulatedTransition
-from cimprovider.backends.transitions import plan_transition
+from cimprovider.backends.transitions import plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import Device, NetworkAdapter
@@ -44,7 +44,7 @@ from cimprovider.schemas.events import (
     VmModified,
 )
 from cimprovider.schemas.host import Host, VirtualSwitch
-from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem
+from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
@@ -173,16 +173,11 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
     # power and runtime --------------------------------------------------
 
     def begin_power_change(self, vm_id: UUID, request: PowerRequest) -> SimulatedTransition:
-        try:
-            request = PowerRequest(request)
-        except ValueError:
-            raise InvalidParameterError("request", f"{request!r} is not a power request") from None
+        request = power_request(request)
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, request.value)
-            path = plan_transition(vm.power_state, request)
-            if request in (PowerRequest.SHUTDOWN, PowerRequest.REBOOT) and not _service_enabled(vm, IntegrationServiceKind.SHUTDOWN):
-                raise InvalidStateError(f"cannot {request.value}: the guest's shutdown service is disabled")
+            path = plan_power_change(vm, request)
             self._busy[vm_id] = vm.power_state
             if path.transitional is not None:
                 self._vms[vm_id] = vm.model_copy(update={"power_state": path.transitional})
@@ -316,6 +311,3 @@ class _MacAllocator:
         self.counter += 1
         return address
 
-
-def _service_enabled(vm: VirtualMachine, kind: IntegrationServiceKind) -> bool:
-    return any(service.service is kind and service.enabled for service in vm.integration_services)
