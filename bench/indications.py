@@ -177,7 +177,7 @@ def model_sized_vm(repository: ClassRepository, state: int, stamp: float) -> CIM
 
     from cimprovider.indications.model_source import ModelView
     from cimprovider.providers.virtualization.render import Renderer
-    from cimprovider.providers.virtualization.systems import vm_values
+    from cimprovider.providers.virtualization.systems.systems import vm_values
     from cimprovider.schemas.host import Host
     from cimprovider.schemas.vm import VirtualMachine
 

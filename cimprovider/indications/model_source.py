@@ -37,16 +37,16 @@ from cimprovider.indications.service import IndicationService
 from cimprovider.indications.source import ChangeKind, InstanceChange
 from cimprovider.jobs import JobStatus
 from cimprovider.providers.registry import ProviderRegistry
-from cimprovider.providers.virtualization.devices import hardware
-from cimprovider.providers.virtualization.integration import components
+from cimprovider.providers.virtualization.resources.devices import hardware
+from cimprovider.providers.virtualization.resources.integration import components
 from cimprovider.providers.virtualization.jobs import JOB, job_values
 from cimprovider.indications.method_calls import raise_method_calls
 from cimprovider.providers.virtualization.model import CS, Virtualization
-from cimprovider.providers.virtualization.resources import vm_settings
-from cimprovider.providers.virtualization.settings import VSSD, vssd_values
-from cimprovider.providers.virtualization.states import GUEST_PRESENT, POWER_REQUESTS
-from cimprovider.providers.virtualization.storage_jobs import STORAGE_JOB, is_storage_job, storage_job_values
-from cimprovider.providers.virtualization.systems import vm_values
+from cimprovider.providers.virtualization.resources.resources import vm_settings
+from cimprovider.providers.virtualization.systems.settings import VSSD, vssd_values
+from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT, POWER_REQUESTS
+from cimprovider.providers.virtualization.storage.storage_jobs import STORAGE_JOB, is_storage_job, storage_job_values
+from cimprovider.providers.virtualization.systems.systems import vm_values
 from cimprovider.schemas.devices import DeviceKind
 from cimprovider.schemas.events import (
     DeviceAdded,

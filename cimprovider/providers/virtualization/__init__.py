@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING
 from cimprovider.backends import Backend
 from cimprovider.jobs import JobRunner
 from cimprovider.providers.virtualization.associations import ASSOCIATIONS
-from cimprovider.providers.virtualization.devices import DEVICE_CLASSES, DeviceProvider
-from cimprovider.providers.virtualization.integration import IntegrationComponentProvider
+from cimprovider.providers.virtualization.resources.devices import DEVICE_CLASSES, DeviceProvider
+from cimprovider.providers.virtualization.resources.integration import IntegrationComponentProvider
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
-from cimprovider.providers.virtualization.management import ManagementService
+from cimprovider.providers.virtualization.systems.management import ManagementService
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.planned import SettingsWithPlanned
-from cimprovider.providers.virtualization.pools import PoolProvider
-from cimprovider.providers.virtualization.portability import register_portability
+from cimprovider.providers.virtualization.portability.planned import SettingsWithPlanned
+from cimprovider.providers.virtualization.resources.pools import PoolProvider
+from cimprovider.providers.virtualization.portability.portability import register_portability
 from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
-from cimprovider.providers.virtualization.settings import SystemSettingsProvider
-from cimprovider.providers.virtualization.snapshot_settings import SettingsWithSnapshots
-from cimprovider.providers.virtualization.storage import register_storage
-from cimprovider.providers.virtualization.systems import ComputerSystemProvider, VirtualSwitchProvider
-from cimprovider.providers.virtualization.templates import ResourceSettingsProvider
+from cimprovider.providers.virtualization.systems.settings import SystemSettingsProvider
+from cimprovider.providers.virtualization.snapshots.snapshot_settings import SettingsWithSnapshots
+from cimprovider.providers.virtualization.storage.storage import register_storage
+from cimprovider.providers.virtualization.systems.systems import ComputerSystemProvider, VirtualSwitchProvider
+from cimprovider.providers.virtualization.resources.templates import ResourceSettingsProvider
 from cimprovider.providers.virtualization.warming import InstanceWarmer
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
 

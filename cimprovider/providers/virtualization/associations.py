@@ -13,10 +13,10 @@ from cimprovider.backends import NotFoundError, SnapshotBackend
 from cimprovider.jobs import JobNotFoundError
 from cimprovider.providers.base import AssociationProvider, OperationContext, PropertySet, Pushdown
 from cimprovider.providers.virtualization import ids, kinds
-from cimprovider.providers.virtualization.devices import present_devices
+from cimprovider.providers.virtualization.resources.devices import present_devices
 from cimprovider.providers.virtualization.jobs import JOB, job_path
 from cimprovider.providers.virtualization.model import CS, VSMS, Virtualization
-from cimprovider.providers.virtualization.pools import (
+from cimprovider.providers.virtualization.resources.pools import (
     ALLOCATION_CAPABILITIES,
     MANAGEMENT_CAPABILITIES,
     MANAGEMENT_CAPABILITIES_ID,
@@ -24,9 +24,9 @@ from cimprovider.providers.virtualization.pools import (
     capabilities_id,
     pool_id,
 )
-from cimprovider.providers.virtualization.resources import vm_settings
-from cimprovider.providers.virtualization.settings import VSSD
-from cimprovider.providers.virtualization.templates import VALUE_ROLES
+from cimprovider.providers.virtualization.resources.resources import vm_settings
+from cimprovider.providers.virtualization.systems.settings import VSSD
+from cimprovider.providers.virtualization.resources.templates import VALUE_ROLES
 
 Pair = tuple[CIMInstanceName, CIMInstanceName]
 

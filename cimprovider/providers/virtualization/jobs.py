@@ -27,7 +27,7 @@ from cimprovider.providers.base import (
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.errors import JOB_INVALID_STATE_TRANSITION
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.storage_job_types import STORAGE_JOB_TYPES
+from cimprovider.providers.virtualization.storage.storage_job_types import STORAGE_JOB_TYPES
 from cimprovider.schemas.jobs import JobState
 
 JOB = "Msvm_ConcreteJob"

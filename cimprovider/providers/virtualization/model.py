@@ -71,7 +71,7 @@ class Virtualization:
         if vm_id is None:
             return
         if isinstance(event, PowerStateChanged):
-            from cimprovider.providers.virtualization.states import POWER_REQUESTS
+            from cimprovider.providers.virtualization.systems.states import POWER_REQUESTS
 
             codes = {request: code for code, request in POWER_REQUESTS.items()}
             if event.request is not None:

@@ -18,7 +18,7 @@ from cimprovider.jobs import JobRunner
 from cimprovider.indications.model_source import ModelIndications
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
-from cimprovider.providers.virtualization.systems import ComputerSystemProvider
+from cimprovider.providers.virtualization.systems.systems import ComputerSystemProvider
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import NetworkAdapter

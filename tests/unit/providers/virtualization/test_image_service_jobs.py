@@ -14,7 +14,7 @@ from pywbem import CIMInstance, Uint16, Uint64
 
 from cimprovider.backends.images import ImageInUseError, ImageNotFoundError, InvalidImageParameterError
 from cimprovider.jobs import JobRunner, JobState
-from cimprovider.providers.virtualization.images import ImageManagementService
+from cimprovider.providers.virtualization.storage.images import ImageManagementService
 from cimprovider.providers.virtualization.ids import parse_guid
 
 NS = "root/virtualization/v2"

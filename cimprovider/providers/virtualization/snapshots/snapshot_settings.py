@@ -22,7 +22,7 @@ from cimprovider.providers.base import InstanceProvider, OperationContext, Prope
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import PairAssociation, key
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.settings import VSSD, SystemSettingsProvider, vssd_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, SystemSettingsProvider, vssd_values
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
 
 SNAPSHOT_TYPES = {

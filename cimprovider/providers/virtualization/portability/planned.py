@@ -20,7 +20,7 @@ from cimprovider.backends.planned import PlannedSystem, PlannedSystemBackend
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.settings import VSSD, vssd_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, vssd_values
 
 PLANNED_CS = "Msvm_PlannedComputerSystem"
 PLANNED = "Microsoft:Hyper-V:System:Planned"

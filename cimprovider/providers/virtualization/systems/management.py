@@ -35,14 +35,14 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
     invalid_parameter,
 )
-from cimprovider.providers.virtualization.integration import KVP_SOURCES
+from cimprovider.providers.virtualization.resources.integration import KVP_SOURCES
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
-from cimprovider.providers.virtualization.resource_input import DeviceChange, apply, kind_of_new, locate
-from cimprovider.providers.virtualization.resources import CONNECTION, MEDIA, find_setting, vm_settings
-from cimprovider.providers.virtualization.settings import settings_from_bag
-from cimprovider.providers.virtualization.states import RUNNING_SERVICE
-from cimprovider.providers.virtualization.summary import summary_information
+from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
+from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
+from cimprovider.providers.virtualization.systems.settings import settings_from_bag
+from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
+from cimprovider.providers.virtualization.systems.summary import summary_information
 from cimprovider.schemas.devices import Controller, ControllerType, Drive
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.vm import VirtualMachine
@@ -223,7 +223,7 @@ class ManagementService(InstanceProvider, MethodProvider):
             try:
                 items.append(KvpItem(name=bag.text("Name") or "", data=bag.text("Data") or "", source=source))
             except Exception as error:  # noqa: BLE001
-                from cimprovider.providers.virtualization.settings import named_failure
+                from cimprovider.providers.virtualization.systems.settings import named_failure
 
                 raise named_failure(error, {"name": "Name", "data": "Data", "source": "Source"}) from None
         if operation == "add":

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 
 from cimprovider.backends.images import ImageService
 from cimprovider.providers.virtualization.errors import invalid_parameter
-from cimprovider.providers.virtualization.export_folder import SNAPSHOT_FOLDER, Definition, read_snapshot
+from cimprovider.providers.virtualization.portability.export_folder import SNAPSHOT_FOLDER, Definition, read_snapshot
 from cimprovider.schemas.snapshots import Snapshot
 
 MAX_SNAPSHOTS = 256  # Hyper-V allows 50 per VM; a folder with far more is not an export

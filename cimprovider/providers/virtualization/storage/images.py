@@ -34,7 +34,7 @@ from cimprovider.providers.base import (
     PropertySet,
     Pushdown,
 )
-from cimprovider.providers.virtualization.disk_settings import (
+from cimprovider.providers.virtualization.storage.disk_settings import (
     FIELD_PROPERTIES,
     named_image_failure,
     settings_from_bag,
@@ -44,8 +44,8 @@ from cimprovider.providers.virtualization.disk_settings import (
 from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import JOB_STARTED, invalid_parameter
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.states import RUNNING_SERVICE
-from cimprovider.providers.virtualization.storage_jobs import storage_job_path
+from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
+from cimprovider.providers.virtualization.storage.storage_jobs import storage_job_path
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.images import VirtualHardDiskSettings, VirtualHardDiskType
 from cimprovider.schemas.power import PowerState

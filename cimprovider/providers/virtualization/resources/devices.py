@@ -15,7 +15,7 @@ from pywbem import CIMInstance, CIMInstanceName
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import CS, Virtualization
-from cimprovider.providers.virtualization.states import GUEST_PRESENT
+from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT
 from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID, AdapterType, DriveType
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
@@ -57,7 +57,7 @@ def _base(classname: str, vm: VirtualMachine, device_id: str, name: str) -> dict
 
 def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
     from cimprovider.providers.virtualization import kinds
-    from cimprovider.providers.virtualization.resources import controller_instance_id
+    from cimprovider.providers.virtualization.resources.resources import controller_instance_id
 
     found = []
     for index in range(vm.processor.count):
@@ -85,7 +85,7 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
 
 def present_devices(virt: Virtualization, vm: VirtualMachine) -> list[Present]:
     """Hardware and integration components of a VM whose guest exists."""
-    from cimprovider.providers.virtualization.integration import components
+    from cimprovider.providers.virtualization.resources.integration import components
 
     if vm.power_state not in GUEST_PRESENT:
         return []

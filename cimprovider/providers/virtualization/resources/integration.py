@@ -13,13 +13,13 @@ from pywbem import CIMInstance, CIMInstanceName
 from cimprovider.backends import InvalidStateError
 from cimprovider.providers.base import MethodProvider, MethodReturn, OperationContext, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.devices import DeviceProvider, Present, _base, device_vm
+from cimprovider.providers.virtualization.resources.devices import DeviceProvider, Present, _base, device_vm
 from cimprovider.providers.virtualization.errors import INVALID_STATE, hyperv_code
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem, KvpSource
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
-from cimprovider.providers.virtualization.states import HEARTBEAT, SERVICE_STATUS
+from cimprovider.providers.virtualization.systems.states import HEARTBEAT, SERVICE_STATUS
 from cimprovider.schemas.vm import VirtualMachine
 
 SHUTDOWN = "Msvm_ShutdownComponent"

@@ -19,7 +19,7 @@ from cimprovider.backends.images import ImageError, InvalidImageParameterError
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, hyperv_code, invalid_parameter
 from cimprovider.providers.virtualization.render import Renderer
-from cimprovider.providers.virtualization.settings import named_failure
+from cimprovider.providers.virtualization.systems.settings import named_failure
 from cimprovider.schemas.images import (
     VirtualHardDiskFormat,
     VirtualHardDiskSettings,

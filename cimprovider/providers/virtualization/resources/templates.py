@@ -18,7 +18,7 @@ from cimprovider.providers.base import InstanceProvider, OperationContext, Prope
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.resources import (
+from cimprovider.providers.virtualization.resources.resources import (
     Values,
     common,
     find_setting,

@@ -33,7 +33,7 @@ from cimprovider.providers.virtualization.errors import (
 )
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
-from cimprovider.providers.virtualization.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
+from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.partial_files import remove_leftovers
-from cimprovider.providers.virtualization.images import ImageManagementService, disks_in_use
+from cimprovider.providers.virtualization.storage.images import ImageManagementService, disks_in_use
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
-from cimprovider.providers.virtualization.snapshot_settings import SNAPSHOT_ASSOCIATIONS, snapshots_of
-from cimprovider.providers.virtualization.snapshots import SnapshotService, rename_hook
+from cimprovider.providers.virtualization.snapshots.snapshot_settings import SNAPSHOT_ASSOCIATIONS, snapshots_of
+from cimprovider.providers.virtualization.snapshots.snapshots import SnapshotService, rename_hook
 from cimprovider.providers.virtualization.render import NAMESPACE
-from cimprovider.providers.virtualization.storage_jobs import StorageJobProvider
+from cimprovider.providers.virtualization.storage.storage_jobs import StorageJobProvider
 
 if TYPE_CHECKING:
     from cimprovider.server import ServerParts

@@ -23,8 +23,8 @@ from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER, NOT_FOUND
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
-from cimprovider.providers.virtualization.settings import named_failure
+from cimprovider.providers.virtualization.resources.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
+from cimprovider.providers.virtualization.systems.settings import named_failure
 from cimprovider.backends import InUseError
 from cimprovider.schemas.devices import (
     AdapterType,

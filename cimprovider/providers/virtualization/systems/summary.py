@@ -11,7 +11,7 @@ from pywbem import CIMInstance
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.jobs import JOB, job_values
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.states import ENABLED_STATE, GUEST_PRESENT, SUMMARY_HEARTBEAT
+from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, SUMMARY_HEARTBEAT
 from cimprovider.schemas.integration import KvpSource
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
@@ -31,7 +31,7 @@ def _tasks(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) ->
 
 def _snapshots(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> list[CIMInstance]:
     """The VM's snapshots as embedded snapshot settings, oldest first."""
-    from cimprovider.providers.virtualization.snapshot_settings import snapshot_values, snapshots_of
+    from cimprovider.providers.virtualization.snapshots.snapshot_settings import snapshot_values, snapshots_of
 
     backend = snapshots_of(virt)
     if backend is None:

@@ -20,11 +20,11 @@ from uuid import UUID
 from cimprovider.backends.images import ImageService
 from cimprovider.providers.base import MethodReturn
 from cimprovider.providers.virtualization.embedded import read_embedded
-from cimprovider.providers.virtualization.export_folder import DISK_FOLDER
-from cimprovider.providers.virtualization.image_copies import copy_image, copy_name
-from cimprovider.providers.virtualization.import_ import define_from, fresh_identity
+from cimprovider.providers.virtualization.portability.export_folder import DISK_FOLDER
+from cimprovider.providers.virtualization.storage.image_copies import copy_image, copy_name
+from cimprovider.providers.virtualization.portability.import_ import define_from, fresh_identity
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.settings import settings_from_bag
+from cimprovider.providers.virtualization.systems.settings import settings_from_bag
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.power import PowerState
 

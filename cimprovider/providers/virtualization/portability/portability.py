@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cimprovider.backends.images import ImageService
-from cimprovider.providers.virtualization.clone import Cloner
-from cimprovider.providers.virtualization.export import Exporter, ExportSettingsProvider, SystemExportSettingData
-from cimprovider.providers.virtualization.import_ import Importer
+from cimprovider.providers.virtualization.portability.clone import Cloner
+from cimprovider.providers.virtualization.portability.export import Exporter, ExportSettingsProvider, SystemExportSettingData
+from cimprovider.providers.virtualization.portability.import_ import Importer
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
-from cimprovider.providers.virtualization.planned import PlannedSystemProvider
+from cimprovider.providers.virtualization.portability.planned import PlannedSystemProvider
 from cimprovider.providers.virtualization.render import NAMESPACE
 
 if TYPE_CHECKING:

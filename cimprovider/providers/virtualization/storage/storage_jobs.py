@@ -19,7 +19,7 @@ from cimprovider.providers.base import OperationContext, PropertySet, Pushdown, 
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider, job_values
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.storage_job_types import STORAGE_JOB_TYPES
+from cimprovider.providers.virtualization.storage.storage_job_types import STORAGE_JOB_TYPES
 
 STORAGE_JOB = "Msvm_StorageJob"
 

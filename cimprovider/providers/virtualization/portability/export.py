@@ -39,7 +39,7 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
     invalid_parameter,
 )
-from cimprovider.providers.virtualization.export_folder import (
+from cimprovider.providers.virtualization.portability.export_folder import (
     CONFIGURATION_FOLDER,
     DISK_FOLDER,
     SNAPSHOT_FOLDER,
@@ -48,7 +48,7 @@ from cimprovider.providers.virtualization.export_folder import (
     snapshot_document,
     write_json,
 )
-from cimprovider.providers.virtualization.image_copies import copy_image, copy_name, scaled, total_size
+from cimprovider.providers.virtualization.storage.image_copies import copy_image, copy_name, scaled, total_size
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.devices import DriveType

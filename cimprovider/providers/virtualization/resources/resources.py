@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from cimprovider.providers.virtualization import ids, kinds
-from cimprovider.providers.virtualization.integration_settings import component_kind, component_values
+from cimprovider.providers.virtualization.resources.integration_settings import component_kind, component_values
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.devices import (

@@ -45,7 +45,7 @@ from cimprovider.providers.virtualization.errors import (
 )
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.snapshot_settings import find_snapshot, snapshot_path
+from cimprovider.providers.virtualization.snapshots.snapshot_settings import find_snapshot, snapshot_path
 from cimprovider.schemas.devices import IntegrationService
 from cimprovider.schemas.integration import IntegrationServiceKind
 from cimprovider.schemas.power import PowerState

@@ -42,12 +42,12 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
     invalid_parameter,
 )
-from cimprovider.providers.virtualization.export_folder import DISK_FOLDER, DefinitionError, read_definition
-from cimprovider.providers.virtualization.image_copies import copy_image, scaled, total_size
+from cimprovider.providers.virtualization.portability.export_folder import DISK_FOLDER, DefinitionError, read_definition
+from cimprovider.providers.virtualization.storage.image_copies import copy_image, scaled, total_size
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.snapshot_import import read_snapshots, renamed_snapshots, snapshot_folder
-from cimprovider.providers.virtualization.planned import PLANNED_CS, find_planned, planned_backend, planned_path
+from cimprovider.providers.virtualization.portability.snapshot_import import read_snapshots, renamed_snapshots, snapshot_folder
+from cimprovider.providers.virtualization.portability.planned import PLANNED_CS, find_planned, planned_backend, planned_path
 from cimprovider.schemas.devices import ControllerType, Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat, VirtualHardDiskType
 from cimprovider.schemas.vm import VirtualMachine

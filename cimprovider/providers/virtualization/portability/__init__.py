@@ -1,0 +1,1 @@
+"""Moving a VM's definition: export, import, planned systems and cloning."""

@@ -1,0 +1,1 @@
+"""A VM's resources: setting data, templates, pools, devices and integration components."""

@@ -1,0 +1,1 @@
+"""Snapshots: the snapshot service and the snapshot settings."""
