@@ -17,6 +17,7 @@ import uvicorn
 
 from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
+from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.auth import Authenticator, UsersFile
 from cimprovider.http.trailers import TrailerH11Protocol
@@ -93,7 +94,8 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     # model registered.
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
-    cimom = CIMOM(repository, parts.registry, host_name)
+    contexts = EnumerationContexts(config.max_pull_contexts, config.max_pull_contexts_per_principal)
+    cimom = CIMOM(repository, parts.registry, host_name, contexts)
     tune_garbage_collection()
     return CIMApplication(
         cimom,

@@ -30,6 +30,8 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
 @_option("--shutdown-timeout-seconds", env="SHUTDOWN_TIMEOUT_SECONDS", type=float, default=None, help="How long a guest gets to shut down.  [default: 120]")
 @_option("--storage-root", "storage_roots", env="STORAGE_ROOTS", multiple=True, type=click.Path(path_type=Path, file_okay=False), help="A folder disk images may live in (repeatable; the environment variable takes a ':'-separated list).  [default: DATA_DIR/storage]")
+@_option("--max-pull-contexts", env="MAX_PULL_CONTEXTS", type=int, default=None, help="Open pull enumeration contexts of the whole server.  [default: 256]")
+@_option("--max-pull-contexts-per-principal", env="MAX_PULL_CONTEXTS_PER_PRINCIPAL", type=int, default=None, help="Open pull enumeration contexts of one user (one client address when authentication is off).  [default: 64]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")

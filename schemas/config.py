@@ -72,6 +72,11 @@ class ServerConfig(SchemaModel):
     # path a client names must lie inside one of them. Empty means
     # `<data_dir>/storage`.
     storage_roots: list[Path] = Field(default_factory=list, validate_default=True)
+    # Open pull enumeration contexts: in all, and per principal (a user, or
+    # a client address when authentication is off), so that one client
+    # cannot take every context and lock the others out of pull operations.
+    max_pull_contexts: int = Field(default=256, ge=1, le=100_000)
+    max_pull_contexts_per_principal: int = Field(default=64, ge=1, le=100_000)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -90,6 +95,14 @@ class ServerConfig(SchemaModel):
             data_dir = info.data.get("data_dir") or default_data_dir()
             return [Path(data_dir) / "storage"]
         return [root.expanduser() for root in value]
+
+    @field_validator("max_pull_contexts_per_principal", mode="after")
+    @classmethod
+    def _share_within_total(cls, value: int, info: ValidationInfo) -> int:
+        total = info.data.get("max_pull_contexts")
+        if total is not None and value > total:
+            raise ValueError(f"{value} is more than max_pull_contexts ({total})")
+        return value
 
     @field_validator("certfile", "keyfile", mode="after")
     @classmethod

@@ -3,7 +3,7 @@ draws on (class repository, providers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pywbem import CIM_ERR_NOT_SUPPORTED, CIMError, CIMInstanceName
 
@@ -20,12 +20,13 @@ class Engine:
     providers: ProviderRegistry
     host: str
 
-    def context(self, namespace: str, user: str | None) -> OperationContext:
+    def context(self, namespace: str, user: str | None, address: str | None = None) -> OperationContext:
         return OperationContext(
             namespace=self.repository.canonical_namespace(namespace),
             host=self.host,
             repository=self.repository,
             user=user,
+            address=address,
         )
 
     def instance_provider_for(self, ctx: OperationContext, classname: str) -> InstanceProvider:
@@ -44,10 +45,5 @@ class Engine:
         name another namespace than the operation's (cross-namespace
         associations)."""
         if path.namespace and path.namespace.replace("\\", "/").strip("/").lower() != ctx.namespace.lower():
-            ctx = OperationContext(
-                namespace=self.repository.canonical_namespace(path.namespace),
-                host=ctx.host,
-                repository=ctx.repository,
-                user=ctx.user,
-            )
+            ctx = replace(ctx, namespace=self.repository.canonical_namespace(path.namespace))
         return ctx, self.repository.canonical_classname(ctx.namespace, path.classname)

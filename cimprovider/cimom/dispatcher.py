@@ -40,11 +40,13 @@ WRITE_OPERATIONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who calls: a user name (None when authentication is off) and a role,
-    "reader" (read operations) or "admin" (everything)."""
+    """Who calls: a user name (None when authentication is off), a role,
+    "reader" (read operations) or "admin" (everything), and the client's
+    network address (None for calls made inside the server)."""
 
     name: str | None
     role: str
+    address: str | None = None
 
     def may_write(self) -> bool:
         return self.role == "admin"
@@ -54,9 +56,15 @@ ANONYMOUS_ADMIN = Principal(None, "admin")
 
 
 class CIMOM:
-    def __init__(self, repository: ClassRepository, providers: ProviderRegistry, host: str) -> None:
+    def __init__(
+        self,
+        repository: ClassRepository,
+        providers: ProviderRegistry,
+        host: str,
+        contexts: EnumerationContexts | None = None,
+    ) -> None:
         self.engine = Engine(repository, providers, host)
-        self.pulls = PullOperations(EnumerationContexts(), self._filter_builder)
+        self.pulls = PullOperations(contexts if contexts is not None else EnumerationContexts(), self._filter_builder)
         self.queries = QueryOperations(self.pulls)
         self.handlers: dict[str, Handler] = self._table()
 
@@ -109,7 +117,7 @@ class CIMOM:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"intrinsic method {call.method} is not supported")
         if call.method in WRITE_OPERATIONS and not principal.may_write():
             raise _denied(principal, call.method)
-        ctx = self.engine.context(call.namespace, principal.name)
+        ctx = self.engine.context(call.namespace, principal.name, principal.address)
         return handler(self.engine, ctx, call.params)
 
     def extrinsic(self, call: ExtrinsicCall, principal: Principal = ANONYMOUS_ADMIN) -> MethodResult:
@@ -117,7 +125,7 @@ class CIMOM:
         # every extrinsic method needs the admin role.
         if not principal.may_write():
             raise _denied(principal, call.method)
-        ctx = self.engine.context(call.namespace, principal.name)
+        ctx = self.engine.context(call.namespace, principal.name, principal.address)
         return methods.invoke(self.engine, ctx, call)
 
 

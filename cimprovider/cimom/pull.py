@@ -1,8 +1,14 @@
 """Pull enumeration (DSP0200 §5.3.2.x): an Open* operation starts an
 enumeration context over a generator; Pull* continues it; CloseEnumeration
-ends it. Contexts expire after their OperationTimeout of inactivity, and
-their number is bounded so that abandoned enumerations cannot exhaust the
-server."""
+ends it. Contexts expire after their OperationTimeout of inactivity.
+
+Each context belongs to the principal that opened it (an authenticated
+user, or a client address when authentication is off): only that principal
+may pull, count or close it. Their number is bounded twice: per principal,
+so that one client's abandoned enumerations cannot lock the others out, and
+in all, so that many clients together cannot exhaust the server. A pull
+that fails ends its enumeration (DSP0200 without ContinueOnError) and gives
+the context back at once."""
 
 from __future__ import annotations
 
@@ -10,9 +16,9 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pywbem import (
     CIM_ERR_INVALID_ENUMERATION_CONTEXT,
@@ -25,10 +31,21 @@ from pywbem import (
 DEFAULT_OPERATION_TIMEOUT = 60  # seconds, when the client sends NULL
 MAX_OPERATION_TIMEOUT = 600
 MAX_OBJECT_COUNT = 10_000  # per response; larger requests are trimmed to this
+MAX_OPEN = 256  # open contexts of the whole server
+MAX_OPEN_PER_PRINCIPAL = 64  # open contexts of one user or client address
+
+
+def principal_of(user: str | None, address: str | None) -> str:
+    """Who owns an enumeration context, in words a message can carry: the
+    authenticated user, else the client's address (authentication off)."""
+    if user is not None:
+        return f"user {user}"
+    return f"client {address or 'in-process'}"
 
 
 @dataclass
 class EnumerationContext:
+    owner: str  # the principal that opened it, as `principal_of` names it
     namespace: str
     kind: str  # "instances" or "paths": which Pull operation may continue it
     items: Iterator[Any]
@@ -67,19 +84,24 @@ class EnumerationContext:
 
 
 _END = object()
+T = TypeVar("T")
 
 
 class EnumerationContexts:
     """The open enumeration contexts of the server, thread-safe."""
 
-    def __init__(self, max_open: int = 256, clock=time.monotonic) -> None:
+    def __init__(
+        self, max_open: int = MAX_OPEN, max_per_owner: int = MAX_OPEN_PER_PRINCIPAL, clock=time.monotonic
+    ) -> None:
         self._contexts: dict[str, EnumerationContext] = {}
         self._lock = threading.Lock()
         self._max_open = max_open
+        self._max_per_owner = max_per_owner
         self._clock = clock
 
     def open(
         self,
+        owner: str,
         namespace: str,
         kind: str,
         items: Iterator[Any],
@@ -89,50 +111,82 @@ class EnumerationContexts:
         """Start an enumeration; return the first batch, EndOfSequence and the
         context id ("" once the sequence has ended)."""
         timeout = self._timeout(operation_timeout)
-        ctx = EnumerationContext(namespace, kind, items, timeout, self._clock() + timeout)
-        batch = ctx.take(self._count(max_object_count))
-        if ctx.exhausted:
-            return batch, True, ""
-        with self._lock:
-            self._expire()
-            if len(self._contexts) >= self._max_open:
-                raise CIMError(
-                    CIM_ERR_SERVER_LIMITS_EXCEEDED,
-                    f"too many open enumeration contexts ({self._max_open}); close or finish some first",
-                )
-            context_id = secrets.token_hex(12)
-            self._contexts[context_id] = ctx
+        count = self._count(max_object_count)
+        ctx = EnumerationContext(owner, namespace, kind, items, timeout, self._clock() + timeout)
+        # The place is taken before the first batch is built, so a principal
+        # over its share costs the server no enumeration work.
+        context_id = self._admit(ctx)
+        with ctx.lock:
+            batch = self._settle(context_id, lambda: ctx.take(count))
+            if ctx.exhausted:
+                self._forget(context_id)
+                return batch, True, ""
         return batch, False, context_id
 
-    def pull(self, namespace: str, kind: str, context_id: str, max_object_count: int | None) -> tuple[list[Any], bool, str]:
-        ctx = self._claim(namespace, kind, context_id)
+    def pull(
+        self, owner: str, namespace: str, kind: str, context_id: str, max_object_count: int | None
+    ) -> tuple[list[Any], bool, str]:
+        ctx = self._claim(owner, namespace, kind, context_id)
         with ctx.lock:
-            batch = ctx.take(self._count(max_object_count, pulling=True))
+            batch = self._settle(context_id, lambda: ctx.take(self._count(max_object_count, pulling=True)))
             if ctx.exhausted:
                 self._forget(context_id)
                 return batch, True, ""
             ctx.expires = self._clock() + ctx.timeout
         return batch, False, context_id
 
-    def close(self, namespace: str, context_id: str) -> None:
-        self._claim(namespace, None, context_id)
+    def close(self, owner: str, namespace: str, context_id: str) -> None:
+        self._claim(owner, namespace, None, context_id)
         self._forget(context_id)
 
-    def count(self, namespace: str, context_id: str) -> int:
-        ctx = self._claim(namespace, None, context_id)
+    def count(self, owner: str, namespace: str, context_id: str) -> int:
+        ctx = self._claim(owner, namespace, None, context_id)
         with ctx.lock:
-            return ctx.count_remaining()
+            return self._settle(context_id, ctx.count_remaining)
 
-    def _claim(self, namespace: str, kind: str | None, context_id: str) -> EnumerationContext:
+    def _admit(self, ctx: EnumerationContext) -> str:
+        with self._lock:
+            self._expire()
+            if len(self._contexts) >= self._max_open:
+                raise CIMError(
+                    CIM_ERR_SERVER_LIMITS_EXCEEDED,
+                    f"the server has {self._max_open} open enumeration contexts, its limit; try again later",
+                )
+            held = sum(1 for other in self._contexts.values() if other.owner == ctx.owner)
+            if held >= self._max_per_owner:
+                raise CIMError(
+                    CIM_ERR_SERVER_LIMITS_EXCEEDED,
+                    f"{ctx.owner} has {held} open enumeration contexts, the share of each principal "
+                    f"({self._max_per_owner}); close or finish some first",
+                )
+            context_id = secrets.token_hex(12)
+            self._contexts[context_id] = ctx
+        return context_id
+
+    def _settle(self, context_id: str, work: Callable[[], T]) -> T:
+        """Run one step of an enumeration; a step that fails, for whatever
+        reason, ends it, and its context is given back before the error
+        reaches the client (else it would hold a place until it expires)."""
+        try:
+            return work()
+        except BaseException:
+            self._forget(context_id)
+            raise
+
+    def _claim(self, owner: str, namespace: str, kind: str | None, context_id: str) -> EnumerationContext:
         with self._lock:
             self._expire()
             ctx = self._contexts.get(context_id or "")
-        if ctx is None or ctx.namespace.lower() != namespace.lower():
+        # Another principal's context reads as unknown: its existence is
+        # not theirs to learn.
+        if ctx is None or ctx.owner != owner or ctx.namespace.lower() != namespace.lower():
             raise CIMError(
                 CIM_ERR_INVALID_ENUMERATION_CONTEXT,
-                f"enumeration context {context_id!r} is unknown, closed, finished or expired",
+                f"enumeration context {context_id!r} is unknown, closed, finished, expired "
+                f"or opened by another principal than {owner}",
             )
         if kind is not None and ctx.kind != kind:
+            self._forget(context_id)  # the owner's pull failed: the enumeration is over
             raise CIMError(
                 CIM_ERR_INVALID_ENUMERATION_CONTEXT,
                 f"enumeration context {context_id!r} enumerates {ctx.kind}, not {kind}",

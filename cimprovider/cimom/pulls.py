@@ -16,13 +16,17 @@ from pywbem import (
 from cimprovider.cimom import associations
 from cimprovider.cimom.context import Engine
 from cimprovider.cimom.instances import iter_instance_names, iter_instances, required
-from cimprovider.cimom.pull import EnumerationContexts
+from cimprovider.cimom.pull import EnumerationContexts, principal_of
 from cimprovider.providers.base import OperationContext
 from cimprovider.wire.messages import IntrinsicResult
 
 # A filter applied to every item of an enumeration (FilterQuery), built by
 # the query part; None when the client sent no FilterQuery.
 FilterBuilder = Callable[[OperationContext, str | None, str | None], Callable[[Any], bool] | None]
+
+
+def _owner(ctx: OperationContext) -> str:
+    return principal_of(ctx.user, ctx.address)
 
 
 def _result(batch: list[Any], end: bool, context_id: str) -> IntrinsicResult:
@@ -48,7 +52,7 @@ class PullOperations:
         if keep is not None:
             items = (item for item in items if keep(item))
         batch, end, context_id = self.contexts.open(
-            ctx.namespace, kind, items, p.get("MaxObjectCount"), p.get("OperationTimeout")
+            _owner(ctx), ctx.namespace, kind, items, p.get("MaxObjectCount"), p.get("OperationTimeout")
         )
         return _result(batch, end, context_id)
 
@@ -92,7 +96,7 @@ class PullOperations:
 
     def _pull(self, ctx: OperationContext, kind: str, p: dict[str, Any]) -> IntrinsicResult:
         batch, end, context_id = self.contexts.pull(
-            ctx.namespace, kind, required(p, "EnumerationContext"), p.get("MaxObjectCount")
+            _owner(ctx), ctx.namespace, kind, required(p, "EnumerationContext"), p.get("MaxObjectCount")
         )
         return _result(batch, end, context_id)
 
@@ -106,9 +110,9 @@ class PullOperations:
         return self._pull(ctx, "query", p)
 
     def close_enumeration(self, engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:
-        self.contexts.close(ctx.namespace, required(p, "EnumerationContext"))
+        self.contexts.close(_owner(ctx), ctx.namespace, required(p, "EnumerationContext"))
         return IntrinsicResult()
 
     def enumeration_count(self, engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:
-        count = self.contexts.count(ctx.namespace, required(p, "EnumerationContext"))
+        count = self.contexts.count(_owner(ctx), ctx.namespace, required(p, "EnumerationContext"))
         return IntrinsicResult(value=count, value_type="uint64")

@@ -101,7 +101,7 @@ class CIMApplication:
         if method not in ("POST", "M-POST"):
             return Answer(501, b"only POST and M-POST are served\n", [(b"allow", b"POST, M-POST")])
         # Authenticate first: an anonymous client learns nothing else.
-        principal = self._principal(headers.get("authorization"))
+        principal = self._principal(headers.get("authorization"), _client_address(scope))
         if principal is None:
             return Answer(
                 401,
@@ -125,11 +125,11 @@ class CIMApplication:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.operate, body, principal)
 
-    def _principal(self, authorization: str | None) -> Principal | None:
+    def _principal(self, authorization: str | None, address: str | None) -> Principal | None:
         if not self.authenticator.enabled:
-            return ANONYMOUS_ADMIN
+            return Principal(None, ANONYMOUS_ADMIN.role, address)
         user = self.authenticator.authenticate(authorization)
-        return None if user is None else Principal(user.name, user.role)
+        return None if user is None else Principal(user.name, user.role, address)
 
     async def _read_body(self, headers: dict[str, str], receive) -> bytes | None:
         declared = headers.get("content-length")
@@ -213,6 +213,11 @@ class CIMApplication:
         if answer.cim_status:
             trailer.append((b"cimstatuscodedescription", _header_text(answer.cim_description)))
         await send({"type": "http.response.trailers", "headers": trailer, "more_trailers": False})
+
+
+def _client_address(scope: dict[str, Any]) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 def _can_trail(scope: dict[str, Any]) -> bool:

@@ -35,6 +35,8 @@ class OperationContext:
     host: str  # the server's host name, for paths that leave the server
     repository: ClassRepository
     user: str | None = None
+    # The client's network address; it names the caller when authentication is off.
+    address: str | None = None
 
 
 class Pushdown(Protocol):

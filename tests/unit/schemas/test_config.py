@@ -69,6 +69,8 @@ def test_no_file_means_defaults_plus_overrides() -> None:
         ("https_port = 5989\nkeyfile = 'k.pem'\n", "certfile"),
         ("https_port = 5989\ncertfile = 'c.pem'\n", "keyfile"),
         ("backend = ''\n", "backend"),
+        ("max_pull_contexts = 10\nmax_pull_contexts_per_principal = 11\n", "max_pull_contexts_per_principal"),
+        ("max_pull_contexts_per_principal = 0\n", "max_pull_contexts_per_principal"),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path: Path, text: str, key: str) -> None:
