@@ -23,6 +23,7 @@ from cimprovider.http.auth import Authenticator, UsersFile
 from cimprovider.http.trailers import TrailerH11Protocol
 from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
+from cimprovider.indications.access import ListenerTrustError
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization import Virtualization, register_virtualization
@@ -86,7 +87,10 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
     virt = add_virtualization(parts)
-    parts.indications = start_indications(parts)
+    try:
+        parts.indications = start_indications(parts)
+    except ListenerTrustError as exc:
+        raise StartupError(str(exc)) from None
     model_indications = raise_model_indications(virt, parts.indications, parts.registry)
     parts.on_shutdown.append(model_indications.close)
     register_interop(parts.registry, parts.catalog)

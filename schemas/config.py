@@ -6,12 +6,13 @@ the `serve` command's options, so a file and a command line read alike.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, ValidationInfo, field_validator
 
 from cimprovider.schemas.base import SchemaModel, describe_validation_error
 
@@ -77,13 +78,20 @@ class ServerConfig(SchemaModel):
     # cannot take every context and lock the others out of pull operations.
     max_pull_contexts: int = Field(default=256, ge=1, le=100_000)
     max_pull_contexts_per_principal: int = Field(default=64, ge=1, le=100_000)
+    # Networks listener destinations may be on; empty means loopback only,
+    # so an admin cannot make the server a client of any host it reaches.
+    listener_allow: list[IPvAnyNetwork] = Field(default_factory=list)
+    # https listeners: trust only this CA file's certificates (else the
+    # system's), or, with listener_no_verify, check none.
+    listener_ca_file: Path | None = None
+    listener_no_verify: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("data_dir", "certfile", "keyfile", "users_file", mode="after")
+    @field_validator("data_dir", "certfile", "keyfile", "users_file", "listener_ca_file", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -102,6 +110,27 @@ class ServerConfig(SchemaModel):
         total = info.data.get("max_pull_contexts")
         if total is not None and value > total:
             raise ValueError(f"{value} is more than max_pull_contexts ({total})")
+        return value
+
+    @field_validator("listener_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        # ipaddress says what is wrong ("has host bits set"); pydantic would not.
+        if not isinstance(value, list):
+            return value
+        networks = []
+        for item in value:
+            try:
+                networks.append(ipaddress.ip_network(item) if isinstance(item, str) else item)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a network in CIDR notation: {exc}") from None
+        return networks
+
+    @field_validator("listener_no_verify", mode="after")
+    @classmethod
+    def _verify_or_ca_file(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("listener_ca_file") is not None:
+            raise ValueError("cannot be combined with listener_ca_file, which it would leave unused")
         return value
 
     @field_validator("certfile", "keyfile", mode="after")

@@ -17,12 +17,12 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cimprovider.indications.access import ListenerAccess
 from cimprovider.indications.records import DeliverySettings
 from cimprovider.indications.store import PendingDelivery, SubscriptionStore
 from cimprovider.indications.transport import (
@@ -67,7 +67,7 @@ class DestinationWorker:
         *,
         timeout: float,
         max_pending: int,
-        tls: ssl.SSLContext | None,
+        access: ListenerAccess,
         sequence_context: str,
     ) -> None:
         self.name = name
@@ -76,7 +76,7 @@ class DestinationWorker:
         self.hooks = hooks
         self.timeout = timeout
         self.max_pending = max_pending
-        self.tls = tls
+        self.access = access
         self.sequence_context = sequence_context
         self.counters = DeliveryCounters()
         self.failing_since: float | None = None
@@ -174,7 +174,7 @@ class DestinationWorker:
             if item is None:
                 return
             try:
-                send_export(self.address, item.body, self.timeout, self.tls)
+                send_export(self.address, item.body, self.timeout, self.access)
             except DeliveryFailed as exc:
                 self._failed(item, str(exc))
                 continue

@@ -171,7 +171,7 @@ class ListenerDestinationProvider(_ElementProvider):
 
     def create_instance(self, ctx: OperationContext, instance: CIMInstance) -> CIMInstanceName:
         props = named_properties(instance, DESTINATION_CLASS, ctx.host)
-        check_destination(props)
+        check_destination(props, self.service.access)
         if value_of(props, "Protocol") is None:
             props["Protocol"] = ("uint16", Uint16(2), False)  # CIM-XML
         if value_of(props, "PersistenceType") is None:
@@ -184,7 +184,7 @@ class ListenerDestinationProvider(_ElementProvider):
     def modify_instance(self, ctx: OperationContext, instance: CIMInstance, property_list: list[str] | None) -> None:
         record = self.find(instance.path)
         props = merged(record.properties, instance, property_list, KEYS)
-        check_destination(props)
+        check_destination(props, self.service.access)
         self.service.put_destination(DestinationRecord(record.name, props), replace=True)
 
     def delete_instance(self, ctx: OperationContext, path: CIMInstanceName) -> None:

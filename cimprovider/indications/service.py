@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +15,7 @@ from pathlib import Path
 from pywbem import CIMDateTime, CIMInstance, Uint16
 
 from cimprovider.events import EventBus, Subscription
+from cimprovider.indications.access import ListenerAccess
 from cimprovider.indications.bodies import ExportBodies
 from cimprovider.indications.delivery import DeliveryHooks, DestinationWorker
 from cimprovider.indications.records import (
@@ -55,13 +55,13 @@ class IndicationService:
         delivery_timeout: float = 5.0,
         max_pending: int = 10_000,
         max_raised: int = 100_000,
-        tls: ssl.SSLContext | None = None,
+        access: ListenerAccess | None = None,
     ) -> None:
         self.repository = repository
         self.host = host
         self.delivery_timeout = delivery_timeout
         self.max_pending = max_pending
-        self.tls = tls
+        self.access = access if access is not None else ListenerAccess()
         self.store = SubscriptionStore(data_dir / DATABASE)
         if settings is not None:
             self.store.put_settings(settings)
@@ -256,7 +256,7 @@ class IndicationService:
                 hooks,
                 timeout=self.delivery_timeout,
                 max_pending=self.max_pending,
-                tls=self.tls,
+                access=self.access,
                 sequence_context=f"{self.stamp.session}:{record.name}",
             )
         except ValueError as exc:  # validated on creation; only an old row can get here

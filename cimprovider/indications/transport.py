@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import socket
-import ssl
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pywbem import CIMError
 
+from cimprovider.indications.access import DestinationRefused, ListenerAccess, SocketAddress
 from cimprovider.wire import parse_export_response
 
 SCHEMES = ("http", "https")
@@ -35,6 +35,9 @@ _PLAIN_SUCCESS = re.compile(
     rb'<EXPMETHODRESPONSE\s+NAME="ExportIndication"\s*(/>|>\s*</EXPMETHODRESPONSE>)\s*'
     rb'</SIMPLEEXPRSP>\s*</MESSAGE>\s*</CIM>\s*$'
 )
+
+
+LOOPBACK_ACCESS = ListenerAccess()  # loopback listeners, certificates verified
 
 
 class DeliveryFailed(Exception):
@@ -79,13 +82,6 @@ class ListenerAddress:
         return cls(scheme, parts.hostname, port, path)
 
 
-def _unverified_tls() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def request_head(address: ListenerAddress, length: int) -> bytes:
     host = f"[{address.host}]" if ":" in address.host else address.host
     return (
@@ -125,28 +121,48 @@ def _channel(address: ListenerAddress) -> _Channel:
 
 # Where each listener was found: a delivery is on the listener's critical
 # path, and name resolution on every connection costs as much as the rest
-# of our side of it. Forgotten when a connection to it fails.
-_resolved: dict[tuple[str, int], tuple[int, tuple]] = {}
+# of our side of it. Forgotten when a connection to it fails; an address
+# found here is checked again against the access of the delivery using it.
+_resolved: dict[tuple[str, int], SocketAddress] = {}
 
 
-def _connect(address: ListenerAddress, timeout: float, tls: ssl.SSLContext | None) -> socket.socket:
+def _candidates(address: ListenerAddress, access: ListenerAccess) -> list[SocketAddress]:
     where = (address.host, address.port)
     found = _resolved.get(where)
-    if found is None:
-        sock = socket.create_connection(where, timeout=timeout)
-        _resolved[where] = (sock.family, sock.getpeername())
-    else:
-        sock = socket.socket(found[0], socket.SOCK_STREAM)
+    if found is not None and access.admits(found[1][0]):
+        return [found]
+    try:
+        return access.addresses(address.host, address.port)
+    except DestinationRefused as exc:
+        raise DeliveryFailed(f"refused before connecting: {exc}") from None
+
+
+def _connect(address: ListenerAddress, timeout: float, access: ListenerAccess) -> socket.socket:
+    """A connection to one of the addresses the access allowed: never
+    resolved again between the check and the connect."""
+    where = (address.host, address.port)
+    failure: OSError | None = None
+    for family, sockaddr in _candidates(address, access):
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
-            sock.connect(found[1])
-        except OSError:
+            sock.connect(sockaddr)
+        except OSError as exc:
             sock.close()
-            _resolved.pop(where, None)
-            raise
+            failure = exc
+            continue
+        _resolved[where] = (family, sockaddr)
+        break
+    else:
+        _resolved.pop(where, None)
+        raise failure or OSError(f"no address to connect to for {address.host}")
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if address.scheme == "https":
-        sock = (tls or _unverified_tls()).wrap_socket(sock, server_hostname=address.host)
+        try:
+            sock = access.tls.wrap_socket(sock, server_hostname=address.host)
+        except OSError:
+            sock.close()
+            raise
     return sock
 
 
@@ -165,7 +181,7 @@ def release(address: ListenerAddress) -> None:
 
 
 def send_export(
-    address: ListenerAddress, body: bytes, timeout: float, tls: ssl.SSLContext | None = None
+    address: ListenerAddress, body: bytes, timeout: float, access: ListenerAccess = LOOPBACK_ACCESS
 ) -> None:
     """Deliver one export request; return when the listener accepted it."""
     channel = _channel(address)
@@ -175,7 +191,7 @@ def send_export(
     try:
         try:
             if sock is None:
-                sock = _connect(address, timeout, tls)
+                sock = _connect(address, timeout, access)
             sock.sendall(request)
             status, headers, answer = _read_answer(sock)
         except (OSError, DeliveryFailed):
@@ -184,7 +200,7 @@ def send_export(
             # The listener closed the kept connection meanwhile: once more, afresh.
             _close(sock)  # type: ignore[arg-type]
             sock = None
-            sock = _connect(address, timeout, tls)
+            sock = _connect(address, timeout, access)
             sock.sendall(request)
             status, headers, answer = _read_answer(sock)
     except (OSError, DeliveryFailed) as exc:

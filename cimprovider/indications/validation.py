@@ -11,6 +11,7 @@ from pywbem import (
     CIMInstanceName,
 )
 
+from cimprovider.indications.access import DestinationRefused, ListenerAccess
 from cimprovider.indications.records import (
     DESTINATION_CLASS,
     FILTER_CLASS,
@@ -68,18 +69,24 @@ def check_filter(props: Properties, repository: ClassRepository) -> FilterRecord
     return record
 
 
-def check_destination(props: Properties) -> None:
+def check_destination(props: Properties, access: ListenerAccess) -> None:
+    """A usable listener URL whose host indications may be sent to (checked
+    again at each delivery: DNS may change meanwhile)."""
     name = value_of(props, "Name")
     url = value_of(props, "Destination")
     if not isinstance(url, str) or not url.strip():
         raise invalid(f"listener destination {name}: property Destination (the listener URL) is required")
     try:
-        ListenerAddress.parse(url)
+        address = ListenerAddress.parse(url)
     except ValueError as exc:
         raise invalid(f"listener destination {name}: Destination {url!r} is not usable: {exc}") from None
     protocol = value_of(props, "Protocol")
     if protocol is not None and int(protocol) != PROTOCOL_CIMXML:
         raise invalid(f"listener destination {name}: Protocol {protocol} is not supported (2, CIM-XML)")
+    try:
+        access.addresses(address.host, address.port)
+    except DestinationRefused as exc:
+        raise invalid(f"listener destination {name}: Destination {url!r} is not allowed: {exc}") from None
 
 
 def check_subscription_state(props: Properties) -> None:

@@ -32,13 +32,13 @@ class Served:
 
 
 @contextmanager
-def served(data_dir: Path) -> Iterator[Served]:
+def served(data_dir: Path, **config: object) -> Iterator[Served]:
     captured = {}
 
     def capture(registry, catalog, parts) -> None:
         captured["service"] = parts.indications
 
-    with in_process_server(data_dir, [capture]) as live:
+    with in_process_server(data_dir, [capture], **config) as live:
         yield Served(live, captured["service"])
 
 

@@ -12,6 +12,7 @@ import pytest
 from pywbem import CIMDateTime, CIMError, CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.indications import delivery
+from cimprovider.indications.access import ListenerAccess
 from cimprovider.indications.delivery import DeliveryHooks, DestinationWorker
 from cimprovider.indications.records import (
     DeliverySettings,
@@ -142,7 +143,7 @@ class Script:
         self.sent: list[bytes] = []
         self.lock = threading.Lock()
 
-    def __call__(self, address, body, timeout, tls=None) -> None:
+    def __call__(self, address, body, timeout, access=None) -> None:
         if self.down:
             raise DeliveryFailed("connection refused")
         with self.lock:
@@ -157,7 +158,7 @@ def worker_for(tmp_path: Path, monkeypatch, settings: DeliverySettings):
     too_long: list[str] = []
     hooks = DeliveryHooks(lambda: settings, lambda d, f: gave_up.append((d, f)), too_long.append)
     worker = DestinationWorker("d", "http://127.0.0.1:1", store, hooks, timeout=1, max_pending=3,
-                               tls=None, sequence_context="c")
+                               access=ListenerAccess(), sequence_context="c")
     return worker, store, script, gave_up, too_long
 
 

@@ -53,6 +53,13 @@ def test_overrides_win_over_the_file_and_none_is_ignored(tmp_path: Path) -> None
     assert config.backend == "simulated"
 
 
+def test_listener_settings_load_from_a_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, f"listener_allow = ['127.0.0.2/32', '::1']\nlistener_ca_file = '{tmp_path}/ca.pem'\n"))
+    assert [str(n) for n in config.listener_allow] == ["127.0.0.2/32", "::1/128"]
+    assert config.listener_ca_file == tmp_path / "ca.pem" and not config.listener_no_verify
+    assert ServerConfig().listener_allow == []  # the service then allows loopback only
+
+
 def test_no_file_means_defaults_plus_overrides() -> None:
     assert load_config(None, port=7000).port == 7000
 
@@ -71,6 +78,9 @@ def test_no_file_means_defaults_plus_overrides() -> None:
         ("backend = ''\n", "backend"),
         ("max_pull_contexts = 10\nmax_pull_contexts_per_principal = 11\n", "max_pull_contexts_per_principal"),
         ("max_pull_contexts_per_principal = 0\n", "max_pull_contexts_per_principal"),
+        ("listener_allow = ['127.0.0.1/8']\n", "listener_allow"),
+        ("listener_allow = ['loopback']\n", "listener_allow"),
+        ("listener_no_verify = true\nlistener_ca_file = 'ca.pem'\n", "listener_no_verify"),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path: Path, text: str, key: str) -> None:
