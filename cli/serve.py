@@ -32,6 +32,9 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--storage-root", "storage_roots", env="STORAGE_ROOTS", multiple=True, type=click.Path(path_type=Path, file_okay=False), help="A folder disk images may live in (repeatable; the environment variable takes a ':'-separated list).  [default: DATA_DIR/storage]")
 @_option("--max-pull-contexts", env="MAX_PULL_CONTEXTS", type=int, default=None, help="Open pull enumeration contexts of the whole server.  [default: 256]")
 @_option("--max-pull-contexts-per-principal", env="MAX_PULL_CONTEXTS_PER_PRINCIPAL", type=int, default=None, help="Open pull enumeration contexts of one user (one client address when authentication is off).  [default: 64]")
+@_option("--listener-allow", "listener_allow", env="LISTENER_ALLOW", multiple=True, default=None, metavar="CIDR", help="A network indication listeners may be on (repeatable; replaces the default; the environment variable takes a space-separated list).  [default: 127.0.0.0/8 and ::1]")
+@_option("--listener-ca-file", env="LISTENER_CA_FILE", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Trust https listeners whose certificate this CA file (PEM) signed, instead of the system's CAs.")
+@_option("--listener-no-verify", env="LISTENER_NO_VERIFY", is_flag=True, default=None, help="Do not verify https listeners' certificates.")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")
@@ -39,6 +42,7 @@ def serve(config_file: Path | None, **options) -> None:
     """Run the WBEM server (CIM-XML over HTTP/HTTPS) until SIGTERM or Ctrl-C."""
     # An empty tuple means the option was not given: the file or default decides.
     options["storage_roots"] = list(options["storage_roots"]) or None
+    options["listener_allow"] = list(options["listener_allow"]) or None
     try:
         config = load_config(config_file, **options)
     except ConfigError as exc:
