@@ -12,6 +12,7 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 
@@ -19,7 +20,8 @@ from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.http.app import CIMApplication
-from cimprovider.http.auth import Authenticator, UsersFile
+from cimprovider.http.authenticator import Authenticator, ThrottleSettings
+from cimprovider.http.users_source import UsersSource
 from cimprovider.http.trailers import TrailerH11Protocol
 from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
@@ -62,21 +64,56 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def users_file_in_use(config: ServerConfig) -> Path | None:
+    """The users file given, else the default one if it exists (so that
+    `cimprovider user add` without --users-file turns authentication on)."""
+    if config.users_file is not None:
+        return config.users_file
+    return config.default_users_file if config.default_users_file.exists() else None
+
+
 def load_users(config: ServerConfig) -> Authenticator:
-    if config.users_file is None:
+    path = users_file_in_use(config)
+    if path is None:
         if not is_loopback(config.host):
             raise StartupError(
                 f"refusing to listen on {config.host} without authentication: "
                 "give --users-file (create users with `cimprovider user add`) or listen on 127.0.0.1"
             )
+        log.warning("no users file (%s does not exist): authentication is off, so the server "
+                    "listens on loopback only", config.default_users_file)
         return Authenticator(None)
     try:
-        users = UsersFile(config.users_file).load()
+        source = UsersSource(path)
     except ValueError as exc:
         raise StartupError(str(exc)) from None
+    users = source.users()
     if not users and not is_loopback(config.host):
-        raise StartupError(f"users file {config.users_file} has no users; add one with `cimprovider user add`")
-    return Authenticator(users)
+        raise StartupError(f"users file {path} has no users; add one with `cimprovider user add`")
+    given = "given" if config.users_file is not None else "the default"
+    log.info("authentication: HTTP Basic, %d users from %s (%s users file, read again when it changes)",
+             len(users), path, given)
+    if not users:
+        log.warning("users file %s has no users: every request is refused until one is added", path)
+    warning = plain_http_warning(config)
+    if warning:
+        log.warning(warning)
+    throttle = ThrottleSettings(
+        config.auth_failures_per_address, config.auth_failures_per_user, config.auth_failure_window_seconds
+    )
+    return Authenticator(source, throttle)
+
+
+def plain_http_warning(config: ServerConfig) -> str | None:
+    """Basic credentials are the password itself: on plain HTTP past
+    loopback anyone on the path reads them. Warn unless HTTP is off."""
+    if config.no_http or is_loopback(config.host):
+        return None
+    return (
+        f"PASSWORDS TRAVEL IN CLEAR: plain HTTP on {config.host}:{config.port} carries HTTP Basic "
+        "credentials readable by anyone on the network; serve HTTPS only with "
+        "--https-port 5989 --certfile … --keyfile … --no-http"
+    )
 
 
 def build_application(config: ServerConfig, extensions: list[Extension] | None = None) -> CIMApplication:

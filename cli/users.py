@@ -10,17 +10,26 @@ from cimprovider.http.auth import ROLES, UsersFile
 from cimprovider.schemas.config import default_data_dir
 
 
-def _users_file(path: Path | None) -> UsersFile:
-    return UsersFile(path or default_data_dir() / "users.json")
+def _users_file(path: Path | None, data_dir: Path | None) -> UsersFile:
+    # The same default as `serve`: users.json in the data directory.
+    return UsersFile(path or (data_dir or default_data_dir()).expanduser() / "users.json")
 
 
-users_file_option = click.option(
-    "--users-file",
-    envvar="CIMPROVIDER_USERS_FILE",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="The users file.  [default: ~/.local/share/cimprovider/users.json]",
-)
+def users_file_option(command):
+    command = click.option(
+        "--data-dir",
+        envvar="CIMPROVIDER_DATA_DIR",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="The server's data directory, whose users.json `serve` reads by default.  [default: ~/.local/share/cimprovider]",
+    )(command)
+    return click.option(
+        "--users-file",
+        envvar="CIMPROVIDER_USERS_FILE",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The users file.  [default: DATA_DIR/users.json]",
+    )(command)
 
 
 @click.group()
@@ -33,10 +42,10 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True)
 @click.password_option(envvar="CIMPROVIDER_NEW_PASSWORD", help="The password (prompted if not given).")
-def add(users_file: Path | None, name: str, role: str, password: str) -> None:
+def add(users_file: Path | None, data_dir: Path | None, name: str, role: str, password: str) -> None:
     """Add NAME, or replace its password and role."""
     try:
-        _users_file(users_file).add(name, password, role)
+        _users_file(users_file, data_dir).add(name, password, role)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {name} ({role}) saved")
@@ -45,10 +54,10 @@ def add(users_file: Path | None, name: str, role: str, password: str) -> None:
 @user.command("remove")
 @users_file_option
 @click.argument("name")
-def remove(users_file: Path | None, name: str) -> None:
+def remove(users_file: Path | None, data_dir: Path | None, name: str) -> None:
     """Remove NAME."""
     try:
-        _users_file(users_file).remove(name)
+        _users_file(users_file, data_dir).remove(name)
     except KeyError as exc:
         raise click.ClickException(exc.args[0]) from None
     click.echo(f"user {name} removed")
@@ -56,10 +65,10 @@ def remove(users_file: Path | None, name: str) -> None:
 
 @user.command("list")
 @users_file_option
-def list_users(users_file: Path | None) -> None:
+def list_users(users_file: Path | None, data_dir: Path | None) -> None:
     """List users and their roles."""
     try:
-        users = _users_file(users_file).load()
+        users = _users_file(users_file, data_dir).load()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     for entry in sorted(users.values(), key=lambda u: u.name):

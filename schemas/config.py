@@ -44,11 +44,19 @@ class ServerConfig(SchemaModel):
     port: int = Field(default=5988, ge=0, le=65535)
     # HTTPS is off unless a port is given; it then needs a certificate and key.
     https_port: int | None = Field(default=None, ge=0, le=65535)
+    # Serve HTTPS only: no plain HTTP port at all (needs https_port).
+    no_http: bool = False
     certfile: Path | None = Field(default=None, validate_default=True)
     keyfile: Path | None = Field(default=None, validate_default=True)
     data_dir: Path = Field(default_factory=default_data_dir)
-    # None: no users file, so HTTP Basic auth is not enforced (local use only).
+    # None: `<data_dir>/users.json` if it exists (where `cimprovider user
+    # add` writes by default), else HTTP Basic auth is off (local use only).
     users_file: Path | None = None
+    # Failed authentications allowed per client address and per user name
+    # (known or not) within auth_failure_window_seconds; beyond, 429.
+    auth_failures_per_address: int = Field(default=30, ge=1, le=100_000)
+    auth_failures_per_user: int = Field(default=10, ge=1, le=100_000)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     backend: str = Field(default="simulated", min_length=1)
     log_level: LogLevel = "INFO"
     # The name the host reports; None means the machine's own host name.
@@ -140,6 +148,11 @@ class ServerConfig(SchemaModel):
         if value is None and info.data.get("https_port") is not None:
             raise ValueError("required when https_port is set")
         return value
+
+    @property
+    def default_users_file(self) -> Path:
+        """Where `cimprovider user add` writes when given no --users-file."""
+        return self.data_dir / "users.json"
 
     @property
     def database_path(self) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 from pywbem import CIM_ERR_FAILED, CIMError
 
 from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal
-from cimprovider.http.auth import Authenticator
+from cimprovider.http.authenticator import Authenticator, Refusal
 from cimprovider.http.headers import (
     check_cim_headers,
     check_content_type,
@@ -52,6 +52,15 @@ def protocol_fault(error: ProtocolError) -> Answer:
     )
 
 
+def refusal_answer(refusal: Refusal) -> Answer:
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    if refusal.status == 401:
+        headers.append((b"www-authenticate", b'Basic realm="cimprovider"'))
+    if refusal.retry_after is not None:
+        headers.append((b"retry-after", str(refusal.retry_after).encode()))
+    return Answer(refusal.status, refusal.message.encode() + b"\n", headers)
+
+
 class CIMApplication:
     def __init__(
         self,
@@ -85,6 +94,7 @@ class CIMApplication:
                 # In-flight operations have finished (uvicorn waits for them);
                 # now let the backend flush and close.
                 self.pool.shutdown(wait=True)
+                self.authenticator.close()
                 for close in self.on_shutdown:
                     try:
                         close()
@@ -101,13 +111,9 @@ class CIMApplication:
         if method not in ("POST", "M-POST"):
             return Answer(501, b"only POST and M-POST are served\n", [(b"allow", b"POST, M-POST")])
         # Authenticate first: an anonymous client learns nothing else.
-        principal = self._principal(headers.get("authorization"), _client_address(scope))
-        if principal is None:
-            return Answer(
-                401,
-                b"authentication required\n",
-                [(b"www-authenticate", b'Basic realm="cimprovider"')],
-            )
+        principal = await self._principal(headers.get("authorization"), _client_address(scope))
+        if isinstance(principal, Refusal):
+            return refusal_answer(principal)
         try:
             if scope["http_version"] == "1.1" and "host" not in headers:
                 raise ProtocolError(400, "request-not-valid", "HTTP/1.1 request without Host")
@@ -125,11 +131,11 @@ class CIMApplication:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.operate, body, principal)
 
-    def _principal(self, authorization: str | None, address: str | None) -> Principal | None:
+    async def _principal(self, authorization: str | None, address: str | None) -> Principal | Refusal:
         if not self.authenticator.enabled:
             return Principal(None, ANONYMOUS_ADMIN.role, address)
-        user = self.authenticator.authenticate(authorization)
-        return None if user is None else Principal(user.name, user.role, address)
+        outcome = await self.authenticator.authenticate(authorization, address or "")
+        return outcome if isinstance(outcome, Refusal) else Principal(outcome.name, outcome.role, address)
 
     async def _read_body(self, headers: dict[str, str], receive) -> bytes | None:
         declared = headers.get("content-length")

@@ -1,20 +1,16 @@
-"""Users, roles and HTTP Basic authentication.
+"""Users, roles and their passwords: the users file.
 
-Passwords are stored as salted scrypt hashes, deliberately slow to test.
-Since every CIM request carries Basic credentials, a verified credential is
-remembered (as a keyed digest, never the password) so that only the first
-request of a client pays the scrypt cost."""
+Passwords are stored as salted scrypt hashes, deliberately slow to test;
+`authenticator` checks requests against them without letting that cost
+fall on the event loop."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,53 +89,3 @@ class UsersFile:
             raise KeyError(f"no user {name!r} in {self.path}")
         del users[name]
         self.save(users)
-
-
-class Authenticator:
-    """Checks `Authorization: Basic …` against the users; `None` users means
-    authentication is off (the server then only listens on loopback)."""
-
-    def __init__(self, users: dict[str, User] | None) -> None:
-        self.users = users
-        self._key = secrets.token_bytes(32)
-        self._verified: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        return self.users is not None
-
-    def authenticate(self, authorization: str | None) -> User | None:
-        """The user the header proves, or None if it proves nobody."""
-        if self.users is None:
-            return None
-        credentials = _basic_credentials(authorization)
-        if credentials is None:
-            return None
-        name, password = credentials
-        user = self.users.get(name)
-        if user is None:
-            return None
-        token = hmac.new(self._key, f"{name}:{password}".encode(), hashlib.sha256).digest()
-        with self._lock:
-            if hmac.compare_digest(self._verified.get(name, b""), token):
-                return user
-        if not verify_password(password, user.password_hash):
-            return None
-        with self._lock:
-            self._verified[name] = token
-        return user
-
-
-def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
-    if not authorization:
-        return None
-    scheme, _, encoded = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    name, sep, password = decoded.partition(":")
-    return (name, password) if sep else None

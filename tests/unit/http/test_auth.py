@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import base64
 import stat
 
 import pytest
 
-from cimprovider.http.auth import Authenticator, UsersFile, hash_password, verify_password
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+from cimprovider.http.auth import UsersFile, hash_password, verify_password
 
 
 def test_hash_is_salted_and_verifies():
@@ -39,19 +34,6 @@ def test_bad_role_and_bad_name_are_refused(tmp_path):
         users.add("carol", "pw", "root")
     with pytest.raises(ValueError):
         users.add("a:b", "pw", "admin")
-
-
-def test_authenticator(tmp_path):
-    users = UsersFile(tmp_path / "users.json")
-    users.add("alice", "pw", "admin")
-    auth = Authenticator(users.load())
-    assert auth.authenticate(basic("alice", "pw")).role == "admin"
-    assert auth.authenticate(basic("alice", "pw")).role == "admin"  # remembered
-    assert auth.authenticate(basic("alice", "wrong")) is None
-    assert auth.authenticate(basic("mallory", "pw")) is None
-    assert auth.authenticate("Basic !!!") is None
-    assert auth.authenticate(None) is None
-    assert auth.authenticate("Bearer abc") is None
 
 
 def test_corrupt_users_file_is_reported(tmp_path):
