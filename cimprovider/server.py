@@ -192,7 +192,8 @@ def tune_garbage_collection() -> None:
     gc.freeze()
 
 
-def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.Server]:
+def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str, uvicorn.Server]]:
+    """The servers to run, by scheme; the first also runs the lifespan."""
     common = dict(
         http=TrailerH11Protocol,
         lifespan="on",
@@ -201,7 +202,9 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.S
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    servers: list[uvicorn.Server] = [_Server(uvicorn.Config(app, host=config.host, port=config.port, **common))]
+    servers: list[tuple[str, uvicorn.Server]] = []
+    if not config.no_http:
+        servers.append(("http", _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))))
     if config.https_port is not None:
         https = uvicorn.Config(
             app,
@@ -209,9 +212,9 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[uvicorn.S
             port=config.https_port,
             ssl_certfile=str(config.certfile),
             ssl_keyfile=str(config.keyfile),
-            **{**common, "lifespan": "off"},
+            **{**common, "lifespan": "on" if not servers else "off"},
         )
-        servers.append(_Server(https))
+        servers.append(("https", _Server(https)))
     return servers
 
 
@@ -222,7 +225,8 @@ def bound_ports(server: uvicorn.Server) -> list[int]:
 async def serve(
     config: ServerConfig, app: CIMApplication, announce: Callable[[str], None] = print
 ) -> None:
-    servers = uvicorn_servers(config, app)
+    schemes = uvicorn_servers(config, app)
+    servers = [server for _, server in schemes]
     _stop_on_signals(servers)
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):
@@ -230,7 +234,7 @@ async def serve(
             break
         await asyncio.sleep(0.02)
     if all(s.started for s in servers):
-        for scheme, server in zip(("http", "https"), servers):
+        for scheme, server in schemes:
             for port in bound_ports(server):
                 announce(f"cimprovider listening on {scheme}://{_url_host(config.host)}:{port}/cimom")
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

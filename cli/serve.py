@@ -21,10 +21,11 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--host", env="HOST", default=None, help="Address to listen on.  [default: 127.0.0.1]")
 @_option("--port", env="PORT", type=int, default=None, help="HTTP port (0 picks a free one).  [default: 5988]")
 @_option("--https-port", env="HTTPS_PORT", type=int, default=None, help="HTTPS port (5989 by convention); off if not given.")
+@_option("--no-http", env="NO_HTTP", is_flag=True, default=None, help="Serve HTTPS only (needs --https-port): no plain HTTP port, so passwords never travel in clear.")
 @_option("--certfile", env="CERTFILE", type=click.Path(path_type=Path), default=None, help="TLS certificate (PEM) for HTTPS.")
 @_option("--keyfile", env="KEYFILE", type=click.Path(path_type=Path), default=None, help="TLS private key (PEM) for HTTPS.")
 @_option("--data-dir", env="DATA_DIR", type=click.Path(path_type=Path), default=None, help="Where state is kept.  [default: ~/.local/share/cimprovider]")
-@_option("--users-file", env="USERS_FILE", type=click.Path(path_type=Path), default=None, help="Users for HTTP Basic authentication (see `cimprovider user`).")
+@_option("--users-file", env="USERS_FILE", type=click.Path(path_type=Path), default=None, help="Users for HTTP Basic authentication (see `cimprovider user`).  [default: DATA_DIR/users.json if it exists]")
 @_option("--backend", env="BACKEND", default=None, help="Hypervisor backend.  [default: simulated]")
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
 @_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
@@ -46,16 +47,14 @@ def serve(config_file: Path | None, **options) -> None:
     try:
         config = load_config(config_file, **options)
     except ConfigError as exc:
+        if exc.key == "no_http":
+            raise click.UsageError("--no-http needs --https-port: without HTTP, HTTPS is the only way in") from None
         raise click.ClickException(str(exc)) from None
     logging.basicConfig(
         level=config.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if config.users_file is None:
-        logging.getLogger("cimprovider").warning(
-            "no users file: authentication is off, so the server listens on loopback only"
-        )
     try:
         app = build_application(config)
     except StartupError as exc:

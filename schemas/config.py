@@ -141,6 +141,13 @@ class ServerConfig(SchemaModel):
             raise ValueError("cannot be combined with listener_ca_file, which it would leave unused")
         return value
 
+    @field_validator("no_http", mode="after")
+    @classmethod
+    def _https_for_no_http(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("https_port") is None:
+            raise ValueError("needs https_port: without HTTP, HTTPS is the only way in")
+        return value
+
     @field_validator("certfile", "keyfile", mode="after")
     @classmethod
     def _required_for_https(cls, value: Path | None, info: ValidationInfo) -> Path | None:

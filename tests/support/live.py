@@ -86,7 +86,9 @@ class ServeProcess:
 
 
 @contextmanager
-def serve_process(*args: str, env: dict[str, str] | None = None, expect_https: bool = False) -> Iterator[ServeProcess]:
+def serve_process(
+    *args: str, env: dict[str, str] | None = None, expect_https: bool = False, expect_http: bool = True
+) -> Iterator[ServeProcess]:
     """`cimprovider serve ARGS` until it prints where it listens."""
     command = [sys.executable, "-m", "cimprovider.cli", "serve", *args]
     process = subprocess.Popen(
@@ -98,7 +100,9 @@ def serve_process(*args: str, env: dict[str, str] | None = None, expect_https: b
     )
     ports: dict[str, int] = {}
     output: list[str] = []
-    wanted = {"http", "https"} if expect_https else {"http"}
+    wanted = {"http"} if expect_http else set()
+    if expect_https:
+        wanted.add("https")
     try:
         deadline = time.monotonic() + 60
         while set(ports) != wanted:
