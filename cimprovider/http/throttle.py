@@ -11,6 +11,7 @@ Sans-I/O: the caller passes the clock, so tests drive time themselves."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +19,21 @@ from dataclasses import dataclass
 # Beyond this many keys the least recently touched are forgotten, so a
 # flood of invented names or addresses cannot grow memory without bound.
 MAX_KEYS = 65_536
+
+
+def address_key(address: str) -> str:
+    """The unit a client's failures count against: its IPv4 address, or its
+    IPv6 /64, since one IPv6 host commonly holds a whole /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(slots=True)

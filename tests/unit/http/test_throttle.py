@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cimprovider.http.throttle import FailureThrottle, LeakyBuckets, Throttled
+from cimprovider.http.throttle import FailureThrottle, LeakyBuckets, Throttled, address_key
 
 
 def fail(throttle: FailureThrottle, address: str, name: str, times: int, now: float = 0.0) -> None:
@@ -56,3 +56,10 @@ def test_buckets_forget_the_least_recent_keys_beyond_their_bound():
         buckets.add(key, 1, 0.0)
     assert buckets.level("a", 0.0) == 0.0
     assert buckets.level("d", 0.0) == 1.0
+
+
+def test_an_ipv6_client_counts_as_its_slash_64():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address_key("::1") == "::1" and address_key("127.0.0.1") == "127.0.0.1"
