@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import time
 from collections import Counter, OrderedDict
@@ -29,12 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cimprovider.http.auth import SCRYPT_N, SCRYPT_P, SCRYPT_R, User, hash_password, verify_password
-from cimprovider.http.throttle import FailureThrottle
+from cimprovider.http.throttle import FailureThrottle, address_key
 from cimprovider.http.users_source import UsersSource
 
 log = logging.getLogger("cimprovider.auth")
 
-VERIFY_THREADS = 2
+# Half the cores at most: a flood of checks must leave the event loop (and
+# the CIM workers) a core to answer everyone else with.
+VERIFY_THREADS = max(1, (os.cpu_count() or 2) // 2)
 # Verifications waiting or running at most, whoever asks: beyond, answer
 # 503 at once rather than queue scrypt work (and its memory) without end.
 MAX_PENDING = 64
@@ -102,6 +105,7 @@ class Authenticator:
         if credentials is None:
             return CHALLENGE  # no attempt at a password: nothing to throttle
         name, password = credentials
+        address = address_key(address)
         now = self.clock()
         throttled = self.throttle.check(address, name, now)
         if throttled is not None:
