@@ -8,7 +8,7 @@ Exit codes:
   2  usage: bad options or arguments (click's own code)
   3  the server could not be reached or spoke badly: connection refused,
      timeout, TLS, HTTP status, unreadable answer
-  4  authentication refused
+  4  authentication refused (or throttled after too many failures)
   5  not found: no such VM, snapshot, job, instance or class
   6  several servers: some answered and are shown, others failed
   130 interrupted (Ctrl-C)
@@ -78,6 +78,8 @@ def explain(error: Exception) -> tuple[str, int]:
         return "authentication refused (check --user and --password)", AUTH
     if isinstance(error, pywbem.TimeoutError):
         return f"timed out: {error}", UNREACHABLE
+    if isinstance(error, pywbem.HTTPError) and error.status == 429:
+        return "too many failed authentications from here or for this user; try again later", AUTH
     if isinstance(error, pywbem.HTTPError):
         detail = f" ({error.cimerror})" if error.cimerror else ""
         return f"HTTP {error.status} {error.reason}{detail}", UNREACHABLE

@@ -59,6 +59,18 @@ def test_credentials_given_prompted_from_env_and_refused(guarded):
     assert anonymous.exit_code == 4
 
 
+def test_throttled_credentials_are_explained(tmp_path):
+    users = tmp_path / "users.json"
+    UsersFile(users).add("admin", "s3cret", "admin")
+    with in_process_server(tmp_path / "data", users_file=users, auth_failures_per_user=1) as live:
+        assert run(live.url, "vm", "list", "--user", "admin", "--password", "wrong").exit_code == 4
+        throttled = run(live.url, "vm", "list", "--user", "admin", "--password", "s3cret")
+    assert throttled.exit_code == 4
+    assert throttled.stderr.strip() == (
+        "cimprovider: vm list: too many failed authentications from here or for this user; try again later"
+    )
+
+
 def test_completion_of_vm_names_and_commands(cimprovider, server):
     cimprovider("vm", "new", "complete-me")
     environment = {"_CIMPROVIDER_COMPLETE": "bash_complete", "COMP_WORDS": "cimprovider vm start comp", "COMP_CWORD": "3",
