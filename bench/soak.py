@@ -8,9 +8,12 @@ GetInstance, associators, WQL queries, pull enumerations, GetSummaryInformation,
 power changes of VMs each client owns, and define/destroy of VMs of its own.
 
 Reports errors (target: 0), p50/p99 per operation, and the server's RSS over
-time (target: flat after warm-up). Exit 1 if any request failed.
+time (target: flat after warm-up). Exit 1 if any request failed. With
+--auth every client signs in with HTTP Basic (the users file in the data
+directory), as a deployment would: all clients share the loopback address,
+so any throttling of honest clients would show as errors.
 
-    python bench/soak.py [--vms 500] [--clients 32] [--minutes 10]
+    python bench/soak.py [--vms 500] [--clients 32] [--minutes 10] [--auth]
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import psutil
 import pywbem
 from pywbem import CIMInstance, Uint16, Uint32
 
+from cimprovider.http.auth import UsersFile
+
 NS = "root/virtualization/v2"
 # Return codes that mean the call was accepted: done, or a job started.
 ACCEPTED = (0, 4096)
@@ -44,8 +49,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# (user, password) every connection signs in with under --auth.
+CREDENTIALS: tuple[str, str] | None = None
+
+
 def connect(url: str) -> pywbem.WBEMConnection:
-    return pywbem.WBEMConnection(url, default_namespace=NS, timeout=120)
+    return pywbem.WBEMConnection(url, CREDENTIALS, default_namespace=NS, timeout=120)
 
 
 def service(conn: pywbem.WBEMConnection) -> pywbem.CIMInstanceName:
@@ -148,7 +157,10 @@ class Client:
 
 
 def client_process(url: str, first: int, count: int, until: float,
-                   shared: list[pywbem.CIMInstanceName], queue: multiprocessing.Queue) -> None:
+                   shared: list[pywbem.CIMInstanceName], queue: multiprocessing.Queue,
+                   credentials: tuple[str, str] | None) -> None:
+    global CREDENTIALS
+    CREDENTIALS = credentials
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     clients = [Client(url, first + i, shared, latencies, errors) for i in range(count)]
@@ -216,8 +228,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--auth", action="store_true", help="clients sign in with HTTP Basic")
     args = parser.parse_args()
+    global CREDENTIALS
     with tempfile.TemporaryDirectory(prefix="cimprovider-soak-") as scratch:
+        if args.auth:
+            CREDENTIALS = ("soak", "soak-pw")
+            UsersFile(Path(scratch) / "users.json").add(*CREDENTIALS, "admin")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = start_server(Path(scratch), port)
@@ -233,7 +250,7 @@ def main() -> int:
             per = [args.clients // args.processes + (i < args.clients % args.processes)
                    for i in range(args.processes)]
             workers = [multiprocessing.Process(target=client_process,
-                                               args=(url, sum(per[:i]), n, until, shared, queue))
+                                               args=(url, sum(per[:i]), n, until, shared, queue, CREDENTIALS))
                        for i, n in enumerate(per) if n]
             for worker in workers:
                 worker.start()
