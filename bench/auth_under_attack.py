@@ -104,7 +104,7 @@ def run(label: str, allowances: str, requests: int) -> None:
 
 def main() -> None:
     requests = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    run("default allowances (throttled after 30 failures per address, 10 per name)", "", requests)
+    run("default allowances (throttled after 60 failures per address, 10 per name)", "", requests)
     lifted = "auth_failures_per_address = 100000\nauth_failures_per_user = 100000\n"
     run("allowances lifted (every wrong password costs a scrypt check)", lifted, requests)
 

@@ -54,7 +54,7 @@ class ServerConfig(SchemaModel):
     users_file: Path | None = None
     # Failed authentications allowed per client address and per user name
     # (known or not) within auth_failure_window_seconds; beyond, 429.
-    auth_failures_per_address: int = Field(default=30, ge=1, le=100_000)
+    auth_failures_per_address: int = Field(default=60, ge=1, le=100_000)
     auth_failures_per_user: int = Field(default=10, ge=1, le=100_000)
     auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     backend: str = Field(default="simulated", min_length=1)

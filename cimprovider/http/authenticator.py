@@ -57,7 +57,9 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class ThrottleSettings:
-    per_address: int = 30
+    # Each check under way counts until it ends: 60 lets that many clients
+    # behind one address sign in at once with credentials of their own.
+    per_address: int = 60
     per_user: int = 10
     window_seconds: float = 60.0
 

@@ -170,14 +170,15 @@ def test_wrong_passwords_do_not_stall_a_valid_user(tmp_path):
     assert during < 5, f"{during} wrong-password checks finished while five valid requests waited"
 
 
-def test_many_honest_clients_behind_one_address_are_never_throttled(tmp_path, users):
-    """32 clients on loopback, each connecting afresh (so verifications run
-    concurrently), with the default allowances."""
-    with serving(tmp_path, users) as server:
+def test_many_honest_clients_behind_one_address_are_never_throttled(tmp_path):
+    """32 clients on loopback, each a user of its own connecting afresh (so
+    32 checks run at once), with the default allowances."""
+    path = tmp_path / "users.json"
+    write_users(path, cost={"n": 2**12}, **{f"user-{n}": f"pw-{n}" for n in range(32)})
+    with in_process_server(tmp_path / "data", users_file=path) as server:
 
         def client(number: int) -> list[int]:
-            name = ("alice", "bob")[number % 2]
-            return [enumerate_from(server, name, f"{name}-pw")[0] for _ in range(3)]
+            return [enumerate_from(server, f"user-{number}", f"pw-{number}")[0] for _ in range(3)]
 
         with ThreadPoolExecutor(32) as pool:
             statuses = [status for result in pool.map(client, range(32)) for status in result]
