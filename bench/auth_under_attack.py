@@ -48,8 +48,10 @@ def start_server(data_dir: Path, config: Path) -> tuple[subprocess.Popen, int]:
 
 
 def attack(port: int, source: str, stop: threading.Event, statuses: Counter) -> None:
-    credentials = base64.b64encode(b"admin:not-the-password").decode()
+    guesses = 0
     while not stop.is_set():
+        guesses += 1  # a new guess each time, as a password guesser sends
+        credentials = base64.b64encode(f"admin:guess-{source}-{guesses}".encode()).decode()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
         conn.request("POST", "/cimom", body=b"<CIM/>", headers={"Authorization": f"Basic {credentials}"})
         statuses[conn.getresponse().status] += 1
