@@ -88,7 +88,11 @@ class Authenticator:
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
         self._in_flight: dict[bytes, asyncio.Future[bool]] = {}
-        self._dummy: tuple[dict[str, User], asyncio.Future[str]] | None = None
+        # The users the cost parameters were read from, those parameters,
+        # and the dummy record hashed with them.
+        self._dummy_users: dict[str, User] | None = None
+        self._dummy_cost: tuple[int, int, int] | None = None
+        self._dummy: asyncio.Future[str] | None = None
         self._executor: ThreadPoolExecutor | None = None
 
     @property
@@ -189,13 +193,19 @@ class Authenticator:
     async def _dummy_record(self, users: dict[str, User]) -> str:
         """A record no password matches, hashed with the parameters most
         users have, so that checking an unknown name costs what checking a
-        known one does. Made again only when the users change."""
-        if self._dummy is None or self._dummy[0] is not users:
-            n, r, p = _cost_parameters(users)
-            loop = asyncio.get_running_loop()
-            made = loop.run_in_executor(self._pool(), lambda: hash_password(secrets.token_urlsafe(16), n=n, r=r, p=p))
-            self._dummy = (users, made)
-        return await asyncio.shield(self._dummy[1])
+        known one does. Made again only when a reload changes those
+        parameters, so the first unknown name after a reload costs no more."""
+        if self._dummy_users is not users:
+            self._dummy_users = users
+            cost = _cost_parameters(users)
+            if cost != self._dummy_cost or self._dummy is None:
+                self._dummy_cost = cost
+                n, r, p = cost
+                loop = asyncio.get_running_loop()
+                self._dummy = loop.run_in_executor(
+                    self._pool(), lambda: hash_password(secrets.token_urlsafe(16), n=n, r=r, p=p)
+                )
+        return await asyncio.shield(self._dummy)
 
 
 def _cost_parameters(users: dict[str, User]) -> tuple[int, int, int]:

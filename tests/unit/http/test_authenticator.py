@@ -142,3 +142,4 @@ def test_beyond_the_pending_bound_new_checks_are_refused_but_remembered_users_pa
     assert sorted(g.status for g in guesses) == [401, 401, 503, 503, 503]
     assert bob.name == "bob"
     auth.close()
+
