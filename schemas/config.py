@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, IPvAnyNetwork, ValidationError, ValidationInfo, field_validator
 
-from cimprovider.schemas.base import SchemaModel, describe_validation_error
+from cimprovider.schemas.base import describe_validation_error
+from cimprovider.schemas.limits import ConnectionLimitSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LibvirtDomainType = Literal["kvm", "qemu"]
@@ -39,7 +40,10 @@ class ConfigError(ValueError):
         self.key = key
 
 
-class ServerConfig(SchemaModel):
+class ServerConfig(ConnectionLimitSettings):
+    """Every setting of the server; the connection limits are declared
+    in schemas/limits.py, the rest here."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=5988, ge=0, le=65535)
     # HTTPS is off unless a port is given; it then needs a certificate and key.
