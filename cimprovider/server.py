@@ -22,7 +22,7 @@ from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
-from cimprovider.http.trailers import TrailerH11Protocol
+from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
 from cimprovider.indications.access import ListenerTrustError
@@ -195,8 +195,11 @@ def tune_garbage_collection() -> None:
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str, uvicorn.Server]]:
     """The servers to run, by scheme; the first also runs the lifespan."""
     common = dict(
-        http=TrailerH11Protocol,
+        **uvicorn_http_options(config),
         lifespan="on",
+        # The process's logging (logs.py) writes uvicorn's lines too, so
+        # that floods of them are summarised like ours.
+        log_config=None,
         log_level=config.log_level.lower(),
         access_log=config.log_level == "DEBUG",
         server_header=False,

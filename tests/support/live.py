@@ -19,7 +19,7 @@ from pathlib import Path
 import pywbem
 import uvicorn
 
-from cimprovider.http.trailers import TrailerH11Protocol
+from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.server import Extension, bound_ports, build_application
 
@@ -45,7 +45,7 @@ def in_process_server(
             app,
             host="127.0.0.1",
             port=0,
-            http=TrailerH11Protocol,
+            **uvicorn_http_options(settings),
             lifespan="on",
             log_level="warning",
             timeout_graceful_shutdown=5,
