@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 
 import click
 
+from cimprovider.logs import configure_logging
 from cimprovider.schemas.config import ConfigError, load_config
 from cimprovider.server import StartupError, build_application, serve as run_server
 
@@ -50,13 +50,12 @@ def serve(config_file: Path | None, **options) -> None:
         if exc.key == "no_http":
             raise click.UsageError("--no-http needs --https-port: without HTTP, HTTPS is the only way in") from None
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(
-        level=config.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    repeats = configure_logging(config.log_level)
     try:
         app = build_application(config)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
-    asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
+    try:
+        asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
+    finally:
+        repeats.flush()

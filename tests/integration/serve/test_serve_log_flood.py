@@ -1,0 +1,41 @@
+"""`cimprovider serve` under a flood of refused connections: each client
+hears 503, and the log summarises instead of writing a line for each."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from contextlib import ExitStack
+
+from cimprovider.logs import BURST
+from tests.support.live import serve_process
+from tests.support.rawhttp import connect, enumerate_request, exchange, read_response
+
+REFUSED = 120
+SUMMARY = re.compile(r"(\d+) similar messages suppressed in \S+ s; the last: refused connection from 127\.0\.0\.1")
+
+
+def test_refused_connections_do_not_write_a_line_each(tmp_path):
+    config = tmp_path / "server.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\nmax_connections_per_client = 2\n')
+    with serve_process("--config", str(config), "--port", "0") as served:
+        port = served.ports["http"]
+        with ExitStack() as stack:
+            for _ in range(2):
+                sock = stack.enter_context(connect(port))
+                sock.sendall(enumerate_request())
+                answer = read_response(sock)
+                assert answer is not None and answer.status == 200
+            statuses = [answer.status if (answer := exchange(port)) else None for _ in range(REFUSED)]
+        assert statuses == [503] * REFUSED
+        assert served.stop(signal.SIGTERM) == 0
+        # The process has exited; its output is read to the end by a thread.
+        deadline = time.monotonic() + 60
+        while not any(SUMMARY.search(line) for line in served.output) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    refusal_lines = [line for line in served.output if "refused connection from" in line and "suppressed" not in line]
+    summaries = [int(match.group(1)) for line in served.output if (match := SUMMARY.search(line))]
+    assert len(refusal_lines) <= BURST
+    assert summaries, "no summary of the suppressed lines:\n" + "".join(served.output)
+    assert len(refusal_lines) + sum(summaries) == REFUSED
