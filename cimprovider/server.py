@@ -22,6 +22,7 @@ from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
+from cimprovider.http.limits import fit_open_file_limit
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
@@ -228,6 +229,9 @@ def bound_ports(server: uvicorn.Server) -> list[int]:
 async def serve(
     config: ServerConfig, app: CIMApplication, announce: Callable[[str], None] = print
 ) -> None:
+    shortfall = fit_open_file_limit(config.max_connections)
+    if shortfall is not None:
+        log.warning("%s", shortfall)
     schemes = uvicorn_servers(config, app)
     servers = [server for _, server in schemes]
     _stop_on_signals(servers)

@@ -1,10 +1,12 @@
 """Admission of connections: how many are open, in all and from each
 client address, and how many are lingering after a final answer. Plain
 counting, no I/O: the protocol (http/protocol.py) asks here before it
-serves a connection and tells here when the connection is gone."""
+serves a connection and tells here when the connection is gone. And the
+process's open-file limit those connections need."""
 
 from __future__ import annotations
 
+import resource
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -18,6 +20,9 @@ RETRY_AFTER_SECONDS = 5
 LINGER_SECONDS = 2.0
 # Lingering holds a descriptor too: past this many at once, close at once.
 MAX_LINGERING = 256
+# Descriptors besides connections: databases (one per worker thread each),
+# the backend, listening sockets, the log.
+RESERVED_DESCRIPTORS = 256
 
 
 @dataclass
@@ -61,3 +66,22 @@ class ConnectionGate:
 
     def stop_lingering(self) -> None:
         self.lingering -= 1
+
+
+def fit_open_file_limit(max_connections: int) -> str | None:
+    """Raise the process's soft open-file limit to what `max_connections`
+    needs, as far as the hard limit allows; else say what falls short. Past
+    the limit, accept() fails and every new client waits, honest or not."""
+    needed = max_connections + MAX_LINGERING + RESERVED_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return None
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        return (
+            f"max_connections {max_connections} needs about {needed} open files but the limit is {target}: "
+            f"lower max_connections or raise the limit (ulimit -n)"
+        )
+    return None

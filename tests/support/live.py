@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +87,14 @@ class ServeProcess:
 
 @contextmanager
 def serve_process(
-    *args: str, env: dict[str, str] | None = None, expect_https: bool = False, expect_http: bool = True
+    *args: str,
+    env: dict[str, str] | None = None,
+    expect_https: bool = False,
+    expect_http: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[ServeProcess]:
-    """`cimprovider serve ARGS` until it prints where it listens."""
+    """`cimprovider serve ARGS` until it prints where it listens;
+    `preexec_fn` runs in the child first (to set resource limits)."""
     command = [sys.executable, "-m", "cimprovider.cli", "serve", *args]
     process = subprocess.Popen(
         command,
@@ -97,6 +102,7 @@ def serve_process(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=preexec_fn,
     )
     ports: dict[str, int] = {}
     output: list[str] = []

@@ -1,9 +1,11 @@
-"""`cimprovider serve` under a flood of refused connections: each client
-hears 503, and the log summarises instead of writing a line for each."""
+"""`cimprovider serve` and its connection limits as an operator meets
+them: a flood of refused connections is summarised in the log, and the
+open-file limit is raised to what max_connections needs."""
 
 from __future__ import annotations
 
 import re
+import resource
 import signal
 import time
 from contextlib import ExitStack
@@ -39,3 +41,30 @@ def test_refused_connections_do_not_write_a_line_each(tmp_path):
     assert len(refusal_lines) <= BURST
     assert summaries, "no summary of the suppressed lines:\n" + "".join(served.output)
     assert len(refusal_lines) + sum(summaries) == REFUSED
+
+
+def soft_open_file_limit(pid: int) -> int:
+    with open(f"/proc/{pid}/limits") as limits:
+        line = next(line for line in limits if line.startswith("Max open files"))
+    return int(line.split()[3])
+
+
+def test_open_file_limit_is_raised_for_max_connections(tmp_path):
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard >= 2048, "this test needs a hard open-file limit of at least 2048"
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    with serve_process("--port", "0", "--data-dir", str(tmp_path), preexec_fn=low_soft_limit) as served:
+        assert soft_open_file_limit(served.process.pid) >= 1024 + 256
+        assert exchange(served.ports["http"]).status == 200
+
+
+def test_open_file_limit_too_low_for_max_connections_is_warned(tmp_path):
+    def low_hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512))
+
+    with serve_process("--port", "0", "--data-dir", str(tmp_path), preexec_fn=low_hard_limit) as served:
+        assert exchange(served.ports["http"]).status == 200
+    assert any("max_connections 1024 needs about" in line and "limit is 512" in line for line in served.output)
