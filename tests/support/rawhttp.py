@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -35,8 +36,11 @@ class Response:
     body: bytes
 
 
-def connect(port: int, source: str = "127.0.0.1", timeout: float = 30) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+def connect(
+    port: int, source: str = "127.0.0.1", timeout: float = 30, tls: ssl.SSLContext | None = None
+) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    return tls.wrap_socket(sock, server_hostname="127.0.0.1") if tls is not None else sock
 
 
 def read_response(sock: socket.socket) -> Response | None:
@@ -75,7 +79,7 @@ def trickle_until_closed(sock: socket.socket, pieces, deadline_seconds: float = 
             return None
         try:
             sock.sendall(piece)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             return _rest(sock)
         readable, _, _ = select.select([sock], [], [], 0.2)
         if readable:
@@ -93,5 +97,5 @@ def _rest(sock: socket.socket) -> bytes:
 def _recv(sock: socket.socket) -> bytes:
     try:
         return sock.recv(65536)
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLError):  # closed without a goodbye
         return b""

@@ -106,19 +106,6 @@ def test_basic_auth_roles(tmp_path, users_file):
         assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 def test_https_on_second_port(tmp_path, certificate, monkeypatch):
     # requests lets these variables override the CA file pywbem is given.
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):

@@ -4,15 +4,17 @@ open-file limit is raised to what max_connections needs."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import resource
 import signal
+import ssl
 import time
 from contextlib import ExitStack
 
 from cimprovider.logs import BURST
 from tests.support.live import serve_process
-from tests.support.rawhttp import connect, enumerate_request, exchange, read_response
+from tests.support.rawhttp import connect, enumerate_request, exchange, read_response, trickle_until_closed
 
 REFUSED = 120
 SUMMARY = re.compile(r"(\d+) similar messages suppressed in \S+ s; the last: refused connection from 127\.0\.0\.1")
@@ -68,3 +70,27 @@ def test_open_file_limit_too_low_for_max_connections_is_warned(tmp_path):
     with serve_process("--port", "0", "--data-dir", str(tmp_path), preexec_fn=low_hard_limit) as served:
         assert exchange(served.ports["http"]).status == 200
     assert any("max_connections 1024 needs about" in line and "limit is 512" in line for line in served.output)
+
+
+def test_https_connections_have_the_same_deadlines_and_share_the_count(tmp_path, certificate):
+    cert, key = certificate
+    config = tmp_path / "server.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\nheader_timeout_seconds = 1\nmax_connections_per_client = 2\n')
+    tls = ssl.create_default_context(cafile=str(cert))
+    args = ("--config", str(config), "--port", "0", "--https-port", "0", "--certfile", str(cert), "--keyfile", str(key))
+    with serve_process(*args, expect_https=True) as served:
+        https = served.ports["https"]
+        with connect(https, tls=tls) as sock:
+            pieces = itertools.chain([b"POST /cimom HTTP/1.1\r\nHost: x\r\nX-Slow: "], itertools.repeat(b"a"))
+            answer = trickle_until_closed(sock, pieces)
+        assert answer is not None and answer.startswith(b"HTTP/1.1 408 ")
+        with ExitStack() as stack:
+            for sock in (stack.enter_context(connect(https, tls=tls)), stack.enter_context(connect(served.ports["http"]))):
+                sock.sendall(enumerate_request())
+                served_answer = read_response(sock)
+                assert served_answer is not None and served_answer.status == 200
+            # One HTTPS and one HTTP connection held: the address is at its limit on both.
+            with connect(https, tls=tls) as third:
+                third.sendall(enumerate_request())
+                refused = read_response(third)
+            assert refused is not None and refused.status == 503
