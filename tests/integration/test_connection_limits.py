@@ -15,6 +15,7 @@ import pytest
 from tests.support.live import LiveServer, in_process_server
 from tests.support.rawhttp import (
     CIM_HEADERS,
+    ENUMERATE_BODY,
     connect,
     enumerate_request,
     exchange,
@@ -84,6 +85,20 @@ def test_body_sent_a_byte_at_a_time_is_cut_off(hasty_server):
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"request body not received within 1 s" in answer
     assert served_eventually(hasty_server.port)
+
+
+def test_body_sent_steadily_above_the_minimum_rate_outlasts_the_body_timeout(hasty_server):
+    # 1 s for the body, plus 1 s per 1024 bytes: 8 KiB pieces four times a
+    # second keep well ahead, for three times the timeout.
+    body = ENUMERATE_BODY + b" " * (96 * 1024)
+    with connect(hasty_server.port) as sock:
+        sock.sendall(b"POST /cimom HTTP/1.1\r\n" + CIM_HEADERS + b"Content-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 8192):
+            sock.sendall(body[start : start + 8192])
+            time.sleep(0.25)
+        answer = read_response(sock)
+    assert answer is not None and answer.status == 200
+    assert b"<INSTANCENAME" in answer.body
 
 
 def test_keep_alive_connection_trickling_its_next_request_is_cut_off(hasty_server):
