@@ -4,7 +4,9 @@ A flood of hostile connections makes one warning each (refused, timed
 out, invalid request); written out, hundreds of thousands of identical
 lines a minute bury everything else and fill the disk. The first few of a
 kind pass in each window; the rest are counted and reported in one line,
-"N similar messages suppressed", when the window closes."""
+"N similar messages suppressed", when the window closes. Lines below
+WARNING are left alone: their volume is what the chosen level asks for
+(an access line per request at DEBUG)."""
 
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ class _Window:
 
 
 class RepeatFilter(logging.Filter):
-    """A handler's filter: lets the first `burst` records of a kind through
-    in each `window` seconds, and writes one summary line for the rest."""
+    """A handler's filter: lets the first `burst` records of a kind (at
+    `level` or above) through in each `window` seconds, and writes one
+    summary line for the rest."""
 
     def __init__(
         self,
@@ -44,8 +47,10 @@ class RepeatFilter(logging.Filter):
         burst: int = BURST,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        level: int = logging.WARNING,
     ) -> None:
         super().__init__()
+        self.level = level
         self.handler = handler
         self.burst = burst
         self.window = window
@@ -55,7 +60,7 @@ class RepeatFilter(logging.Filter):
         self.timer: threading.Timer | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, _SUMMARY, False):
+        if record.levelno < self.level or getattr(record, _SUMMARY, False):
             return True
         kind = (record.name, record.levelno, str(record.msg))
         now = self.clock()

@@ -80,3 +80,11 @@ def test_a_flood_that_stops_is_still_summarised():
         time.sleep(0.05)
     repeats.close_timer()
     assert captured.lines == ["refused x", "4 similar messages suppressed in 0.2 s; the last: refused x"]
+
+
+def test_lines_below_warning_are_never_suppressed():
+    logger, captured, repeats = logger_with_filter("test.logs.access", Clock(), burst=1)
+    for n in range(20):
+        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1", "POST", "/cimom", "1.1", 200 + n)
+    repeats.flush()
+    assert len(captured.lines) == 20
