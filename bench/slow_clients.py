@@ -37,7 +37,7 @@ import uvicorn
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.http.trailers import TrailerH11Protocol
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.server import bound_ports, build_application
+from cimprovider.server import bound_ports, build_application, connection_limits
 
 BODY = (
     b'<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
@@ -55,7 +55,7 @@ REQUEST = (
 def requests_per_second(guarded: bool, count: int = 1000) -> float:
     with tempfile.TemporaryDirectory() as data:
         settings = ServerConfig(port=0, data_dir=Path(data))
-        http = uvicorn_http_options(settings) if guarded else {"http": TrailerH11Protocol}
+        http = uvicorn_http_options(connection_limits(settings)) if guarded else {"http": TrailerH11Protocol}
         server = uvicorn.Server(uvicorn.Config(build_application(settings), port=0, log_level="warning", **http))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -22,7 +22,7 @@ from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
-from cimprovider.http.limits import fit_open_file_limit
+from cimprovider.http.limits import ConnectionLimits, fit_open_file_limit
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.jobs import JobRunner, JobStore
 from cimprovider.indications import IndicationService, start_indications
@@ -34,6 +34,7 @@ from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.limits import ConnectionLimitSettings
 
 log = logging.getLogger("cimprovider")
 
@@ -193,10 +194,15 @@ def tune_garbage_collection() -> None:
     gc.freeze()
 
 
+def connection_limits(config: ServerConfig) -> ConnectionLimits:
+    """The HTTP front end takes its limits as a plain value, not the configuration model."""
+    return ConnectionLimits(**config.model_dump(include=set(ConnectionLimitSettings.model_fields)))
+
+
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str, uvicorn.Server]]:
     """The servers to run, by scheme; the first also runs the lifespan."""
     common = dict(
-        **uvicorn_http_options(config),
+        **uvicorn_http_options(connection_limits(config)),
         lifespan="on",
         # The process's logging (logs.py) writes uvicorn's lines too, so
         # that floods of them are summarised like ours.

@@ -10,8 +10,6 @@ import resource
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cimprovider.schemas.limits import ConnectionLimitSettings
-
 # A refused client is told when to try again.
 RETRY_AFTER_SECONDS = 5
 # After a final answer (503, 408, 431…) the server stops writing and reads
@@ -23,6 +21,18 @@ MAX_LINGERING = 256
 # Descriptors besides connections: databases (one per worker thread each),
 # the backend, listening sockets, the log.
 RESERVED_DESCRIPTORS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The settings of the same names (schemas/limits.py explains them)."""
+
+    header_timeout_seconds: float
+    body_timeout_seconds: float
+    body_min_bytes_per_second: int
+    max_connections: int
+    max_connections_per_client: int
+    max_header_bytes: int
 
 
 @dataclass
@@ -38,8 +48,8 @@ class ConnectionGate:
     per_client: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def from_settings(cls, settings: ConnectionLimitSettings) -> ConnectionGate:
-        return cls(settings.max_connections, settings.max_connections_per_client)
+    def from_limits(cls, limits: ConnectionLimits) -> ConnectionGate:
+        return cls(limits.max_connections, limits.max_connections_per_client)
 
     def admit(self, client: str) -> str | None:
         """Count the connection in and return None, or say why it is refused."""

@@ -31,9 +31,8 @@ import h11
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from cimprovider.http.limits import LINGER_SECONDS, RETRY_AFTER_SECONDS, ConnectionGate
+from cimprovider.http.limits import LINGER_SECONDS, RETRY_AFTER_SECONDS, ConnectionGate, ConnectionLimits
 from cimprovider.http.trailers import TrailerH11Protocol
-from cimprovider.schemas.limits import ConnectionLimitSettings
 
 log = logging.getLogger("cimprovider.http.limits")
 
@@ -80,12 +79,12 @@ class GuardedH11Protocol(TrailerH11Protocol):
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
-        settings: ConnectionLimitSettings,
+        limits: ConnectionLimits,
         gate: ConnectionGate,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.conn = _Connection(h11.SERVER, settings.max_header_bytes)
-        self.settings = settings
+        self.conn = _Connection(h11.SERVER, limits.max_header_bytes)
+        self.limits = limits
         self.gate = gate
         self.address: str | None = None  # set while the gate counts this connection
         self.phase: Phase | None = None
@@ -130,7 +129,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         if self.lingering:
             return  # dropped: the connection has had its final answer
         if self.phase is Phase.BODY:
-            self.deadline += len(data) / self.settings.body_min_bytes_per_second
+            self.deadline += len(data) / self.limits.body_min_bytes_per_second
         super().data_received(data)
 
     def handle_events(self) -> None:
@@ -141,7 +140,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         error = self.conn.last_error
         status = error.error_status_hint if error is not None else 400
         if status == 431:
-            text = f"request header fields too large (over {self.settings.max_header_bytes} bytes)"
+            text = f"request header fields too large (over {self.limits.max_header_bytes} bytes)"
         else:
             text = msg
         self._finish(status, text)
@@ -161,7 +160,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self._stop_timer()
         self.phase = phase
         if phase is not None:
-            seconds = self.settings.header_timeout_seconds if phase is Phase.HEADERS else self.settings.body_timeout_seconds
+            seconds = self.limits.header_timeout_seconds if phase is Phase.HEADERS else self.limits.body_timeout_seconds
             self.deadline = self.loop.time() + seconds
             self.timer = self.loop.call_at(self.deadline, self._on_deadline)
 
@@ -181,12 +180,12 @@ class GuardedH11Protocol(TrailerH11Protocol):
             # as uvicorn's keep-alive timeout does.
             self.transport.close()
             return
-        seconds = self.settings.header_timeout_seconds
+        seconds = self.limits.header_timeout_seconds
         log.warning("closed connection from %s: request headers incomplete after %g s (header_timeout_seconds)", self.address, seconds)
         self._finish(408, f"request headers not received within {seconds:g} s")
 
     def _body_late(self) -> None:
-        seconds = self.settings.body_timeout_seconds
+        seconds = self.limits.body_timeout_seconds
         log.warning("closed connection from %s: request body incomplete after %g s (body_timeout_seconds)", self.address, seconds)
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # it has its answer (a 413) and sends on regardless
@@ -224,17 +223,17 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
-def http_protocol(settings: ConnectionLimitSettings) -> Callable[..., asyncio.Protocol]:
+def http_protocol(limits: ConnectionLimits) -> Callable[..., asyncio.Protocol]:
     """The protocol factory for uvicorn's `http` setting. Call it once per
     process and give the result to every listener: they share one gate."""
-    return functools.partial(GuardedH11Protocol, settings=settings, gate=ConnectionGate.from_settings(settings))
+    return functools.partial(GuardedH11Protocol, limits=limits, gate=ConnectionGate.from_limits(limits))
 
 
-def uvicorn_http_options(settings: ConnectionLimitSettings) -> dict[str, Any]:
+def uvicorn_http_options(limits: ConnectionLimits) -> dict[str, Any]:
     """uvicorn settings for every listener of one process."""
     return {
-        "http": http_protocol(settings),
-        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "http": http_protocol(limits),
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
         # No WebSocket protocol: an upgraded connection would leave this
         # protocol, and with it the gate's count and the deadlines.
         "ws": "none",

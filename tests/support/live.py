@@ -21,7 +21,7 @@ import uvicorn
 
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.server import Extension, bound_ports, build_application
+from cimprovider.server import Extension, bound_ports, build_application, connection_limits
 
 
 @dataclass
@@ -45,7 +45,7 @@ def in_process_server(
             app,
             host="127.0.0.1",
             port=0,
-            **uvicorn_http_options(settings),
+            **uvicorn_http_options(connection_limits(settings)),
             lifespan="on",
             log_level="warning",
             timeout_graceful_shutdown=5,
