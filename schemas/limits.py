@@ -6,7 +6,7 @@ log; an honest client never comes near these figures."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from cimprovider.schemas.base import SchemaModel
 
@@ -26,3 +26,11 @@ class ConnectionLimitSettings(SchemaModel):
     max_connections_per_client: int = Field(default=256, ge=1, le=1_000_000)
     # The request line and headers together; beyond it, 431.
     max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("max_connections_per_client", mode="after")
+    @classmethod
+    def _within_the_total(cls, value: int, info: ValidationInfo) -> int:
+        total = info.data.get("max_connections")
+        if total is not None and value > total:
+            raise ValueError(f"{value} is more than max_connections ({total})")
+        return value

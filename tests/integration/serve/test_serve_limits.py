@@ -21,9 +21,7 @@ SUMMARY = re.compile(r"(\d+) similar messages suppressed in \S+ s; the last: ref
 
 
 def test_refused_connections_do_not_write_a_line_each(tmp_path):
-    config = tmp_path / "server.toml"
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\nmax_connections_per_client = 2\n')
-    with serve_process("--config", str(config), "--port", "0") as served:
+    with serve_process("--data-dir", str(tmp_path), "--port", "0", "--max-connections-per-client", "2") as served:
         port = served.ports["http"]
         with ExitStack() as stack:
             for _ in range(2):

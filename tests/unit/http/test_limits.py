@@ -61,3 +61,10 @@ def test_nonsense_limits_are_refused_naming_the_key(key, value):
     with pytest.raises(ConfigError) as caught:
         parse_config({key: value})
     assert caught.value.key == key
+
+
+def test_per_client_limit_over_the_total_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"max_connections": 100, "max_connections_per_client": 200})
+    assert caught.value.key == "max_connections_per_client"
+    assert "more than max_connections (100)" in str(caught.value)
