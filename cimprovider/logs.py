@@ -146,6 +146,8 @@ def configure_logging(level: str) -> RepeatFilter:
     repeats = RepeatFilter(handler)
     handler.addFilter(repeats)
     root = logging.getLogger()
+    for earlier in [h for h in root.handlers if any(isinstance(f, RepeatFilter) for f in h.filters)]:
+        root.removeHandler(earlier)  # configured twice in one process: one line per record still
     root.addHandler(handler)
     root.setLevel(level)
     return repeats

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 import time
 
-from cimprovider.logs import RepeatFilter
+from cimprovider.logs import RepeatFilter, configure_logging
 
 
 class Captured(logging.Handler):
@@ -88,3 +88,16 @@ def test_lines_below_warning_are_never_suppressed():
         logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1", "POST", "/cimom", "1.1", 200 + n)
     repeats.flush()
     assert len(captured.lines) == 20
+
+
+def test_configuring_twice_writes_each_line_once(capsys):
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    try:
+        configure_logging("INFO")
+        configure_logging("INFO")
+        logging.getLogger("test.logs.twice").warning("once")
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+    assert capsys.readouterr().err.count("once") == 1
