@@ -5,7 +5,6 @@ and everyone else is still served."""
 from __future__ import annotations
 
 import itertools
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,6 +14,7 @@ import pytest
 from tests.support.live import LiveServer, in_process_server
 from tests.support.rawhttp import (
     CIM_HEADERS,
+    admitted,
     ENUMERATE_BODY,
     connect,
     enumerate_request,
@@ -54,17 +54,11 @@ def served_eventually(port: int, source: str = "127.0.0.1", deadline_seconds: fl
     return False
 
 
-def hold(stack: ExitStack, port: int, source: str, count: int) -> list[socket.socket]:
-    """`count` open connections from `source`, each proven admitted by a
-    served request, and kept open (keep-alive)."""
-    held = []
+def hold(stack: ExitStack, port: int, source: str, count: int) -> None:
+    """`count` connections from `source`, each proven admitted by a served
+    request, kept open (keep-alive) until the stack closes."""
     for _ in range(count):
-        sock = stack.enter_context(connect(port, source))
-        sock.sendall(enumerate_request())
-        answer = read_response(sock)
-        assert answer is not None and answer.status == 200
-        held.append(sock)
-    return held
+        stack.enter_context(admitted(port, source))
 
 
 def test_headers_sent_a_byte_at_a_time_are_cut_off(hasty_server):
@@ -153,9 +147,9 @@ def test_thirty_two_clients_on_loopback_are_all_served(server):
         sockets = [stack.enter_context(connect(server.port)) for _ in range(32)]
         for sock in sockets:  # all open at once, then each asks
             sock.sendall(enumerate_request())
-        answers = [read_response(sock) for sock in sockets]
-        # and asks again on the same connection
-        for sock in sockets:
+        answers = []
+        for sock in sockets:  # and asks again on the same connection
+            answers.append(read_response(sock))
             sock.sendall(enumerate_request())
         answers += [read_response(sock) for sock in sockets]
     assert [answer.status if answer else None for answer in answers] == [200] * 64

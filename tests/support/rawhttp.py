@@ -69,6 +69,29 @@ def exchange(port: int, source: str = "127.0.0.1") -> Response | None:
         return read_response(sock)
 
 
+def admitted(
+    port: int, source: str = "127.0.0.1", tls: ssl.SSLContext | None = None, deadline_seconds: float = 60
+) -> socket.socket:
+    """A connection that has been served a request and stays open: it
+    then sends the head of a next request and none of its body, so that
+    neither the keep-alive timeout nor a short header timeout closes it
+    (the body timeout, a minute by default, would). The server counts a
+    closed connection out only when it notices the close, so a refusal
+    right after other connections closed is retried."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        sock = connect(port, source, tls=tls)
+        sock.sendall(enumerate_request())
+        answer = read_response(sock)
+        if answer is not None and answer.status == 200:
+            sock.sendall(b"POST /cimom HTTP/1.1\r\n" + CIM_HEADERS + b"Content-Length: 100\r\n\r\n")
+            return sock
+        sock.close()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no connection from {source} admitted; last answer {answer}")
+        time.sleep(0.1)
+
+
 def trickle_until_closed(sock: socket.socket, pieces, deadline_seconds: float = 60) -> bytes | None:
     """Send `pieces` one at a time, a fifth of a second apart, until the
     server closes the connection; return what it answered (None if it

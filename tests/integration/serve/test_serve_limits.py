@@ -14,7 +14,7 @@ from contextlib import ExitStack
 
 from cimprovider.logs import BURST
 from tests.support.live import serve_process
-from tests.support.rawhttp import connect, enumerate_request, exchange, read_response, trickle_until_closed
+from tests.support.rawhttp import admitted, connect, enumerate_request, exchange, read_response, trickle_until_closed
 
 REFUSED = 120
 SUMMARY = re.compile(r"(\d+) similar messages suppressed in \S+ s; the last: refused connection from 127\.0\.0\.1")
@@ -25,10 +25,7 @@ def test_refused_connections_do_not_write_a_line_each(tmp_path):
         port = served.ports["http"]
         with ExitStack() as stack:
             for _ in range(2):
-                sock = stack.enter_context(connect(port))
-                sock.sendall(enumerate_request())
-                answer = read_response(sock)
-                assert answer is not None and answer.status == 200
+                stack.enter_context(admitted(port))
             statuses = [answer.status if (answer := exchange(port)) else None for _ in range(REFUSED)]
         assert statuses == [503] * REFUSED
         assert served.stop(signal.SIGTERM) == 0
@@ -83,10 +80,8 @@ def test_https_connections_have_the_same_deadlines_and_share_the_count(tmp_path,
             answer = trickle_until_closed(sock, pieces)
         assert answer is not None and answer.startswith(b"HTTP/1.1 408 ")
         with ExitStack() as stack:
-            for sock in (stack.enter_context(connect(https, tls=tls)), stack.enter_context(connect(served.ports["http"]))):
-                sock.sendall(enumerate_request())
-                served_answer = read_response(sock)
-                assert served_answer is not None and served_answer.status == 200
+            stack.enter_context(admitted(https, tls=tls))
+            stack.enter_context(admitted(served.ports["http"]))
             # One HTTPS and one HTTP connection held: the address is at its limit on both.
             with connect(https, tls=tls) as third:
                 third.sendall(enumerate_request())
