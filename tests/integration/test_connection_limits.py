@@ -71,6 +71,15 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off(hasty_server):
     assert served_eventually(hasty_server.port)
 
 
+def test_connection_that_never_sends_a_request_is_closed_quietly(hasty_server):
+    with connect(hasty_server.port, timeout=60) as sock:
+        try:
+            answer = sock.recv(4096)
+        except TimeoutError:
+            answer = None
+    assert answer == b"", "the server kept a silent connection open"
+
+
 def test_body_sent_a_byte_at_a_time_is_cut_off(hasty_server):
     with connect(hasty_server.port) as sock:
         head = b"POST /cimom HTTP/1.1\r\n" + CIM_HEADERS + b"Content-Length: 100000\r\n\r\n"
