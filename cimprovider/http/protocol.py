@@ -205,6 +205,9 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.phase = None
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
+            if cycle.response_started:  # an answer half written cannot be followed by another
+                self.transport.close()
+                return
             # The application stops waiting for the body and writes nothing.
             cycle.disconnected = True
             cycle.message_event.set()
