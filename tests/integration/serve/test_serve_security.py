@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import pywbem
 
-from tests.integration.serve.test_serve_command import certificate, run_cli  # noqa: F401 - a fixture
+from tests.integration.serve.test_serve_command import run_cli
 from tests.support.live import serve_process
 
 
