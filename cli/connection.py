@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,6 +98,7 @@ class Session:
     output: str = "table"
     quiet: bool = False
     wait: bool = True
+    wide: bool = False
     _connections: dict[str, pywbem.WBEMConnection] = field(default_factory=dict, repr=False)
 
     def connection(self, url: str | None = None) -> pywbem.WBEMConnection:
@@ -112,6 +115,18 @@ class Session:
                 timeout=self.timeout,
             )
         return self._connections[url]
+
+    @property
+    def width(self) -> int | None:
+        """The width tables are fitted to: the terminal's (or $COLUMNS);
+        None (whole columns) with --wide or when stdout is not a terminal."""
+        if self.wide:
+            return None
+        if os.environ.get("COLUMNS", "").isdigit():
+            return int(os.environ["COLUMNS"])
+        if not sys.stdout.isatty():
+            return None
+        return shutil.get_terminal_size().columns
 
     @property
     def several(self) -> bool:
@@ -143,11 +158,12 @@ def session_from(params: dict[str, Any], interactive: bool = True) -> Session:
         timeout=float(params.get("timeout") or config.get("timeout") or 30),
         output=params.get("output") or "table",
         quiet=bool(params.get("quiet")),
+        wide=bool(params.get("wide")),
         wait=params.get("wait", True),
     )
 
 
-_CONNECTION_OPTIONS = ("server", "user", "password", "namespace", "ca_cert", "no_verify", "timeout", "output", "quiet")
+_CONNECTION_OPTIONS = ("server", "user", "password", "namespace", "ca_cert", "no_verify", "timeout", "output", "quiet", "wide")
 
 
 def _env(name: str) -> str:
@@ -192,7 +208,10 @@ def client_command(*, job: bool = False) -> Callable[[Callable[..., Any]], Calla
                          help="Seconds to wait for each answer.  [default: 30]"),
             click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), envvar=_env("OUTPUT"), show_envvar=True,
                          help="Output format.  [default: table]"),
-            click.option("-q", "--quiet", is_flag=True, default=False, help="Print only IDs (names or paths), one per line."),
+            click.option("-q", "--quiet", is_flag=True, default=False,
+                         help="Print only IDs, one per line (VM GUIDs, snapshot and job InstanceIDs, instance paths)."),
+            click.option("--wide", is_flag=True, default=False,
+                         help="Tables: every column, values whole (default: fitted to the terminal)."),
         ]
         if job:
             options.append(click.option("--wait/--no-wait", default=True, show_default=True,

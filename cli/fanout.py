@@ -22,6 +22,10 @@ class Gathered:
     failures: list[tuple[str, str, int]] = field(default_factory=list)  # (url, why, exit code)
     asked: int = 0
 
+    @property
+    def answered(self) -> bool:
+        return len(self.failures) < self.asked
+
     def finish(self, what: str) -> None:
         """After printing the rows: fail as the one server did, or with 6
         if only some servers failed (each was already named on stderr)."""

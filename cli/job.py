@@ -53,7 +53,7 @@ def list_jobs(session: Session, running: bool) -> None:
 
     gathered = gather(session, fetch)
     columns = ("host", "id", "type", "state", "percent", "description", "error")
-    emit(session, gathered.rows, FIELDS, "id", table_columns=columns if session.several else columns[1:])
+    emit(session, gathered.rows, FIELDS, "id", table_columns=columns if session.several else columns[1:], answered=gathered.answered)
     gathered.finish("job list")
 
 

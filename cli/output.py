@@ -3,7 +3,10 @@ the same field names every time (scripts depend on them), `-q` for the ID
 column alone.
 
 Records are plain dicts whose keys are the field names; values are turned
-into JSON-able ones here, so commands may hand over CIM values as they come."""
+into JSON-able ones here, so commands may hand over CIM values as they come.
+Points in time and durations print for people in tables (local time, "2h
+05m") and for programs elsewhere (ISO 8601, seconds); tables are fitted to
+the terminal unless --wide asks for every column whole."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import pywbem
 import yaml
 
 from cimprovider.cli.connection import Session
+from cimprovider.cli.tables import text_table
+from cimprovider.cli.times import human_duration, iso_time, local_time, seconds
 
 Record = dict[str, Any]
 
@@ -32,9 +37,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, (pywbem.CIMFloat, float)):
         return float(value)
     if isinstance(value, pywbem.CIMDateTime):
-        return str(value)
-    if isinstance(value, (datetime, timedelta)):
-        return str(value)
+        return seconds(value.timedelta) if value.is_interval else iso_time(value.datetime)
+    if isinstance(value, timedelta):
+        return seconds(value)
+    if isinstance(value, datetime):
+        return iso_time(value)
     if isinstance(value, pywbem.CIMInstanceName):
         return str(value)
     if isinstance(value, pywbem.CIMInstance):
@@ -56,6 +63,15 @@ def instance_record(instance: pywbem.CIMInstance, with_path: bool = True) -> Rec
 
 
 def cell(value: Any) -> str:
+    """A value as a person reads it in a table."""
+    if isinstance(value, pywbem.CIMDateTime):
+        return human_duration(value.timedelta) if value.is_interval else local_time(value.datetime)
+    if isinstance(value, timedelta):
+        return human_duration(value)
+    if isinstance(value, datetime):
+        return local_time(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell(v) for v in value)
     value = plain(value)
     if value is None:
         return ""
@@ -68,24 +84,24 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def _text_table(columns: Sequence[str], rows: Sequence[Record]) -> str:
-    header = [c.upper().replace("_", " ") for c in columns]
-    body = [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in body]
-    return "\n".join(lines)
-
-
 def emit(session: Session, rows: Iterable[Record], columns: Sequence[str], key: str,
-         table_columns: Sequence[str] | None = None) -> None:
+         table_columns: Sequence[str] | None = None, answered: bool = True) -> None:
     """A list of records. `key` is what -q prints; `table_columns`
-    (default `columns`) are those the human table shows."""
-    rows = [{c: plain(r.get(c)) for c in columns} for r in rows]  # the same fields in every row, every time
+    (default `columns`) are those the human table shows. A table has its
+    header even without rows, so "none" reads differently from a failure
+    (`answered` False: no server answered, nothing to head)."""
+    rows = [{c: r.get(c) for c in columns} for r in rows]  # the same fields in every row, every time
     if session.quiet:
         for row in rows:
             click.echo(cell(row.get(key)))
         return
+    if session.output == "table":
+        if not rows and not answered:
+            return
+        shown = table_columns or columns
+        click.echo(text_table(shown, [[cell(row.get(c)) for c in shown] for row in rows], session.width))
+        return
+    rows = [{c: plain(v) for c, v in row.items()} for row in rows]
     if session.output == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
     elif session.output == "yaml":
@@ -94,33 +110,50 @@ def emit(session: Session, rows: Iterable[Record], columns: Sequence[str], key: 
         writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({c: cell(row.get(c)) for c in columns})
-    elif rows:
-        click.echo(_text_table(table_columns or columns, rows))
+            writer.writerow({c: _csv_cell(row.get(c)) for c in columns})
+
+
+def _csv_cell(value: Any) -> str:
+    """CSV holds the programs' form (ISO 8601, seconds), flattened."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_csv_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 def emit_one(session: Session, record: Record, key: str) -> None:
     """One record: `field: value` lines in a table, an object otherwise."""
-    record = {k: plain(v) for k, v in record.items()}
     if session.quiet:
         click.echo(cell(record.get(key)))
-    elif session.output == "json":
+        return
+    if session.output == "table":
+        _echo_fields(session, record)
+        return
+    record = {k: plain(v) for k, v in record.items()}
+    if session.output == "json":
         click.echo(json.dumps(record, indent=2, default=str))
     elif session.output == "yaml":
         click.echo(yaml.safe_dump(record, sort_keys=False, allow_unicode=True), nl=False)
     elif session.output == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=list(record), lineterminator="\n")
         writer.writeheader()
-        writer.writerow({k: cell(v) for k, v in record.items()})
-    else:
-        width = max((len(k) for k in record), default=0)
-        for name, value in record.items():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                click.echo(f"{name}:")
-                columns = list(dict.fromkeys(k for item in value for k in item))
-                click.echo("\n".join("  " + line for line in _text_table(columns, value).splitlines()))
-            else:
-                click.echo(f"{name.ljust(width)}  {cell(value)}")
+        writer.writerow({k: _csv_cell(v) for k, v in record.items()})
+
+
+def _echo_fields(session: Session, record: Record) -> None:
+    width = max((len(k) for k in record), default=0)
+    for name, value in record.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            click.echo(f"{name}:")
+            columns = list(dict.fromkeys(k for item in value for k in item))
+            table = text_table(columns, [[cell(item.get(c)) for c in columns] for item in value],
+                               None if session.width is None else session.width - 2)
+            click.echo("\n".join("  " + line for line in table.splitlines()))
+        else:
+            click.echo(f"{name.ljust(width)}  {cell(value)}")
 
 
 def note(message: str) -> None:

@@ -107,7 +107,7 @@ def list_command(session: Session) -> None:
 
     gathered = gather(session, fetch)
     shown = LIST_FIELDS if session.several else LIST_FIELDS[1:]
-    emit(session, gathered.rows, LIST_FIELDS, "name", table_columns=shown)
+    emit(session, gathered.rows, LIST_FIELDS, "name", table_columns=shown, answered=gathered.answered)
     gathered.finish("vm list")
 
 
@@ -125,7 +125,7 @@ def summary_command(session: Session, names: tuple[str, ...]) -> None:
         return [summary_record(v, found.get(v.guid.upper())) for v in vms]
 
     gathered = gather(session, fetch)
-    emit(session, gathered.rows, fields, "name", table_columns=fields if session.several else fields[1:-1])
+    emit(session, gathered.rows, fields, "name", table_columns=fields if session.several else fields[1:-1], answered=gathered.answered)
     gathered.finish("vm summary")
 
 

@@ -66,7 +66,7 @@ def enum(session: Session, classname: str, names_only: bool, properties: tuple[s
         # the table shows what names an instance; -o json|yaml shows all.
         keys = list(CIMInstanceName.from_wbem_uri(gathered.rows[0]["path"]).keybindings) if gathered.rows else []
         shown = [c for c in shown if c == "host" or c in keys or c in ("ElementName", "EnabledState")]
-    emit(session, gathered.rows, columns, "path", table_columns=shown)
+    emit(session, gathered.rows, columns, "path", table_columns=shown, answered=gathered.answered)
     gathered.finish(f"enum {classname}")
 
 
@@ -160,7 +160,8 @@ def query(session: Session, text: str, language: str) -> None:
     gathered = gather(session, fetch)
     columns = _columns(gathered.rows)
     emit(session, gathered.rows, columns, "path",
-         table_columns=[c for c in columns if (c != "host" or session.several) and c != "path"])
+         table_columns=[c for c in columns if (c != "host" or session.several) and c != "path"],
+         answered=gathered.answered)
     gathered.finish("query")
 
 
