@@ -5,16 +5,18 @@ for memory and processors, then a SCSI controller."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import uuid
+from datetime import timedelta
 
 import click
 import pywbem
 from pywbem import CIMInstance, Uint16, Uint32
 
 from cimprovider.cli.completion import vm_names
-from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure, UsageFailure, failure
+from cimprovider.cli.connection import Session, client_command, host_label
+from cimprovider.cli.failures import CommandFailure, UsageFailure, explain, failure
 from cimprovider.cli.fanout import gather
 from cimprovider.cli.hyperv import (
     HEALTH,
@@ -22,6 +24,7 @@ from cimprovider.cli.hyperv import (
     MEMORY,
     PROCESSOR,
     RASD,
+    STATES,
     VM,
     VSSD,
     list_vms,
@@ -33,7 +36,7 @@ from cimprovider.cli.hyperv import (
     vssd,
 )
 from cimprovider.cli.jobs import call
-from cimprovider.cli.output import emit, emit_one
+from cimprovider.cli.output import emit, emit_one, note
 from cimprovider.cli.vm_layout import Layout
 
 START_ACTIONS = {"none": 2, "restart-if-running": 3, "always": 4}
@@ -74,16 +77,33 @@ def summaries(conn: pywbem.WBEMConnection, vms: list[VM] | None = None) -> dict[
     return {str(s["Name"]).upper(): s for s in out.get("SummaryInformation") or []}
 
 
-def summary_record(vm: VM, summary: CIMInstance | None) -> dict:
+def configured_memory(conn: pywbem.WBEMConnection) -> dict[str, int]:
+    """Each VM's startup memory (MB) by GUID, from one enumeration of the
+    realized memory settings (`Microsoft:<GUID>\\<device>`)."""
+    found: dict[str, int] = {}
+    for setting in conn.EnumerateInstances(MEMORY, PropertyList=["InstanceID", "VirtualQuantity"]):
+        guid = str(setting["InstanceID"]).split(":", 1)[-1].split("\\", 1)[0].upper()
+        if setting.get("VirtualQuantity") is not None:
+            found.setdefault(guid, int(setting["VirtualQuantity"]))
+    return found
+
+
+def summary_record(vm: VM, summary: CIMInstance | None, startup_mb: int | None = None) -> dict:
     get = (lambda name: summary.get(name)) if summary is not None else (lambda name: None)
     uptime = get("UpTime")
+    assigned = get("MemoryUsage")
+    # Hyper-V assigns no memory to a VM that is not running; people still
+    # want to see how much it has, so an off VM shows its startup memory.
+    running = assigned and vm.state not in (3, 6)
     return {
         "name": vm.name,
         "state": state_name(vm.state),
         "cpus": get("NumberOfProcessors"),
         "cpu_load": get("ProcessorLoad"),
-        "memory_mb": get("MemoryUsage"),
-        "uptime_seconds": int(uptime) // 1000 if uptime is not None else None,
+        "memory_mb": assigned if running or startup_mb is None else startup_mb,
+        "memory_assigned_mb": assigned,
+        "memory_startup_mb": startup_mb,
+        "uptime_seconds": timedelta(milliseconds=int(uptime)) if uptime is not None else None,
         "heartbeat": HEARTBEAT.get(int(get("Heartbeat")), str(get("Heartbeat"))) if get("Heartbeat") is not None else None,
         "health": HEALTH.get(int(vm.system.get("HealthState") or 0), None),
         "guest_os": get("GuestOperatingSystem"),
@@ -92,22 +112,47 @@ def summary_record(vm: VM, summary: CIMInstance | None) -> dict:
     }
 
 
+def _matches(vm: VM, pattern: str | None, states: tuple[str, ...]) -> bool:
+    if pattern and not (fnmatch.fnmatchcase(vm.name.lower(), pattern.lower()) or vm.guid.lower() == pattern.lower()):
+        return False
+    return not states or state_name(vm.state).lower() in states
+
+
+def _summaries_or_note(conn: pywbem.WBEMConnection, vms: list[VM], what: str) -> dict[str, CIMInstance]:
+    """Summaries, or none with a word on stderr: a blank column is never silent."""
+    try:
+        return summaries(conn, vms)
+    except pywbem.Error as error:
+        why = explain(error)[0]
+    except CommandFailure as error:
+        why = error.format_message()
+    note(f"cimprovider: {what} on {host_label(conn.url)}: could not read the VMs' summaries ({why}); "
+         "CPUS, MEMORY and UPTIME are left blank")
+    return {}
+
+
 @vm.command("list")
+@click.argument("pattern", required=False)
+@click.option("--state", "states", multiple=True, metavar="STATE",
+              type=click.Choice(sorted({s.lower() for s in STATES.values()}), case_sensitive=False),
+              help="Only VMs in this state, e.g. running or off (repeatable).")
 @client_command()
-def list_command(session: Session) -> None:
-    """List VMs, of every --server at once (a HOST column when several)."""
+def list_command(session: Session, pattern: str | None, states: tuple[str, ...]) -> None:
+    """List VMs whose name matches PATTERN (shell wildcards: 'web-*'), of
+    every --server at once (a HOST column when several)."""
+    wanted = tuple(s.lower() for s in states)
 
     def fetch(conn: pywbem.WBEMConnection) -> list[dict]:
-        vms = list_vms(conn)
-        try:
-            found = summaries(conn) if vms else {}
-        except (pywbem.CIMError, CommandFailure):
-            found = {}  # a server without GetSummaryInformation still lists its VMs
-        return [summary_record(v, found.get(v.guid.upper())) for v in vms]
+        vms = [v for v in list_vms(conn) if _matches(v, pattern, wanted)]
+        if not vms:
+            return []
+        found, memory = _summaries_or_note(conn, vms, "vm list"), configured_memory(conn)
+        return [summary_record(v, found.get(v.guid.upper()), memory.get(v.guid.upper())) for v in vms]
 
     gathered = gather(session, fetch)
     shown = LIST_FIELDS if session.several else LIST_FIELDS[1:]
-    emit(session, gathered.rows, LIST_FIELDS, "name", table_columns=shown, answered=gathered.answered)
+    emit(session, gathered.rows, (*LIST_FIELDS, "memory_assigned_mb", "memory_startup_mb"), "id",
+         table_columns=shown, answered=gathered.answered)
     gathered.finish("vm list")
 
 

@@ -157,16 +157,24 @@ def dvd() -> None:
 @with_location
 @client_command()
 def dvd_insert(session: Session, name: str, path: str, bus: str | None, controller_number: int | None, slot: int | None) -> None:
-    """Insert the ISO image PATH: into an empty DVD drive, or a new one."""
+    """Insert the ISO image PATH, as Set-VMDvdDrive does: the disc in the
+    (first, or given) DVD drive is changed; an empty drive gets it; a VM
+    without a DVD drive gets one."""
     target = require_vm(session.single(), name)
     what = f"vm dvd insert {name!r}"
     layout = Layout.read(target)
-    empty = [d for d, m in find_medium(layout, None, DVD_DRIVE, bus, controller_number, slot) if m is None]
-    if empty:
+    drives = find_medium(layout, None, DVD_DRIVE, bus, controller_number, slot)
+    loaded = [m for _d, m in drives if m is not None]
+    if drives and not loaded:
         medium = template(target.conn, SASD, "Virtual CD/DVD Disk")
-        medium["Parent"] = wmi_path(setting_path(target.conn, empty[0]))
+        medium["Parent"] = wmi_path(setting_path(target.conn, drives[0][0]))
         medium["HostResource"] = [path]
         add_settings(session, target, target.path, medium, what, final=True)
+    elif drives:
+        medium = drives[0][1]  # the first drive's disc, changed in place
+        medium["HostResource"] = [path]
+        call(session, target.conn, service(target.conn), "ModifyResourceSettings", what,
+             ResourceSettings=[medium.tocimxmlstr()])
     else:
         # Generation 1 boots DVDs from IDE; generation 2 has only SCSI.
         bus = bus or ("ide" if layout.controllers_of(IDE) else "scsi")

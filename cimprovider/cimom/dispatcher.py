@@ -15,7 +15,7 @@ from cimprovider.cimom.context import Engine
 from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.cimom.pulls import PullOperations
 from cimprovider.cimom.queries import QueryOperations
-from cimprovider.providers.base import OperationContext
+from cimprovider.providers.base import MethodProvider, OperationContext
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.repository import ClassRepository
 from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, MethodResult
@@ -121,12 +121,15 @@ class CIMOM:
         return handler(self.engine, ctx, call.params)
 
     def extrinsic(self, call: ExtrinsicCall, principal: Principal = ANONYMOUS_ADMIN) -> MethodResult:
-        # Hyper-V's methods change the host (start a VM, define a disk):
-        # every extrinsic method needs the admin role.
-        if not principal.may_write():
-            raise _denied(principal, call.method)
+        # Most of Hyper-V's methods change the host (start a VM, define a
+        # disk) and need the admin role; those a provider declares read-only
+        # (GetSummaryInformation…) are open to readers.
+        def authorize(provider: MethodProvider, method: str) -> None:
+            if not (principal.may_write() or provider.reads_only(method)):
+                raise _denied(principal, method)
+
         ctx = self.engine.context(call.namespace, principal.name, principal.address)
-        return methods.invoke(self.engine, ctx, call)
+        return methods.invoke(self.engine, ctx, call, authorize)
 
 
 def _denied(principal: Principal, what: str) -> CIMError:

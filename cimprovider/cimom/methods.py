@@ -5,6 +5,7 @@ declares, typed as declared (pywbemcli crashes on anything else)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pywbem import (
@@ -21,7 +22,7 @@ from pywbem import (
 )
 
 from cimprovider.cimom.context import Engine
-from cimprovider.providers.base import OperationContext
+from cimprovider.providers.base import MethodProvider, OperationContext
 from cimprovider.wire.messages import ExtrinsicCall, MethodResult, ParamValue
 
 
@@ -33,7 +34,12 @@ def find_method(engine: Engine, ctx: OperationContext, classname: str, method: s
     return decl
 
 
-def invoke(engine: Engine, ctx: OperationContext, call: ExtrinsicCall) -> MethodResult:
+# Raises CIM_ERR_ACCESS_DENIED when the caller may not call the method of
+# that provider (which declares the methods that only read).
+Authorize = Callable[[MethodProvider, str], None]
+
+
+def invoke(engine: Engine, ctx: OperationContext, call: ExtrinsicCall, authorize: Authorize) -> MethodResult:
     target = call.target
     classname = engine.repository.canonical_classname(ctx.namespace, target.classname)
     decl = find_method(engine, ctx, classname, call.method)
@@ -46,6 +52,7 @@ def invoke(engine: Engine, ctx: OperationContext, call: ExtrinsicCall) -> Method
     provider = engine.providers.method_provider(ctx.namespace, classname)
     if provider is None:
         raise CIMError(CIM_ERR_NOT_SUPPORTED, f"method {classname}.{decl.name} is not implemented")
+    authorize(provider, decl.name)
     params = typed_inputs(decl, call.params)
     provider_target: CIMInstanceName | str = classname if isinstance(target, CIMClassName) else target
     answer = provider.invoke_method(ctx, provider_target, decl.name, params)

@@ -151,6 +151,12 @@ class MethodProvider:
     keyed by their declared (canonical) names; missing ones are absent."""
 
     classnames: ClassVar[tuple[str, ...]] = ()
+    # Methods that only read (any case): open to the reader role, as the
+    # intrinsic read operations are. Every other method needs admin.
+    read_only_methods: ClassVar[frozenset[str]] = frozenset()
+
+    def reads_only(self, method: str) -> bool:
+        return method.lower() in self.read_only_methods
 
     def invoke_method(
         self,

@@ -37,7 +37,7 @@ def test_a_vm_life_with_exit_codes_and_clean_streams(served):
     assert (started.returncode, started.stdout, started.stderr) == (0, "shell-vm started\n", "")
     listed = json.loads(cli(served, "vm", "list", "-o", "json").stdout)
     assert [(r["name"], r["state"], r["id"]) for r in listed] == [("shell-vm", "Running", vm_id)]
-    assert cli(served, "vm", "list", "-q").stdout == "shell-vm\n"
+    assert cli(served, "vm", "list", "-q").stdout == f"{vm_id}\n"
     refused = cli(served, "vm", "pause", "shell-vm", "--no-wait")
     assert refused.returncode == 0 and refused.stdout.startswith("root/virtualization/v2:Msvm_ConcreteJob.InstanceID=")
     waited = cli(served, "job", "wait", refused.stdout.strip())

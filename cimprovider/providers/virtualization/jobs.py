@@ -112,6 +112,7 @@ def error_instance(virt: Virtualization, job: JobStatus) -> CIMInstance:
 
 class ConcreteJobProvider(InstanceProvider, MethodProvider):
     classnames = (JOB,)
+    read_only_methods = frozenset({"geterror", "geterrorex", "geterrors"})
 
     def __init__(self, virt: Virtualization) -> None:
         self.virt = virt

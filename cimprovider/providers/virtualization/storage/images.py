@@ -99,6 +99,9 @@ def _path(params: dict[str, Any], name: str) -> Path:
 
 class ImageManagementService(InstanceProvider, MethodProvider):
     classnames = (IMAGE_SERVICE,)
+    # They inspect a file; their job is the only thing they create.
+    read_only_methods = frozenset({"getvirtualharddisksettingdata", "getvirtualharddiskstate",
+                                   "validatevirtualharddisk"})
 
     def __init__(self, virt: Virtualization, images: ImageService) -> None:
         self.virt = virt

@@ -53,6 +53,7 @@ Handler = Callable[[dict[str, Any]], MethodReturn]
 
 class ManagementService(InstanceProvider, MethodProvider):
     classnames = (VSMS,)
+    read_only_methods = frozenset({"getsummaryinformation"})
 
     def __init__(self, virt: Virtualization) -> None:
         self.virt = virt
