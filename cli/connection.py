@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import click
 import pywbem
+import requests
 
 from cimprovider.cli.failures import INTERRUPTED, CommandFailure, NotWaiting, UsageFailure, failure
 
@@ -105,7 +106,7 @@ class Session:
         url = url or self.servers[0]
         if url not in self._connections:
             creds = (self.user, self.password or "") if self.user else None
-            self._connections[url] = pywbem.WBEMConnection(
+            conn = pywbem.WBEMConnection(
                 url,
                 creds,
                 default_namespace=self.namespace,
@@ -114,6 +115,9 @@ class Session:
                 no_verification=not self.verify,
                 timeout=self.timeout,
             )
+            if self.ca_cert or not self.verify:
+                _keep_own_verification(conn.session)
+            self._connections[url] = conn
         return self._connections[url]
 
     @property
@@ -139,6 +143,28 @@ class Session:
         return self.connection()
 
 
+def _keep_own_verification(session: requests.Session) -> None:
+    """requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the CA file
+    or the "no verification" a session was given; the user's --ca-cert and
+    --no-verify must win over the machine's environment. Proxies and the
+    rest of the environment still apply."""
+    merge = session.merge_environment_settings
+
+    def merge_keeping_verify(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        settings = merge(url, proxies, stream, verify, cert)
+        settings["verify"] = session.verify
+        return settings
+
+    session.merge_environment_settings = merge_keeping_verify  # type: ignore[method-assign]
+
+
+def _existing_ca(path: str | None, origin: str) -> str | None:
+    """A CA file or directory that is not there is a usage error (2), named."""
+    if path is not None and not Path(path).expanduser().exists():
+        raise UsageFailure(f"{origin} {path}: no such file or directory")
+    return str(Path(path).expanduser()) if path is not None else None
+
+
 def _password(user: str | None, password: str | None, interactive: bool) -> str | None:
     if user and password is None and interactive:
         return click.prompt(f"Password for {user}", hide_input=True, err=True)
@@ -153,7 +179,7 @@ def session_from(params: dict[str, Any], interactive: bool = True) -> Session:
         namespace=params.get("namespace") or config.get("namespace") or V2,
         user=user,
         password=_password(user, params.get("password") or config.get("password"), interactive),
-        ca_cert=params.get("ca_cert") or config.get("ca_cert"),
+        ca_cert=_existing_ca(params.get("ca_cert"), "--ca-cert") or _existing_ca(config.get("ca_cert"), f"ca_cert in {config_path()}"),
         verify=not (params.get("no_verify") or config.get("no_verify", False)),
         timeout=float(params.get("timeout") or config.get("timeout") or 30),
         output=params.get("output") or "table",

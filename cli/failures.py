@@ -16,6 +16,8 @@ Exit codes:
 
 from __future__ import annotations
 
+import re
+
 import click
 import pywbem
 from pywbem._cim_constants import _statuscode2name  # the DSP0200 names (CIM_ERR_…)
@@ -86,11 +88,21 @@ def explain(error: Exception) -> tuple[str, int]:
     if isinstance(error, pywbem.ConnectionError):
         text = str(error)
         if "SSL" in text or "CERTIFICATE" in text.upper():
-            return f"TLS failed: {_short(text)}", UNREACHABLE
+            return f"TLS failed: {_tls_reason(text)}", UNREACHABLE
         return f"cannot connect: {_short(text)}", UNREACHABLE
     if isinstance(error, pywbem.Error):
         return f"{type(error).__name__}: {_short(str(error))}", UNREACHABLE
     return f"{type(error).__name__}: {error}", FAILED
+
+
+def _tls_reason(text: str) -> str:
+    """OpenSSL's reason out of urllib3's nested message, whole:
+    `certificate verify failed: self-signed certificate`."""
+    match = re.search(r"\[SSL(?:: [A-Z_]+)?\] ([^()'\"]+?)\s*(?:\(_ssl\.c:\d+\))?['\")]", text)
+    reason = match.group(1).strip() if match else _short(text)
+    if "verify failed" in reason:
+        reason += " (give --ca-cert with the server's CA, or --no-verify)"
+    return reason
 
 
 def _short(text: str) -> str:
