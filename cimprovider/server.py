@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import ipaddress
 import logging
@@ -232,6 +233,25 @@ def bound_ports(server: uvicorn.Server) -> list[int]:
     return [sock.getsockname()[1] for s in server.servers for sock in s.sockets]
 
 
+def listening_socket(server: uvicorn.Server) -> socket.socket:
+    """The server's socket, bound before anything starts, so that a port in
+    use is one StartupError naming it (uvicorn would log, run the
+    application's start-up and leave with SystemExit from inside a task)."""
+    host, port = server.config.host, server.config.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        why = "the address is already in use (another server there? choose another --port)" \
+            if error.errno == errno.EADDRINUSE else error.strerror
+        raise StartupError(f"cannot listen on {_url_host(host)}:{port}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 async def serve(
     config: ServerConfig, app: CIMApplication, announce: Callable[[str], None] = print
 ) -> None:
@@ -240,8 +260,16 @@ async def serve(
         log.warning("%s", shortfall)
     schemes = uvicorn_servers(config, app)
     servers = [server for _, server in schemes]
+    sockets = []
+    try:
+        for server in servers:
+            sockets.append(listening_socket(server))
+    except StartupError:
+        for sock in sockets:
+            sock.close()
+        raise
     _stop_on_signals(servers)
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets)]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):
             break

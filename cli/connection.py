@@ -68,12 +68,35 @@ def normalise_url(server: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _known_host(name: str) -> bool:
+    """A one-word name the hosts file knows. Read, not resolved: a mistyped
+    list name must not become a query to a name server."""
+    if name.lower() == "localhost":
+        return True
+    try:
+        lines = Path("/etc/hosts").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    return any(name.lower() in (word.lower() for word in line.split("#", 1)[0].split()[1:]) for line in lines)
+
+
+def _is_list_name(entry: str, named: dict[str, Any]) -> bool:
+    """A bare word (no scheme, port or dot) that is neither a list nor a
+    known host: most likely a mistyped list name."""
+    return entry not in named and not any(c in entry for c in ":/.[") and not _known_host(entry)
+
+
 def expand_servers(given: tuple[str, ...], config: dict[str, Any]) -> list[str]:
-    """Each --server is a URL or the name of a list in the configuration."""
+    """Each --server is a URL, host[:port], or the name of a list in the
+    configuration."""
     named = config.get("servers") or {}
     urls: list[str] = []
     for entry in given or (config.get("default_server") or DEFAULT_SERVER,):
         value = named.get(entry)
+        if value is None and _is_list_name(entry, named):
+            lists = ", ".join(sorted(named)) or "none"
+            raise UsageFailure(f"--server {entry!r}: no server list of that name in {config_path()} (lists: {lists}), "
+                               f"and no known host; for a host give a URL such as http://{entry}:5988")
         if value is None:
             urls.append(normalise_url(entry))
         else:

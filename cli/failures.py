@@ -23,6 +23,7 @@ import pywbem
 from pywbem._cim_constants import _statuscode2name  # the DSP0200 names (CIM_ERR_…)
 
 FAILED = 1
+USAGE = 2
 UNREACHABLE = 3
 AUTH = 4
 NOT_FOUND = 5
@@ -58,7 +59,7 @@ class NotWaiting(Exception):
 
 
 class UsageFailure(CommandFailure):
-    exit_code = 2
+    exit_code = USAGE
 
 
 class NotFound(CommandFailure):

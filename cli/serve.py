@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cimprovider.cli.failures import CommandFailure
 from cimprovider.logs import configure_logging
 from cimprovider.schemas.config import ConfigError, load_config
 from cimprovider.server import StartupError, build_application, serve as run_server
@@ -55,13 +56,15 @@ def serve(config_file: Path | None, **options) -> None:
     except ConfigError as exc:
         if exc.key == "no_http":
             raise click.UsageError("--no-http needs --https-port: without HTTP, HTTPS is the only way in") from None
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailure(f"serve: {exc}") from None
     repeats = configure_logging(config.log_level)
     try:
         app = build_application(config)
     except StartupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailure(f"serve: {exc}") from None
     try:
         asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
+    except StartupError as exc:
+        raise CommandFailure(f"serve: {exc}") from None
     finally:
         repeats.flush()

@@ -64,3 +64,29 @@ def test_a_missing_ca_file_is_a_usage_error(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert str(missing) in result.stderr and "no such file" in result.stderr
+
+
+def test_usage_errors_are_one_line():
+    result = subprocess_cli("vm", "list", "--no-such-option")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "cimprovider: vm list: No such option: --no-such-option (see 'cimprovider vm list --help')\n"
+
+
+def test_a_mistyped_server_list_is_named_as_such(tmp_path):
+    config = tmp_path / "client.toml"
+    config.write_text('[servers]\nlab = ["http://127.0.0.1:9"]\n')
+    result = subprocess_cli("vm", "list", "-s", "labx", env={"CIMPROVIDER_CLIENT_CONFIG": str(config)})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "no server list of that name" in result.stderr and "lists: lab" in result.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess_cli("serve", "--port", str(port), "--data-dir", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cimprovider: serve: cannot listen on 127.0.0.1:{port}: the address is already in use" in result.stderr
