@@ -12,8 +12,8 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.cli.completion import snapshot_names, vm_names
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import NotFound
-from cimprovider.cli.hyperv import VM, VSSD, instance_id_in, require_vm, service, setting_path, vssd
+from cimprovider.cli.failures import CommandFailure, NotFound
+from cimprovider.cli.hyperv import VM, VSSD, instance_id_in, require_vm, service, setting_path, state_name, vssd
 from cimprovider.cli.jobs import call
 from cimprovider.cli.output import emit
 
@@ -100,11 +100,18 @@ def resulting_snapshot(conn: pywbem.WBEMConnection, out: dict, target: VM) -> CI
 @snapshot.command("apply")
 @click.argument("vm", shell_complete=vm_names)
 @click.argument("name", shell_complete=snapshot_names)
+@click.option("--force", is_flag=True, help="Turn a running (or paused) VM off first; its current state is lost.")
 @client_command(job=True)
-def apply(session: Session, vm: str, name: str) -> None:
-    """Return VM to snapshot NAME (the VM must be Off or Saved)."""
+def apply(session: Session, vm: str, name: str, force: bool) -> None:
+    """Return VM to snapshot NAME (the VM must be Off or Saved, as on Hyper-V)."""
     target = require_vm(session.single(), vm)
     chosen = require_snapshot(target, name)
+    if target.state not in (3, 6):
+        if not force:
+            raise CommandFailure(f"snapshot apply {name!r}: the VM is {state_name(target.state)}; "
+                                 "stop or save the VM first, or give --force")
+        call(session, target.conn, target.path, "RequestStateChange", f"snapshot apply {name!r}: turn off",
+             final=False, RequestedState=Uint16(3))
     call(session, target.conn, service(target.conn, "snapshot"), "ApplySnapshot", f"snapshot apply {name!r}",
          Snapshot=setting_path(target.conn, chosen))
     click.echo(f"applied {name!r} to {target.name}")
@@ -150,15 +157,16 @@ def tree(session: Session, vm: str) -> None:
         return
 
     def draw(parent: str | None, prefix: str) -> None:
-        items = children.get(parent, [])
+        # "Now" hangs under the snapshot the VM stands on, after its children.
+        items: list[CIMInstance | None] = list(children.get(parent, []))
+        if parent is not None and parent == now:
+            items.append(None)
         for index, item in enumerate(items):
             last = index == len(items) - 1
-            key = str(item["InstanceID"]).lower()
-            click.echo(f"{prefix}{'└── ' if last else '├── '}{item.get('ElementName')}")
-            extension = prefix + ("    " if last else "│   ")
-            draw(key, extension)
-            if key == now:
-                click.echo(f"{extension}└── Now")
+            label = "Now" if item is None else item.get("ElementName")
+            click.echo(f"{prefix}{'└── ' if last else '├── '}{label}")
+            if item is not None:
+                draw(str(item["InstanceID"]).lower(), prefix + ("    " if last else "│   "))
 
     click.echo(target.name)
     draw(None, "")

@@ -1,0 +1,36 @@
+"""`snapshot tree` after an apply, and `snapshot apply` on a running VM,
+as a Hyper-V admin reads them."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import run_json
+
+
+def test_tree_after_apply_draws_now_as_the_last_branch(cimprovider):
+    cimprovider("vm", "new", "branchy")
+    for name in ("base", "left"):
+        assert cimprovider("snapshot", "new", "branchy", "--name", name).exit_code == 0
+    assert cimprovider("snapshot", "apply", "branchy", "base").exit_code == 0
+    assert cimprovider("snapshot", "new", "branchy", "--name", "right").exit_code == 0
+    assert cimprovider("snapshot", "apply", "branchy", "base").exit_code == 0
+    tree = cimprovider("snapshot", "tree", "branchy").stdout
+    assert tree.splitlines() == [
+        "branchy",
+        "└── base",
+        "    ├── left",
+        "    ├── right",
+        "    └── Now",
+    ]
+
+
+def test_apply_on_a_running_vm_says_what_to_do(cimprovider):
+    cimprovider("vm", "new", "busy")
+    assert cimprovider("snapshot", "new", "busy", "--name", "clean").exit_code == 0
+    assert cimprovider("vm", "start", "busy").exit_code == 0
+    refused = cimprovider("snapshot", "apply", "busy", "clean")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == ("cimprovider: snapshot apply 'clean': the VM is Running; "
+                                      "stop or save the VM first, or give --force")
+    forced = cimprovider("snapshot", "apply", "busy", "clean", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert [r["state"] for r in run_json(cimprovider, "vm", "list", "busy")] == ["Off"]
