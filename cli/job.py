@@ -15,7 +15,8 @@ from cimprovider.cli.fanout import gather
 from cimprovider.cli.jobs import job_path, job_state_name, read_job, wait
 from cimprovider.cli.output import emit, emit_one
 
-FIELDS = ("host", "id", "type", "state", "percent", "description", "error_code", "error", "path")
+FIELDS = ("host", "id", "type", "state", "percent", "submitted", "elapsed", "description", "error_code", "error",
+          "kept_for", "path")
 
 
 def record(job: CIMInstance) -> dict:
@@ -29,6 +30,7 @@ def record(job: CIMInstance) -> dict:
         "error": job.get("ErrorDescription"),
         "submitted": job.get("TimeSubmitted"),
         "elapsed": job.get("ElapsedTime"),
+        "kept_for": job.get("TimeBeforeRemoval"),
         "cancellable": job.get("Cancellable"),
         "class": job.classname,
         "path": str(job.path),
@@ -52,7 +54,7 @@ def list_jobs(session: Session, running: bool) -> None:
         return sorted(rows, key=lambda r: str(r["submitted"] or ""))
 
     gathered = gather(session, fetch)
-    columns = ("host", "id", "type", "state", "percent", "description", "error")
+    columns = ("host", "type", "state", "percent", "submitted", "elapsed", "id", "error", "description")
     emit(session, gathered.rows, FIELDS, "id", table_columns=columns if session.several else columns[1:], answered=gathered.answered)
     gathered.finish("job list")
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 GAP = 2
 SHORTEST = 8  # a shortened column still shows this many characters
+LONG = 20  # long values are shortened to this before any column is left out
 
 
 def shorten(text: str, width: int) -> str:
@@ -25,25 +26,36 @@ def _widths(header: Sequence[str], body: Sequence[Sequence[str]]) -> list[int]:
     return [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(header)]
 
 
+def _total(widths: Sequence[int]) -> int:
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
+def _shrink(widths: list[int], floors: Sequence[int], excess: int) -> int:
+    """Take up to `excess` characters, always from the widest column that
+    is above its floor; returns what is still to take."""
+    while excess > 0:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floors[i])
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
+        excess -= 1
+    return excess
+
+
 def _fit(widths: list[int], header: Sequence[str], limit: int) -> tuple[list[int], int]:
-    """Column widths and how many columns to keep, within `limit`."""
-    keep = len(widths)
+    """Column widths and how many columns to keep, within `limit`: long
+    columns (free text, paths, IDs) are shortened to LONG first; then the
+    least important columns go; the last one left is shortened to fit."""
     widths = list(widths)
-    while keep:
-        total = sum(widths[:keep]) + GAP * (keep - 1)
-        if total <= limit:
-            return widths, keep
-        floor = [max(SHORTEST, min(len(header[i]), widths[i])) for i in range(keep)]
-        room = [widths[i] - floor[i] for i in range(keep)]
-        if sum(room) >= total - limit:
-            excess = total - limit
-            while excess > 0:  # take from the widest first
-                widest = max(range(keep), key=lambda i: widths[i] - floor[i])
-                widths[widest] -= 1
-                excess -= 1
-            return widths, keep
+    long_floor = [min(w, max(LONG, len(h))) for w, h in zip(widths, header)]
+    _shrink(widths, long_floor, _total(widths) - limit)
+    keep = len(widths)
+    while keep > 1 and _total(widths[:keep]) > limit:
         keep -= 1
-    return widths, 1
+    floors = [min(w, max(SHORTEST, len(h))) for w, h in zip(widths[:keep], header)]
+    kept = widths[:keep]
+    _shrink(kept, floors, _total(kept) - limit)
+    return kept + widths[keep:], keep
 
 
 def text_table(columns: Sequence[str], body: Sequence[Sequence[str]], width: int | None) -> str:

@@ -68,6 +68,11 @@ class JobRunner:
         if store is not None:
             self._restore(store)
 
+    @property
+    def retention_seconds(self) -> float:
+        """How long a finished job stays readable (its TimeBeforeRemoval)."""
+        return self._retention
+
     def submit(
         self,
         work: Work,

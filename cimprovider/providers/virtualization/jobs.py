@@ -79,7 +79,7 @@ def job_values(virt: Virtualization, job: JobStatus) -> dict[str, Any]:
         "StartTime": job.started_at,
         "ElapsedTime": timedelta(seconds=job.elapsed_seconds),
         "TimeOfLastStateChange": changed,
-        "TimeBeforeRemoval": timedelta(minutes=5),
+        "TimeBeforeRemoval": timedelta(seconds=virt.jobs.retention_seconds),
         "DeleteOnCompletion": False,
         "JobRunTimes": 1,
         "LocalOrUtcTime": 2,
