@@ -3,7 +3,7 @@
 One table, shared by every backend so the providers see the same rules
 whatever runs underneath. A change is classified into (resource, change)
 pairs; each pair must allow the VM's current state. The rules follow
-Hyper-V: processors may be added while running but not removed; memory may
+Hyper-V: the processor count changes only while the VM is off; memory may
 grow within the configured maximum while running (dynamic memory) and shrink
 only when off; synthetic NICs and SCSI drives come and go while running;
 IDE devices, controllers and emulated NICs only when off.
@@ -48,7 +48,7 @@ ANYTIME = frozenset({PowerState.OFF, PowerState.RUNNING, PowerState.PAUSED, Powe
 HOT_PLUG_RULES: dict[tuple[str, Change], frozenset[PowerState]] = {
     ("system", Change.TUNE): ANYTIME,  # name, notes, automatic actions, snapshot type
     ("system", Change.RECONFIGURE): COLD,  # boot order, secure boot, NUMA, version
-    ("processor", Change.GROW): HOT,
+    ("processor", Change.GROW): COLD,  # Hyper-V adds no processor to a running VM
     ("processor", Change.SHRINK): COLD,
     ("processor", Change.TUNE): ANYTIME,  # reservation, limit, weight
     ("processor", Change.RECONFIGURE): COLD,  # nested virtualization, compatibility

@@ -35,16 +35,18 @@ def running_vm(backend: Backend, **memory: object) -> UUID:
     return vm.id
 
 
-def test_processors_are_added_live_but_removed_only_when_off(backend: Backend) -> None:
+def test_processor_count_changes_only_when_off(backend: Backend) -> None:
     vm_id = running_vm(backend)
     processor = backend.get_vm(vm_id).processor
-    grown = backend.modify_device(vm_id, processor.replace(count=4))
-    backend.modify_device(vm_id, grown.replace(weight=500, limit_percent=50))  # tuning is live
-    with pytest.raises(InvalidStateError, match="shrink processor"):
-        backend.modify_device(vm_id, grown.replace(count=2))
+    with pytest.raises(InvalidStateError, match="grow processor"):
+        backend.modify_device(vm_id, processor.replace(count=4))
+    tuned = backend.modify_device(vm_id, processor.replace(weight=500, limit_percent=50))  # tuning is live
     with pytest.raises(InvalidStateError):
-        backend.modify_device(vm_id, grown.replace(expose_virtualization_extensions=True))
+        backend.modify_device(vm_id, tuned.replace(expose_virtualization_extensions=True))
+    assert backend.get_vm(vm_id).processor.count == processor.count
     change_power_state(backend, vm_id, PowerRequest.STOP)
+    grown = backend.modify_device(vm_id, tuned.replace(count=4))
+    assert grown.count == 4  # type: ignore[union-attr]
     assert backend.modify_device(vm_id, grown.replace(count=1)).count == 1  # type: ignore[union-attr]
 
 

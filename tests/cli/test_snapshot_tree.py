@@ -34,3 +34,15 @@ def test_apply_on_a_running_vm_says_what_to_do(cimprovider):
     forced = cimprovider("snapshot", "apply", "busy", "clean", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert [r["state"] for r in run_json(cimprovider, "vm", "list", "busy")] == ["Off"]
+
+
+def test_processors_change_only_while_the_vm_is_off(cimprovider):
+    cimprovider("vm", "new", "cpus", "--processors", "2")
+    assert cimprovider("vm", "start", "cpus").exit_code == 0
+    refused = cimprovider("vm", "set", "cpus", "--processors", "4")
+    assert refused.exit_code == 1
+    assert "32775" in refused.stderr and "processor" in refused.stderr and "while the VM is running" in refused.stderr
+    assert run_json(cimprovider, "vm", "show", "cpus")["processors"] == 2
+    assert cimprovider("vm", "stop", "cpus").exit_code == 0
+    assert cimprovider("vm", "set", "cpus", "--processors", "4").exit_code == 0
+    assert run_json(cimprovider, "vm", "show", "cpus")["processors"] == 4
