@@ -176,3 +176,16 @@ def parse_embedded(text: object) -> dict[str, str | None]:
         else:
             values[name] = prop.findtext("VALUE")
     return values
+
+
+def guest_addresses(vm: VM) -> list[str]:
+    """The guest's IP addresses, from the intrinsic KVP items its
+    integration services report (NetworkAddressIPv4/IPv6, `;`-separated)."""
+    addresses: list[str] = []
+    components = vm.conn.Associators(vm.path, AssocClass="Msvm_SystemDevice", ResultClass="Msvm_KvpExchangeComponent")
+    for component in components:
+        for text in component.get("GuestIntrinsicExchangeItems") or []:
+            item = parse_embedded(text)
+            if item.get("Name") in ("NetworkAddressIPv4", "NetworkAddressIPv6") and item.get("Data"):
+                addresses += [a for a in str(item["Data"]).split(";") if a]
+    return addresses

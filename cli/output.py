@@ -144,6 +144,9 @@ def emit_one(session: Session, record: Record, key: str) -> None:
 
 
 def _echo_fields(session: Session, record: Record) -> None:
+    """`field  value` lines; durations read as durations, so a field's
+    `_seconds` is left off its label."""
+    record = {name.removesuffix("_seconds"): value for name, value in record.items()}
     width = max((len(k) for k in record), default=0)
     for name, value in record.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):

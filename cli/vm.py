@@ -27,7 +27,9 @@ from cimprovider.cli.hyperv import (
     STATES,
     VM,
     VSSD,
+    guest_addresses,
     list_vms,
+    parse_embedded,
     require_vm,
     service,
     settings_of,
@@ -180,31 +182,58 @@ def describe(vm: VM) -> dict:
     cpu = settings_of(vm, PROCESSOR)
     layout = Layout.read(vm)
     mem = memory[0] if memory else {}
+    summary = _summaries_or_note(vm.conn, [vm], "vm show").get(vm.guid.upper())
     subtype = str(settings.get("VirtualSystemSubType") or "")
     notes = [n for n in settings.get("Notes") or [] if n]
+    uptime = summary.get("UpTime") if summary is not None else None
     return {
         "name": vm.name,
         "id": vm.guid,
         "state": state_name(vm.state),
         "health": HEALTH.get(int(vm.system.get("HealthState") or 0)),
+        "uptime_seconds": timedelta(milliseconds=int(uptime)) if uptime is not None else None,
         "generation": 2 if subtype.endswith(":2") else 1,
         "version": settings.get("Version"),
         "processors": cpu[0].get("VirtualQuantity") if cpu else None,
         "memory_mb": mem.get("VirtualQuantity"),
+        "memory_assigned_mb": summary.get("MemoryUsage") if summary is not None else None,
         "dynamic_memory": mem.get("DynamicMemoryEnabled"),
         "memory_min_mb": mem.get("Reservation"),
         "memory_max_mb": mem.get("Limit"),
         "memory_buffer_percent": mem.get("TargetMemoryBuffer"),
+        "ip_addresses": guest_addresses(vm) if vm.state == 2 else [],
+        "snapshots": len(summary.get("Snapshots") or []) if summary is not None else None,
         "notes": "\n".join(notes),
         "start_action": _key_of(START_ACTIONS, settings.get("AutomaticStartupAction")),
         "stop_action": _key_of(STOP_ACTIONS, settings.get("AutomaticShutdownAction")),
-        "storage": layout.storage_rows(),
+        "storage": [row | {"size_bytes": _disk_size(vm, row)} for row in layout.storage_rows()],
         "network_adapters": [
             {"name": a.get("ElementName"), "mac": a.get("Address"),
              "switch": _switch_of(vm, layout.connection_of(a))}
             for a in layout.adapters
         ],
     }
+
+
+def _disk_size(vm: VM, row: dict) -> int | None:
+    """A virtual disk's size as the guest sees it (MaxInternalSize)."""
+    if row["kind"] != "disk" or not row["path"]:
+        return None
+    images = service(vm.conn, "image")
+    try:
+        # The settings come back with the call itself (with 4096, its job
+        # only records that the file was read).
+        code, out = vm.conn.InvokeMethod("GetVirtualHardDiskSettingData", images, Path=row["path"])
+    except pywbem.Error as error:
+        note(f"cimprovider: vm show: size of {row['path']}: {explain(error)[0]}")
+        return None
+    settings = out.get("SettingData")
+    if int(code) not in (0, 4096) or not settings:
+        note(f"cimprovider: vm show: could not read the size of {row['path']} "
+             f"(GetVirtualHardDiskSettingData returned {int(code)})")
+        return None
+    size = parse_embedded(settings).get("MaxInternalSize")
+    return int(size) if size else None
 
 
 def _key_of(table: dict[str, int], value: object) -> str | None:

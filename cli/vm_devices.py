@@ -248,14 +248,14 @@ def require_adapter(target: VM, nic_name: str, what: str) -> CIMInstance:
 @click.argument("name", shell_complete=vm_names)
 @click.option("--switch", help="Connect it to this virtual switch (name or ID).")
 @click.option("--mac", help="Static MAC address (12 hex digits, separators allowed); dynamic if not given.")
-@click.option("--nic-name", help="The adapter's name.  [default: a new GUID, as os-win names them]")
+@click.option("--nic-name", help="The adapter's name.  [default: Network Adapter, numbered when taken, as Hyper-V Manager names them]")
 @client_command()
 def nic_add(session: Session, name: str, switch: str | None, mac: str | None, nic_name: str | None) -> None:
     """Add a synthetic network adapter to VM NAME."""
     target = require_vm(session.single(), name)
     what = f"vm nic add {name!r}"
     switch_path = find_switch(target.conn, switch) if switch else None
-    port = nic_name or str(uuid.uuid4())
+    port = nic_name or _free_adapter_name(Layout.read(target))
     adapter = template(target.conn, SEPSD)
     adapter["ElementName"] = port
     adapter["VirtualSystemIdentifiers"] = ["{%s}" % uuid.uuid4()]
@@ -266,6 +266,12 @@ def nic_add(session: Session, name: str, switch: str | None, mac: str | None, ni
     if switch_path is not None:
         connect(session, target, target.conn.GetInstance(path), switch_path, f"{what}: connect")
     click.echo(port if session.quiet else f"added network adapter {port} to {target.name}")
+
+
+def _free_adapter_name(layout: Layout) -> str:
+    taken = {str(a.get("ElementName")) for a in layout.adapters}
+    return next(name for n in range(1, len(taken) + 2)
+                if (name := "Network Adapter" if n == 1 else f"Network Adapter {n}") not in taken)
 
 
 @nic.command("remove")
