@@ -24,6 +24,7 @@ import yaml
 from cimprovider.cli.connection import Session
 from cimprovider.cli.tables import text_table
 from cimprovider.cli.times import human_duration, iso_time, local_time, seconds
+from cimprovider.cli.value_names import Named
 
 Record = dict[str, Any]
 
@@ -64,6 +65,8 @@ def instance_record(instance: pywbem.CIMInstance, with_path: bool = True) -> Rec
 
 def cell(value: Any) -> str:
     """A value as a person reads it in a table."""
+    if isinstance(value, Named):
+        return value.label
     if isinstance(value, pywbem.CIMDateTime):
         return human_duration(value.timedelta) if value.is_interval else local_time(value.datetime)
     if isinstance(value, timedelta):

@@ -22,6 +22,7 @@ from cimprovider.cli.failures import CommandFailure, UsageFailure
 from cimprovider.cli.fanout import gather
 from cimprovider.cli.jobs import JOB_STARTED, wait
 from cimprovider.cli.output import emit, emit_one, instance_record, plain
+from cimprovider.cli.value_names import ValueNames
 
 _WMI_PATH = re.compile(r"^\\\\([^\\]+)\\(.+?):(.+)$")
 
@@ -56,7 +57,8 @@ def enum(session: Session, classname: str, names_only: bool, properties: tuple[s
         if names_only:
             return [{"path": str(p)} for p in conn.EnumerateInstanceNames(classname)]
         found = conn.EnumerateInstances(classname, PropertyList=list(properties) or None)
-        return [instance_record(i) for i in found]
+        names = ValueNames(conn)
+        return [names.apply(i, instance_record(i)) for i in found]
 
     gathered = gather(session, fetch)
     columns = _columns(gathered.rows)
@@ -78,7 +80,7 @@ def get(session: Session, path: str, properties: tuple[str, ...]) -> None:
     """One instance, by PATH."""
     conn = session.single()
     instance = conn.GetInstance(parse_path(path, session.namespace), PropertyList=list(properties) or None)
-    emit_one(session, instance_record(instance), "path")
+    emit_one(session, ValueNames(conn).apply(instance, instance_record(instance)), "path")
 
 
 def typed_arguments(cls: CIMClass, method: str, pairs: tuple[str, ...], namespace: str) -> dict:
@@ -155,7 +157,8 @@ def query(session: Session, text: str, language: str) -> None:
     """Run a query (ExecQuery), on every --server at once."""
 
     def fetch(conn: pywbem.WBEMConnection) -> list[dict]:
-        return [instance_record(i) for i in conn.ExecQuery(language, text)]
+        names = ValueNames(conn)
+        return [names.apply(i, instance_record(i)) for i in conn.ExecQuery(language, text)]
 
     gathered = gather(session, fetch)
     columns = _columns(gathered.rows)
@@ -185,6 +188,7 @@ def assoc(session: Session, path: str, assoc_class: str | None, result_class: st
     else:
         kwargs = {"AssocClass": assoc_class, "ResultClass": result_class, "Role": role, "ResultRole": result_role}
         found = conn.AssociatorNames(source, **kwargs) if names_only else conn.Associators(source, **kwargs)
-    rows = [{"path": str(p)} for p in found] if names_only else [instance_record(i) for i in found]
+    names = ValueNames(conn)
+    rows = [{"path": str(p)} for p in found] if names_only else [names.apply(i, instance_record(i)) for i in found]
     columns = _columns(rows) or ["path"]
     emit(session, rows, columns, "path", table_columns=columns if names_only else ["path"] + [c for c in columns if c in ("ElementName", "InstanceID", "Name")])

@@ -35,3 +35,12 @@ def test_job_list_times_for_people_and_for_programs(cimprovider):
     assert "00000000000000." not in "\n".join(table) and all(len(line) <= 100 for line in table)
     shown = cimprovider("job", "show", job["id"]).stdout
     assert re.search(r"kept_for\s+30m 00s", shown) and LOCAL_TIME.search(shown)
+
+
+def test_generic_verbs_show_value_names_in_tables_and_numbers_in_json(cimprovider):
+    cimprovider("vm", "new", "named")
+    assert cimprovider("vm", "start", "named").exit_code == 0
+    table = cimprovider("query", "SELECT JobState, InstanceID FROM Msvm_ConcreteJob", "--wide").stdout
+    assert "Completed" in table and " 7 " not in f" {table} "
+    rows = run_json(cimprovider, "query", "SELECT JobState, InstanceID FROM Msvm_ConcreteJob")
+    assert {row["JobState"] for row in rows} == {7}
