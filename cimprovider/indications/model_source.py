@@ -100,6 +100,13 @@ class _KnownHost:
         return self._host
 
 
+class _KnownRetention:
+    """The job runner's one constant a rendered job shows (TimeBeforeRemoval)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.retention_seconds = seconds
+
+
 class ModelView:
     """What the providers' value functions read of Virtualization, with no
     live backend behind it: paths and text are the same pure functions,
@@ -112,6 +119,7 @@ class ModelView:
         self.host_name = virt.host_name
         self.namespace = virt.namespace
         self.backend = _KnownHost(host)
+        self.jobs = _KnownRetention(virt.jobs.retention_seconds)
         self.requested: dict[UUID, int] = dict(virt.requested)
         self.state_since = dict(virt.state_since)
 
