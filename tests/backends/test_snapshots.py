@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from cimprovider.backends import Backend, InvalidStateError, NotFoundError, SnapshotBackend, change_power_state
-from cimprovider.backends.images import VhdChain
+from cimprovider.backends.images import StorageRoots, VhdChain
 from cimprovider.schemas import Drive, Media, PowerRequest, PowerState
 from cimprovider.schemas.snapshots import SnapshotKind
 from tests.backends.backend_scenarios import new_vm
@@ -64,7 +64,7 @@ def disk_of(backend: Backend, vm_id: UUID) -> Path:
 
 def write(path: Path, offset: int, byte: int, length: int = 256 * 1024) -> None:
     """What the guest writes, through the chain, into the disk it runs on."""
-    with VhdChain.open(path, writable={0}) as chain:
+    with VhdChain.open(path, StorageRoots([path.parent]), writable={0}) as chain:
         chain.write(offset, bytes([byte]) * length)
 
 

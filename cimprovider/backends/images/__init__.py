@@ -15,7 +15,8 @@ from cimprovider.backends.images.errors import (
     PathOutsideStorageError,
 )
 from cimprovider.backends.images.qemu_img import CheckResult, ImageInfo, QemuImg
-from cimprovider.backends.images.service import ImageService, detect_format
+from cimprovider.backends.images.formats import detect_format
+from cimprovider.backends.images.service import ImageService
 from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_chain import VhdChain
 

@@ -1,6 +1,8 @@
 """ImageService: the one entry point the CIM provider for
 Msvm_ImageManagementService calls. Paths are confined to the storage roots
-first; then each operation goes to the tool that does it well — qemu-img
+first — an existing image with every file it reads through (`chains`), so a
+parent or backing file named inside a crafted image is refused before any
+tool opens it; then each operation goes to the tool that does it well — qemu-img
 for creating fixed/dynamic images, converting and checking VHDX/qcow2, our
 VHD code for differencing disks, merges, VHD resizing, compaction and
 validation, and the convert round trip for VHDX resizing.
@@ -19,17 +21,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cimprovider.backends.images import file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx
+from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.errors import (
     CorruptImageError,
     ImageInUseError,
     ImageNotFoundError,
     InvalidImageParameterError,
 )
+from cimprovider.backends.images.formats import QEMU_FORMAT as _QEMU_FORMAT
+from cimprovider.backends.images.formats import detect_format
 from cimprovider.backends.images.partial_files import partial_name, written_as
 from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_file import VhdFile
-from cimprovider.backends.images.vhd_format import DEFAULT_BLOCK_SIZE, FOOTER_COOKIE, DiskType
+from cimprovider.backends.images.vhd_format import DEFAULT_BLOCK_SIZE, DiskType
 from cimprovider.schemas.images import (
     VirtualHardDiskFormat,
     VirtualHardDiskSettings,
@@ -39,7 +44,6 @@ from cimprovider.schemas.images import (
 
 Format = VirtualHardDiskFormat
 Type = VirtualHardDiskType
-_QEMU_FORMAT = {Format.VHD: "vpc", Format.VHDX: "vhdx", Format.QCOW2: "qcow2", Format.RAW: "raw"}
 _DISK_TYPE = {DiskType.FIXED: Type.FIXED, DiskType.DYNAMIC: Type.DYNAMIC, DiskType.DIFFERENCING: Type.DIFFERENCING}
 _EXPORT_CHUNK = 1024 * 1024
 
@@ -124,7 +128,7 @@ class ImageService:
         destination = self._existing(destination, "destination_path")
         self._not_attached(source)
         self._not_attached(destination)
-        merged = vhd_merge.merge(source, destination, progress)
+        merged = vhd_merge.merge(source, destination, self.roots, progress)
         _done(progress)
         return merged
 
@@ -145,7 +149,7 @@ class ImageService:
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
         if fmt is Format.VHD:
-            found = vhd_inspect.describe(path)
+            found = vhd_inspect.describe(path, self.roots)
             if found.disk_type is DiskType.DIFFERENCING and found.parent_path is None:
                 raise ImageNotFoundError(f"{path}: parent disk {found.parent_unique_id} not found")
             return VirtualHardDiskSettings(
@@ -174,7 +178,7 @@ class ImageService:
         state = VirtualHardDiskState(path=path, file_size=path.stat().st_size, in_use=in_use)
         if detect_format(path, self.qemu_img) is not Format.VHD:
             return state
-        found = vhd_inspect.describe(path)
+        found = vhd_inspect.describe(path, self.roots)
         with VhdFile.open(path, lock=False) as image:
             minimum = vhd_resize.minimum_size(image)
             aligned = all(entry % 8 == 0 for entry in image.table if entry != 0xFFFFFFFF)
@@ -187,7 +191,7 @@ class ImageService:
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
         if fmt is Format.VHD:
-            problems = vhd_inspect.validate(path)
+            problems = vhd_inspect.validate(path, self.roots)
         elif fmt in (Format.VHDX, Format.QCOW2):
             result = self.qemu_img.check(path, _QEMU_FORMAT[fmt])
             problems = [] if result.clean else [f"qemu-img check: {result.corruptions} corruptions, {result.check_errors} errors"]
@@ -200,9 +204,11 @@ class ImageService:
     # --- paths and checks
 
     def _existing(self, path: Path | str, field: str = "path") -> Path:
+        """The real path of an image whose whole chain is inside the roots."""
         real = self.roots.confine(path, field)
         if not real.is_file():
             raise ImageNotFoundError(f"{path}: no such image file")
+        confined_chain(real, self.roots, self.qemu_img, field)
         return real
 
     def _new_file(self, path: Path | str, field: str = "path") -> Path:
@@ -242,12 +248,12 @@ class ImageService:
         """The source as qemu-img can read it: a differencing VHD (which
         qemu reads without its parent) is first flattened to sparse raw."""
         fmt = detect_format(source, self.qemu_img)
-        if fmt is not Format.VHD or vhd_inspect.describe(source).disk_type is not DiskType.DIFFERENCING:
+        if fmt is not Format.VHD or vhd_inspect.describe(source, self.roots).disk_type is not DiskType.DIFFERENCING:
             yield source, _QEMU_FORMAT[fmt]
             return
         flat = partial_name(source)
         try:
-            with vhd_chain.VhdChain.open(source) as chain, open(flat, "xb") as out:
+            with vhd_chain.VhdChain.open(source, self.roots) as chain, open(flat, "xb") as out:
                 for offset in range(0, chain.size, _EXPORT_CHUNK):
                     data = chain.read(offset, min(_EXPORT_CHUNK, chain.size - offset))
                     if any(data):
@@ -257,20 +263,6 @@ class ImageService:
             yield flat, "raw"
         finally:
             flat.unlink(missing_ok=True)
-
-
-def detect_format(path: Path, tool: QemuImg) -> VirtualHardDiskFormat:
-    """By content, never by name: a file called x.vhd may be anything."""
-    with open(path, "rb") as file:
-        head = file.read(8)
-        size = os.fstat(file.fileno()).st_size
-        tail = os.pread(file.fileno(), 8, size - 512) if size >= 512 else b""
-    if head == b"vhdxfile":
-        return Format.VHDX
-    if tail == FOOTER_COOKIE or head == FOOTER_COOKIE:
-        return Format.VHD
-    found = tool.info(path).format
-    return Format.QCOW2 if found == "qcow2" else Format.RAW
 
 
 def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:

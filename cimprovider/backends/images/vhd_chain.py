@@ -2,6 +2,10 @@
 through the child's locators and checked against the child's record of its
 unique id), reading a byte range through it, writing into the top image,
 and creating a differencing disk on a parent.
+
+A parent's path comes from inside the child file, which whoever made the
+file chose: each one is confined to the storage roots before it is opened,
+exactly like a path a client sends.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from cimprovider.backends.images.errors import (
     ImageError,
     ImageNotFoundError,
     InvalidImageParameterError,
+    PathOutsideStorageError,
 )
+from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_file import VhdFile
 from cimprovider.backends.images.vhd_format import (
     DEFAULT_BLOCK_SIZE,
@@ -44,16 +50,17 @@ class VhdChain:
         self.images = images
 
     @classmethod
-    def open(cls, path: Path, writable: Collection[int] = ()) -> "VhdChain":
-        """`writable` lists the levels (0 = `path`) to open for writing."""
+    def open(cls, path: Path, roots: StorageRoots, writable: Collection[int] = ()) -> "VhdChain":
+        """`writable` lists the levels (0 = `path`) to open for writing;
+        every level lies inside `roots` or the chain is refused."""
         images: list[VhdFile] = []
         try:
-            images.append(VhdFile.open(Path(path), writable=0 in writable))
+            images.append(VhdFile.open(roots.confine(path), writable=0 in writable))
             seen = {Path(path).resolve()}
             while images[-1].disk_type is DiskType.DIFFERENCING:
                 if len(images) > MAX_CHAIN_DEPTH:
                     raise CorruptImageError(path, [f"parent chain deeper than {MAX_CHAIN_DEPTH}"])
-                parent = open_parent(images[-1], writable=len(images) in writable)
+                parent = open_parent(images[-1], roots, writable=len(images) in writable)
                 if parent.path.resolve() in seen:
                     parent.close()
                     raise CorruptImageError(path, [f"parent chain loops back to {parent.path}"])
@@ -122,12 +129,20 @@ class VhdChain:
         self.top.write_sectors(first, data)
 
 
-def open_parent(child: VhdFile, writable: bool = False, lock: bool = True) -> VhdFile:
-    """The first located parent whose unique id is the one the child records."""
+def open_parent(child: VhdFile, roots: StorageRoots, writable: bool = False, lock: bool = True) -> VhdFile:
+    """The first located parent whose unique id is the one the child
+    records. A candidate outside `roots` is never opened: if no candidate
+    inside them is the parent, the chain is refused naming the outside one."""
     header = child.dynamic_header()
     candidates = parent_candidates(child.path, header, LocatorReader(child.fd))
     mismatched: list[str] = []
+    outside: PathOutsideStorageError | None = None
     for candidate in candidates:
+        try:
+            candidate = roots.confine(candidate, "parent_path")
+        except PathOutsideStorageError as error:
+            outside = outside or error
+            continue
         if not candidate.is_file():
             continue
         parent = VhdFile.open(candidate, writable=writable, lock=lock)
@@ -135,6 +150,8 @@ def open_parent(child: VhdFile, writable: bool = False, lock: bool = True) -> Vh
             return parent
         mismatched.append(f"{candidate} has unique id {parent.footer.unique_id}")
         parent.close()
+    if outside is not None:
+        raise PathOutsideStorageError("parent_path", f"{child.path}'s parent disk: {outside.reason}")
     if mismatched:
         raise CorruptImageError(
             child.path, [f"parent unique id should be {header.parent_unique_id}, but " + "; ".join(mismatched)]

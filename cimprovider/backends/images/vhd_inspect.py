@@ -5,7 +5,8 @@ both footers and their checksums, the header's checksum, each allocation
 table entry (inside the file, on a sector, not overlapping the metadata or
 another block), the file size of a fixed disk, and for a differencing disk
 that its parent can be found, has the unique id recorded for it, and is
-itself sound. The parent's time stamp is not compared: copying a parent
+itself sound (a parent outside the storage roots is refused, not read).
+The parent's time stamp is not compared: copying a parent
 changes it, and Hyper-V does not insist on it either.
 """
 
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends.images.errors import CorruptImageError, ImageError, ImageNotFoundError
+from cimprovider.backends.images.errors import CorruptImageError, ImageError, ImageNotFoundError, PathOutsideStorageError
+from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_chain import MAX_CHAIN_DEPTH, open_parent
 from cimprovider.backends.images.vhd_file import VhdFile
 from cimprovider.backends.images.vhd_format import (
@@ -43,15 +45,15 @@ class VhdDescription:
     fragmentation_percent: int | None
 
 
-def describe(path: Path) -> VhdDescription:
+def describe(path: Path, roots: StorageRoots) -> VhdDescription:
     """Without taking QEMU's locks: describing a disk a VM is using is
     allowed (Hyper-V's Get-VHD does it); the snapshot read may be stale."""
-    with VhdFile.open(Path(path), lock=False) as image:
+    with VhdFile.open(roots.confine(path), lock=False) as image:
         parent_path = parent_id = None
         if image.disk_type is DiskType.DIFFERENCING:
             parent_id = image.dynamic_header().parent_unique_id
             try:
-                with open_parent(image, lock=False) as parent:
+                with open_parent(image, roots, lock=False) as parent:
                     parent_path = parent.path
             except (ImageNotFoundError, CorruptImageError):
                 parent_path = None
@@ -69,9 +71,11 @@ def describe(path: Path) -> VhdDescription:
         )
 
 
-def validate(path: Path, depth: int = 0) -> list[str]:
-    """Every problem found in `path` and its parents; empty when sound."""
-    path = Path(path)
+def validate(path: Path, roots: StorageRoots, depth: int = 0) -> list[str]:
+    """Every problem found in `path` and its parents; empty when sound.
+    A parent outside `roots` is not a finding but a refusal
+    (PathOutsideStorageError): nothing is said about a file not read."""
+    path = roots.confine(path)
     if not path.is_file():
         raise ImageNotFoundError(f"{path}: no such file")
     problems = _footer_problems(path)
@@ -83,7 +87,7 @@ def validate(path: Path, depth: int = 0) -> list[str]:
         if image.header is not None:
             problems += _table_problems(image)
             if image.disk_type is DiskType.DIFFERENCING:
-                problems += _parent_problems(image, depth)
+                problems += _parent_problems(image, roots, depth)
     return _unique(problems)
 
 
@@ -136,11 +140,13 @@ def _table_problems(image: VhdFile) -> list[str]:
     return problems
 
 
-def _parent_problems(image: VhdFile, depth: int) -> list[str]:
+def _parent_problems(image: VhdFile, roots: StorageRoots, depth: int) -> list[str]:
     if depth >= MAX_CHAIN_DEPTH:
         return [f"parent chain deeper than {MAX_CHAIN_DEPTH}"]
     try:
-        parent = open_parent(image, lock=False)
+        parent = open_parent(image, roots, lock=False)
+    except PathOutsideStorageError:
+        raise
     except ImageNotFoundError as error:
         return [f"parent: {error}"]
     except CorruptImageError as error:
@@ -149,7 +155,7 @@ def _parent_problems(image: VhdFile, depth: int) -> list[str]:
         return [f"parent: {error}"]
     with parent:
         parent_path = parent.path
-    return [f"parent {parent_path}: {problem}" for problem in validate(parent_path, depth + 1)]
+    return [f"parent {parent_path}: {problem}" for problem in validate(parent_path, roots, depth + 1)]
 
 
 def _fragmentation(image: VhdFile) -> int:

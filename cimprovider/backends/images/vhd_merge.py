@@ -15,18 +15,21 @@ from pathlib import Path
 
 from cimprovider.backends.images.errors import InvalidImageParameterError
 from cimprovider.backends.images.qemu_img import ProgressCallback
+from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_chain import VhdChain
 from cimprovider.backends.images.vhd_file import VhdFile
 from cimprovider.backends.images.vhd_format import SECTOR, DiskType
 from cimprovider.backends.images.vhd_parents import parent_header
 
 
-def merge(source: Path, destination: Path, progress: ProgressCallback | None = None) -> list[Path]:
-    """Merge `source` down into `destination`; returns the files deleted."""
+def merge(source: Path, destination: Path, roots: StorageRoots, progress: ProgressCallback | None = None) -> list[Path]:
+    """Merge `source` down into `destination`; returns the files deleted.
+    Every disk of the chain lies inside `roots` (VhdChain refuses one that
+    does not before anything is written), so nothing outside is deleted."""
     source, destination = Path(source), Path(destination)
-    with VhdChain.open(source) as probe:
+    with VhdChain.open(source, roots) as probe:
         level = _level_of(probe, destination)
-    with VhdChain.open(source, writable={level}) as chain:
+    with VhdChain.open(source, roots, writable={level}) as chain:
         target = chain.images[level]
         if target.size < chain.size:
             raise InvalidImageParameterError(

@@ -64,7 +64,7 @@ def parent_candidates(child: Path, header: DynamicHeader, read: "LocatorReader")
             continue
         if locator.platform_code == PlatformCode.RELATIVE:
             relative = text.replace("\\", "/").removeprefix("./")
-            found.append(child.parent / relative)
+            found.append(Path(os.path.normpath(child.parent / relative)))
         elif locator.platform_code == PlatformCode.ABSOLUTE:
             found.append(Path(text))
     if header.parent_name:

@@ -14,6 +14,7 @@ from cimprovider.backends.images import (
     ImageNotFoundError,
     ImageService,
     InvalidImageParameterError,
+    StorageRoots,
     VhdChain,
 )
 
@@ -22,7 +23,7 @@ from .readers import qemu_io, qemu_io_mismatch, read_with_libvhdi, vhdiinfo
 
 
 def _write(path: Path, offset: int, data: bytes) -> None:
-    with VhdChain.open(path, writable={0}) as chain:
+    with VhdChain.open(path, StorageRoots([path.parent]), writable={0}) as chain:
         chain.write(offset, data)
 
 
@@ -152,7 +153,7 @@ def test_a_replaced_parent_is_detected(service: ImageService, root: Path) -> Non
     with pytest.raises(CorruptImageError, match="unique id"):
         service.validate(root / "child.vhd")
     with pytest.raises(CorruptImageError):
-        VhdChain.open(root / "child.vhd")
+        VhdChain.open(root / "child.vhd", service.roots)
 
 
 def test_differencing_child_can_be_larger_than_its_parent(service: ImageService, root: Path, tmp_path: Path) -> None:
@@ -163,5 +164,5 @@ def test_differencing_child_can_be_larger_than_its_parent(service: ImageService,
     assert vhdiinfo(root / "child.vhd")["Media size"].endswith("(3145728 bytes)")
     # libvhdi fails reads past the parent's end, so the tail is ours to show.
     assert read_with_libvhdi(root / "child.vhd", tmp_path / "mnt", 2 * MIB - 4, 4) == b"\x61" * 4
-    with VhdChain.open(root / "child.vhd") as chain:
+    with VhdChain.open(root / "child.vhd", service.roots) as chain:
         assert chain.read(2 * MIB - 4, 8) == b"\x61" * 4 + bytes(4)

@@ -89,10 +89,10 @@ def test_compaction_of_a_differencing_disk_keeps_written_zeros(service: ImageSer
     service.create(settings(root / "base.vhd", "dynamic"))
     qemu_io(root / "base.vhd", "vpc", "write -P 0x0f 0 4M")
     service.create(differencing(root / "child.vhd", root / "base.vhd"))
-    with VhdChain.open(root / "child.vhd", writable={0}) as chain:
+    with VhdChain.open(root / "child.vhd", service.roots, writable={0}) as chain:
         chain.write(0, bytes(4096))  # zeros that hide the parent's data
     service.compact(root / "child.vhd")
-    with VhdChain.open(root / "child.vhd") as chain:
+    with VhdChain.open(root / "child.vhd", service.roots) as chain:
         assert chain.read(0, 8192) == bytes(4096) + b"\x0f" * 4096
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pywbem
 from pywbem import CIMInstanceName, Uint16
 
-from cimprovider.backends.images import VhdChain
+from cimprovider.backends.images import StorageRoots, VhdChain
 from tests.integration.model.hyperv import wait_job
 from tests.integration.storage.vhd_client import MIB
 from tests.integration.storage.vm_client import disk_paths
@@ -34,5 +34,6 @@ def take(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> CIMInstanceName:
 
 def guest_writes(conn: pywbem.WBEMConnection, vm: CIMInstanceName, megabyte: int, byte: int) -> None:
     """The guest writes one MiB into the disk it runs on."""
-    with VhdChain.open(Path(disk_paths(conn, vm)[0]), writable={0}) as chain:
+    disk = Path(disk_paths(conn, vm)[0])
+    with VhdChain.open(disk, StorageRoots([disk.parent]), writable={0}) as chain:
         chain.write(megabyte * MIB, bytes([byte]) * MIB)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pywbem import Uint16, Uint32, Uint64
 
-from cimprovider.backends.images import VhdChain
+from cimprovider.backends.images import StorageRoots, VhdChain
 from tests.backends.images.readers import (
     qemu_check,
     qemu_compare,
@@ -121,7 +121,7 @@ def test_merge_a_child_into_its_parent(conn, root: Path, tmp_path: Path) -> None
     create(conn, base, "dynamic")
     qemu_io(base, "vpc", "write -P 0xab 0 256k")
     create(conn, child, "differencing", size=None, ParentPath=str(base))
-    with VhdChain.open(child, writable={0}) as chain:  # the guest's writes
+    with VhdChain.open(child, StorageRoots([root]), writable={0}) as chain:  # the guest's writes
         chain.write(128 * 1024, b"\xcd" * (256 * 1024))
     assert read_with_libvhdi(child, tmp_path / "mnt", 0, 384 * 1024) == b"\xab" * (128 * 1024) + b"\xcd" * (256 * 1024)
     succeed(conn, "MergeVirtualHardDisk", SourcePath=str(child), DestinationPath=str(base))
@@ -145,7 +145,7 @@ def test_convert_flattens_a_differencing_chain(conn, root: Path) -> None:
     create(conn, base, "dynamic")
     qemu_io(base, "vpc", "write -P 0x01 0 1M")
     create(conn, child, "differencing", size=None, ParentPath=str(base))
-    with VhdChain.open(child, writable={0}) as chain:
+    with VhdChain.open(child, StorageRoots([root]), writable={0}) as chain:
         chain.write(512 * 1024, b"\x02" * MIB)
     succeed(conn, "ConvertVirtualHardDisk", SourcePath=str(child), VirtualDiskSettingData=vhdsd(flat, "dynamic", "vhdx", size=None))
     qemu_io(flat, "vhdx", "read -P 1 0 512k", "read -P 2 512k 1M", "read -P 0 1536k 2560k")

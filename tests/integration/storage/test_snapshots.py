@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pywbem import CIMInstance, Uint16
 
-from cimprovider.backends.images import VhdChain
+from cimprovider.backends.images import StorageRoots, VhdChain
 from tests.backends.images.readers import qemu_io, read_with_libvhdi
 from tests.integration.model.hyperv import check, request_state, service, state, wait_job
 from tests.integration.storage.vhd_client import MIB, create
@@ -38,7 +38,8 @@ def apply(conn, snapshot) -> None:
 
 def guest_writes(conn, vm, megabyte: int, byte: int) -> None:
     """The guest writes one MiB into the disk it runs on."""
-    with VhdChain.open(Path(disk_paths(conn, vm)[0]), writable={0}) as chain:
+    disk = Path(disk_paths(conn, vm)[0])
+    with VhdChain.open(disk, StorageRoots([disk.parent]), writable={0}) as chain:
         chain.write(megabyte * MIB, bytes([byte]) * MIB)
 
 
