@@ -1,7 +1,9 @@
 """A requested change as a new `VirtualMachine`, checked against Hyper-V's
 rules (placement, hot-plug) before the hypervisor is touched. Pure
 functions, so every backend answers the same request the same way: the
-simulated host then stores the result, the libvirt one makes libvirt match it."""
+simulated host then stores the result, the libvirt one makes libvirt match it.
+Each drive's medium, when new or changed, goes through the backend's
+`MediaCheck` (the storage roots rule of `images.drive_media`)."""
 
 from __future__ import annotations
 
@@ -38,9 +40,12 @@ from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
 MacAllocator = Callable[[], str]
 ReferenceCheck = Callable[[AnyDevice], None]
+MediaCheck = Callable[[Drive], None]
 
 
-def default_vm(vm_id: UUID, settings: SystemSettings, devices: Sequence[Device], macs: MacAllocator) -> VirtualMachine:
+def default_vm(
+    vm_id: UUID, settings: SystemSettings, devices: Sequence[Device], macs: MacAllocator, media: MediaCheck
+) -> VirtualMachine:
     """A new VM: Hyper-V's defaults, with `devices` replacing or adding to them."""
     processor = next((d for d in devices if isinstance(d, ProcessorSettings)), ProcessorSettings())
     memory = next((d for d in devices if isinstance(d, MemorySettings)), MemorySettings())
@@ -62,6 +67,8 @@ def default_vm(vm_id: UUID, settings: SystemSettings, devices: Sequence[Device],
     except ValidationError as error:
         raise InvalidParameterError.from_validation(error) from None
     for device in devices:
+        if isinstance(device, Drive):
+            media(device)
         if not isinstance(device, FIXED_DEVICES):
             vm = with_device(vm, place_new_device(vm, device, macs))
     return vm
@@ -74,14 +81,20 @@ def settings_edit(vm: VirtualMachine, settings: SystemSettings) -> VirtualMachin
     return validated(vm, **{name: getattr(settings, name) for name in SystemSettings.model_fields})
 
 
-def add_edit(vm: VirtualMachine, device: Device, macs: MacAllocator, check: ReferenceCheck) -> tuple[VirtualMachine, AnyDevice]:
+def add_edit(
+    vm: VirtualMachine, device: Device, macs: MacAllocator, check: ReferenceCheck, media: MediaCheck
+) -> tuple[VirtualMachine, AnyDevice]:
     placed = place_new_device(vm, device, macs)
     check_device_change(vm, None, placed, f"add a {placed.kind.value.replace('_', ' ')}")
     check(placed)
+    if isinstance(placed, Drive):
+        media(placed)
     return with_device(vm, placed), placed
 
 
-def modify_edit(vm: VirtualMachine, device: Device, macs: MacAllocator, check: ReferenceCheck) -> tuple[VirtualMachine, AnyDevice]:
+def modify_edit(
+    vm: VirtualMachine, device: Device, macs: MacAllocator, check: ReferenceCheck, media: MediaCheck
+) -> tuple[VirtualMachine, AnyDevice]:
     old = find_device(vm, device.id)
     if old.kind != device.kind:
         raise InvalidParameterError("kind", f"device {device.id} is a {old.kind.value}, not a {device.kind.value}")
@@ -94,7 +107,16 @@ def modify_edit(vm: VirtualMachine, device: Device, macs: MacAllocator, check: R
         new = new.replace(number=old.number)  # type: ignore[union-attr]
     check_device_change(vm, old, new, f"modify the {new.kind.value.replace('_', ' ')}")
     check(new)
+    if isinstance(new, Drive) and _new_medium(old, new):
+        media(new)
     return with_device(vm, new), new
+
+
+def _new_medium(old: AnyDevice, new: Drive) -> bool:
+    """Only a medium the request brings is checked: a drive moved to
+    another slot keeps the file it had."""
+    before = old.media.path if isinstance(old, Drive) and old.media is not None else None
+    return new.media is not None and new.media.path != before
 
 
 def remove_edit(vm: VirtualMachine, device_id: UUID) -> VirtualMachine:

@@ -36,6 +36,7 @@ class BackendHarness:
             data_dir=data_dir, transition_seconds=TRANSITION_SECONDS, backend=name, libvirt_uri=LIBVIRT_TEST_URI
         )
         self._opened: list[Backend] = []
+        self.storage = self.config.storage_roots[0]
         # Devices come and go while the guest runs; the guest's figures move
         # by themselves; the guest reports its host and OS name.
         self.live_devices = name == "simulated"
@@ -48,6 +49,13 @@ class BackendHarness:
             self._keeper = libvirt.open(LIBVIRT_TEST_URI)
             leftovers = [d.name() for d in self._keeper.listAllDomains() if d.name() != "test"]
             assert not leftovers, f"the test driver kept domains of an earlier test: {leftovers}"
+
+    def medium(self, name: str) -> str:
+        """A small raw image file inside the storage root, for a drive to hold."""
+        path = self.storage / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(64 * 1024))
+        return str(path)
 
     def open(self, bus: EventBus | None = None) -> Backend:
         backend = load_backend(self.name, self.config, bus)

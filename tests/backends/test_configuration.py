@@ -7,6 +7,7 @@ from uuid import uuid4
 import pytest
 
 from backend_scenarios import new_vm, vm_in_state
+from conftest import BackendHarness
 from cimprovider.backends import Backend, InUseError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.schemas import (
     Controller,
@@ -91,14 +92,14 @@ def test_renaming_works_while_running_but_boot_order_does_not(backend: Backend) 
         backend.modify_vm(vm_id, settings.replace(boot_order=("ide", "cd", "network", "floppy")))
 
 
-def test_devices_add_modify_remove_with_events(backend: Backend) -> None:
+def test_devices_add_modify_remove_with_events(harness: BackendHarness, backend: Backend) -> None:
     vm = new_vm(backend)
     events = backend.events.subscribe_queue()
     scsi = backend.add_device(vm.id, Controller(controller_type=ControllerType.SCSI))
     assert isinstance(scsi, Controller) and scsi.number == 0
     drive = backend.add_device(vm.id, Drive(controller_id=scsi.id))
     assert isinstance(drive, Drive) and drive.slot == 0
-    with_media = backend.modify_device(vm.id, drive.replace(media=Media(path="/images/disk.vhd")))
+    with_media = backend.modify_device(vm.id, drive.replace(media=Media(path=harness.medium("disk.vhd"))))
     nic = backend.add_device(vm.id, NetworkAdapter(switch_id=backend.list_switches()[0].id))
     assert isinstance(nic, NetworkAdapter) and nic.mac_address and len(nic.mac_address) == 12
     stored = backend.get_vm(vm.id)

@@ -81,14 +81,14 @@ def test_nics_and_scsi_disks_come_and_go_live(harness: BackendHarness, backend: 
         with pytest.raises(InvalidStateError):
             backend.add_device(vm_id, NetworkAdapter())
         with pytest.raises(InvalidStateError):
-            backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhd")))
+            backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path=harness.medium("d.vhd"))))
         assert backend.get_vm(vm_id) == vm
         return
     nic = backend.add_device(vm_id, NetworkAdapter())
     backend.modify_device(vm_id, nic.replace(switch_id=backend.list_switches()[0].id))
     with pytest.raises(InvalidStateError):
         backend.modify_device(vm_id, nic.replace(mac_address="00155DFFFFFF", static_mac=True))
-    disk = backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path="/d.vhd")))
+    disk = backend.add_device(vm_id, Drive(controller_id=scsi.id, media=Media(path=harness.medium("d.vhd"))))
     backend.remove_device(vm_id, disk.id)
     backend.remove_device(vm_id, nic.id)
     assert backend.get_vm(vm_id).network_adapters == ()
@@ -115,10 +115,10 @@ def test_dvd_media_changes_live_even_on_ide(harness: BackendHarness, backend: Ba
     change_power_state(backend, vm.id, PowerRequest.START)
     if not harness.live_devices:
         with pytest.raises(InvalidStateError):
-            backend.modify_device(vm.id, dvd.replace(media=Media(path="/iso/setup.iso", read_only=True)))
+            backend.modify_device(vm.id, dvd.replace(media=Media(path=harness.medium("setup.iso"), read_only=True)))
         assert backend.get_vm(vm.id).drives == (dvd,)
         return
-    inserted = backend.modify_device(vm.id, dvd.replace(media=Media(path="/iso/setup.iso", read_only=True)))
+    inserted = backend.modify_device(vm.id, dvd.replace(media=Media(path=harness.medium("setup.iso"), read_only=True)))
     assert backend.modify_device(vm.id, inserted.replace(media=None)).media is None  # type: ignore[union-attr]
 
 

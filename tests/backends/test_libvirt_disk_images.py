@@ -33,6 +33,13 @@ def backend(harness: BackendHarness) -> LibvirtBackend:
     return harness.open()  # type: ignore[return-value]
 
 
+@pytest.fixture
+def storage(harness: BackendHarness) -> Path:
+    """The storage root: disks are attached from inside it only."""
+    harness.storage.mkdir(parents=True)
+    return harness.storage
+
+
 def image(path: Path, fmt: str, size: str = "4M") -> Path:
     subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), size], check=True)
     return path
@@ -44,11 +51,11 @@ def driver_formats(vm_id) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {disk.find("source").get("file"): disk.find("driver").get("type") for disk in xml.iterfind("devices/disk") if disk.find("source") is not None}
 
 
-def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBackend, tmp_path: Path) -> None:
-    vhd = image(tmp_path / "system.vhd", "vpc")
-    qcow2 = image(tmp_path / "data.qcow2", "qcow2")
-    disguised = image(tmp_path / "named-raw.img", "qcow2")  # qcow2 whatever its name says
-    raw = image(tmp_path / "plain.img", "raw")
+def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBackend, storage: Path) -> None:
+    vhd = image(storage / "system.vhd", "vpc")
+    qcow2 = image(storage / "data.qcow2", "qcow2")
+    disguised = image(storage / "named-raw.img", "qcow2")  # qcow2 whatever its name says
+    raw = image(storage / "plain.img", "raw")
     vm = new_vm(backend, "formats")
     ide = vm.controllers[0]
     for slot, path in enumerate((vhd, qcow2)):
@@ -58,13 +65,13 @@ def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBack
     assert driver_formats(vm.id) == {str(vhd): "vpc", str(qcow2): "qcow2", str(disguised): "qcow2", str(raw): "raw"}
 
 
-def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: LibvirtBackend, tmp_path: Path) -> None:
-    vhdx = image(tmp_path / "system.vhdx", "vhdx", "8M")
+def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: LibvirtBackend, storage: Path) -> None:
+    vhdx = image(storage / "system.vhdx", "vhdx", "8M")
     qemu_io(vhdx, "vhdx", "write -P 0x5a 1M 1M")
     vm = new_vm(backend, "from-vhdx")
     drive = backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(vhdx))))
     copy = Path(drive.media.path)  # type: ignore[union-attr]
-    assert copy == tmp_path / "system.vhdx.qcow2"
+    assert copy == storage / "system.vhdx.qcow2"
     assert qemu_info(copy, "qcow2")["virtual-size"] == 8 * 1024 * 1024
     assert qemu_compare(vhdx, "vhdx", copy, "qcow2")
     assert driver_formats(vm.id) == {str(copy): "qcow2"}
@@ -77,8 +84,8 @@ def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: 
     assert again.media.path == str(copy) and copy.stat().st_mtime_ns == made  # type: ignore[union-attr]
 
 
-def test_a_vhdx_disk_that_does_not_exist_is_refused(backend: LibvirtBackend, tmp_path: Path) -> None:
+def test_a_vhdx_disk_that_does_not_exist_is_refused(backend: LibvirtBackend, storage: Path) -> None:
     vm = new_vm(backend, "missing")
-    with pytest.raises(InvalidParameterError, match="media.path.*does not exist"):
-        backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(tmp_path / "gone.vhdx"))))
+    with pytest.raises(InvalidParameterError, match="media.path.*no such file"):
+        backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(storage / "gone.vhdx"))))
     assert backend.get_vm(vm.id).drives == ()

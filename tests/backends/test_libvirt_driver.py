@@ -91,7 +91,7 @@ def test_hyper_v_settings_round_trip_through_domain_metadata(harness: BackendHar
     vm = new_vm(backend, "meta", notes="keeps its notes", automatic_stop_action="shutdown", snapshot_type="standard")
     scsi = backend.add_device(vm.id, Controller(controller_type=ControllerType.SCSI, name="data bus"))
     pending = backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=3, name="not yet a disk"))
-    disk = backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=4, media=Media(path="/images/a.qcow2")))
+    disk = backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=4, media=Media(path=harness.medium("a.img"))))
     nic = backend.add_device(vm.id, NetworkAdapter(name="Front end", mac_address="525400AABBCC", static_mac=True))
     backend.modify_device(vm.id, backend.get_vm(vm.id).memory.replace(dynamic_enabled=True, minimum_mb=512, maximum_mb=4096, buffer_percent=35))
     backend.add_kvp_items(vm.id, [KvpItem(name="role", data="web")])

@@ -14,7 +14,7 @@ def test_a_reopened_backend_has_everything(harness: BackendHarness) -> None:
     backend = harness.open()
     vm = new_vm(backend, notes="persist me")
     scsi = backend.add_device(vm.id, Controller(controller_type=ControllerType.SCSI))
-    backend.add_device(vm.id, Drive(controller_id=scsi.id, media=Media(path="/disk.vhd")))
+    backend.add_device(vm.id, Drive(controller_id=scsi.id, media=Media(path=harness.medium("disk.vhd"))))
     nic = backend.add_device(vm.id, NetworkAdapter())
     backend.add_kvp_items(vm.id, [KvpItem(name="k", data="v")])
     off_vm = new_vm(backend, "stays off")

@@ -28,12 +28,16 @@ WRITER = textwrap.dedent(
     )
 
     backend = SimulatedBackend(ServerConfig(data_dir=Path(sys.argv[1]), transition_seconds=0))
+    storage = Path(sys.argv[1]) / "storage"
+    storage.mkdir(exist_ok=True)
+    for slot in range(3):
+        (storage / f"d{slot}.vhdx").write_bytes(bytes(4096))
     number = 0
     while True:
         vm = backend.define_vm(SystemSettings(name=f"crash-{number}"))
         scsi = backend.add_device(vm.id, Controller(controller_type=ControllerType.SCSI))
         for slot in range(3):
-            backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=slot, media=Media(path=f"/d{slot}.vhdx")))
+            backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=slot, media=Media(path=str(storage / f"d{slot}.vhdx"))))
             backend.add_device(vm.id, NetworkAdapter())
         backend.add_kvp_items(vm.id, [KvpItem(name="n", data=str(number))])
         backend.modify_vm(vm.id, vm.settings.replace(notes="complete"))

@@ -5,6 +5,7 @@ merges and resizes are done here from Microsoft's published specification.
 No CIM in here: the Msvm_ImageManagementService provider calls
 `ImageService` and maps the errors to Hyper-V's return codes."""
 
+from cimprovider.backends.images.drive_media import DriveMedia
 from cimprovider.backends.images.errors import (
     CorruptImageError,
     ImageError,
@@ -23,6 +24,7 @@ from cimprovider.backends.images.vhd_chain import VhdChain
 __all__ = [
     "CheckResult",
     "CorruptImageError",
+    "DriveMedia",
     "ImageError",
     "ImageInUseError",
     "ImageInfo",

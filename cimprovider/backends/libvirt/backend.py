@@ -26,9 +26,10 @@ from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
+from cimprovider.backends.images import DriveMedia, StorageRoots
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.connection import LibvirtConnection
-from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_format
+from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
@@ -84,7 +85,8 @@ class LibvirtBackend(SnapshotOperations):
         self._sampler = RuntimeSampler()
         self._images = DiskImages(
             is_local(config.libvirt_uri),
-            remote_format=lambda path: self._call(lambda: volume_format(self._conn(), path), f"probe the format of {path}"),
+            DriveMedia(StorageRoots(config.storage_roots)),
+            remote_volume=lambda path: self._call(lambda: volume_xml(self._conn(), path), f"look up the volume {path}"),
         )
         self._host: Host | None = None
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
@@ -139,7 +141,7 @@ class LibvirtBackend(SnapshotOperations):
             vm_id = vm_id or uuid4()
             if self._read(vm_id) is not None:
                 raise InvalidParameterError("id", f"a VM {vm_id} already exists")
-            vm = self._images.runnable(default_vm(vm_id, settings, devices, self._mac_allocator()))
+            vm = self._images.runnable(default_vm(vm_id, settings, devices, self._mac_allocator(), self._images.check_media))
             for device in vm.network_adapters:
                 self._check_references(device)
             name = self._free_domain_name(vm.name, vm_id)
@@ -182,7 +184,7 @@ class LibvirtBackend(SnapshotOperations):
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, "add a device")
-            changed, placed = add_edit(vm, device, self._mac_allocator(), self._check_references)
+            changed, placed = add_edit(vm, device, self._mac_allocator(), self._check_references, self._images.check_media)
             stored = self._apply(vm, changed, f"add a {placed.kind.value.replace('_', ' ')}")
             return find_device(stored, placed.id)  # type: ignore[return-value]
 
@@ -190,7 +192,7 @@ class LibvirtBackend(SnapshotOperations):
         with self._lock:
             self._check_open()
             vm = self._idle_vm(vm_id, "modify a device")
-            changed, new = modify_edit(vm, device, self._mac_allocator(), self._check_references)
+            changed, new = modify_edit(vm, device, self._mac_allocator(), self._check_references, self._images.check_media)
             stored = self._apply(vm, changed, f"modify the {new.kind.value.replace('_', ' ')}")
             return find_device(stored, new.id)  # type: ignore[return-value]
 

@@ -19,6 +19,11 @@ answer, a file outside every pool and a path not yet created fall back to
 the suffix. A VHDX disk on a remote host is refused: converting it would
 need the host's files, and so would the overlays an external snapshot
 needs (see snapshots).
+
+A medium is checked with the storage roots rule (`images.DriveMedia`)
+before libvirt is told of it. On a remote host the path rule applies to the
+host's paths as written, and the file must be a volume of one of the host's
+active storage pools: what is not there is refused, as it is here.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ import libvirt
 from lxml import etree
 
 from cimprovider.backends.errors import BackendError, InvalidParameterError
-from cimprovider.backends.images import ImageError, QemuImg, detect_format
-from cimprovider.schemas.devices import DriveType
+from cimprovider.backends.images import DriveMedia, ImageError, QemuImg, detect_format
+from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -60,11 +65,10 @@ def is_local(uri: str) -> bool:
     return urlparse(uri).hostname in (None, "", "localhost")
 
 
-def volume_format(conn: libvirt.virConnect, path: str) -> str | None:
-    """The format libvirt's storage driver on the (remote) host probed for
-    the file at `path`, or None where no active pool holds it. The pool of
-    its directory is refreshed first: the file may be newer than the pool's
-    last look."""
+def volume_xml(conn: libvirt.virConnect, path: str) -> etree._Element | None:
+    """The storage volume at `path` on the (remote) host, or None where no
+    active pool holds it. The pool of its directory is refreshed first: the
+    file may be newer than the pool's last look."""
     directory = str(PurePosixPath(path).parent)
     for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
         target = etree.fromstring(pool.XMLDesc(0)).findtext("target/path")
@@ -77,18 +81,45 @@ def volume_format(conn: libvirt.virConnect, path: str) -> str | None:
         volume = conn.storageVolLookupByPath(path)
     except libvirt.libvirtError:
         return None
-    found = etree.fromstring(volume.XMLDesc(0)).find("target/format")
-    return None if found is None else found.get("type")
+    return etree.fromstring(volume.XMLDesc(0))
 
 
 class DiskImages:
     def __init__(
-        self, local: bool, qemu_img: QemuImg | None = None, remote_format: Callable[[str], str | None] | None = None
+        self,
+        local: bool,
+        media: DriveMedia,
+        qemu_img: QemuImg | None = None,
+        remote_volume: Callable[[str], etree._Element | None] | None = None,
     ) -> None:
         self.local = local
+        self.media = media
         self.qemu_img = qemu_img or QemuImg()
-        # path → libvirt storage's format name on a remote host (volume_format)
-        self.remote_format = remote_format
+        # path → libvirt storage's volume on a remote host (volume_xml)
+        self.remote_volume = remote_volume
+
+    def check_media(self, drive: Drive) -> None:
+        """The storage roots rule, before libvirt (and QEMU) hear of the file."""
+        if drive.media is None:
+            return
+        if self.local or self.remote_volume is None:
+            self.media.check(drive)
+            return
+        path = drive.media.path
+        self.media.confine(path)
+        volume = self.remote_volume(path)
+        if volume is None:
+            raise InvalidParameterError("media.path", f"{path}: no such file in the libvirt host's storage pools")
+        if volume.get("type", "file") != "file":
+            raise InvalidParameterError("media.path", f"{path} is not a regular file; only image files are attached")
+        backing = volume.findtext("backingStore/path")
+        if backing:
+            self.media.confine(backing)
+
+    def remote_format(self, path: str) -> str | None:
+        volume = self.remote_volume(path) if self.remote_volume is not None else None
+        found = None if volume is None else volume.find("target/format")
+        return None if found is None else found.get("type")
 
     def driver_format(self, path: str) -> str:
         """QEMU's name for the format of the image at `path`."""
@@ -103,7 +134,7 @@ class DiskImages:
                 return QEMU_FORMATS[detect_format(file, self.qemu_img)]
             except (ImageError, OSError):
                 pass
-        elif not self.local and self.remote_format is not None:
+        elif not self.local and self.remote_volume is not None:
             probed = VOLUME_FORMATS.get(self.remote_format(path) or "")
             if probed is not None:
                 return probed

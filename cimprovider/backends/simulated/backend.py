@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.hotplug import AnyDevice
+from cimprovider.backends.images import DriveMedia, StorageRoots
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
@@ -62,6 +63,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
         self._config = config
         self._clock = clock
         self._host = describe_host(config)
+        self._media = DriveMedia(StorageRoots(config.storage_roots))
         self._lock = threading.RLock()
         self._settled = threading.Condition(self._lock)
         self._closed = False
@@ -115,7 +117,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
             if vm_id in self._vms:
                 raise InvalidParameterError("id", f"a VM {vm_id} already exists")
             macs = _MacAllocator(self._next_mac)
-            vm = default_vm(vm_id, settings, devices, macs)
+            vm = default_vm(vm_id, settings, devices, macs, self._media.check)
             self._commit(vm, [VmDefined(vm=vm)], next_mac=macs.counter)
             return vm
 
@@ -147,7 +149,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
             self._check_open()
             vm = self._idle_vm(vm_id, "add a device")
             macs = _MacAllocator(self._next_mac)
-            changed, placed = add_edit(vm, device, macs, self._check_references)
+            changed, placed = add_edit(vm, device, macs, self._check_references, self._media.check)
             self._commit(changed, [DeviceAdded(vm_id=vm_id, device=placed)], next_mac=macs.counter)
             return placed
 
@@ -157,7 +159,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
             vm = self._idle_vm(vm_id, "modify a device")
             old = find_device(vm, device.id)
             macs = _MacAllocator(self._next_mac)
-            changed, new = modify_edit(vm, device, macs, self._check_references)
+            changed, new = modify_edit(vm, device, macs, self._check_references, self._media.check)
             if new != old:
                 self._commit(changed, [DeviceModified(vm_id=vm_id, previous=old, device=new)], next_mac=macs.counter)
             return new
