@@ -52,7 +52,7 @@ class Host:
         # VMs the backend defines run under TCG too (see guest.domain_xml).
         self.config = ServerConfig(
             backend="libvirt", libvirt_uri=URI, data_dir=self.workdir / "data",
-            libvirt_domain_type="qemu", shutdown_timeout_seconds=90,
+            libvirt_domain_type="qemu", shutdown_timeout_seconds=90, storage_roots=[self.workdir],
         )
         self.backend = LibvirtBackend(self.config)
         self.domains: list[str] = []

@@ -153,7 +153,7 @@ def test_on_a_remote_uri_disk_formats_come_from_the_hosts_storage_and_its_files_
     pool = host.conn.storagePoolCreateXML(
         f"<pool type='dir'><name>{host.tag}-remote</name><target><path>{disks}</path></target></pool>", 0)
     backend = LibvirtBackend(ServerConfig(backend="libvirt", libvirt_uri=remote_uri, data_dir=tmp_path / "data",
-                                          libvirt_domain_type="qemu"))
+                                          libvirt_domain_type="qemu", storage_roots=[disks]))
     try:
         vm = backend.define_vm(SystemSettings(name=f"{host.tag}-remote-disks"))
         host.domains.append(host.conn.lookupByUUID(vm.id.bytes).name())
@@ -166,6 +166,11 @@ def test_on_a_remote_uri_disk_formats_come_from_the_hosts_storage_and_its_files_
                    if d.find("source") is not None}
         assert formats == {str(vhd): "vpc", str(disguised): "qcow2"}
 
+        # The storage roots hold on the remote host too; there the host's pools say what exists.
+        with pytest.raises(InvalidParameterError, match="leaves the storage roots"):
+            backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, media=Media(path="/etc/shadow")))
+        with pytest.raises(InvalidParameterError, match="no such file in the libvirt host's storage pools"):
+            backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, media=Media(path=str(disks / "gone.img"))))
         with pytest.raises(InvalidParameterError, match="convert it to qcow2 on the libvirt host"):
             backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, media=Media(path=str(vhdx))))
         with pytest.raises(InvalidStateError, match=rf"remote libvirt host .*{vhd.name}.* not qcow2"):
