@@ -3,6 +3,8 @@ server (read back with pywbem), and `vm show` describing them."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli.conftest import NS, run_json
 
 DEFAULT_SWITCH = "c08cb7b8-9b3c-408e-8e30-5e16a3aeb444"
@@ -13,41 +15,65 @@ def media(server, vm_id):
     return [m for m in conn.EnumerateInstances("Msvm_StorageAllocationSettingData") if m["InstanceID"].startswith(f"Microsoft:{vm_id}")]
 
 
-def test_disks_on_free_slots_and_removed_by_path_or_location(cimprovider, server):
+@pytest.fixture
+def vms(server):
+    """A folder of image files in the server's storage root."""
+    folder = server.data_dir / "storage" / "vms"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("a.vhdx", "b.vhdx", "c.vhdx", "d.vhdx", "e.vhdx", "one.iso", "two.iso"):
+        (folder / name).write_bytes(bytes(64 * 1024))
+    return folder
+
+
+def test_disks_on_free_slots_and_removed_by_path_or_location(cimprovider, server, vms):
     made = run_json(cimprovider, "vm", "new", "disks")
     for name in ("a.vhdx", "b.vhdx", "c.vhdx"):
-        result = cimprovider("vm", "disk", "add", "disks", f"/vms/{name}")
-        assert result.exit_code == 0 and result.stdout.strip() == f"attached /vms/{name} to disks"
+        result = cimprovider("vm", "disk", "add", "disks", f"{vms}/{name}")
+        assert result.exit_code == 0 and result.stdout.strip() == f"attached {vms}/{name} to disks"
     storage = run_json(cimprovider, "vm", "show", "disks")["storage"]
     assert [(s["controller"], s["location"], s["path"]) for s in storage] == [
-        ("scsi0", 0, "/vms/a.vhdx"), ("scsi0", 1, "/vms/b.vhdx"), ("scsi0", 2, "/vms/c.vhdx")]
-    taken = cimprovider("vm", "disk", "add", "disks", "/vms/d.vhdx", "--location", "1")
+        ("scsi0", 0, f"{vms}/a.vhdx"), ("scsi0", 1, f"{vms}/b.vhdx"), ("scsi0", 2, f"{vms}/c.vhdx")]
+    taken = cimprovider("vm", "disk", "add", "disks", f"{vms}/d.vhdx", "--location", "1")
     assert taken.exit_code == 1 and "scsi0 slot 1 is taken" in taken.stderr
-    assert cimprovider("vm", "disk", "remove", "disks", "/vms/b.vhdx").exit_code == 0
+    assert cimprovider("vm", "disk", "remove", "disks", f"{vms}/b.vhdx").exit_code == 0
     assert cimprovider("vm", "disk", "remove", "disks", "--controller", "scsi", "--location", "2").exit_code == 0
     storage = run_json(cimprovider, "vm", "show", "disks")["storage"]
-    assert [s["path"] for s in storage] == ["/vms/a.vhdx"]
-    assert [m["HostResource"] for m in media(server, made["id"])] == [["/vms/a.vhdx"]]
+    assert [s["path"] for s in storage] == [f"{vms}/a.vhdx"]
+    assert [m["HostResource"] for m in media(server, made["id"])] == [[f"{vms}/a.vhdx"]]
     # A new disk takes the slot freed first.
-    cimprovider("vm", "disk", "add", "disks", "/vms/e.vhdx")
-    assert ("scsi0", 1, "/vms/e.vhdx") in [(s["controller"], s["location"], s["path"]) for s in run_json(cimprovider, "vm", "show", "disks")["storage"]]
-    missing = cimprovider("vm", "disk", "remove", "disks", "/vms/zzz.vhdx")
+    cimprovider("vm", "disk", "add", "disks", f"{vms}/e.vhdx")
+    assert ("scsi0", 1, f"{vms}/e.vhdx") in [(s["controller"], s["location"], s["path"]) for s in run_json(cimprovider, "vm", "show", "disks")["storage"]]
+    missing = cimprovider("vm", "disk", "remove", "disks", f"{vms}/zzz.vhdx")
     assert missing.exit_code == 5 and "no such disk" in missing.stderr
 
 
-def test_dvd_insert_and_eject_on_ide(cimprovider):
+def test_dvd_insert_and_eject_on_ide(cimprovider, vms):
     cimprovider("vm", "new", "optical")
-    assert cimprovider("vm", "dvd", "insert", "optical", "/iso/one.iso").exit_code == 0
+    assert cimprovider("vm", "dvd", "insert", "optical", f"{vms}/one.iso").exit_code == 0
     storage = run_json(cimprovider, "vm", "show", "optical")["storage"]
-    assert [(s["kind"], s["controller"], s["path"]) for s in storage] == [("dvd", "ide0", "/iso/one.iso")]
+    assert [(s["kind"], s["controller"], s["path"]) for s in storage] == [("dvd", "ide0", f"{vms}/one.iso")]
     assert cimprovider("vm", "dvd", "eject", "optical").exit_code == 0
     assert run_json(cimprovider, "vm", "show", "optical")["storage"][0]["path"] is None
     # The empty drive takes the next image; no second drive appears.
-    cimprovider("vm", "dvd", "insert", "optical", "/iso/two.iso")
+    cimprovider("vm", "dvd", "insert", "optical", f"{vms}/two.iso")
     storage = run_json(cimprovider, "vm", "show", "optical")["storage"]
-    assert [(s["kind"], s["path"]) for s in storage] == [("dvd", "/iso/two.iso")]
+    assert [(s["kind"], s["path"]) for s in storage] == [("dvd", f"{vms}/two.iso")]
     cimprovider("vm", "dvd", "eject", "optical", "--remove-drive")
     assert run_json(cimprovider, "vm", "show", "optical")["storage"] == []
+
+
+def test_media_outside_the_storage_roots_or_missing_are_refused_and_leave_no_drive(cimprovider, vms):
+    cimprovider("vm", "new", "confined")
+    shadow = cimprovider("vm", "disk", "add", "confined", "/etc/shadow")
+    assert shadow.exit_code == 1 and "32773" in shadow.stderr
+    assert "/etc/shadow leaves the storage roots" in shadow.stderr
+    escape = cimprovider("vm", "disk", "add", "confined", f"{vms}/../../../x.vhdx")
+    assert escape.exit_code == 1 and "leaves the storage roots" in escape.stderr
+    device = cimprovider("vm", "disk", "add", "confined", "/dev/sda")
+    assert device.exit_code == 1 and "/dev/sda" in device.stderr
+    missing = cimprovider("vm", "dvd", "insert", "confined", f"{vms}/missing.iso")
+    assert missing.exit_code == 1 and f"{vms}/missing.iso: no such file" in missing.stderr
+    assert run_json(cimprovider, "vm", "show", "confined")["storage"] == []
 
 
 def test_nics_added_connected_disconnected_and_removed(cimprovider, server):
