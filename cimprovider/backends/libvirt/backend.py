@@ -110,7 +110,8 @@ class LibvirtBackend(SnapshotOperations):
 
     def host_info(self) -> Host:
         if self._host is None:
-            self._host = self._call(lambda: describe_host(self._conn()), "describe the host")
+            roots = [str(root) for root in self._config.storage_roots]
+            self._host = self._call(lambda: describe_host(self._conn(), roots), "describe the host")
         return self._host
 
     def list_switches(self) -> list[VirtualSwitch]:

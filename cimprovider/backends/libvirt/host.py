@@ -3,7 +3,7 @@ networks (plus bridges VMs use directly) as virtual switches."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import libvirt
@@ -14,13 +14,10 @@ from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, r
 from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
 
 
-def describe_host(conn: libvirt.virConnect) -> Host:
+def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
+    """`roots` are the storage roots the server confines disks to (not
+    libvirt's pools): what clients are told to use is what is accepted."""
     _model, memory_mb, cpus, *_ = conn.getInfo()
-    roots: list[str] = []
-    for pool in conn.listAllStoragePools():
-        path = etree.fromstring(pool.XMLDesc()).findtext("target/path")
-        if path:
-            roots.append(path)
     version = conn.getVersion()
     return Host(
         name=conn.getHostname(),

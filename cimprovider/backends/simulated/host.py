@@ -35,7 +35,9 @@ def describe_host(config: ServerConfig) -> Host:
         name=config.host_name or socket.gethostname().split(".")[0] or "localhost",
         logical_processors=os.cpu_count() or 1,
         memory_mb=max(1, memory_mb),
-        storage_roots=(str(config.data_dir / "Virtual Hard Disks"), str(config.data_dir / "Virtual Machines")),
+        # The folders disks may live in: what clients are told to use
+        # (DefaultVirtualHardDiskPath) is where the server accepts them.
+        storage_roots=tuple(str(root) for root in config.storage_roots),
         hypervisor="simulated",
         hypervisor_version=release,
     )

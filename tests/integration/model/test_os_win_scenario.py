@@ -6,7 +6,9 @@ destroy it. Steps run in order and share the VM."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -108,11 +110,16 @@ def test_add_scsi_controller_drive_and_disk(conn):
     out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[drive.tocimxmlstr()]))
     drive_path = out["ResultingResourceSettings"][0]
     assert drive_path["InstanceID"].endswith("\\0\\D")
+    # os-win puts a new VM's disk in the host's default folder for them.
+    (settings,) = conn.EnumerateInstances("Msvm_VirtualSystemManagementServiceSettingData")
+    image = Path(settings["DefaultVirtualHardDiskPath"]) / "os-win-vm.vhdx"
+    image.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vhdx", str(image), "8M"], check=True)
     disk = template(conn, "Msvm_StorageAllocationSettingData", "Microsoft:Hyper-V:Virtual Hard Disk")
     disk["Parent"] = wmi_path(conn, drive_path)
-    disk["HostResource"] = ["C:\\VMs\\os-win-vm.vhdx"]
+    disk["HostResource"] = [str(image)]
     out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[disk.tocimxmlstr()]))
-    assert conn.GetInstance(out["ResultingResourceSettings"][0])["HostResource"] == ["C:\\VMs\\os-win-vm.vhdx"]
+    assert conn.GetInstance(out["ResultingResourceSettings"][0])["HostResource"] == [str(image)]
     # os-win's free-slot query: drives whose Parent is the controller's path.
     drives = [d for d in conn.EnumerateInstances("Msvm_ResourceAllocationSettingData")
               if d["ResourceSubType"] == "Microsoft:Hyper-V:Synthetic Disk Drive" and controller_path["InstanceID"] in (d["Parent"] or "").replace("\\\\", "\\")]

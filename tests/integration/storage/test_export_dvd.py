@@ -1,15 +1,19 @@
 """An ISO in a DVD drive travels with the export and comes back on import;
-one outside the storage roots is left out — the drive exported empty and
+one outside the storage roots is refused, and one that has left them since
+(a link swapped in) is left out — the drive exported empty and
 the job completed with warnings (32768) naming the file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.integration.model.hyperv import check, service, settings_of, template, wait_job
 from tests.integration.storage.transfer_client import definition_file, export_settings, import_planned, realize
 from tests.integration.storage.vhd_client import MIB, create
 from tests.integration.storage.vm_client import vm_with_disk, wmi_path
+from tests.support.untouched import assert_untouched, fingerprint
 
 ISO = bytes(range(256)) * 4096  # 1 MiB a reader can tell from any other
 
@@ -53,15 +57,26 @@ def test_an_iso_travels_and_comes_back(conn, root: Path) -> None:
     assert Path(restored).read_bytes() == ISO and not Path(restored).is_relative_to(folder)
 
 
-def test_an_iso_outside_the_roots_is_left_out_with_a_warning(conn, root: Path, tmp_path: Path) -> None:
+def test_an_iso_outside_the_roots_is_refused_and_one_that_left_them_is_exported_empty(conn, root: Path, tmp_path: Path) -> None:
     create(conn, root / "e.vhd", "dynamic", size=4 * MIB)
     outside = tmp_path / "elsewhere.iso"
     outside.write_bytes(ISO)
     vm = vm_with_disk(conn, "fardvd", root / "e.vhd")
-    insert_dvd(conn, vm, outside)
+    create(conn, root / "f.vhd", "dynamic", size=4 * MIB)
+    refused = vm_with_disk(conn, "refuseddvd", root / "f.vhd")
+    with pytest.raises(AssertionError, match=f"32773.*{outside}.*leaves the storage roots"):
+        insert_dvd(conn, refused, outside)
+    # Inserted from inside the roots, then swapped for a link pointing out.
+    inside = root / "swapped.iso"
+    inside.write_bytes(ISO)
+    insert_dvd(conn, vm, inside)
+    inside.unlink()
+    inside.symlink_to(outside)
+    before = fingerprint(outside)
     job = export_job(conn, vm, root / "out")
     assert (job["JobState"], job["ErrorCode"]) == (32768, 0), job["ErrorDescription"]
-    assert str(outside) in job["ErrorDescription"]
+    assert str(inside) in job["ErrorDescription"]
+    assert_untouched(outside, before)
     folder = root / "out" / "fardvd"
     assert not list((folder / "Virtual Hard Disks").glob("*.iso"))
     copy = realize(conn, import_planned(conn, definition_file(folder), new_id=True))

@@ -153,7 +153,9 @@ def test_apply_needs_the_vm_off_or_saved(conn, root: Path) -> None:
 
 @pytest.mark.parametrize(("user_type", "snapshot_type", "code"), [(2, 2, 32775), (5, 3, 32770), (5, 7, 32773)])
 def test_refused_snapshots(conn, root: Path, user_type: int, snapshot_type: int, code: int) -> None:
-    vm = vm_with_disk(conn, f"refused-{user_type}-{snapshot_type}", root / "none.vhd")
+    disk = root / f"refused-{user_type}-{snapshot_type}.img"
+    disk.write_bytes(bytes(64 * 1024))
+    vm = vm_with_disk(conn, f"refused-{user_type}-{snapshot_type}", disk)
     set_user_snapshot_type(conn, vm, user_type)
     answer, out = conn.InvokeMethod("CreateSnapshot", snapshot_service(conn), AffectedSystem=vm, SnapshotSettings="", SnapshotType=Uint16(snapshot_type))
     job = wait_job(conn, out["Job"])
@@ -162,7 +164,8 @@ def test_refused_snapshots(conn, root: Path, user_type: int, snapshot_type: int,
 
 
 def test_a_recovery_snapshot(conn, root: Path) -> None:
-    vm = vm_with_disk(conn, "recovery", root / "absent.vhd")  # a disk kept by reference only
+    (root / "raw.img").write_bytes(bytes(64 * 1024))
+    vm = vm_with_disk(conn, "recovery", root / "raw.img")  # not a VHD: a disk kept by reference only
     snapshot = take(conn, vm, 32768)
     assert conn.GetInstance(snapshot)["VirtualSystemType"] == "Microsoft:Hyper-V:Snapshot:Recovery"
-    assert disk_paths(conn, vm) == [str(root / "absent.vhd")]
+    assert disk_paths(conn, vm) == [str(root / "raw.img")]
