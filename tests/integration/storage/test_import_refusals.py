@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from cimprovider.backends.images.vhd_chain import create_differencing
 from tests.integration.storage.transfer_client import definition_file, export, refused
 from tests.integration.storage.vhd_client import MIB, create
 from tests.integration.storage.vm_client import vm_with_disk
+from tests.support.untouched import assert_untouched, fingerprint
 
 Spoil = Callable[[Path, Path], None]  # (export folder, a folder outside it)
 
@@ -147,3 +149,23 @@ def test_a_differencing_disk_reading_outside_the_folder_is_refused(conn, server,
                             SnapshotFolder=None, GenerateNewSystemIdentifier=True)
     assert code == 32773 and "outside the export folder" in message
     assert conn.EnumerateInstanceNames("Msvm_PlannedComputerSystem") == []
+
+
+def test_a_differencing_disk_whose_parent_is_outside_the_roots_is_refused_unread(conn, exported: Path, root: Path,
+                                                                                   tmp_path: Path) -> None:
+    """A crafted disk (made with our own VHD writer) whose locators name a
+    file outside the storage roots: the import names that file and never
+    opens it."""
+    folder = root / "victim"
+    shutil.copytree(exported, folder)
+    outside = tmp_path / "host-parent.vhd"
+    shutil.copyfile(folder / "Virtual Hard Disks" / "disk.vhd", outside)
+    disk = folder / "Virtual Hard Disks" / "disk.vhd"
+    disk.unlink()
+    create_differencing(disk, outside)
+    before = fingerprint(outside)
+    code, message = refused(conn, "ImportSystemDefinition", SystemDefinitionFile=str(definition_file(folder)),
+                            SnapshotFolder=None, GenerateNewSystemIdentifier=True)
+    assert code == 32773 and str(outside) in message and "storage roots" in message, message
+    assert conn.EnumerateInstanceNames("Msvm_PlannedComputerSystem") == []
+    assert_untouched(outside, before)
