@@ -5,6 +5,7 @@ merges and resizes are done here from Microsoft's published specification.
 No CIM in here: the Msvm_ImageManagementService provider calls
 `ImageService` and maps the errors to Hyper-V's return codes."""
 
+from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.drive_media import DriveMedia
 from cimprovider.backends.images.errors import (
     CorruptImageError,
@@ -36,5 +37,6 @@ __all__ = [
     "QemuImg",
     "StorageRoots",
     "VhdChain",
+    "confined_chain",
     "detect_format",
 ]

@@ -366,16 +366,25 @@ class LibvirtBackend(SnapshotOperations):
         changed = self._images.runnable(changed)
 
         def apply() -> None:
-            if vm.power_state in _ACTIVE_STATES:
-                apply_live(domain, vm, changed, self._switch_source, self._images.driver_format)
             base = etree.fromstring(domain.XMLDesc(INACTIVE))
+            declared = {
+                disk.find("source").get("file"): disk.find("driver").get("type")
+                for disk in base.iterfind("devices/disk")
+                if disk.find("source") is not None and disk.find("driver") is not None
+            }
+
+            def formats(path: str) -> str:
+                return self._images.driver_format(path, declared)
+
+            if vm.power_state in _ACTIVE_STATES:
+                apply_live(domain, vm, changed, self._switch_source, formats)
             name = base.findtext("name") or domain.name()
             if changed.name != vm.name and not domain.isActive():
                 wanted = self._free_domain_name(changed.name, vm.id)
                 if wanted != name:
                     domain.rename(wanted, 0)
                     name = wanted
-            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source, self._images.driver_format)))
+            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source, formats)))
 
         self._call(apply, what)
         return self._published(vm.id)

@@ -29,7 +29,7 @@ active storage pools: what is not there is refused, as it is here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -37,7 +37,7 @@ import libvirt
 from lxml import etree
 
 from cimprovider.backends.errors import BackendError, InvalidParameterError
-from cimprovider.backends.images import DriveMedia, ImageError, QemuImg, detect_format
+from cimprovider.backends.images import DriveMedia, ImageError, QemuImg, confined_chain, detect_format
 from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat
 from cimprovider.schemas.vm import VirtualMachine
@@ -116,16 +116,29 @@ class DiskImages:
         if backing:
             self.media.confine(backing)
 
+    def vetted(self, path: str) -> Path:
+        """The real path of a local disk whose whole chain lies inside the
+        storage roots: asked before qemu-img makes an overlay on it, commits
+        into it or a file beside it is written or deleted."""
+        return confined_chain(Path(path), self.media.roots, self.qemu_img, "media.path")[0]
+
+    def inside_roots(self, path: str) -> bool:
+        return path in self.media.roots
+
     def remote_format(self, path: str) -> str | None:
         volume = self.remote_volume(path) if self.remote_volume is not None else None
         found = None if volume is None else volume.find("target/format")
         return None if found is None else found.get("type")
 
-    def driver_format(self, path: str) -> str:
-        """QEMU's name for the format of the image at `path`."""
+    def driver_format(self, path: str, declared: Mapping[str, str] | None = None) -> str:
+        """QEMU's name for the format of the image at `path`. A local file
+        outside the storage roots (a disk of a domain defined elsewhere) is
+        never opened: it keeps the format its domain `declared` for it."""
         if path.startswith("/dev/"):
             return "raw"
         file = Path(path)
+        if self.local and not self.inside_roots(path):
+            return (declared or {}).get(path) or suffix_format(path)
         if self.local and file.is_file():
             with open(file, "rb") as handle:
                 if handle.read(4) == QCOW2_MAGIC:

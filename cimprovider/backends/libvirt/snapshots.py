@@ -11,10 +11,17 @@ where libvirt can; where it cannot (libvirt 9.0 with children, say) only
 the metadata goes and the chain stays, since the VM still reads it.
 Hyper-V's "saved" end state for a snapshot with memory is a managed save
 of the reverted, paused guest.
+
+Overlays are made beside the disks they freeze and committed into them, so
+every disk (with its whole chain) is confined to the storage roots before
+qemu-img or libvirt touches it: a domain defined elsewhere whose disks lie
+outside them gets no external snapshot, and no file outside is written or
+deleted.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +59,8 @@ from cimprovider.schemas.vm import VirtualMachine
 
 if TYPE_CHECKING:
     from cimprovider.backends.libvirt.backend import LibvirtBackend
+
+log = logging.getLogger(__name__)
 
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 _CANNOT_DELETE = frozenset(
@@ -110,6 +119,12 @@ class SnapshotOperations:
                 raise InvalidParameterError("name", "a snapshot name has 1 to 100 characters")
             domain = self._domain(vm_id)
             disks = self._model_disks(domain, vm)
+            if self._images.local:
+                # Internal snapshots are written into the disks, external
+                # ones beside them: either way, only inside the roots.
+                for path, _ in disks.values():
+                    if path:
+                        self._images.vetted(path)
             if all(fmt == "qcow2" for _, fmt in disks.values()):
                 xml, flags = internal_snapshot_xml(str(new_id), extras), 0
             elif not self._images.local:
@@ -243,7 +258,9 @@ class SnapshotOperations:
             if disk.get("device") != "disk" or disk.find("readonly") is not None or not path:
                 disks[target.get("dev")] = (None, "qcow2")  # a DVD or an empty drive: nothing to freeze
             else:
-                disks[target.get("dev")] = (path, self._images.driver_format(path))
+                driver = disk.find("driver")
+                declared = {path: driver.get("type")} if driver is not None and driver.get("type") else {}
+                disks[target.get("dev")] = (path, self._images.driver_format(path, declared))
         return disks
 
     def _keep_media_ids(self: "LibvirtBackend", domain: libvirt.virDomain, before: VirtualMachine) -> None:
@@ -270,6 +287,7 @@ class SnapshotOperations:
             source, driver = disk.find("source"), disk.find("driver")
             path = source.get("file") if source is not None else None
             if path in frozen:
+                self._images.vetted(path)
                 overlay = overlay_path(path, tag)
                 fmt = self._images.driver_format(path)
                 try:
@@ -302,6 +320,11 @@ class SnapshotOperations:
             path = source.get("file") if source is not None else None
             if not path or not is_our_overlay(path):
                 continue
+            try:
+                self._images.vetted(path)
+            except ImageError as error:
+                log.warning("left %s uncommitted: %s", path, error)
+                continue
             base = self._images.qemu_img.info(Path(path)).backing_filename
             if base not in frozen or base in still_read:
                 continue
@@ -328,7 +351,7 @@ class SnapshotOperations:
             # the VM's disk after it, and is read only if a later one froze it).
             read |= set(frozen_files(xml))
         for path in candidates - read:
-            if is_our_overlay(path) and not self._backed_by(path, read):
+            if is_our_overlay(path) and self._images.inside_roots(path) and not self._backed_by(path, read):
                 Path(path).unlink(missing_ok=True)
 
     def _backed_by(self: "LibvirtBackend", path: str, read: set[str]) -> bool:

@@ -96,3 +96,38 @@ def test_a_vhd_vm_is_frozen_under_an_overlay_and_applying_gives_it_a_fresh_one(h
     qemu_io(disk, "vpc", "read -P 0x77 2M 1M")
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     change_power_state(backend, vm.id, PowerRequest.STOP)
+
+
+def test_a_disk_outside_the_storage_roots_is_neither_snapshotted_nor_read(host: Host) -> None:
+    """A domain changed behind the server's back (virsh edit) to run on a
+    VHD outside the storage roots: the server refuses to freeze it under an
+    overlay (which it would write beside it) and never opens the file, even
+    to tell its format when it rewrites the domain."""
+    import shutil
+    import tempfile
+
+    import libvirt
+    import pytest
+
+    from cimprovider.backends import InvalidParameterError
+    from tests.support.untouched import assert_untouched, fingerprint
+
+    inside = host.workdir / "inside.vhd"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=dynamic", str(inside), "16M"], check=True)
+    outside_folder = Path(tempfile.mkdtemp(prefix="cimprovider-outside-"))
+    try:
+        outside = outside_folder / "system.vhd"
+        shutil.copyfile(inside, outside)
+        vm = vm_on(host, inside, "outside")
+        domain = host.conn.lookupByUUID(vm.id.bytes)
+        host.conn.defineXML(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).replace(str(inside), str(outside)))
+        before = fingerprint(outside)
+        with pytest.raises(InvalidParameterError, match=f"{outside}.*leaves the storage roots"):
+            host.backend.create_snapshot(vm.id, "refused")
+        host.backend.modify_vm(vm.id, host.backend.get_vm(vm.id).settings.replace(notes="renamed elsewhere"))
+        assert domain.snapshotNum(0) == 0
+        assert sorted(outside_folder.iterdir()) == [outside]
+        assert_untouched(outside, before)
+        assert f"type='vpc'" in host.conn.lookupByUUID(vm.id.bytes).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    finally:
+        shutil.rmtree(outside_folder)
