@@ -89,3 +89,23 @@ def test_a_vhdx_disk_that_does_not_exist_is_refused(backend: LibvirtBackend, sto
     with pytest.raises(InvalidParameterError, match="media.path.*no such file"):
         backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(storage / "gone.vhdx"))))
     assert backend.get_vm(vm.id).drives == ()
+
+
+def test_a_vhdx_disk_outside_the_roots_of_a_domain_defined_elsewhere_is_not_converted(
+    backend: LibvirtBackend, storage: Path, tmp_path: Path
+) -> None:
+    """A domain changed behind the server's back to hold a VHDX outside the
+    storage roots: changing the VM is refused, naming the file, and no
+    qcow2 copy is written beside it."""
+    (tmp_path / "elsewhere").mkdir()
+    outside = image(tmp_path / "elsewhere" / "system.vhdx", "vhdx")
+    vm = new_vm(backend, "elsewhere")
+    conn = libvirt.open("test:///default")
+    domain = conn.lookupByUUID(vm.id.bytes)
+    xml = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    xml.find("devices").append(etree.fromstring(
+        f"<disk type='file' device='disk'><source file='{outside}'/><target dev='hda' bus='ide'/></disk>"))
+    conn.defineXML(etree.tostring(xml, encoding="unicode"))
+    with pytest.raises(InvalidParameterError, match=f"{outside}.*leaves the storage roots"):
+        backend.modify_vm(vm.id, backend.get_vm(vm.id).settings.replace(notes="changed"))
+    assert sorted(p.name for p in outside.parent.iterdir()) == ["system.vhdx"]

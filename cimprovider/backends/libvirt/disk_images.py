@@ -170,6 +170,8 @@ class DiskImages:
             raise InvalidParameterError(
                 "media.path", f"{source} is VHDX, which QEMU cannot run; convert it to qcow2 on the libvirt host first"
             )
+        # The copy is written beside the source: both inside the roots only.
+        source = self.vetted(str(source)) if source.is_file() else source
         if not source.is_file():
             # Written as anything else, a VHDX appearing later would be misread.
             raise InvalidParameterError("media.path", f"{source} does not exist; a VHDX disk is converted to qcow2 as it is attached")
