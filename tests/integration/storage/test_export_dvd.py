@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.model.hyperv import check, service, settings_of, template, wait_job
-from tests.integration.storage.transfer_client import definition_file, export_settings, import_planned, realize
+from tests.integration.storage.transfer_client import definition_file, export_settings, import_planned, realize, refused
 from tests.integration.storage.vhd_client import MIB, create
 from tests.integration.storage.vm_client import vm_with_disk, wmi_path
 from tests.support.untouched import assert_untouched, fingerprint
@@ -81,3 +81,24 @@ def test_an_iso_outside_the_roots_is_refused_and_one_that_left_them_is_exported_
     assert not list((folder / "Virtual Hard Disks").glob("*.iso"))
     copy = realize(conn, import_planned(conn, definition_file(folder), new_id=True))
     assert dvd_paths(conn, copy) == []
+
+
+def test_an_iso_swapped_for_a_link_out_before_realizing_is_refused_unread(conn, root: Path, tmp_path: Path) -> None:
+    create(conn, root / "g.vhd", "dynamic", size=4 * MIB)
+    (root / "media.iso").write_bytes(ISO)
+    vm = vm_with_disk(conn, "swapdvd", root / "g.vhd")
+    insert_dvd(conn, vm, root / "media.iso")
+    assert export_job(conn, vm, root / "out")["JobState"] == 7
+    folder = root / "out" / "swapdvd"
+    planned = import_planned(conn, definition_file(folder), new_id=True)
+    # Between import and realization the exported ISO becomes a link to a host file.
+    secret = tmp_path / "host-secret.iso"
+    secret.write_bytes(b"secret" * 1000)
+    exported_iso = folder / "Virtual Hard Disks" / "media.iso"
+    exported_iso.unlink()
+    exported_iso.symlink_to(secret)
+    before = fingerprint(secret)
+    code, message = refused(conn, "RealizePlannedSystem", PlannedSystem=planned)
+    assert code == 32773 and str(exported_iso) in message, message
+    assert_untouched(secret, before)
+    assert not any(path.read_bytes() == secret.read_bytes() for path in root.rglob("*.iso") if path.is_file() and not path.is_symlink())

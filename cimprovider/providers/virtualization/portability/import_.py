@@ -118,6 +118,7 @@ class Importer:
         """A sound VHD/VHDX (or, in a DVD drive, any file) whose parents, if
         any, lie in the export folder too."""
         if drive.drive_type is DriveType.DVD:
+            self.plain_iso(path)
             return
         for _ in range(64):
             try:
@@ -139,6 +140,15 @@ class Importer:
                 raise invalid_parameter("SystemDefinitionFile", f"{path} reads through {parent}, outside the export folder")
             path = parent
         raise invalid_parameter("SystemDefinitionFile", f"{path}: the differencing chain is too long")
+
+    def plain_iso(self, path: Path) -> Path:
+        """The real path of an ISO file in the folder, read only if it (and
+        whatever link leads to it) lies inside the storage roots: the folder
+        may have changed since the import checked it."""
+        real = self.images.roots.confine(path, "SystemDefinitionFile")
+        if not real.is_file():
+            raise invalid_parameter("SystemDefinitionFile", f"{path} is not a regular file")
+        return real
 
     def known_switches(self, vm: VirtualMachine) -> VirtualMachine:
         """NICs connected to a switch this host does not have are imported
@@ -207,7 +217,7 @@ class Importer:
             for drive in planned.vm.drives:  # ISO files are copied as they are
                 if drive.drive_type is DriveType.DVD and drive.media is not None:
                     iso = Path(drive.media.path)
-                    shutil.copyfile(iso, disks / iso.name)
+                    shutil.copyfile(self.plain_iso(iso), disks / iso.name)
                     media[drive.id] = str(disks / iso.name)
             vm = define_from(self.virt.backend, planned.vm, media)
             if planned.snapshots:
