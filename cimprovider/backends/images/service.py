@@ -135,7 +135,9 @@ class ImageService:
     def set_parent(
         self, child: Path, parent: Path, ignore_id_mismatch: bool = False, progress: ProgressCallback | None = None
     ) -> None:
-        child = self._vhd(child, "re-parent", "child_path")
+        # The child's current parent is not followed (it may be the very
+        # outside file being mended away), so its chain is not vetted.
+        child = self._vhd(child, "re-parent", "child_path", follow=False)
         parent = self._existing(parent, "parent_path")
         self._not_attached(child)
         if detect_format(parent, self.qemu_img) is not Format.VHD:
@@ -203,12 +205,14 @@ class ImageService:
 
     # --- paths and checks
 
-    def _existing(self, path: Path | str, field: str = "path") -> Path:
-        """The real path of an image whose whole chain is inside the roots."""
+    def _existing(self, path: Path | str, field: str = "path", follow: bool = True) -> Path:
+        """The real path of an image whose whole chain (when the operation
+        will `follow` it) is inside the roots."""
         real = self.roots.confine(path, field)
         if not real.is_file():
             raise ImageNotFoundError(f"{path}: no such image file")
-        confined_chain(real, self.roots, self.qemu_img, field)
+        if follow:
+            confined_chain(real, self.roots, self.qemu_img, field)
         return real
 
     def _new_file(self, path: Path | str, field: str = "path") -> Path:
@@ -219,8 +223,8 @@ class ImageService:
             raise ImageNotFoundError(f"{real.parent}: no such directory")
         return real
 
-    def _vhd(self, path: Path | str, action: str, field: str = "path") -> Path:
-        real = self._existing(path, field)
+    def _vhd(self, path: Path | str, action: str, field: str = "path", follow: bool = True) -> Path:
+        real = self._existing(path, field, follow)
         if detect_format(real, self.qemu_img) is not Format.VHD:
             raise InvalidImageParameterError(field, f"{path} is not a VHD; only VHDs {action} here")
         return real

@@ -6,6 +6,7 @@ exactly as it was — not read, not written, not deleted."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -110,3 +111,15 @@ def _run(service: ImageService, operation: str, image: Path, root: Path) -> None
             service.create(VirtualHardDiskSettings(type="differencing", format="vhd", path=root / "x.vhd", parent_path=image))
     else:
         getattr(service, operation)(image)
+
+
+def test_a_child_of_an_outside_parent_can_be_pointed_back_inside(service: ImageService, root: Path, outside: Path) -> None:
+    """Re-parenting reads the child and the new parent only: it is how such
+    a disk is mended, so it is allowed, and the outside file stays unread."""
+    grand, middle, child = _vhd_through_outside(service, root, outside)
+    shutil.copyfile(middle, root / "mended.vhd")
+    before = fingerprint(middle)
+    service.set_parent(child, root / "mended.vhd")
+    service.validate(child)
+    assert service.get_settings(child).parent_path == root / "mended.vhd"
+    assert_untouched(middle, before)
