@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from pywbem import CIMInstance, Uint16, Uint32, Uint64
 
+from cimprovider.backends.images.vhd_chain import create_differencing
 from tests.backends.images.readers import qemu_io
 from tests.integration.storage.vhd_client import MIB, create, fail, vhdsd
+from tests.support.untouched import assert_untouched, fingerprint
 
 
 @pytest.fixture
@@ -107,3 +109,27 @@ def test_an_existing_file_is_not_overwritten(conn, root: Path) -> None:
     qemu_io(path, "vpc", "write -P 0x99 0 64k")
     assert fail(conn, "CreateVirtualHardDisk", 32773, VirtualDiskSettingData=vhdsd(path)).startswith("Path:")
     qemu_io(path, "vpc", "read -P 0x99 0 64k")
+
+
+def test_a_crafted_chain_through_an_outside_parent_is_refused_by_every_method(conn, root: Path, outside: Path) -> None:
+    """grand (inside) <- middle (outside) <- child (inside), the middle disk's
+    path coming from the child's own locators: no method reads, writes or
+    deletes through it, and each names it."""
+    create(conn, root / "grand.vhd")
+    middle, child = outside / "middle.vhd", root / "child.vhd"
+    create_differencing(middle, root / "grand.vhd")
+    create_differencing(child, middle)
+    before = fingerprint(middle)
+    calls = {
+        "MergeVirtualHardDisk": {"SourcePath": str(child), "DestinationPath": str(root / "grand.vhd")},
+        "ValidateVirtualHardDisk": {"Path": str(child)},
+        "GetVirtualHardDiskSettingData": {"Path": str(child)},
+        "GetVirtualHardDiskState": {"Path": str(child)},
+        "ConvertVirtualHardDisk": {"SourcePath": str(child),
+                                   "VirtualDiskSettingData": vhdsd(root / "flat.vhdx", "dynamic", "vhdx", size=None)},
+    }
+    for method, params in calls.items():
+        message = fail(conn, method, 32773, **params)
+        assert str(middle) in message and "storage roots" in message, (method, message)
+    assert_untouched(middle, before)
+    assert child.is_file() and not (root / "flat.vhdx").exists()
