@@ -15,7 +15,6 @@ means for a kill, and for the in-place operations, is in `partial_files`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path

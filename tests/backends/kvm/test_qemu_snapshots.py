@@ -8,12 +8,18 @@ the data must be gone. QEMU then starts on what the VM was given."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
-from cimprovider.backends import change_power_state
+import libvirt
+import pytest
+
+from cimprovider.backends import InvalidParameterError, change_power_state
 from cimprovider.schemas import Drive, Media, PowerRequest, PowerState, SystemSettings
 from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from tests.support.untouched import assert_untouched, fingerprint
 
 MIB = 1024 * 1024
 
@@ -103,15 +109,6 @@ def test_a_disk_outside_the_storage_roots_is_neither_snapshotted_nor_read(host: 
     VHD outside the storage roots: the server refuses to freeze it under an
     overlay (which it would write beside it) and never opens the file, even
     to tell its format when it rewrites the domain."""
-    import shutil
-    import tempfile
-
-    import libvirt
-    import pytest
-
-    from cimprovider.backends import InvalidParameterError
-    from tests.support.untouched import assert_untouched, fingerprint
-
     inside = host.workdir / "inside.vhd"
     subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=dynamic", str(inside), "16M"], check=True)
     outside_folder = Path(tempfile.mkdtemp(prefix="cimprovider-outside-"))
@@ -128,6 +125,6 @@ def test_a_disk_outside_the_storage_roots_is_neither_snapshotted_nor_read(host: 
         assert domain.snapshotNum(0) == 0
         assert sorted(outside_folder.iterdir()) == [outside]
         assert_untouched(outside, before)
-        assert f"type='vpc'" in host.conn.lookupByUUID(vm.id.bytes).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        assert "type='vpc'" in host.conn.lookupByUUID(vm.id.bytes).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     finally:
         shutil.rmtree(outside_folder)
