@@ -3,8 +3,6 @@ or CallError, and nothing is expanded, fetched or read from disk."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from lxml import etree
 from pywbem import CIM_ERR_INVALID_PARAMETER, CIM_ERR_NOT_SUPPORTED
@@ -93,9 +91,7 @@ def test_billion_laughs_is_refused_quickly() -> None:
         f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10)
     )
     body = f'{HEAD}<!DOCTYPE CIM [{entities}]><CIM CIMVERSION="2.0">&lol9;</CIM>'.encode()
-    started = time.perf_counter()
     error = protocol_error(body)
-    assert time.perf_counter() - started < 1.0
     assert (error.status, error.cim_error) == (400, "request-not-valid")
 
 
@@ -104,14 +100,40 @@ def test_doctype_without_entities_is_refused_too() -> None:
     assert protocol_error(body).cim_error == "request-not-valid"
 
 
-def test_ten_thousand_deep_nesting_is_refused_quickly() -> None:
+def test_ten_thousand_deep_nesting_is_refused_as_not_valid() -> None:
+    # Well-formed XML beyond our bound: not valid for us, whatever libxml2's own bound is.
     deep = "<VALUE.ARRAY>" * 10_000 + "</VALUE.ARRAY>" * 10_000
-    body = imethod("GetClass", iparam("PropertyList", deep))
-    started = time.perf_counter()
-    error = protocol_error(body)
-    assert time.perf_counter() - started < 1.0
+    error = protocol_error(imethod("GetClass", iparam("PropertyList", deep)))
     assert (error.status, error.cim_error) == (400, "request-not-valid")
-    assert "deeper" in error.message
+    assert error.message == "elements nested deeper than 64 levels"
+
+
+@pytest.mark.parametrize("levels", [65, 255, 256, 257, 2_000])
+def test_nesting_past_the_bound_is_refused_at_any_depth(levels: int) -> None:
+    body = ("<a>" * levels + "</a>" * levels).encode()
+    with pytest.raises(ProtocolError) as refused:
+        safexml.parse_document(body)
+    assert (refused.value.cim_error, refused.value.message) == ("request-not-valid", "elements nested deeper than 64 levels")
+
+
+def test_nesting_at_the_bound_is_accepted() -> None:
+    root = safexml.parse_document(("<a>" * 64 + "x" + "</a>" * 64).encode())
+    assert len(list(root.iter("a"))) == 64
+
+
+def test_libxml2_refusing_depth_itself_is_answered_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if libxml2's bound were lower than the one the chunk size is planned
+    # for: its own error fires first, and the client still hears not-valid.
+    monkeypatch.setattr(safexml, "_LIBXML2_MAX_DEPTH", 100_000)
+    deep = "<VALUE.ARRAY>" * 10_000 + "</VALUE.ARRAY>" * 10_000
+    error = protocol_error(imethod("GetClass", iparam("PropertyList", deep)))
+    assert (error.status, error.cim_error) == (400, "request-not-valid")
+    assert error.message == "elements nested deeper than the XML parser allows"
+
+
+def test_a_depth_bound_the_reader_cannot_enforce_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_depth 300"):
+        ParseLimits(max_depth=300)
 
 
 def test_element_count_is_bounded() -> None:
