@@ -66,7 +66,7 @@ def watch(session: Session, query_text: str, language: str, listener_host: str, 
     try:
         with watch_indications(conn, query_text, query_language=language, source_namespaces=[session.namespace],
                                listener_host=listener_host) as stream:
-            if session.output == "table" and not session.quiet:
+            if not session.quiet:  # on stderr, so it never mixes with a JSON stream
                 click.echo(f"watching {session.servers[0]} (Ctrl-C to stop)", err=True)
             while count is None or seen < count:
                 wait_for = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())

@@ -11,6 +11,8 @@ This is what a `watch` command needs:
 
 from __future__ import annotations
 
+import http.client
+import logging
 import queue
 import socket
 import time
@@ -66,15 +68,53 @@ class IndicationStream:
         return out
 
 
+# pywbem's callback thread looks for its stop flag only between waits of
+# this many seconds (2 by default): the whole of a Ctrl-C's delay.
+_CALLBACK_WAIT_SECONDS = 0.1
+
+
+def await_serving(host: str, port: int, timeout: float = 30) -> None:
+    """Return once an HTTP server on host:port answers a request. A bound
+    socket queues connections before its serving thread runs, and a
+    delivery waiting there can outlast the sender's timeout: a subscription
+    made before this would lose its first indications."""
+    deadline = time.monotonic() + timeout
+    while True:
+        probe = http.client.HTTPConnection(host, port, timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            probe.request("GET", "/")  # a listener answers 405; any answer will do
+            probe.getresponse().read()
+            return
+        except OSError as error:
+            if time.monotonic() >= deadline:
+                raise OSError(f"the listener on {host}:{port} did not answer within {timeout:.0f} s: {error}") from None
+            time.sleep(0.05)
+        finally:
+            probe.close()
+
+
+def _drop_record(_record: logging.LogRecord) -> bool:
+    return False
+
+
 @contextmanager
 def listening(host: str = "127.0.0.1", port: int | None = None) -> Iterator[IndicationStream]:
-    """A WBEMListener on `host` whose indications land in the stream."""
+    """A WBEMListener on `host` whose indications land in the stream,
+    serving by the time the stream is yielded."""
     port = port or free_port(host)
     stream = IndicationStream(listener_url=f"http://{host}:{port}")
     listener = WBEMListener(host, http_port=port)
+    listener.queue_get_timeout = _CALLBACK_WAIT_SECONDS
     listener.add_callback(lambda indication, _host: stream.received.put(indication))
     listener.start()
     try:
+        # The listener logs its 405 to our probe (before it answers) as a
+        # warning, which would land on the watcher's terminal.
+        listener.logger.addFilter(_drop_record)
+        try:
+            await_serving(host, port)
+        finally:
+            listener.logger.removeFilter(_drop_record)
         yield stream
     finally:
         listener.stop()
@@ -95,10 +135,11 @@ def watch_indications(
     and destination are removed and the listener is stopped."""
     if isinstance(conn, str):
         conn = WBEMConnection(conn, creds, timeout=30)
-    manager = WBEMSubscriptionManager(f"watch{uuid.uuid4().hex[:8]}")
+    owner = f"watch{uuid.uuid4().hex[:8]}"
     with listening(listener_host) as stream:
-        server_id = manager.add_server(WBEMServer(conn))
         try:
+            manager = WBEMSubscriptionManager(owner)
+            server_id = manager.add_server(WBEMServer(conn))
             destination = manager.add_destination(server_id, stream.listener_url, owned=True, destination_id="watch")
             indication_filter = manager.add_filter(
                 server_id, source_namespaces or [V2], query, query_language, owned=True, filter_id="watch"
@@ -106,4 +147,13 @@ def watch_indications(
             manager.add_subscriptions(server_id, indication_filter.path, [destination.path], owned=True)
             yield stream
         finally:
-            manager.remove_server(server_id)
+            remove_owned(conn, owner)
+
+
+def remove_owned(conn: WBEMConnection, owner: str) -> None:
+    """Remove every filter, destination and subscription the server holds
+    for `owner`. A manager that is told afresh finds them by name, also
+    those created by a request an interrupt cut short, which the manager
+    that sent it never recorded."""
+    sweeper = WBEMSubscriptionManager(owner)
+    sweeper.remove_server(sweeper.add_server(WBEMServer(conn)))
