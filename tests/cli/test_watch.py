@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +19,7 @@ from cimprovider.cli.main import cli
 from cimprovider.indications import ChangeKind, InstanceChange
 from tests.cli.conftest import REPO, client_env
 from tests.support.live import in_process_server
+from tests.support.waiting import DEADLINE, PipeLines, wait_until
 
 V2 = "root/virtualization/v2"
 OWNED = ("CIM_IndicationSubscription", "CIM_IndicationFilter", "CIM_ListenerDestinationCIMXML")
@@ -47,11 +47,8 @@ def subscriptions(live) -> dict[str, int]:
     return {name: len(conn.EnumerateInstanceNames(name)) for name in OWNED}
 
 
-def wait_for_subscription(live, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while subscriptions(live)["CIM_IndicationSubscription"] == 0:
-        assert time.monotonic() < deadline, "watch never subscribed"
-        time.sleep(0.1)
+def wait_for_subscription(live) -> None:
+    wait_until(lambda: subscriptions(live)["CIM_IndicationSubscription"], "watch's subscription")
 
 
 def test_watch_prints_state_changes_and_unsubscribes(indications):
@@ -75,22 +72,42 @@ def test_watch_prints_state_changes_and_unsubscribes(indications):
 
 
 def test_ctrl_c_ends_watch_and_removes_its_subscription(indications):
+    # The change is published the moment watch says it is watching: a user
+    # who acts on that line sees the first event, however busy the machine.
     live, service = indications
     before = subscriptions(live)
     process = subprocess.Popen([sys.executable, "-m", "cimprovider.cli", "watch"], cwd=REPO, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env({"CIMPROVIDER_SERVER": live.url}))
+    out, err = PipeLines(process.stdout), PipeLines(process.stderr)
     try:
-        wait_for_subscription(live)
+        err.wait_for(r"^watching http://127\.0\.0\.1:\d+ \(Ctrl-C to stop\)$")
         service.publish(InstanceChange(ChangeKind.MODIFIED, V2, vm(9), vm(2)))
-        time.sleep(1)
+        out.wait_for(r"watched  Running -> Paused$")
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        process.wait(timeout=DEADLINE)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130
-    assert "watched  Running -> Paused" in out
-    assert err.splitlines()[-1] == "cimprovider: interrupted"
+    assert err.text().splitlines()[-1] == "cimprovider: interrupted"
+    assert subscriptions(live) == before
+
+
+def test_sigterm_ends_watch_and_removes_its_subscription(indications):
+    live, _ = indications
+    before = subscriptions(live)
+    process = subprocess.Popen([sys.executable, "-m", "cimprovider.cli", "watch"], cwd=REPO, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=client_env({"CIMPROVIDER_SERVER": live.url}))
+    err = PipeLines(process.stderr)
+    try:
+        err.wait_for(r"^watching ")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert err.text().splitlines()[-1] == "cimprovider: interrupted"
     assert subscriptions(live) == before
 
 
