@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import socket
-import time
 
 import psutil
 import pytest
@@ -76,19 +75,18 @@ def test_external_entity_is_not_read(server):
     assert b"root:" not in response
 
 
-def test_billion_laughs_is_refused_quickly(server):
+def test_billion_laughs_is_refused(server):
     entities = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
     body = f'<?xml version="1.0"?><!DOCTYPE CIM [<!ENTITY l0 "ha">{entities}]><CIM>&l9;</CIM>'.encode()
-    started = time.monotonic()
     status, headers, _ = post(server, body)
     assert status == 400
-    assert time.monotonic() - started < 5
+    assert headers.get("cimerror") == "request-not-valid"
 
 
 def test_deeply_nested_xml(server):
     body = b'<?xml version="1.0"?>' + b"<CIM>" * 100_000 + b"</CIM>" * 100_000
     status, headers, _ = post(server, body)
-    assert status == 400
+    assert (status, headers.get("cimerror")) == (400, "request-not-valid")
 
 
 def test_wrong_cimoperation_header(server):

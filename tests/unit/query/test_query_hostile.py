@@ -3,7 +3,6 @@ the parser keeps working afterwards."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -60,10 +59,8 @@ def test_nested_array_indexes() -> None:
 def test_one_megabyte_query(language: str) -> None:
     text = "SELECT * FROM X WHERE " + " OR ".join(["a = 'xxxxxxxx'"] * 60_000)
     assert len(text) > 1_000_000
-    start = time.perf_counter()
     error = _refused(language, text)
     assert f"the limit is {MAX_QUERY_LENGTH}" in error.status_description
-    assert time.perf_counter() - start < 0.5
 
 
 def test_long_flat_or_under_the_limit_parses_and_evaluates() -> None:

@@ -1,8 +1,8 @@
-"""By hand: `python tests/unit/wire/bench_writer.py [instances] [properties]`.
+"""By hand: `python bench/writer.py [instances] [properties]`.
 
 Times write_intrinsic_response for an EnumerateInstances answer against
 pywbem 1.9.1 parsing the same bytes the way WBEMConnection does
-(xml_to_tupletree_sax, then TupleParser). Not collected by pytest.
+(xml_to_tupletree_sax, then TupleParser).
 """
 
 from __future__ import annotations
