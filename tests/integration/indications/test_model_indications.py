@@ -16,6 +16,7 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16, WBEMServer, WBEMSubscri
 
 from cimprovider.indications.listener import IndicationStream, listening
 from tests.integration.indications.conftest import STATE_CHANGES, WMI_STATE_CHANGES, Served
+from tests.support.waiting import DEADLINE
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, template
 
 # RequestStateChange values and the EnabledState pairs (previous, source)
@@ -78,18 +79,23 @@ def test_power_changes_in_order_to_owned_and_permanent_subscriptions(server: Ser
     conn = server.live.connection(NS)
     vm = define_vm(conn, "indicated")
     expected = [pair for _, pairs in SEQUENCE for pair in pairs]
+    # One more start after the sequence: deliveries keep their order, so its
+    # two indications coming next show nothing was sent twice or extra.
+    marker = SEQUENCE[0]
     with subscriber(server) as sub, listening() as dmtf, listening() as wmi:
         sub.subscribe(dmtf, STATE_CHANGES, "DMTF:CQL", owned=True)
         permanent = sub.subscribe(wmi, WMI_STATE_CHANGES, "WQL", owned=False)
         try:
-            for requested, _ in SEQUENCE:
+            for requested, _ in [*SEQUENCE, marker]:
                 code, job = request_state(conn, vm, requested)
                 assert code == 4096 and job["JobState"] == 7
-            got = {name: stream.collect(len(expected), timeout=20) for name, stream in (("dmtf", dmtf), ("wmi", wmi))}
-            assert dmtf.collect(1, timeout=0.3) == [] and wmi.collect(1, timeout=0.1) == []
+            got = {name: stream.collect(len(expected) + 2, timeout=DEADLINE)
+                   for name, stream in (("dmtf", dmtf), ("wmi", wmi))}
         finally:
             sub.remove_permanent(permanent)
-    for received in got.values():
+    for everything in got.values():
+        assert states(everything[len(expected):]) == marker[1]
+        received = everything[:len(expected)]
         assert states(received) == expected
         for indication, (requested, _) in zip(received, [s for s in SEQUENCE for _ in range(2)]):
             assert indication.classname == "CIM_InstModification"
@@ -128,12 +134,15 @@ def test_nic_settings_created_and_deleted_in_wmi_form(server: Served) -> None:
         sub.subscribe(created, created_q, "WQL")
         sub.subscribe(deleted, deleted_q, "WQL")
         nic = _add_nic(conn, vm, "port-1")
-        [born] = created.collect(1, timeout=10)
-        assert deleted.collect(1, timeout=0.3) == []
+        [born] = created.collect(1, timeout=DEADLINE)
         check(conn, conn.InvokeMethod("RemoveResourceSettings", service(conn), ResourceSettings=[nic]))
-        [gone] = deleted.collect(1, timeout=10)
-        assert created.collect(1, timeout=0.3) == []
+        # In order per listener: had the creation reached `deleted` (or the
+        # deletion `created`), it would be the next one there.
+        [gone] = deleted.collect(1, timeout=DEADLINE)
+        _add_nic(conn, vm, "port-2")
+        [marker] = created.collect(1, timeout=DEADLINE)
     assert born.classname == "CIM_InstCreation" and gone.classname == "CIM_InstDeletion"
+    assert marker.classname == "CIM_InstCreation" and marker["SourceInstance"]["ElementName"] == "port-2"
     for indication in (born, gone):
         source = indication["SourceInstance"]
         assert source.classname == "Msvm_SyntheticEthernetPortSettingData"
@@ -151,7 +160,7 @@ def test_job_created_progresses_and_completes(server: Served) -> None:
         assert code == 4096
         job_id = out["Job"]["InstanceID"]
         seen: list[CIMInstance] = []
-        for indication in stream.iterate(timeout=10):
+        for indication in stream.iterate(timeout=DEADLINE):
             if indication["SourceInstance"]["InstanceID"] == job_id:
                 seen.append(indication)
                 if indication["SourceInstance"]["JobState"] == 7:
@@ -174,10 +183,10 @@ def test_integration_components_appear_on_start_and_go_on_stop(server: Served) -
     with subscriber(server) as sub, listening() as stream:
         sub.subscribe(stream, query, "DMTF:CQL")
         request_state(conn, vm, 2)
-        [born] = stream.collect(1, timeout=10)
+        [born] = stream.collect(1, timeout=DEADLINE)
         live = conn.EnumerateInstances("Msvm_ShutdownComponent")
         request_state(conn, vm, 3)
-        [gone] = stream.collect(1, timeout=10)
+        [gone] = stream.collect(1, timeout=DEADLINE)
     assert (born.classname, gone.classname) == ("CIM_InstCreation", "CIM_InstDeletion")
     assert born["SourceInstance"]["SystemName"] == vm["Name"] == gone["SourceInstance"]["SystemName"]
     mine = next(i for i in live if i["SystemName"] == vm["Name"])
@@ -191,7 +200,7 @@ def test_management_service_method_calls(server: Served) -> None:
     with subscriber(server) as sub, listening() as stream:
         sub.subscribe(stream, query, "DMTF:CQL")
         vm = define_vm(conn, "called")
-        pre, post = stream.collect(2, timeout=10)
+        pre, post = stream.collect(2, timeout=DEADLINE)
     assert (pre["MethodName"], post["MethodName"]) == ("DefineSystem", "DefineSystem")
     assert (pre["PreCall"], post["PreCall"]) == (True, False)
     assert post["ReturnValue"] == "0"

@@ -9,6 +9,8 @@ import time
 import pywbem
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
+from tests.support.waiting import DEADLINE
+
 NS = "root/virtualization/v2"
 FINISHED = {7, 8, 9, 10, 32768}
 
@@ -17,7 +19,7 @@ def service(conn: pywbem.WBEMConnection) -> CIMInstanceName:
     return conn.EnumerateInstanceNames("Msvm_VirtualSystemManagementService")[0]
 
 
-def wait_job(conn: pywbem.WBEMConnection, job: CIMInstanceName, timeout: float = 10) -> CIMInstance:
+def wait_job(conn: pywbem.WBEMConnection, job: CIMInstanceName, timeout: float = DEADLINE) -> CIMInstance:
     deadline = time.monotonic() + timeout
     while True:
         instance = conn.GetInstance(job)

@@ -3,20 +3,16 @@ so the next enumeration finds it ready; what it finds is never stale."""
 
 from __future__ import annotations
 
-import time
-
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
 from cimprovider.backends import change_power_state
 from tests.integration.model.hyperv import NS
 from tests.support.live import in_process_server
+from tests.support.waiting import wait_until
 
 
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the instance was not built in the background"
-        time.sleep(0.02)
+def wait_for(predicate) -> None:
+    wait_until(predicate, "the instance built in the background")
 
 
 def test_instances_are_built_after_changes_and_match_the_vm(tmp_path):

@@ -5,11 +5,10 @@ host's KVP items read back from Msvm_KvpExchangeComponentSettingData."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from pywbem import CIMInstance, Uint16
 
+from tests.support.waiting import wait_until
 from tests.integration.model.hyperv import check, define_vm, request_state, service, state, wait_job
 
 KVP_GUID = "2A34B1C2-FD73-4043-8A5B-DD2159BC743F"
@@ -118,10 +117,7 @@ def test_disabled_shutdown_component_refuses_initiate_shutdown(conn) -> None:
     assert modify_enabled(conn, conn.GetInstance(setting.path), 2)[0] == 0
     code, _ = conn.InvokeMethod("InitiateShutdown", shutdown_component(conn, vm).path, Force=False, Reason="enabled")
     assert int(code) == 0
-    deadline = time.monotonic() + 10
-    while state(conn, vm) != 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: state(conn, vm) == 3, "the guest shut down")
 
 
 def test_heartbeat_disabled_shows_on_the_running_component(conn) -> None:

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import pytest
 from pywbem import CIMError, CIMInstance, Uint16
 
+from tests.support.waiting import wait_until
 from tests.integration.model.hyperv import (
     check,
     define_vm,
@@ -212,13 +213,7 @@ def test_soft_shutdown_through_the_shutdown_component(conn):
     component = [c for c in conn.EnumerateInstanceNames("Msvm_ShutdownComponent") if c["SystemName"] == vm["Name"]][0]
     code, _ = conn.InvokeMethod("InitiateShutdown", component, Force=False, Reason="scenario")
     assert code == 0
-    for _ in range(200):
-        if state(conn, vm) == 3:
-            break
-        import time
-
-        time.sleep(0.02)
-    assert state(conn, vm) == 3
+    wait_until(lambda: state(conn, vm) == 3, "the VM off after InitiateShutdown")
     assert [c for c in conn.EnumerateInstanceNames("Msvm_ShutdownComponent") if c["SystemName"] == vm["Name"]] == []
 
 

@@ -16,12 +16,10 @@ from pywbem import CIMInstanceName
 
 from tests.integration.model.hyperv import NS
 from tests.integration.storage.vhd_client import image_service, vhdsd
+from tests.support.waiting import DEADLINE
 from tests.support.live import serve_process
 
 MIB = 1024 * 1024
-pytestmark = pytest.mark.timeout(60)
-
-
 def serve(data_dir: Path):
     return serve_process("--port", "0", "--data-dir", str(data_dir))
 
@@ -36,7 +34,7 @@ def big_source(path: Path) -> None:
     subprocess.run(["qemu-io", "-f", "vpc", "-c", f"write -P 0x5a 0 {384 * MIB}", str(path)], check=True, capture_output=True)
 
 
-def running_with_progress(conn: pywbem.WBEMConnection, job: CIMInstanceName, timeout: float = 15) -> None:
+def running_with_progress(conn: pywbem.WBEMConnection, job: CIMInstanceName, timeout: float = DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = conn.GetInstance(job, PropertyList=["JobState", "PercentComplete"])

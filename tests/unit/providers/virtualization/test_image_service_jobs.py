@@ -5,7 +5,6 @@ by a stand-in that the test steps through."""
 from __future__ import annotations
 
 import threading
-import time
 from types import SimpleNamespace
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from cimprovider.backends.images import ImageInUseError, ImageNotFoundError, Inv
 from cimprovider.jobs import JobRunner, JobState
 from cimprovider.providers.virtualization.storage.images import ImageManagementService
 from cimprovider.providers.virtualization.ids import parse_guid
+from tests.support.waiting import DEADLINE, wait_until
 
 NS = "root/virtualization/v2"
 
@@ -32,7 +32,7 @@ class SteppedImages:
         for percent, reached, step in zip((25, 70), self.reached, self.steps):
             progress(percent)
             reached.set()
-            assert step.wait(10)
+            assert step.wait(DEADLINE)
         if self.error is not None:
             raise self.error
         progress(100)
@@ -57,10 +57,8 @@ def _job_id(answer) -> UUID:
 
 
 def _percent_when(runner: JobRunner, job_id: UUID, event: threading.Event) -> int:
-    assert event.wait(10)
-    deadline = time.monotonic() + 5
-    while runner.get(job_id).state is not JobState.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert event.wait(DEADLINE)
+    wait_until(lambda: runner.get(job_id).state is JobState.RUNNING, "the job running")
     return runner.get(job_id).percent_complete
 
 
@@ -72,7 +70,7 @@ def test_percent_complete_follows_the_image_layer(runner: JobRunner) -> None:
     images.steps[0].set()
     assert _percent_when(runner, job_id, images.reached[1]) == 70
     images.steps[1].set()
-    done = runner.wait(job_id, 10)
+    done = runner.wait(job_id, DEADLINE)
     assert (done.state, done.percent_complete, done.error_code) == (JobState.COMPLETED, 100, 0)
 
 
@@ -93,6 +91,6 @@ def test_a_failure_ends_the_job_with_its_code_and_message(runner: JobRunner, err
     vhdsd = CIMInstance("Msvm_VirtualHardDiskSettingData", properties={
         "Type": Uint16(3), "Format": Uint16(2), "Path": "/d/a.vhd", "MaxInternalSize": Uint64(1024 * 1024)})
     job_id = _job_id(service.invoke_method(None, "x", "CreateVirtualHardDisk", {"VirtualDiskSettingData": vhdsd}))
-    done = runner.wait(job_id, 10)
+    done = runner.wait(job_id, DEADLINE)
     assert (done.state, done.error_code, done.percent_complete) == (JobState.EXCEPTION, code, 70)
     assert message in done.error_description
