@@ -4,6 +4,7 @@ stand-in script plays qemu-img where the real one cannot be made to hang."""
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 import time
@@ -101,10 +102,12 @@ def test_a_missing_executable_is_an_image_error(tmp_path: Path) -> None:
 
 
 def test_a_progress_callback_that_raises_stops_the_tool(tmp_path: Path) -> None:
-    marker = tmp_path / "still-running"
+    pid_file, marker = tmp_path / "pid", tmp_path / "still-running"
     tool = QemuImg(_fake(tmp_path, f"""
+        import os
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
         sys.stdout.write("    (10.00/100%)\\r"); sys.stdout.flush()
-        time.sleep(2)
+        time.sleep(120)
         open({str(marker)!r}, "w").write("the tool went on")
     """))
 
@@ -113,5 +116,7 @@ def test_a_progress_callback_that_raises_stops_the_tool(tmp_path: Path) -> None:
 
     with pytest.raises(KeyboardInterrupt):
         tool.run(["convert"], progress=cancel)
-    time.sleep(2.5)
+    # Gone by the time run() gave up, not merely quiet for a while.
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
     assert not marker.exists()

@@ -26,6 +26,7 @@ from cimprovider.indications.source import ChangeKind, IndicationStamp, Instance
 from cimprovider.indications.store import SubscriptionStore
 from cimprovider.indications.transport import DeliveryFailed, ListenerAddress
 from cimprovider.query import StaticQueryContext
+from tests.support.waiting import wait_until
 
 V2 = "root/virtualization/v2"
 CTX = StaticQueryContext(V2, "host", {"Msvm_ComputerSystem": "CIM_ComputerSystem", "CIM_ComputerSystem": None})
@@ -168,22 +169,17 @@ def enqueue(worker, store, bodies: list[bytes]) -> None:
     worker.enqueue([delivery.PendingDelivery(i, "d", "f", now, b) for i, b in zip(ids, bodies)])
 
 
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+def wait_for(condition) -> bool:
+    return bool(wait_until(condition, "the worker's condition"))
 
 
 def test_worker_delivers_in_order_once_the_listener_returns(tmp_path, monkeypatch) -> None:
     worker, store, script, gave_up, _ = worker_for(
-        tmp_path, monkeypatch, DeliverySettings(retry_attempts=50, retry_interval=0.05))
+        tmp_path, monkeypatch, DeliverySettings(retry_attempts=1200, retry_interval=0.05))  # a 60 s window
     enqueue(worker, store, [b"1", b"2", b"3"])
     assert not worker.has_room()
-    time.sleep(0.3)
-    assert script.sent == [] and worker.counters.failed_attempts >= 2
+    assert wait_for(lambda: worker.counters.failed_attempts >= 2)
+    assert script.sent == []
     script.down = False
     assert wait_for(worker.idle)
     assert script.sent == [b"1", b"2", b"3"] and gave_up == []
@@ -205,8 +201,8 @@ def test_worker_gives_up_after_the_retry_window_and_reports(tmp_path, monkeypatc
 
 def test_closing_a_failing_worker_keeps_its_pending_rows(tmp_path, monkeypatch) -> None:
     worker, store, script, gave_up, _ = worker_for(
-        tmp_path, monkeypatch, DeliverySettings(retry_attempts=100, retry_interval=0.05))
+        tmp_path, monkeypatch, DeliverySettings(retry_attempts=1200, retry_interval=0.05))  # a 60 s window
     enqueue(worker, store, [b"1"])
-    time.sleep(0.1)
+    assert wait_for(lambda: worker.counters.failed_attempts >= 1)
     worker.close()
     assert gave_up == [] and store.pending_count() == 1

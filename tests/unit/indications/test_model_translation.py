@@ -24,6 +24,7 @@ from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
+from tests.support.waiting import DEADLINE
 
 
 class Recorder:
@@ -169,7 +170,7 @@ def test_nothing_is_built_without_subscribers_but_the_mirror_follows(model) -> N
 def test_a_job_is_created_modified_and_its_previous_state_kept(model) -> None:
     virt, recorder, _ = model
     job = virt.jobs.submit(lambda progress, _token: progress(50), "Test job")
-    virt.jobs.wait(job.id, timeout=5)
+    virt.jobs.wait(job.id, timeout=DEADLINE)
     jobs = [c for c in recorder.changes if c.source.classname == "Msvm_ConcreteJob"]
     assert jobs[0].kind is ChangeKind.CREATED
     assert jobs[-1].kind is ChangeKind.MODIFIED and jobs[-1].source["JobState"] == 7
@@ -182,7 +183,7 @@ def test_classes_no_filter_selects_are_not_built(model) -> None:
     recorder.unwanted = {"Msvm_ConcreteJob", "Msvm_VirtualSystemSettingData", "Msvm_ProcessorSettingData"}
     vm = virt.backend.define_vm(SystemSettings(name="picky"))
     power(virt, vm.id, PowerRequest.START)
-    virt.jobs.wait(virt.jobs.submit(lambda progress, _token: None, "Unwatched").id, timeout=5)
+    virt.jobs.wait(virt.jobs.submit(lambda progress, _token: None, "Unwatched").id, timeout=DEADLINE)
     built = {c.source.classname for c in recorder.changes}
     assert "Msvm_ComputerSystem" in built and "Msvm_MemorySettingData" in built
     assert not built & recorder.unwanted

@@ -23,6 +23,7 @@ from cimprovider.indications.transport import (
     release,
     send_export,
 )
+from tests.support.waiting import DEADLINE
 
 OK_BODY = (b'<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
            b'<MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEEXPRSP><EXPMETHODRESPONSE NAME="ExportIndication"/>'
@@ -91,7 +92,7 @@ def listener(answer: Answer, keep_alive: bool = False) -> Iterator[tuple[Listene
 def test_one_connection_per_delivery_to_an_http10_listener() -> None:
     with listener(http10(OK_BODY)) as (address, requests, connections):
         for n in range(3):
-            send_export(address, f"<body{n}/>".encode(), timeout=2)
+            send_export(address, f"<body{n}/>".encode(), timeout=DEADLINE)
     assert connections[0] == 3 and len(requests) == 3
     head, _, body = requests[0].partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
@@ -107,7 +108,7 @@ def test_a_listener_that_keeps_connections_gets_one() -> None:
                            + str(len(OK_BODY)).encode() + b"\r\n\r\n" + OK_BODY)
     with listener(answer, keep_alive=True) as (address, requests, connections):
         for n in range(5):
-            send_export(address, b"<x/>", timeout=2)
+            send_export(address, b"<x/>", timeout=DEADLINE)
     assert len(requests) == 5 and connections[0] == 1
 
 
@@ -116,14 +117,14 @@ def test_a_kept_connection_the_listener_closed_is_replaced() -> None:
     answer = lambda _req: (b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(OK_BODY)).encode() + b"\r\n\r\n" + OK_BODY)
     with listener(answer, keep_alive=False) as (address, requests, connections):
         for _ in range(3):
-            send_export(address, b"<x/>", timeout=2)
+            send_export(address, b"<x/>", timeout=DEADLINE)
     assert len(requests) == 3 and connections[0] == 3
 
 
 def test_an_error_answer_is_a_refusal_not_a_failure() -> None:
     with listener(http10(ERROR_BODY)) as (address, _, _):
         with pytest.raises(IndicationRejected) as raised:
-            send_export(address, b"<x/>", timeout=2)
+            send_export(address, b"<x/>", timeout=DEADLINE)
     assert raised.value.error.status_code == 4
 
 
@@ -136,22 +137,22 @@ def test_an_error_answer_is_a_refusal_not_a_failure() -> None:
 def test_unusable_answers_are_worth_a_retry(answer: Answer) -> None:
     with listener(answer) as (address, _, _):
         with pytest.raises(DeliveryFailed):
-            send_export(address, b"<x/>", timeout=2)
+            send_export(address, b"<x/>", timeout=DEADLINE)
 
 
 def test_an_answer_without_length_ends_with_the_connection() -> None:
     answer = lambda _req: b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n" + OK_BODY
     with listener(answer) as (address, requests, _):
-        send_export(address, b"<x/>", timeout=2)
+        send_export(address, b"<x/>", timeout=DEADLINE)
     assert len(requests) == 1
 
 
-def test_nobody_listening_fails_quickly() -> None:
+def test_nobody_listening_is_a_failure() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(DeliveryFailed):
-        send_export(ListenerAddress.parse(f"http://127.0.0.1:{port}"), b"<x/>", timeout=1)
+        send_export(ListenerAddress.parse(f"http://127.0.0.1:{port}"), b"<x/>", timeout=DEADLINE)
 
 
 class Context:

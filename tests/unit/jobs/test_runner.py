@@ -17,6 +17,7 @@ from cimprovider.jobs import (
     ProgressReporter,
 )
 from cimprovider.schemas import JobChange, JobChanged
+from tests.support.waiting import DEADLINE
 
 
 class FakeClock:
@@ -50,7 +51,7 @@ def test_a_job_runs_to_completion_and_publishes_its_life(runner: JobRunner) -> N
     vm_id = uuid4()
     job = runner.submit(stepping, "RequestStateChange", "start VM", affected_element_ids=[vm_id])
     assert job.state is JobState.NEW
-    finished = runner.wait(job.id, timeout=5)
+    finished = runner.wait(job.id, timeout=DEADLINE)
     assert finished.state is JobState.COMPLETED
     assert finished.percent_complete == 100 and finished.error_code == 0
     assert finished.affected_element_ids == (vm_id,)
@@ -66,7 +67,7 @@ def test_a_job_runs_to_completion_and_publishes_its_life(runner: JobRunner) -> N
 
 def test_warnings_give_completed_with_warnings(runner: JobRunner) -> None:
     job = runner.submit(lambda p, c: JobOutcome(result=1, warnings=["disk is small"]), "x")
-    finished = runner.wait(job.id, 5)
+    finished = runner.wait(job.id, DEADLINE)
     assert finished.state is JobState.COMPLETED_WITH_WARNINGS
     assert "disk is small" in finished.error_description
 
@@ -75,7 +76,7 @@ def test_a_failure_carries_its_hyper_v_code(runner: JobRunner) -> None:
     def invalid(progress: ProgressReporter, cancel: CancelToken) -> None:
         raise JobFailure(32773, "Data: longer than 1024 characters")
 
-    finished = runner.wait(runner.submit(invalid, "AddKvpItems").id, 5)
+    finished = runner.wait(runner.submit(invalid, "AddKvpItems").id, DEADLINE)
     assert (finished.state, finished.error_code) == (JobState.EXCEPTION, 32773)
     assert "1024" in finished.error_description
 
@@ -83,7 +84,7 @@ def test_a_failure_carries_its_hyper_v_code(runner: JobRunner) -> None:
 def test_other_exceptions_go_through_the_error_mapper(clock: FakeClock) -> None:
     runner = JobRunner(error_mapper=lambda error: (32775, f"mapped: {error}"), clock=clock)
     try:
-        finished = runner.wait(runner.submit(lambda p, c: 1 / 0, "x").id, 5)
+        finished = runner.wait(runner.submit(lambda p, c: 1 / 0, "x").id, DEADLINE)
         assert (finished.state, finished.error_code) == (JobState.EXCEPTION, 32775)
         assert finished.error_description.startswith("mapped:")
     finally:
@@ -100,9 +101,9 @@ def test_cancel_a_running_job_that_listens(runner: JobRunner) -> None:
         cancel.raise_if_cancelled()
 
     job = runner.submit(patient, "x")
-    assert started.wait(5)
+    assert started.wait(DEADLINE)
     assert runner.cancel(job.id).state is JobState.RUNNING  # asked, not yet acknowledged
-    assert runner.wait(job.id, 5).state is JobState.TERMINATED
+    assert runner.wait(job.id, DEADLINE).state is JobState.TERMINATED
     with pytest.raises(JobFinishedError):
         runner.cancel(job.id)
 
@@ -112,11 +113,11 @@ def test_cancel_a_queued_job_terminates_it_before_it_runs() -> None:
     gate = threading.Event()
     ran: list[str] = []
     try:
-        blocker = runner.submit(lambda p, c: gate.wait(5), "blocker")
+        blocker = runner.submit(lambda p, c: gate.wait(DEADLINE), "blocker")
         queued = runner.submit(lambda p, c: ran.append("ran"), "queued")
         assert runner.cancel(queued.id).state is JobState.TERMINATED
         gate.set()
-        runner.wait(blocker.id, 5)
+        runner.wait(blocker.id, DEADLINE)
         assert runner.get(queued.id).state is JobState.TERMINATED
         assert ran == []
     finally:
@@ -126,16 +127,16 @@ def test_cancel_a_queued_job_terminates_it_before_it_runs() -> None:
 
 def test_kill_ends_at_once_and_ignores_the_work(runner: JobRunner) -> None:
     release = threading.Event()
-    job = runner.submit(lambda p, c: release.wait(5), "x")
+    job = runner.submit(lambda p, c: release.wait(DEADLINE), "x")
     killed = runner.kill(job.id)
     assert killed.state is JobState.KILLED
     release.set()
-    assert runner.wait(job.id, 5).state is JobState.KILLED
+    assert runner.wait(job.id, DEADLINE).state is JobState.KILLED
 
 
 def test_not_cancellable_jobs_refuse(runner: JobRunner) -> None:
     release = threading.Event()
-    job = runner.submit(lambda p, c: release.wait(5), "x", cancellable=False)
+    job = runner.submit(lambda p, c: release.wait(DEADLINE), "x", cancellable=False)
     assert job.cancellable is False
     with pytest.raises(JobNotCancellableError):
         runner.cancel(job.id)
@@ -145,7 +146,7 @@ def test_not_cancellable_jobs_refuse(runner: JobRunner) -> None:
 def test_finished_jobs_are_kept_for_the_retention_time_then_forgotten(runner: JobRunner, clock: FakeClock) -> None:
     events = runner.events.subscribe_queue(kinds=[JobChanged])
     job = runner.submit(stepping, "x")
-    runner.wait(job.id, 5)
+    runner.wait(job.id, DEADLINE)
     clock.now += 299
     assert runner.get(job.id).state is JobState.COMPLETED
     assert job.id in [j.id for j in runner.list()]
@@ -159,7 +160,7 @@ def test_finished_jobs_are_kept_for_the_retention_time_then_forgotten(runner: Jo
 
 def test_running_jobs_never_expire(runner: JobRunner, clock: FakeClock) -> None:
     release = threading.Event()
-    job = runner.submit(lambda p, c: release.wait(5), "x")
+    job = runner.submit(lambda p, c: release.wait(DEADLINE), "x")
     clock.now += 10_000
     assert runner.get(job.id).state in (JobState.NEW, JobState.STARTING, JobState.RUNNING)
     release.set()
@@ -171,7 +172,7 @@ def test_progress_only_moves_forward(runner: JobRunner) -> None:
             progress(percent)
 
     events = runner.events.subscribe_queue(kinds=[JobChanged])
-    runner.wait(runner.submit(wobbly, "x").id, 5)
+    runner.wait(runner.submit(wobbly, "x").id, DEADLINE)
     percents = [e.job.percent_complete for e in events.drain() if isinstance(e, JobChanged)]
     assert percents == sorted(percents) and percents[-1] == 100
 

@@ -11,6 +11,7 @@ import pytest
 
 from cimprovider.events import EventBus
 from cimprovider.jobs import FAILED, INTERRUPTED, CancelToken, JobFailure, JobNotFoundError, JobRunner, JobState, JobStore
+from tests.support.waiting import DEADLINE
 
 
 class FakeClock:
@@ -51,7 +52,7 @@ def test_a_finished_job_is_read_back_with_its_error(store_path: Path, clock: Fak
 
     first = runner_on(store_path, clock)
     job = first.submit(work, "ConvertVirtualHardDisk", "converting", affected_element_ids=[affected])
-    first.wait(job.id, 5)
+    first.wait(job.id, DEADLINE)
     first.close()
 
     again = runner_on(store_path, clock).get(job.id)
@@ -72,11 +73,11 @@ def test_a_job_running_when_the_process_died_is_reported_interrupted(
     def work(progress, token: CancelToken) -> None:
         progress(12)
         running.set()
-        blocked.wait(10)
+        blocked.wait(DEADLINE)
 
     first = runner_on(store_path, clock)  # never closed: the process "dies"
     job = first.submit(work, "ConvertVirtualHardDisk")
-    assert running.wait(5)
+    assert running.wait(DEADLINE)
 
     second = runner_on(store_path, clock)
     found = second.get(job.id)
@@ -90,7 +91,7 @@ def test_a_job_running_when_the_process_died_is_reported_interrupted(
 
 def test_a_queued_job_is_interrupted_too(store_path: Path, clock: FakeClock, blocked: threading.Event) -> None:
     first = JobRunner(EventBus(), workers=1, clock=clock, store=JobStore(store_path))
-    first.submit(lambda p, t: blocked.wait(10), "Busy")
+    first.submit(lambda p, t: blocked.wait(DEADLINE), "Busy")
     queued = first.submit(lambda p, t: None, "Queued")
     assert first.get(queued.id).state is JobState.NEW
 
@@ -103,8 +104,8 @@ def test_an_interrupted_job_is_kept_for_the_retention_time_from_restart(
 ) -> None:
     started = threading.Event()
     first = runner_on(store_path, clock)
-    job = first.submit(lambda p, t: (started.set(), blocked.wait(10)), "Long")
-    assert started.wait(5)
+    job = first.submit(lambda p, t: (started.set(), blocked.wait(DEADLINE)), "Long")
+    assert started.wait(DEADLINE)
 
     second = runner_on(store_path, clock)
     clock.now += 299
@@ -123,11 +124,11 @@ def test_progress_is_written_but_not_on_every_tick(store_path: Path, clock: Fake
         for percent in range(1, 60):
             progress(percent)
         ticked.set()
-        blocked.wait(10)
+        blocked.wait(DEADLINE)
 
     first = runner_on(store_path, clock)
     job = first.submit(work, "Ticks")
-    assert ticked.wait(5)
+    assert ticked.wait(DEADLINE)
     assert first.get(job.id).percent_complete == 59
     stored = {status.id: status for status in JobStore(store_path).load()}[job.id]
     assert stored.state is JobState.RUNNING
@@ -136,6 +137,6 @@ def test_progress_is_written_but_not_on_every_tick(store_path: Path, clock: Fake
 
 def test_a_runner_without_a_store_keeps_nothing(store_path: Path, clock: FakeClock) -> None:
     plain = JobRunner(EventBus(), clock=clock)
-    plain.wait(plain.submit(lambda p, t: None, "Quick").id, 5)
+    plain.wait(plain.submit(lambda p, t: None, "Quick").id, DEADLINE)
     plain.close()
     assert not store_path.exists()
