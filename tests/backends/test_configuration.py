@@ -8,6 +8,7 @@ import pytest
 
 from backend_scenarios import new_vm, vm_in_state
 from conftest import BackendHarness
+from tests.support.waiting import DEADLINE
 from cimprovider.backends import Backend, InUseError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.schemas import (
     Controller,
@@ -77,7 +78,7 @@ def test_modify_system_settings(backend: Backend) -> None:
     changed = backend.modify_vm(vm.id, vm.settings.replace(name="renamed", notes="n2", snapshot_type="standard"))
     assert (changed.name, changed.notes, changed.snapshot_type.value) == ("renamed", "n2", "standard")
     assert backend.get_vm(vm.id).name == "renamed"
-    event = events.get(timeout=1)
+    event = events.get(timeout=DEADLINE)
     assert isinstance(event, VmModified) and event.previous.name == vm.name and event.vm.name == "renamed"
     with pytest.raises(InvalidParameterError) as caught:
         backend.modify_vm(vm.id, vm.settings.replace(generation=2))
@@ -186,7 +187,7 @@ def test_destroy_only_when_off_or_saved(backend: Backend, state: PowerState) -> 
     backend.destroy_vm(vm_id)
     with pytest.raises(NotFoundError):
         backend.get_vm(vm_id)
-    assert events.get(timeout=1).vm.id == vm_id  # type: ignore[attr-defined]
+    assert events.get(timeout=DEADLINE).vm.id == vm_id  # type: ignore[attr-defined]
 
 
 def test_host_and_default_switch(backend: Backend) -> None:

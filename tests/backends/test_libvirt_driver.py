@@ -17,6 +17,7 @@ from lxml import etree
 
 from backend_scenarios import new_vm
 from conftest import BackendHarness
+from tests.support.waiting import DEADLINE
 from cimprovider.backends import change_power_state
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.metadata import NAMESPACE
@@ -75,7 +76,7 @@ def outside(harness: BackendHarness) -> libvirt.virConnect:
     conn.close()
 
 
-def wait_for(events: queue.Queue, match, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+def wait_for(events: queue.Queue, match, timeout: float = DEADLINE):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -186,11 +187,11 @@ def test_a_lost_connection_is_reported_and_recovered(backend: LibvirtBackend, ou
         backend.list_vms()
     # Defined while we were away: seen once the connection is back.
     domain = outside.defineXML(OUTSIDE_DOMAIN)
-    lost = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged), timeout=10)
+    lost = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged))
     assert (lost.backend, lost.health.healthy) == ("libvirt", False)
-    back = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged), timeout=10)
+    back = wait_for(events.queue, lambda e: isinstance(e, BackendHealthChanged))
     assert back.health.healthy and back.health.since > lost.health.since
-    wait_for(events.queue, lambda e: isinstance(e, VmDefined) and e.vm.id == UUID(domain.UUIDString()), timeout=10)
+    wait_for(events.queue, lambda e: isinstance(e, VmDefined) and e.vm.id == UUID(domain.UUIDString()))
     assert backend.healthy and backend.health().reconnect_attempts == 0
     assert any(vm.name == "made-with-virsh" for vm in backend.list_vms())
 

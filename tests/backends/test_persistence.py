@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from backend_scenarios import new_vm
 from conftest import BackendHarness
+from tests.support.waiting import wait_until
 from cimprovider.backends import change_power_state
 from cimprovider.schemas import Controller, ControllerType, Drive, KvpItem, Media, NetworkAdapter, PowerRequest, PowerState
 
@@ -19,7 +18,7 @@ def test_a_reopened_backend_has_everything(harness: BackendHarness) -> None:
     backend.add_kvp_items(vm.id, [KvpItem(name="k", data="v")])
     off_vm = new_vm(backend, "stays off")
     change_power_state(backend, vm.id, PowerRequest.START)
-    time.sleep(0.2)
+    wait_until(lambda: backend.get_runtime(vm.id).uptime_ms > 0, "the uptime counting")
     before = backend.get_vm(vm.id)
     uptime = backend.get_runtime(vm.id).uptime_ms
     backend.close()

@@ -10,13 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from cimprovider.backends.simulated import SimulatedBackend
 from cimprovider.schemas import NetworkAdapter, ServerConfig
+from tests.support.waiting import DEADLINE
 
 WRITER = textwrap.dedent(
     """
@@ -48,21 +48,21 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.3, 0.9, 1.7])
-def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path, delay: float) -> None:
+@pytest.mark.parametrize("finished_before_kill", [1, 10, 40])
+def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path, finished_before_kill: int) -> None:
     data_dir = tmp_path / "data"
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    # Wait until the writer is well under way, then kill it without warning.
-    deadline = time.monotonic() + 30
-    first = child.stdout.readline() if child.stdout else ""
-    assert first, child.stderr.read() if child.stderr else "writer printed nothing"
-    time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+    # Once the writer has finished so many VMs it is in the middle of the
+    # next one: kill it there without warning. Counting its reports, not the
+    # clock, puts the kill at the same depth on a busy machine and an idle one.
+    reported = [child.stdout.readline() for _ in range(finished_before_kill)] if child.stdout else []
+    assert all(reported), child.stderr.read() if child.stderr else "the writer stopped reporting"
     os.kill(child.pid, signal.SIGKILL)
-    output, _ = child.communicate(timeout=30)
+    output, _ = child.communicate(timeout=DEADLINE)
     assert child.returncode == -signal.SIGKILL
-    finished = {line.strip() for line in [first, *output.splitlines()] if line.strip()}
+    finished = {line.strip() for line in [*reported, *output.splitlines()] if line.strip()}
 
     database = ServerConfig(data_dir=data_dir).database_path
     with sqlite3.connect(database) as db:

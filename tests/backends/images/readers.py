@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.waiting import wait_until
 
 TIMEOUT = 60
 
@@ -73,12 +74,8 @@ def vhdimount(path: Path, mount_point: Path) -> Iterator[Path]:
     result = run("vhdimount", str(path), str(mount_point))
     assert result.returncode == 0, result.stdout + result.stderr
     try:
-        for _ in range(100):
-            disks = sorted(mount_point.glob("vhdi*"), key=lambda p: int(p.name[4:]))
-            if disks:
-                break
-            time.sleep(0.05)
-        assert disks, f"vhdimount showed nothing for {path}"
+        disks = wait_until(lambda: sorted(mount_point.glob("vhdi*"), key=lambda p: int(p.name[4:])),
+                           f"vhdimount showing the disks of {path}")
         yield disks[-1]
     finally:
         run("umount", str(mount_point))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from cimprovider.backends.images.vhd_file import VhdFile
 
 from .conftest import MIB, differencing, settings
 from .readers import qemu_io
+from tests.support.waiting import wait_until
 
 
 def _flip(path: Path, offset_from_end: int) -> None:
@@ -121,11 +121,7 @@ def test_a_disk_held_by_qemu_is_in_use(service: ImageService, root: Path) -> Non
         ["qemu-io", "-f", "vpc", str(root / "d.vhd")], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
-            if service.get_state(root / "d.vhd").in_use:
-                break
-            time.sleep(0.05)
-        assert service.get_state(root / "d.vhd").in_use
+        wait_until(lambda: service.get_state(root / "d.vhd").in_use, "qemu-io holding the disk")
         with pytest.raises(ImageInUseError):
             service.compact(root / "d.vhd")
         with pytest.raises(ImageInUseError):
