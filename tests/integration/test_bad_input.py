@@ -9,6 +9,8 @@ import socket
 import psutil
 import pytest
 
+from tests.support.waiting import DEADLINE
+
 ENVELOPE = (
     '<?xml version="1.0" encoding="utf-8" ?>'
     '<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ>'
@@ -23,7 +25,7 @@ def call(method: str, params: str = "") -> bytes:
 
 
 def post(server, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=DEADLINE)
     sent = {
         "Content-Type": 'application/xml; charset="utf-8"',
         "CIMOperation": "MethodCall",
@@ -95,7 +97,7 @@ def test_wrong_cimoperation_header(server):
 
 
 def test_get_is_not_implemented(server):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=DEADLINE)
     conn.request("GET", "/cimom")
     assert conn.getresponse().status == 501
 
@@ -120,7 +122,7 @@ def test_wrong_parameter_type_is_cim_error_4(server):
 def test_hundred_megabyte_body_is_413_without_reading_it(server):
     process = psutil.Process()
     before = process.memory_info().rss
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
         sock.sendall(
             b"POST /cimom HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
             b"CIMOperation: MethodCall\r\nCIMMethod: EnumerateInstances\r\nCIMObject: root/interop\r\n"
@@ -138,7 +140,7 @@ def test_hundred_megabyte_body_is_413_without_reading_it(server):
 
 
 def test_chunked_body_over_the_limit_is_413(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
         sock.sendall(
             b"POST /cimom HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n"
             b"CIMOperation: MethodCall\r\nCIMMethod: EnumerateInstances\r\nCIMObject: root/interop\r\n\r\n"
@@ -155,7 +157,7 @@ def test_chunked_body_over_the_limit_is_413(server):
 
 def test_client_disconnecting_mid_body(server):
     for _ in range(20):
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
             sock.sendall(
                 b"POST /cimom HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
                 b"CIMOperation: MethodCall\r\nCIMMethod: EnumerateInstances\r\nCIMObject: root/interop\r\n"
@@ -164,7 +166,7 @@ def test_client_disconnecting_mid_body(server):
 
 
 def test_trailers_carry_the_cim_status(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
         body = call("EnumerateInstanceNames", '<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="No_Such"></CLASSNAME></IPARAMVALUE>')
         sock.sendall(
             b"POST /cimom HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nTE: trailers\r\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 
+from tests.support.waiting import DEADLINE
+
 BODY = (
     '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" '
     'PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstanceNames"><LOCALNAMESPACEPATH>'
@@ -14,7 +16,7 @@ BODY = (
 
 
 def mpost(server, headers):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=DEADLINE)
     conn.request("M-POST", "/cimom", body=BODY, headers={"Content-Type": "application/xml", **headers})
     response = conn.getresponse()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()

@@ -14,6 +14,7 @@ import requests
 from pywbem import CIMError
 
 from tests.support.live import serve_process
+from tests.support.waiting import DEADLINE
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess:
@@ -101,7 +102,7 @@ def test_basic_auth_roles(tmp_path, users_file):
         assert err.value.status_code == pywbem.CIM_ERR_ACCESS_DENIED
         admin = pywbem.WBEMConnection(served.url, ("alice", "alice-pw"), default_namespace="root/interop", timeout=30)
         assert admin.InvokeMethod("RequestStateChange", manager, RequestedState=pywbem.Uint16(2))[0] == 0
-        response = requests.post(served.url + "/cimom", data=b"x", timeout=10)
+        response = requests.post(served.url + "/cimom", data=b"x", timeout=DEADLINE)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
 
