@@ -54,12 +54,12 @@ def test_a_guest_defined_with_virsh_starts_pauses_saves_restores_and_shuts_down(
     assert not domain.isActive() and domain.hasManagedSaveImage(0)
     mark = console_size(console)
     assert change_power_state(backend, vm_id, R.START).power_state is S.RUNNING
-    wait_for_console(console, r"guest: disks=", after=mark, timeout=30)  # the restored guest carries on
+    wait_for_console(console, r"guest: disks=", after=mark, timeout=60)  # the restored guest carries on
     assert not domain.hasManagedSaveImage(0)
 
     events.drain()
     assert change_power_state(backend, vm_id, R.SHUTDOWN).power_state is S.OFF
-    wait_for_console(console, r"power button, powering off", timeout=5)
+    wait_for_console(console, r"power button, powering off", timeout=60)
     changes = [(e.old, e.new) for e in events.drain() if isinstance(e, PowerStateChanged) and e.vm_id == vm_id]
     assert changes == [(S.RUNNING, S.STOPPING), (S.STOPPING, S.OFF)]
 

@@ -85,7 +85,7 @@ def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_an
     # Reboot takes the agent's path, not ACPI's.
     mark = console_size(console)
     assert change_power_state(backend, vm_id, R.REBOOT).power_state is S.RUNNING
-    wait_for_console(console, r"guest: agent shutdown -h -r \+0", after=mark, timeout=15)
+    wait_for_console(console, r"guest: agent shutdown -h -r \+0", after=mark, timeout=60)
     wait_for_console(console, r"guest: agent on /dev/vport", after=mark)
     until(lambda: backend.get_runtime(vm_id).heartbeat, lambda h: h is HeartbeatState.OK, what="the heartbeat after reboot")
 
@@ -94,9 +94,9 @@ def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_an
     freeze = {"execute": "guest-exec",
               "arguments": {"path": "/bin/sh", "arg": ["-c", "sleep 1; kill -STOP $(pidof qemu-ga)"]}}
     libvirt_qemu.qemuAgentCommand(domain, json.dumps(freeze), 10, 0)
-    time.sleep(1.5)
-    hung = backend.get_runtime(vm_id)
-    assert hung.heartbeat is HeartbeatState.LOST_COMMUNICATION and hung.guest_kvp_items == ()
+    hung = until(lambda: backend.get_runtime(vm_id),
+                 lambda r: r.heartbeat is HeartbeatState.LOST_COMMUNICATION, timeout=60, what="the heartbeat once the agent hangs")
+    assert hung.guest_kvp_items == ()
     assert hung.integration_services == {kind: IntegrationServiceState.LOST_COMMUNICATION for kind in ENABLED}
     mark = console_size(console)
     assert change_power_state(backend, vm_id, R.SHUTDOWN).power_state is S.OFF
