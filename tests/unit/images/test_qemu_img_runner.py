@@ -68,13 +68,26 @@ def test_real_qemu_img_progress(tmp_path: Path) -> None:
 
 
 def test_progress_is_passed_on_as_it_comes(tmp_path: Path) -> None:
-    tool = QemuImg(_fake(tmp_path, """
+    # The tool writes each figure only once the one before has reached the
+    # callback, so each must be passed on while the tool runs (and none can
+    # share a read with the next, however the machine schedules the two).
+    tool = QemuImg(_fake(tmp_path, f"""
+        import os
         for p in ("0.00", "12.50", "50.00", "99.99", "100.00"):
-            sys.stdout.write(f"    ({p}/100%)\\r"); sys.stdout.flush(); time.sleep(0.01)
+            sys.stdout.write(f"    ({{p}}/100%)\\r"); sys.stdout.flush()
+            heard = os.path.join({str(tmp_path)!r}, "heard-" + str(min(99, int(float(p)))))
+            deadline = time.monotonic() + 60
+            while p != "100.00" and not os.path.exists(heard) and time.monotonic() < deadline:
+                time.sleep(0.01)
         print()
     """))
     seen: list[int] = []
-    tool.run(["convert"], progress=seen.append)
+
+    def heard(percent: int) -> None:
+        seen.append(percent)
+        (tmp_path / f"heard-{percent}").touch()
+
+    tool.run(["convert"], progress=heard)
     assert seen == [0, 12, 50, 99, 100]
 
 
