@@ -20,6 +20,7 @@ import uvicorn
 from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
+from cimprovider.database import UnusableDatabaseError
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
@@ -54,8 +55,18 @@ class ServerParts:
     indications: IndicationService | None = None  # publishers raise indications here
 
 
+# `cimprovider serve` exits with this when a file of the data directory is
+# not ours or is damaged (sysexits' EX_DATAERR): a script can tell it from
+# a configuration error (1) and must not retry with the same directory.
+UNUSABLE_DATA_FILE = 65
+
+
 class StartupError(RuntimeError):
     """The server must not start as configured; the message says why."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def is_loopback(host: str) -> bool:
@@ -120,6 +131,13 @@ def plain_http_warning(config: ServerConfig) -> str | None:
 
 
 def build_application(config: ServerConfig, extensions: list[Extension] | None = None) -> CIMApplication:
+    try:
+        return _build_application(config, extensions)
+    except UnusableDatabaseError as error:
+        raise StartupError(str(error), UNUSABLE_DATA_FILE) from None
+
+
+def _build_application(config: ServerConfig, extensions: list[Extension] | None) -> CIMApplication:
     authenticator = load_users(config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     repository = ClassRepository.load(cache_dir=config.data_dir / "cache")
@@ -165,6 +183,8 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
     model, then the jobs (transitions in flight finish), then the backend."""
     try:
         backend = load_backend(parts.config.backend, parts.config)
+    except UnusableDatabaseError:
+        raise
     except Exception as error:  # noqa: BLE001 - a backend's own errors (libvirtError…) included
         # The hypervisor is away or a setting is wrong: say so on one line.
         raise StartupError(f"backend {parts.config.backend!r} cannot start: {error}") from None

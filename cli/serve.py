@@ -61,10 +61,10 @@ def serve(config_file: Path | None, **options) -> None:
     try:
         app = build_application(config)
     except StartupError as exc:
-        raise CommandFailure(f"serve: {exc}") from None
+        raise CommandFailure(f"serve: {exc}", exc.exit_code) from None
     try:
         asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
     except StartupError as exc:
-        raise CommandFailure(f"serve: {exc}") from None
+        raise CommandFailure(f"serve: {exc}", exc.exit_code) from None
     finally:
         repeats.flush()

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cimprovider.database import Database
+from cimprovider.database import Database, FileMarker
 
 from cimprovider.indications.records import (
     DeliverySettings,
@@ -57,10 +57,18 @@ class PendingDelivery:
     attempts: int = 0
 
 
+MARKER = FileMarker(
+    0x43494D49,  # "CIMI"
+    "indication store",
+    frozenset({"filters", "destinations", "subscriptions"}),
+    "start with no indication subscriptions",
+)
+
+
 class SubscriptionStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = Database(path, foreign_keys=True, timeout=10)
+        self._db = Database(path, foreign_keys=True, timeout=10, marker=MARKER)
         # executescript commits on its own; the statements are idempotent.
         self._connection().executescript(SCHEMA)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.database import Database
+from cimprovider.database import Database, FileMarker
 from cimprovider.schemas.jobs import JobState, JobStatus
 
 _SCHEMA = """
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at TEXT
 )
 """
+MARKER = FileMarker(0x43494D4A, "job store", frozenset({"jobs"}), "start with no job records")  # "CIMJ"
 _COLUMNS = (
     "id, job_type, description, state, percent_complete, error_code, error_description,"
     " cancellable, affected_element_ids, created_at, started_at, finished_at"
@@ -46,7 +47,7 @@ class JobStore:
         self.path = Path(path)
         # A job's record is what a client reads after a crash; a lost
         # progress tick is harmless, a lost state change is not.
-        self._db = Database(self.path, synchronous="FULL")
+        self._db = Database(self.path, synchronous="FULL", marker=MARKER)
         with self._db.transaction() as db:
             db.execute(_SCHEMA)
 

@@ -14,7 +14,7 @@ import sqlite3
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from cimprovider.database import Database
+from cimprovider.database import Database, FileMarker
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -31,12 +31,13 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS planned_systems (id TEXT PRIMARY KEY, document TEXT NOT NULL)",
 )
 SCHEMA_VERSION = "1"
+MARKER = FileMarker(0x43494D48, "host database", frozenset({"meta", "vms"}), "start a new host")  # "CIMH"
 
 
 class SimulatedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = Database(path)
+        self._db = Database(path, marker=MARKER)
         with self.transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
