@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pywbem import CIM_ERR_FAILED, CIMError
+from pywbem import CIMError
 
-from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal
+from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal, is_expected, operation_failure
 from cimprovider.http.authenticator import Authenticator, Refusal
 from cimprovider.http.headers import (
     check_cim_headers,
@@ -182,8 +182,11 @@ class CIMApplication:
         except CIMError as error:
             return self._cim_error(request.message_id, request.method, intrinsic, error)
         except Exception as exc:  # noqa: BLE001 - a fault must not kill the connection
-            log.exception("operation %s failed", request.method)
-            error = CIMError(CIM_ERR_FAILED, f"internal error in {request.method}: {type(exc).__name__}: {exc}")
+            error = operation_failure(request.method, exc)
+            if is_expected(exc):
+                log.error("operation %s failed: %s", request.method, error.status_description)
+            else:
+                log.exception("operation %s failed", request.method)
             return self._cim_error(request.message_id, request.method, intrinsic, error)
         return Answer(200, body)
 

@@ -14,12 +14,14 @@ still polling it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
+from cimprovider.database import DiskFullError
 from cimprovider.events import EventBus
 from cimprovider.jobs.job import FAILED, INTERRUPTED, Job, JobCancelled, JobFailure, JobOutcome, Work, _now
 from cimprovider.jobs.state import JobError, JobEvent
@@ -27,6 +29,7 @@ from cimprovider.jobs.store import JobStore
 from cimprovider.schemas.events import JobChange, JobChanged
 from cimprovider.schemas.jobs import JobState, JobStatus
 
+log = logging.getLogger(__name__)
 ErrorMapper = Callable[[BaseException], tuple[int, str]]
 _PROGRESS_SAVE_SECONDS = 1.0
 
@@ -85,8 +88,12 @@ class JobRunner:
         job = Job(job_type, description, cancellable, tuple(affected_element_ids))
         with self._lock:
             self.expire()
+            # Saved before it is known: a job whose record cannot be written
+            # (a full disk) is not started, and the caller hears why.
+            if self._store is not None:
+                self._store.save(job.status())
             self._jobs[job.id] = job
-            self._publish(job, JobChange.CREATED)
+            self._publish(job, JobChange.CREATED, save=False)
             created = job.status()
         self._pool.submit(self._run, job, work)
         return created
@@ -142,8 +149,11 @@ class JobRunner:
             for job in gone:
                 del self._jobs[job.id]
                 self._publish(job, JobChange.EXPIRED)
-            if self._store is not None:
-                self._store.delete([job.id for job in gone])
+            if self._store is not None and gone:
+                try:
+                    self._store.delete([job.id for job in gone])
+                except DiskFullError as error:  # reads must go on; a restart expires them again
+                    log.warning("expired jobs were not removed from the store: %s", error)
         return [job.id for job in gone]
 
     def close(self, wait: bool = True) -> None:
@@ -205,8 +215,13 @@ class JobRunner:
         status = job.status()
         if save and self._store is not None and change is not JobChange.EXPIRED:
             # Written before anyone hears of it, so what a listener saw is
-            # what a restarted server reads back.
-            self._store.save(status)
+            # what a restarted server reads back. A job under way cannot be
+            # refused for want of a record: it goes on in memory, and a
+            # restart reconciles it from its result.
+            try:
+                self._store.save(status)
+            except DiskFullError as error:
+                log.warning("job %s: its record was not saved: %s", job.id, error)
         self.events.publish(JobChanged(change=change, job=status))
 
     def _restore(self, store: JobStore) -> None:

@@ -12,6 +12,7 @@ from cimprovider.backends.errors import (
     InvalidStateError,
     NotFoundError,
 )
+from cimprovider.database import disk_full_message
 from cimprovider.jobs import FAILED
 from cimprovider.schemas.base import validation_message
 
@@ -45,6 +46,9 @@ def hyperv_code(error: BaseException) -> tuple[int, str]:
     """(code, description) for anything a method or job may raise."""
     if isinstance(error, MethodFailure):
         return error.code, error.message
+    full = disk_full_message(error)
+    if full is not None:
+        return FAILED, full
     if isinstance(error, InvalidStateError):
         return INVALID_STATE, str(error)
     if isinstance(error, InvalidParameterError):
