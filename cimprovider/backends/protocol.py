@@ -8,7 +8,8 @@ transitional state. The returned `PowerTransition.run(progress)` then does
 the work, blocking until the end state is reached, calling `progress` with
 a percentage as it goes; the CIM side runs it inside a Msvm_ConcreteJob.
 A libvirt backend does its blocking call (create, destroy, managedSave…)
-in `run`. `run` must be called exactly once per `begin_power_change`.
+in `run`. `run` must be called exactly once per `begin_power_change`,
+unless the change is given up with `abandon` (its job could not start).
 
 Every state change, device change and KVP change is published on `events`
 (see `cimprovider.schemas.events`) in the order it happened for that VM.
@@ -45,6 +46,11 @@ class PowerTransition(Protocol):
 
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
         """Carry out the change; returns the VM in its end state. Blocks."""
+        ...
+
+    def abandon(self) -> None:
+        """Give up before `run`: the VM is back in its initial state and
+        free for other requests (its job could not be started)."""
         ...
 
 

@@ -98,5 +98,17 @@ class TransitionInFlight:
             raise BackendError("this power transition has already run")
         self._ran.set()
 
+    def abandon(self) -> None:
+        """Undo the reservation without running: the caller could not
+        start the job that would run it (its record could not be saved),
+        and a VM left in its transitional state would refuse every later
+        request until a restart."""
+        self._claim_run()
+        self._release()
+
+    def _release(self) -> None:
+        """The backend's part of `abandon`: free the VM, restore its state."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"

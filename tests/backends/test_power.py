@@ -111,6 +111,27 @@ def test_a_failing_progress_callback_does_not_leave_the_vm_reserved(backend: Bac
     change_power_state(backend, vm.id, R.STOP if state is S.RUNNING else R.START)
 
 
+@pytest.mark.parametrize(
+    ("state", "begin"), [(S.OFF, R.START), (S.RUNNING, R.SAVE), (S.RUNNING, R.RESET), (S.PAUSED, R.STOP)], ids=lambda v: v.value
+)
+def test_an_abandoned_transition_leaves_the_vm_as_it_was(backend: Backend, state: PowerState, begin: PowerRequest) -> None:
+    """What the CIM side does when the transition's job cannot be saved."""
+    vm_id = vm_in_state(backend, state)
+    events = backend.events.subscribe_queue(kinds=[PowerStateChanged])
+    transition = backend.begin_power_change(vm_id, begin)
+    transition.abandon()
+    assert backend.get_vm(vm_id).power_state is state
+    seen = [(event.old, event.new) for event in events.drain() if isinstance(event, PowerStateChanged)]
+    if transition.transitional_state is not None:
+        assert seen == [(state, transition.transitional_state), (transition.transitional_state, state)]
+    else:
+        assert seen == []
+    with pytest.raises(Exception):
+        transition.run()  # given up: it may not run afterwards
+    vm = change_power_state(backend, vm_id, begin)  # the VM takes requests again
+    assert vm.power_state is transition.end_state
+
+
 def test_two_concurrent_starts_one_wins(backend: Backend) -> None:
     vm = new_vm(backend)
     outcomes: list[str] = []

@@ -229,6 +229,16 @@ class LibvirtBackend(SnapshotOperations):
             finally:
                 self._settled.notify_all()
 
+    def _abandon_transition(self, transition: LibvirtTransition) -> None:
+        """libvirt was not asked anything: reading the domain again
+        publishes its state in place of the transitional one."""
+        with self._lock:
+            self._busy.pop(transition.vm_id, None)
+            try:
+                self._refresh(transition.vm_id)
+            finally:
+                self._settled.notify_all()
+
     def get_runtime(self, vm_id: UUID) -> RuntimeFigures:
         vm = self.get_vm(vm_id)
         domain = self._domain(vm_id)

@@ -48,6 +48,9 @@ class LibvirtTransition(TransitionInFlight):
         self._backend = backend
         self._shutdown_timeout = shutdown_timeout
 
+    def _release(self) -> None:
+        self._backend._abandon_transition(self)
+
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
         self._claim_run()
         report = progress or (lambda percent: None)

@@ -213,6 +213,17 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
             finally:
                 self._settled.notify_all()
 
+    def _abandon_transition(self, transition: SimulatedTransition) -> None:
+        """Nothing was stored for the transition: only the reservation and
+        the published transitional state are undone."""
+        with self._lock:
+            self._busy.pop(transition.vm_id, None)
+            current = self._vms.get(transition.vm_id)
+            if current is not None and current.power_state is not transition.initial_state:
+                self._vms[transition.vm_id] = current.model_copy(update={"power_state": transition.initial_state})
+                self.events.publish(PowerStateChanged(vm_id=current.id, old=current.power_state, new=transition.initial_state))
+            self._settled.notify_all()
+
     def get_runtime(self, vm_id: UUID) -> RuntimeFigures:
         vm = self.get_vm(vm_id)
         return runtime_figures(vm, self._started_at.get(vm_id), self._clock())

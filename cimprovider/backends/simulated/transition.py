@@ -34,6 +34,9 @@ class SimulatedTransition(TransitionInFlight):
         self._backend = backend
         self._seconds = seconds
 
+    def _release(self) -> None:
+        self._backend._abandon_transition(self)
+
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
         self._claim_run()
         try:

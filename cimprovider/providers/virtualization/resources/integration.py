@@ -19,6 +19,7 @@ from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem, KvpSource
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
 from cimprovider.providers.virtualization.systems.states import HEARTBEAT, SERVICE_STATUS
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -93,6 +94,5 @@ class IntegrationComponentProvider(DeviceProvider, MethodProvider):
             return MethodReturn(hyperv_code(error)[0])
         # The guest carries it out; Hyper-V answers at once and reports
         # no job, so the transition runs on the job runner unseen.
-        self.virt.jobs.submit(lambda progress, _t: transition.run(progress), "Guest shutdown",
-                              f"{request.value} of '{vm.name}' through the guest", (vm.id,), cancellable=False)
+        submit_transition(self.virt, transition, "Guest shutdown", f"{request.value} of '{vm.name}' through the guest", vm.id)
         return MethodReturn(0)

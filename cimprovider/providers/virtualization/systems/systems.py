@@ -33,6 +33,7 @@ from cimprovider.providers.virtualization.errors import (
 )
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
+from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
 from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -182,13 +183,8 @@ def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: An
         transition = virt.backend.begin_power_change(vm.id, request)
     except Exception as error:  # noqa: BLE001 - every failure is a return code
         return MethodReturn(hyperv_code(error)[0])
-    job = virt.jobs.submit(
-        lambda progress, _token: transition.run(progress),
-        job_type="Virtual machine state change",
-        description=f"Changing the state of '{vm.name}' to {request.value}",
-        affected_element_ids=(vm.id,),
-        cancellable=False,
-    )
+    description = f"Changing the state of '{vm.name}' to {request.value}"
+    job = submit_transition(virt, transition, "Virtual machine state change", description, vm.id)
     return MethodReturn(JOB_STARTED, {"Job": job_path(virt, job.id)})
 
 
