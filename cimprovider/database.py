@@ -38,8 +38,8 @@ def disk_full_message(error: BaseException) -> str | None:
     if isinstance(error, DiskFullError):
         return str(error)
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        where = error.filename if error.filename is not None else "a file"
-        return f"the disk is full (writing {where})"
+        where = f" (writing {error.filename})" if error.filename is not None else ""
+        return f"the disk is full{where}: {error.strerror or 'no space left on device'}"
     if _is_full(error):
         return "the data directory's disk is full"
     return None

@@ -5,6 +5,7 @@ Both read as "the disk is full" wherever a client meets them."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,11 @@ def test_a_running_job_finishes_even_when_its_record_cannot_be_saved(tmp_path: P
     finished = runner.wait(job.id, timeout=30)
     assert finished.state is JobState.EXCEPTION
     # Listeners (indications, the model's caches) hear the end all the same.
-    assert JobState.EXCEPTION in [event.job.state for event in heard.drain()]
+    states: list[JobState] = []
+    deadline = time.monotonic() + 30
+    while JobState.EXCEPTION not in states and time.monotonic() < deadline:
+        states += [event.job.state for event in heard.drain()]
+        time.sleep(0.01)
+    assert JobState.EXCEPTION in states
     runner.close()
     store.close()
