@@ -5,11 +5,11 @@ on classes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from pywbem import CIMClass, CIMClassName, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_NOT_FOUND, CIMClass, CIMClassName, CIMError, CIMInstance, CIMInstanceName
 
 from cimprovider.cimom.context import Engine
 from cimprovider.cimom.instances import finish_path, get_instance, required, shaped
@@ -147,11 +147,23 @@ def associators(engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> Int
     if isinstance(target, str):
         return IntrinsicResult(value=class_associators(engine, ctx, target, p, names_only=False))
     property_list, origin = p.get("PropertyList"), bool(p.get("IncludeClassOrigin", False))
-    instances = (
-        get_instance(engine, ctx, far, property_list, origin, with_host=True)
-        for far in iter_associated_paths(engine, ctx, target, p)
+    instances = _still_there(
+        lambda far: get_instance(engine, ctx, far, property_list, origin, with_host=True),
+        iter_associated_paths(engine, ctx, target, p),
     )
     return IntrinsicResult(value=instances)
+
+
+def _still_there(get: Callable[[CIMInstanceName], CIMInstance], paths: Iterable[CIMInstanceName]) -> Iterator[CIMInstance]:
+    """The far ends' instances, without those that vanished between the
+    association naming them and their reading (a VM destroyed meanwhile):
+    an instance gone during an enumeration is simply not returned."""
+    for far in paths:
+        try:
+            yield get(far)
+        except CIMError as error:
+            if error.status_code != CIM_ERR_NOT_FOUND:
+                raise
 
 
 def associator_names(engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:

@@ -104,16 +104,17 @@ class _PerVm(PairAssociation):
         return self.virt.find_vm(found) if found is not None else None
 
     def pairs(self) -> Iterator[Pair]:
-        for vm in self.virt.backend.list_vms():
-            yield from self.vm_pairs(vm)
+        return self.virt.present(self.virt.backend.list_vms(), self.vm_pairs)
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         vm = self.vm_of(left)
-        return (r for l, r in self.vm_pairs(vm) if _same(l, left)) if vm is not None else iter(())
+        pairs = self.virt.present([vm], self.vm_pairs) if vm is not None else iter(())
+        return (r for l, r in pairs if _same(l, left))
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
         vm = self.vm_of(right)
-        return (l for l, r in self.vm_pairs(vm) if _same(r, right)) if vm is not None else iter(())
+        pairs = self.virt.present([vm], self.vm_pairs) if vm is not None else iter(())
+        return (l for l, r in pairs if _same(r, right))
 
 
 class SettingsDefineState(_PerVm):

@@ -7,17 +7,18 @@ that change them, never by time."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
 from cimprovider.backends import Backend, NotFoundError
 from cimprovider.jobs import JobRunner
-from cimprovider.providers.base import Pushdown
+from cimprovider.providers.base import Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.render import Renderer
 from cimprovider.schemas.events import (
@@ -33,6 +34,7 @@ from cimprovider.schemas.events import (
 )
 from cimprovider.schemas.vm import VirtualMachine
 
+T = TypeVar("T")
 CS = "Msvm_ComputerSystem"
 VSMS = "Msvm_VirtualSystemManagementService"
 VSMS_NAME = "vmms"
@@ -93,7 +95,7 @@ class Virtualization:
         # Only if the VM did not change while we built: an event in between
         # would have dropped the entry, and we must not put a stale one back.
         with self._lock:
-            if self.backend.get_vm(vm_id) is vm:
+            if self.find_vm(vm_id) is vm:
                 self._cache[(name, vm_id)] = value
 
     # --- lookups ---------------------------------------------------------
@@ -103,6 +105,29 @@ class Virtualization:
             return self.backend.get_vm(vm_id)
         except NotFoundError:
             return None
+
+    def present(self, vms: Iterable[VirtualMachine], read: Callable[[VirtualMachine], Iterable[T]]) -> Iterator[T]:
+        """What `read` gives for each VM, without the VMs that vanish while
+        an enumeration reads them (destroyed since the list was taken, or
+        while a pull waited): such a VM is simply not returned. A VM still
+        there that raised NotFoundError (a missing switch…) is a fault."""
+        for vm in vms:
+            try:
+                found = list(read(vm))
+            except NotFoundError:
+                if self.find_vm(vm.id) is not None:
+                    raise
+                continue
+            yield from found
+
+    @contextmanager
+    def gone_is_not_found(self, path: CIMInstanceName) -> Iterator[None]:
+        """A VM found for a GetInstance that vanishes while it is read is
+        CIM_ERR_NOT_FOUND, as if it had been gone already."""
+        try:
+            yield
+        except NotFoundError:
+            raise instance_not_found(path) from None
 
     def vm_or_not_found(self, vm_id: UUID | None, what: object) -> VirtualMachine:
         vm = self.find_vm(vm_id) if vm_id is not None else None

@@ -109,16 +109,17 @@ class DeviceProvider(InstanceProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         lowered = classname.lower()
-        for vm in self.virt.vms(pushdown, key="SystemName"):
-            for device in present_devices(self.virt, vm):
-                if device.classname.lower() == lowered:
-                    yield self.virt.renderer.instance(device.classname, device.values, properties)
+        for device in self.virt.present(self.virt.vms(pushdown, key="SystemName"), lambda vm: present_devices(self.virt, vm)):
+            if device.classname.lower() == lowered:
+                yield self.virt.renderer.instance(device.classname, device.values, properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         vm_id = device_vm(path)
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None
         device_id = next((v for k, v in path.keybindings.items() if k.lower() == "deviceid"), "")
-        for device in present_devices(self.virt, vm) if vm is not None else []:
+        with self.virt.gone_is_not_found(path):
+            devices = present_devices(self.virt, vm) if vm is not None else []
+        for device in devices:
             if device.classname.lower() == path.classname.lower() and str(device.values["DeviceID"]).lower() == str(device_id).lower():
                 return self.virt.renderer.instance(device.classname, device.values, properties)
         raise instance_not_found(path)

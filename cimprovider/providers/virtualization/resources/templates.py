@@ -112,9 +112,8 @@ class ResourceSettingsProvider(InstanceProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         render = self.virt.renderer.instance
-        for vm in self.virt.vms(pushdown):
-            for setting in settings_of_class(self.virt, vm, classname):
-                yield render(classname, setting.values, properties)
+        for setting in self.virt.present(self.virt.vms(pushdown), lambda vm: settings_of_class(self.virt, vm, classname)):
+            yield render(classname, setting.values, properties)
         prefix = pushdown.prefix_for("InstanceID") if pushdown is not None else None
         if not (isinstance(prefix, str) and ids.parse_setting_id(prefix) is not None):
             for kind, role in templates_of_class(classname):

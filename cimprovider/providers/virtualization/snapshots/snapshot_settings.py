@@ -24,6 +24,7 @@ from cimprovider.providers.virtualization.associations import PairAssociation, k
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.systems.settings import VSSD, SystemSettingsProvider, vssd_values
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
+from cimprovider.schemas.vm import VirtualMachine
 
 SNAPSHOT_TYPES = {
     SnapshotKind.STANDARD: "Microsoft:Hyper-V:Snapshot:Realized",
@@ -131,9 +132,11 @@ class _SnapshotAssociation(PairAssociation):
         backend = snapshots_of(self.virt)
         if backend is None:
             return
-        for vm in self.virt.backend.list_vms():
-            position = backend.snapshot_position(vm.id)
-            yield vm.id, position.current_id, position.last_applied_id
+        def position(vm: VirtualMachine) -> list[tuple[UUID, UUID | None, UUID | None]]:
+            at = backend.snapshot_position(vm.id)  # type: ignore[union-attr]
+            return [(vm.id, at.current_id, at.last_applied_id)]
+
+        yield from self.virt.present(self.virt.backend.list_vms(), position)
 
 
 class SnapshotOfVirtualSystem(_SnapshotAssociation):

@@ -202,12 +202,14 @@ class ManagementService(InstanceProvider, MethodProvider):
 
     def get_summary_information(self, params: dict[str, Any]) -> MethodReturn:
         paths = params.get("SettingData")
-        if paths is None:
+        requested = params.get("RequestedInformation") or []
+        if paths is None:  # every VM: one that vanishes meanwhile is left out
             vms = self.virt.backend.list_vms()
+            found = list(self.virt.present(vms, lambda vm: [summary_information(self.virt, vm, requested)]))
         else:
             vms = [self.vm_of_configuration(path, "SettingData") for path in paths]
-        requested = params.get("RequestedInformation") or []
-        return MethodReturn(0, {"SummaryInformation": [summary_information(self.virt, vm, requested) for vm in vms]})
+            found = [summary_information(self.virt, vm, requested) for vm in vms]
+        return MethodReturn(0, {"SummaryInformation": found})
 
     def kvp_items(self, params: dict[str, Any], operation: str) -> MethodReturn:
         vm = self.vm_of_system(params.get("TargetSystem"), "TargetSystem")

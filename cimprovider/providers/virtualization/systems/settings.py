@@ -171,8 +171,8 @@ class SystemSettingsProvider(InstanceProvider):
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
-        for vm in self.virt.vms(pushdown, name="ElementName"):
-            yield self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)
+        vms = self.virt.vms(pushdown, name="ElementName")
+        yield from self.virt.present(vms, lambda vm: [self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)])
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)
@@ -180,4 +180,5 @@ class SystemSettingsProvider(InstanceProvider):
         vm = self.virt.find_vm(ref.vm_id) if ref is not None and not ref.parts else None
         if vm is None:
             raise instance_not_found(path)
-        return self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)
+        with self.virt.gone_is_not_found(path):
+            return self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)

@@ -107,8 +107,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     ) -> Iterator[CIMInstance]:
         if self._host_admitted(pushdown):
             yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
-        for vm in self._reachable_vms(pushdown):
-            yield self.vm_instance(vm, properties)
+        yield from self.virt.present(self._reachable_vms(pushdown), lambda vm: [self.vm_instance(vm, properties)])
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):
@@ -144,7 +143,8 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None
         if vm is None:
             raise instance_not_found(path)
-        return self.vm_instance(vm, properties)
+        with self.virt.gone_is_not_found(path):
+            return self.vm_instance(vm, properties)
 
     def vm_instance(self, vm: VirtualMachine, properties: PropertySet) -> CIMInstance:
         clocked = vm.power_state in _RUNNING_CLOCK
