@@ -31,7 +31,7 @@ from cimprovider.indications import IndicationService, start_indications
 from cimprovider.indications.access import ListenerTrustError
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
-from cimprovider.providers.virtualization import Virtualization, register_virtualization
+from cimprovider.providers.virtualization import Virtualization, register_virtualization, result_checks
 from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
@@ -189,7 +189,7 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
         # The hypervisor is away or a setting is wrong: say so on one line.
         raise StartupError(f"backend {parts.config.backend!r} cannot start: {error}") from None
     # Job records outlive the process, so a job a restart interrupted reads
-    # as failed rather than missing.
+    # as failed rather than missing — or completed, when its result exists.
     job_store = JobStore(parts.config.data_dir / "jobs.sqlite3")
     jobs = JobRunner(
         backend.events,
@@ -197,6 +197,7 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
         retention_seconds=parts.config.job_retention_seconds,
         error_mapper=hyperv_code,
         store=job_store,
+        result_checks=result_checks(backend),
     )
     virt = register_virtualization(parts, backend, jobs)
     parts.on_shutdown.append(jobs.close)

@@ -11,7 +11,7 @@ from cimprovider.backends.errors import (
 )
 from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
 from cimprovider.backends.loading import available_backends, load_backend
-from cimprovider.backends.protocol import Backend, HealthReporting, PowerTransition, ProgressCallback, SnapshotBackend, change_power_state
+from cimprovider.backends.protocol import Backend, HealthReporting, PowerTransition, ProgressCallback, SnapshotBackend, UnfinishedSnapshots, change_power_state
 from cimprovider.backends.transitions import POWER_TRANSITIONS, TransitionPath, plan_transition
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PowerTransition",
     "ProgressCallback",
     "SnapshotBackend",
+    "UnfinishedSnapshots",
     "TransitionPath",
     "UnknownBackendError",
     "available_backends",

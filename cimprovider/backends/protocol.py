@@ -163,6 +163,14 @@ class SnapshotBackend(Protocol):
 
 
 @runtime_checkable
+class UnfinishedSnapshots(Protocol):
+    """For snapshot backends that make files before a snapshot is
+    recorded: what a killed process left of one can be removed."""
+
+    def discard_unfinished_snapshot(self, vm_id: UUID, snapshot_id: UUID) -> list[str]: ...
+
+
+@runtime_checkable
 class HealthReporting(Protocol):
     """For backends that can lose their hypervisor (a libvirt connection):
     `health()` answers at once, without asking the hypervisor, and every

@@ -11,6 +11,7 @@ from cimprovider.jobs.runner import (
     JobRunner,
     default_error_mapper,
 )
+from cimprovider.jobs.reconcile import JobResultCheck, ResultChecks
 from cimprovider.jobs.store import JobStore
 from cimprovider.jobs.state import JOB_TRANSITIONS, IllegalJobTransition, JobError, JobEvent, next_state
 from cimprovider.schemas.jobs import JobState, JobStatus
@@ -31,11 +32,13 @@ __all__ = [
     "JobNotCancellableError",
     "JobNotFoundError",
     "JobOutcome",
+    "JobResultCheck",
     "JobRunner",
     "JobState",
     "JobStatus",
     "JobStore",
     "ProgressReporter",
+    "ResultChecks",
     "Work",
     "default_error_mapper",
     "next_state",

@@ -7,9 +7,10 @@ so no timer thread is needed; `expire()` may also be called on a schedule.
 With a JobStore every record is written through: creation, each state
 change, and progress at most once a second (a lost tick costs nothing). At
 construction the runner reads the store back; a job found unfinished was
-running in a process that is gone, so it ends Exception (32768,
-INTERRUPTED) and is kept for the retention time from now, for the client
-still polling it.
+running in a process that is gone: it reads Completed if its owner's
+result check (`result_checks`, by job type) finds its result, else it ends
+Exception (32768, INTERRUPTED) with its partial result removed, and is
+kept for the retention time from now, for the client still polling it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from uuid import UUID
 
 from cimprovider.database import DiskFullError
 from cimprovider.events import EventBus
-from cimprovider.jobs.job import FAILED, INTERRUPTED, Job, JobCancelled, JobFailure, JobOutcome, Work, _now
+from cimprovider.jobs.job import FAILED, Job, JobCancelled, JobFailure, JobOutcome, Work, _now
+from cimprovider.jobs.reconcile import ResultChecks, settle
 from cimprovider.jobs.state import JobError, JobEvent
 from cimprovider.jobs.store import JobStore
 from cimprovider.schemas.events import JobChange, JobChanged
@@ -59,6 +61,7 @@ class JobRunner:
         error_mapper: ErrorMapper = default_error_mapper,
         clock: Callable[[], float] = time.monotonic,
         store: JobStore | None = None,
+        result_checks: ResultChecks | None = None,
     ) -> None:
         self.events = bus if bus is not None else EventBus()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
@@ -69,7 +72,7 @@ class JobRunner:
         self._jobs: dict[UUID, Job] = {}
         self._store = store
         if store is not None:
-            self._restore(store)
+            self._restore(store, result_checks or {})
 
     @property
     def retention_seconds(self) -> float:
@@ -224,7 +227,7 @@ class JobRunner:
                 log.warning("job %s: its record was not saved: %s", job.id, error)
         self.events.publish(JobChanged(change=change, job=status))
 
-    def _restore(self, store: JobStore) -> None:
+    def _restore(self, store: JobStore, checks: ResultChecks) -> None:
         wall, now = _now(), self._clock()
         for status in store.load():
             if status.state.is_finished and status.finished_at is not None:
@@ -232,8 +235,7 @@ class JobRunner:
                 self._jobs[status.id] = Job.restored(status, now - age)
                 continue
             job = Job.restored(status, None)
-            job.error_code, job.error_description = FAILED, INTERRUPTED
-            job.apply(JobEvent.INTERRUPT, now)
+            settle(job, checks, now)
             store.save(job.status())
             self._jobs[job.id] = job
         self.expire()

@@ -117,6 +117,19 @@ class SnapshotOperations:
             self._snapshot_disks.update(dict.fromkeys(children.values(), vm_id))
             return snapshot
 
+    def discard_unfinished_snapshot(self, vm_id: UUID, snapshot_id: UUID) -> list[str]:
+        """Remove the differencing disks a snapshot cut short by a killed
+        process made and never recorded (the VM still runs on their
+        parents); returns them."""
+        with self._lock:
+            vm = self._vms.get(vm_id)
+            if vm is None or snapshot_id in self._snapshots:
+                return []
+            made = (_child_path(Path(d.media.path), snapshot_id) for d in vm.drives if d.drive_type is DriveType.DISK and d.media)
+            left = [str(path) for path in made if path.is_file() and str(path) not in self._snapshot_disks]
+            _remove(left)
+            return left
+
     def apply_snapshot(self, snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
         with self._lock:
             self._check_open()
@@ -232,8 +245,7 @@ class SnapshotOperations:
         try:
             for number, drive in enumerate(drives, start=1):
                 parent = Path(drive.media.path)  # type: ignore[union-attr]
-                stem = _OUR_SUFFIX.sub("", parent.stem)
-                child = parent.with_name(f"{stem}_{str(tag).upper()}.avhd")
+                child = _child_path(parent, tag)
                 self._images.create(VirtualHardDiskSettings(
                     type=VirtualHardDiskType.DIFFERENCING, format=VirtualHardDiskFormat.VHD, path=child, parent_path=parent))  # fmt: skip
                 made[drive.id] = str(child)
@@ -303,6 +315,11 @@ def _with_media(vm: VirtualMachine, paths: dict[UUID, str]) -> VirtualMachine:
         d.replace(media=d.media.replace(path=paths[d.id])) if d.id in paths and d.media is not None else d for d in vm.drives
     )
     return vm.replace(drives=drives)
+
+
+def _child_path(parent: Path, tag: UUID) -> Path:
+    stem = _OUR_SUFFIX.sub("", parent.stem)
+    return parent.with_name(f"{stem}_{str(tag).upper()}.avhd")
 
 
 def _remove(paths: Any) -> None:

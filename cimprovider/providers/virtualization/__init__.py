@@ -26,6 +26,7 @@ from cimprovider.providers.virtualization.systems.systems import ComputerSystemP
 from cimprovider.providers.virtualization.resources.templates import ResourceSettingsProvider
 from cimprovider.providers.virtualization.warming import InstanceWarmer
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
+from cimprovider.providers.virtualization.job_results import result_checks
 
 if TYPE_CHECKING:
     from cimprovider.server import ServerParts
@@ -57,4 +58,4 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     return virt
 
 
-__all__ = ["UNSUPPORTED_CLASSES", "UNSUPPORTED_METHODS", "Virtualization", "register_virtualization"]
+__all__ = ["UNSUPPORTED_CLASSES", "UNSUPPORTED_METHODS", "Virtualization", "register_virtualization", "result_checks"]

@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from cimprovider.events import EventBus
-from cimprovider.jobs import FAILED, INTERRUPTED, CancelToken, JobFailure, JobNotFoundError, JobRunner, JobState, JobStore
+from cimprovider.jobs import FAILED, INTERRUPTED, CancelToken, JobFailure, JobNotFoundError, JobRunner, JobState, JobStatus, JobStore
 from tests.support.waiting import DEADLINE
 
 
@@ -140,3 +140,60 @@ def test_a_runner_without_a_store_keeps_nothing(store_path: Path, clock: FakeClo
     plain.wait(plain.submit(lambda p, t: None, "Quick").id, DEADLINE)
     plain.close()
     assert not store_path.exists()
+
+
+class MarkerCheck:
+    """A job's result: a file named by its description."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.removed: list[str] = []
+
+    def completed(self, job: JobStatus) -> bool:
+        return (self.folder / job.description).is_file()
+
+    def remove_partial(self, job: JobStatus) -> None:
+        partial = self.folder / f"{job.description}.partial"
+        if partial.exists():
+            partial.unlink()
+            self.removed.append(job.description)
+
+
+def test_unfinished_jobs_are_settled_by_their_owners_checks(
+    store_path: Path, clock: FakeClock, blocked: threading.Event, tmp_path: Path
+) -> None:
+    started = threading.Barrier(4)
+    first = JobRunner(EventBus(), workers=3, clock=clock, store=JobStore(store_path))  # the process "dies"
+    done = first.submit(lambda p, t: (started.wait(5), blocked.wait(10)), "Write", "made")
+    cut = first.submit(lambda p, t: (started.wait(5), blocked.wait(10)), "Write", "half")
+    other = first.submit(lambda p, t: (started.wait(5), blocked.wait(10)), "Unchecked", "made")
+    started.wait(5)
+    (tmp_path / "made").write_text("whole")  # one job's result exists
+    (tmp_path / "half.partial").write_text("half")  # the other left a partial file
+    check = MarkerCheck(tmp_path)
+
+    second = JobRunner(EventBus(), clock=clock, store=JobStore(store_path), result_checks={"Write": check})
+    assert (second.get(done.id).state, second.get(done.id).error_code, second.get(done.id).percent_complete) == (JobState.COMPLETED, 0, 100)
+    assert (second.get(cut.id).state, second.get(cut.id).error_description) == (JobState.EXCEPTION, INTERRUPTED)
+    assert check.removed == ["half"] and not (tmp_path / "half.partial").exists()
+    assert second.get(other.id).state is JobState.EXCEPTION  # no check: failed, as ever
+    # What was settled is what the next start reads.
+    third = runner_on(store_path, clock)
+    assert [third.get(j.id).state for j in (done, cut, other)] == [JobState.COMPLETED, JobState.EXCEPTION, JobState.EXCEPTION]
+
+
+def test_a_check_that_fails_leaves_the_job_failed(store_path: Path, clock: FakeClock, blocked: threading.Event) -> None:
+    started = threading.Event()
+    first = runner_on(store_path, clock)
+    job = first.submit(lambda p, t: (started.set(), blocked.wait(10)), "Write")
+    assert started.wait(5)
+
+    class Broken:
+        def completed(self, job: JobStatus) -> bool:
+            raise OSError("the hypervisor is away")
+
+        def remove_partial(self, job: JobStatus) -> None:
+            raise OSError("still away")
+
+    second = JobRunner(EventBus(), clock=clock, store=JobStore(store_path), result_checks={"Write": Broken()})
+    assert (second.get(job.id).state, second.get(job.id).error_description) == (JobState.EXCEPTION, INTERRUPTED)
