@@ -56,3 +56,7 @@ class JobStatus(SchemaModel):
     finished_at: datetime | None = None
     elapsed_seconds: float = Field(default=0.0, ge=0)
     affected_element_ids: tuple[UUID, ...] = ()
+    # What the job makes, as its owner names it (a new image's path, an
+    # export's folder), so a restart can tell whether a job cut short by a
+    # kill had in fact finished its work.
+    result_ref: str = ""

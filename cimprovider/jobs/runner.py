@@ -86,9 +86,12 @@ class JobRunner:
         description: str = "",
         affected_element_ids: Iterable[UUID] = (),
         cancellable: bool = True,
+        result_ref: str = "",
     ) -> JobStatus:
-        """Queue `work(progress, cancel_token)`; returns the new job (state New)."""
-        job = Job(job_type, description, cancellable, tuple(affected_element_ids))
+        """Queue `work(progress, cancel_token)`; returns the new job (state
+        New). `result_ref` names what the work makes, for the result check
+        of a restart (see `reconcile`)."""
+        job = Job(job_type, description, cancellable, tuple(affected_element_ids), result_ref)
         with self._lock:
             self.expire()
             # Saved before it is known: a job whose record cannot be written

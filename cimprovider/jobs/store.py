@@ -32,13 +32,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     affected_element_ids TEXT NOT NULL,
     created_at TEXT NOT NULL,
     started_at TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    result_ref TEXT NOT NULL DEFAULT ''
 )
 """
 MARKER = FileMarker(0x43494D4A, "job store", frozenset({"jobs"}), "start with no job records")  # "CIMJ"
 _COLUMNS = (
     "id, job_type, description, state, percent_complete, error_code, error_description,"
-    " cancellable, affected_element_ids, created_at, started_at, finished_at"
+    " cancellable, affected_element_ids, created_at, started_at, finished_at, result_ref"
 )
 
 
@@ -50,16 +51,19 @@ class JobStore:
         self._db = Database(self.path, synchronous="FULL", marker=MARKER)
         with self._db.transaction() as db:
             db.execute(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "result_ref" not in columns:  # a store written before jobs named their results
+                db.execute("ALTER TABLE jobs ADD COLUMN result_ref TEXT NOT NULL DEFAULT ''")
 
     def save(self, job: JobStatus) -> None:
         row = (
             str(job.id), job.job_type, job.description, job.state.value, job.percent_complete,
             job.error_code, job.error_description, int(job.cancellable),
             ",".join(str(i) for i in job.affected_element_ids),
-            job.created_at.isoformat(), _text(job.started_at), _text(job.finished_at),
+            job.created_at.isoformat(), _text(job.started_at), _text(job.finished_at), job.result_ref,
         )  # fmt: skip
         with self._db.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", row)
+            db.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
 
     def delete(self, job_ids: list[UUID]) -> None:
         if not job_ids:
@@ -84,7 +88,7 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _status(row: tuple) -> JobStatus:
-    (job_id, job_type, description, state, percent, code, error, cancellable, affected, created, started, finished) = row
+    (job_id, job_type, description, state, percent, code, error, cancellable, affected, created, started, finished, result_ref) = row
     started_at, finished_at = _moment(started), _moment(finished)
     elapsed = (finished_at - started_at).total_seconds() if started_at and finished_at else 0.0
     return JobStatus(
@@ -92,5 +96,5 @@ def _status(row: tuple) -> JobStatus:
         percent_complete=percent, error_code=code, error_description=error, cancellable=bool(cancellable),
         created_at=datetime.fromisoformat(created), started_at=started_at, finished_at=finished_at,
         elapsed_seconds=max(0.0, elapsed),
-        affected_element_ids=tuple(UUID(i) for i in affected.split(",") if i),
+        affected_element_ids=tuple(UUID(i) for i in affected.split(",") if i), result_ref=result_ref,
     )  # fmt: skip

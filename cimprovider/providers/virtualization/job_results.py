@@ -10,11 +10,22 @@ their affected elements, which the methods record in this order:
   or the VM realized from it, exists.
 - RealizePlannedSystem: (planned system = the VM to be) — done when the VM
   is defined.
+
+Jobs that write files name them in their `result_ref`:
+
+- CreateVirtualHardDisk, ConvertVirtualHardDisk: the new image, written
+  under a partial name and renamed when whole — done when the image exists.
+- ExportSystemDefinition: the exported definition file, moved into place
+  with the rest of the export — done when it exists.
+
+Their partial files (and export's staging folder) carry the partial naming
+scheme, which the storage roots' sweep at start-up removes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from uuid import UUID
 
 from cimprovider.backends import Backend, NotFoundError, SnapshotBackend, UnfinishedSnapshots
@@ -58,10 +69,32 @@ class SystemDefined:
         return None
 
 
+class FileWritten:
+    """The file the job names as its result exists under its final name,
+    written since the job began (a file that was there before is not its
+    result: the job would have refused to overwrite it)."""
+
+    def completed(self, job: JobStatus) -> bool:
+        if not job.result_ref:
+            return False
+        try:
+            written = Path(job.result_ref).stat()
+        except OSError:
+            return False
+        return Path(job.result_ref).is_file() and written.st_mtime >= job.created_at.timestamp() - 1
+
+    def remove_partial(self, job: JobStatus) -> None:
+        return None  # partial files are swept from the storage roots at start-up
+
+
 def result_checks(backend: Backend) -> dict[str, JobResultCheck]:
+    written = FileWritten()
     checks: dict[str, JobResultCheck] = {
         "ImportSystemDefinition": SystemDefined(backend, planned_counts=True),
         "RealizePlannedSystem": SystemDefined(backend, planned_counts=False),
+        "CreateVirtualHardDisk": written,
+        "ConvertVirtualHardDisk": written,
+        "ExportSystemDefinition": written,
     }
     if isinstance(backend, SnapshotBackend):
         checks["CreateSnapshot"] = SnapshotTaken(backend)

@@ -197,3 +197,30 @@ def test_a_check_that_fails_leaves_the_job_failed(store_path: Path, clock: FakeC
 
     second = JobRunner(EventBus(), clock=clock, store=JobStore(store_path), result_checks={"Write": Broken()})
     assert (second.get(job.id).state, second.get(job.id).error_description) == (JobState.EXCEPTION, INTERRUPTED)
+
+
+def test_a_store_from_before_result_refs_is_read_and_upgraded(store_path: Path, clock: FakeClock) -> None:
+    import sqlite3
+    from datetime import datetime, timezone
+
+    old = uuid4()
+    with sqlite3.connect(store_path) as db:
+        db.execute(
+            "CREATE TABLE jobs (id TEXT PRIMARY KEY, job_type TEXT NOT NULL, description TEXT NOT NULL, state TEXT NOT NULL,"
+            " percent_complete INTEGER NOT NULL, error_code INTEGER NOT NULL, error_description TEXT NOT NULL,"
+            " cancellable INTEGER NOT NULL, affected_element_ids TEXT NOT NULL, created_at TEXT NOT NULL,"
+            " started_at TEXT, finished_at TEXT)"
+        )
+        now = datetime.now(timezone.utc).isoformat()
+        db.execute(
+            "INSERT INTO jobs VALUES (?, 'CreateVirtualHardDisk', '', 'completed', 100, 0, '', 0, '', ?, ?, ?)",
+            (str(old), now, now, now),
+        )
+    db.close()
+    runner = runner_on(store_path, clock)
+    job = runner.submit(lambda p, t: None, "CreateVirtualHardDisk", result_ref="/disks/new.vhd")
+    runner.wait(job.id, 5)
+    runner.close()
+    loaded = {status.id: status for status in JobStore(store_path).load()}
+    assert loaded[old].result_ref == "" and loaded[old].state is JobState.COMPLETED
+    assert loaded[job.id].result_ref == "/disks/new.vhd"

@@ -110,8 +110,9 @@ class Exporter:
                 code, message = hyperv_code(error)
                 raise JobFailure(code, message) from None
 
+        definition = request.target / CONFIGURATION_FOLDER / f"{ids.guid(request.vm.id)}.json"  # written last, by place()
         job = self.virt.jobs.submit(work, "ExportSystemDefinition", f"Exporting '{request.vm.name}' to {request.target}",
-                                    (request.vm.id,), cancellable=False)  # fmt: skip
+                                    (request.vm.id,), cancellable=False, result_ref=str(definition))  # fmt: skip
         return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id)})
 
     # --- checking ---------------------------------------------------------

@@ -90,6 +90,15 @@ def _chain(images: ImageService, path: Path) -> list[Path]:
     return found
 
 
+def _new_image(params: dict[str, Any]) -> str:
+    """The path a create or convert writes, as the job's result; "" when
+    the settings cannot be read (the job then fails saying why)."""
+    try:
+        return read_embedded(params.get("VirtualDiskSettingData"), "VirtualDiskSettingData").text("Path") or ""
+    except Exception:  # noqa: BLE001 - reported by the job itself
+        return ""
+
+
 def _path(params: dict[str, Any], name: str) -> Path:
     value = params.get(name)
     if not isinstance(value, str) or not value:
@@ -148,7 +157,13 @@ class ImageManagementService(InstanceProvider, MethodProvider):
     # --- running the work as a storage job -----------------------------------
 
     def start(
-        self, method: str, work: Work, renames: dict[str, str] | None = None, cancellable: bool = False, **out: Any
+        self,
+        method: str,
+        work: Work,
+        renames: dict[str, str] | None = None,
+        cancellable: bool = False,
+        result_ref: str = "",
+        **out: Any,
     ) -> MethodReturn:
         """4096 and a job running `work`; what the work returns (output
         parameters) is added to `out` only for the synchronous Get methods.
@@ -172,7 +187,9 @@ class ImageManagementService(InstanceProvider, MethodProvider):
                 raise JobFailure(code, message) from None
 
         name = self.method_names[method.lower()]
-        job = self.virt.jobs.submit(job_work, name, f"{name} on the image management service", cancellable=cancellable)
+        job = self.virt.jobs.submit(
+            job_work, name, f"{name} on the image management service", cancellable=cancellable, result_ref=result_ref
+        )
         return MethodReturn(JOB_STARTED, {"Job": storage_job_path(self.virt, job.id), **out})
 
     def failing(self, method: str, error: Exception, renames: dict[str, str] | None = None) -> MethodReturn:
@@ -188,7 +205,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
             bag = read_embedded(params.get("VirtualDiskSettingData"), "VirtualDiskSettingData")
             self.images.create(settings_from_bag(bag), progress)
 
-        return self.start("CreateVirtualHardDisk", work)
+        return self.start("CreateVirtualHardDisk", work, result_ref=_new_image(params))
 
     def resize(self, params: dict[str, Any]) -> MethodReturn:
         def work(progress: ProgressReporter) -> None:
@@ -221,7 +238,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
             size = self.images.get_settings(source).max_internal_size
             self.images.convert(source, settings_from_bag(bag, {"max_internal_size": size}), progress)
 
-        return self.start("ConvertVirtualHardDisk", work, {"path": "SourcePath"}, cancellable=True)
+        return self.start("ConvertVirtualHardDisk", work, {"path": "SourcePath"}, cancellable=True, result_ref=_new_image(params))
 
     def validate(self, params: dict[str, Any]) -> MethodReturn:
         def work(progress: ProgressReporter) -> None:
