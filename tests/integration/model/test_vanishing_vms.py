@@ -16,7 +16,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, Uint16
 from tests.integration.model.hyperv import NS, check, define_vm, service, template, wait_job
 from tests.support.live import LiveServer, in_process_server
 
-LIFECYCLES = 25  # per churner
+LIFECYCLES = 20  # per churner
 CHURNERS = 2
 READERS = 6
 
