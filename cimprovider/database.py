@@ -19,17 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cimprovider.database_files import FileMarker, UnusableDatabaseError, check_file
+from cimprovider.database_files import DatabaseAccessError, DiskFullError, FileMarker, UnusableDatabaseError, check_file
 
-__all__ = ["Database", "DiskFullError", "FileMarker", "UnusableDatabaseError", "disk_full_message"]
-
-
-class DiskFullError(Exception):
-    """A write to the data directory failed for want of space."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"the data directory's disk is full ({path})")
-        self.path = path
+__all__ = ["Database", "DatabaseAccessError", "DiskFullError", "FileMarker", "UnusableDatabaseError", "disk_full_message"]
 
 
 def disk_full_message(error: BaseException) -> str | None:

@@ -7,10 +7,14 @@ stamp existed is recognised by its tables and stamped."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+
+_ROOM = 1 << 20  # below this much free space, an I/O error on open is the full disk
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,23 @@ class FileMarker:
     what: str  # "host database", "job store"…, for messages
     tables: frozenset[str]  # an unstamped file with these tables is ours from before the stamp
     fresh_start: str  # what moving the file away gives: "start a new host"
+
+
+class DiskFullError(Exception):
+    """A write to the data directory failed for want of space."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"the data directory's disk is full ({path})")
+        self.path = path
+
+
+class DatabaseAccessError(Exception):
+    """The file could not be read at all (I/O error, permissions): nothing
+    is said about its content, which may well be sound."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        super().__init__(f"cannot open {path}: {error}")
+        self.path = path
 
 
 class UnusableDatabaseError(Exception):
@@ -42,13 +63,25 @@ def check_file(path: Path, marker: FileMarker, connect: Callable[[], sqlite3.Con
     try:
         db = connect()
     except sqlite3.DatabaseError as error:
-        raise UnusableDatabaseError(path, marker, f"damaged or not SQLite: {error}") from None
+        raise _refusal(path, marker, error) from None
     try:
         _check_open_file(db, path, marker, existed)
     except sqlite3.DatabaseError as error:
-        raise UnusableDatabaseError(path, marker, f"damaged or not SQLite: {error}") from None
+        raise _refusal(path, marker, error) from None
     finally:
         db.close()
+
+
+def _refusal(path: Path, marker: FileMarker, error: sqlite3.DatabaseError) -> Exception:
+    """Only SQLite's own verdict on the content makes the file unusable; a
+    full disk or an I/O error says nothing about it, and telling the user
+    to move a sound host database away would be the worst advice."""
+    code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return UnusableDatabaseError(path, marker, f"damaged or not SQLite: {error}")
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) and shutil.disk_usage(path.parent).free < _ROOM:
+        return DiskFullError(path)
+    return DatabaseAccessError(path, error)
 
 
 def _check_open_file(db: sqlite3.Connection, path: Path, marker: FileMarker, existed: bool) -> None:

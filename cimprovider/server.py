@@ -20,7 +20,7 @@ import uvicorn
 from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
-from cimprovider.database import UnusableDatabaseError
+from cimprovider.database import DatabaseAccessError, DiskFullError, UnusableDatabaseError, disk_full_message
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
@@ -135,6 +135,13 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
         return _build_application(config, extensions)
     except UnusableDatabaseError as error:
         raise StartupError(str(error), UNUSABLE_DATA_FILE) from None
+    except DatabaseAccessError as error:
+        raise StartupError(str(error)) from None
+    except (DiskFullError, OSError) as error:
+        full = disk_full_message(error)
+        if full is None:
+            raise
+        raise StartupError(f"cannot start: {full}") from None
 
 
 def _build_application(config: ServerConfig, extensions: list[Extension] | None) -> CIMApplication:
@@ -183,7 +190,7 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
     model, then the jobs (transitions in flight finish), then the backend."""
     try:
         backend = load_backend(parts.config.backend, parts.config)
-    except UnusableDatabaseError:
+    except (UnusableDatabaseError, DiskFullError, DatabaseAccessError):
         raise
     except Exception as error:  # noqa: BLE001 - a backend's own errors (libvirtError…) included
         # The hypervisor is away or a setting is wrong: say so on one line.

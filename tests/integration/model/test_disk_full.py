@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,18 @@ def test_full_disk_is_said_and_a_refused_power_change_leaves_the_vm_free(small_d
         code, job = request_state(conn, vm, RUNNING)
         assert code == 4096 and job["JobState"] == 7, job["ErrorDescription"]
         assert state(conn, vm) == RUNNING
+
+
+def test_a_server_started_on_a_full_disk_says_so_in_one_line(small_disk):
+    data_dir = small_disk / "data"
+    with in_process_server(data_dir):
+        pass  # a data directory with every store in it
+    filler = fill(small_disk)
+    result = subprocess.run(
+        [sys.executable, "-m", "cimprovider.cli", "serve", "--port", "0", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1, result.stderr
+    assert len(lines) == 1 and "disk is full" in lines[0] and str(data_dir) in lines[0], result.stderr
+    os.unlink(filler)
