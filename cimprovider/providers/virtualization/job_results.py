@@ -11,6 +11,10 @@ their affected elements, which the methods record in this order:
 - RealizePlannedSystem: (planned system = the VM to be) — done when the VM
   is defined.
 
+Power changes ("Virtual machine state change", "Guest shutdown") name
+their end state in their `result_ref` — done when the VM is in it (a reset
+or reboot names none: it ends where it began, so it reads failed).
+
 Jobs that write files name them in their `result_ref`:
 
 - CreateVirtualHardDisk, ConvertVirtualHardDisk: the new image, written
@@ -87,14 +91,33 @@ class FileWritten:
         return None  # partial files are swept from the storage roots at start-up
 
 
+class PowerStateReached:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def completed(self, job: JobStatus) -> bool:
+        ids = _affected(job, 1)
+        if ids is None or not job.result_ref:
+            return False
+        try:
+            return self.backend.get_vm(ids[0]).power_state.value == job.result_ref
+        except NotFoundError:
+            return False
+
+    def remove_partial(self, job: JobStatus) -> None:
+        return None  # a backend commits a power change whole, or not at all
+
+
 def result_checks(backend: Backend) -> dict[str, JobResultCheck]:
-    written = FileWritten()
+    written, powered = FileWritten(), PowerStateReached(backend)
     checks: dict[str, JobResultCheck] = {
         "ImportSystemDefinition": SystemDefined(backend, planned_counts=True),
         "RealizePlannedSystem": SystemDefined(backend, planned_counts=False),
         "CreateVirtualHardDisk": written,
         "ConvertVirtualHardDisk": written,
         "ExportSystemDefinition": written,
+        "Virtual machine state change": powered,
+        "Guest shutdown": powered,
     }
     if isinstance(backend, SnapshotBackend):
         checks["CreateSnapshot"] = SnapshotTaken(backend)

@@ -14,10 +14,14 @@ from cimprovider.providers.virtualization.model import Virtualization
 
 
 def submit_transition(virt: Virtualization, transition: PowerTransition, job_type: str, description: str, vm_id: UUID) -> JobStatus:
+    # The end state is the job's result, when reaching it proves the job
+    # ran (not for a reset or reboot, which end where they began).
+    end = transition.end_state.value if transition.end_state is not transition.initial_state else ""
     try:
         return virt.jobs.submit(
-            lambda progress, _token: transition.run(progress), job_type, description, (vm_id,), cancellable=False
-        )
+            lambda progress, _token: transition.run(progress), job_type, description, (vm_id,),
+            cancellable=False, result_ref=end,
+        )  # fmt: skip
     except BaseException:
         transition.abandon()
         raise
