@@ -67,6 +67,12 @@ def in_process_server(
 
 
 LISTENING = re.compile(r"listening on (https?)://[^:]+:(\d+)/cimom")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) ")
+
+
+def said(stderr: str) -> list[str]:
+    """What `cimprovider serve` says on stderr, without its log lines (timestamped)."""
+    return [line for line in stderr.splitlines() if line.strip() and not LOG_LINE.match(line)]
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 from pywbem import CIM_ERR_FAILED, CIMError, CIMInstance, Uint16
 
 from tests.integration.model.hyperv import NS, define_vm, request_state, service, state
-from tests.support.live import in_process_server
+from tests.support.live import in_process_server, said
 
 OFF, RUNNING = 3, 2
 
@@ -91,7 +91,7 @@ def test_a_server_started_on_a_full_disk_says_so_in_one_line(small_disk):
         [sys.executable, "-m", "cimprovider.cli", "serve", "--port", "0", "--data-dir", str(data_dir)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = said(result.stderr)
     assert result.returncode == 1, result.stderr
     assert len(lines) == 1 and "disk is full" in lines[0] and str(data_dir) in lines[0], result.stderr
     os.unlink(filler)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pywbem
 
-from tests.support.live import serve_process
+from tests.support.live import said, serve_process
 
 UNUSABLE_DATA_FILE = 65
 NAMES = ("simulated.sqlite3", "jobs.sqlite3", "indications.sqlite3")
@@ -48,7 +48,7 @@ def damaged(path: Path) -> None:
 
 def refused(data_dir: Path, name: str, why: str) -> None:
     result = serve_once(data_dir)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    lines = said(result.stderr)
     assert result.returncode == UNUSABLE_DATA_FILE, result.stderr
     assert len(lines) == 1, result.stderr
     assert str(data_dir / name) in lines[0]
