@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.devices import (
@@ -56,12 +56,15 @@ class BootDevice(str, Enum):
     SCSI = "scsi"
 
 
+NOTES_LIMIT = 4000
 DEFAULT_BOOT_ORDER = (BootDevice.CD, BootDevice.IDE, BootDevice.NETWORK, BootDevice.FLOPPY)
 
 
 class SystemSettings(SchemaModel):
     name: str = Field(min_length=1, max_length=100)
-    notes: str = Field(default="", max_length=4000)
+    # Hyper-V's Notes is a string array; each entry is kept as given (an
+    # entry may hold several lines). A plain string is one entry.
+    notes: tuple[str, ...] = ()
     generation: Literal[1, 2] = 1
     automatic_start_action: AutomaticStartAction = AutomaticStartAction.RESTART_IF_RUNNING
     automatic_start_delay_seconds: int = Field(default=0, ge=0, le=86400)
@@ -72,6 +75,27 @@ class SystemSettings(SchemaModel):
     secure_boot_enabled: bool = False  # generation 2 only
     # Generation 1 only: BIOS boot order (generation 2 boots from devices).
     boot_order: tuple[BootDevice, ...] = DEFAULT_BOOT_ORDER
+    # Where the VM's files go (Hyper-V's *DataRoot). None: the host's first
+    # storage root. The CIM side confines each to the storage roots.
+    configuration_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    snapshot_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    suspend_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    swap_file_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    log_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    guest_state_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _notes_entries(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = (value,)
+        if isinstance(value, (list, tuple)):
+            value = tuple(value)
+            if value == ("",):
+                return ()  # Hyper-V shows no notes as one empty entry
+            if sum(len(str(entry)) for entry in value) > NOTES_LIMIT:
+                raise ValueError(f"at most {NOTES_LIMIT} characters in all")
+        return value
 
     @model_validator(mode="after")
     def _generation_features(self) -> "SystemSettings":

@@ -35,7 +35,7 @@ def test_define_gives_hyper_v_defaults(backend: Backend) -> None:
     events = backend.events.subscribe_queue()
     vm = new_vm(backend, notes="made by a test")
     assert vm.power_state is PowerState.OFF
-    assert vm.notes == "made by a test"
+    assert vm.notes == ("made by a test",)
     assert [(c.controller_type, c.number) for c in vm.controllers] == [(ControllerType.IDE, 0), (ControllerType.IDE, 1)]
     assert [port.port_number for port in vm.serial_ports] == [1, 2]
     assert vm.processor.count >= 1 and vm.memory.startup_mb >= 512
@@ -76,7 +76,7 @@ def test_modify_system_settings(backend: Backend) -> None:
     vm = new_vm(backend)
     events = backend.events.subscribe_queue()
     changed = backend.modify_vm(vm.id, vm.settings.replace(name="renamed", notes="n2", snapshot_type="standard"))
-    assert (changed.name, changed.notes, changed.snapshot_type.value) == ("renamed", "n2", "standard")
+    assert (changed.name, changed.notes, changed.snapshot_type.value) == ("renamed", ("n2",), "standard")
     assert backend.get_vm(vm.id).name == "renamed"
     event = events.get(timeout=DEADLINE)
     assert isinstance(event, VmModified) and event.previous.name == vm.name and event.vm.name == "renamed"

@@ -101,7 +101,7 @@ def test_hyper_v_settings_round_trip_through_domain_metadata(harness: BackendHar
     xml = etree.fromstring(outside.lookupByUUID(vm.id.bytes).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     ours = xml.find(f"metadata/{{{NAMESPACE}}}vm")
     assert ours is not None
-    assert ours.findtext(f"{{{NAMESPACE}}}notes") == "keeps its notes"
+    assert ours.findtext(f"{{{NAMESPACE}}}notes") == '["keeps its notes"]'
     assert xml.findtext("name") == "meta" and xml.findtext("uuid") == str(vm.id)
     assert xml.find("memory").text == str(4096 * 1024) and xml.find("currentMemory").text == str(1024 * 1024)
     assert xml.find(f"devices/disk/alias[@name='ua-{disk.id}']") is not None
@@ -157,7 +157,7 @@ def test_changes_made_behind_the_backends_back_reach_the_bus(backend: LibvirtBac
     domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "<vm><notes>by hand</notes></vm>", "hv", NAMESPACE,
                        libvirt.VIR_DOMAIN_AFFECT_CONFIG)
     modified = wait_for(events.queue, lambda e: isinstance(e, VmModified))
-    assert modified.vm.notes == "by hand" and modified.previous.notes == ""
+    assert modified.vm.notes == ("by hand",) and modified.previous.notes == ()
     domain.destroy()
     wait_for(events.queue, lambda e: isinstance(e, PowerStateChanged) and e.new is PowerState.OFF)
     assert backend.get_vm(vm.id).power_state is PowerState.OFF

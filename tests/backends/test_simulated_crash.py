@@ -75,7 +75,7 @@ def test_kill_9_mid_write_leaves_a_consistent_database(tmp_path: Path, finished_
         assert finished <= set(vms)
         for vm_id in finished:
             vm = vms[vm_id]
-            assert vm.notes == "complete"
+            assert vm.notes == ("complete",)
             assert len(vm.drives) == 3 and len(vm.network_adapters) == 3 and len(vm.kvp_items) == 1
         # MAC addresses were never handed out twice, and the counter moved
         # past every one that was committed.

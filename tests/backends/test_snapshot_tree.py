@@ -46,11 +46,11 @@ def test_snapshots_form_a_tree_and_the_position_follows(backend) -> None:
 def test_applying_restores_the_settings_of_the_moment(backend) -> None:
     vm = new_vm(backend, "settings-vm")
     snapshot = backend.create_snapshot(vm.id)
-    assert snapshot.vm.notes == "" and snapshot.name.startswith("settings-vm - (")
+    assert snapshot.vm.notes == () and snapshot.name.startswith("settings-vm - (")
     backend.modify_vm(vm.id, backend.get_vm(vm.id).settings.replace(notes="changed after the snapshot"))
     restored = backend.apply_snapshot(snapshot.id)
-    assert restored.notes == "" and restored.power_state is PowerState.OFF
-    assert backend.get_vm(vm.id).notes == ""
+    assert restored.notes == () and restored.power_state is PowerState.OFF
+    assert backend.get_vm(vm.id).notes == ()
 
 
 def test_apply_needs_the_vm_off_or_saved_and_a_running_snapshot_comes_back_saved(backend) -> None:

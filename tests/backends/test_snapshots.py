@@ -88,7 +88,7 @@ def test_applying_restores_settings_and_disk_content(backend, disk: Path, tmp_pa
     write(written_on, 0, 0xee)
     backend.modify_vm(vm_id, backend.get_vm(vm_id).settings.replace(notes="changed after the snapshot"))
     restored = backend.apply_snapshot(snapshot.id)
-    assert restored.notes == "" and restored.power_state is PowerState.OFF
+    assert restored.notes == () and restored.power_state is PowerState.OFF
     fresh = disk_of(backend, vm_id)
     assert fresh not in (written_on, disk) and not written_on.exists()  # nothing reads it any more
     assert read_with_libvhdi(fresh, tmp_path / "mnt", 0, MIB) == b"\x0a" * MIB

@@ -19,7 +19,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from cimprovider.backends.libvirt.identity import bridge_switch_id, derived_id, device_id, disk_index, model_mac
-from cimprovider.backends.libvirt.metadata import HyperVExtras, find_extras, parse_extras
+from cimprovider.backends.libvirt.metadata import HyperVExtras, find_extras, parse_extras, setting_value
 from cimprovider.schemas.devices import (
     MAX_MEMORY_MB,
     MAX_PROCESSORS,
@@ -82,7 +82,7 @@ def read_settings(config: etree._Element, extras: HyperVExtras) -> dict[str, obj
         name = extras.element_name
     values: dict[str, object] = {"name": name[:100] or "vm"}
     for field, text in extras.settings.items():
-        values[field] = tuple(text.split()) if field == "boot_order" else text
+        values[field] = setting_value(field, text)
     if "generation" not in values:
         os = config.find("os")
         efi = os is not None and (os.get("firmware") == "efi" or os.find("loader[@type='pflash']") is not None)

@@ -24,6 +24,7 @@ from cimprovider.backends.libvirt.metadata import (
     HyperVExtras,
     PendingDrive,
     render_extras,
+    setting_text,
     text_value,
 )
 from cimprovider.schemas.devices import (
@@ -171,7 +172,7 @@ def extras_for(vm: VirtualMachine, domain_name: str) -> HyperVExtras:
     extras = HyperVExtras(
         element_name=vm.name if vm.name != domain_name else None,
         paired_domain_name=domain_name,
-        settings={name: text_value(getattr(vm, name)) for name in SETTING_FIELDS},
+        settings={name: text for name in SETTING_FIELDS if (text := setting_text(name, getattr(vm, name))) is not None},
         processor=_attributes(vm.processor, {"kind", "id", "count"}),
         memory=_attributes(vm.memory, {"kind", "id", "startup_mb"} | ({"maximum_mb"} if vm.memory.dynamic_enabled else set())),
         integration_services={s.service.value: s.enabled for s in vm.integration_services},

@@ -14,6 +14,7 @@ the domain stops.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 from uuid import UUID
@@ -47,6 +48,31 @@ def text_value(value: object) -> str:
     if isinstance(value, (tuple, list)):
         return " ".join(text_value(item) for item in value)
     return str(value)
+
+
+def setting_text(name: str, value: object) -> str | None:
+    """A system setting as its element's text; None (an unset optional
+    setting) writes no element."""
+    if value is None:
+        return None
+    if name == "notes":
+        return json.dumps(list(value))  # type: ignore[call-overload]
+    return text_value(value)
+
+
+def setting_value(name: str, text: str) -> object:
+    """The inverse of `setting_text`, for pydantic to validate."""
+    if name == "boot_order":
+        return tuple(text.split())
+    if name == "notes":
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            entries = None
+        if isinstance(entries, list) and all(isinstance(entry, str) for entry in entries):
+            return tuple(entries)
+        return (text,) if text else ()  # written before notes were an array
+    return text
 
 
 @dataclass

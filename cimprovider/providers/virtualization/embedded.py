@@ -12,7 +12,7 @@ bad value becomes 32773 with a message a user can act on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -27,11 +27,16 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fal
 class PropertyBag:
     classname: str
     values: dict[str, Any]  # lower-case name -> value (None = NULL)
+    # The properties the mapping code looked at: those it acted upon. Any
+    # other property the client changed was not honoured, and is refused
+    # (see `unhonoured`) rather than silently dropped.
+    consulted: set[str] = field(default_factory=set)
 
     def has(self, name: str) -> bool:
-        return self.values.get(name.lower()) is not None
+        return self.raw(name) is not None
 
     def raw(self, name: str) -> Any:
+        self.consulted.add(name.lower())
         return self.values.get(name.lower())
 
     def text(self, name: str) -> str | None:
@@ -74,6 +79,14 @@ class PropertyBag:
             return None
         items = value if isinstance(value, list) else [value]
         return [str(item) for item in items if item is not None]
+
+    def at_most_one(self, name: str) -> list[str] | None:
+        """An array property the model holds one value of (an image path,
+        a switch, a pipe): a second entry would be dropped, so it is refused."""
+        items = self.strings(name)
+        if items is not None and len(items) > 1:
+            raise invalid_parameter(name, f"takes one entry, not {len(items)}")
+        return items
 
     def integers(self, name: str) -> list[int] | None:
         items = self.strings(name)

@@ -170,4 +170,6 @@ def parse_path_text(text: str) -> tuple[str, dict[str, str]] | None:
         raw = pair.group(2) if pair.group(2) is not None else (pair.group(3) or "").strip()
         keys[pair.group(1).lower()] = raw.replace("\\\\", "\\").replace('\\"', '"')
         position = pair.end()
+    if text[position:].strip():
+        return None  # something follows the keys: not a path we may guess at
     return match.group(1), keys

@@ -154,9 +154,11 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
             if not isinstance(parent.device, Controller) or parent.aspect != DEVICE:
                 raise invalid_parameter("Parent", "must name a controller")
             values["controller_id"] = parent.device.id
-        slot = bag.integer("AddressOnParent")
+        slot, address = bag.integer("AddressOnParent"), bag.integer("Address")
         if slot is None:
-            slot = bag.integer("Address")
+            slot = address
+        elif address is not None and address != slot:
+            raise invalid_parameter("Address", f"{address} is not the drive's AddressOnParent ({slot})")
         if slot is not None:
             values["slot"] = slot
         _name(bag, values, {"Hard Drive", "DVD Drive"})
@@ -165,13 +167,15 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         return DeviceChange("add" if adding else "modify", _validated(Drive, values), kind, DEVICE)
     if kind in (kinds.HARD_DISK, kinds.DVD_DISK):
         drive = current if current is not None else _drive_for_media(virt, vm, bag)
-        paths = bag.strings("HostResource") or []
+        paths = bag.at_most_one("HostResource") or []
         if not paths and drive.media is None:
             raise invalid_parameter("HostResource", "needs the path of the image file")
         media = drive.media.model_dump() if drive.media is not None else {}
         if paths:
             media["path"] = paths[0]
         access = bag.integer("Access")
+        if access not in (None, 1, 3):
+            raise invalid_parameter("Access", f"{access} is not 1 (read only) or 3 (read/write)")
         if access is not None:
             media["read_only"] = access == 1
         if "path" not in media:
@@ -197,7 +201,10 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
     if kind is kinds.CONNECTION:
         nic = current if current is not None else _nic_for_connection(virt, vm, bag)
         values = nic.model_dump()
-        hosts = bag.strings("HostResource")
+        name = bag.text("ElementName")
+        if name not in (None, nic.name, "Ethernet Connection"):
+            raise invalid_parameter("ElementName", f"a switch connection bears its network adapter's name ({nic.name!r})")
+        hosts = bag.at_most_one("HostResource")
         if hosts is not None:
             values["switch_id"] = _switch_id(virt, hosts) if hosts else None
         elif adding:
@@ -216,7 +223,7 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         if current is None:
             raise invalid_parameter("ResourceType", "a VM has COM 1 and COM 2 already; modify them")
         values = current.model_dump()
-        connection = bag.strings("Connection")
+        connection = bag.at_most_one("Connection")
         if connection is not None:
             values["pipe_name"] = connection[0] if connection and connection[0] else None
         return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)

@@ -31,6 +31,7 @@ from cimprovider.providers.virtualization.errors import (
     INVALID_PARAMETER,
     JOB_STARTED,
     NOT_FOUND,
+    NOT_SUPPORTED,
     MethodFailure,
     hyperv_code,
     invalid_parameter,
@@ -40,7 +41,9 @@ from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
-from cimprovider.providers.virtualization.systems.settings import settings_from_bag
+from cimprovider.providers.virtualization.resources.templates import template_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, settings_from_bag, vssd_values
+from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.systems.summary import summary_information
 from cimprovider.schemas.devices import Controller, ControllerType, Drive
@@ -113,7 +116,12 @@ class ManagementService(InstanceProvider, MethodProvider):
         bag = read_embedded(text, "SystemSettings") if text else None
         if bag is None and source is None:
             raise invalid_parameter("SystemSettings", "is required")
-        settings = settings_from_bag(bag, source.settings if source else None) if bag else source.settings  # type: ignore[union-attr]
+        settings = settings_from_bag(bag, source.settings if source else None, self.roots()) if bag else source.settings  # type: ignore[union-attr]
+        if bag is not None:
+            # The VM as it would be defined: what the client's other
+            # properties must agree with. Its identities are new ones.
+            planned = VirtualMachine.model_validate({**settings.model_dump(), "id": uuid4()})
+            refuse_unhonoured(self.virt.renderer, VSSD, bag, vssd_values(self.virt, planned), frozenset({"instanceid"}))
         resources = [read_embedded(item, "ResourceSettings") for item in params.get("ResourceSettings") or []]
         devices, drives = clone_devices(source) if source is not None else ([], [])
         vm = self.virt.backend.define_vm(settings, devices)
@@ -137,7 +145,11 @@ class ManagementService(InstanceProvider, MethodProvider):
         if ref is None or ref.parts:
             raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")
         vm = self.existing_vm(ref.vm_id, "InstanceID")
-        self.virt.backend.modify_vm(vm.id, settings_from_bag(bag, vm.settings))
+        settings = settings_from_bag(bag, vm.settings, self.roots())
+        if settings.generation != vm.generation:
+            raise MethodFailure(NOT_SUPPORTED, "VirtualSystemSubType: a virtual machine's generation cannot change")
+        refuse_unhonoured(self.virt.renderer, VSSD, bag, vssd_values(self.virt, vm))
+        self.virt.backend.modify_vm(vm.id, settings)
         return MethodReturn(0)
 
     # --- resources -----------------------------------------------------------
@@ -155,6 +167,7 @@ class ManagementService(InstanceProvider, MethodProvider):
         if kind in (kinds.PROCESSOR, kinds.MEMORY):
             raise invalid_parameter("ResourceType", f"a VM has exactly one {kind.subtype_name.lower()}; modify it instead")
         change = apply(self.virt, vm, kind, bag, None)
+        refuse_unhonoured(self.virt.renderer, kind.classname, bag, dict(template_values(kind, "Default")))
         return self.carry_out(vm.id, change)
 
     def modify_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
@@ -163,6 +176,7 @@ class ManagementService(InstanceProvider, MethodProvider):
             bag = read_embedded(item, "ResourceSettings")
             vm, setting = locate(self.virt, bag)
             change = apply(self.virt, vm, setting.kind, bag, setting.device)
+            refuse_unhonoured(self.virt.renderer, setting.kind.classname, bag, setting.values)
             results.append(self.carry_out(vm.id, change))
         return MethodReturn(0, {"ResultingResourceSettings": results})
 
@@ -238,6 +252,9 @@ class ManagementService(InstanceProvider, MethodProvider):
         return MethodReturn(0)
 
     # --- references ----------------------------------------------------------
+
+    def roots(self) -> tuple[str, ...]:
+        return self.virt.backend.host_info().storage_roots
 
     def existing_vm(self, vm_id: UUID | None, parameter: str) -> VirtualMachine:
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None

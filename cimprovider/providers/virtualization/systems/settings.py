@@ -18,6 +18,7 @@ from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.systems.data_roots import DATA_ROOTS, data_root_values, read_data_roots
 from cimprovider.schemas.base import describe_validation_error
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import (
@@ -51,6 +52,7 @@ FIELD_PROPERTIES = {
     "virtual_numa_enabled": "VirtualNumaEnabled",
     "secure_boot_enabled": "SecureBootEnabled",
     "boot_order": "BootOrder",
+    **{field: prop for prop, field in DATA_ROOTS.items()},
 }
 
 
@@ -66,13 +68,9 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "VirtualSystemType": REALIZED,
         "VirtualSystemSubType": SUBTYPE.format(vm.generation),
         "ConfigurationID": guid,
-        "Notes": [vm.notes],
-        "ConfigurationDataRoot": root,
-        "SnapshotDataRoot": root,
-        "SuspendDataRoot": root,
-        "SwapFileDataRoot": root,
-        "LogDataRoot": root,
-        "ConfigurationFile": f"{root}\\{guid}.vmcx" if root else None,
+        "Notes": list(vm.notes) or [""],
+        **data_root_values(vm, root),
+        "ConfigurationFile": f"{vm.configuration_data_root or root}\\{guid}.vmcx" if root else None,
         "AutomaticStartupAction": START_ACTIONS[vm.automatic_start_action],
         "AutomaticStartupActionDelay": timedelta(seconds=vm.automatic_start_delay_seconds),
         "AutomaticStartupActionSequenceNumber": 0,
@@ -96,14 +94,16 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
     }
 
 
-def settings_from_bag(bag: PropertyBag, base: SystemSettings | None) -> SystemSettings:
-    """Apply the properties the client set onto `base` (or the defaults)."""
+def settings_from_bag(bag: PropertyBag, base: SystemSettings | None, roots: tuple[str, ...] = ()) -> SystemSettings:
+    """Apply the properties the client set onto `base` (or the defaults);
+    data roots must lie in `roots` (the host's storage roots)."""
     values: dict[str, Any] = base.model_dump() if base is not None else {"name": "New Virtual Machine"}
+    read_data_roots(bag, values, roots)
     if bag.has("ElementName"):
         values["name"] = bag.text("ElementName")
     notes = bag.strings("Notes")
     if notes is not None:
-        values["notes"] = "\n".join(notes)
+        values["notes"] = tuple(notes)
     subtype = bag.text("VirtualSystemSubType")
     if subtype:
         if not subtype.lower().startswith("microsoft:hyper-v:subtype:") or subtype[-1] not in "12":
@@ -128,8 +128,8 @@ def settings_from_bag(bag: PropertyBag, base: SystemSettings | None) -> SystemSe
             values["boot_order"] = tuple(devices[code] for code in order)
         except KeyError as missing:
             raise invalid_parameter("BootOrder", f"{missing.args[0]} is not a boot device (0-4)") from None
-    if values.get("generation") == 1:
-        values["secure_boot_enabled"] = False
+    if values.get("generation") == 1 and bag.boolean("SecureBootEnabled") is not True:
+        values["secure_boot_enabled"] = False  # a client's True is refused below: gen 1 has no secure boot
     try:
         return SystemSettings.model_validate({k: v for k, v in values.items() if k in SystemSettings.model_fields})
     except ValidationError as error:
