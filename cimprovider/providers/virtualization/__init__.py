@@ -44,7 +44,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         PoolProvider(virt),
         DeviceProvider(virt, DEVICE_CLASSES),
         IntegrationComponentProvider(virt),
-        ManagementService(virt),
+        ManagementService(virt, tuple(parts.config.storage_roots)),
         ConcreteJobProvider(virt),
         *(association(virt) for association in ASSOCIATIONS),
     ]

@@ -7,6 +7,8 @@ folder, as Hyper-V shows its default paths."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cimprovider.backends.images import StorageRoots
@@ -26,7 +28,7 @@ DATA_ROOTS = {
 }
 
 
-def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: tuple[str, ...]) -> None:
+def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: Sequence[Path]) -> None:
     """Each data root the client set, checked, into `values`; an empty
     string returns it to the default."""
     for prop, field in DATA_ROOTS.items():

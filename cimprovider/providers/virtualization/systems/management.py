@@ -11,6 +11,7 @@ naming the property at fault."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -58,8 +59,10 @@ class ManagementService(InstanceProvider, MethodProvider):
     classnames = (VSMS,)
     read_only_methods = frozenset({"getsummaryinformation"})
 
-    def __init__(self, virt: Virtualization) -> None:
+    def __init__(self, virt: Virtualization, storage_roots: tuple[Path, ...] = ()) -> None:
         self.virt = virt
+        # Where clients' paths (the VMs' data roots) may point.
+        self.storage_roots = storage_roots
         self.handlers: dict[str, Handler] = {
             "definesystem": self.define_system,
             "destroysystem": self.destroy_system,
@@ -253,8 +256,8 @@ class ManagementService(InstanceProvider, MethodProvider):
 
     # --- references ----------------------------------------------------------
 
-    def roots(self) -> tuple[str, ...]:
-        return self.virt.backend.host_info().storage_roots
+    def roots(self) -> tuple[Path, ...]:
+        return self.storage_roots
 
     def existing_vm(self, vm_id: UUID | None, parameter: str) -> VirtualMachine:
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None

@@ -6,8 +6,9 @@ and VirtualSystemIdentifier the VM's GUID (os-win finds the CS with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -94,7 +95,7 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
     }
 
 
-def settings_from_bag(bag: PropertyBag, base: SystemSettings | None, roots: tuple[str, ...] = ()) -> SystemSettings:
+def settings_from_bag(bag: PropertyBag, base: SystemSettings | None, roots: Sequence[Path] = ()) -> SystemSettings:
     """Apply the properties the client set onto `base` (or the defaults);
     data roots must lie in `roots` (the host's storage roots)."""
     values: dict[str, Any] = base.model_dump() if base is not None else {"name": "New Virtual Machine"}
