@@ -27,6 +27,9 @@ SCSI_CONTROLLERS = 4
 SCSI_SLOTS = 64
 MAX_PROCESSORS = 240
 MAX_MEMORY_MB = 12 * 1024 * 1024
+MAX_IOPS = 1_000_000_000
+MAX_PROCESSORS_PER_NODE = 64
+IOPS_UNIT_BYTES = 8192
 
 
 class DeviceKind(str, Enum):
@@ -50,6 +53,8 @@ class ProcessorSettings(SchemaModel):
     weight: int = Field(default=100, ge=0, le=10000)
     expose_virtualization_extensions: bool = False
     limit_processor_features: bool = False
+    # Virtual NUMA: at most this many virtual processors per node.
+    max_processors_per_numa_node: int = Field(default=MAX_PROCESSORS_PER_NODE, ge=1, le=MAX_PROCESSORS)
 
     @model_validator(mode="after")
     def _reservation_within_limit(self) -> "ProcessorSettings":
@@ -66,12 +71,14 @@ class MemorySettings(SchemaModel):
     minimum_mb: int = Field(default=512, ge=32, le=MAX_MEMORY_MB)
     maximum_mb: int = Field(default=1048576, ge=32, le=MAX_MEMORY_MB)
     buffer_percent: int = Field(default=20, ge=5, le=2000)
+    # Virtual NUMA: at most this much memory per node; None: no limit.
+    max_per_numa_node_mb: int | None = Field(default=None, ge=2, le=MAX_MEMORY_MB)
 
-    @field_validator("startup_mb", "minimum_mb", "maximum_mb")
+    @field_validator("startup_mb", "minimum_mb", "maximum_mb", "max_per_numa_node_mb")
     @classmethod
-    def _even(cls, value: int) -> int:
+    def _even(cls, value: int | None) -> int | None:
         # Hyper-V allocates memory in 2 MB units and refuses odd sizes.
-        if value % 2:
+        if value is not None and value % 2:
             raise ValueError("must be a multiple of 2 MB")
         return value
 
@@ -118,6 +125,9 @@ class Media(SchemaModel):
     id: UUID = Field(default_factory=uuid4)
     path: str = Field(min_length=1, max_length=4096)
     read_only: bool = False
+    # Hyper-V's storage QoS: at most this many I/O operations per second,
+    # each counted in 8 KB units (an operation of 64 KB counts 8); 0 is no limit.
+    iops_limit: int = Field(default=0, ge=0, le=MAX_IOPS)
 
 
 class Drive(SchemaModel):

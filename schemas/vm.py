@@ -57,6 +57,7 @@ class BootDevice(str, Enum):
 
 
 NOTES_LIMIT = 4000
+SMBIOS_TEXT_LIMIT = 64
 DEFAULT_BOOT_ORDER = (BootDevice.CD, BootDevice.IDE, BootDevice.NETWORK, BootDevice.FLOPPY)
 
 
@@ -83,6 +84,11 @@ class SystemSettings(SchemaModel):
     swap_file_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
     log_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
     guest_state_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
+    # What the guest's SMBIOS tables say (empty: nothing set).
+    bios_serial_number: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
+    baseboard_serial_number: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
+    chassis_serial_number: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
+    chassis_asset_tag: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
 
     @field_validator("notes", mode="before")
     @classmethod

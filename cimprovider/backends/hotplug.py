@@ -71,6 +71,7 @@ HOT_PLUG_RULES: dict[tuple[str, Change], frozenset[PowerState]] = {
     ("scsi_drive", Change.RECONFIGURE): HOT,
     ("drive", Change.TUNE): ANYTIME,  # its name
     ("dvd_media", Change.TUNE): HOT,  # insert or eject, on IDE too
+    ("disk_qos", Change.TUNE): HOT,  # the IOPS limit
     ("network_adapter", Change.ADD): HOT,
     ("network_adapter", Change.REMOVE): HOT,
     ("network_adapter", Change.TUNE): HOT,  # switch, connection, name
@@ -160,7 +161,9 @@ def _drive_changes(vm: VirtualMachine, old: Drive, new: Drive, changed: set[str]
     if changed & {"controller_id", "slot", "drive_type"}:
         changes += [(_resource(vm, old), Change.RECONFIGURE), (_resource(vm, new), Change.RECONFIGURE)]
     if "media" in changed:
-        if new.drive_type is DriveType.DVD:
+        if old.media is not None and new.media is not None and old.media.replace(iops_limit=new.media.iops_limit) == new.media:
+            changes.append(("disk_qos", Change.TUNE))
+        elif new.drive_type is DriveType.DVD:
             changes.append(("dvd_media", Change.TUNE))
         else:
             changes.append((_resource(vm, new), Change.RECONFIGURE))

@@ -17,17 +17,22 @@ from uuid import UUID
 from lxml import etree
 
 from cimprovider.backends.libvirt.disk_images import suffix_format
+from cimprovider.backends.libvirt.numa import write_numa
+from cimprovider.backends.libvirt.sysinfo import write_smbios
 from cimprovider.backends.libvirt.identity import alias_of, device_id, disk_target, libvirt_mac, model_mac
 from cimprovider.backends.libvirt.metadata import (
     NAMESPACE,
     SETTING_FIELDS,
     HyperVExtras,
     PendingDrive,
+    find_extras,
+    parse_extras,
     render_extras,
     setting_text,
     text_value,
 )
 from cimprovider.schemas.devices import (
+    IOPS_UNIT_BYTES,
     AdapterType,
     Controller,
     ControllerType,
@@ -77,11 +82,15 @@ def write_domain(
     _child(root, "uuid").text = str(vm.id)
     write_processor(root, vm.processor)
     write_memory(root, vm.memory)
+    numa_cells = write_numa(root, vm, parse_extras(find_extras(base)).numa_cells)
     _write_boot_order(root, vm)
+    write_smbios(root, vm)
     metadata = _child(root, "metadata")
     for old in metadata.findall(f"{{{NAMESPACE}}}vm"):
         metadata.remove(old)
-    metadata.append(render_extras(extras_for(vm, domain_name)))
+    extras = extras_for(vm, domain_name)
+    extras.numa_cells = numa_cells
+    metadata.append(render_extras(extras))
     devices = _child(root, "devices")
     _sync(devices, "controller[@type='scsi']", lambda e: f"controller/scsi/{e.get('index')}", vm.id,
           {c.id: controller_element(c) for c in vm.controllers if c.controller_type is ControllerType.SCSI})
@@ -205,7 +214,8 @@ def extras_for(vm: VirtualMachine, domain_name: str) -> HyperVExtras:
 
 
 def _attributes(model: object, exclude: set[str]) -> dict[str, str]:
-    return {name: text_value(getattr(model, name)) for name in type(model).model_fields if name not in exclude}  # type: ignore[attr-defined]
+    fields = type(model).model_fields  # type: ignore[attr-defined]
+    return {name: text_value(getattr(model, name)) for name in fields if name not in exclude and getattr(model, name) is not None}
 
 
 # device elements --------------------------------------------------------
@@ -237,9 +247,40 @@ def disk_element(vm: VirtualMachine, drive: Drive, formats: DiskFormat = suffix_
     etree.SubElement(element, "target", dev=target, bus=controller.controller_type.value)
     if cdrom or (drive.media is not None and drive.media.read_only):
         etree.SubElement(element, "readonly")
+    if drive.media is not None and drive.media.iops_limit:
+        element.append(iotune_element(drive.media.iops_limit))
     etree.SubElement(element, "alias", name=alias_of(drive.id))
     etree.SubElement(element, "address", type="drive", **address)
     return element
+
+
+# The iotune children the model owns: Hyper-V's IOPS limit counts 8 KB
+# units, which is QEMU's iops-size; libvirt refuses a total beside per-direction limits.
+IOTUNE_OURS = ("total_iops_sec", "size_iops_sec")
+IOTUNE_EXCLUSIVE = ("read_iops_sec", "write_iops_sec")
+
+
+def iotune_element(iops_limit: int) -> etree._Element:
+    element = etree.Element("iotune")
+    etree.SubElement(element, "total_iops_sec").text = str(iops_limit)
+    etree.SubElement(element, "size_iops_sec").text = str(IOPS_UNIT_BYTES)
+    return element
+
+
+def _merge_iotune(old: etree._Element, result: etree._Element) -> None:
+    """Keep the limits of `old`'s iotune the model has no word for
+    (bandwidth, bursts), beside the IOPS limit it now has or not."""
+    old_tune, new_tune = old.find("iotune"), result.find("iotune")
+    if old_tune is None:
+        return
+    dropped = IOTUNE_OURS + (IOTUNE_EXCLUSIVE if new_tune is not None else ())
+    kept = [child for child in old_tune if isinstance(child.tag, str) and child.tag not in dropped]
+    if not kept:
+        return
+    if new_tune is None:
+        new_tune = etree.SubElement(result, "iotune")
+    for child in kept:
+        new_tune.append(copy.deepcopy(child))
 
 
 def interface_element(nic: NetworkAdapter, switches: SwitchSource) -> etree._Element:
@@ -283,7 +324,7 @@ def merged(old: etree._Element, new: etree._Element) -> etree._Element:
     disk's cache mode, a NIC's PCI address, boot order…)."""
     result = copy.deepcopy(new)
     written = {child.tag for child in new}
-    owned = {"source", "readonly", "link", "alias"}
+    owned = {"source", "readonly", "link", "alias", "iotune"}
     for child in old:
         if isinstance(child.tag, str) and child.tag not in written and child.tag not in owned:
             result.append(copy.deepcopy(child))
@@ -295,6 +336,8 @@ def merged(old: etree._Element, new: etree._Element) -> etree._Element:
     for key, value in old.attrib.items():
         if result.get(key) is None:
             result.set(key, value)
+    if result.tag == "disk":
+        _merge_iotune(old, result)
     return result
 
 

@@ -26,7 +26,7 @@ from cimprovider.backends.libvirt.domain_write import (
 )
 from cimprovider.backends.libvirt.identity import device_id, model_mac
 from cimprovider.backends.placement import all_devices
-from cimprovider.schemas.devices import Drive, DriveType, NetworkAdapter, SerialPort
+from cimprovider.schemas.devices import IOPS_UNIT_BYTES, Drive, DriveType, NetworkAdapter, SerialPort
 from cimprovider.schemas.vm import VirtualMachine
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -71,6 +71,12 @@ def _change(
                 current = _live_element(live, old.id, previous)
                 domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches, formats))), LIVE)
             return
+        if _only_iops_changed(previous, device):
+            assert device.media is not None
+            target = _live_element(live, old.id, previous).find("target")
+            size = IOPS_UNIT_BYTES if device.media.iops_limit else 0
+            domain.setBlockIoTune(target.get("dev"), {"total_iops_sec": device.media.iops_limit, "size_iops_sec": size}, LIVE)  # type: ignore[union-attr]
+            return
         if (previous.media, previous.slot, previous.controller_id) == (device.media, device.slot, device.controller_id):
             return  # its name: ours alone
         if _present(previous):
@@ -87,6 +93,13 @@ def _change(
             domain.updateDeviceFlags(_xml(merged(current, serial_element(device))), LIVE)
     # Processor and memory tuning, names and integration services live in
     # our metadata only.
+
+
+def _only_iops_changed(previous: Drive, device: Drive) -> bool:
+    if previous.media is None or device.media is None or previous.media == device.media:
+        return False
+    same_place = (previous.slot, previous.controller_id) == (device.slot, device.controller_id)
+    return same_place and previous.media.replace(iops_limit=device.media.iops_limit) == device.media
 
 
 def _resize_memory(domain: libvirt.virDomain, live: etree._Element, wanted_mb: int) -> None:

@@ -106,6 +106,8 @@ class HyperVExtras:
     # Per device id: fields libvirt has no place for (name, media id, static MAC…).
     devices: dict[UUID, dict[str, str]] = field(default_factory=dict)
     pending_drives: list[PendingDrive] = field(default_factory=list)
+    # How many <cpu><numa> cells we wrote for virtual NUMA (0: none are ours).
+    numa_cells: int = 0
     integration_services: dict[str, bool] = field(default_factory=dict)
     kvp_items: list[KvpItem] = field(default_factory=list)
 
@@ -134,6 +136,8 @@ def parse_extras(element: etree._Element | None) -> HyperVExtras:
         elif tag == "device" and child.get("id"):
             attributes = dict(child.attrib)
             extras.devices[UUID(attributes.pop("id"))] = attributes
+        elif tag == "numa":
+            extras.numa_cells = int(child.get("cells", "0")) if child.get("cells", "0").isdigit() else 0
         elif tag == "pending-drive":
             extras.pending_drives.append(
                 PendingDrive(
@@ -174,6 +178,8 @@ def render_extras(extras: HyperVExtras) -> etree._Element:
             add("ide-controller", **controller)
     for device_id, attributes in extras.devices.items():
         add("device", id=str(device_id), **attributes)
+    if extras.numa_cells:
+        add("numa", cells=str(extras.numa_cells))
     for drive in extras.pending_drives:
         add("pending-drive", id=str(drive.id), controller=str(drive.controller_id), slot=str(drive.slot),
             type=drive.drive_type.value, name=drive.name)

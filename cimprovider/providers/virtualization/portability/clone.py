@@ -48,7 +48,9 @@ class Cloner:
     def clone(self, params: dict[str, Any]) -> MethodReturn:
         source = self.management.vm_of_configuration(params["ReferenceConfiguration"], "ReferenceConfiguration")
         text = params.get("SystemSettings")
-        settings = settings_from_bag(read_embedded(text, "SystemSettings"), source.settings, self.management.roots()) if text else source.settings
+        settings = settings_from_bag(
+            read_embedded(text, "SystemSettings"), source.settings, self.management.roots(), self.management.shown_before(source)
+        ) if text else source.settings
         resources = [read_embedded(item, "ResourceSettings") for item in params.get("ResourceSettings") or []]
         blueprint = fresh_identity(source).model_copy(update={**dict(settings), "power_state": PowerState.OFF})
         folder = self.images.roots.roots[0] / str(blueprint.id).upper()

@@ -50,12 +50,15 @@ FIELD_PROPERTIES = {
     "minimum_mb": "Reservation",
     "maximum_mb": "Limit",
     "buffer_percent": "TargetMemoryBuffer",
+    "max_processors_per_numa_node": "MaxProcessorsPerNumaNode",
+    "max_per_numa_node_mb": "MaxMemoryBlocksPerNumaNode",
     "dynamic_enabled": "DynamicMemoryEnabled",
     "number": "Address",
     "slot": "AddressOnParent",
     "controller_id": "Parent",
     "media": "HostResource",
     "path": "HostResource",
+    "iops_limit": "IOPSLimit",
     "mac_address": "Address",
     "static_mac": "StaticMacAddress",
     "switch_id": "HostResource",
@@ -118,7 +121,7 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         return _component_change(kind, bag, current)
     if kind is kinds.PROCESSOR:
         values = current.model_dump() if current else ProcessorSettings().model_dump()
-        for prop, field, scale in (("VirtualQuantity", "count", 1), ("Reservation", "reservation_percent", 1000), ("Limit", "limit_percent", 1000), ("Weight", "weight", 1)):
+        for prop, field, scale in (("VirtualQuantity", "count", 1), ("Reservation", "reservation_percent", 1000), ("Limit", "limit_percent", 1000), ("Weight", "weight", 1), ("MaxProcessorsPerNumaNode", "max_processors_per_numa_node", 1)):
             number = bag.integer(prop)
             if number is not None:
                 values[field] = number / scale if scale != 1 else number
@@ -129,7 +132,7 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         return DeviceChange("modify", _validated(ProcessorSettings, values), kind, DEVICE)
     if kind is kinds.MEMORY:
         values = current.model_dump() if current else MemorySettings().model_dump()
-        for prop, field in (("VirtualQuantity", "startup_mb"), ("Reservation", "minimum_mb"), ("Limit", "maximum_mb"), ("TargetMemoryBuffer", "buffer_percent")):
+        for prop, field in (("VirtualQuantity", "startup_mb"), ("Reservation", "minimum_mb"), ("Limit", "maximum_mb"), ("TargetMemoryBuffer", "buffer_percent"), ("MaxMemoryBlocksPerNumaNode", "max_per_numa_node_mb")):
             number = bag.integer(prop)
             if number is not None:
                 values[field] = number
@@ -178,6 +181,9 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
             raise invalid_parameter("Access", f"{access} is not 1 (read only) or 3 (read/write)")
         if access is not None:
             media["read_only"] = access == 1
+        iops = bag.integer("IOPSLimit")
+        if iops is not None:
+            media["iops_limit"] = iops
         if "path" not in media:
             raise invalid_parameter("HostResource", "needs the path of the image file")
         changed = drive.model_dump()

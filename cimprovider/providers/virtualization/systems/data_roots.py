@@ -7,7 +7,7 @@ folder, as Hyper-V shows its default paths."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,13 @@ DATA_ROOTS = {
 }
 
 
-def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: Sequence[Path]) -> None:
-    """Each data root the client set, checked, into `values`; an empty
-    string returns it to the default."""
+def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: Sequence[Path], shown: Mapping[str, Any]) -> None:
+    """Each data root the client changed from what is `shown`, checked,
+    into `values`; an empty string returns it to the default."""
     for prop, field in DATA_ROOTS.items():
         text = bag.text(prop)
-        if text is None:
-            continue
+        if text is None or text == shown.get(prop):
+            continue  # sent back as shown (a host default may lie outside the roots)
         if not text:
             values[field] = None
             continue
@@ -45,6 +45,11 @@ def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: Sequence[Pa
         except PathOutsideStorageError as error:
             raise invalid_parameter(prop, str(error).removeprefix(f"{prop}: ")) from None
         values[field] = text
+
+
+def default_data_roots(default: str) -> dict[str, Any]:
+    """What a new VM shows before a client sets any."""
+    return {prop: default for prop in DATA_ROOTS}
 
 
 def data_root_values(vm: VirtualMachine, default: str) -> dict[str, Any]:

@@ -43,7 +43,8 @@ from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
 from cimprovider.providers.virtualization.resources.templates import template_values
-from cimprovider.providers.virtualization.systems.settings import VSSD, settings_from_bag, vssd_values
+from cimprovider.providers.virtualization.systems.data_roots import default_data_roots
+from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, settings_from_bag, vssd_values
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.systems.summary import summary_information
@@ -119,7 +120,7 @@ class ManagementService(InstanceProvider, MethodProvider):
         bag = read_embedded(text, "SystemSettings") if text else None
         if bag is None and source is None:
             raise invalid_parameter("SystemSettings", "is required")
-        settings = settings_from_bag(bag, source.settings if source else None, self.roots()) if bag else source.settings  # type: ignore[union-attr]
+        settings = settings_from_bag(bag, source.settings if source else None, self.roots(), self.shown_before(source)) if bag else source.settings  # type: ignore[union-attr]
         if bag is not None:
             # The VM as it would be defined: what the client's other
             # properties must agree with. Its identities are new ones.
@@ -148,10 +149,11 @@ class ManagementService(InstanceProvider, MethodProvider):
         if ref is None or ref.parts:
             raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")
         vm = self.existing_vm(ref.vm_id, "InstanceID")
-        settings = settings_from_bag(bag, vm.settings, self.roots())
+        shown = vssd_values(self.virt, vm)
+        settings = settings_from_bag(bag, vm.settings, self.roots(), shown)
         if settings.generation != vm.generation:
             raise MethodFailure(NOT_SUPPORTED, "VirtualSystemSubType: a virtual machine's generation cannot change")
-        refuse_unhonoured(self.virt.renderer, VSSD, bag, vssd_values(self.virt, vm))
+        refuse_unhonoured(self.virt.renderer, VSSD, bag, shown)
         self.virt.backend.modify_vm(vm.id, settings)
         return MethodReturn(0)
 
@@ -258,6 +260,11 @@ class ManagementService(InstanceProvider, MethodProvider):
 
     def roots(self) -> tuple[Path, ...]:
         return self.storage_roots
+
+    def shown_before(self, source: VirtualMachine | None) -> dict[str, Any]:
+        """The VSSD a DefineSystem's settings start from: the reference
+        VM's, or a new VM's defaults."""
+        return vssd_values(self.virt, source) if source is not None else default_data_roots(default_root(self.virt))
 
     def existing_vm(self, vm_id: UUID | None, parameter: str) -> VirtualMachine:
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None

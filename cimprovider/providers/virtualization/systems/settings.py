@@ -6,7 +6,7 @@ and VirtualSystemIdentifier the VM's GUID (os-win finds the CS with
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,12 @@ from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.systems.data_roots import DATA_ROOTS, data_root_values, read_data_roots
+from cimprovider.providers.virtualization.systems.data_roots import (
+    DATA_ROOTS,
+    data_root_values,
+    default_data_roots,
+    read_data_roots,
+)
 from cimprovider.schemas.base import describe_validation_error
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import (
@@ -40,6 +45,14 @@ STOP_ACTIONS = {AutomaticStopAction.TURN_OFF: 2, AutomaticStopAction.SAVE: 3, Au
 SNAPSHOT_TYPES = {SnapshotType.DISABLED: 2, SnapshotType.PRODUCTION: 3, SnapshotType.PRODUCTION_ONLY: 4, SnapshotType.STANDARD: 5}
 BOOT_DEVICES = {BootDevice.FLOPPY: 0, BootDevice.CD: 1, BootDevice.IDE: 2, BootDevice.NETWORK: 3, BootDevice.SCSI: 4}
 
+# The guest's SMBIOS strings: CIM property -> schema field.
+SMBIOS_TEXTS = {
+    "BIOSSerialNumber": "bios_serial_number",
+    "BaseBoardSerialNumber": "baseboard_serial_number",
+    "ChassisSerialNumber": "chassis_serial_number",
+    "ChassisAssetTag": "chassis_asset_tag",
+}
+
 # Schema field -> the CIM property a client wrote, for error messages.
 FIELD_PROPERTIES = {
     "name": "ElementName",
@@ -53,13 +66,20 @@ FIELD_PROPERTIES = {
     "virtual_numa_enabled": "VirtualNumaEnabled",
     "secure_boot_enabled": "SecureBootEnabled",
     "boot_order": "BootOrder",
+    **{field: prop for prop, field in SMBIOS_TEXTS.items()},
     **{field: prop for prop, field in DATA_ROOTS.items()},
 }
 
 
+def default_root(virt: Virtualization) -> str:
+    """The host's folder for VM files, shown where a VM has none of its own."""
+    roots = virt.backend.host_info().storage_roots
+    return roots[-1] if roots else ""
+
+
 def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
     guid = ids.guid(vm.id)
-    root = f"{virt.backend.host_info().storage_roots[-1] if virt.backend.host_info().storage_roots else ''}"
+    root = default_root(virt)
     return {
         "InstanceID": ids.vssd_id(vm.id),
         "Caption": "Virtual Machine Settings",
@@ -85,6 +105,7 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "BootSourceOrder": [] if vm.generation == 2 else None,
         "IsSaved": vm.power_state is PowerState.SAVED,
         "Architecture": "x64",
+        **{prop: getattr(vm, field) for prop, field in SMBIOS_TEXTS.items()},
         "BIOSGUID": "{" + guid + "}",
         "BIOSNumLock": False,
         "AllowFullSCSICommandSet": False,
@@ -95,11 +116,14 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
     }
 
 
-def settings_from_bag(bag: PropertyBag, base: SystemSettings | None, roots: Sequence[Path] = ()) -> SystemSettings:
+def settings_from_bag(
+    bag: PropertyBag, base: SystemSettings | None, roots: Sequence[Path] = (), shown: Mapping[str, Any] | None = None
+) -> SystemSettings:
     """Apply the properties the client set onto `base` (or the defaults);
-    data roots must lie in `roots` (the host's storage roots)."""
+    data roots it changed from `shown` (the VSSD as the client saw it)
+    must lie in `roots` (the configured storage roots)."""
     values: dict[str, Any] = base.model_dump() if base is not None else {"name": "New Virtual Machine"}
-    read_data_roots(bag, values, roots)
+    read_data_roots(bag, values, roots, shown or {})
     if bag.has("ElementName"):
         values["name"] = bag.text("ElementName")
     notes = bag.strings("Notes")
@@ -116,6 +140,10 @@ def settings_from_bag(bag: PropertyBag, base: SystemSettings | None, roots: Sequ
     delay = bag.text("AutomaticStartupActionDelay")
     if delay:
         values["automatic_start_delay_seconds"] = _interval_seconds(delay)
+    for prop, field in SMBIOS_TEXTS.items():
+        text = bag.text(prop)
+        if text is not None:
+            values[field] = text
     if bag.has("Version"):
         values["config_version"] = bag.text("Version")
     for prop, name in (("VirtualNumaEnabled", "virtual_numa_enabled"), ("SecureBootEnabled", "secure_boot_enabled")):
