@@ -37,6 +37,23 @@ class QuerySyntaxError(Exception):
         return f"{self.message} at {where}"
 
 
+# Words of the languages that can never name a class: lark's contextual
+# lexer would read `SELECT * FROM WHERE` as a query of a class named WHERE.
+RESERVED_WORDS = frozenset({
+    "select", "from", "where", "and", "or", "not", "like", "is", "isa", "null", "true", "false",
+    "within", "group", "having", "by", "associators", "references", "of",
+    "distinct", "as", "order", "asc", "desc", "in", "any", "every", "satisfies", "exists",
+})
+
+
+def class_name(token: Token, what: str = "class name") -> str:
+    """The FROM class (or a CQL alias), refusing a reserved word."""
+    if str(token).lower() in RESERVED_WORDS:
+        raise QuerySyntaxError(f"expected a {what} after FROM, found the reserved word {str(token).upper()}",
+                               token.line, token.column)
+    return str(token)
+
+
 def decode_string(token: str, doubled_quotes: bool) -> str:
     """The value of a quoted literal. A backslash escapes a backslash or a
     quote; before anything else it is kept, so raw Windows paths pasted into
@@ -139,7 +156,7 @@ class _CommonBuilder(Transformer):
 class WqlBuilder(_CommonBuilder):
     def select(self, items: tuple, from_class: Token, within: float | None,
                where: Expr | None) -> SelectQuery:
-        return SelectQuery("WQL", items, str(from_class), where, within=within)
+        return SelectQuery("WQL", items, class_name(from_class), where, within=within)
 
     def within(self, token: Token) -> float:
         return float(_number(token).value)  # type: ignore[arg-type]
@@ -224,14 +241,14 @@ class CqlBuilder(_CommonBuilder):
     def select(self, distinct: bool | None, items: tuple, from_class: Token,
                alias: str | None, where: Expr | None,
                order_by: tuple[OrderItem, ...] | None) -> SelectQuery:
-        return SelectQuery("DMTF:CQL", items, str(from_class), where, alias=alias,
+        return SelectQuery("DMTF:CQL", items, class_name(from_class), where, alias=alias,
                            distinct=bool(distinct), order_by=order_by or ())
 
     def distinct(self) -> bool:
         return True
 
     def alias(self, name: Token) -> str:
-        return str(name)
+        return class_name(name, "class alias")
 
     def order_by(self, *items: OrderItem) -> tuple[OrderItem, ...]:
         return items

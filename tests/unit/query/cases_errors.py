@@ -15,6 +15,12 @@ err("unknown-keyword", WQL, "SELECT * FROM Msvm_ComputerSystem WHERE EnabledStat
 err("top-keyword", WQL, "SELECT TOP 5 * FROM Msvm_ComputerSystem", "unexpected '5'")
 err("misspelt-from", WQL, "SELECT * FORM Msvm_ComputerSystem", "unexpected 'FORM' at column 10")
 err("missing-class", WQL, "SELECT * FROM", "unexpected end of query")
+err("reserved-word-as-class", WQL, "SELECT * FROM WHERE",
+    "expected a class name after FROM, found the reserved word WHERE at column 15")
+err("reserved-word-as-class-lower", WQL, "SELECT * FROM where WHERE Name = 'x'", "reserved word WHERE")
+err("reserved-word-as-class-select", WQL, "SELECT * FROM Select", "reserved word SELECT")
+err("cql-reserved-word-as-class", CQL, "SELECT * FROM WHERE", "reserved word WHERE")
+err("cql-reserved-word-as-alias", CQL, "SELECT * FROM X DISTINCT", "reserved word DISTINCT")
 err("missing-where-condition", WQL, "SELECT * FROM X WHERE", "unexpected end of query")
 err("trailing-and", WQL, "SELECT * FROM X WHERE a = 1 AND", "unexpected end of query")
 err("double-operator", WQL, "SELECT * FROM X WHERE a = = 1", "unexpected '=' at column 27")
