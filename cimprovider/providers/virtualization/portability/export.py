@@ -118,8 +118,7 @@ class Exporter:
     # --- checking ---------------------------------------------------------
 
     def request(self, params: dict[str, Any]) -> ExportRequest:
-        path = params.get("ComputerSystem")
-        vm_id = self.virt.vm_from_system(path) if isinstance(path, CIMInstanceName) else None
+        vm_id = self.exported_vm(params.get("ComputerSystem"))
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None
         if vm is None:
             raise MethodFailure(NOT_FOUND, "ComputerSystem: no such virtual machine")
@@ -157,6 +156,17 @@ class Exporter:
             for disk in snapshot_disks(snapshot).values():
                 self.images.get_settings(Path(disk))
         return ExportRequest(vm, target, bool(values["CopyVmStorage"]), snapshots, disks, current, media_files, warnings)
+
+    def exported_vm(self, path: Any) -> UUID | None:
+        """The VM a ComputerSystem parameter names: its Msvm_ComputerSystem,
+        or (as os-win passes it) its Msvm_VirtualSystemSettingData."""
+        if not isinstance(path, CIMInstanceName):
+            return None
+        instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)
+        if instance_id is None:
+            return self.virt.vm_from_system(path)
+        ref = ids.parse_setting_id(str(instance_id))
+        return ref.vm_id if ref is not None and not ref.parts else None
 
     def dvd_media(self, vm: VirtualMachine) -> tuple[tuple[tuple[str, Path], ...], tuple[str, ...]]:
         """The ISO files to copy, and a warning for each that lies outside
