@@ -16,7 +16,9 @@ from cimprovider.providers.base import (
     OperationContext,
     PropertySet,
     Pushdown,
+    references_target,
 )
+from cimprovider.providers.paths import same_path
 
 INTEROP = "root/interop"
 DMTF = 2
@@ -33,6 +35,13 @@ class Profile:
     central: CentralInstances | None = None
     central_namespace: str = INTEROP
     scoped_by: str | None = None  # the autonomous profile that references this component
+    # The classes of the central instances, when known: traversal from an
+    # element of another class then never asks `central` (which may list
+    # every VM) about it.
+    central_classes: tuple[str, ...] = ()
+
+    def may_centre(self, element: CIMInstanceName) -> bool:
+        return not self.central_classes or element.classname.lower() in {c.lower() for c in self.central_classes}
 
     @property
     def instance_id(self) -> str:
@@ -106,15 +115,28 @@ class ConformsToProfileProvider(AssociationProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         for profile in self.catalog.profiles:
-            if profile.central is None:
-                continue
-            for element in profile.central(ctx):
-                yield _association(
-                    "CIM_ElementConformsToProfile",
-                    ctx.namespace,
-                    ("ConformantStandard", profile.path(), "CIM_RegisteredProfile"),
-                    ("ManagedElement", element, "CIM_ManagedElement"),
-                )
+            yield from self.conformances(ctx, profile)
+
+    def conformances(self, ctx: OperationContext, profile: Profile) -> Iterator[CIMInstance]:
+        for element in profile.central(ctx) if profile.central is not None else ():
+            yield _association(
+                "CIM_ElementConformsToProfile",
+                ctx.namespace,
+                ("ConformantStandard", profile.path(), "CIM_RegisteredProfile"),
+                ("ManagedElement", element, "CIM_ManagedElement"),
+            )
+
+    def references(self, ctx: OperationContext, classname: str, target: CIMInstanceName, role: str | None) -> Iterator[CIMInstance]:
+        """From a profile, only its own central instances; from an element,
+        only the profiles whose central class it can be."""
+        if target.classname.lower() == "cim_registeredprofile":
+            chosen = [p for p in self.catalog.profiles if same_path(p.path(), target)]
+        else:
+            chosen = [p for p in self.catalog.profiles if p.may_centre(target)]
+        for profile in chosen:
+            for instance in self.conformances(ctx, profile):
+                if references_target(instance, target, role):
+                    yield instance
 
 
 class ReferencedProfileProvider(AssociationProvider):

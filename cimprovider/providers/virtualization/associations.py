@@ -204,6 +204,16 @@ class ElementCapabilities(PairAssociation):
             yield self.virt.setting_path(kind.pool_class, pool_id(kind)), self.virt.setting_path(ALLOCATION_CAPABILITIES, capabilities_id(kind))
 
 
+class HostedResourcePool(PairAssociation):
+    classname = "Msvm_HostedResourcePool"
+    roles = ("GroupComponent", "PartComponent")
+
+    def pairs(self) -> Iterator[Pair]:
+        host = self.virt.host_path()
+        for kind in kinds.KINDS:
+            yield host, self.virt.setting_path(kind.pool_class, pool_id(kind))
+
+
 class SettingsDefineCapabilities(PairAssociation):
     classname = "Msvm_SettingsDefineCapabilities"
     roles = ("GroupComponent", "PartComponent")
@@ -295,4 +305,5 @@ class OwningJobElement(PairAssociation):
 ASSOCIATIONS = (
     SettingsDefineState, SettingDataComponent, SystemDevice, HostedDependency, HostedService, ElementSettingData,
     ElementCapabilities, SettingsDefineCapabilities, ElementAllocatedFromPool, AffectedJobElement, OwningJobElement,
+    HostedResourcePool,
 )
