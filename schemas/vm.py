@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.devices import (
+    AdapterType,
     Controller,
     ControllerType,
     IntegrationService,
@@ -76,6 +77,9 @@ class SystemSettings(SchemaModel):
     secure_boot_enabled: bool = False  # generation 2 only
     # Generation 1 only: BIOS boot order (generation 2 boots from devices).
     boot_order: tuple[BootDevice, ...] = DEFAULT_BOOT_ORDER
+    # Generation 2 only: the devices (drive and network adapter ids) to
+    # boot from first, in order; devices not listed follow in their order.
+    boot_source_order: tuple[UUID, ...] = ()
     # Where the VM's files go (Hyper-V's *DataRoot). None: the host's first
     # storage root. The CIM side confines each to the storage roots.
     configuration_data_root: str | None = Field(default=None, min_length=1, max_length=4096)
@@ -109,6 +113,8 @@ class SystemSettings(SchemaModel):
             raise ValueError("secure_boot_enabled: needs generation 2")
         if len(set(self.boot_order)) != len(self.boot_order):
             raise ValueError("boot_order: lists a device twice")
+        if len(set(self.boot_source_order)) != len(self.boot_source_order):
+            raise ValueError("boot_source_order: lists a device twice")
         return self
 
 
@@ -131,6 +137,17 @@ class VirtualMachine(SystemSettings):
 
     def controller(self, controller_id: UUID) -> Controller | None:
         return next((item for item in self.controllers if item.id == controller_id), None)
+
+    def boot_devices(self) -> list[Drive | NetworkAdapter]:
+        """Generation 2: what the firmware tries, in order — the devices
+        `boot_source_order` lists, then the other drives and synthetic
+        network adapters (UEFI has no driver for the emulated one) as added."""
+        if self.generation != 2:
+            return []
+        candidates: dict[UUID, Drive | NetworkAdapter] = {drive.id: drive for drive in self.drives}
+        candidates |= {nic.id: nic for nic in self.network_adapters if nic.adapter_type is AdapterType.SYNTHETIC}
+        listed = [candidates.pop(device_id) for device_id in self.boot_source_order if device_id in candidates]
+        return listed + list(candidates.values())
 
     @model_validator(mode="after")
     def _consistent_resources(self) -> "VirtualMachine":

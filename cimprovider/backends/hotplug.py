@@ -100,7 +100,9 @@ def check_allowed(state: PowerState, changes: list[tuple[str, Change]], what: st
 
 
 def system_changes(old: SystemSettings, new: SystemSettings) -> list[tuple[str, Change]]:
-    live = {"name", "notes", "automatic_start_action", "automatic_start_delay_seconds", "automatic_stop_action", "snapshot_type"}
+    # The boot order is read at the next boot, so it may change while running.
+    live = {"name", "notes", "automatic_start_action", "automatic_start_delay_seconds", "automatic_stop_action", "snapshot_type",
+            "boot_source_order"}
     changed = _changed_fields(old, new, SystemSettings)
     changes = []
     if changed & live:

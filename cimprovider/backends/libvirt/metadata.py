@@ -62,7 +62,7 @@ def setting_text(name: str, value: object) -> str | None:
 
 def setting_value(name: str, text: str) -> object:
     """The inverse of `setting_text`, for pydantic to validate."""
-    if name == "boot_order":
+    if name in ("boot_order", "boot_source_order"):
         return tuple(text.split())
     if name == "notes":
         try:

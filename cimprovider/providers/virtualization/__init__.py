@@ -19,6 +19,8 @@ from cimprovider.providers.virtualization.resources.pools import PoolProvider
 from cimprovider.providers.virtualization.portability.portability import register_portability
 from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
+from cimprovider.providers.virtualization.systems.boot_identity import LogicalIdentity
+from cimprovider.providers.virtualization.systems.boot_sources import BootSourceProvider
 from cimprovider.providers.virtualization.systems.settings import SystemSettingsProvider
 from cimprovider.providers.virtualization.snapshots.snapshot_settings import SettingsWithSnapshots
 from cimprovider.providers.virtualization.storage.storage import register_storage
@@ -45,6 +47,8 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         DeviceProvider(virt, DEVICE_CLASSES),
         IntegrationComponentProvider(virt),
         ManagementService(virt, tuple(parts.config.storage_roots)),
+        BootSourceProvider(virt),
+        LogicalIdentity(virt),
         ConcreteJobProvider(virt),
         *(association(virt) for association in ASSOCIATIONS),
     ]

@@ -43,6 +43,7 @@ from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
 from cimprovider.providers.virtualization.resources.templates import template_values
+from cimprovider.providers.virtualization.systems.boot_sources import read_boot_source_order
 from cimprovider.providers.virtualization.systems.data_roots import default_data_roots
 from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, settings_from_bag, vssd_values
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
@@ -150,7 +151,7 @@ class ManagementService(InstanceProvider, MethodProvider):
             raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")
         vm = self.existing_vm(ref.vm_id, "InstanceID")
         shown = vssd_values(self.virt, vm)
-        settings = settings_from_bag(bag, vm.settings, self.roots(), shown)
+        settings = read_boot_source_order(self.virt, bag, vm, settings_from_bag(bag, vm.settings, self.roots(), shown))
         if settings.generation != vm.generation:
             raise MethodFailure(NOT_SUPPORTED, "VirtualSystemSubType: a virtual machine's generation cannot change")
         refuse_unhonoured(self.virt.renderer, VSSD, bag, shown)

@@ -19,6 +19,7 @@ from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.systems.boot_sources import boot_source_order
 from cimprovider.providers.virtualization.systems.data_roots import (
     DATA_ROOTS,
     data_root_values,
@@ -102,7 +103,7 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "VirtualNumaEnabled": vm.virtual_numa_enabled,
         "SecureBootEnabled": vm.secure_boot_enabled if vm.generation == 2 else None,
         "BootOrder": [BOOT_DEVICES[d] for d in vm.boot_order] if vm.generation == 1 else None,
-        "BootSourceOrder": [] if vm.generation == 2 else None,
+        "BootSourceOrder": boot_source_order(virt, vm),
         "IsSaved": vm.power_state is PowerState.SAVED,
         "Architecture": "x64",
         **{prop: getattr(vm, field) for prop, field in SMBIOS_TEXTS.items()},
