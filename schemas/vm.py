@@ -49,6 +49,21 @@ class SnapshotType(str, Enum):
     STANDARD = "standard"
 
 
+class SecureBootTemplate(str, Enum):
+    """The keys the firmware trusts: Windows only, or also what the
+    Microsoft UEFI Certificate Authority signed (Linux shims, option ROMs)."""
+
+    MICROSOFT_WINDOWS = "microsoft_windows"
+    MICROSOFT_UEFI_CA = "microsoft_uefi_ca"
+
+
+# Hyper-V's ids for its templates, the same on every host.
+SECURE_BOOT_TEMPLATE_IDS = {
+    SecureBootTemplate.MICROSOFT_WINDOWS: UUID("1734c6e8-3154-4dda-ba5f-a874cc483422"),
+    SecureBootTemplate.MICROSOFT_UEFI_CA: UUID("272e7447-90a4-4563-a4b9-8e4ab00526ce"),
+}
+
+
 class BootDevice(str, Enum):
     FLOPPY = "floppy"
     CD = "cd"
@@ -75,6 +90,7 @@ class SystemSettings(SchemaModel):
     config_version: str = Field(default="9.0", pattern=r"^\d+\.\d+$")
     virtual_numa_enabled: bool = True
     secure_boot_enabled: bool = False  # generation 2 only
+    secure_boot_template: SecureBootTemplate = SecureBootTemplate.MICROSOFT_WINDOWS
     # Generation 1 only: BIOS boot order (generation 2 boots from devices).
     boot_order: tuple[BootDevice, ...] = DEFAULT_BOOT_ORDER
     # Generation 2 only: the devices (drive and network adapter ids) to

@@ -110,3 +110,17 @@ def test_cells_written_with_virsh_are_not_ours_to_remove(harness: BackendHarness
     conn.close()
     backend.modify_vm(vm.id, backend.get_vm(vm.id).settings.replace(notes=("still two cells",)))
     assert len(domain_xml(harness, vm.id).findall("cpu/numa/cell")) == 2
+
+
+def test_secure_boot_is_the_firmwares_and_follows_changes(harness: BackendHarness, backend: LibvirtBackend) -> None:
+    vm = new_vm(backend, "uefi", generation=2, secure_boot_enabled=True, secure_boot_template="microsoft_uefi_ca")
+    xml = domain_xml(harness, vm.id)
+    assert xml.find("os").get("firmware") == "efi"
+    features = {f.get("name"): f.get("enabled") for f in xml.findall("os/firmware/feature")}
+    assert features == {"secure-boot": "yes", "enrolled-keys": "yes"}
+    assert xml.find("features/smm").get("state") == "on"
+    assert backend.get_vm(vm.id).secure_boot_template.value == "microsoft_uefi_ca"
+
+    backend.modify_vm(vm.id, backend.get_vm(vm.id).settings.replace(secure_boot_enabled=False))
+    xml = domain_xml(harness, vm.id)
+    assert {f.get("name"): f.get("enabled") for f in xml.findall("os/firmware/feature")} == {"secure-boot": "no", "enrolled-keys": "no"}

@@ -18,6 +18,7 @@ from lxml import etree
 
 from cimprovider.backends.libvirt.disk_images import suffix_format
 from cimprovider.backends.libvirt.boot import write_device_boot_order
+from cimprovider.backends.libvirt.firmware import write_firmware
 from cimprovider.backends.libvirt.numa import write_numa
 from cimprovider.backends.libvirt.sysinfo import write_smbios
 from cimprovider.backends.libvirt.identity import alias_of, device_id, disk_target, libvirt_mac, model_mac
@@ -70,9 +71,7 @@ def new_domain(vm: VirtualMachine, domain_type: str, domain_name: str, max_vcpus
         "<devices/></domain>"
     )
     root.find("name").text = domain_name  # type: ignore[union-attr]
-    if vm.generation == 2 and vm.secure_boot_enabled:
-        etree.SubElement(root.find("os"), "loader", secure="yes")  # type: ignore[arg-type]
-    return root
+    return root  # write_domain adds the firmware's secure boot settings
 
 
 def write_domain(
@@ -86,6 +85,7 @@ def write_domain(
     numa_cells = write_numa(root, vm, parse_extras(find_extras(base)).numa_cells)
     _write_boot_order(root, vm)
     write_smbios(root, vm)
+    write_firmware(root, vm)
     metadata = _child(root, "metadata")
     for old in metadata.findall(f"{{{NAMESPACE}}}vm"):
         metadata.remove(old)

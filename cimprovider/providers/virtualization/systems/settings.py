@@ -20,6 +20,12 @@ from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.systems.boot_sources import boot_source_order
+from cimprovider.providers.virtualization.systems.secure_boot import (
+    find_template,
+    read_template,
+    template_id,
+    template_values,
+)
 from cimprovider.providers.virtualization.systems.data_roots import (
     DATA_ROOTS,
     data_root_values,
@@ -32,6 +38,7 @@ from cimprovider.schemas.vm import (
     AutomaticStartAction,
     AutomaticStopAction,
     BootDevice,
+    SecureBootTemplate,
     SnapshotType,
     SystemSettings,
     VirtualMachine,
@@ -66,6 +73,7 @@ FIELD_PROPERTIES = {
     "config_version": "Version",
     "virtual_numa_enabled": "VirtualNumaEnabled",
     "secure_boot_enabled": "SecureBootEnabled",
+    "secure_boot_template": "SecureBootTemplateId",
     "boot_order": "BootOrder",
     **{field: prop for prop, field in SMBIOS_TEXTS.items()},
     **{field: prop for prop, field in DATA_ROOTS.items()},
@@ -102,6 +110,7 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "Version": vm.config_version,
         "VirtualNumaEnabled": vm.virtual_numa_enabled,
         "SecureBootEnabled": vm.secure_boot_enabled if vm.generation == 2 else None,
+        "SecureBootTemplateId": template_id(vm.secure_boot_template) if vm.generation == 2 else None,
         "BootOrder": [BOOT_DEVICES[d] for d in vm.boot_order] if vm.generation == 1 else None,
         "BootSourceOrder": boot_source_order(virt, vm),
         "IsSaved": vm.power_state is PowerState.SAVED,
@@ -158,6 +167,8 @@ def settings_from_bag(
             values["boot_order"] = tuple(devices[code] for code in order)
         except KeyError as missing:
             raise invalid_parameter("BootOrder", f"{missing.args[0]} is not a boot device (0-4)") from None
+    if values.get("generation") == 2:
+        read_template(bag, values)  # unread on generation 1: a template there is refused as not honoured
     if values.get("generation") == 1 and bag.boolean("SecureBootEnabled") is not True:
         values["secure_boot_enabled"] = False  # a client's True is refused below: gen 1 has no secure boot
     try:
@@ -203,9 +214,16 @@ class SystemSettingsProvider(InstanceProvider):
     ) -> Iterator[CIMInstance]:
         vms = self.virt.vms(pushdown, name="ElementName")
         yield from self.virt.present(vms, lambda vm: [self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties)])
+        for template in SecureBootTemplate:
+            values = template_values(template)
+            if pushdown is None or all(pushdown.admits(name, values[name]) for name in ("InstanceID", "ElementName", "VirtualSystemType")):
+                yield self.virt.renderer.instance(VSSD, values, properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)
+        template = find_template(instance_id) if isinstance(instance_id, str) else None
+        if template is not None:
+            return self.virt.renderer.instance(VSSD, template_values(template), properties)
         ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
         vm = self.virt.find_vm(ref.vm_id) if ref is not None and not ref.parts else None
         if vm is None:
