@@ -21,6 +21,7 @@ from cimprovider.providers.virtualization.profiles import register_profiles
 from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.systems.boot_identity import LogicalIdentity
 from cimprovider.providers.virtualization.systems.boot_sources import BootSourceProvider
+from cimprovider.providers.virtualization.systems.security import SecuritySettingsProvider
 from cimprovider.providers.virtualization.systems.settings import SystemSettingsProvider
 from cimprovider.providers.virtualization.snapshots.snapshot_settings import SettingsWithSnapshots
 from cimprovider.providers.virtualization.storage.storage import register_storage
@@ -48,6 +49,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         IntegrationComponentProvider(virt),
         ManagementService(virt, tuple(parts.config.storage_roots)),
         BootSourceProvider(virt),
+        SecuritySettingsProvider(virt),
         LogicalIdentity(virt),
         ConcreteJobProvider(virt),
         *(association(virt) for association in ASSOCIATIONS),

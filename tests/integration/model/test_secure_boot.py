@@ -62,3 +62,11 @@ def test_templates_are_not_virtual_machines(conn):
     assert len(templates) == 2
     for template in templates:
         assert conn.GetInstance(template.path)["ElementName"] == template["ElementName"]
+
+
+def test_security_settings_are_found_as_os_win_finds_them(conn):
+    vm = check(conn, define(conn, "guarded"))["ResultingSystem"]
+    guid = vm["Name"]
+    [security] = conn.ExecQuery("WQL", f"SELECT * FROM Msvm_SecuritySettingData WHERE InstanceID LIKE 'Microsoft:{guid}%'")
+    assert (security["TpmEnabled"], security["ShieldingRequested"], security["EncryptStateAndVmMigrationTraffic"]) == (False, False, False)
+    assert conn.GetInstance(security.path)["InstanceID"] == security["InstanceID"]
