@@ -10,6 +10,15 @@ from pydantic import Field
 from cimprovider.schemas.base import SchemaModel
 
 
+class NumaNode(SchemaModel):
+    """A NUMA node of the host: its logical processors (by number) and memory."""
+
+    id: int = Field(ge=0)
+    processors: tuple[int, ...]
+    memory_mb: int = Field(ge=0)
+    free_memory_mb: int | None = Field(default=None, ge=0)
+
+
 class Host(SchemaModel):
     name: str = Field(min_length=1)
     logical_processors: int = Field(ge=1)
@@ -18,6 +27,13 @@ class Host(SchemaModel):
     storage_roots: tuple[str, ...] = ()
     hypervisor: str = "simulated"
     hypervisor_version: str = ""
+    # The host's NUMA nodes; empty when the backend cannot tell (one node then).
+    numa_nodes: tuple[NumaNode, ...] = ()
+
+    def topology(self) -> tuple[NumaNode, ...]:
+        if self.numa_nodes:
+            return self.numa_nodes
+        return (NumaNode(id=0, processors=tuple(range(self.logical_processors)), memory_mb=self.memory_mb),)
 
 
 class SwitchType(str, Enum):

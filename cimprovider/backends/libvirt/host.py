@@ -11,7 +11,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import BackendError
 from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
-from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
+from cimprovider.schemas.host import Host, NumaNode, SwitchType, VirtualSwitch
 
 
 def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
@@ -20,6 +20,7 @@ def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
     _model, memory_mb, cpus, *_ = conn.getInfo()
     version = conn.getVersion()
     return Host(
+        numa_nodes=numa_nodes(conn),
         name=conn.getHostname(),
         logical_processors=max(cpus, 1),
         memory_mb=max(memory_mb, 1),
@@ -27,6 +28,28 @@ def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
         hypervisor=f"libvirt {conn.getType()}",
         hypervisor_version=f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}",
     )
+
+
+def numa_nodes(conn: libvirt.virConnect) -> tuple[NumaNode, ...]:
+    """The host's NUMA cells as libvirt's capabilities describe them."""
+    cells = etree.fromstring(conn.getCapabilities()).findall("host/topology/cells/cell")
+    try:
+        free = conn.getCellsFreeMemory(0, len(cells)) if cells else []
+    except libvirt.libvirtError:
+        free = []
+    nodes = []
+    for index, cell in enumerate(cells):
+        memory = cell.find("memory")
+        memory_mb = int(memory.text or 0) // 1024 if memory is not None and memory.get("unit", "KiB") == "KiB" else 0
+        nodes.append(
+            NumaNode(
+                id=int(cell.get("id", index)),
+                processors=tuple(int(cpu.get("id", 0)) for cpu in cell.findall("cpus/cpu")),
+                memory_mb=memory_mb,
+                free_memory_mb=free[index] // (1024 * 1024) if index < len(free) else None,
+            )
+        )
+    return tuple(nodes)
 
 
 def network_switch(network: libvirt.virNetwork) -> VirtualSwitch:

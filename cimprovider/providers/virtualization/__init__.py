@@ -10,6 +10,7 @@ from cimprovider.backends import Backend
 from cimprovider.jobs import JobRunner
 from cimprovider.providers.virtualization.associations import ASSOCIATIONS
 from cimprovider.providers.virtualization.resources.devices import DEVICE_CLASSES, DeviceProvider
+from cimprovider.providers.virtualization.resources.host_topology import HostDevices
 from cimprovider.providers.virtualization.resources.integration import IntegrationComponentProvider
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
 from cimprovider.providers.virtualization.systems.management import ManagementService
@@ -45,7 +46,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         SettingsWithPlanned(virt, SettingsWithSnapshots(virt, SystemSettingsProvider(virt))),
         ResourceSettingsProvider(virt),
         PoolProvider(virt),
-        DeviceProvider(virt, DEVICE_CLASSES),
+        HostDevices(virt, DeviceProvider(virt, DEVICE_CLASSES)),
         IntegrationComponentProvider(virt),
         ManagementService(virt, tuple(parts.config.storage_roots)),
         BootSourceProvider(virt),

@@ -24,6 +24,7 @@ from cimprovider.providers.virtualization.resources.pools import (
     capabilities_id,
     pool_id,
 )
+from cimprovider.providers.virtualization.resources.host_topology import NUMA_NODE, host_device_path, host_topology, is_host_device
 from cimprovider.providers.virtualization.resources.resources import vm_settings
 from cimprovider.providers.virtualization.systems.settings import VSSD
 from cimprovider.providers.virtualization.resources.templates import VALUE_ROLES
@@ -150,6 +151,8 @@ class SystemDevice(_PerVm):
 
 
 class HostedDependency(PairAssociation):
+    """The host hosts its VMs; each host NUMA node hosts its processors and memory."""
+
     classname = "Msvm_HostedDependency"
     roles = ("Antecedent", "Dependent")
 
@@ -157,8 +160,24 @@ class HostedDependency(PairAssociation):
         host = self.virt.host_path()
         for vm in self.virt.backend.list_vms():
             yield host, self.virt.vm_path(vm.id)
+        yield from self.topology_pairs()
+
+    def topology_pairs(self) -> Iterator[Pair]:
+        for node, devices in host_topology(self.virt):
+            for device in devices:
+                yield host_device_path(self.virt, node), host_device_path(self.virt, device)
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        if is_class(left, NUMA_NODE):
+            return (r for l, r in self.topology_pairs() if _same(l, left))
+        if is_class(left, CS) and _same(left, self.virt.host_path()):
+            return (self.virt.vm_path(vm.id) for vm in self.virt.backend.list_vms())
+        return iter(())
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        if is_host_device(self.virt, right):
+            yield from (l for l, r in self.topology_pairs() if _same(r, right))
+            return
         vm_id = self.virt.vm_from_system(right) if is_class(right, CS) else None
         if vm_id is not None and self.virt.find_vm(vm_id) is not None:
             yield self.virt.host_path()

@@ -40,6 +40,9 @@ _DEVICE_CLASSES = (
 for _device in _DEVICE_CLASSES:
     UNSUPPORTED_METHODS[f"{_device}.RequestStateChange"] = _DEVICE_STATE
     UNSUPPORTED_METHODS[f"{_device}.Reset"] = "a device is reset with its VM (RequestStateChange 11)"
+_HOST_NODE = "a host NUMA node is the host's hardware; it is not switched or reset"
+UNSUPPORTED_METHODS["Msvm_NumaNode.RequestStateChange"] = _HOST_NODE
+UNSUPPORTED_METHODS["Msvm_NumaNode.Reset"] = _HOST_NODE
 for _drive in ("Msvm_DiskDrive", "Msvm_DVDDrive"):
     UNSUPPORTED_METHODS[f"{_drive}.LockMedia"] = "virtual media cannot be locked in the drive"
 
