@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from pywbem import CIMDateTime, CIMInstance, CIMInstanceName, WBEMConnection, type_from_name
 
-from tests.integration.model.hyperv import NS, define_vm, service, settings_of, template, wait_job
+from tests.integration.model.hyperv import NS, service, settings_of, template, wait_job
+from tests.integration.model.test_boot_sources import generation_2_vm
 from tests.integration.storage.vm_client import vm_with_disk, wmi_path
 from tests.support.live import in_process_server
 
@@ -42,7 +43,8 @@ def served(request, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp(request.param)
     with in_process_server(data_dir, **BACKENDS[request.param]) as live:
         conn = live.connection(NS)
-        yield conn, furnished_vm(conn, data_dir / "storage")
+        vm = furnished_vm(conn, data_dir / "storage")
+        yield conn, vm, generation_2_vm(conn, data_dir / "storage", "every-setting-gen2")[0]
 
 
 def furnished_vm(conn: WBEMConnection, storage: Path) -> CIMInstanceName:
@@ -130,7 +132,7 @@ def judged(conn: WBEMConnection, path: CIMInstanceName, name: str, value: object
 
 
 def test_every_resource_setting_round_trips_or_is_refused(served):
-    conn, vm = served
+    conn, vm, _ = served
     complaints = []
     for classname in SETTING_CLASSES:
         instances = settings_of(conn, classname, vm)
@@ -147,8 +149,10 @@ def test_every_resource_setting_round_trips_or_is_refused(served):
     assert not complaints, "\n".join(complaints)
 
 
-def test_every_system_setting_round_trips_or_is_refused(served):
-    conn, vm = served
+@pytest.mark.parametrize("generation", [1, 2])
+def test_every_system_setting_round_trips_or_is_refused(served, generation):
+    conn, vm_1, vm_2 = served
+    vm = vm_1 if generation == 1 else vm_2
     vssd_path = conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState", ResultClass=VSSD)[0]
     complaints = []
     for name in walked_properties(conn, VSSD):
@@ -163,7 +167,7 @@ def test_every_system_setting_round_trips_or_is_refused(served):
 
 
 def test_every_system_setting_given_to_define_system_is_honoured_or_refused(served):
-    conn, vm = served
+    conn, vm, _ = served
     reference = conn.GetInstance(conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState", ResultClass=VSSD)[0])
     complaints = []
     for name in walked_properties(conn, VSSD):

@@ -160,7 +160,8 @@ def settings_from_bag(
         flag = bag.boolean(prop)
         if flag is not None:
             values[name] = flag
-    order = bag.integers("BootOrder")
+    # Generation 2 boots from devices: its BootOrder stays unread, so one sent is refused as not honoured.
+    order = bag.integers("BootOrder") if values.get("generation") == 1 else None
     if order:
         devices = {code: device for device, code in BOOT_DEVICES.items()}
         try:
