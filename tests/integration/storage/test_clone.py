@@ -77,3 +77,21 @@ def test_a_clone_of_an_unreadable_disk_is_refused_and_leaves_nothing(conn, root:
     assert (job["JobState"], job["ErrorCode"]) == (10, 32779), job["ErrorDescription"]
     assert len(conn.EnumerateInstanceNames("Msvm_ComputerSystem")) == vms
     assert {p for p in root.parent.rglob("*")} == before
+
+
+def test_a_clone_asked_for_a_setting_it_cannot_carry_is_refused_by_name(conn, root: Path) -> None:
+    create(conn, root / "asked.vhd", "dynamic", size=4 * MIB)
+    source = vm_with_disk(conn, "asked", root / "asked.vhd")
+    vssd = conn.Associators(source, AssocClass="Msvm_SettingsDefineState", ResultClass="Msvm_VirtualSystemSettingData")[0]
+    vssd["ElementName"], vssd["AllowFullSCSICommandSet"] = "asked-copy", True
+    vms = len(conn.EnumerateInstanceNames("Msvm_ComputerSystem"))
+    code, out = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd.tocimxmlstr(), ResourceSettings=[],
+                                  ReferenceConfiguration=vssd.path)
+    job = wait_job(conn, out["Job"])
+    assert code == 4096 and job["ErrorCode"] == 32770 and "AllowFullSCSICommandSet" in job["ErrorDescription"]
+    assert len(conn.EnumerateInstanceNames("Msvm_ComputerSystem")) == vms
+
+    vssd["AllowFullSCSICommandSet"] = False  # as the source has it: a plain clone, named anew
+    out = check(conn, conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd.tocimxmlstr(), ResourceSettings=[],
+                                        ReferenceConfiguration=vssd.path))
+    assert conn.GetInstance(out["ResultingSystem"])["ElementName"] == "asked-copy"

@@ -24,7 +24,8 @@ from cimprovider.providers.virtualization.portability.export_folder import DISK_
 from cimprovider.providers.virtualization.storage.image_copies import copy_image, copy_name
 from cimprovider.providers.virtualization.portability.import_ import define_from, fresh_identity
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.systems.settings import settings_from_bag
+from cimprovider.providers.virtualization.systems.settings import VSSD, settings_from_bag
+from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.power import PowerState
 
@@ -48,9 +49,12 @@ class Cloner:
     def clone(self, params: dict[str, Any]) -> MethodReturn:
         source = self.management.vm_of_configuration(params["ReferenceConfiguration"], "ReferenceConfiguration")
         text = params.get("SystemSettings")
-        settings = settings_from_bag(
-            read_embedded(text, "SystemSettings"), source.settings, self.management.roots(), self.management.shown_before(source)
-        ) if text else source.settings
+        bag = read_embedded(text, "SystemSettings") if text else None
+        shown = self.management.shown_before(source)
+        settings = settings_from_bag(bag, source.settings, self.management.roots(), shown) if bag is not None else source.settings
+        if bag is not None:
+            # What the client did not ask the clone to change must be as the source has it.
+            refuse_unhonoured(self.virt.renderer, VSSD, bag, shown, frozenset({"instanceid"}))
         resources = [read_embedded(item, "ResourceSettings") for item in params.get("ResourceSettings") or []]
         blueprint = fresh_identity(source).model_copy(update={**dict(settings), "power_state": PowerState.OFF})
         folder = self.images.roots.roots[0] / str(blueprint.id).upper()
