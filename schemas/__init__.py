@@ -41,11 +41,14 @@ from cimprovider.schemas.events import (
     KvpChanged,
     PowerStateChanged,
     SwitchDefined,
+    SwitchDestroyed,
+    SwitchModified,
     VmDefined,
     VmDestroyed,
     VmModified,
 )
 from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
+from cimprovider.schemas.network import HostAdapter, PortBandwidth, PortSecurity, PortVlan, SwitchBandwidth, VlanMode
 from cimprovider.schemas.integration import (
     INTRINSIC_KVP_NAMES,
     KVP_DATA_LIMIT,

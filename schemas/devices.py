@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.integration import IntegrationServiceKind
+from cimprovider.schemas.network import PortBandwidth, PortSecurity, PortVlan
 
 PROCESSOR_ID = UUID("b637f346-6a0e-4dec-af52-bd70cb80a21d")
 MEMORY_ID = UUID("4764334d-e001-4176-82ee-5594ec9b530e")
@@ -160,6 +161,10 @@ class NetworkAdapter(SchemaModel):
     static_mac: bool = False
     switch_id: UUID | None = None
     connected: bool = True
+    # The switch port's features; they go with the connection.
+    vlan: PortVlan | None = None
+    security: PortSecurity | None = None
+    bandwidth: PortBandwidth | None = None
 
     @field_validator("mac_address", mode="before")
     @classmethod

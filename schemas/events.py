@@ -96,6 +96,19 @@ class SwitchDefined(EventBase):
     switch: VirtualSwitch
 
 
+class SwitchModified(EventBase):
+    """Name, notes, ports, features or state changed."""
+
+    kind: Literal["switch_modified"] = "switch_modified"
+    previous: VirtualSwitch
+    switch: VirtualSwitch
+
+
+class SwitchDestroyed(EventBase):
+    kind: Literal["switch_destroyed"] = "switch_destroyed"
+    switch: VirtualSwitch  # as it was before it went
+
+
 class JobChange(str, Enum):
     CREATED = "created"
     MODIFIED = "modified"  # state or progress
@@ -139,6 +152,8 @@ Event = Annotated[
         DeviceModified,
         KvpChanged,
         SwitchDefined,
+        SwitchModified,
+        SwitchDestroyed,
         JobChanged,
         BackendHealthChanged,
     ],

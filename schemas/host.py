@@ -5,9 +5,12 @@ from __future__ import annotations
 from enum import Enum
 from uuid import UUID, uuid4
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.network import SwitchBandwidth
 
 
 class NumaNode(SchemaModel):
@@ -43,7 +46,38 @@ class SwitchType(str, Enum):
 
 
 class VirtualSwitch(SchemaModel):
+    """A switch's kind follows from its ports, as on Hyper-V: bound to a
+    host adapter it is external, with a port for the host internal, with
+    neither private. `switch_type` is derived from them whenever they are
+    given; a document holding only a type (older stores) gets the ports
+    that type implies."""
+
     id: UUID = Field(default_factory=uuid4)
     name: str = Field(min_length=1, max_length=100)
     switch_type: SwitchType = SwitchType.INTERNAL
     notes: str = ""
+    external_adapter: str | None = Field(default=None, min_length=1, max_length=64)
+    host_connected: bool = False
+    # Whether the switch passes traffic now (libvirt: the network is active).
+    active: bool = True
+    # Msvm_VirtualEthernetSwitchSettingData.BandwidthReservationMode: 0 default, 1 weight, 2 absolute, 3 none.
+    bandwidth_reservation_mode: int = Field(default=2, ge=0, le=3)
+    bandwidth: SwitchBandwidth | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_from_ports(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if "host_connected" not in values and "external_adapter" not in values:
+            kind = SwitchType(values.get("switch_type", SwitchType.INTERNAL))
+            values["host_connected"] = kind is not SwitchType.PRIVATE
+            return values
+        if values.get("external_adapter"):
+            values["switch_type"] = SwitchType.EXTERNAL
+        elif values.get("host_connected"):
+            values["switch_type"] = SwitchType.INTERNAL
+        else:
+            values["switch_type"] = SwitchType.PRIVATE
+        return values

@@ -129,7 +129,7 @@ def device_changes(vm: VirtualMachine, old: AnyDevice | None, new: AnyDevice | N
     if isinstance(new, Controller):
         tuned, live = "controller", {"name"}
     elif isinstance(new, NetworkAdapter):
-        tuned, live = "network_adapter", {"name", "switch_id", "connected"}
+        tuned, live = "network_adapter", {"name", "switch_id", "connected", "vlan", "security", "bandwidth"}
     elif isinstance(new, IntegrationService):
         tuned, live = "integration_service", {"enabled"}
     else:

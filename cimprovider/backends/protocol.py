@@ -27,6 +27,7 @@ from cimprovider.schemas.devices import Device
 from cimprovider.schemas.events import BackendHealth
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
+from cimprovider.schemas.network import HostAdapter
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
@@ -168,6 +169,31 @@ class UnfinishedSnapshots(Protocol):
     recorded: what a killed process left of one can be removed."""
 
     def discard_unfinished_snapshot(self, vm_id: UUID, snapshot_id: UUID) -> list[str]: ...
+
+
+class NetworkBackend(Protocol):
+    """Virtual switches a client can define, for backends that manage
+    networks (check with isinstance; without it the switches the backend
+    lists are fixed).
+
+    A switch is bound to at most one host adapter (`external_adapter`,
+    one of `list_host_adapters`), and an adapter to at most one switch:
+    InvalidParameterError for an adapter the host does not have, InUseError
+    for one already bound. Names may repeat; the id is the identity.
+    Destroying a switch disconnects the VM adapters connected to it (their
+    `switch_id` becomes None, published as DeviceModified), whatever the
+    VMs' state. Changes are published as SwitchDefined, SwitchModified and
+    SwitchDestroyed."""
+
+    def list_host_adapters(self) -> list[HostAdapter]: ...
+
+    def define_switch(self, switch: VirtualSwitch) -> VirtualSwitch: ...
+
+    def modify_switch(self, switch: VirtualSwitch) -> VirtualSwitch:
+        """Replace the switch with the same id (name, notes, ports, features)."""
+        ...
+
+    def destroy_switch(self, switch_id: UUID) -> None: ...
 
 
 @runtime_checkable

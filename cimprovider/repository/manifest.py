@@ -57,6 +57,8 @@ MSVM_FILES: tuple[str, ...] = (
     "msvm/management.mof",
     "msvm/services.mof",
     "msvm/associations.mof",
+    "dmtf/network.mof",
+    "msvm/network.mof",
 )
 
 NAMESPACE_FILES: dict[str, tuple[str, ...]] = {

@@ -24,6 +24,7 @@ from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
+from cimprovider.backends.simulated.network import NetworkOperations
 from cimprovider.backends.simulated.planned import PlannedOperations
 from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
@@ -55,7 +56,7 @@ _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
 
 
-class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
+class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, NetworkOperations):
     name = "simulated"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -79,8 +80,11 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations):
             if started_at is not None:
                 self._started_at[vm.id] = started_at
         self._next_mac = int(self._store.get_meta("next_mac") or "1")
-        with self._store.transaction() as db:
-            self._store.put_switch(db, str(DEFAULT_SWITCH.id), DEFAULT_SWITCH.model_dump_json())
+        # A fresh host has Hyper-V's Default Switch; once removed it stays removed.
+        if self._store.get_meta("default_switch") is None:
+            with self._store.transaction() as db:
+                self._store.put_switch(db, str(DEFAULT_SWITCH.id), DEFAULT_SWITCH.model_dump_json())
+                self._store.set_meta(db, "default_switch", "created")
         self._switches = {s.id: s for s in map(VirtualSwitch.model_validate_json, self._store.load_switches())}
         self._load_snapshots()
         self._load_planned()

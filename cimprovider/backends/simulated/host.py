@@ -8,13 +8,13 @@ from importlib.metadata import PackageNotFoundError, version
 from uuid import UUID
 
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.schemas.host import Host, SwitchType, VirtualSwitch
+from cimprovider.schemas.host import Host, VirtualSwitch
 
 # Hyper-V's "Default Switch" carries this GUID on every host; scripts look for it.
 DEFAULT_SWITCH = VirtualSwitch(
     id=UUID("c08cb7b8-9b3c-408e-8e30-5e16a3aeb444"),
     name="Default Switch",
-    switch_type=SwitchType.INTERNAL,
+    host_connected=True,
     notes="Created by the simulated host",
 )
 

@@ -124,7 +124,14 @@ class SimulatedStore:
 
     @staticmethod
     def put_switch(db: sqlite3.Connection, switch_id: str, document: str) -> None:
-        db.execute("INSERT OR IGNORE INTO switches (id, document) VALUES (?, ?)", (switch_id, document))
+        db.execute(
+            "INSERT INTO switches (id, document) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET document = excluded.document",
+            (switch_id, document),
+        )
+
+    @staticmethod
+    def delete_switch(db: sqlite3.Connection, switch_id: str) -> None:
+        db.execute("DELETE FROM switches WHERE id = ?", (switch_id,))
 
     @staticmethod
     def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from cimprovider.backends import Backend
 from cimprovider.jobs import JobRunner
-from cimprovider.providers.virtualization.associations import ASSOCIATIONS
+from cimprovider.providers.virtualization.associations import ASSOCIATIONS, joined
 from cimprovider.providers.virtualization.resources.devices import DEVICE_CLASSES, DeviceProvider
 from cimprovider.providers.virtualization.resources.host_topology import HostDevices
 from cimprovider.providers.virtualization.resources.integration import IntegrationComponentProvider
@@ -26,7 +26,13 @@ from cimprovider.providers.virtualization.systems.security import SecuritySettin
 from cimprovider.providers.virtualization.systems.settings import SystemSettingsProvider
 from cimprovider.providers.virtualization.snapshots.snapshot_settings import SettingsWithSnapshots
 from cimprovider.providers.virtualization.storage.storage import register_storage
-from cimprovider.providers.virtualization.systems.systems import ComputerSystemProvider, VirtualSwitchProvider
+from cimprovider.providers.virtualization.systems.systems import ComputerSystemProvider
+from cimprovider.providers.virtualization.network.register import (
+    AllocationsWithSwitchPorts,
+    feature_handlers,
+    network_associations,
+    network_providers,
+)
 from cimprovider.providers.virtualization.resources.templates import ResourceSettingsProvider
 from cimprovider.providers.virtualization.warming import InstanceWarmer
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
@@ -40,20 +46,22 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     virt = Virtualization(backend, jobs, Renderer(parts.repository, NAMESPACE), parts.host_name)
     systems = ComputerSystemProvider(virt)
     warmer = InstanceWarmer(backend.events, virt.find_vm, lambda vm: systems.vm_instance(vm, None))
+    management = ManagementService(virt, tuple(parts.config.storage_roots))
+    management.handlers.update(feature_handlers(virt))
     providers = [
         systems,
-        VirtualSwitchProvider(virt),
         SettingsWithPlanned(virt, SettingsWithSnapshots(virt, SystemSettingsProvider(virt))),
-        ResourceSettingsProvider(virt),
+        AllocationsWithSwitchPorts(virt, ResourceSettingsProvider(virt)),
         PoolProvider(virt),
         HostDevices(virt, DeviceProvider(virt, DEVICE_CLASSES)),
         IntegrationComponentProvider(virt),
-        ManagementService(virt, tuple(parts.config.storage_roots)),
+        management,
         BootSourceProvider(virt),
         SecuritySettingsProvider(virt),
         LogicalIdentity(virt),
         ConcreteJobProvider(virt),
-        *(association(virt) for association in ASSOCIATIONS),
+        *joined([association(virt) for association in ASSOCIATIONS] + network_associations(virt)),
+        *network_providers(virt),
     ]
     for provider in providers:
         parts.registry.register(NAMESPACE, provider)

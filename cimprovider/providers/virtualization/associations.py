@@ -321,6 +321,33 @@ class OwningJobElement(PairAssociation):
         yield self.virt.service_path()
 
 
+class JoinedAssociation(AssociationProvider):
+    """One association class served by the parts several families
+    contribute (the VMs' Msvm_SystemDevice and the switches')."""
+
+    def __init__(self, parts: list[AssociationProvider]) -> None:
+        self.parts = parts
+        self.classnames = parts[0].classnames  # type: ignore[misc]
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for part in self.parts:
+            yield from part.enumerate_instances(ctx, classname, properties, pushdown)
+
+    def references(self, ctx: OperationContext, classname: str, target: CIMInstanceName, role: str | None) -> Iterator[CIMInstance]:
+        for part in self.parts:
+            yield from part.references(ctx, classname, target, role)
+
+
+def joined(providers: list[AssociationProvider]) -> list[AssociationProvider]:
+    """The providers with those of one class joined into one, in order."""
+    groups: dict[str, list[AssociationProvider]] = {}
+    for provider in providers:
+        groups.setdefault(provider.classnames[0].lower(), []).append(provider)
+    return [group[0] if len(group) == 1 else JoinedAssociation(group) for group in groups.values()]
+
+
 ASSOCIATIONS = (
     SettingsDefineState, SettingDataComponent, SystemDevice, HostedDependency, HostedService, ElementSettingData,
     ElementCapabilities, SettingsDefineCapabilities, ElementAllocatedFromPool, AffectedJobElement, OwningJobElement,

@@ -5,16 +5,12 @@ here, or is listed but implemented."""
 
 from __future__ import annotations
 
-_FEATURES = "switch port features (VLAN, ACL, bandwidth) are not modelled"
 _PLANNED = "a planned VM is validated, realized or destroyed through the management service"
 _SERVICE = "the service runs exactly while the server does"
 _DEVICE_STATE = "a VM's devices follow the VM's power state; they are not switched one by one"
 
 UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_ComputerSystem.InjectNonMaskableInterrupt": "the backends cannot raise an NMI in a guest",
-    "Msvm_VirtualSystemManagementService.AddFeatureSettings": _FEATURES,
-    "Msvm_VirtualSystemManagementService.ModifyFeatureSettings": _FEATURES,
-    "Msvm_VirtualSystemManagementService.RemoveFeatureSettings": _FEATURES,
     "Msvm_VirtualSystemManagementService.ModifyServiceSettings": "the service's settings come from the server configuration",
     "Msvm_VirtualSystemManagementService.UpgradeSystemVersion": "every VM has the backend's one configuration version",
     "Msvm_VirtualSystemManagementService.StartService": _SERVICE,
@@ -30,6 +26,12 @@ UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_ImageManagementService.StartService": _SERVICE,
     "Msvm_ImageManagementService.StopService": _SERVICE,
     "Msvm_ImageManagementService.RequestStateChange": _SERVICE,
+    "Msvm_VirtualEthernetSwitchManagementService.StartService": _SERVICE,
+    "Msvm_VirtualEthernetSwitchManagementService.StopService": _SERVICE,
+    "Msvm_VirtualEthernetSwitchManagementService.RequestStateChange": _SERVICE,
+    "Msvm_VirtualEthernetSwitch.RequestStateChange": "a switch is enabled while the host runs it; it is not started or stopped through WMI",
+    "Msvm_LANEndpoint.RequestStateChange": "an endpoint follows its port's state",
+    "Msvm_EthernetSwitchExtension.RequestStateChange": "no switch extensions are installed",
 }
 
 _DEVICE_CLASSES = (
@@ -43,16 +45,16 @@ for _device in _DEVICE_CLASSES:
 _HOST_NODE = "a host NUMA node is the host's hardware; it is not switched or reset"
 UNSUPPORTED_METHODS["Msvm_NumaNode.RequestStateChange"] = _HOST_NODE
 UNSUPPORTED_METHODS["Msvm_NumaNode.Reset"] = _HOST_NODE
+for _port in ("Msvm_EthernetSwitchPort", "Msvm_InternalEthernetPort", "Msvm_ExternalEthernetPort"):
+    UNSUPPORTED_METHODS[f"{_port}.RequestStateChange"] = "a port follows its switch and connection; it is not switched on its own"
+    UNSUPPORTED_METHODS[f"{_port}.Reset"] = "a port is not reset on its own"
 for _drive in ("Msvm_DiskDrive", "Msvm_DVDDrive"):
     UNSUPPORTED_METHODS[f"{_drive}.LockMedia"] = "virtual media cannot be locked in the drive"
 
 # Whole classes whose methods are out of this model's scope, with the reason.
 UNSUPPORTED_CLASSES: dict[str, str] = {
     "Msvm_VirtualSystemMigrationService": "migration needs a second host",
-    "Msvm_VirtualEthernetSwitchManagementService": "switches are fixed by the backend",
-    "Msvm_VirtualEthernetSwitch": "switches are fixed by the backend",
     "Msvm_MigrationJob": "migration needs a second host",
     "Msvm_PlannedComputerSystem": _PLANNED,
-    "Msvm_ExternalEthernetPort": "the host's physical network adapters are not modelled",
     "Msvm_LogicalDisk": "images are shown as settings (SASD), not as logical disks",
 }

@@ -1,6 +1,5 @@
 """Msvm_ComputerSystem — the host ("Hosting Computer System") and every VM
-("Virtual Machine", Name = upper-case GUID) — with RequestStateChange, and
-Msvm_VirtualEthernetSwitch.
+("Virtual Machine", Name = upper-case GUID) — with RequestStateChange.
 
 Enumerating thousands of VMs must cost little next to the client's parse:
 a VM's full instance is built once and kept until a bus event about that
@@ -32,7 +31,7 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
 )
 from cimprovider.providers.virtualization.jobs import job_path
-from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
+from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
 from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
 from cimprovider.schemas.power import PowerState
@@ -186,31 +185,3 @@ def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: An
     description = f"Changing the state of '{vm.name}' to {request.value}"
     job = submit_transition(virt, transition, "Virtual machine state change", description, vm.id)
     return MethodReturn(JOB_STARTED, {"Job": job_path(virt, job.id)})
-
-
-class VirtualSwitchProvider(InstanceProvider):
-    """The host's virtual switches, which EPASD HostResource names."""
-
-    classnames = (SWITCH,)
-
-    def __init__(self, virt: Virtualization) -> None:
-        self.virt = virt
-
-    def enumerate_instances(
-        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
-    ) -> Iterator[CIMInstance]:
-        for switch in self.virt.backend.list_switches():
-            values = {
-                "CreationClassName": SWITCH,
-                "Name": str(switch.id),
-                "ElementName": switch.name,
-                "Caption": "Virtual Switch",
-                "Description": "Microsoft Virtual Switch",
-                "EnabledState": 5,
-                "RequestedState": 12,
-                "HealthState": 5,
-                "OperationalStatus": [2],
-                "Dedicated": [0],
-            }
-            yield self.virt.renderer.instance(SWITCH, values, properties)
-

@@ -1,0 +1,1 @@
+"""Virtual networking: switches, their ports, port allocations and features."""

@@ -1,0 +1,194 @@
+"""The associations clients follow through virtual networking: switch →
+ports (Msvm_SystemDevice, beside the VMs'), port → its allocation
+(Msvm_ElementSettingData), switch → settings (Msvm_SettingsDefineState),
+switch settings → its own port allocations (Msvm_VirtualSystemSettingData-
+Component), allocation → features (Msvm_EthernetPortSettingDataComponent),
+device → endpoint (Msvm_EthernetDeviceSAPImplementation), switch port's
+endpoint → the host adapter's (Msvm_ActiveConnection), and feature
+capabilities → templates (Msvm_FeatureSettingsDefineCapabilities).
+
+Networking is small next to the VMs (a few switches, one port per
+connected adapter), so each part lists its pairs; a traversal from a
+class a part never holds skips it without reading anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pywbem import CIMInstanceName
+
+from cimprovider.providers.virtualization.associations import Pair, PairAssociation
+from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
+from cimprovider.providers.virtualization.network import features, identity
+from cimprovider.providers.virtualization.network.feature_settings import (
+    capabilities_id,
+    port_features,
+    switch_features,
+)
+from cimprovider.providers.virtualization.network.port_devices import endpoint_pairs, host_side_endpoint, switch_side
+from cimprovider.providers.virtualization.network.ports import EXTERNAL, INTERNAL, every_port, host_adapters, host_ports
+
+RAS_CLASSES = {"msvm_ethernetportallocationsettingdata", "msvm_syntheticethernetportsettingdata",
+               "msvm_emulatedethernetportsettingdata"}
+
+
+class _NetworkPairs(PairAssociation):
+    """Pairs over the whole network; `ends` names the classes a pair's
+    ends may have, so traversals from anything else cost nothing."""
+
+    ends: ClassVar[frozenset[str]]
+
+    def _holds(self, path: CIMInstanceName) -> bool:
+        return path.classname.lower() in self.ends
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        return super().rights(left) if self._holds(left) else iter(())
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        return super().lefts(right) if self._holds(right) else iter(())
+
+
+def _lower(*names: str) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
+class SwitchSystemDevice(_NetworkPairs):
+    classname = "Msvm_SystemDevice"
+    roles = ("GroupComponent", "PartComponent")
+    ends = _lower(SWITCH, CS, identity.SWITCH_PORT, identity.INTERNAL_PORT, identity.EXTERNAL_PORT)
+
+    def pairs(self) -> Iterator[Pair]:
+        virt = self.virt
+        for port in every_port(virt):
+            yield virt.switch_path(port.switch.id), identity.switch_port_path(virt, port.switch, port.guid)
+        host = virt.host_path()
+        for switch in virt.backend.list_switches():
+            if switch.host_connected:
+                yield host, identity.internal_port_path(virt, switch.id)
+        for adapter in host_adapters(virt):
+            yield host, identity.external_port_path(virt, adapter.name)
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        # From a VM (a CS that is not the host) there is nothing here.
+        if left.classname.lower() == CS.lower() and self.virt.vm_from_system(left) is not None:
+            return iter(())
+        return super().rights(left)
+
+
+class PortSettingData(_NetworkPairs):
+    classname = "Msvm_ElementSettingData"
+    roles = ("ManagedElement", "SettingData")
+    ends = _lower(SWITCH, identity.SWITCH_SETTINGS, identity.SWITCH_PORT, identity.EPASD)
+
+    def pairs(self) -> Iterator[Pair]:
+        virt = self.virt
+        for switch in virt.backend.list_switches():
+            yield virt.switch_path(switch.id), virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
+        for port in every_port(virt):
+            yield identity.switch_port_path(virt, port.switch, port.guid), virt.setting_path(identity.EPASD, port.allocation_id)
+
+
+class SwitchDefineState(_NetworkPairs):
+    classname = "Msvm_SettingsDefineState"
+    roles = ("ManagedElement", "SettingData")
+    ends = _lower(SWITCH, identity.SWITCH_SETTINGS)
+
+    def pairs(self) -> Iterator[Pair]:
+        for switch in self.virt.backend.list_switches():
+            yield self.virt.switch_path(switch.id), self.virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
+
+
+class SwitchSettingsComponent(_NetworkPairs):
+    classname = "Msvm_VirtualSystemSettingDataComponent"
+    roles = ("GroupComponent", "PartComponent")
+    ends = _lower(identity.SWITCH_SETTINGS, identity.EPASD)
+
+    def pairs(self) -> Iterator[Pair]:
+        virt = self.virt
+        for switch in virt.backend.list_switches():
+            settings = virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
+            for port in host_ports(switch):
+                yield settings, virt.setting_path(identity.EPASD, port.allocation_id)
+
+
+class SwitchFeatureComponent(_NetworkPairs):
+    classname = "Msvm_VirtualEthernetSwitchSettingDataComponent"
+    roles = ("GroupComponent", "PartComponent")
+    ends = _lower(identity.SWITCH_SETTINGS, *features.FEATURE_CLASSES)
+
+    def pairs(self) -> Iterator[Pair]:
+        for switch in self.virt.backend.list_switches():
+            for setting in switch_features(switch):
+                yield (self.virt.setting_path(identity.SWITCH_SETTINGS, setting.owner_id),
+                       self.virt.setting_path(setting.kind.classname, setting.instance_id))
+
+
+class PortFeatureComponent(_NetworkPairs):
+    classname = "Msvm_EthernetPortSettingDataComponent"
+    roles = ("GroupComponent", "PartComponent")
+    ends = _lower(identity.EPASD, *features.FEATURE_CLASSES)
+
+    def pairs(self) -> Iterator[Pair]:
+        for port in every_port(self.virt):
+            for setting in port_features(port):
+                yield (self.virt.setting_path(identity.EPASD, setting.owner_id),
+                       self.virt.setting_path(setting.kind.classname, setting.instance_id))
+
+
+class DeviceEndpoint(_NetworkPairs):
+    classname = "Msvm_EthernetDeviceSAPImplementation"
+    roles = ("Antecedent", "Dependent")
+    ends = _lower(identity.SWITCH_PORT, identity.INTERNAL_PORT, identity.EXTERNAL_PORT, identity.LAN_ENDPOINT)
+
+    def pairs(self) -> Iterator[Pair]:
+        for device, values in endpoint_pairs(self.virt):
+            yield device, self.virt.renderer.path(identity.LAN_ENDPOINT, values)
+
+
+class ActiveConnection(_NetworkPairs):
+    classname = "Msvm_ActiveConnection"
+    roles = ("Antecedent", "Dependent")
+    ends = _lower(identity.LAN_ENDPOINT)
+
+    def pairs(self) -> Iterator[Pair]:
+        for port in every_port(self.virt):
+            if port.role in (EXTERNAL, INTERNAL):
+                _device, values = switch_side(self.virt, port)
+                yield self.virt.renderer.path(identity.LAN_ENDPOINT, values), host_side_endpoint(self.virt, port)
+
+    def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
+        return {"TrafficType": 0, "IsUnidirectional": False}
+
+
+class SwitchHostedService(_NetworkPairs):
+    classname = "Msvm_HostedService"
+    roles = ("Antecedent", "Dependent")
+    ends = _lower(CS, identity.SWITCH_SERVICE)
+
+    def pairs(self) -> Iterator[Pair]:
+        yield self.virt.host_path(), identity.service_path(self.virt)
+
+
+class FeatureDefineCapabilities(_NetworkPairs):
+    classname = "Msvm_FeatureSettingsDefineCapabilities"
+    roles = ("GroupComponent", "PartComponent")
+    ends = _lower(features.CAPABILITIES, *features.FEATURE_CLASSES)
+
+    def pairs(self) -> Iterator[Pair]:
+        for kind in features.FEATURES:
+            yield (self.virt.setting_path(features.CAPABILITIES, capabilities_id(kind)),
+                   self.virt.setting_path(kind.classname, kind.template_id))
+
+    def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
+        return {"ValueRole": 0, "ValueRange": 0, "PropertyPolicy": 0}
+
+
+NETWORK_ASSOCIATIONS: tuple[type[PairAssociation], ...] = (
+    SwitchSystemDevice, PortSettingData, SwitchDefineState, SwitchSettingsComponent, SwitchFeatureComponent,
+    PortFeatureComponent, DeviceEndpoint, ActiveConnection, SwitchHostedService, FeatureDefineCapabilities,
+)
+
+
+def network_associations(virt: Virtualization) -> list[PairAssociation]:
+    return [association(virt) for association in NETWORK_ASSOCIATIONS]

@@ -1,0 +1,120 @@
+"""The devices and endpoints of virtual networking: Msvm_EthernetSwitchPort
+(one per port of every switch), the host's Msvm_InternalEthernetPort (one
+per switch the host is on) and Msvm_ExternalEthernetPort (the host's
+adapters), their Msvm_LANEndpoints, and Msvm_EthernetSwitchExtension, of
+which this host installs none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown
+from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
+from cimprovider.providers.virtualization.network import identity
+from cimprovider.providers.virtualization.network.ports import (
+    EXTERNAL,
+    INTERNAL,
+    SwitchPort,
+    endpoint_values,
+    every_port,
+    external_port_values,
+    host_adapters,
+    internal_port_values,
+    switch_port_values,
+)
+
+Values = dict[str, Any]
+
+
+class SwitchPortProvider(InstanceProvider):
+    classnames = (identity.SWITCH_PORT,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for port in every_port(self.virt):
+            yield self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
+
+
+class HostPortProvider(InstanceProvider):
+    classnames = (identity.INTERNAL_PORT, identity.EXTERNAL_PORT)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        render = self.virt.renderer.instance
+        switches = self.virt.backend.list_switches()
+        if classname.lower() == identity.INTERNAL_PORT.lower():
+            for switch in switches:
+                if switch.host_connected:
+                    yield render(identity.INTERNAL_PORT, internal_port_values(self.virt, switch), properties)
+            return
+        for adapter in host_adapters(self.virt):
+            bound = next((s for s in switches if s.external_adapter == adapter.name), None)
+            yield render(identity.EXTERNAL_PORT, external_port_values(self.virt, adapter, bound), properties)
+
+
+def endpoint_pairs(virt: Virtualization) -> Iterator[tuple[CIMInstanceName, Values]]:
+    """(device path, endpoint values) for every endpoint: each host adapter's
+    and internal port's, and each switch port that reaches the host."""
+    for adapter in host_adapters(virt):
+        device = identity.external_port_path(virt, adapter.name)
+        path = identity.endpoint_path(virt, CS, virt.host_name, identity.adapter_guid(adapter.name))
+        yield device, endpoint_values(path, adapter.name, adapter.mac_address, adapter.connected)
+    for port in every_port(virt):
+        if port.role not in (EXTERNAL, INTERNAL):
+            continue
+        if port.role == INTERNAL:
+            device = identity.internal_port_path(virt, port.switch.id)
+            path = identity.endpoint_path(virt, CS, virt.host_name, port.guid)
+            yield device, endpoint_values(path, port.switch.name, identity.internal_mac(port.switch.id), port.switch.active)
+        yield switch_side(virt, port)
+
+
+def switch_side(virt: Virtualization, port: SwitchPort) -> tuple[CIMInstanceName, Values]:
+    device = identity.switch_port_path(virt, port.switch, port.guid)
+    path = identity.endpoint_path(virt, SWITCH, identity.switch_name(port.switch.id), port.guid)
+    return device, endpoint_values(path, port.name, None, port.switch.active)
+
+
+def host_side_endpoint(virt: Virtualization, port: SwitchPort) -> CIMInstanceName:
+    """The endpoint a switch's external or internal port connects to."""
+    if port.role == EXTERNAL:
+        return identity.endpoint_path(virt, CS, virt.host_name, identity.adapter_guid(port.switch.external_adapter or ""))
+    return identity.endpoint_path(virt, CS, virt.host_name, port.guid)
+
+
+class EndpointProvider(InstanceProvider):
+    classnames = (identity.LAN_ENDPOINT,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for _device, values in endpoint_pairs(self.virt):
+            yield self.virt.renderer.instance(identity.LAN_ENDPOINT, values, properties)
+
+
+class ExtensionProvider(InstanceProvider):
+    """No switch extension is installed; the class answers, empty."""
+
+    classnames = (identity.EXTENSION,)
+
+    def __init__(self, virt: Virtualization) -> None:
+        self.virt = virt
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        return iter(())
