@@ -78,3 +78,36 @@ def settings_of_switch(conn: pywbem.WBEMConnection, switch: CIMInstanceName | CI
 
 
 __all__ = ["service"]
+
+
+def add_adapter(conn: pywbem.WBEMConnection, vm: CIMInstanceName, port_name: str, classname: str = SEPSD) -> CIMInstance:
+    """os-win's create_nic: a default adapter named after its port → AddResourceSettings(VSSD)."""
+    nic = template(conn, classname)
+    nic["ElementName"] = port_name
+    vssd = conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState")[0]
+    out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vssd, ResourceSettings=[nic.tocimxmlstr()]))
+    return conn.GetInstance(out["ResultingResourceSettings"][0])
+
+
+def connect(conn: pywbem.WBEMConnection, switch: CIMInstanceName, port_name: str, classname: str = SEPSD) -> CIMInstanceName:
+    """os-win's connect_vnic_to_vswitch: the allocation named after the port,
+    added (Parent = the adapter, HostResource = the switch) on the CS when
+    missing, else modified."""
+    found = conn.ExecQuery("WQL", f"SELECT * FROM {EPASD} WHERE ElementName = '{port_name}'", "root/virtualization/v2")
+    vnic = conn.ExecQuery("WQL", f"SELECT * FROM {classname} WHERE ElementName = '{port_name}'", "root/virtualization/v2")[0]
+    port = found[0] if found else default_of(conn, EPASD)
+    port["ElementName"] = port_name
+    port["HostResource"] = [switch.to_wbem_uri()]
+    port["Parent"] = vnic.path.to_wbem_uri()
+    if found:
+        out = check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[port.tocimxmlstr()]))
+    else:
+        vssd = conn.Associators(vnic.path, ResultClass="Msvm_VirtualSystemSettingData")[0]
+        vm = conn.AssociatorNames(vssd.path, ResultClass="Msvm_ComputerSystem")[0]
+        out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[port.tocimxmlstr()]))
+    return out["ResultingResourceSettings"][0]
+
+
+def ports_of_switch(conn: pywbem.WBEMConnection, switch: CIMInstanceName) -> list[CIMInstance]:
+    """os-win's get_switch_ports: the switch's associated Msvm_EthernetSwitchPort."""
+    return conn.Associators(switch, ResultClass="Msvm_EthernetSwitchPort")

@@ -213,7 +213,8 @@ class ManagementService(InstanceProvider, MethodProvider):
             if setting.aspect == MEDIA:
                 self.virt.backend.modify_device(vm.id, setting.device.replace(media=None))
             elif setting.aspect == CONNECTION:
-                self.virt.backend.modify_device(vm.id, setting.device.replace(switch_id=None))
+                # The port's features go with the connection, as on Hyper-V.
+                self.virt.backend.modify_device(vm.id, setting.device.replace(switch_id=None, vlan=None, security=None, bandwidth=None))
             else:
                 self.virt.backend.remove_device(vm.id, setting.device.id)
         return MethodReturn(0)
