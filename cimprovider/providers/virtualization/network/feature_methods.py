@@ -57,7 +57,7 @@ def locate_owner(virt: Virtualization, allocation_id: str, parameter: str) -> Fe
     ref = ids.parse_setting_id(allocation_id)
     vm = virt.find_vm(ref.vm_id) if ref is not None else None
     if vm is None:
-        raise MethodFailure(NOT_FOUND, f"{parameter}: {allocation_id!r} is not the port allocation of an existing virtual machine or switch")
+        raise MethodFailure(NOT_FOUND, f"{parameter}: '{allocation_id}' is not the port allocation of an existing virtual machine or switch")
     nic = next((n for n in vm.network_adapters if vm_connection_id(vm.id, n.id).lower() == allocation_id.lower()), None)
     if nic is None or nic.switch_id is None:
         raise MethodFailure(NOT_FOUND, f"{parameter}: virtual machine '{vm.name}' has no port allocation {allocation_id}")
@@ -110,7 +110,7 @@ def _located(virt: Virtualization, instance_id: str, parameter: str) -> tuple[Fe
     ref = identity.parse_feature_id(instance_id)
     kind = features.BY_GUID.get(ref.feature_guid) if ref is not None else None
     if ref is None or kind is None:
-        raise invalid_parameter(parameter, f"{instance_id!r} does not name a feature setting")
+        raise invalid_parameter(parameter, f"'{instance_id}' does not name a feature setting")
     owner = locate_owner(virt, ref.allocation_id, parameter)
     current = owner.current(kind)
     if current is None or current.id != ref.setting_guid:
