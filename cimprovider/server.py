@@ -33,6 +33,7 @@ from cimprovider.providers.interop import ProfileCatalog, register_interop, serv
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization import Virtualization, register_virtualization, result_checks
 from cimprovider.indications.model_source import raise_model_indications
+from cimprovider.indications.network_source import raise_network_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
@@ -158,6 +159,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         raise StartupError(str(exc)) from None
     model_indications = raise_model_indications(virt, parts.indications, parts.registry)
     parts.on_shutdown.append(model_indications.close)
+    parts.on_shutdown.append(raise_network_indications(virt, parts.indications).close)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
     # model registered.

@@ -50,7 +50,7 @@ class VirtualSwitch(SchemaModel):
     host adapter it is external, with a port for the host internal, with
     neither private. `switch_type` is derived from them whenever they are
     given; a document holding only a type (older stores) gets the ports
-    that type implies."""
+    that type implies. Without either, a switch is private."""
 
     id: UUID = Field(default_factory=uuid4)
     name: str = Field(min_length=1, max_length=100)
@@ -70,7 +70,7 @@ class VirtualSwitch(SchemaModel):
         if not isinstance(values, dict):
             return values
         values = dict(values)
-        if "host_connected" not in values and "external_adapter" not in values:
+        if "host_connected" not in values and "external_adapter" not in values and "switch_type" in values:
             kind = SwitchType(values.get("switch_type", SwitchType.INTERNAL))
             values["host_connected"] = kind is not SwitchType.PRIVATE
             return values
