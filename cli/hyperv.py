@@ -27,6 +27,7 @@ SERVICES = {
     "vsms": "Msvm_VirtualSystemManagementService",
     "snapshot": "Msvm_VirtualSystemSnapshotService",
     "image": "Msvm_ImageManagementService",
+    "switch": "Msvm_VirtualEthernetSwitchManagementService",
 }
 
 STATES = {

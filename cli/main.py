@@ -14,6 +14,7 @@ from cimprovider.cli.failures import INTERRUPTED, USAGE
 from cimprovider.cli.job import job
 from cimprovider.cli.serve import serve
 from cimprovider.cli.snapshot import snapshot
+from cimprovider.cli.switch import switch
 from cimprovider.cli.users import user
 from cimprovider.cli.vhd import vhd
 from cimprovider.cli.vm import vm
@@ -32,6 +33,7 @@ cli.add_command(user)
 cli.add_command(vm)
 cli.add_command(job)
 cli.add_command(snapshot)
+cli.add_command(switch)
 cli.add_command(vhd)
 for _command in (enum, get, invoke, query, assoc, watch, completion):
     cli.add_command(_command)

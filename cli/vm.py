@@ -19,6 +19,7 @@ from cimprovider.cli.connection import Session, client_command, host_label
 from cimprovider.cli.failures import CommandFailure, UsageFailure, explain, failure
 from cimprovider.cli.fanout import gather
 from cimprovider.cli.hyperv import (
+    EPASD,
     HEALTH,
     HEARTBEAT,
     MEMORY,
@@ -39,13 +40,14 @@ from cimprovider.cli.hyperv import (
 )
 from cimprovider.cli.jobs import call
 from cimprovider.cli.output import emit, emit_one, note
+from cimprovider.cli.switch import switch_names
 from cimprovider.cli.vm_layout import Layout
 
 START_ACTIONS = {"none": 2, "restart-if-running": 3, "always": 4}
 STOP_ACTIONS = {"off": 2, "save": 3, "shutdown": 4}
 # GetSummaryInformation: Name, ElementName, processors, state, load, memory, heartbeat, uptime, guest OS, snapshots, health.
 SUMMARY_CODES = (0, 1, 4, 100, 101, 103, 104, 105, 106, 107, 109)
-LIST_FIELDS = ("host", "name", "state", "cpus", "memory_mb", "uptime_seconds", "id")
+LIST_FIELDS = ("host", "name", "state", "cpus", "memory_mb", "uptime_seconds", "switches", "id")
 
 
 def megabytes(text: str) -> int:
@@ -149,7 +151,12 @@ def list_command(session: Session, pattern: str | None, states: tuple[str, ...])
         if not vms:
             return []
         found, memory = _summaries_or_note(conn, vms, "vm list"), configured_memory(conn)
-        return [summary_record(v, found.get(v.guid.upper()), memory.get(v.guid.upper())) for v in vms]
+        try:
+            wired = connected_switches(conn)
+        except pywbem.CIMError:
+            wired = {}  # a server without switches still lists its VMs
+        return [{**summary_record(v, found.get(v.guid.upper()), memory.get(v.guid.upper())),
+                 "switches": ", ".join(sorted(wired.get(v.guid.upper(), [])))} for v in vms]
 
     gathered = gather(session, fetch)
     shown = LIST_FIELDS if session.several else LIST_FIELDS[1:]
@@ -181,6 +188,7 @@ def describe(vm: VM) -> dict:
     memory = settings_of(vm, MEMORY)
     cpu = settings_of(vm, PROCESSOR)
     layout = Layout.read(vm)
+    names = switch_names(vm.conn)
     mem = memory[0] if memory else {}
     summary = _summaries_or_note(vm.conn, [vm], "vm show").get(vm.guid.upper())
     subtype = str(settings.get("VirtualSystemSubType") or "")
@@ -209,7 +217,7 @@ def describe(vm: VM) -> dict:
         "storage": [row | {"size_bytes": _disk_size(vm, row)} for row in layout.storage_rows()],
         "network_adapters": [
             {"name": a.get("ElementName"), "mac": a.get("Address"),
-             "switch": _switch_of(vm, layout.connection_of(a))}
+             "switch": _switch_of(layout.connection_of(a), names)}
             for a in layout.adapters
         ],
     }
@@ -240,11 +248,29 @@ def _key_of(table: dict[str, int], value: object) -> str | None:
     return next((k for k, v in table.items() if value is not None and v == int(value)), None)
 
 
-def _switch_of(vm: VM, connection: CIMInstance | None) -> str | None:
+def _switch_of(connection: CIMInstance | None, names: dict[str, str]) -> str | None:
+    """The name of the switch a connection names (its GUID if the server
+    does not list it); None when not connected."""
     if connection is None or int(connection.get("EnabledState") or 2) == 3:
         return None
     resources = connection.get("HostResource") or []
-    return str(resources[0]).rsplit('Name="', 1)[-1].rstrip('"') if resources else None
+    guid = str(resources[0]).rsplit('Name="', 1)[-1].rstrip('"') if resources else None
+    return names.get(guid.lower(), guid) if guid else None
+
+
+def connected_switches(conn: pywbem.WBEMConnection) -> dict[str, list[str]]:
+    """VM GUID (upper case) → the names of the switches its adapters are
+    connected to, from one enumeration of the connections."""
+    names = switch_names(conn)
+    found: dict[str, list[str]] = {}
+    for connection in conn.EnumerateInstances(EPASD):
+        if not connection.get("Parent"):
+            continue  # a switch's own port
+        switch = _switch_of(connection, names)
+        vm_guid = str(connection["InstanceID"]).split(":", 1)[-1].split("\\", 1)[0].upper()
+        if switch is not None:
+            found.setdefault(vm_guid, []).append(switch)
+    return found
 
 
 @vm.command("show")

@@ -16,6 +16,7 @@ from cimprovider.cli.connection import Session, client_command
 from cimprovider.cli.failures import CommandFailure, NotFound
 from cimprovider.cli.hyperv import EPASD, RASD, SASD, SEPSD, VM, require_vm, service, setting_path, template, vssd_path, wmi_path
 from cimprovider.cli.jobs import call
+from cimprovider.cli.switch import require_switch, set_vlan
 from cimprovider.cli.vm import vm
 from cimprovider.cli.vm_layout import DISK_DRIVE, DVD_DRIVE, IDE, SCSI, Layout
 
@@ -203,15 +204,6 @@ def dvd_eject(session: Session, name: str, remove_drive: bool) -> None:
 
 # --- network ---------------------------------------------------------------------
 
-def find_switch(conn: pywbem.WBEMConnection, name: str) -> CIMInstanceName:
-    switches = conn.EnumerateInstances("Msvm_VirtualEthernetSwitch")
-    for switch in switches:
-        if str(switch.get("ElementName")) == name or str(switch["Name"]).lower() == name.lower():
-            return switch.path
-    known = ", ".join(str(s.get("ElementName")) for s in switches) or "none"
-    raise NotFound(f"switch {name!r}: no such virtual switch (the server has: {known})")
-
-
 def connect(session: Session, target: VM, adapter: CIMInstance, switch: CIMInstanceName | None, what: str) -> None:
     """An EPASD for the adapter: added, pointed at another switch, or disabled (EnabledState 3)."""
     existing = Layout.read(target).connection_of(adapter)
@@ -254,7 +246,7 @@ def nic_add(session: Session, name: str, switch: str | None, mac: str | None, ni
     """Add a synthetic network adapter to VM NAME."""
     target = require_vm(session.single(), name)
     what = f"vm nic add {name!r}"
-    switch_path = find_switch(target.conn, switch) if switch else None
+    switch_path = require_switch(target.conn, switch).instance.path if switch else None
     port = nic_name or _free_adapter_name(Layout.read(target))
     adapter = template(target.conn, SEPSD)
     adapter["ElementName"] = port
@@ -291,14 +283,23 @@ def nic_remove(session: Session, name: str, nic_name: str) -> None:
 @click.argument("name", shell_complete=vm_names)
 @click.argument("nic_name")
 @click.option("--switch", help="The virtual switch (name or ID).")
+@click.option("--vlan", type=click.IntRange(1, 4094), help="Put the port in this VLAN (access mode).")
 @click.option("--disconnect", is_flag=True, help="Disconnect the adapter instead.")
 @client_command()
-def nic_connect(session: Session, name: str, nic_name: str, switch: str | None, disconnect: bool) -> None:
-    """Connect the adapter NIC_NAME to a switch, or --disconnect it."""
+def nic_connect(session: Session, name: str, nic_name: str, switch: str | None, vlan: int | None, disconnect: bool) -> None:
+    """Connect the adapter NIC_NAME to a switch (optionally in a --vlan), or --disconnect it."""
     if bool(switch) == disconnect:
         raise click.UsageError("give exactly one of --switch or --disconnect")
+    if vlan is not None and disconnect:
+        raise click.UsageError("--vlan goes with --switch")
     target = require_vm(session.single(), name)
     what = f"vm nic connect {name!r}"
     adapter = require_adapter(target, nic_name, what)
-    connect(session, target, adapter, find_switch(target.conn, switch) if switch else None, what)
-    click.echo(f"{nic_name} {'disconnected' if disconnect else 'connected to ' + str(switch)}")
+    connect(session, target, adapter, require_switch(target.conn, switch).instance.path if switch else None, what)
+    if vlan is not None:
+        allocation = Layout.read(target).connection_of(adapter)
+        if allocation is None:
+            raise CommandFailure(f"{what}: the adapter has no connection to put in VLAN {vlan}")
+        set_vlan(session, target.conn, setting_path(target.conn, allocation), vlan, what)
+    tagged = f" in VLAN {vlan}" if vlan is not None else ""
+    click.echo(f"{nic_name} {'disconnected' if disconnect else 'connected to ' + str(switch) + tagged}")

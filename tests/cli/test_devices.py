@@ -82,12 +82,12 @@ def test_nics_added_connected_disconnected_and_removed(cimprovider, server):
     assert added.exit_code == 0, added.stderr
     cimprovider("vm", "nic", "add", "net", "--nic-name", "eth1")
     adapters = run_json(cimprovider, "vm", "show", "net")["network_adapters"]
-    assert adapters[0] == {"name": "eth0", "mac": "00155D0A0B0C", "switch": DEFAULT_SWITCH}
+    assert adapters[0] == {"name": "eth0", "mac": "00155D0A0B0C", "switch": "Default Switch"}
     assert adapters[1]["name"] == "eth1" and adapters[1]["switch"] is None
     assert cimprovider("vm", "nic", "connect", "net", "eth0", "--disconnect").exit_code == 0
     assert cimprovider("vm", "nic", "connect", "net", "eth1", "--switch", DEFAULT_SWITCH).exit_code == 0
     adapters = {a["name"]: a["switch"] for a in run_json(cimprovider, "vm", "show", "net")["network_adapters"]}
-    assert adapters == {"eth0": None, "eth1": DEFAULT_SWITCH}
+    assert adapters == {"eth0": None, "eth1": "Default Switch"}
     assert cimprovider("vm", "nic", "remove", "net", "00-15-5D-0A-0B-0C").exit_code == 0
     assert [a["name"] for a in run_json(cimprovider, "vm", "show", "net")["network_adapters"]] == ["eth1"]
     nowhere = cimprovider("vm", "nic", "add", "net", "--switch", "No Such Switch")

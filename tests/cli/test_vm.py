@@ -35,7 +35,7 @@ def test_list_in_every_format(cimprovider):
     assert table.exit_code == 0 and table.stdout.splitlines()[0].split()[:2] == ["NAME", "STATE"]
     assert any(line.startswith("beta ") for line in table.stdout.splitlines())
     rows = run_json(cimprovider, "vm", "list")
-    assert {"host", "name", "state", "cpus", "memory_mb", "uptime_seconds", "id", "memory_assigned_mb",
+    assert {"host", "name", "state", "cpus", "memory_mb", "uptime_seconds", "switches", "id", "memory_assigned_mb",
             "memory_startup_mb"} == set(rows[0])
     assert yaml.safe_load(cimprovider("vm", "list", "-o", "yaml").stdout) == rows
     parsed = list(csv.DictReader(io.StringIO(cimprovider("vm", "list", "-o", "csv").stdout)))
