@@ -72,6 +72,11 @@ class BackendHarness:
                 if domain.isActive():
                     domain.destroy()
                 domain.undefineFlags(libvirt_undefine_flags())
+            for network in self._keeper.listAllNetworks():
+                if network.name() != "default":  # the test driver's own
+                    if network.isActive():
+                        network.destroy()
+                    network.undefine()
             self._keeper.close()
 
 

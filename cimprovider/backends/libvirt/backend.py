@@ -34,13 +34,15 @@ from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.health import HealthReport
+from cimprovider.backends.libvirt.networks import network_of, network_switch
+from cimprovider.backends.libvirt.port_features import check_features
+from cimprovider.backends.libvirt.switches import LibvirtSwitches
 from cimprovider.backends.libvirt.host import (
     attached_bridges,
     bridge_switch,
     describe_host,
     domain_type,
     mac_allocator,
-    network_switch,
     switch_source,
 )
 from cimprovider.backends.libvirt.identity import domain_name_for
@@ -70,7 +72,7 @@ _ACTIVE_STATES = {PowerState.RUNNING, PowerState.PAUSED}
 _RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
 
 
-class LibvirtBackend(SnapshotOperations):
+class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -419,8 +421,11 @@ class LibvirtBackend(SnapshotOperations):
         return self._call(lambda: mac_allocator(self._conn()), "list MAC addresses")
 
     def _check_references(self, device: AnyDevice) -> None:
-        if isinstance(device, NetworkAdapter) and device.switch_id is not None and self._switch_source(device.switch_id) is None:
+        if not isinstance(device, NetworkAdapter):
+            return
+        if device.switch_id is not None and self._switch_source(device.switch_id) is None:
             raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
+        check_features(device, self._call(lambda: network_of(self._conn(), device.switch_id), "read the network"))
 
     def _switch_source(self, switch_id: UUID) -> tuple[str, str] | None:
         return self._call(lambda: switch_source(self._conn(), switch_id), "find the virtual switch")

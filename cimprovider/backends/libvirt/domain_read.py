@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from cimprovider.backends.libvirt.identity import bridge_switch_id, derived_id, device_id, disk_index, model_mac
 from cimprovider.backends.libvirt.metadata import HyperVExtras, find_extras, parse_extras, setting_value
+from cimprovider.backends.libvirt.port_features import read_features
 from cimprovider.schemas.devices import (
     MAX_MEMORY_MB,
     MAX_PROCESSORS,
@@ -253,6 +254,7 @@ def read_network_adapters(
                 static_mac=stored.get("static_mac") == "true",
                 switch_id=_switch_of(element, network_ids),
                 connected=link is None or link.get("state") != "down",
+                **read_features(element, nic_id, stored),  # type: ignore[arg-type]
             )
         )
     return tuple(adapters)

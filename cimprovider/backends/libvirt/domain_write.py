@@ -33,6 +33,7 @@ from cimprovider.backends.libvirt.metadata import (
     setting_text,
     text_value,
 )
+from cimprovider.backends.libvirt.port_features import FEATURE_TAGS, append_features, stored_features
 from cimprovider.schemas.devices import (
     IOPS_UNIT_BYTES,
     AdapterType,
@@ -208,7 +209,7 @@ def extras_for(vm: VirtualMachine, domain_name: str) -> HyperVExtras:
             continue
         extras.devices[drive.id] = stored
     for nic in vm.network_adapters:
-        extras.devices[nic.id] = {"name": nic.name, "static_mac": text_value(nic.static_mac)}
+        extras.devices[nic.id] = {"name": nic.name, "static_mac": text_value(nic.static_mac), **stored_features(nic)}
     for port in vm.serial_ports:
         if port.pipe_name:
             extras.devices[port.id] = {"pipe_name": port.pipe_name}
@@ -294,6 +295,7 @@ def interface_element(nic: NetworkAdapter, switches: SwitchSource) -> etree._Ele
         etree.SubElement(element, "source", {source[0]: source[1]})
     etree.SubElement(element, "model", type="e1000" if nic.adapter_type is AdapterType.EMULATED else "virtio")
     etree.SubElement(element, "link", state="up" if nic.connected else "down")
+    append_features(element, nic)
     etree.SubElement(element, "alias", name=alias_of(nic.id))
     return element
 
@@ -326,7 +328,7 @@ def merged(old: etree._Element, new: etree._Element) -> etree._Element:
     disk's cache mode, a NIC's PCI address, boot order…)."""
     result = copy.deepcopy(new)
     written = {child.tag for child in new}
-    owned = {"source", "readonly", "link", "alias", "iotune"}
+    owned = {"source", "readonly", "link", "alias", "iotune", *FEATURE_TAGS}
     for child in old:
         if isinstance(child.tag, str) and child.tag not in written and child.tag not in owned:
             result.append(copy.deepcopy(child))

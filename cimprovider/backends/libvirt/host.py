@@ -1,5 +1,5 @@
-"""The libvirt host as Hyper-V shows a host: its figures, and its libvirt
-networks (plus bridges VMs use directly) as virtual switches."""
+"""The libvirt host as Hyper-V shows a host: its figures, and the bridges
+VMs use directly as virtual switches (its networks: networks.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import BackendError
 from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
-from cimprovider.schemas.host import Host, NumaNode, SwitchType, VirtualSwitch
+from cimprovider.schemas.host import Host, NumaNode, VirtualSwitch
 
 
 def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
@@ -52,23 +52,9 @@ def numa_nodes(conn: libvirt.virConnect) -> tuple[NumaNode, ...]:
     return tuple(nodes)
 
 
-def network_switch(network: libvirt.virNetwork) -> VirtualSwitch:
-    """Hyper-V's kinds by what the host has on the segment: a bridge to the
-    outside is external, a segment the host routes or addresses is
-    internal, one the host has no address on is private."""
-    xml = etree.fromstring(network.XMLDesc(0))
-    mode = xml.find("forward").get("mode", "nat") if xml.find("forward") is not None else None
-    if mode in ("bridge", "passthrough", "private", "vepa", "hostdev"):
-        kind = SwitchType.EXTERNAL
-    elif mode is not None or xml.find("ip") is not None:
-        kind = SwitchType.INTERNAL
-    else:
-        kind = SwitchType.PRIVATE
-    return VirtualSwitch(id=UUID(network.UUIDString()), name=network.name()[:100], switch_type=kind)
-
-
 def bridge_switch(bridge: str) -> VirtualSwitch:
-    return VirtualSwitch(id=bridge_switch_id(bridge), name=bridge[:100], switch_type=SwitchType.EXTERNAL)
+    """A host bridge VMs use directly: an external switch bound to it."""
+    return VirtualSwitch(id=bridge_switch_id(bridge), name=bridge[:100], external_adapter=bridge[:64])
 
 
 def domain_type(conn: libvirt.virConnect, wanted: str, explicit: bool) -> str:

@@ -84,9 +84,17 @@ def _change(
         if _present(device):
             domain.attachDeviceFlags(_xml(_element(new, device, switches, formats)), LIVE)
     elif isinstance(device, NetworkAdapter) and isinstance(previous, NetworkAdapter):
-        if (device.switch_id, device.connected, device.mac_address) != (previous.switch_id, previous.connected, previous.mac_address):
+        port = ("switch_id", "connected", "mac_address", "vlan", "security", "bandwidth")
+        if any(getattr(device, name) != getattr(previous, name) for name in port):
             current = _live_element(live, old.id, previous)
-            domain.updateDeviceFlags(_xml(merged(current, _element(new, device, switches, formats))), LIVE)
+            wanted = merged(current, _element(new, device, switches, formats))
+            try:
+                domain.updateDeviceFlags(_xml(wanted), LIVE)
+            except libvirt.libvirtError:
+                # QEMU cannot change some things of a live interface (its
+                # type, a filter): the adapter is unplugged and plugged again.
+                domain.detachDeviceFlags(_xml(current), LIVE)
+                domain.attachDeviceFlags(_xml(wanted), LIVE)
     elif isinstance(device, SerialPort) and isinstance(previous, SerialPort):
         if device.pipe_name != previous.pipe_name:
             current = _live_element(live, old.id, previous)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from cimprovider.backends.errors import InUseError, InvalidParameterError, NotFoundError
+from cimprovider.backends.errors import InvalidParameterError, NotFoundError
+from cimprovider.backends.switch_binding import check_binding
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.events import DeviceModified, EventBase, SwitchDefined, SwitchDestroyed, SwitchModified
 from cimprovider.schemas.host import VirtualSwitch
@@ -101,15 +102,7 @@ class NetworkOperations:
             raise NotFoundError(f"no virtual switch {switch_id}") from None
 
     def _check_adapter(self, switch: VirtualSwitch) -> None:
-        adapter = switch.external_adapter
-        if adapter is None:
-            return
-        if adapter not in {a.name for a in HOST_ADAPTERS}:
-            known = ", ".join(a.name for a in HOST_ADAPTERS)
-            raise InvalidParameterError("external_adapter", f"the host has no network adapter {adapter!r} (it has {known})")
-        for other in self._switches.values():
-            if other.id != switch.id and other.external_adapter == adapter:
-                raise InUseError(f"external_adapter: {adapter!r} is already bound to virtual switch '{other.name}' ({other.id})")
+        check_binding(switch, HOST_ADAPTERS, self._switches.values())
 
 
 def _disconnected(nic: NetworkAdapter) -> NetworkAdapter:

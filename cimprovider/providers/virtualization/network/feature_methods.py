@@ -76,9 +76,9 @@ def _instance_id(path: Any, parameter: str) -> str:
 def _store(virt: Virtualization, owner: FeatureOwner, kind: FeatureKind, model: Any) -> FeatureOwner:
     """Write the feature (None removes it); the owner as it is now."""
     if owner.nic is not None and owner.vm is not None:
-        nic = owner.nic.replace(**{kind.key: model})
-        virt.backend.modify_device(owner.vm.id, nic)
-        return FeatureOwner(owner.allocation_id, vm=virt.backend.get_vm(owner.vm.id), nic=nic)
+        # The adapter as the backend keeps it: a backend may give features ids of its own.
+        stored = virt.backend.modify_device(owner.vm.id, owner.nic.replace(**{kind.key: model}))
+        return FeatureOwner(owner.allocation_id, vm=virt.backend.get_vm(owner.vm.id), nic=stored)
     backend = virt.backend
     if not isinstance(backend, NetworkBackend) or owner.switch is None:
         raise MethodFailure(NOT_SUPPORTED, "this host's switches are fixed by the backend")
@@ -86,8 +86,9 @@ def _store(virt: Virtualization, owner: FeatureOwner, kind: FeatureKind, model: 
     return FeatureOwner(owner.allocation_id, switch=switch)
 
 
-def _result_path(virt: Virtualization, owner: FeatureOwner, kind: FeatureKind, model: Any) -> CIMInstanceName:
-    return virt.setting_path(kind.classname, identity.feature_id(owner.allocation_id, kind.guid, model.id))
+def _result_path(virt: Virtualization, owner: FeatureOwner, kind: FeatureKind) -> CIMInstanceName:
+    stored = owner.current(kind)
+    return virt.setting_path(kind.classname, identity.feature_id(owner.allocation_id, kind.guid, stored.id))
 
 
 def add_features(virt: Virtualization, affected: Any, texts: list[Any]) -> list[CIMInstanceName]:
@@ -102,7 +103,7 @@ def add_features(virt: Virtualization, affected: Any, texts: list[Any]) -> list[
             raise invalid_parameter("FeatureSettings", f"{owner.allocation_id} already has {kind.name}; modify or remove them")
         model = features.read_feature(kind, bag, None)
         owner = _store(virt, owner, kind, model)
-        results.append(_result_path(virt, owner, kind, model))
+        results.append(_result_path(virt, owner, kind))
     return results
 
 
@@ -127,7 +128,7 @@ def modify_features(virt: Virtualization, texts: list[Any]) -> list[CIMInstanceN
         owner, kind, current = _located(virt, bag.text("InstanceID") or "", "FeatureSettings")
         model = features.read_feature(kind, bag, current)
         owner = _store(virt, owner, kind, model)
-        results.append(_result_path(virt, owner, kind, model))
+        results.append(_result_path(virt, owner, kind))
     return results
 
 
