@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 
 import click
-import pywbem
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.cli.completion import vm_names

@@ -6,7 +6,6 @@ with the adapter."""
 from __future__ import annotations
 
 import pytest
-from lxml import etree
 
 from backend_scenarios import new_vm
 from conftest import BackendHarness
@@ -16,7 +15,6 @@ from cimprovider.schemas import (
     NetworkAdapter,
     PortBandwidth,
     PortSecurity,
-    PortVlan,
     SwitchDefined,
     SwitchDestroyed,
     SwitchModified,

@@ -77,8 +77,6 @@ def settings_of_switch(conn: pywbem.WBEMConnection, switch: CIMInstanceName | CI
     return conn.Associators(switch, AssocClass="Msvm_SettingsDefineState", ResultClass=VESSD)[0]
 
 
-__all__ = ["service"]
-
 
 def add_adapter(conn: pywbem.WBEMConnection, vm: CIMInstanceName, port_name: str, classname: str = SEPSD) -> CIMInstance:
     """os-win's create_nic: a default adapter named after its port → AddResourceSettings(VSSD)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pywbem import CIMInstance
 
-from tests.integration.model.hyperv import NS, check
+from tests.integration.model.hyperv import check
 from tests.integration.model.switches import (
     EPASD,
     VESSD,

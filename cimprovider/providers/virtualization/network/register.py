@@ -4,7 +4,6 @@ methods other families serve (joined in by the model's registration)."""
 from __future__ import annotations
 
 from cimprovider.providers.base import InstanceProvider, MethodProvider
-from cimprovider.providers.virtualization.associations import PairAssociation
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.network.associations import network_associations
 from cimprovider.providers.virtualization.network.feature_methods import feature_handlers
@@ -37,4 +36,4 @@ def network_providers(virt: Virtualization) -> list[InstanceProvider | MethodPro
     ]
 
 
-__all__ = ["AllocationsWithSwitchPorts", "PairAssociation", "feature_handlers", "network_associations", "network_providers"]
+__all__ = ["AllocationsWithSwitchPorts", "feature_handlers", "network_associations", "network_providers"]
