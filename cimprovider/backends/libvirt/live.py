@@ -25,6 +25,7 @@ from cimprovider.backends.libvirt.domain_write import (
     serial_element,
 )
 from cimprovider.backends.libvirt.identity import device_id, model_mac
+from cimprovider.backends.libvirt.live_interfaces import change_interface
 from cimprovider.backends.placement import all_devices
 from cimprovider.schemas.devices import IOPS_UNIT_BYTES, Drive, DriveType, NetworkAdapter, SerialPort
 from cimprovider.schemas.vm import VirtualMachine
@@ -88,13 +89,7 @@ def _change(
         if any(getattr(device, name) != getattr(previous, name) for name in port):
             current = _live_element(live, old.id, previous)
             wanted = merged(current, _element(new, device, switches, formats))
-            try:
-                domain.updateDeviceFlags(_xml(wanted), LIVE)
-            except libvirt.libvirtError:
-                # QEMU cannot change some things of a live interface (its
-                # type, a filter): the adapter is unplugged and plugged again.
-                domain.detachDeviceFlags(_xml(current), LIVE)
-                domain.attachDeviceFlags(_xml(wanted), LIVE)
+            change_interface(domain, current, wanted, moved=device.switch_id != previous.switch_id)
     elif isinstance(device, SerialPort) and isinstance(previous, SerialPort):
         if device.pipe_name != previous.pipe_name:
             current = _live_element(live, old.id, previous)

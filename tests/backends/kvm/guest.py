@@ -14,7 +14,8 @@ A domain defined with `agent=True` has the guest agent's virtio-serial
 channel: the guest then runs qemu-ga on it, and its /sbin/shutdown (what
 qemu-ga runs for guest-shutdown) says so on the console before powering
 off or rebooting. `address=` gives the guest's first NIC a static IPv4 address (the
-test networks have no DHCP), passed on the kernel command line.
+test networks have no DHCP), passed on the kernel command line; `pings=`
+are addresses it pings once a second, saying whether it reached them.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ for arg in $(cat /proc/cmdline); do
     case "$arg" in
         cimp.hostname=*) hostname "${arg#cimp.hostname=}" ;;
         cimp.address=*)
+            address="${arg#cimp.address=}"
             ip link set lo up
-            ip link set eth0 up && ip addr add "${arg#cimp.address=}" dev eth0 || echo "guest: no address on eth0" ;;
+            ip link set eth0 up && ip addr add "$address" dev eth0 || echo "guest: no address on eth0" ;;
+        cimp.ping=*) targets="$(echo ${arg#cimp.ping=} | tr ',' ' ')" ;;
     esac
 done
 # No udev: find the agent's port by its name, not /dev/virtio-ports/.
@@ -64,6 +67,13 @@ while true; do
     # Hot-added memory arrives offline unless the kernel onlines it itself.
     for block in /sys/devices/system/memory/memory*/state; do
         [ "$(cat $block)" = offline ] && echo online > $block
+    done
+    # An adapter unplugged and plugged again (moved to another switch) comes back without its address.
+    if [ -n "$address" ] && [ -e /sys/class/net/eth0 ] && ! ip addr show eth0 | grep -q "inet ${address%/*}/"; then
+        ip link set eth0 up && ip addr add "$address" dev eth0 && echo "guest: eth0 readdressed"
+    fi
+    for target in $targets; do
+        if ping -c 1 -W 1 "$target" >/dev/null 2>&1; then echo "guest: reach $target yes"; else echo "guest: reach $target no"; fi
     done
     echo "guest: disks=$(ls /sys/block | tr '\\n' ' ')nets=$(ls /sys/class/net | tr '\\n' ' ')memkb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)"
     sleep 1
@@ -150,17 +160,21 @@ def _executable(path: Path, text: str) -> None:
 
 
 def domain_xml(
-    name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None
+    name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None,
+    pings: tuple[str, ...] = (),
 ) -> str:
     """A generation 1 VM as libvirt sees it: PC machine, IDE, TCG (a stock
     kernel does not boot under KVM on these machines), a SCSI controller
     for hot-added disks, the console in a file. `agent` adds the guest
     agent's channel, `network` a NIC on that libvirt network, `address`
     (CIDR) the address the guest gives that NIC; the guest's host name is
-    the domain's name."""
+    the domain's name; `pings` the addresses the guest pings once a
+    second, printing `guest: reach ADDRESS yes|no`."""
     cmdline = f"console=ttyS0 panic=-1 quiet cimp.hostname={name}"
     if address:
         cmdline += f" cimp.address={address}"
+    if pings:
+        cmdline += f" cimp.ping={','.join(pings)}"
     extra = ""
     if network:
         extra += f"\n    <interface type='network'><source network='{network}'/><model type='virtio'/></interface>"
