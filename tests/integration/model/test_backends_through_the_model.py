@@ -9,6 +9,16 @@ import pytest
 from pywbem import CIMInstance, Uint32, Uint64
 
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, settings_of, state
+from tests.integration.model.switches import (
+    BANDWIDTH,
+    add_adapter,
+    connect,
+    default_of,
+    define_switch,
+    ports_of_switch,
+    switch_by_name,
+    switch_service,
+)
 from tests.support.live import in_process_server
 
 BACKENDS = {
@@ -56,3 +66,24 @@ def test_define_size_power_and_destroy(conn):
 
     check(conn, conn.InvokeMethod("DestroySystem", service(conn), AffectedSystem=vm))
     assert "across-backends" not in {i["ElementName"] for i in conn.EnumerateInstances("Msvm_ComputerSystem")}
+
+
+def test_switches_connections_and_features(conn):
+    adapter = conn.EnumerateInstances("Msvm_ExternalEthernetPort")[0]["ElementName"]
+    inside = define_switch(conn, "across-inside", "internal")
+    outside = define_switch(conn, "across-outside", "external", adapter)
+    assert {s["Name"] for s in switch_by_name(conn, "across-inside")} == {inside["Name"]}
+    assert conn.GetInstance(outside)["EnabledState"] == 2
+    vm = define_vm(conn, "across-wired")
+    add_adapter(conn, vm, "port-across")
+    allocation = connect(conn, inside, "port-across")
+    limit = default_of(conn, BANDWIDTH)
+    limit["Limit"] = Uint64(80_000_000)
+    check(conn, conn.InvokeMethod("AddFeatureSettings", service(conn), AffectedConfiguration=allocation,
+                                  FeatureSettings=[limit.tocimxmlstr()]))
+    assert [b["Limit"] for b in conn.Associators(allocation, ResultClass=BANDWIDTH)] == [80_000_000]
+    assert [p["ElementName"] for p in ports_of_switch(conn, inside) if p["ElementName"] == "port-across"] == ["port-across"]
+    for switch in (inside, outside):
+        check(conn, conn.InvokeMethod("DestroySystem", switch_service(conn), AffectedSystem=switch))
+    assert settings_of(conn, "Msvm_EthernetPortAllocationSettingData", vm) == []
+    check(conn, conn.InvokeMethod("DestroySystem", service(conn), AffectedSystem=vm))
