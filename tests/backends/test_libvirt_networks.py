@@ -5,8 +5,10 @@ its interface XML, and what libvirt cannot carry out refused."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from lxml import etree
@@ -14,7 +16,17 @@ from lxml import etree
 from backend_scenarios import new_vm
 from conftest import BackendHarness
 from cimprovider.backends import InvalidParameterError, NetworkBackend
-from cimprovider.schemas import NetworkAdapter, PortBandwidth, PortSecurity, PortVlan, SwitchType, VirtualSwitch
+from cimprovider.schemas import (
+    NetworkAdapter,
+    PortBandwidth,
+    PortSecurity,
+    PortVlan,
+    SwitchDefined,
+    SwitchDestroyed,
+    SwitchModified,
+    SwitchType,
+    VirtualSwitch,
+)
 
 
 @pytest.fixture
@@ -83,3 +95,36 @@ def test_libvirt_adapter_moves_between_networks(network: NetworkBackend, harness
     assert source.get("network") == harness._keeper.networkLookupByUUID(second.id.bytes).name()
     network.modify_device(vm_id, nic.replace(switch_id=None))
     assert network.get_vm(vm_id).network_adapters[0].switch_id is None
+
+
+def test_libvirt_virsh_network_changes_are_switch_events(network: NetworkBackend, harness: BackendHarness) -> None:
+    events = network.events.subscribe_queue()
+    made = harness._keeper.networkDefineXML("<network><name>virsh-watched</name><bridge name='vbr8'/></network>")
+    switch_id = UUID(made.UUIDString())
+    defined = wait_for(events, lambda e: isinstance(e, SwitchDefined) and e.switch.id == switch_id)
+    assert (defined.switch.name, defined.switch.active) == ("virsh-watched", False)
+    made.create()
+    started = wait_for(events, lambda e: isinstance(e, SwitchModified) and e.switch.id == switch_id)
+    assert (started.previous.active, started.switch.active) == (False, True)
+    made.destroy()
+    made.undefine()
+    wait_for(events, lambda e: isinstance(e, SwitchDestroyed) and e.switch.id == switch_id)
+    own = network.define_switch(VirtualSwitch(name="own"))
+    network.destroy_switch(own.id)
+    # libvirt's own events about our changes come too, through the same queue
+    # as a later virsh change: up to that one, each change was published once.
+    sentinel = harness._keeper.networkDefineXML("<network><name>virsh-sentinel</name><bridge name='vbr7'/></network>")
+    seen = []
+    wait_for(events, lambda e: seen.append(e) or (isinstance(e, SwitchDefined) and str(e.switch.id) == sentinel.UUIDString()))
+    mine = [type(e) for e in seen if getattr(e, "switch", None) is not None and e.switch.id == own.id]
+    assert mine == [SwitchDefined, SwitchDestroyed]
+
+
+def wait_for(events, match, timeout: float = 30):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in events.drain():
+            if match(event):
+                return event
+        time.sleep(0.05)
+    raise AssertionError("the expected switch event did not come")

@@ -28,7 +28,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, StorageRoots
 from cimprovider.backends.libvirt.changes import vm_events
-from cimprovider.backends.libvirt.connection import LibvirtConnection
+from cimprovider.backends.libvirt.connection import NETWORK_EVENT, LibvirtConnection
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
@@ -105,6 +105,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         with self._lock:
             for vm in self.list_vms():
                 self._seen[vm.id] = vm
+            self._seen_switches = {switch.id: switch for switch in self.list_switches()}
         self._dispatcher = threading.Thread(target=self._dispatch, name="libvirt-changes", daemon=True)
         self._dispatcher.start()
 
@@ -342,6 +343,8 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
                     self.events.publish(item)
                 elif item == _RESYNC:
                     self._resync()
+                elif item.startswith(NETWORK_EVENT):
+                    self._refresh_switch(UUID(item.removeprefix(NETWORK_EVENT)))
                 else:
                     self._refresh(UUID(item))
             except BackendError as error:
@@ -354,6 +357,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
             current = {vm.id for vm in self.list_vms()}
             for vm_id in current | set(self._seen):
                 self._refresh(vm_id)
+        self._resync_switches()
 
     # health -------------------------------------------------------------
 

@@ -68,6 +68,9 @@ CONNECTION_ERRORS = frozenset(
 )
 
 
+NETWORK_EVENT = "network:"
+
+
 class LibvirtConnection:
     def __init__(
         self,
@@ -83,6 +86,7 @@ class LibvirtConnection:
         self._closing = threading.Event()
         self._reconnecting: threading.Thread | None = None
         self._callback_ids: list[int] = []
+        self._network_callback_ids: list[int] = []
         self._conn: libvirt.virConnect | None = None
         # Failed reconnection tries since the loss, for the health report.
         self.reconnect_attempts = 0
@@ -127,13 +131,19 @@ class LibvirtConnection:
             pass  # local drivers have nothing to keep alive
         conn.registerCloseCallback(self._closed_by_libvirt, None)
         ids = [conn.domainEventRegisterAny(None, event, self._domain_event, None) for event in DOMAIN_EVENTS]
+        network_ids = [conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._network_event, None)]
         with self._lock:
-            self._conn, self._callback_ids = conn, ids
+            self._conn, self._callback_ids, self._network_callback_ids = conn, ids, network_ids
 
     def _release(self, conn: libvirt.virConnect) -> None:
         for callback_id in self._callback_ids:
             try:
                 conn.domainEventDeregisterAny(callback_id)
+            except libvirt.libvirtError:
+                pass
+        for callback_id in self._network_callback_ids:
+            try:
+                conn.networkEventDeregisterAny(callback_id)
             except libvirt.libvirtError:
                 pass
         try:
@@ -150,6 +160,14 @@ class LibvirtConnection:
             self._on_domain_event(domain.UUIDString())
         except Exception:  # an exception here would be lost in libvirt's loop
             log.exception("handling a libvirt event failed")
+
+    def _network_event(self, conn: libvirt.virConnect, network: libvirt.virNetwork, *args: object) -> None:
+        """A network defined, undefined, started or stopped (by us or virsh):
+        queued as `NETWORK_EVENT` + its UUID, for the backend's switches."""
+        try:
+            self._on_domain_event(NETWORK_EVENT + network.UUIDString())
+        except Exception:  # an exception here would be lost in libvirt's loop
+            log.exception("handling a libvirt network event failed")
 
     def _closed_by_libvirt(self, conn: libvirt.virConnect, reason: int, opaque: object) -> None:
         if reason != libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT:

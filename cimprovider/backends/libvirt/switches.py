@@ -1,6 +1,7 @@
 """Virtual switches on libvirt (the `NetworkBackend` contract): each a
 libvirt network the server defines, starts and sets to autostart, so the
-network's real state is the switch's. A mixin of LibvirtBackend, using its
+network's real state is the switch's. libvirt's network events (ours and
+virsh's) are published as switch events, once each. A mixin of LibvirtBackend, using its
 connection, lock and device changes (destroying a switch disconnects the
 adapters on it first, as Hyper-V does)."""
 
@@ -37,6 +38,7 @@ class LibvirtSwitches:
     list_switches: Any
     list_vms: Any
     modify_device: Any
+    _seen_switches: dict[UUID, VirtualSwitch]
 
     def list_host_adapters(self) -> list[HostAdapter]:
         return self._call(lambda: host_adapters(self._conn()), "list the host's interfaces")
@@ -49,7 +51,7 @@ class LibvirtSwitches:
                 raise InvalidParameterError("id", f"a virtual switch {switch.id} already exists")
             check_binding(switch, self.list_host_adapters(), existing)
             defined = self._call(lambda: self._define_network(switch, self._free_network_name(switch)), "define the network")
-            self.events.publish(SwitchDefined(switch=defined))
+            self._switch_changed(switch.id, defined)
             return defined
 
     def modify_switch(self, switch: VirtualSwitch) -> VirtualSwitch:
@@ -62,7 +64,7 @@ class LibvirtSwitches:
                 return previous
             ports_changed = (switch.external_adapter, switch.host_connected) != (previous.external_adapter, previous.host_connected)
             changed = self._call(lambda: self._redefine(network, switch, restart=ports_changed), "redefine the network")
-            self.events.publish(SwitchModified(previous=previous, switch=changed))
+            self._switch_changed(switch.id, changed)
             return changed
 
     def destroy_switch(self, switch_id: UUID) -> None:
@@ -81,7 +83,35 @@ class LibvirtSwitches:
                 network.undefine()
 
             self._call(undefine, "remove the network")
-            self.events.publish(SwitchDestroyed(switch=switch))
+            self._switch_changed(switch_id, None)
+
+    # --- following libvirt ---------------------------------------------------
+
+    def _refresh_switch(self, switch_id: UUID) -> None:
+        """A network changed (by us or virsh): publish how it differs."""
+        with self._lock:
+            try:
+                current: VirtualSwitch | None = network_switch(self._conn().networkLookupByUUID(switch_id.bytes))
+            except libvirt.libvirtError:
+                current = None  # undefined, or a transient network stopped
+            self._switch_changed(switch_id, current)
+
+    def _resync_switches(self) -> None:
+        with self._lock:
+            current = {UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
+        for switch_id in current | set(self._seen_switches):
+            self._refresh_switch(switch_id)
+
+    def _switch_changed(self, switch_id: UUID, current: VirtualSwitch | None) -> None:
+        previous = self._seen_switches.pop(switch_id, None)
+        if current is not None:
+            self._seen_switches[switch_id] = current
+        if previous is None and current is not None:
+            self.events.publish(SwitchDefined(switch=current))
+        elif previous is not None and current is None:
+            self.events.publish(SwitchDestroyed(switch=previous))
+        elif previous is not None and current is not None and previous != current:
+            self.events.publish(SwitchModified(previous=previous, switch=current))
 
     # --- internals ---------------------------------------------------------
 
