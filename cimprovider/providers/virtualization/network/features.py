@@ -177,8 +177,6 @@ def _vlan(bag: PropertyBag, current: PortVlan | None) -> PortVlan:
     trunk = bag.integers("TrunkVlanIdArray")
     if trunk is not None:
         values["trunk_vlans"] = tuple(trunk)
-    if values.get("mode") in (VlanMode.ACCESS, "access", None):
-        values["trunk_vlans"] = values.get("trunk_vlans") or ()
     return _validated(PortVlan, values)
 
 
