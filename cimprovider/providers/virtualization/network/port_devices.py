@@ -11,7 +11,8 @@ from typing import Any
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown
+from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import identity
 from cimprovider.providers.virtualization.network.ports import (
@@ -21,10 +22,13 @@ from cimprovider.providers.virtualization.network.ports import (
     endpoint_values,
     every_port,
     external_port_values,
+    find_switch,
     host_adapters,
     internal_port_values,
+    ports_of,
     switch_port_values,
 )
+from cimprovider.providers.virtualization.network.switches import key_of
 
 Values = dict[str, Any]
 
@@ -40,6 +44,16 @@ class SwitchPortProvider(InstanceProvider):
     ) -> Iterator[CIMInstance]:
         for port in every_port(self.virt):
             yield self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
+
+    def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
+        """One port: found among its switch's ports, only it rendered (an
+        association from a switch asks for each of its ports in turn)."""
+        switch = find_switch(self.virt, ids.parse_guid(str(key_of(path, "SystemName") or "")))
+        device = str(key_of(path, "DeviceID") or "").lower()
+        for port in ports_of(self.virt, switch) if switch is not None else []:
+            if f"{ids.PREFIX}{ids.guid(port.guid)}".lower() == device:
+                return self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
+        raise instance_not_found(path)
 
 
 class HostPortProvider(InstanceProvider):
