@@ -7,7 +7,8 @@ Exit codes:
      that ended in error
   2  usage: bad options or arguments (click's own code)
   3  the server could not be reached or spoke badly: connection refused,
-     timeout, TLS, HTTP status, unreadable answer
+     timeout, TLS, HTTP status, unreadable answer; or the server answered
+     that its hypervisor is unreachable
   4  authentication refused (or throttled after too many failures)
   5  not found: no such VM, snapshot, job, instance or class
   6  several servers: some answered and are shown, others failed
@@ -30,6 +31,11 @@ NOT_FOUND = 5
 PARTIAL = 6
 INTERRUPTED = 130
 
+# How the server begins the description of any failure caused by a
+# hypervisor it cannot reach (a CIM error, a method's or a job's error).
+HYPERVISOR_UNREACHABLE = "the hypervisor is unreachable"
+LOST_COMMUNICATION = 13  # the host's OperationalStatus while it cannot reach its hypervisor
+
 # Hyper-V method return codes (msvm-v2.md §3).
 RETURN_CODES = {
     1: "not supported", 2: "failed", 3: "timeout", 4: "invalid parameter", 5: "invalid state", 6: "incompatible parameters",
@@ -49,6 +55,10 @@ class CommandFailure(click.ClickException):
         super().__init__(" ".join(message.split()))
         if exit_code is not None:
             self.exit_code = exit_code
+        elif HYPERVISOR_UNREACHABLE in message:
+            # However the server said it (a CIM error, a method's job), an
+            # unreachable hypervisor is unreachable like the server itself.
+            self.exit_code = UNREACHABLE
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         click.echo(f"cimprovider: {self.format_message()}", err=True)
@@ -76,6 +86,8 @@ def explain(error: Exception) -> tuple[str, int]:
     """(why, exit code) for anything pywbem raises."""
     if isinstance(error, pywbem.CIMError):
         code = NOT_FOUND if error.status_code in (pywbem.CIM_ERR_NOT_FOUND, pywbem.CIM_ERR_INVALID_CLASS) else FAILED
+        if HYPERVISOR_UNREACHABLE in (error.status_description or ""):
+            code = UNREACHABLE
         return cim_error_text(error), code
     if isinstance(error, pywbem.AuthError):
         return "authentication refused (check --user and --password)", AUTH

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pywbem
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.cli.failures import CommandFailure, NotFound, failure
+from cimprovider.cli.failures import HYPERVISOR_UNREACHABLE, LOST_COMMUNICATION, UNREACHABLE, CommandFailure, NotFound, failure
 
 CS = "Msvm_ComputerSystem"
 VSSD = "Msvm_VirtualSystemSettingData"
@@ -90,7 +90,17 @@ def is_vm(system: CIMInstance) -> bool:
 
 def list_vms(conn: pywbem.WBEMConnection) -> list[VM]:
     systems = conn.EnumerateInstances(CS)
+    check_hypervisor(conn, [s for s in systems if not is_vm(s)])
     return sorted((VM(conn, s) for s in systems if is_vm(s)), key=lambda vm: vm.name.lower())
+
+
+def check_hypervisor(conn: pywbem.WBEMConnection, hosts: list[CIMInstance]) -> None:
+    """While the server cannot reach its hypervisor it lists the host alone,
+    in Lost Communication: no VMs then means "cannot tell", not "none"."""
+    for host in hosts:
+        if LOST_COMMUNICATION in [int(code) for code in host.get("OperationalStatus") or ()]:
+            why = "; ".join(str(text) for text in host.get("StatusDescriptions") or ()) or "lost communication"
+            raise CommandFailure(f"{conn.url}: {HYPERVISOR_UNREACHABLE}: {why}", UNREACHABLE)
 
 
 def find_vm(conn: pywbem.WBEMConnection, name: str) -> VM | None:

@@ -3,6 +3,7 @@
 
 from cimprovider.backends.errors import (
     BackendError,
+    HypervisorUnreachableError,
     InUseError,
     InvalidParameterError,
     InvalidStateError,
@@ -21,6 +22,7 @@ __all__ = [
     "BackendError",
     "Change",
     "HealthReporting",
+    "HypervisorUnreachableError",
     "InUseError",
     "InvalidParameterError",
     "InvalidStateError",

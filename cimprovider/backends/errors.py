@@ -1,7 +1,8 @@
 """What a backend raises. The CIM side maps each to Hyper-V's answer:
 InvalidStateError → 32775, InvalidParameterError → 32773,
-NotFoundError → 32779 / CIM_ERR_NOT_FOUND, InUseError → 32774, anything
-else → 32768 (failed)."""
+NotFoundError → 32779 / CIM_ERR_NOT_FOUND, InUseError → 32774,
+HypervisorUnreachableError → 32777 (system not available) / a CIM error
+saying so, anything else → 32768 (failed)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ class NotFoundError(BackendError, LookupError):
 
 class InUseError(BackendError):
     """The thing is taken: a slot occupied, a controller with drives on it."""
+
+
+class HypervisorUnreachableError(BackendError):
+    """The hypervisor does not answer (its daemon is down, its connection
+    lost): nothing can be read or changed until it is back. Not "not found":
+    the VMs are still there, we cannot see them."""
 
 
 class UnknownBackendError(LookupError):

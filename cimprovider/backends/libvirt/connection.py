@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import libvirt
 
-from cimprovider.backends.errors import BackendError
+from cimprovider.backends.errors import HypervisorUnreachableError
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class LibvirtConnection:
     def get(self) -> libvirt.virConnect:
         conn = self._conn
         if conn is None:
-            raise BackendError(f"the connection to {self.uri} is lost; reconnecting")
+            raise HypervisorUnreachableError(f"the hypervisor is unreachable: lost the connection to {self.uri}; reconnecting")
         return conn
 
     def check_error(self, error: libvirt.libvirtError) -> None:

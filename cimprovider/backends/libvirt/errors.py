@@ -8,7 +8,13 @@ from typing import Protocol
 
 import libvirt
 
-from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.errors import (
+    BackendError,
+    HypervisorUnreachableError,
+    InvalidParameterError,
+    InvalidStateError,
+    NotFoundError,
+)
 
 NOT_NOW = frozenset(
     {
@@ -24,12 +30,23 @@ MISSING = frozenset({libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_NO_NETWORK})
 
 
 class ConnectionWatcher(Protocol):
+    uri: str
+
+    @property
+    def connected(self) -> bool: ...
+
     def check_error(self, error: libvirt.libvirtError) -> None: ...
 
 
 def translate(error: libvirt.libvirtError, what: str, connection: ConnectionWatcher | None = None) -> BackendError:
     if connection is not None:
         connection.check_error(error)
+        if not connection.connected:
+            # The call failed because libvirt went away under it.
+            return HypervisorUnreachableError(
+                f"the hypervisor is unreachable: cannot {what}: lost the connection to {connection.uri}"
+                f" ({error.get_error_message()}); reconnecting"
+            )
     code = error.get_error_code()
     message = f"cannot {what}: {error.get_error_message()}"
     if code in MISSING:

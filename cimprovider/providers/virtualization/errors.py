@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from cimprovider.backends.errors import (
     BackendError,
+    HypervisorUnreachableError,
     InUseError,
     InvalidParameterError,
     InvalidStateError,
@@ -22,6 +23,7 @@ NOT_SUPPORTED = 32770
 INVALID_PARAMETER = 32773
 IN_USE = 32774
 INVALID_STATE = 32775
+SYSTEM_NOT_AVAILABLE = 32777
 NOT_FOUND = 32779
 
 # Msvm_ConcreteJob.RequestStateChange (CIM_ConcreteJob's ValueMap)
@@ -46,6 +48,8 @@ def hyperv_code(error: BaseException) -> tuple[int, str]:
     """(code, description) for anything a method or job may raise."""
     if isinstance(error, MethodFailure):
         return error.code, error.message
+    if isinstance(error, HypervisorUnreachableError):
+        return SYSTEM_NOT_AVAILABLE, str(error)
     full = disk_full_message(error)
     if full is not None:
         return FAILED, full
