@@ -96,12 +96,13 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed)
         explicit = "libvirt_domain_type" in config.model_fields_set
         try:
-            self._domain_type = self._call(
+            self._domain_type, why = self._call(
                 lambda: domain_type(self._conn(), config.libvirt_domain_type, explicit), "choose the domain type"
             )
         except BackendError:
             self._connection.close()
             raise
+        log.info("new VMs get domain type %s on %s: %s", self._domain_type, config.libvirt_uri, why)
         with self._lock:
             for vm in self.list_vms():
                 self._seen[vm.id] = vm

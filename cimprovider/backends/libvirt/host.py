@@ -57,24 +57,54 @@ def bridge_switch(bridge: str) -> VirtualSwitch:
     return VirtualSwitch(id=bridge_switch_id(bridge), name=bridge[:100], external_adapter=bridge[:64])
 
 
-def domain_type(conn: libvirt.virConnect, wanted: str, explicit: bool) -> str:
-    """The domain type new VMs get: `wanted` if libvirt offers it for
-    x86_64 guests; else, unless it was asked for explicitly, the best
-    accelerator libvirt offers (a host without KVM, the test driver)."""
+HARDWARE_VIRTUALIZATION = frozenset({"vmx", "svm"})
+
+
+def domain_type(conn: libvirt.virConnect, wanted: str, explicit: bool) -> tuple[str, str]:
+    """The domain type new VMs get, and why: `wanted` if libvirt offers it
+    for x86_64 guests (and, for kvm chosen by default, the host really runs
+    KVM on hardware); else, unless it was asked for explicitly, the best
+    type libvirt offers (a host without KVM, the test driver)."""
     capabilities = etree.fromstring(conn.getCapabilities())
     # The test driver describes only i686 guests; any arch will then do.
     offered = set(capabilities.xpath("guest/arch[@name='x86_64']/domain/@type") or capabilities.xpath("guest/arch/domain/@type"))
-    if wanted in offered:
-        return wanted
-    if explicit:
+    if wanted in offered and (wanted != "kvm" or explicit):
+        return wanted, "as configured" if explicit else f"libvirt at {conn.getURI()} offers it"
+    if explicit and wanted not in offered:
         raise BackendError(
             f"libvirt at {conn.getURI()} offers no {wanted!r} domains"
             f" (it offers {', '.join(sorted(offered)) or 'none'}); set libvirt_domain_type accordingly"
         )
-    for preferred in ("kvm", "qemu", "test"):
+    why = ""
+    if "kvm" in offered:
+        usable, why = kvm_probe(conn, capabilities)
+        if usable:
+            return "kvm", why
+        offered.discard("kvm")
+    for preferred in ("qemu", "test"):
         if preferred in offered:
-            return preferred
-    return sorted(offered)[0] if offered else "qemu"
+            return preferred, why or f"libvirt at {conn.getURI()} offers no kvm domains"
+    return (sorted(offered)[0] if offered else "qemu"), why or f"libvirt at {conn.getURI()} offers {', '.join(sorted(offered)) or 'no types'}"
+
+
+def kvm_probe(conn: libvirt.virConnect, capabilities: etree._Element) -> tuple[bool, str]:
+    """Whether kvm guests will run, asked of the libvirt host (which may be
+    remote): its domain capabilities for kvm, and its CPU's vmx/svm. A
+    /dev/kvm that opens is not enough: a software KVM (PVM, on a CPU
+    without vmx/svm) runs only guests built for it, and a stock guest dies
+    there with "KVM internal error"."""
+    try:
+        conn.getDomainCapabilities(None, "x86_64", None, "kvm", 0)
+    except libvirt.libvirtError as error:
+        return False, f"libvirt cannot run kvm domains: {error.get_error_message()}"
+    features = {str(name) for name in capabilities.xpath("host/cpu/feature/@name")}
+    found = sorted(features & HARDWARE_VIRTUALIZATION)
+    if not found:
+        return False, (
+            "the host's CPU has neither vmx nor svm, so its /dev/kvm is not hardware virtualization"
+            ' and stock guests would die with "KVM internal error"'
+        )
+    return True, f"libvirt offers kvm domains and the host's CPU has {found[0]}"
 
 
 def switch_source(conn: libvirt.virConnect, switch_id: UUID) -> tuple[str, str] | None:
