@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from cimprovider.schemas.base import SchemaModel
+
 
 class PowerState(str, Enum):
     RUNNING = "running"
@@ -41,3 +43,19 @@ class PowerRequest(str, Enum):
     RESUME = "resume"
     RESET = "reset"  # hard reset
     REBOOT = "reboot"  # soft, through the guest
+
+
+class Health(str, Enum):
+    """How the VM fares, beside its power state: a guest the hypervisor
+    stopped by itself (an I/O error, a crash, an internal error) is paused
+    or off like one a user stopped, but not healthy."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # it runs, or can, but something is wrong
+    CRITICAL = "critical"  # the guest crashed or was stopped by an error
+    LOST_COMMUNICATION = "lost_communication"  # the hypervisor cannot talk to the guest's process
+
+
+class VmCondition(SchemaModel):
+    health: Health = Health.OK
+    detail: str = ""  # why, in the hypervisor's words; empty when OK

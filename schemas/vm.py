@@ -27,7 +27,7 @@ from cimprovider.schemas.devices import (
     SerialPort,
 )
 from cimprovider.schemas.integration import KvpItem
-from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.power import PowerState, VmCondition
 
 
 class AutomaticStartAction(str, Enum):
@@ -137,6 +137,9 @@ class SystemSettings(SchemaModel):
 class VirtualMachine(SystemSettings):
     id: UUID
     power_state: PowerState = PowerState.OFF
+    # What the hypervisor says of the guest's health (Msvm_ComputerSystem's
+    # HealthState, OperationalStatus and StatusDescriptions).
+    condition: VmCondition = Field(default_factory=VmCondition)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     controllers: tuple[Controller, ...] = ()

@@ -28,6 +28,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, StorageRoots
 from cimprovider.backends.libvirt.changes import vm_events
+from cimprovider.backends.libvirt.condition import condition_of
 from cimprovider.backends.libvirt.connection import NETWORK_EVENT, LibvirtConnection
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_read import power_state, read_vm
@@ -306,7 +307,8 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
 
     def _read_domain(self, domain: libvirt.virDomain) -> VirtualMachine | None:
         try:
-            state = power_state(domain)
+            raw = domain.state()
+            state = power_state(domain, raw)
             live = etree.fromstring(domain.XMLDesc(0))
             config = etree.fromstring(domain.XMLDesc(INACTIVE)) if domain.isPersistent() else live
             networks = {n.name(): UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
@@ -315,6 +317,9 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
                 return None  # undefined while we read it
             raise translate(error, "read the VM", self._connection) from None
         vm = read_vm(live, config, state, networks)
+        condition = condition_of(*raw)
+        if condition != vm.condition:
+            vm = vm.model_copy(update={"condition": condition})
         if state not in _ACTIVE_STATES:
             self._first_seen_running.pop(vm.id, None)
         busy = self._busy.get(vm.id)

@@ -34,7 +34,10 @@ def vm_events(
     if new is None:
         return [VmDestroyed(vm=old)]
     events: list[EventBase] = []
-    if any(getattr(old, name) != getattr(new, name) for name in SystemSettings.model_fields):
+    # A change of health alone (paused by the user, then by an I/O error)
+    # is a change of the system as well.
+    condition_only = old.condition != new.condition and old.power_state is new.power_state
+    if condition_only or any(getattr(old, name) != getattr(new, name) for name in SystemSettings.model_fields):
         events.append(VmModified(previous=old, vm=new))
     before = {device.id: device for device in all_devices(old)}
     after = {device.id: device for device in all_devices(new)}

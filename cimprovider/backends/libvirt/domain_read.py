@@ -294,10 +294,10 @@ def read_integration_services(extras: HyperVExtras) -> tuple[IntegrationService,
     )
 
 
-def power_state(domain: libvirt.virDomain) -> PowerState:
-    """libvirt's state in Hyper-V's words; a domain that is off with a
-    managed save image is Saved."""
-    state, _reason = domain.state()
+def power_state(domain: libvirt.virDomain, raw: tuple[int, int] | None = None) -> PowerState:
+    """libvirt's state (`raw`, else asked now) in Hyper-V's words; a domain
+    that is off with a managed save image is Saved."""
+    state, _reason = raw if raw is not None else domain.state()
     if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
         return PowerState.RUNNING
     if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):

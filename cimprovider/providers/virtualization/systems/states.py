@@ -4,7 +4,7 @@ values, heartbeat and integration service status (msvm-v2.md §2, §4)."""
 from __future__ import annotations
 
 from cimprovider.schemas.integration import IntegrationServiceState
-from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.power import Health, PowerRequest, PowerState, VmCondition
 from cimprovider.schemas.runtime import HeartbeatState
 
 ENABLED_STATE: dict[PowerState, int] = {
@@ -76,3 +76,19 @@ RUNNING_SERVICE: dict[str, object] = {
     "Started": True,
     "StartMode": "Automatic",
 }
+
+
+# A VM's health as Hyper-V shows it: (HealthState, OperationalStatus); its
+# StatusDescriptions say why (Hyper-V's own phrase while all is well).
+HEALTH: dict[Health, tuple[int, list[int]]] = {
+    Health.OK: (5, [2]),  # OK / OK
+    Health.DEGRADED: (20, [3]),  # Major Failure / Degraded
+    Health.CRITICAL: (25, [6]),  # Critical Failure / Error
+    Health.LOST_COMMUNICATION: (20, [13]),  # Major Failure / Lost Communication
+}
+
+
+def health_values(condition: VmCondition) -> dict[str, object]:
+    health, operational = HEALTH[condition.health]
+    description = "Operating normally" if condition.health is Health.OK else condition.detail or condition.health.value
+    return {"HealthState": health, "OperationalStatus": operational, "StatusDescriptions": [description]}

@@ -33,7 +33,13 @@ from cimprovider.providers.virtualization.errors import (
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
-from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, POWER_REQUESTS, REQUESTED_STATE_IDLE
+from cimprovider.providers.virtualization.systems.states import (
+    ENABLED_STATE,
+    GUEST_PRESENT,
+    POWER_REQUESTS,
+    REQUESTED_STATE_IDLE,
+    health_values,
+)
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -77,9 +83,7 @@ def vm_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "RequestedState": virt.requested.get(vm.id, REQUESTED_STATE_IDLE),
         "EnabledDefault": 2,
         "TimeOfLastStateChange": virt.state_since.get(vm.id),
-        "HealthState": 5,
-        "OperationalStatus": [2],
-        "StatusDescriptions": ["Operating normally"],
+        **health_values(vm.condition),
         "CommunicationStatus": 2 if vm.power_state in GUEST_PRESENT else 1,
         "PrimaryStatus": 1,
         "Dedicated": [0],
