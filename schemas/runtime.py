@@ -28,6 +28,9 @@ class RuntimeFigures(SchemaModel):
     uptime_ms: int = Field(default=0, ge=0)
     processor_load_percent: int = Field(default=0, ge=0, le=100)
     memory_in_use_mb: int = Field(default=0, ge=0)
+    # Virtual processors the running guest has now, where the hypervisor can
+    # change them live (libvirt's setvcpus); None: as many as configured.
+    processors_online: int | None = Field(default=None, ge=1)
     heartbeat: HeartbeatState = HeartbeatState.UNKNOWN
     # Empty while the VM is off: the services exist only in a running guest.
     integration_services: dict[IntegrationServiceKind, IntegrationServiceState] = Field(default_factory=dict)

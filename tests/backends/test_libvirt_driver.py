@@ -210,3 +210,15 @@ def test_serve_over_libvirt(tmp_path: Path) -> None:
         assert expected in names
         assert any(system["ElementName"] == "test" for system in systems)
         assert server.stop() == 0
+
+
+def test_processors_changed_live_with_virsh_show_in_the_runtime_not_the_settings(backend: LibvirtBackend, outside) -> None:
+    domain = outside.defineXML(OUTSIDE_DOMAIN.replace("made-with-virsh", "vcpus-live"))
+    vm_id = UUID(domain.UUIDString())
+    assert change_power_state(backend, vm_id, PowerRequest.START).power_state is PowerState.RUNNING
+    assert backend.get_runtime(vm_id).processors_online == 2
+    domain.setVcpusFlags(3, libvirt.VIR_DOMAIN_AFFECT_LIVE)  # virsh setvcpus --live
+    assert backend.get_runtime(vm_id).processors_online == 3
+    assert backend.get_vm(vm_id).processor.count == 2  # the definition is unchanged
+    change_power_state(backend, vm_id, PowerRequest.STOP)
+    assert backend.get_runtime(vm_id).processors_online is None

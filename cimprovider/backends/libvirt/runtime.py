@@ -83,6 +83,7 @@ class RuntimeSampler:
             uptime_ms=max(0, int((time.time() - started_at) * 1000)) if started_at is not None else 0,
             processor_load_percent=load,
             memory_in_use_mb=_balloon_mb(domain, memory_kib),
+            processors_online=max(vcpus, 1),  # the live count: virsh setvcpus --live changes it, not the definition
             heartbeat=heartbeat,
             integration_services=services,
             guest_kvp_items=items,

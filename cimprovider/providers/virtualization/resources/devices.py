@@ -60,7 +60,7 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
     from cimprovider.providers.virtualization.resources.resources import controller_instance_id
 
     found = []
-    for index in range(vm.processor.count):
+    for index in range(runtime.processors_online or vm.processor.count):
         values = _base(PROCESSOR, vm, ids.device_id(PROCESSOR_ID, index), "Processor")
         values.update(LoadPercentage=runtime.processor_load_percent, LoadPercentageHistory=[runtime.processor_load_percent],
                       CPUStatus=1, MaxClockSpeed=2400, CurrentClockSpeed=2400, Role="Central Processor")

@@ -54,7 +54,7 @@ FIELDS: dict[int, tuple[str, Reader]] = {
     1: ("ElementName", lambda v, vm, r: vm.name),
     2: ("CreationTime", lambda v, vm, r: None),
     3: ("Notes", lambda v, vm, r: list(vm.notes) or [""]),
-    4: ("NumberOfProcessors", lambda v, vm, r: vm.processor.count),
+    4: ("NumberOfProcessors", lambda v, vm, r: r.processors_online or vm.processor.count),
     5: ("ThumbnailImage", lambda v, vm, r: None),
     6: ("ThumbnailImageWidth", lambda v, vm, r: None),
     7: ("ThumbnailImageHeight", lambda v, vm, r: None),
