@@ -18,7 +18,7 @@ from lxml import etree
 from backend_scenarios import new_vm
 from conftest import BackendHarness
 from tests.support.waiting import DEADLINE
-from cimprovider.backends import change_power_state
+from cimprovider.backends import InvalidStateError, change_power_state
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.metadata import NAMESPACE
 from cimprovider.schemas.events import BackendHealthChanged
@@ -222,3 +222,29 @@ def test_processors_changed_live_with_virsh_show_in_the_runtime_not_the_settings
     assert backend.get_vm(vm_id).processor.count == 2  # the definition is unchanged
     change_power_state(backend, vm_id, PowerRequest.STOP)
     assert backend.get_runtime(vm_id).processors_online is None
+
+
+def test_starting_a_vm_starts_the_inactive_network_it_is_connected_to(backend: LibvirtBackend, outside) -> None:
+    network = outside.networkDefineXML("<network><name>cimp-idle</name><bridge name='cimpidle0'/></network>")
+    try:
+        vm = new_vm(backend, "on-idle-network")
+        backend.add_device(vm.id, NetworkAdapter(switch_id=UUID(network.UUIDString())))
+        assert not network.isActive()
+        assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+        assert network.isActive()
+        change_power_state(backend, vm.id, PowerRequest.STOP)
+
+        network.destroy()
+        network.undefine()
+        with pytest.raises(InvalidStateError, match="network 'cimp-idle', which no longer exists"):
+            change_power_state(backend, vm.id, PowerRequest.START)
+        assert backend.get_vm(vm.id).power_state is PowerState.OFF
+    finally:
+        try:
+            network.destroy()
+        except libvirt.libvirtError:
+            pass
+        try:
+            network.undefine()
+        except libvirt.libvirtError:
+            pass

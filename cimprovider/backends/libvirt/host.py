@@ -9,7 +9,7 @@ from uuid import UUID
 import libvirt
 from lxml import etree
 
-from cimprovider.backends.errors import BackendError
+from cimprovider.backends.errors import BackendError, InvalidStateError
 from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
 from cimprovider.schemas.host import Host, NumaNode, VirtualSwitch
 
@@ -105,6 +105,31 @@ def kvm_probe(conn: libvirt.virConnect, capabilities: etree._Element) -> tuple[b
             ' and stock guests would die with "KVM internal error"'
         )
     return True, f"libvirt offers kvm domains and the host's CPU has {found[0]}"
+
+
+def start_networks(conn: libvirt.virConnect, domain: libvirt.virDomain) -> list[str]:
+    """Start the inactive libvirt networks the domain's NICs are on, as a
+    Hyper-V switch is there whenever a VM needs it; their names. A network
+    that no longer exists is refused by name (libvirt would say only
+    "Network not found")."""
+    definition = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    started: list[str] = []
+    for interface in definition.iterfind("devices/interface[@type='network']"):
+        name = interface.find("source").get("network", "") if interface.find("source") is not None else ""
+        try:
+            network = conn.networkLookupByName(name)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
+                raise
+            mac = interface.find("mac")
+            raise InvalidStateError(
+                f"cannot start the VM: its network adapter {mac.get('address') if mac is not None else ''}"
+                f" is connected to the libvirt network {name!r}, which no longer exists; connect it to another switch"
+            ) from None
+        if not network.isActive():
+            network.create()
+            started.append(name)
+    return started
 
 
 def switch_source(conn: libvirt.virConnect, switch_id: UUID) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ the guest the way shutdown does.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -18,6 +19,7 @@ from uuid import UUID
 import libvirt
 
 from cimprovider.backends.errors import BackendError
+from cimprovider.backends.libvirt.host import start_networks
 from cimprovider.backends.libvirt.metadata import RUNTIME_NAMESPACE, RUNTIME_PREFIX, render_run
 from cimprovider.backends.libvirt.runtime import guest_power_flags
 from cimprovider.backends.protocol import ProgressCallback
@@ -28,6 +30,7 @@ from cimprovider.schemas.vm import VirtualMachine
 if TYPE_CHECKING:
     from cimprovider.backends.libvirt.backend import LibvirtBackend
 
+log = logging.getLogger(__name__)
 R = PowerRequest
 _RESTARTS = {R.START, R.RESET, R.REBOOT}
 POLL_SECONDS = 0.2
@@ -68,7 +71,12 @@ class LibvirtTransition(TransitionInFlight):
     def _carry_out(self, domain: libvirt.virDomain, report: ProgressCallback) -> None:
         request, initial = self.request, self.initial_state
         if request in (R.START, R.RESUME):
-            domain.resume() if initial is PowerState.PAUSED else domain.create()
+            if initial is PowerState.PAUSED:
+                domain.resume()
+            else:
+                for name in start_networks(domain.connect(), domain):
+                    log.info("started libvirt network %s: VM %s is connected to it", name, self.vm_id)
+                domain.create()
         elif request is R.STOP:
             domain.managedSaveRemove(0) if initial is PowerState.SAVED else domain.destroy()
         elif request is R.SHUTDOWN:
