@@ -196,6 +196,16 @@ class NetworkBackend(Protocol):
     def destroy_switch(self, switch_id: UUID) -> None: ...
 
 
+class CatchingUp(Protocol):
+    """A backend whose hypervisor changes while the server is down (libvirt
+    runs on): it keeps what it last published, and once the server is
+    listening publishes what changed since, as differences."""
+
+    def last_published(self) -> list[VirtualMachine]: ...
+
+    def catch_up(self) -> None: ...
+
+
 @runtime_checkable
 class HealthReporting(Protocol):
     """For backends that can lose their hypervisor (a libvirt connection):

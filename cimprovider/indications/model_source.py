@@ -32,6 +32,7 @@ from uuid import UUID
 from pywbem import CIMInstance
 
 from cimprovider.backends import BackendError
+from cimprovider.backends.protocol import CatchingUp
 from cimprovider.events import EventBus, Subscription
 from cimprovider.indications.service import IndicationService
 from cimprovider.indications.source import ChangeKind, InstanceChange
@@ -333,13 +334,19 @@ def raise_model_indications(virt: Virtualization, service: IndicationService,
     """Raise indications for the model's changes and its services' method
     calls. Reads the backend once, here, while the server is assembled."""
     source = ModelIndications(virt, service, virt.backend.host_info())
+    backend = virt.backend
+    catching_up = isinstance(backend, CatchingUp)
     try:
-        vms = virt.backend.list_vms()
+        # A backend that kept what it last published starts the mirror
+        # there, then publishes what changed while the server was down.
+        vms = backend.last_published() if catching_up else backend.list_vms()
     except BackendError as error:
         # The hypervisor is away: VMs join the mirror as their events
         # (which carry whole models) arrive.
         log.warning("model indications start without the existing VMs: %s", error)
         vms = []
-    source.attach(virt.backend.events, vms, virt.jobs.list())
+    source.attach(backend.events, vms, virt.jobs.list())
+    if catching_up:
+        backend.catch_up()
     raise_method_calls(registry, virt.namespace, service)
     return source

@@ -21,6 +21,7 @@ from tests.support.waiting import DEADLINE
 from cimprovider.backends import InvalidStateError, change_power_state
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.metadata import NAMESPACE
+from cimprovider.events import EventBus
 from cimprovider.schemas.events import BackendHealthChanged
 from cimprovider.schemas import (
     AutomaticStopAction,
@@ -248,3 +249,29 @@ def test_starting_a_vm_starts_the_inactive_network_it_is_connected_to(backend: L
             network.undefine()
         except libvirt.libvirtError:
             pass
+
+
+def test_changes_made_while_the_server_was_down_are_published_when_it_catches_up(
+    harness: BackendHarness, backend: LibvirtBackend, outside
+) -> None:
+    kept, gone = new_vm(backend, "kept"), new_vm(backend, "gone")
+    backend.close()
+    outside.lookupByUUID(kept.id.bytes).create()  # while the server is down
+    outside.lookupByUUID(gone.id.bytes).undefine()
+    arrived = UUID(outside.defineXML(OUTSIDE_DOMAIN.replace("made-with-virsh", "arrived")).UUIDString())
+
+    bus = EventBus()
+    events = bus.subscribe_queue()
+    reopened = harness.open(bus)
+    assert {vm.id: vm.power_state for vm in reopened.last_published()}[kept.id] is PowerState.OFF  # type: ignore[attr-defined]
+    reopened.catch_up()  # type: ignore[attr-defined]
+    seen: list = []
+    wait_for(events.queue, lambda e: seen.append(e) or len(seen) == 3)
+    changes = {(type(e).__name__, getattr(e, "vm_id", None) or e.vm.id): e for e in seen}
+    started = changes[("PowerStateChanged", kept.id)]
+    assert (started.old, started.new) == (PowerState.OFF, PowerState.RUNNING)
+    assert set(changes) == {("PowerStateChanged", kept.id), ("VmDestroyed", gone.id), ("VmDefined", arrived)}
+
+    reopened.close()
+    again = harness.open()
+    assert sorted(again.last_published(), key=lambda vm: vm.id) == sorted(again.list_vms(), key=lambda vm: vm.id)  # type: ignore[attr-defined]

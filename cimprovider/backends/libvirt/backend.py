@@ -47,6 +47,7 @@ from cimprovider.backends.libvirt.host import (
     switch_source,
 )
 from cimprovider.backends.libvirt.identity import domain_name_for
+from cimprovider.backends.libvirt.last_seen import LastSeen
 from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
@@ -70,6 +71,7 @@ T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 _ACTIVE_STATES = {PowerState.RUNNING, PowerState.PAUSED}
+LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 _RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
 
 
@@ -104,9 +106,16 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
             self._connection.close()
             raise
         log.info("new VMs get domain type %s on %s: %s", self._domain_type, config.libvirt_uri, why)
+        self._last_seen = LastSeen(config.data_dir / LAST_SEEN_FILE, config.libvirt_uri)
+        current = self.list_vms()
+        known = self._last_seen.load()
         with self._lock:
-            for vm in self.list_vms():
-                self._seen[vm.id] = vm
+            if known is None:
+                self._last_seen.start(current)
+                known = {vm.id: vm for vm in current}
+            # What the bus was last told, not what is: `catch_up` publishes
+            # what changed while the server was down.
+            self._seen.update(known)
             self._seen_switches = {switch.id: switch for switch in self.list_switches()}
         self._dispatcher = threading.Thread(target=self._dispatch, name="libvirt-changes", daemon=True)
         self._dispatcher.start()
@@ -287,6 +296,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         self._queue.put(None)
         self._dispatcher.join(timeout=CLOSE_GRACE_SECONDS)
         self._connection.close()
+        self._last_seen.close()
 
     def __enter__(self) -> "LibvirtBackend":
         return self
@@ -332,9 +342,23 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
             previous = self._seen.pop(vm_id, None)
             if vm is not None:
                 self._seen[vm_id] = vm
-            for event in vm_events(previous, vm):
+            events = vm_events(previous, vm)
+            if events:
+                self._last_seen.keep(vm_id, vm)
+            for event in events:
                 self.events.publish(event)
             return vm
+
+    def last_published(self) -> list[VirtualMachine]:
+        """The VMs as the bus was last told, before `catch_up`: as they were
+        when the server last ran, if it did."""
+        with self._lock:
+            return list(self._seen.values())
+
+    def catch_up(self) -> None:
+        """Publish what changed in libvirt since the bus was last told
+        (while the server was down), once subscribers are listening."""
+        self._queue.put(_RESYNC)
 
     def _published(self, vm_id: UUID) -> VirtualMachine:
         vm = self._refresh(vm_id)
