@@ -167,7 +167,9 @@ class SnapshotOperations:
                     self._apply_external(domain, snap, xml)
                 elif holds_memory(xml):
                     domain.revertToSnapshot(snap, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
-                    domain.managedSave(0) if keep_memory else domain.destroy()
+                    # Saved from the paused revert, but started later as
+                    # running: without the flag the restore stays paused.
+                    domain.managedSave(libvirt.VIR_DOMAIN_SAVE_RUNNING) if keep_memory else domain.destroy()
                 else:
                     domain.revertToSnapshot(snap, 0)
                 self._set_last_applied(domain, snapshot_id)

@@ -77,6 +77,8 @@ class LibvirtTransition(TransitionInFlight):
                 for name in start_networks(domain.connect(), domain):
                     log.info("started libvirt network %s: VM %s is connected to it", name, self.vm_id)
                 domain.create()
+                if initial is PowerState.SAVED and domain.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+                    domain.resume()  # a save image of a paused guest restores paused; Start means running
         elif request is R.STOP:
             domain.managedSaveRemove(0) if initial is PowerState.SAVED else domain.destroy()
         elif request is R.SHUTDOWN:

@@ -128,3 +128,19 @@ def test_a_disk_outside_the_storage_roots_is_neither_snapshotted_nor_read(host: 
         assert "type='vpc'" in host.conn.lookupByUUID(vm.id.bytes).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     finally:
         shutil.rmtree(outside_folder)
+
+
+def test_a_snapshot_of_a_running_vm_applied_and_started_runs(host: Host) -> None:
+    disk = host.workdir / "memory.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True)
+    backend = host.backend
+    vm = vm_on(host, disk, "memory")
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+    snapshot = backend.create_snapshot(vm.id, "running")
+    assert snapshot.has_saved_state
+    change_power_state(backend, vm.id, PowerRequest.STOP)
+    assert backend.apply_snapshot(snapshot.id).power_state is PowerState.SAVED
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+    domain = host.conn.lookupByUUID(vm.id.bytes)
+    assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING, domain.state()
+    change_power_state(backend, vm.id, PowerRequest.STOP)
