@@ -1,7 +1,8 @@
 """Disks on the libvirt backend (test driver): every disk is written with
 its driver format, read from the file's content; a VHDX disk, which
-libvirt 9.0 cannot name, is converted to qcow2 as it is attached and the
-VM runs on the copy. Images are made and read back with qemu-img."""
+libvirt 9.0 cannot name, and a VHD disk, which QEMU cannot save or
+migrate, are converted to qcow2 as they are attached and the VM runs on
+the copy. Images are made and read back with qemu-img."""
 
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBack
         backend.add_device(vm.id, Drive(controller_id=ide.id, slot=slot, media=Media(path=str(path))))
     for slot, path in enumerate((disguised, raw)):
         backend.add_device(vm.id, Drive(controller_id=vm.controllers[1].id, slot=slot, media=Media(path=str(path))))
-    assert driver_formats(vm.id) == {str(vhd): "vpc", str(qcow2): "qcow2", str(disguised): "qcow2", str(raw): "raw"}
+    # A VHD runs on its qcow2 working copy: QEMU's VHD driver cannot save or migrate.
+    copy = f"{vhd}.qcow2"
+    assert driver_formats(vm.id) == {copy: "qcow2", str(qcow2): "qcow2", str(disguised): "qcow2", str(raw): "raw"}
+    assert qemu_compare(vhd, "vpc", Path(copy), "qcow2")
 
 
 def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: LibvirtBackend, storage: Path) -> None:

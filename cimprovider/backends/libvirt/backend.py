@@ -409,7 +409,8 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         """Make libvirt hold `changed`: live first where the guest runs (a
         refusal there leaves the definition untouched), then the definition."""
         domain = self._domain(vm.id)
-        changed = self._images.runnable(changed)
+        keep = self._call(lambda: self._running_on(domain), what)
+        running, changed = self._images.runnable(vm, keep), self._images.runnable(changed, keep)
 
         def apply() -> None:
             base = etree.fromstring(domain.XMLDesc(INACTIVE))
@@ -423,7 +424,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
                 return self._images.driver_format(path, declared)
 
             if vm.power_state in _ACTIVE_STATES:
-                apply_live(domain, vm, changed, self._switch_source, formats)
+                apply_live(domain, running, changed, self._switch_source, formats)
             name = base.findtext("name") or domain.name()
             if changed.name != vm.name and not domain.isActive():
                 wanted = self._free_domain_name(changed.name, vm.id)
@@ -435,8 +436,15 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         self._call(apply, what)
         return self._published(vm.id)
 
+    def _running_on(self, domain: libvirt.virDomain) -> frozenset[str]:
+        """The disk files a running guest has open (none while it is off)."""
+        if not domain.isActive():
+            return frozenset()
+        return frozenset(str(path) for path in etree.fromstring(domain.XMLDesc(0)).xpath("devices/disk/source/@file"))
+
     def _define(self, domain: libvirt.virDomain, vm: VirtualMachine) -> None:
         """Write `vm` onto the domain's persistent definition only."""
+        vm = self._images.runnable(vm, self._running_on(domain))
         base = etree.fromstring(domain.XMLDesc(INACTIVE))
         name = base.findtext("name") or domain.name()
         self._conn().defineXML(_xml(write_domain(vm, base, name, self._switch_source, self._images.driver_format)))

@@ -4,10 +4,14 @@ Every disk is written with its driver format, since a format left to
 QEMU's probing is both unsafe (a guest can write a header that changes how
 the next boot reads the disk) and wrong where QEMU cannot tell: libvirt
 9.0 has no `vhdx` driver format and would hand a VHDX disk to QEMU as raw,
-so the guest would see the container rather than the disk. VMs therefore
-run on VHD (`vpc`), qcow2 or raw, and a VHDX disk is converted once to a
-qcow2 beside it (`<name>.vhdx.qcow2`), which the VM then runs on: the model
-shows that file, because it is the one the guest writes.
+so the guest would see the container rather than the disk; and QEMU's
+VHD (`vpc`) driver, which can read a VHD, blocks migration, so a VM on a
+VHD could not be saved or snapshotted with its memory. VMs therefore run
+on qcow2 or raw: a VHD or VHDX disk is converted once, as it is attached,
+to a qcow2 working copy beside it (`<name>.vhd.qcow2`), which the guest
+then runs on and writes. The model shows that copy, because it is the one
+that holds the disk (export and clone read it); the attached file is left
+as it was when attached (README, "Disks on KVM").
 
 Formats are read from the file's content (the images package's
 `detect_format`), not its name. A remote libvirt host's files are not
@@ -53,6 +57,10 @@ SUFFIX_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".avhd": "vpc", ".vhdx": "vh
 VOLUME_FORMATS = {"qcow2": "qcow2", "vpc": "vpc", "vhd": "vpc"}
 QCOW2_MAGIC = b"QFI\xfb"
 CONVERTED_SUFFIX = ".qcow2"
+# QEMU runs these through a qcow2 working copy: VHDX it cannot read (as
+# above), and VHD its driver cannot save, snapshot with memory or migrate
+# ("The vpc format ... does not support live migration").
+CONVERTED_FORMATS = frozenset({"vpc", "vhdx"})
 
 
 def suffix_format(path: str) -> str:
@@ -153,19 +161,24 @@ class DiskImages:
                 return probed
         return suffix_format(path)
 
-    def runnable(self, vm: VirtualMachine) -> VirtualMachine:
-        """`vm` with each VHDX disk replaced by its qcow2 conversion."""
+    def runnable(self, vm: VirtualMachine, keep: frozenset[str] = frozenset()) -> VirtualMachine:
+        """`vm` as QEMU runs it: each VHD or VHDX disk replaced by its qcow2
+        working copy, except those in `keep` (disks a running guest has on
+        the file itself, moved when it is off: the copy would miss what
+        the guest writes meanwhile)."""
         drives = []
         for drive in vm.drives:
             media = drive.media
-            if media is not None and drive.drive_type is DriveType.DISK and self.driver_format(media.path) == "vhdx":
-                drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path)))))
+            if media is not None and drive.drive_type is DriveType.DISK and media.path not in keep:
+                fmt = self.driver_format(media.path)
+                if fmt in CONVERTED_FORMATS and (self.local or fmt == "vhdx"):
+                    drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path), fmt))))
             drives.append(drive)
         return vm if tuple(drives) == vm.drives else vm.replace(drives=tuple(drives))
 
-    def converted(self, source: Path) -> Path:
-        """The qcow2 copy of a VHDX disk, made now unless an earlier one is
-        at least as new as the source."""
+    def converted(self, source: Path, fmt: str = "vhdx") -> Path:
+        """The qcow2 working copy of a VHD or VHDX disk, made now unless an
+        earlier one is at least as new as the source."""
         if not self.local:
             raise InvalidParameterError(
                 "media.path", f"{source} is VHDX, which QEMU cannot run; convert it to qcow2 on the libvirt host first"
@@ -180,10 +193,10 @@ class DiskImages:
             return target
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         try:
-            self.qemu_img.convert(source, partial, "qcow2", source_format="vhdx")
+            self.qemu_img.convert(source, partial, "qcow2", source_format=fmt)
             partial.replace(target)
         except ImageError as error:
-            raise BackendError(f"cannot convert VHDX disk {source} to qcow2: {error}") from None
+            raise BackendError(f"cannot convert the disk {source} to qcow2: {error}") from None
         finally:
             partial.unlink(missing_ok=True)
         return target

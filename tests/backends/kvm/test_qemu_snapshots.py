@@ -1,8 +1,9 @@
 """Tier 2: snapshots on real QEMU, disk content read back with qemu-io.
 
-A qcow2 VM gets internal snapshots (libvirt's revert restores the data);
-a VHD VM gets external ones (the VHD is frozen under a qcow2 overlay, and
-applying gives the VM a fresh overlay). Data is written after the snapshot
+A qcow2 VM gets internal snapshots (libvirt's revert restores the data),
+and so does a VHD VM, which runs on a qcow2 working copy; a raw VM gets
+external ones (the raw disk is frozen under a qcow2 overlay, and applying
+gives the VM a fresh overlay). Data is written after the snapshot
 with qemu-io on the stopped VM's current disk, the snapshot applied, and
 the data must be gone. QEMU then starts on what the VM was given."""
 
@@ -66,10 +67,10 @@ def test_a_qcow2_vm_reverts_its_disk_to_an_internal_snapshot(host: Host) -> None
     assert str(snapshot.id) not in subprocess.run(["qemu-img", "snapshot", "-l", str(disk)], capture_output=True, text=True).stdout
 
 
-def test_a_vhd_vm_is_frozen_under_an_overlay_and_applying_gives_it_a_fresh_one(host: Host) -> None:
-    disk = host.workdir / "system.vhd"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=dynamic", str(disk), "16M"], check=True)
-    qemu_io(disk, "vpc", "write -P 0x0a 0 1M")
+def test_a_raw_vm_is_frozen_under_an_overlay_and_applying_gives_it_a_fresh_one(host: Host) -> None:
+    disk = host.workdir / "system.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "16M"], check=True)
+    qemu_io(disk, "raw", "write -P 0x0a 0 1M")
     backend = host.backend
     vm = vm_on(host, disk, "external")
     media_id = vm.drives[0].media.id if vm.drives else backend.get_vm(vm.id).drives[0].media.id  # type: ignore[union-attr]
@@ -81,7 +82,7 @@ def test_a_vhd_vm_is_frozen_under_an_overlay_and_applying_gives_it_a_fresh_one(h
     assert moved.id == media_id  # type: ignore[union-attr]
 
     qemu_io(overlay, "qcow2", "write -P 0xee 0 1M")
-    qemu_io(disk, "vpc", "read -P 0x0a 0 1M")  # the frozen disk never changes
+    qemu_io(disk, "raw", "read -P 0x0a 0 1M")  # the frozen disk never changes
     assert backend.apply_snapshot(snapshot.id).power_state is PowerState.OFF
     fresh = Path(backend.get_vm(vm.id).drives[0].media.path)  # type: ignore[union-attr]
     assert fresh not in (disk, overlay) and backing_of(fresh) == str(disk)
@@ -90,16 +91,16 @@ def test_a_vhd_vm_is_frozen_under_an_overlay_and_applying_gives_it_a_fresh_one(h
     position = backend.snapshot_position(vm.id)
     assert position.current_id == position.last_applied_id == snapshot.id
 
-    # QEMU runs the VM on the overlay over the VHD.
+    # QEMU runs the VM on the overlay over the raw disk.
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     change_power_state(backend, vm.id, PowerRequest.STOP)
     qemu_io(fresh, "qcow2", "write -P 0x77 2M 1M")  # written after the apply: kept
     backend.destroy_snapshot(snapshot.id)
-    # Nothing reads the VHD but the VM: the overlay is committed into it.
+    # Nothing reads the raw disk but the VM: the overlay is committed into it.
     assert backend.list_snapshots(vm.id) == [] and not fresh.exists()
     assert backend.get_vm(vm.id).drives[0].media.path == str(disk)  # type: ignore[union-attr]
-    qemu_io(disk, "vpc", "read -P 0x0a 0 1M")
-    qemu_io(disk, "vpc", "read -P 0x77 2M 1M")
+    qemu_io(disk, "raw", "read -P 0x0a 0 1M")
+    qemu_io(disk, "raw", "read -P 0x77 2M 1M")
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     change_power_state(backend, vm.id, PowerRequest.STOP)
 
@@ -143,4 +144,24 @@ def test_a_snapshot_of_a_running_vm_applied_and_started_runs(host: Host) -> None
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     domain = host.conn.lookupByUUID(vm.id.bytes)
     assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING, domain.state()
+    change_power_state(backend, vm.id, PowerRequest.STOP)
+
+
+def test_a_vm_on_a_vhd_saves_and_snapshots_with_its_memory(host: Host) -> None:
+    disk = host.workdir / "saved.vhd"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=dynamic", str(disk), "16M"], check=True)
+    qemu_io(disk, "vpc", "write -P 0x0a 0 1M")
+    backend = host.backend
+    vm = vm_on(host, disk, "vhd-save")
+    copy = Path(backend.get_vm(vm.id).drives[0].media.path)  # type: ignore[union-attr]
+    assert copy == disk.with_name("saved.vhd.qcow2")
+    qemu_io(copy, "qcow2", "read -P 0x0a 0 1M")
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+    assert change_power_state(backend, vm.id, PowerRequest.SAVE).power_state is PowerState.SAVED
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+    snapshot = backend.create_snapshot(vm.id, "with memory")
+    assert snapshot.has_saved_state and snapshot.frozen_disks == ()
+    change_power_state(backend, vm.id, PowerRequest.STOP)
+    assert backend.apply_snapshot(snapshot.id).power_state is PowerState.SAVED
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     change_power_state(backend, vm.id, PowerRequest.STOP)
