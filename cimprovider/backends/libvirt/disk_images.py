@@ -57,10 +57,6 @@ SUFFIX_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".avhd": "vpc", ".vhdx": "vh
 VOLUME_FORMATS = {"qcow2": "qcow2", "vpc": "vpc", "vhd": "vpc"}
 QCOW2_MAGIC = b"QFI\xfb"
 CONVERTED_SUFFIX = ".qcow2"
-# QEMU runs these through a qcow2 working copy: VHDX it cannot read (as
-# above), and VHD its driver cannot save, snapshot with memory or migrate
-# ("The vpc format ... does not support live migration").
-CONVERTED_FORMATS = frozenset({"vpc", "vhdx"})
 
 
 def suffix_format(path: str) -> str:
@@ -171,7 +167,8 @@ class DiskImages:
             media = drive.media
             if media is not None and drive.drive_type is DriveType.DISK and media.path not in keep:
                 fmt = self.driver_format(media.path)
-                if fmt in CONVERTED_FORMATS and (self.local or fmt == "vhdx"):
+                # A VHD not there (yet) is left to QEMU's VHD driver; a VHDX is refused (converted()).
+                if fmt == "vhdx" or (fmt == "vpc" and self.local and Path(media.path).is_file()):
                     drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path), fmt))))
             drives.append(drive)
         return vm if tuple(drives) == vm.drives else vm.replace(drives=tuple(drives))
