@@ -8,10 +8,12 @@ definition libvirt stores in the snapshot.
 
 Disks: when every disk is qcow2 the snapshot is internal (QEMU keeps it
 inside each image, with the memory of a running guest). A disk in another
-format (VHD, raw) cannot hold one, so the snapshot is external and
-disk-only: libvirt freezes each disk and moves the VM onto a new qcow2
-overlay beside it (`<name>-<snapshot id>.qcow2`), whose backing file is the
-frozen disk.
+format (raw) cannot hold one, so the snapshot is external: libvirt freezes
+each disk and moves the VM onto a new qcow2 overlay beside it
+(`<name>-<snapshot id>.qcow2`), whose backing file is the frozen disk. A
+running guest's memory then goes to a file of its own (in the data
+directory), as it does for a running VM without a qcow2 disk to hold it:
+a standard snapshot of a running VM holds its memory whatever its disks.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cimprovider.schemas.snapshots import SnapshotKind
 POSITION_NAMESPACE = "https://cimprovider.dev/xmlns/hyperv-snapshots/1"
 POSITION_PREFIX = "hvsnap"
 OVERLAY_MARK = "-snap-"
+APOSTROPHE = {"'": "&apos;"}  # attribute values are written in single quotes
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,13 @@ def holds_memory(xml: etree._Element) -> bool:
 
 
 def is_external(xml: etree._Element) -> bool:
-    return any(disk.get("snapshot") == "external" for disk in xml.iterfind("disks/disk"))
+    return memory_file(xml) is not None or any(disk.get("snapshot") == "external" for disk in xml.iterfind("disks/disk"))
+
+
+def memory_file(xml: etree._Element) -> str | None:
+    """The file an external snapshot saved the guest's memory to, if any."""
+    memory = xml.find("memory")
+    return memory.get("file") if memory is not None and memory.get("snapshot") == "external" else None
 
 
 def frozen_files(xml: etree._Element) -> tuple[str, ...]:
@@ -105,8 +114,10 @@ def internal_snapshot_xml(name: str, extras: SnapshotExtras) -> str:
     return f"<domainsnapshot><name>{name}</name><description>{escape(extras.description())}</description></domainsnapshot>"
 
 
-def external_snapshot_xml(name: str, extras: SnapshotExtras, disks: dict[str, str | None]) -> str:
-    """`disks`: target dev → overlay path, or None for a disk left alone (a DVD)."""
+def external_snapshot_xml(name: str, extras: SnapshotExtras, disks: dict[str, str | None], memory: str | None = None) -> str:
+    """`disks`: target dev → overlay path, or None for a disk left alone (a
+    DVD); `memory`: the file a running guest's memory is saved to, or None
+    for a snapshot of the disks alone."""
     parts = []
     for target, overlay in disks.items():
         if overlay is None:
@@ -115,9 +126,10 @@ def external_snapshot_xml(name: str, extras: SnapshotExtras, disks: dict[str, st
             parts.append(
                 f"<disk name='{target}' snapshot='external'><driver type='qcow2'/><source file='{escape(overlay)}'/></disk>"
             )
+    memory_element = f"<memory snapshot='external' file='{escape(memory, APOSTROPHE)}'/>" if memory else "<memory snapshot='no'/>"
     return (
         f"<domainsnapshot><name>{name}</name><description>{escape(extras.description())}</description>"
-        f"<memory snapshot='no'/><disks>{''.join(parts)}</disks></domainsnapshot>"
+        f"{memory_element}<disks>{''.join(parts)}</disks></domainsnapshot>"
     )
 
 

@@ -34,6 +34,7 @@ from lxml import etree
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.images import ImageError
 from cimprovider.backends.libvirt.domain_read import read_vm
+from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.snapshot_xml import (
     POSITION_NAMESPACE,
     POSITION_PREFIX,
@@ -44,6 +45,7 @@ from cimprovider.backends.libvirt.snapshot_xml import (
     internal_snapshot_xml,
     is_external,
     is_our_overlay,
+    memory_file,
     overlay_files,
     overlay_path,
     parse_extras,
@@ -67,6 +69,7 @@ _CANNOT_DELETE = frozenset(
     {libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_CONFIG_UNSUPPORTED, libvirt.VIR_ERR_OPERATION_UNSUPPORTED, libvirt.VIR_ERR_OPERATION_INVALID}
 )
 CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+MEMORY_FOLDER = "snapshot-memory"  # in the data directory: a running guest's memory, for external snapshots
 S = libvirt.virDomainSnapshot
 
 
@@ -125,8 +128,19 @@ class SnapshotOperations:
                 for path, _ in disks.values():
                     if path:
                         self._images.vetted(path)
+            running = self._call(domain.isActive, "read the VM's state")
             if all(fmt == "qcow2" for _, fmt in disks.values()):
                 xml, flags = internal_snapshot_xml(str(new_id), extras), 0
+                try:
+                    snap = domain.snapshotCreateXML(xml, flags)
+                except libvirt.libvirtError as error:
+                    # QEMU keeps a running guest's memory inside a qcow2 disk
+                    # of its own; a VM without one keeps it in a file.
+                    holder = any(path for path, _ in disks.values())
+                    if not running or holder or not self._images.local:
+                        raise translate(error, "take a snapshot", self._connection) from None
+                    xml, flags = self._external_snapshot(vm_id, new_id, extras, disks, running, memory=True)
+                    snap = self._call(lambda: domain.snapshotCreateXML(xml, flags), "take a snapshot")
             elif not self._images.local:
                 # Applying or merging an external snapshot makes and commits
                 # overlays with qemu-img beside the disks: a remote host's files.
@@ -136,14 +150,9 @@ class SnapshotOperations:
                     f" {', '.join(others)} are not qcow2 (convert them to qcow2 on that host first)"
                 )
             else:
-                overlays: dict[str, str | None] = {
-                    target: overlay_path(path, str(new_id)[:8]) if path else None for target, (path, _) in disks.items()
-                }
-                xml = external_snapshot_xml(str(new_id), extras, overlays)
-                flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
-                if domain.isActive():
-                    flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC
-            snap = self._call(lambda: domain.snapshotCreateXML(xml, flags), "take a snapshot")
+                memory = running and kind is not SnapshotKind.PRODUCTION
+                xml, flags = self._external_snapshot(vm_id, new_id, extras, disks, running, memory)
+                snap = self._call(lambda: domain.snapshotCreateXML(xml, flags), "take a snapshot")
             self._keep_media_ids(domain, vm)
             self._published(vm_id)
             if progress is not None:
@@ -164,7 +173,7 @@ class SnapshotOperations:
                 if domain.hasManagedSaveImage(0):
                     domain.managedSaveRemove(0)
                 if is_external(xml):
-                    self._apply_external(domain, snap, xml)
+                    self._apply_external(domain, snap, xml, keep_memory)
                 elif holds_memory(xml):
                     domain.revertToSnapshot(snap, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
                     # Saved from the paused revert, but started later as
@@ -188,21 +197,29 @@ class SnapshotOperations:
             xmls = [etree.fromstring(each.getXMLDesc(0)) for each in doomed]
             overlays = {path for xml in xmls for path in overlay_files(xml)}
             frozen = {path for xml in xmls for path in frozen_files(xml)}
+            memories = {path for xml in xmls if (path := memory_file(xml)) is not None}
             flags = libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN if tree else 0
 
             def delete() -> None:
+                if memories and not frozen:
+                    # Memory alone: nothing for libvirt to merge, and
+                    # libvirt 9.0 cannot delete it; the file goes below.
+                    snap.delete(flags | libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+                    return
                 try:
                     snap.delete(flags)
                 except libvirt.libvirtError as error:
-                    if error.get_error_code() not in _CANNOT_DELETE or not frozen:
+                    if error.get_error_code() not in _CANNOT_DELETE or not (frozen or memories):
                         raise
                     # libvirt cannot commit this chain (we rewrote it when the
                     # snapshot was applied): forget the snapshot, commit here.
                     snap.delete(flags | libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
-                    if not domain.isActive():
+                    if frozen and not domain.isActive():
                         self._commit_into_frozen(domain, frozen)
 
             self._call(delete, "destroy the snapshot")
+            for path in memories:
+                Path(path).unlink(missing_ok=True)
             self._forget_unread(domain, overlays)
             self._published(UUID(domain.UUIDString()))
 
@@ -278,7 +295,34 @@ class SnapshotOperations:
         if drives != moved.drives:
             self._define(domain, moved.replace(drives=drives))
 
-    def _apply_external(self: "LibvirtBackend", domain: libvirt.virDomain, snap: S, xml: etree._Element) -> None:
+    def _external_snapshot(
+        self: "LibvirtBackend",
+        vm_id: UUID,
+        new_id: UUID,
+        extras: SnapshotExtras,
+        disks: dict[str, tuple[str | None, str]],
+        running: bool,
+        memory: bool,
+    ) -> tuple[str, int]:
+        """The XML and flags of an external snapshot: each disk frozen under
+        an overlay, and with `memory` a running guest's memory in a file."""
+        overlays: dict[str, str | None] = {
+            target: overlay_path(path, str(new_id)[:8]) if path else None for target, (path, _) in disks.items()
+        }
+        saved = self._memory_path(vm_id, new_id) if memory else None
+        flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC if running else 0
+        if saved is None:
+            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+        return external_snapshot_xml(str(new_id), extras, overlays, saved), flags
+
+    def _memory_path(self: "LibvirtBackend", vm_id: UUID, snapshot: UUID) -> str:
+        folder = self._config.data_dir / MEMORY_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / f"{vm_id}-{snapshot}.save")
+
+    def _apply_external(
+        self: "LibvirtBackend", domain: libvirt.virDomain, snap: S, xml: etree._Element, keep_memory: bool
+    ) -> None:
         was_on = {path for path in self._current_files(domain)}
         kept = xml.find("domain")
         assert kept is not None
@@ -304,6 +348,12 @@ class SnapshotOperations:
                 for chain in disk.findall("backingStore"):
                     disk.remove(chain)
         self._conn().defineXML(etree.tostring(definition, encoding="unicode"))
+        memory = memory_file(xml)
+        if keep_memory and memory is not None:
+            # The memory as saved, on the fresh overlays over what the disks
+            # held at that moment; kept as Hyper-V keeps it: the VM is Saved.
+            self._conn().restoreFlags(memory, etree.tostring(definition, encoding="unicode"), libvirt.VIR_DOMAIN_SAVE_PAUSED)
+            domain.managedSave(libvirt.VIR_DOMAIN_SAVE_RUNNING)
         domain.snapshotCreateXML(
             snap.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE),
             libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT,

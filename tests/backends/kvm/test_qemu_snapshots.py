@@ -165,3 +165,27 @@ def test_a_vm_on_a_vhd_saves_and_snapshots_with_its_memory(host: Host) -> None:
     assert backend.apply_snapshot(snapshot.id).power_state is PowerState.SAVED
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     change_power_state(backend, vm.id, PowerRequest.STOP)
+
+
+def test_a_running_vm_without_disks_or_on_raw_snapshots_with_its_memory(host: Host) -> None:
+    backend = host.backend
+    diskless = backend.define_vm(SystemSettings(name=f"{host.tag}-diskless"))
+    host.domains.append(diskless.name)
+    raw = host.workdir / "memory.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(raw), "16M"], check=True)
+    on_raw = vm_on(host, raw, "raw-memory")
+    for vm in (diskless, on_raw):
+        assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+        snapshot = backend.create_snapshot(vm.id, "running")
+        assert snapshot.has_saved_state, vm.name
+        assert backend.get_vm(vm.id).power_state is PowerState.RUNNING
+        change_power_state(backend, vm.id, PowerRequest.STOP)
+        assert backend.apply_snapshot(snapshot.id).power_state is PowerState.SAVED
+        assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+        domain = host.conn.lookupByUUID(vm.id.bytes)
+        assert domain.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        memory = host.config.data_dir / "snapshot-memory" / f"{vm.id}-{snapshot.id}.save"
+        assert memory.is_file()
+        change_power_state(backend, vm.id, PowerRequest.STOP)
+        backend.destroy_snapshot(snapshot.id)
+        assert backend.list_snapshots(vm.id) == [] and not memory.exists()
