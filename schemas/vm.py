@@ -138,8 +138,9 @@ class VirtualMachine(SystemSettings):
     id: UUID
     power_state: PowerState = PowerState.OFF
     # What the hypervisor says of the guest's health (Msvm_ComputerSystem's
-    # HealthState, OperationalStatus and StatusDescriptions).
-    condition: VmCondition = Field(default_factory=VmCondition)
+    # HealthState, OperationalStatus and StatusDescriptions). A reading, not
+    # a setting: left out of what is stored or exported.
+    condition: VmCondition = Field(default_factory=VmCondition, exclude=True)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     controllers: tuple[Controller, ...] = ()

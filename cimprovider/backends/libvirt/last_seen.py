@@ -15,12 +15,15 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from cimprovider.database import Database
+from cimprovider.schemas.power import VmCondition
 from cimprovider.schemas.vm import VirtualMachine
 
 log = logging.getLogger(__name__)
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (uri TEXT NOT NULL, vm_id TEXT NOT NULL, vm TEXT NOT NULL, PRIMARY KEY (uri, vm_id));
+CREATE TABLE IF NOT EXISTS seen (
+    uri TEXT NOT NULL, vm_id TEXT NOT NULL, vm TEXT NOT NULL, condition TEXT NOT NULL, PRIMARY KEY (uri, vm_id)
+);
 CREATE TABLE IF NOT EXISTS started (uri TEXT PRIMARY KEY);
 """
 
@@ -40,9 +43,10 @@ class LastSeen:
         if db.execute("SELECT 1 FROM started WHERE uri = ?", (self._uri,)).fetchone() is None:
             return None
         found: dict[UUID, VirtualMachine] = {}
-        for vm_id, text in db.execute("SELECT vm_id, vm FROM seen WHERE uri = ?", (self._uri,)):
+        for vm_id, text, condition in db.execute("SELECT vm_id, vm, condition FROM seen WHERE uri = ?", (self._uri,)):
             try:
-                found[UUID(vm_id)] = VirtualMachine.model_validate_json(text)
+                vm = VirtualMachine.model_validate_json(text)
+                found[UUID(vm_id)] = vm.model_copy(update={"condition": VmCondition.model_validate_json(condition)})
             except ValidationError as error:
                 # Kept by another version: this VM's changes are not known.
                 log.info("the last published state of VM %s is unreadable; it is taken as it is now: %s", vm_id, error)
@@ -52,9 +56,7 @@ class LastSeen:
         """Keep `vms` as the first state known of this host."""
         with self._db.transaction() as db:
             db.execute("DELETE FROM seen WHERE uri = ?", (self._uri,))
-            db.executemany(
-                "INSERT INTO seen (uri, vm_id, vm) VALUES (?, ?, ?)", [(self._uri, str(vm.id), vm.model_dump_json()) for vm in vms]
-            )
+            db.executemany("INSERT INTO seen (uri, vm_id, vm, condition) VALUES (?, ?, ?, ?)", [self._row(vm) for vm in vms])
             db.execute("INSERT OR IGNORE INTO started (uri) VALUES (?)", (self._uri,))
 
     def keep(self, vm_id: UUID, vm: VirtualMachine | None) -> None:
@@ -62,7 +64,12 @@ class LastSeen:
             if vm is None:
                 db.execute("DELETE FROM seen WHERE uri = ? AND vm_id = ?", (self._uri, str(vm_id)))
             else:
-                db.execute("INSERT OR REPLACE INTO seen (uri, vm_id, vm) VALUES (?, ?, ?)", (self._uri, str(vm_id), vm.model_dump_json()))
+                db.execute("INSERT OR REPLACE INTO seen (uri, vm_id, vm, condition) VALUES (?, ?, ?, ?)", self._row(vm))
+
+    def _row(self, vm: VirtualMachine) -> tuple[str, str, str, str]:
+        # The condition is a reading the VM's own JSON leaves out; kept here
+        # so a change of health while the server was down is one too.
+        return (self._uri, str(vm.id), vm.model_dump_json(), vm.condition.model_dump_json())
 
     def close(self) -> None:
         self._db.close()
