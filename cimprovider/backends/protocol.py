@@ -171,6 +171,7 @@ class UnfinishedSnapshots(Protocol):
     def discard_unfinished_snapshot(self, vm_id: UUID, snapshot_id: UUID) -> list[str]: ...
 
 
+@runtime_checkable
 class NetworkBackend(Protocol):
     """Virtual switches a client can define, for backends that manage
     networks (check with isinstance; without it the switches the backend
@@ -196,6 +197,7 @@ class NetworkBackend(Protocol):
     def destroy_switch(self, switch_id: UUID) -> None: ...
 
 
+@runtime_checkable
 class CatchingUp(Protocol):
     """A backend whose hypervisor changes while the server is down (libvirt
     runs on): it keeps what it last published, and once the server is
