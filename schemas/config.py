@@ -97,13 +97,20 @@ class ServerConfig(ConnectionLimitSettings):
     # system's), or, with listener_no_verify, check none.
     listener_ca_file: Path | None = None
     listener_no_verify: bool = False
+    # Migration: the peers file (TOML: each peer host's URL and the
+    # credentials this server uses there), whether VMs may move in or out,
+    # and how many may move at once (Hyper-V's defaults: 2 and 2).
+    peers_file: Path | None = None
+    migration_enabled: bool = True
+    max_active_migrations: int = Field(default=2, ge=1, le=1024)
+    max_active_storage_migrations: int = Field(default=2, ge=1, le=1024)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("data_dir", "certfile", "keyfile", "users_file", "listener_ca_file", mode="after")
+    @field_validator("data_dir", "certfile", "keyfile", "users_file", "listener_ca_file", "peers_file", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

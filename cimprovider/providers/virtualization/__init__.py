@@ -13,6 +13,7 @@ from cimprovider.providers.virtualization.resources.devices import DEVICE_CLASSE
 from cimprovider.providers.virtualization.resources.host_topology import HostDevices
 from cimprovider.providers.virtualization.resources.integration import IntegrationComponentProvider
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
+from cimprovider.providers.virtualization.migration.registration import register_migration
 from cimprovider.providers.virtualization.systems.management import ManagementService
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.portability.planned import SettingsWithPlanned
@@ -67,6 +68,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         parts.registry.register(NAMESPACE, provider)
     images = register_storage(parts, virt)
     register_portability(parts, virt, images)
+    register_migration(parts, virt)
     register_profiles(parts.catalog, virt)
     parts.on_shutdown.append(warmer.close)
     parts.on_shutdown.append(virt.close)

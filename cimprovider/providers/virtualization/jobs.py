@@ -27,6 +27,7 @@ from cimprovider.providers.base import (
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.errors import JOB_INVALID_STATE_TRANSITION
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.migration.job_types import MIGRATION_JOB_TYPES
 from cimprovider.providers.virtualization.storage.storage_job_types import STORAGE_JOB_TYPES
 from cimprovider.schemas.jobs import JobState
 
@@ -121,12 +122,12 @@ class ConcreteJobProvider(InstanceProvider, MethodProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         for job in self.virt.jobs.list():
-            if job.job_type not in STORAGE_JOB_TYPES:  # those are Msvm_StorageJob
+            if job.job_type not in STORAGE_JOB_TYPES | MIGRATION_JOB_TYPES:  # those have classes of their own
                 yield self.virt.renderer.instance(JOB, job_values(self.virt, job), properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         job = self.job(path)
-        if job is None or job.job_type in STORAGE_JOB_TYPES:
+        if job is None or job.job_type in STORAGE_JOB_TYPES | MIGRATION_JOB_TYPES:
             raise instance_not_found(path)
         return self.virt.renderer.instance(JOB, job_values(self.virt, job), properties)
 

@@ -23,6 +23,13 @@ UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_VirtualSystemSnapshotService.StartService": _SERVICE,
     "Msvm_VirtualSystemSnapshotService.StopService": _SERVICE,
     "Msvm_VirtualSystemSnapshotService.RequestStateChange": _SERVICE,
+    "Msvm_VirtualSystemMigrationService.StartService": _SERVICE,
+    "Msvm_VirtualSystemMigrationService.StopService": _SERVICE,
+    "Msvm_VirtualSystemMigrationService.RequestStateChange": _SERVICE,
+    "Msvm_VirtualSystemMigrationService.MigrateVirtualSystemToHost": "moving VMs between hosts is not built yet",
+    "Msvm_VirtualSystemMigrationService.CheckVirtualSystemIsMigratableToHost": "moving VMs between hosts is not built yet",
+    "Msvm_VirtualSystemMigrationService.CheckVirtualSystemIsMigratable": "moving VMs between hosts is not built yet",
+    "Msvm_MigrationJob.KillJob": "deprecated by DMTF; RequestStateChange(5) kills a job",
     "Msvm_ImageManagementService.StartService": _SERVICE,
     "Msvm_ImageManagementService.StopService": _SERVICE,
     "Msvm_ImageManagementService.RequestStateChange": _SERVICE,
@@ -53,8 +60,6 @@ for _drive in ("Msvm_DiskDrive", "Msvm_DVDDrive"):
 
 # Whole classes whose methods are out of this model's scope, with the reason.
 UNSUPPORTED_CLASSES: dict[str, str] = {
-    "Msvm_VirtualSystemMigrationService": "migration needs a second host",
-    "Msvm_MigrationJob": "migration needs a second host",
     "Msvm_PlannedComputerSystem": _PLANNED,
     "Msvm_LogicalDisk": "images are shown as settings (SASD), not as logical disks",
 }

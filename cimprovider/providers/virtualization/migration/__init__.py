@@ -1,0 +1,1 @@
+"""Migration between hosts, on the CIM side (see registration)."""

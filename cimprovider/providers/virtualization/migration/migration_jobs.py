@@ -1,0 +1,92 @@
+"""Msvm_MigrationJob: the jobs of Msvm_VirtualSystemMigrationService.
+
+They run on the shared JobRunner and render as Msvm_ConcreteJob does
+(state, progress by bytes moved, ErrorCode and ErrorDescription,
+GetError/GetErrorEx), plus what a migration job says of itself: its
+MigrationType, the VM (VirtualSystemName) and the DestinationHost."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.jobs import JobStatus
+from cimprovider.providers.base import OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.virtualization import ids
+from cimprovider.providers.virtualization.jobs import ConcreteJobProvider, job_values
+from cimprovider.providers.virtualization.migration.job_types import MIGRATION_JOB_TYPES
+from cimprovider.providers.virtualization.model import Virtualization
+
+MIGRATION_JOB = "Msvm_MigrationJob"
+
+
+@dataclass(frozen=True)
+class MigrationJobDetails:
+    migration_type: int
+    vm_id: UUID
+    destination: str
+
+
+class MigrationJobDetailsBook:
+    """What each migration job was asked to do, by job id (kept as long
+    as the runner keeps the job; a restart loses only these extras)."""
+
+    def __init__(self) -> None:
+        self._details: dict[UUID, MigrationJobDetails] = {}
+        self._lock = threading.Lock()
+
+    def put(self, job_id: UUID, details: MigrationJobDetails) -> None:
+        with self._lock:
+            self._details[job_id] = details
+
+    def get(self, job_id: UUID) -> MigrationJobDetails | None:
+        with self._lock:
+            return self._details.get(job_id)
+
+
+def migration_job_path(virt: Virtualization, job_id: UUID) -> CIMInstanceName:
+    return CIMInstanceName(MIGRATION_JOB, keybindings={"InstanceID": ids.guid(job_id)}, namespace=virt.namespace)
+
+
+def migration_job_values(virt: Virtualization, job: JobStatus, details: MigrationJobDetails | None) -> dict[str, Any]:
+    values = job_values(virt, job)
+    if details is not None:
+        values["MigrationType"] = details.migration_type
+        values["VirtualSystemName"] = ids.guid(details.vm_id)
+        values["DestinationHost"] = details.destination
+    return values
+
+
+class MigrationJobProvider(ConcreteJobProvider):
+    """GetError, GetErrorEx and RequestStateChange come from the concrete
+    job provider; the class, selection and extra values differ."""
+
+    classnames = (MIGRATION_JOB,)
+
+    def __init__(self, virt: Virtualization, book: MigrationJobDetailsBook) -> None:
+        super().__init__(virt)
+        self.book = book
+
+    def enumerate_instances(
+        self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
+    ) -> Iterator[CIMInstance]:
+        for job in self.virt.jobs.list():
+            if job.job_type in MIGRATION_JOB_TYPES:
+                values = migration_job_values(self.virt, job, self.book.get(job.id))
+                yield self.virt.renderer.instance(MIGRATION_JOB, values, properties)
+
+    def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
+        job = self.job(path)
+        if job is None:
+            raise instance_not_found(path)
+        values = migration_job_values(self.virt, job, self.book.get(job.id))
+        return self.virt.renderer.instance(MIGRATION_JOB, values, properties)
+
+    def job(self, path: CIMInstanceName) -> JobStatus | None:
+        job = super().job(path)
+        return job if job is not None and job.job_type in MIGRATION_JOB_TYPES else None
