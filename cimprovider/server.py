@@ -21,7 +21,7 @@ from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.database import DatabaseAccessError, DiskFullError, UnusableDatabaseError, disk_full_message
-from cimprovider.http.app import CIMApplication
+from cimprovider.http.app import CIMApplication, Route
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
 from cimprovider.http.limits import ConnectionLimits, fit_open_file_limit
@@ -35,6 +35,9 @@ from cimprovider.providers.virtualization import Virtualization, register_virtua
 from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.indications.network_source import raise_network_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
+from cimprovider.providers.virtualization.migration.registration import MigrationProviders
+from cimprovider.migration.engine import MigrationEngine
+from cimprovider.migration.peers import PeerError, load_peers
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.limits import ConnectionLimitSettings
@@ -54,6 +57,8 @@ class ServerParts:
     host_name: str
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     indications: IndicationService | None = None  # publishers raise indications here
+    routes: dict[str, Route] = field(default_factory=dict)  # HTTP paths beside /cimom
+    migration: MigrationProviders | None = None
 
 
 # `cimprovider serve` exits with this when a file of the data directory is
@@ -153,6 +158,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     server_profiles(parts.catalog)
     virt = add_virtualization(parts)
+    add_migration(parts, virt)
     try:
         parts.indications = start_indications(parts)
     except ListenerTrustError as exc:
@@ -174,6 +180,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         workers=config.worker_threads,
         max_body=config.max_request_bytes,
         on_shutdown=parts.on_shutdown,
+        routes=parts.routes,
     )
 
 
@@ -213,6 +220,27 @@ def add_virtualization(parts: ServerParts) -> Virtualization:
     parts.on_shutdown.append(job_store.close)
     parts.on_shutdown.append(backend.close)
     return virt
+
+
+def add_migration(parts: ServerParts, virt: Virtualization) -> None:
+    """The migration engine over the backend, handed to the migration
+    services, with its upload channel at /migration/. Migrations a restart
+    cut short are settled now (incoming) or in the background (outgoing)."""
+    if parts.migration is None:
+        return
+    try:
+        peers = load_peers(parts.config.peers_file)
+    except PeerError as error:
+        raise StartupError(str(error)) from None
+    settings = parts.migration.service.settings
+    engine = MigrationEngine(
+        parts.config.data_dir, virt.backend, virt.backend.name, parts.config.storage_roots, peers, parts.host_name,  # type: ignore[arg-type]
+        enabled=lambda: settings.enabled, maximum=lambda: settings.max_active,
+    )
+    engine.start()
+    parts.migration.attach_engine(engine)
+    parts.routes["/migration/"] = engine.channel
+    parts.on_shutdown.insert(0, engine.close)
 
 
 def tune_garbage_collection() -> None:

@@ -12,7 +12,17 @@ from cimprovider.backends.errors import (
 )
 from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
 from cimprovider.backends.loading import available_backends, load_backend
-from cimprovider.backends.protocol import Backend, HealthReporting, NetworkBackend, PowerTransition, ProgressCallback, SnapshotBackend, UnfinishedSnapshots, change_power_state
+from cimprovider.backends.protocol import (
+    Backend,
+    HealthReporting,
+    MigrationBackend,
+    NetworkBackend,
+    PowerTransition,
+    ProgressCallback,
+    SnapshotBackend,
+    UnfinishedSnapshots,
+    change_power_state,
+)
 from cimprovider.backends.transitions import POWER_TRANSITIONS, TransitionPath, plan_transition
 
 __all__ = [
@@ -23,6 +33,7 @@ __all__ = [
     "Change",
     "HealthReporting",
     "HypervisorUnreachableError",
+    "MigrationBackend",
     "InUseError",
     "InvalidParameterError",
     "InvalidStateError",

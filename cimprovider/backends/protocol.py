@@ -28,6 +28,7 @@ from cimprovider.schemas.events import BackendHealth
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.network import HostAdapter
+from cimprovider.schemas.migration import MigratingVm
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
@@ -206,6 +207,28 @@ class CatchingUp(Protocol):
     def last_published(self) -> list[VirtualMachine]: ...
 
     def catch_up(self) -> None: ...
+
+
+@runtime_checkable
+class MigrationBackend(Protocol):
+    """Handing a VM from one host to another, for backends whose VMs can
+    be carried as a record and files (check with isinstance). Files are the
+    caller's business: these calls never open, copy or delete one."""
+
+    def migration_record(self, vm_id: UUID) -> MigratingVm:
+        """The VM with its snapshots, as it stands; InvalidStateError while
+        a power change is in flight."""
+        ...
+
+    def adopt_vm(self, record: MigratingVm) -> VirtualMachine:
+        """Make the VM this host's, in its recorded power state, in one
+        step; InvalidStateError if a VM with its id exists."""
+        ...
+
+    def release_vm(self, vm_id: UUID) -> None:
+        """Forget the VM and its snapshots in one step, whatever its power
+        state, leaving its files where they are."""
+        ...
 
 
 @runtime_checkable

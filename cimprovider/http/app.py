@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,9 @@ from cimprovider.wire.messages import CallError, IntrinsicCall, ProtocolError, R
 log = logging.getLogger("cimprovider.http")
 
 CIM_PATHS = frozenset({"/cimom", "/"})
+# A route beside CIM operations, by path prefix: it authorises requests
+# itself and answers (status, plain-text body).
+Route = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]], Awaitable[tuple[int, bytes]]]
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 TRAILER_CHUNK = 64 * 1024
 
@@ -70,8 +73,10 @@ class CIMApplication:
         workers: int = 8,
         max_body: int = DEFAULT_MAX_BODY,
         on_shutdown: list[Callable[[], None]] | None = None,
+        routes: dict[str, Route] | None = None,
     ) -> None:
         self.cimom = cimom
+        self.routes = routes or {}
         self.authenticator = authenticator
         self.max_body = max_body
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cim-op")
@@ -106,6 +111,10 @@ class CIMApplication:
     async def _answer(self, scope: dict[str, Any], receive) -> Answer | None:
         headers = header_map(scope["headers"])
         method = scope["method"]
+        for prefix, route in self.routes.items():
+            if scope["path"].startswith(prefix):
+                status, body = await route(scope, receive)
+                return Answer(status, body, [(b"content-type", b"text/plain; charset=utf-8")])
         if scope["path"] not in CIM_PATHS:
             return Answer(404, b"CIM operations are served at /cimom\n")
         if method not in ("POST", "M-POST"):

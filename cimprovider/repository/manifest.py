@@ -61,8 +61,11 @@ MSVM_FILES: tuple[str, ...] = (
     "msvm/network.mof",
 )
 
+# cimprovider's own classes, beside the Msvm ones they serve.
+EXTENSION_FILES: tuple[str, ...] = ("cimprovider/migration.mof",)
+
 NAMESPACE_FILES: dict[str, tuple[str, ...]] = {
     INTEROP_NAMESPACE: QUALIFIER_FILES + DMTF_FILES + INTEROP_FILES,
-    VIRTUALIZATION_NAMESPACE: QUALIFIER_FILES + DMTF_FILES + PROFILE_FILES + MSVM_FILES,
+    VIRTUALIZATION_NAMESPACE: QUALIFIER_FILES + DMTF_FILES + PROFILE_FILES + MSVM_FILES + EXTENSION_FILES,
 }
 """Namespace name -> MOF files (relative to the mof folder), in compile order."""

@@ -24,6 +24,7 @@ from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
+from cimprovider.backends.simulated.moving import MigrationOperations
 from cimprovider.backends.simulated.network import NetworkOperations
 from cimprovider.backends.simulated.planned import PlannedOperations
 from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
@@ -56,7 +57,7 @@ _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
 
 
-class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, NetworkOperations):
+class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, NetworkOperations, MigrationOperations):
     name = "simulated"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None, clock: Callable[[], float] = time.time) -> None:

@@ -68,7 +68,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         parts.registry.register(NAMESPACE, provider)
     images = register_storage(parts, virt)
     register_portability(parts, virt, images)
-    register_migration(parts, virt)
+    parts.migration = register_migration(parts, virt)
     register_profiles(parts.catalog, virt)
     parts.on_shutdown.append(warmer.close)
     parts.on_shutdown.append(virt.close)

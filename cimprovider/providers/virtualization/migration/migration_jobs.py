@@ -16,9 +16,9 @@ from uuid import UUID
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.jobs import JobStatus
-from cimprovider.providers.base import OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import MethodReturn, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.jobs import ConcreteJobProvider, job_values
+from cimprovider.providers.virtualization.jobs import ConcreteJobProvider, error_instance, job_values
 from cimprovider.providers.virtualization.migration.job_types import MIGRATION_JOB_TYPES
 from cimprovider.providers.virtualization.model import Virtualization
 
@@ -30,6 +30,7 @@ class MigrationJobDetails:
     migration_type: int
     vm_id: UUID
     destination: str
+    reasons: tuple[str, ...] = ()  # a check's findings, one Msvm_Error each
 
 
 class MigrationJobDetailsBook:
@@ -90,3 +91,17 @@ class MigrationJobProvider(ConcreteJobProvider):
     def job(self, path: CIMInstanceName) -> JobStatus | None:
         job = super().job(path)
         return job if job is not None and job.job_type in MIGRATION_JOB_TYPES else None
+
+    def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
+        """GetErrorEx of a failed check: one Msvm_Error per reason, as
+        Hyper-V lists each thing that stops a migration."""
+        if method.lower() == "geterrorex" and isinstance(target, CIMInstanceName):
+            job = self.job(target)
+            details = self.book.get(job.id) if job is not None else None
+            if job is not None and job.error_code and details is not None and len(details.reasons) > 1:
+                errors = []
+                for reason in details.reasons:
+                    one = job.model_copy(update={"error_description": reason})
+                    errors.append(error_instance(self.virt, one))
+                return MethodReturn(0, {"Errors": errors})
+        return super().invoke_method(ctx, target, method, params)

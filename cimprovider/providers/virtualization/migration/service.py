@@ -1,8 +1,13 @@
 """Msvm_VirtualSystemMigrationService ("migrationwmi"): the service
 instance with the addresses it listens on (os-win refuses a host whose
 MigrationServiceListenerIPAddressList is empty) and the migrations in
-flight, and ModifyServiceSettings (enable or disable migration, the
-maximum of simultaneous migrations)."""
+flight; ModifyServiceSettings (enable or disable migration, the maximum
+of simultaneous migrations); MigrateVirtualSystemToHost, whose
+Msvm_MigrationJob follows the bytes sent; and the checks
+CheckVirtualSystemIsMigratableToHost and CheckVirtualSystemIsMigratable,
+which ask the destination too and answer IsMigratable with a job that,
+when the VM cannot move, fails with every reason (ErrorDescription, one
+Msvm_Error each from GetErrorEx)."""
 
 from __future__ import annotations
 
@@ -22,7 +27,16 @@ from cimprovider.providers.base import (
     Pushdown,
 )
 from cimprovider.providers.virtualization.embedded import read_embedded
-from cimprovider.providers.virtualization.errors import COMPLETED, MethodFailure, invalid_parameter
+from cimprovider.jobs import CancelToken, JobFailure, ProgressReporter
+from cimprovider.providers.virtualization.errors import COMPLETED, FAILED, JOB_STARTED, MethodFailure, invalid_parameter
+from cimprovider.providers.virtualization.migration.engine import MigrationEngine, reasons_of
+from cimprovider.providers.virtualization.migration.job_types import CHECK, CHECK_TO_HOST, MIGRATE
+from cimprovider.providers.virtualization.migration.migration_jobs import (
+    MigrationJobDetails,
+    MigrationJobDetailsBook,
+    migration_job_path,
+)
+from cimprovider.providers.virtualization.migration.request import read_request
 from cimprovider.providers.virtualization.migration.settings import SERVICE_SETTINGS, ServiceSettings
 from cimprovider.providers.virtualization.model import Virtualization
 
@@ -46,12 +60,18 @@ def listener_addresses(host: str) -> list[str]:
 class MigrationService(InstanceProvider, MethodProvider):
     classnames = (MIGRATION_SERVICE,)
 
-    def __init__(self, virt: Virtualization, settings: ServiceSettings, listen_host: str) -> None:
+    def __init__(self, virt: Virtualization, settings: ServiceSettings, listen_host: str, book: MigrationJobDetailsBook) -> None:
         self.virt = virt
         self.settings = settings
         self.listen_host = listen_host
-        self.active: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (virtual system, storage) in flight
-        self.handlers: dict[str, Handler] = {"modifyservicesettings": self.modify_settings}
+        self.book = book
+        self.engine: MigrationEngine | None = None  # the server hands it over
+        self.handlers: dict[str, Handler] = {
+            "modifyservicesettings": self.modify_settings,
+            "migratevirtualsystemtohost": self.migrate,
+            "checkvirtualsystemismigratabletohost": lambda ctx, params: self.check(params, CHECK_TO_HOST),
+            "checkvirtualsystemismigratable": lambda ctx, params: self.check(params, CHECK),
+        }
 
     def path(self) -> CIMInstanceName:
         return self.virt.service_path(MIGRATION_SERVICE, MIGRATION_SERVICE_NAME)
@@ -59,7 +79,7 @@ class MigrationService(InstanceProvider, MethodProvider):
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
-        systems, storage = self.active()
+        systems, storage = (self.engine.active() if self.engine else 0), 0
         values = {
             **self.path().keybindings,
             "ElementName": "Virtual System Migration Service",
@@ -85,13 +105,55 @@ class MigrationService(InstanceProvider, MethodProvider):
         try:
             return handler(ctx, params)
         except MethodFailure as failure:
-            return MethodReturn(failure.code)
+            if method.lower() == "modifyservicesettings":
+                return MethodReturn(failure.code)
+            refused = failure  # Hyper-V reports a refused migration in a failed job
+            return self._job(method, (), lambda _p, _c: _raise(refused), None)
+
+    def _job(self, method: str, affected: tuple, work: Callable[[ProgressReporter, CancelToken], None],
+             details: MigrationJobDetails | None, **out: Any) -> MethodReturn:
+        def job_work(progress: ProgressReporter, cancel: CancelToken) -> None:
+            try:
+                work(progress, cancel)
+            except (JobFailure, MethodFailure):
+                raise
+            except Exception as error:  # noqa: BLE001 - every failure ends the job with its reasons
+                raise JobFailure(FAILED, "; ".join(reasons_of(error))) from None
+
+        job = self.virt.jobs.submit(job_work, method, f"{method} on the migration service", affected, cancellable=True)
+        if details is not None:
+            self.book.put(job.id, details)
+        return MethodReturn(JOB_STARTED, {"Job": migration_job_path(self.virt, job.id), **out})
+
+    def _engine(self) -> MigrationEngine:
+        if self.engine is None:
+            raise MethodFailure(FAILED, "migration is not available on this server")
+        return self.engine
+
+    def migrate(self, ctx: OperationContext, params: dict[str, Any]) -> MethodReturn:
+        engine = self._engine()
+        vm, request = read_request(self.virt, params)
+        details = MigrationJobDetails(request.migration_type, vm.id, request.destination)
+        return self._job(MIGRATE, (vm.id,), lambda progress, cancel: engine.migrate(request, progress, cancel), details)
+
+    def check(self, params: dict[str, Any], method: str) -> MethodReturn:
+        engine = self._engine()
+        vm, request = read_request(self.virt, params)
+        reasons = engine.check(request)
+        details = MigrationJobDetails(request.migration_type, vm.id, request.destination, tuple(reasons))
+
+        def outcome(progress: ProgressReporter, _cancel: CancelToken) -> None:
+            if reasons:
+                raise JobFailure(FAILED, "; ".join(reasons))
+            progress(100)
+
+        return self._job(method, (vm.id,), outcome, details, IsMigratable=not reasons)
 
     def modify_settings(self, ctx: OperationContext, params: dict[str, Any]) -> MethodReturn:
         bag = read_embedded(params.get("ServiceSettingData"), "ServiceSettingData")
         if bag.classname.lower() != SERVICE_SETTINGS.lower():
             raise invalid_parameter("ServiceSettingData", f"expected {SERVICE_SETTINGS}, not {bag.classname}")
-        enabled = bag.raw("EnableVirtualSystemMigration")
+        enabled = bag.boolean("EnableVirtualSystemMigration")
         maximum = bag.integer("MaximumActiveVirtualSystemMigration")
         storage = bag.integer("MaximumActiveStorageMigration")
         for name, value in (("MaximumActiveVirtualSystemMigration", maximum), ("MaximumActiveStorageMigration", storage)):
@@ -105,3 +167,7 @@ class MigrationService(InstanceProvider, MethodProvider):
             if storage is not None:
                 self.settings.max_active_storage = storage
         return MethodReturn(COMPLETED)
+
+
+def _raise(failure: MethodFailure) -> None:
+    raise failure

@@ -1,0 +1,103 @@
+"""The source's client of a destination host: CIM-XML over pywbem, signed
+in with the peer's credentials, to the destination's
+Cimprovider_IncomingMigrationService (check, prepare, commit, abort) and
+its Msvm_ComputerSystem (does it own the VM?); and the file uploads to
+its channel, streamed in chunks with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pywbem
+import requests
+
+from cimprovider.migration.peers import Peer
+from cimprovider.schemas.migration import MigrationOffer
+
+NAMESPACE = "root/virtualization/v2"
+RECEIVER = "Cimprovider_IncomingMigrationService"
+CHUNK = 1024 * 1024
+REFUSED = 32768
+
+
+class PeerUnreachable(Exception):
+    """The destination did not answer, or answered nothing usable."""
+
+
+class PeerRefused(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+class PeerClient:
+    def __init__(self, peer: Peer, timeout: float = 60) -> None:
+        self.peer = peer
+        verify: bool | str = str(peer.ca_file) if peer.ca_file else not peer.no_verify
+        self.verify = verify
+        self.conn = pywbem.WBEMConnection(
+            peer.url, peer.credentials, default_namespace=NAMESPACE, timeout=timeout,
+            no_verification=peer.no_verify, ca_certs=str(peer.ca_file) if peer.ca_file else None,
+        )
+
+    def _receiver(self) -> pywbem.CIMInstanceName:
+        return pywbem.CIMInstanceName(RECEIVER, keybindings={"Name": "incoming"}, namespace=NAMESPACE)
+
+    def _invoke(self, method: str, **params: object) -> tuple[int, dict]:
+        try:
+            code, out = self.conn.InvokeMethod(method, self._receiver(), **params)
+        except pywbem.CIMError as error:
+            if error.status_code in (pywbem.CIM_ERR_INVALID_CLASS, pywbem.CIM_ERR_NOT_FOUND):
+                raise PeerRefused([f"{self.peer.url} is not a cimprovider host that takes migrations"]) from None
+            raise PeerRefused([f"{self.peer.url} refused: {error.status_description}"]) from None
+        except (pywbem.Error, OSError) as error:
+            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
+        return int(code), dict(out)
+
+    def prepare(self, offer: MigrationOffer, check_only: bool) -> str | None:
+        code, out = self._invoke("PrepareIncoming", Offer=offer.model_dump_json(), CheckOnly=check_only)
+        if code != 0:
+            raise PeerRefused(list(out.get("Reasons") or [f"refused with {code}"]))
+        return out.get("Token")
+
+    def commit(self, token: str) -> None:
+        code, out = self._invoke("CommitIncoming", Token=token)
+        if code != 0:
+            raise PeerRefused(list(out.get("Reasons") or [f"commit refused with {code}"]))
+
+    def abort(self, token: str | None, vm_id: UUID) -> None:
+        self._invoke("AbortIncoming", Token=token, VirtualSystemName=str(vm_id).upper())
+
+    def owns(self, vm_id: UUID) -> bool:
+        path = pywbem.CIMInstanceName(
+            "Msvm_ComputerSystem", keybindings={"CreationClassName": "Msvm_ComputerSystem", "Name": str(vm_id).upper()},
+            namespace=NAMESPACE,
+        )
+        try:
+            self.conn.GetInstance(path, PropertyList=["Name"])
+        except pywbem.CIMError as error:
+            if error.status_code == pywbem.CIM_ERR_NOT_FOUND:
+                return False
+            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
+        except (pywbem.Error, OSError) as error:
+            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
+        return True
+
+    def upload(self, token: str, index: int, source: Path, sent: Callable[[int], None]) -> None:
+        url = f"{self.peer.url}/migration/{token}/{index}"
+        try:
+            answer = requests.put(url, data=_chunks(source, sent), verify=self.verify, timeout=120)
+        except requests.RequestException as error:
+            raise PeerUnreachable(f"{url}: {error}") from None
+        if answer.status_code != 204:
+            raise PeerRefused([f"{source}: the destination refused the file ({answer.status_code}): {answer.text.strip()}"])
+
+
+def _chunks(source: Path, sent: Callable[[int], None]) -> Iterator[bytes]:
+    with open(source, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+            sent(len(chunk))
+

@@ -1,0 +1,90 @@
+"""One host's migrations, both ways, over its backend and data directory;
+what the CIM side (the migration service and the incoming service) and
+the HTTP side (the upload channel) are handed by the server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cimprovider.backends import MigrationBackend
+from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.jobs import CancelToken, ProgressReporter
+from cimprovider.migration.channel import UploadChannel
+from cimprovider.migration.incoming import IncomingMigrations, MigrationRefused
+from cimprovider.migration.outgoing import MigrationFailed, OutgoingMigrations
+from cimprovider.migration.peers import Peer
+from cimprovider.migration.store import MigrationStore
+from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
+
+log = logging.getLogger("cimprovider.migration")
+RETRY_SECONDS = 5.0
+
+__all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
+
+
+class MigrationEngine:
+    def __init__(self, data_dir: Path, backend: MigrationBackend, backend_name: str, roots: list[Path],
+                 peers: dict[str, Peer], host_name: str, enabled: Callable[[], bool],
+                 maximum: Callable[[], int]) -> None:
+        self.store = MigrationStore(data_dir / "migrations.sqlite3")
+        storage = StorageRoots(roots)
+        self.incoming = IncomingMigrations(self.store, backend, storage, backend_name, enabled)
+        self.outgoing = OutgoingMigrations(self.store, backend, ImageService(storage), peers, host_name,
+                                           backend_name, maximum)
+        self.channel = UploadChannel(self.incoming)
+        self.enabled = enabled
+        self._stop = threading.Event()
+        self._settler: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Settle what a restart cut short: incoming halves go at once;
+        outgoing ones are settled with their destinations, retried in the
+        background while a destination does not answer."""
+        self.incoming.reconcile()
+        self._settler = threading.Thread(target=self._settle, name="migration-settle", daemon=True)
+        self._settler.start()
+
+    def _settle(self) -> None:
+        while not self._stop.is_set():
+            if not self.outgoing.reconcile():
+                return
+            self._stop.wait(RETRY_SECONDS)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._settler is not None:
+            self._settler.join(timeout=10)
+        self.store.close()
+
+    # --- what the CIM side calls
+
+    def active(self) -> int:
+        return self.outgoing.slots.active
+
+    def check(self, request: MigrationRequest) -> list[str]:
+        if not self.enabled():
+            return ["migration is disabled on this host (EnableVirtualSystemMigration is false)"]
+        return self.outgoing.check(request)
+
+    def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        if not self.enabled():
+            raise MigrationFailed(["migration is disabled on this host (EnableVirtualSystemMigration is false)"])
+        self.outgoing.migrate(request, progress, cancel)
+
+    def prepare_incoming(self, offer_json: str, check_only: bool) -> str | None:
+        offer = MigrationOffer.model_validate_json(offer_json)
+        if check_only:
+            reasons = self.incoming.reasons(offer)
+            if reasons:
+                raise MigrationRefused(reasons)
+            return None
+        return self.incoming.prepare(offer)
+
+    def commit_incoming(self, token: str) -> None:
+        self.incoming.commit(token)
+
+    def abort_incoming(self, token: str | None, vm_id: "object") -> None:
+        self.incoming.abort(token, vm_id)  # type: ignore[arg-type]

@@ -1,0 +1,229 @@
+"""The destination's side: an offer is checked (migration enabled, same
+kind of backend, no VM with that id, memory for a running VM, its
+switches, every file inside this host's storage roots and not already
+there), then accepted with a one-time token; files arrive through the
+upload channel, each written beside its place as `<name>.migrating`,
+checked against its size and SHA-256 and only then renamed into place;
+the commit re-parents differencing disks and adopts the VM in one
+backend step. Until then nothing is the host's: an abort, or a restart,
+removes every file the offer brought."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+from cimprovider.backends import MigrationBackend
+from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.backends.images.errors import PathOutsideStorageError
+from cimprovider.migration.store import Incoming, MigrationStore
+from cimprovider.schemas.migration import FileSlot, MigrationOffer
+from cimprovider.schemas.power import PowerState
+
+log = logging.getLogger("cimprovider.migration")
+PARTIAL_SUFFIX = ".migrating"
+_USING_MEMORY = (PowerState.RUNNING, PowerState.PAUSED)
+
+
+class MigrationRefused(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+class UploadRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def partial_path(path: str) -> Path:
+    target = Path(path)
+    return target.with_name(target.name + PARTIAL_SUFFIX)
+
+
+@dataclass
+class Upload:
+    """One file on its way in; `finish` checks it and puts it in place."""
+
+    slot: FileSlot
+    target: Path
+    handle: object = None
+    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    size: int = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.slot.size:
+            raise UploadRefused(413, f"{self.slot.path}: more than the {self.slot.size} bytes offered")
+        self.digest.update(chunk)
+        self.handle.write(chunk)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.handle.flush()  # type: ignore[attr-defined]
+        os.fsync(self.handle.fileno())  # type: ignore[attr-defined]
+        self.handle.close()  # type: ignore[attr-defined]
+        if self.size != self.slot.size or self.digest.hexdigest() != self.slot.sha256:
+            partial_path(self.slot.path).unlink(missing_ok=True)
+            raise UploadRefused(422, f"{self.slot.path}: size or SHA-256 differs from the offer; the file was discarded")
+        os.replace(partial_path(self.slot.path), self.target)
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # type: ignore[attr-defined]
+        partial_path(self.slot.path).unlink(missing_ok=True)
+
+
+class IncomingMigrations:
+    def __init__(self, store: MigrationStore, backend: MigrationBackend, roots: StorageRoots, backend_name: str,
+                 enabled: "callable[[], bool]") -> None:  # type: ignore[valid-type]
+        self.store = store
+        self.backend = backend
+        self.roots = roots
+        self.backend_name = backend_name
+        self.enabled = enabled
+        self.images = ImageService(roots)
+        self._lock = threading.Lock()
+        self._uploading: set[tuple[str, int]] = set()
+
+    # --- checking and accepting
+
+    def reasons(self, offer: MigrationOffer) -> list[str]:
+        """Why this host cannot take the VM offered (empty: it can)."""
+        vm = offer.record.vm
+        found: list[str] = []
+        if not self.enabled():
+            found.append("migration is disabled on the destination host (EnableVirtualSystemMigration is false)")
+        if offer.backend != self.backend_name:
+            found.append(f"the VM runs on a {offer.backend} host and the destination is a {self.backend_name} host; "
+                         "VMs move only between hosts of the same kind")
+            return found
+        if not isinstance(self.backend, MigrationBackend):
+            return found + [f"a {self.backend_name} host does not take migrated VMs yet; only simulated hosts do"]
+        if any(v.id == vm.id for v in self.backend.list_vms()):  # type: ignore[attr-defined]
+            found.append(f"a virtual machine with the ID {vm.id} already exists on the destination host")
+        if any(record.vm_id == vm.id for record in self.store.incoming()):
+            found.append(f"the virtual machine {vm.id} is already migrating to the destination host")
+        if vm.power_state in _USING_MEMORY:
+            free = self.free_memory_mb()
+            if vm.memory.startup_mb > free:
+                found.append(f"not enough memory on the destination host: the VM needs {vm.memory.startup_mb} MB, "
+                             f"{free} MB are free")
+        switches = {s.id for s in self.backend.list_switches()}  # type: ignore[attr-defined]
+        for nic in vm.network_adapters:
+            if nic.switch_id is not None and nic.switch_id not in switches:
+                found.append(f"network adapter {nic.name!r}: the virtual switch {nic.switch_id} does not exist on the destination host")
+        found += self._file_reasons(offer)
+        return found
+
+    def free_memory_mb(self) -> int:
+        host = self.backend.host_info()  # type: ignore[attr-defined]
+        used = sum(v.memory.startup_mb for v in self.backend.list_vms() if v.power_state in _USING_MEMORY)  # type: ignore[attr-defined]
+        return host.memory_mb - used
+
+    def _file_reasons(self, offer: MigrationOffer) -> list[str]:
+        found: list[str] = []
+        claimed = {slot.path for record in self.store.incoming() for slot in MigrationOffer.model_validate_json(record.offer).files}
+        for slot in offer.files:
+            try:
+                target = self.roots.confine(slot.path, "disk path")
+            except PathOutsideStorageError as error:
+                found.append(f"{error}")
+                continue
+            if slot.path in claimed:
+                found.append(f"{slot.path}: another migration to the destination host writes this file")
+            elif target.exists() and not offer.allow_overwrite:
+                found.append(f"{slot.path} already exists on the destination host (AllowOverwriteExistingFile is false)")
+        return found
+
+    def prepare(self, offer: MigrationOffer) -> str:
+        with self._lock:
+            refused = self.reasons(offer)
+            if refused:
+                raise MigrationRefused(refused)
+            token = secrets.token_urlsafe(32)
+            self.store.put_incoming(Incoming(token, offer.record.vm.id, offer.model_dump_json(), frozenset()))
+        for slot in offer.files:
+            Path(slot.path).parent.mkdir(parents=True, exist_ok=True)
+        log.info("accepted migration of VM %s from %s (%d files)", offer.record.vm.id, offer.source_host, len(offer.files))
+        return token
+
+    # --- files
+
+    def open_upload(self, token: str, index: int) -> Upload:
+        record = self._record(token)
+        offer = MigrationOffer.model_validate_json(record.offer)
+        if not 0 <= index < len(offer.files):
+            raise UploadRefused(404, f"the migration has no file {index}")
+        with self._lock:
+            if index in record.received or (token, index) in self._uploading:
+                raise UploadRefused(409, f"file {index} of the migration was already sent")
+            self._uploading.add((token, index))
+        slot = offer.files[index]
+        upload = Upload(slot, self.roots.confine(slot.path, "disk path"))
+        upload.handle = open(partial_path(slot.path), "wb")
+        return upload
+
+    def close_upload(self, token: str, index: int, upload: Upload, complete: bool) -> None:
+        try:
+            if complete:
+                upload.finish()
+                self.store.mark_received(token, index)
+            else:
+                upload.discard()
+        finally:
+            with self._lock:
+                self._uploading.discard((token, index))
+
+    # --- ending
+
+    def commit(self, token: str) -> None:
+        record = self._record(token)
+        offer = MigrationOffer.model_validate_json(record.offer)
+        missing = [slot.path for i, slot in enumerate(offer.files) if i not in record.received]
+        if missing:
+            raise MigrationRefused([f"files not received: {', '.join(missing)}"])
+        for slot in offer.files:
+            if slot.parent is not None:
+                self.images.set_parent(Path(slot.path), Path(slot.parent), ignore_id_mismatch=False)
+        self.backend.adopt_vm(offer.record)
+        self.store.drop_incoming(token)
+        log.info("adopted VM %s from %s", offer.record.vm.id, offer.source_host)
+
+    def abort(self, token: str | None, vm_id: UUID | None = None) -> None:
+        """Drop the migration with `token`, or, without one, every
+        migration of `vm_id` (whose token the source never learnt)."""
+        found = self.store.incoming(token) if token else [r for r in self.store.incoming() if r.vm_id == vm_id]
+        for record in found:
+            self._remove_files(record)
+            self.store.drop_incoming(record.token)
+            log.info("dropped the migration of VM %s and its files", record.vm_id)
+
+    def _remove_files(self, record: Incoming) -> None:
+        offer = MigrationOffer.model_validate_json(record.offer)
+        for index, slot in enumerate(offer.files):
+            partial_path(slot.path).unlink(missing_ok=True)
+            if index in record.received:
+                Path(slot.path).unlink(missing_ok=True)
+
+    def reconcile(self) -> None:
+        """At start: a migration whose VM was adopted is done; any other
+        was cut short, and its files go."""
+        owned = {vm.id for vm in self.backend.list_vms()}  # type: ignore[attr-defined]
+        for record in self.store.incoming():
+            if record.vm_id in owned:
+                self.store.drop_incoming(record.token)
+            else:
+                self.abort(record.token)
+
+    def _record(self, token: str) -> Incoming:
+        found = self.store.incoming(token) if token else []
+        if not found:
+            raise UploadRefused(403, "no migration holds this token")
+        return found[0]

@@ -1,0 +1,117 @@
+"""The source's offer: every file the VM and its snapshots read (disks,
+their parents, snapshot disks, ISOs), each placed on the destination —
+where NewResourceSettingData puts it, beside its placed child (a
+snapshot's or a parent's disk goes with the VM's disk it belongs to), or
+at its own path — with its size and SHA-256; and the VM record with its
+paths rewritten to those places."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from cimprovider.backends.images import ImageService
+from cimprovider.schemas.migration import FileSlot, MigratingVm, MigrationOffer
+from cimprovider.schemas.vm import VirtualMachine
+
+
+class OfferError(Exception):
+    """The VM cannot be offered as it is; the message says why."""
+
+
+def drive_paths(vm: VirtualMachine) -> list[str]:
+    return [d.media.path for d in vm.drives if d.media is not None]
+
+
+def source_files(record: MigratingVm, images: ImageService) -> list[str]:
+    """Every file to carry, each parent before its children."""
+    named: list[str] = drive_paths(record.vm)
+    for snapshot in record.snapshots:
+        named += drive_paths(snapshot.vm) + list(snapshot.frozen_disks)
+    named += list(record.snapshot_disks)
+    ordered: list[str] = []
+    for path in dict.fromkeys(named):
+        for link in reversed(_chain(path, images)):
+            if link not in ordered:
+                ordered.append(link)
+    return ordered
+
+
+def _chain(path: str, images: ImageService) -> list[str]:
+    """`path` and its parents, child first."""
+    found = [path]
+    if not Path(path).is_file():
+        raise OfferError(f"{path}: the file is missing on the source host")
+    parent = _parent(path, images)
+    while parent is not None and parent not in found:
+        found.append(parent)
+        parent = _parent(parent, images)
+    return found
+
+
+def _parent(path: str, images: ImageService) -> str | None:
+    if not path.lower().endswith((".vhd", ".avhd")):
+        return None
+    try:
+        settings = images.get_settings(Path(path))
+    except Exception as error:  # noqa: BLE001 - a broken chain is the offer's failure
+        raise OfferError(f"{path}: {error}") from None
+    return str(settings.parent_path) if settings.parent_path is not None else None
+
+
+class Placement:
+    """Where each source file lands: as placed, else beside the placed disk
+    whose folder it shares, else at its own path."""
+
+    def __init__(self, placements: dict[str, str]) -> None:
+        self.placements = {str(Path(k)): str(Path(v)) for k, v in placements.items()}
+        self.folders = {str(Path(k).parent): str(Path(v).parent) for k, v in self.placements.items()}
+
+    def __call__(self, path: str) -> str:
+        given = str(Path(path))
+        if given in self.placements:
+            return self.placements[given]
+        folder = self.folders.get(str(Path(given).parent))
+        return str(Path(folder) / Path(given).name) if folder is not None else given
+
+
+def placed_record(record: MigratingVm, place: Placement) -> MigratingVm:
+    def vm_placed(vm: VirtualMachine) -> VirtualMachine:
+        drives = tuple(
+            d.model_copy(update={"media": d.media.model_copy(update={"path": place(d.media.path)})}) if d.media else d
+            for d in vm.drives
+        )
+        return vm.model_copy(update={"drives": drives})
+
+    snapshots = tuple(
+        s.model_copy(update={"vm": vm_placed(s.vm), "frozen_disks": tuple(map(place, s.frozen_disks))})
+        for s in record.snapshots
+    )
+    return record.model_copy(update={
+        "vm": vm_placed(record.vm), "snapshots": snapshots, "snapshot_disks": tuple(map(place, record.snapshot_disks)),
+    })
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_offer(
+    record: MigratingVm, images: ImageService, placements: dict[str, str], source_host: str, backend: str,
+    allow_overwrite: bool,
+) -> tuple[MigrationOffer, list[str]]:
+    """The offer, and the source paths in the order of its files."""
+    place = Placement(placements)
+    files = source_files(record, images)
+    slots: list[FileSlot] = []
+    for path in files:
+        parent = _parent(path, images)
+        slots.append(FileSlot(path=place(path), size=Path(path).stat().st_size, sha256=sha256_of(path),
+                              parent=place(parent) if parent is not None else None))
+    offer = MigrationOffer(source_host=source_host, backend=backend, record=placed_record(record, place),
+                           files=tuple(slots), allow_overwrite=allow_overwrite)
+    return offer, files

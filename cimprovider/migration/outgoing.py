@@ -1,0 +1,208 @@
+"""The source's side, a state machine persisted per VM (see store):
+
+    preparing → sending → committing → (VM released here) done
+
+The VM is not touched until the destination has it: the source reads its
+record, offers it, streams the files, checks the VM did not change
+meanwhile, and asks the destination to adopt it. Only once the
+destination says it has the VM — or, after a lost answer or a restart,
+shows it — does the source forget the VM and delete its own copies of
+the files. A failure before that aborts the destination's half (its
+files go) and leaves the VM as it was. Migrations beyond the service's
+maximum wait for a slot, as Hyper-V queues them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from uuid import UUID
+
+from cimprovider.backends import MigrationBackend
+from cimprovider.backends.images import ImageService
+from cimprovider.jobs import CancelToken, ProgressReporter
+from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
+from cimprovider.migration.offer import OfferError, build_offer
+from cimprovider.migration.peers import Peer, PeerError, resolve_destination
+from cimprovider.migration.store import MigrationStore, Outgoing
+from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
+
+log = logging.getLogger("cimprovider.migration")
+PREPARING, SENDING, COMMITTING = "preparing", "sending", "committing"
+
+
+class MigrationFailed(Exception):
+    """The VM stays on this host as it was; the reasons say why."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+class Slots:
+    """At most `maximum()` migrations at once; the others wait their turn."""
+
+    def __init__(self, maximum: Callable[[], int]) -> None:
+        self.maximum = maximum
+        self.active = 0
+        self._free = threading.Condition()
+
+    def acquire(self, cancel: CancelToken) -> None:
+        with self._free:
+            while self.active >= self.maximum():
+                self._free.wait(0.2)
+                cancel.raise_if_cancelled()
+            self.active += 1
+
+    def release(self) -> None:
+        with self._free:
+            self.active -= 1
+            self._free.notify_all()
+
+
+class OutgoingMigrations:
+    def __init__(self, store: MigrationStore, backend: MigrationBackend, images: ImageService,
+                 peers: dict[str, Peer], host_name: str, backend_name: str, maximum: Callable[[], int]) -> None:
+        self.store = store
+        self.backend = backend
+        self.images = images
+        self.peers = peers
+        self.host_name = host_name
+        self.backend_name = backend_name
+        self.slots = Slots(maximum)
+
+    def client(self, destination: str) -> PeerClient:
+        try:
+            return PeerClient(resolve_destination(destination, self.peers))
+        except PeerError as error:
+            raise MigrationFailed([str(error)]) from None
+
+    def offer(self, request: MigrationRequest) -> tuple[MigrationOffer, list[str]]:
+        if not isinstance(self.backend, MigrationBackend):
+            raise MigrationFailed([f"VMs of a {self.backend_name} host cannot migrate yet; only simulated hosts move VMs"])
+        if any(o.vm_id == request.vm_id for o in self.store.outgoing()):
+            raise MigrationFailed([f"the virtual machine {request.vm_id} is already migrating"])
+        try:
+            record = self.backend.migration_record(request.vm_id)
+            return build_offer(record, self.images, request.placements, self.host_name, self.backend_name,
+                               request.allow_overwrite)
+        except OfferError as error:
+            raise MigrationFailed([str(error)]) from None
+        except Exception as error:  # noqa: BLE001 - the backend's NotFound/InvalidState say why
+            raise MigrationFailed([str(error)]) from None
+
+    def check(self, request: MigrationRequest) -> list[str]:
+        """Why the VM cannot move as asked (empty: it can); asks the destination."""
+        try:
+            offer, _ = self.offer(request)
+            self.client(request.destination).prepare(offer, check_only=True)
+        except (MigrationFailed, PeerRefused) as failure:
+            return failure.reasons
+        except PeerUnreachable as error:
+            return [f"the destination host cannot be reached: {error}"]
+        return []
+
+    def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        self.slots.acquire(cancel)
+        try:
+            self._migrate(request, progress)
+        finally:
+            self.slots.release()
+
+    def _migrate(self, request: MigrationRequest, progress: ProgressReporter) -> None:
+        offer, files = self.offer(request)
+        client = self.client(request.destination)
+        moved = [f for f, slot in zip(files, offer.files) if not (slot.path == f and request.allow_overwrite)]
+        keep = () if request.retain_source_copies else tuple(moved)
+        record = Outgoing(request.vm_id, PREPARING, request.destination, None, keep)
+        self.store.put_outgoing(record)
+        token: str | None = None
+        try:
+            token = client.prepare(offer, check_only=False)
+            record = Outgoing(request.vm_id, SENDING, request.destination, token, keep)
+            self.store.put_outgoing(record)
+            self._send(client, token, files, offer, progress)
+            if self._changed(request.vm_id, offer):
+                raise MigrationFailed([f"the virtual machine {request.vm_id} changed while it migrated"])
+            self.store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
+            client.commit(token)
+        except PeerUnreachable as error:
+            try:
+                adopted = self._resolve(self.store_record(request.vm_id), client)
+            except PeerUnreachable:
+                raise MigrationFailed([f"the destination host stopped answering while it adopted the VM ({error}); "
+                                       "the migration is settled once it answers again"]) from None
+            if adopted:
+                progress(100)
+                return
+            raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
+        except (PeerRefused, MigrationFailed) as failure:
+            self._undo(request.vm_id, client, token)
+            raise MigrationFailed(failure.reasons) from None
+        self._finish(request.vm_id, keep)
+        progress(100)
+
+    def _changed(self, vm_id: UUID, offer: MigrationOffer) -> bool:
+        now = self.backend.migration_record(vm_id)
+        return now.vm.power_state != offer.record.vm.power_state or len(now.snapshots) != len(offer.record.snapshots)
+
+    def _send(self, client: PeerClient, token: str, files: list[str], offer: MigrationOffer,
+              progress: ProgressReporter) -> None:
+        total = sum(slot.size for slot in offer.files) or 1
+        done = 0
+
+        def sent(count: int) -> None:
+            nonlocal done
+            done += count
+            progress(min(95, 5 + done * 90 // total))
+
+        progress(5)
+        for index, path in enumerate(files):
+            client.upload(token, index, Path(path), sent)
+
+    def store_record(self, vm_id: UUID) -> Outgoing | None:
+        return next((o for o in self.store.outgoing() if o.vm_id == vm_id), None)
+
+    def _undo(self, vm_id: UUID, client: PeerClient, token: str | None) -> None:
+        # Without a token the destination may still have accepted the offer
+        # (the answer was lost): it drops whatever it holds for the VM.
+        try:
+            client.abort(token, vm_id)
+        except (PeerRefused, PeerUnreachable) as error:
+            log.warning("could not tell the destination to drop VM %s: %s", vm_id, error)
+        self.store.drop_outgoing(vm_id)
+
+    def _finish(self, vm_id: UUID, source_files: tuple[str, ...]) -> None:
+        """The destination has the VM: it is no longer this host's."""
+        try:
+            self.backend.release_vm(vm_id)
+        except Exception:  # noqa: BLE001 - already released before a restart
+            log.debug("VM %s was already released", vm_id)
+        for path in source_files:
+            Path(path).unlink(missing_ok=True)
+        self.store.drop_outgoing(vm_id)
+        log.info("VM %s now lives on its destination; released here", vm_id)
+
+    def _resolve(self, record: Outgoing | None, client: PeerClient) -> bool:
+        """After a lost answer or a restart: True if the destination has the
+        VM (this host lets it go), False if the migration was undone here."""
+        if record is None:
+            return False
+        if record.phase == COMMITTING and client.owns(record.vm_id):
+            self._finish(record.vm_id, record.source_files)
+            return True
+        self._undo(record.vm_id, client, record.token)
+        return False
+
+    def reconcile(self) -> list[UUID]:
+        """At start: settle each migration a restart cut short. Those whose
+        destination cannot be reached stay pending; their ids are returned."""
+        pending = []
+        for record in self.store.outgoing():
+            try:
+                self._resolve(record, self.client(record.destination))
+            except (PeerUnreachable, MigrationFailed) as error:
+                log.warning("migration of VM %s to %s is unsettled: %s", record.vm_id, record.destination, error)
+                pending.append(record.vm_id)
+        return pending

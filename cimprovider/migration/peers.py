@@ -1,0 +1,90 @@
+"""The peers file: each peer host this server may migrate VMs to, by
+name, with its URL and the credentials this server signs in with there
+(a user with the admin role on the peer).
+
+    [peers.hostb]
+    url = "https://hostb.example:5989"
+    user = "migrator"
+    password = "…"          # or password_file = "/etc/cimprovider/hostb.pw"
+    ca_file = "/etc/cimprovider/ca.pem"   # optional; no_verify = true to skip
+
+A DestinationHost is a peer's name, `host:port` or a URL; the last two
+take the credentials of the peer with that URL, if there is one."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class PeerError(ValueError):
+    """The peers file or a destination is unusable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    url: str
+    user: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    no_verify: bool = False
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        return (self.user, self.password or "") if self.user else None
+
+
+def _normal_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PeerError(f"{url!r} is not an http or https URL")
+    port = parts.port or (5989 if parts.scheme == "https" else 5988)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def _peer(name: str, entry: object, source: Path) -> Peer:
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        raise PeerError(f"{source}: peer {name!r} needs a url")
+    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify"}
+    if unknown:
+        raise PeerError(f"{source}: peer {name!r} has unknown keys: {', '.join(sorted(unknown))}")
+    password = entry.get("password")
+    if "password_file" in entry:
+        password = Path(entry["password_file"]).expanduser().read_text().strip()
+    ca_file = Path(entry["ca_file"]).expanduser() if entry.get("ca_file") else None
+    return Peer(name, _normal_url(entry["url"]), entry.get("user"), password, ca_file, bool(entry.get("no_verify", False)))
+
+
+def load_peers(path: Path | None) -> dict[str, Peer]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise PeerError(f"peers file {path}: {error}") from None
+    table = data.get("peers", {})
+    if not isinstance(table, dict):
+        raise PeerError(f"{path}: [peers] must be a table of peer hosts")
+    return {name: _peer(name, entry, path) for name, entry in table.items()}
+
+
+def resolve_destination(destination: str, peers: dict[str, Peer]) -> Peer:
+    """The peer a DestinationHost names: a peer's name (case-insensitive),
+    a URL, or host:port (plain HTTP, as a port alone says nothing of TLS)."""
+    text = destination.strip()
+    for name, peer in peers.items():
+        if name.casefold() == text.casefold():
+            return peer
+    if "://" not in text:
+        if ":" not in text.rsplit("]", 1)[-1]:
+            raise PeerError(f"{destination!r} is neither a peer in the peers file nor host:port nor a URL")
+        text = f"http://{text}"
+    url = _normal_url(text)
+    for peer in peers.values():
+        if peer.url == url:
+            return peer
+    return Peer(destination, url)

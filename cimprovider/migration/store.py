@@ -1,0 +1,98 @@
+"""The migrations in flight, persisted in `<data_dir>/migrations.sqlite3`
+so a host that restarts finishes or undoes each one.
+
+Outgoing (this host is the source), by VM: the phase it reached —
+`preparing` (nothing sent yet), `sending` (the destination holds a
+token and files), `committing` (the destination was asked to adopt the
+VM; only the destination can say whether it did) — the destination, the
+token and the source files to delete once the destination has the VM.
+
+Incoming (this host is the destination), by token: the offer and whether
+its files have arrived. Until the VM is adopted the files are not the
+host's; a restart removes them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from cimprovider.database import Database
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS outgoing (vm_id TEXT PRIMARY KEY, phase TEXT NOT NULL, destination TEXT NOT NULL,"
+    " token TEXT, source_files TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS incoming (token TEXT PRIMARY KEY, vm_id TEXT NOT NULL, offer TEXT NOT NULL,"
+    " received TEXT NOT NULL)",
+)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    vm_id: UUID
+    phase: str
+    destination: str
+    token: str | None
+    source_files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    token: str
+    vm_id: UUID
+    offer: str
+    received: frozenset[int]
+
+
+class MigrationStore:
+    def __init__(self, path: Path) -> None:
+        self._db = Database(path)
+        with self._db.transaction() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- outgoing
+
+    def put_outgoing(self, record: Outgoing) -> None:
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO outgoing VALUES (?, ?, ?, ?, ?)",
+                (str(record.vm_id), record.phase, record.destination, record.token, json.dumps(record.source_files)),
+            )
+
+    def drop_outgoing(self, vm_id: UUID) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM outgoing WHERE vm_id = ?", (str(vm_id),))
+
+    def outgoing(self) -> list[Outgoing]:
+        rows = self._db.connection().execute("SELECT vm_id, phase, destination, token, source_files FROM outgoing")
+        return [Outgoing(UUID(v), p, d, t, tuple(json.loads(f))) for v, p, d, t, f in rows.fetchall()]
+
+    # --- incoming
+
+    def put_incoming(self, record: Incoming) -> None:
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO incoming VALUES (?, ?, ?, ?)",
+                (record.token, str(record.vm_id), record.offer, json.dumps(sorted(record.received))),
+            )
+
+    def mark_received(self, token: str, index: int) -> None:
+        with self._db.transaction() as db:
+            row = db.execute("SELECT received FROM incoming WHERE token = ?", (token,)).fetchone()
+            if row is not None:
+                received = sorted(set(json.loads(row[0])) | {index})
+                db.execute("UPDATE incoming SET received = ? WHERE token = ?", (json.dumps(received), token))
+
+    def drop_incoming(self, token: str) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM incoming WHERE token = ?", (token,))
+
+    def incoming(self, token: str | None = None) -> list[Incoming]:
+        query = "SELECT token, vm_id, offer, received FROM incoming"
+        rows = self._db.connection().execute(query + (" WHERE token = ?" if token else ""), (token,) if token else ())
+        return [Incoming(t, UUID(v), o, frozenset(json.loads(r))) for t, v, o, r in rows.fetchall()]

@@ -1,0 +1,54 @@
+"""What moves when a VM migrates between hosts, in backend terms: the VM
+with its snapshots and the files they read (MigratingVm), the offer a
+source makes to a destination (where each file lands, its size and
+checksum), and a migration request as the CIM side hands it over."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import Field
+
+from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.snapshots import Snapshot, SnapshotPosition
+from cimprovider.schemas.vm import VirtualMachine
+
+
+class MigratingVm(SchemaModel):
+    """A VM as one host hands it to another: it is adopted as it is, in
+    its power state (a running VM keeps running, with its start time)."""
+
+    vm: VirtualMachine
+    started_at: float | None = None
+    snapshots: tuple[Snapshot, ...] = ()
+    position: SnapshotPosition | None = None
+    # Disk files the backend made for snapshots (it may delete them later).
+    snapshot_disks: tuple[str, ...] = ()
+
+
+class FileSlot(SchemaModel):
+    """One file to carry: where it lands on the destination, how big it is,
+    its SHA-256, and (a differencing disk) the destination path of its parent."""
+
+    path: str = Field(min_length=1, max_length=4096)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    parent: str | None = None
+
+
+class MigrationOffer(SchemaModel):
+    source_host: str
+    backend: str
+    record: MigratingVm  # paths already as they will be on the destination
+    files: tuple[FileSlot, ...] = ()
+    allow_overwrite: bool = False
+
+
+class MigrationRequest(SchemaModel):
+    vm_id: UUID
+    destination: str = Field(min_length=1)
+    migration_type: int = 32768
+    # Source path -> destination path, for the disks given new places.
+    placements: dict[str, str] = Field(default_factory=dict)
+    allow_overwrite: bool = False
+    retain_source_copies: bool = False

@@ -1,0 +1,131 @@
+"""MigrateVirtualSystemToHost between two real servers: off, saved and
+running VMs with their disks and snapshots arrive in the state they left
+(a running VM is never seen off or saved on the destination), the disks
+land where NewResourceSettingData puts them or at their own paths, and
+the source forgets the VM only once the destination has it."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+from pywbem import CIMInstanceName
+
+from tests.integration.migration.two_hosts import destination_host, exists, migrate, source_host
+from tests.integration.model.hyperv import request_state, settings_of, state
+from tests.integration.storage.snapshots_client import guest_writes, take
+from tests.integration.storage.vhd_client import create, settings
+from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("two-hosts")
+    with destination_host(base) as b, source_host(base, b.live.url) as a:
+        yield a, b
+
+
+def digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def disk_sasd(conn, vm):
+    return next(d for d in settings_of(conn, "Msvm_StorageAllocationSettingData", vm)
+                if d["ResourceSubType"] == "Microsoft:Hyper-V:Virtual Hard Disk")
+
+
+def test_an_off_vm_moves_with_its_disk_to_where_new_resource_settings_say(hosts):
+    a, b = hosts
+    image = a.root / "off" / "off.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "off-vm", image)
+    before = digest(str(image))
+    sasd = disk_sasd(a.conn, vm)
+    target = b.root / "moved" / "off.vhd"
+    sasd["HostResource"] = [str(target)]
+    job = migrate(a.conn, vm, "hostb", resources=[sasd])
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert job["PercentComplete"] == 100
+    assert job.classname == "Msvm_MigrationJob" and job["MigrationType"] == 32771
+    assert not exists(a.conn, vm)
+    assert not image.exists(), "the source kept its copy of a moved disk"
+    assert state(b.conn, vm) == 3
+    assert disk_paths(b.conn, vm) == [str(target)]
+    assert digest(str(target)) == before
+
+
+def test_a_disk_without_new_settings_keeps_its_path_and_is_refused_outside_the_destination_roots(hosts):
+    a, b = hosts
+    image = a.root / "keep" / "keep.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "keep-vm", image)
+    job = migrate(a.conn, vm, "hostb")
+    assert job["JobState"] == 10
+    assert str(image) in job["ErrorDescription"] and "storage roots" in job["ErrorDescription"]
+    assert exists(a.conn, vm) and image.exists() and state(a.conn, vm) == 3
+    assert not exists(b.conn, vm)
+
+
+def test_a_saved_vm_with_snapshots_arrives_saved_with_its_tree(hosts):
+    a, b = hosts
+    image = a.root / "saved" / "saved.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "saved-vm", image)
+    take(a.conn, vm)
+    guest_writes(a.conn, vm, 1, 7)
+    take(a.conn, vm)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    assert request_state(a.conn, vm, 6)[0] == 4096
+    assert state(a.conn, vm) == 6
+    leaf = disk_paths(a.conn, vm)[0]
+    sasd = disk_sasd(a.conn, vm)
+    sasd["HostResource"] = [str(b.root / "saved" / Path(leaf).name)]
+    job = migrate(a.conn, vm, "hostb", resources=[sasd])
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert state(b.conn, vm) == 6
+    snapshots = b.conn.Associators(vm, AssocClass="Msvm_SnapshotOfVirtualSystem")
+    assert len(snapshots) == 2
+    moved_leaf = disk_paths(b.conn, vm)[0]
+    assert Path(moved_leaf).parent == b.root / "saved"
+    # every disk of the chain came along, beside the VM's disk, and reads through its new parents
+    assert len(list((b.root / "saved").iterdir())) == 3
+    assert not any((a.root / "saved").iterdir())
+    parent = settings(b.conn, Path(moved_leaf))["ParentPath"]
+    assert Path(parent).parent == b.root / "saved"
+    assert request_state(b.conn, vm, 2)[0] == 4096 and state(b.conn, vm) == 2
+
+
+def test_a_running_vm_keeps_running_and_the_destination_never_shows_it_otherwise(hosts):
+    a, b = hosts
+    image = a.root / "live" / "live.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "live-vm", image)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        conn = b.conn
+        while not stop.is_set():
+            if exists(conn, vm):
+                seen.append(state(conn, vm))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    sasd = disk_sasd(a.conn, vm)
+    sasd["HostResource"] = [str(b.root / "live" / "live.vhd")]
+    try:
+        job = migrate(a.conn, vm, "hostb", resources=[sasd])
+    finally:
+        stop.set()
+        watcher.join()
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert state(b.conn, vm) == 2
+    assert not exists(a.conn, vm)
+    assert set(seen) <= {2}, seen

@@ -1,0 +1,100 @@
+"""Two cimprovider servers as two hosts on loopback, each with its own
+data directory and storage root; the destination signs its clients in
+(HTTP Basic, an admin user) and the source's peers file names it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pywbem
+from pywbem import CIMInstance, CIMInstanceName
+
+from cimprovider.http.auth import UsersFile
+from tests.integration.model.hyperv import NS, wait_job
+from tests.support.live import LiveServer, in_process_server
+
+ADMIN = ("migrator", "migrator-password")
+
+
+@dataclass
+class Host:
+    live: LiveServer
+    root: Path
+    creds: tuple[str, str] | None = None
+
+    @property
+    def conn(self) -> pywbem.WBEMConnection:
+        return self.live.connection(NS, creds=self.creds)
+
+
+def write_users(path: Path) -> Path:
+    UsersFile(path).add(ADMIN[0], ADMIN[1], "admin")
+    return path
+
+
+def write_peers(path: Path, name: str, url: str, creds: tuple[str, str] | None = ADMIN) -> Path:
+    lines = [f"[peers.{name}]", f'url = "{url}"']
+    if creds:
+        lines += [f'user = "{creds[0]}"', f'password = "{creds[1]}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def destination_host(base: Path, **config: object) -> Iterator[Host]:
+    root = base / "b-storage"
+    with in_process_server(base / "b-data", storage_roots=[root], users_file=write_users(base / "b-users.json"),
+                           host_name="hostb", **config) as live:
+        yield Host(live, root, ADMIN)
+
+
+@contextmanager
+def source_host(base: Path, destination_url: str, **config: object) -> Iterator[Host]:
+    root = base / "a-storage"
+    peers = write_peers(base / "a-peers.toml", "hostb", destination_url)
+    with in_process_server(base / "a-data", storage_roots=[root], peers_file=peers, host_name="hosta", **config) as live:
+        yield Host(live, root)
+
+
+def migration_service(conn: pywbem.WBEMConnection) -> CIMInstanceName:
+    return conn.EnumerateInstanceNames("Msvm_VirtualSystemMigrationService")[0]
+
+
+def migration_setting(conn: pywbem.WBEMConnection, migration_type: int = 32771, **values: object) -> CIMInstance:
+    found = conn.ExecQuery("WQL", f"SELECT * FROM Msvm_VirtualSystemMigrationSettingData WHERE MigrationType = '{migration_type}'", NS)
+    setting = found[0]
+    for name, value in values.items():
+        setting[name] = value
+    return setting
+
+
+def migrate(conn: pywbem.WBEMConnection, vm: CIMInstanceName, destination: str, timeout: float = 60,
+            resources: list[CIMInstance] | None = None, **settings: object) -> CIMInstance:
+    """MigrateVirtualSystemToHost as os-win calls it; the finished job."""
+    code, out = conn.InvokeMethod(
+        "MigrateVirtualSystemToHost", migration_service(conn), ComputerSystem=vm, DestinationHost=destination,
+        MigrationSettingData=migration_setting(conn, **settings).tocimxmlstr(),
+        NewResourceSettingData=[r.tocimxmlstr() for r in resources or []],
+    )
+    assert int(code) == 4096, code
+    return wait_job(conn, out["Job"], timeout)
+
+
+def exists(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> bool:
+    try:
+        conn.GetInstance(vm, PropertyList=["Name"])
+    except pywbem.CIMError as error:
+        assert error.status_code == 6
+        return False
+    return True
+
+
+def wait_until(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what}"
+        time.sleep(0.05)
