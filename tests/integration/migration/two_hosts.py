@@ -36,10 +36,12 @@ def write_users(path: Path) -> Path:
     return path
 
 
-def write_peers(path: Path, name: str, url: str, creds: tuple[str, str] | None = ADMIN) -> Path:
-    lines = [f"[peers.{name}]", f'url = "{url}"']
-    if creds:
-        lines += [f'user = "{creds[0]}"', f'password = "{creds[1]}"']
+def write_peers(path: Path, peers: dict[str, tuple[str, tuple[str, str] | None]]) -> Path:
+    lines: list[str] = []
+    for name, (url, creds) in peers.items():
+        lines += [f"[peers.{name}]", f'url = "{url}"']
+        if creds:
+            lines += [f'user = "{creds[0]}"', f'password = "{creds[1]}"']
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -53,9 +55,9 @@ def destination_host(base: Path, **config: object) -> Iterator[Host]:
 
 
 @contextmanager
-def source_host(base: Path, destination_url: str, **config: object) -> Iterator[Host]:
+def source_host(base: Path, destination_url: str, more_peers: dict | None = None, **config: object) -> Iterator[Host]:
     root = base / "a-storage"
-    peers = write_peers(base / "a-peers.toml", "hostb", destination_url)
+    peers = write_peers(base / "a-peers.toml", {"hostb": (destination_url, ADMIN), **(more_peers or {})})
     with in_process_server(base / "a-data", storage_roots=[root], peers_file=peers, host_name="hosta", **config) as live:
         yield Host(live, root)
 
