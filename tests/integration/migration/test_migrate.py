@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from pywbem import CIMInstanceName
+from pywbem import Uint32
 
-from tests.integration.migration.two_hosts import destination_host, exists, migrate, source_host
+from tests.integration.migration.two_hosts import destination_host, exists, migrate, migration_service, migration_setting, source_host
 from tests.integration.model.hyperv import request_state, settings_of, state
 from tests.integration.storage.snapshots_client import guest_writes, take
+from tests.integration.storage.test_kill_during_job import big_source
 from tests.integration.storage.vhd_client import create, settings
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
@@ -129,3 +131,39 @@ def test_a_running_vm_keeps_running_and_the_destination_never_shows_it_otherwise
     assert state(b.conn, vm) == 2
     assert not exists(a.conn, vm)
     assert set(seen) <= {2}, seen
+
+
+def test_migrations_beyond_the_maximum_wait_their_turn(hosts):
+    a, b = hosts
+    service = migration_service(a.conn)
+    settings = a.conn.EnumerateInstances("Msvm_VirtualSystemMigrationServiceSettingData")[0]
+    settings["MaximumActiveVirtualSystemMigration"] = Uint32(1)
+    assert a.conn.InvokeMethod("ModifyServiceSettings", service, ServiceSettingData=settings.tocimxmlstr())[0] == 0
+    jobs = []
+    for name in ("queue-1", "queue-2"):
+        image = a.root / name / f"{name}.vhd"
+        image.parent.mkdir()
+        big_source(image)
+        vm = vm_with_disk(a.conn, name, image)
+        sasd = disk_sasd(a.conn, vm)
+        sasd["HostResource"] = [str(b.root / name / f"{name}.vhd")]
+        code, out = a.conn.InvokeMethod("MigrateVirtualSystemToHost", service, ComputerSystem=vm, DestinationHost="hostb",
+                                        MigrationSettingData=migration_setting(a.conn).tocimxmlstr(),
+                                        NewResourceSettingData=[sasd.tocimxmlstr()])
+        assert int(code) == 4096
+        jobs.append(out["Job"])
+    one_waited = False
+    while True:
+        found = [a.conn.GetInstance(job, PropertyList=["JobState", "PercentComplete"]) for job in jobs]
+        moving = [j for j in found if j["JobState"] == 4 and j["PercentComplete"] > 0]
+        assert len(moving) <= 1, "two migrations ran at once past a maximum of one"
+        assert a.conn.GetInstance(service)["ActiveVirtualSystemMigrationCount"] <= 1
+        if any(j["JobState"] == 4 and j["PercentComplete"] == 0 for j in found) and moving:
+            one_waited = True
+        if all(j["JobState"] in (7, 10) for j in found):
+            break
+        time.sleep(0.02)
+    assert [j["JobState"] for j in found] == [7, 7]
+    assert one_waited
+    settings["MaximumActiveVirtualSystemMigration"] = Uint32(2)
+    assert a.conn.InvokeMethod("ModifyServiceSettings", service, ServiceSettingData=settings.tocimxmlstr())[0] == 0
