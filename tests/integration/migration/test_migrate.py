@@ -139,14 +139,17 @@ def test_migrations_beyond_the_maximum_wait_their_turn(hosts):
     settings = a.conn.EnumerateInstances("Msvm_VirtualSystemMigrationServiceSettingData")[0]
     settings["MaximumActiveVirtualSystemMigration"] = Uint32(1)
     assert a.conn.InvokeMethod("ModifyServiceSettings", service, ServiceSettingData=settings.tocimxmlstr())[0] == 0
-    jobs = []
-    for name in ("queue-1", "queue-2"):
+    vms = []
+    for name in ("queue-1", "queue-2"):  # both ready before either moves
         image = a.root / name / f"{name}.vhd"
         image.parent.mkdir()
         big_source(image)
         vm = vm_with_disk(a.conn, name, image)
         sasd = disk_sasd(a.conn, vm)
         sasd["HostResource"] = [str(b.root / name / f"{name}.vhd")]
+        vms.append((vm, sasd))
+    jobs = []
+    for vm, sasd in vms:
         code, out = a.conn.InvokeMethod("MigrateVirtualSystemToHost", service, ComputerSystem=vm, DestinationHost="hostb",
                                         MigrationSettingData=migration_setting(a.conn).tocimxmlstr(),
                                         NewResourceSettingData=[sasd.tocimxmlstr()])
