@@ -8,9 +8,10 @@ import sys
 import click
 
 from cimprovider import __version__
-from cimprovider.cli import vm_devices, vm_kvp, vm_power, vm_transfer  # noqa: F401 - they add their commands to `vm`
+from cimprovider.cli import vm_devices, vm_kvp, vm_move, vm_power, vm_transfer  # noqa: F401 - they add their commands to `vm`
 from cimprovider.cli.completion import completion
 from cimprovider.cli.failures import INTERRUPTED, USAGE
+from cimprovider.cli.host import host
 from cimprovider.cli.job import job
 from cimprovider.cli.serve import serve
 from cimprovider.cli.snapshot import snapshot
@@ -35,6 +36,7 @@ cli.add_command(job)
 cli.add_command(snapshot)
 cli.add_command(switch)
 cli.add_command(vhd)
+cli.add_command(host)
 for _command in (enum, get, invoke, query, assoc, watch, completion):
     cli.add_command(_command)
 

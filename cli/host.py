@@ -1,0 +1,57 @@
+"""`cimprovider host list`: the hosts of a peers file (the one a server is
+given with --peers), each with its VMs, free memory and state — reached
+with the URL and credentials the file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pywbem
+
+from cimprovider.cli.connection import Session, client_command
+from cimprovider.cli.failures import CommandFailure
+from cimprovider.cli.hyperv import list_vms
+from cimprovider.cli.output import emit
+from cimprovider.migration.peers import Peer, PeerError, load_peers
+
+HOST_FIELDS = ("name", "url", "state", "vms", "running", "free_memory_mb", "error")
+MEMORY = 4
+USING_MEMORY = (2, 9)  # running, paused
+
+
+@click.group()
+def host() -> None:
+    """Hosts this server's peers file names."""
+
+
+def describe(session: Session, peer: Peer) -> dict:
+    conn = pywbem.WBEMConnection(peer.url, peer.credentials, default_namespace=session.namespace,
+                                 timeout=session.timeout, no_verification=peer.no_verify,
+                                 ca_certs=str(peer.ca_file) if peer.ca_file else None)
+    record: dict = {"name": peer.name, "url": peer.url}
+    try:
+        vms = list_vms(conn)
+        pool = next(p for p in conn.EnumerateInstances("Msvm_ResourcePool") if p["ResourceType"] == MEMORY)
+        running = [v for v in vms if v.state in USING_MEMORY]
+        prefixes = tuple(f"Microsoft:{v.guid}".lower() for v in running)
+        # The memory settings of running VMs (their InstanceIDs start with the VM's).
+        used = sum(int(m["VirtualQuantity"] or 0) for m in conn.EnumerateInstances("Msvm_MemorySettingData")
+                   if prefixes and str(m["InstanceID"]).lower().startswith(prefixes))
+    except (pywbem.Error, OSError, StopIteration) as error:
+        return {**record, "state": "unreachable", "error": str(error)}
+    return {**record, "state": "up", "vms": len(vms), "running": len(running),
+            "free_memory_mb": int(pool["Capacity"] or 0) - used}
+
+
+@host.command("list")
+@click.option("--peers", "peers_file", envvar="CIMPROVIDER_PEERS", required=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True), help="The peers file (TOML).")
+@client_command()
+def list_command(session: Session, peers_file: Path) -> None:
+    """List each peer host with its VMs, free memory and state."""
+    try:
+        peers = load_peers(peers_file)
+    except PeerError as error:
+        raise CommandFailure(f"host list: {error}") from None
+    emit(session, [describe(session, peer) for peer in peers.values()], HOST_FIELDS, "name")

@@ -1,0 +1,81 @@
+"""`vm move` and `host list` against two real servers as two hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from cimprovider.cli.main import cli
+from tests.integration.migration.two_hosts import ADMIN, destination_host, exists, source_host, write_peers
+from tests.integration.model.hyperv import request_state, state
+from tests.integration.storage.vhd_client import create
+from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("cli-hosts")
+    with destination_host(base) as b, source_host(base, b.live.url) as a:
+        yield base, a, b
+
+
+def run(url: str, *args: str, env: dict | None = None):
+    environment = {k: None for k in os.environ if k.startswith("CIMPROVIDER_")}
+    environment.update({"CIMPROVIDER_SERVER": url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull, **(env or {})})
+    return CliRunner(mix_stderr=False).invoke(cli, list(args), env=environment, catch_exceptions=False)
+
+
+def test_vm_move_with_a_storage_path(hosts):
+    _, a, b = hosts
+    image = a.root / "cli" / "cli.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "cli-vm", image)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    result = run(a.live.url, "vm", "move", "cli-vm", "--to", "hostb", "--storage-path", str(b.root / "cli-moved"))
+    assert result.exit_code == 0, result.stderr
+    assert "moved cli-vm to hostb" in result.stdout
+    assert not exists(a.conn, vm)
+    assert state(b.conn, vm) == 2
+    assert disk_paths(b.conn, vm) == [str(b.root / "cli-moved" / "cli.vhd")]
+
+
+def test_quick_move_saves_moves_and_restores(hosts):
+    base, a, b = hosts
+    image = a.root / "quick" / "quick.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "quick-vm", image)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    peers = write_peers(base / "client-peers.toml", {"hostb": (b.live.url, ADMIN)})
+    result = run(a.live.url, "vm", "move", "quick-vm", "--to", "hostb", "--quick", "--peers", str(peers),
+                 "--storage-path", str(b.root / "quick"))
+    assert result.exit_code == 0, result.stderr
+    assert not exists(a.conn, vm) and state(b.conn, vm) == 2
+
+
+def test_a_refused_move_says_why_and_exits_nonzero(hosts):
+    _, a, _ = hosts
+    image = a.root / "stay" / "stay.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "stay-vm", image)
+    result = run(a.live.url, "vm", "move", "stay-vm", "--to", "hostb")
+    assert result.exit_code == 1
+    assert "storage roots" in result.stderr
+    assert exists(a.conn, vm)
+
+
+def test_host_list_shows_each_peer(hosts):
+    base, a, b = hosts
+    peers = write_peers(base / "list-peers.toml", {"hostb": (b.live.url, ADMIN), "gone": ("http://127.0.0.1:9", None)})
+    result = run(a.live.url, "host", "list", "--peers", str(peers), "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["hostb"]["state"] == "up"
+    assert rows["hostb"]["vms"] == len([v for v in b.conn.EnumerateInstances("Msvm_ComputerSystem") if v["Caption"] != "Hosting Computer System"])
+    assert rows["hostb"]["free_memory_mb"] > 0
+    assert rows["gone"]["state"] == "unreachable"
