@@ -236,6 +236,7 @@ def add_migration(parts: ServerParts, virt: Virtualization) -> None:
     engine = MigrationEngine(
         parts.config.data_dir, virt.backend, virt.backend.name, parts.config.storage_roots, peers, parts.host_name,  # type: ignore[arg-type]
         enabled=lambda: settings.enabled, maximum=lambda: settings.max_active,
+        maximum_storage=lambda: settings.max_active_storage,
     )
     engine.start()
     parts.migration.attach_engine(engine)

@@ -4,7 +4,11 @@ server understands: a peer named in its peers file, host:port or a URL.
 `--storage-path DIR` puts every disk into DIR on the destination (else
 each keeps its path); `--quick` is Hyper-V's quick migration: save, move,
 restore — restoring needs the destination's address, from --to itself
-(host:port, URL) or the client's --peers file."""
+(host:port, URL) or the client's --peers file.
+
+`cimprovider vm move-storage VM DIR`: storage migration on the VM's own
+host (MigrationType 32769): every disk of the VM, with its parents and
+snapshot disks, moves into DIR while the VM keeps its state."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from cimprovider.cli.vm import vm
 from cimprovider.migration.peers import PeerError, load_peers, resolve_destination
 
 RUNNING, SAVED = 2, 6
-VIRTUAL_SYSTEM_AND_STORAGE = 32771
+STORAGE, VIRTUAL_SYSTEM_AND_STORAGE = 32769, 32771
 HARD_DISK = "Microsoft:Hyper-V:Virtual Hard Disk"
 
 
@@ -30,10 +34,10 @@ def migration_service(conn: pywbem.WBEMConnection) -> pywbem.CIMInstanceName:
     return conn.EnumerateInstanceNames("Msvm_VirtualSystemMigrationService")[0]
 
 
-def migration_setting(conn: pywbem.WBEMConnection) -> str:
-    """The server's preexisting setting for moving a VM with its storage."""
+def migration_setting(conn: pywbem.WBEMConnection, migration_type: int = VIRTUAL_SYSTEM_AND_STORAGE) -> str:
+    """The server's preexisting setting for this kind of migration."""
     found = conn.ExecQuery("WQL", "SELECT * FROM Msvm_VirtualSystemMigrationSettingData "
-                                  f"WHERE MigrationType = '{VIRTUAL_SYSTEM_AND_STORAGE}'", conn.default_namespace)
+                                  f"WHERE MigrationType = '{migration_type}'", conn.default_namespace)
     if not found:
         raise CommandFailure("vm move: the server offers no migration settings; it cannot migrate VMs")
     return found[0].tocimxmlstr()
@@ -90,3 +94,19 @@ def move(session: Session, name: str, to: str, storage_path: str | None, quick: 
         moved = require_vm(destination_connection(session, to, peers_file), name)
         change_state(session, moved, RUNNING, f"vm move {name!r}: restore on {to}")
     click.echo(target.guid if session.quiet else f"moved {target.name} to {to}")
+
+
+@vm.command("move-storage")
+@click.argument("name", shell_complete=vm_names)
+@click.argument("directory")
+@client_command(job=True)
+def move_storage(session: Session, name: str, directory: str) -> None:
+    """Move the disks of VM NAME into DIRECTORY on its own host (the VM keeps running if it runs)."""
+    target = require_vm(session.single(), name)
+    disks = placed_disks(target, directory)
+    if not disks:
+        raise CommandFailure(f"vm move-storage: {target.name} has no virtual hard disk to move")
+    call(session, target.conn, migration_service(target.conn), "MigrateVirtualSystemToHost",
+         f"vm move-storage {name!r} to {directory}", ComputerSystem=target.path, DestinationHost=None,
+         MigrationSettingData=migration_setting(target.conn, STORAGE), NewResourceSettingData=disks)
+    click.echo(directory if session.quiet else f"moved the storage of {target.name} to {directory}")

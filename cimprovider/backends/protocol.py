@@ -230,6 +230,12 @@ class MigrationBackend(Protocol):
         state, leaving its files where they are."""
         ...
 
+    def relocate_vm(self, record: MigratingVm) -> VirtualMachine:
+        """Point the VM and its snapshots at the paths `record` names (its
+        files moved on this host), in one step; InvalidStateError if its
+        power state or snapshots changed since the record was read."""
+        ...
+
 
 @runtime_checkable
 class HealthReporting(Protocol):

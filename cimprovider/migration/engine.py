@@ -14,13 +14,15 @@ from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.jobs import CancelToken, ProgressReporter
 from cimprovider.migration.channel import UploadChannel
 from cimprovider.migration.incoming import IncomingMigrations, MigrationRefused
-from cimprovider.migration.outgoing import MigrationFailed, OutgoingMigrations
+from cimprovider.migration.outgoing import MigrationFailed, OutgoingMigrations, Slots
 from cimprovider.migration.peers import Peer
 from cimprovider.migration.store import MigrationStore
+from cimprovider.migration.storage_move import StorageMoves
 from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
 RETRY_SECONDS = 5.0
+STORAGE = 32769
 
 __all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
 
@@ -28,13 +30,15 @@ __all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
 class MigrationEngine:
     def __init__(self, data_dir: Path, backend: MigrationBackend, backend_name: str, roots: list[Path],
                  peers: dict[str, Peer], host_name: str, enabled: Callable[[], bool],
-                 maximum: Callable[[], int]) -> None:
+                 maximum: Callable[[], int], maximum_storage: Callable[[], int]) -> None:
         self.store = MigrationStore(data_dir / "migrations.sqlite3")
         storage = StorageRoots(roots)
         self.incoming = IncomingMigrations(self.store, backend, storage, backend_name, enabled)
         self.outgoing = OutgoingMigrations(self.store, backend, ImageService(storage), peers, host_name,
                                            backend_name, maximum)
         self.channel = UploadChannel(self.incoming)
+        self.storage = StorageMoves(self.store, backend, storage)
+        self.storage_slots = Slots(maximum_storage)
         self.enabled = enabled
         self._stop = threading.Event()
         self._settler: threading.Thread | None = None
@@ -44,6 +48,7 @@ class MigrationEngine:
         outgoing ones are settled with their destinations, retried in the
         background while a destination does not answer."""
         self.incoming.reconcile()
+        self.storage.reconcile()
         self._settler = threading.Thread(target=self._settle, name="migration-settle", daemon=True)
         self._settler.start()
 
@@ -64,12 +69,28 @@ class MigrationEngine:
     def active(self) -> int:
         return self.outgoing.slots.active
 
+    def active_storage(self) -> int:
+        return self.storage_slots.active
+
     def check(self, request: MigrationRequest) -> list[str]:
+        if request.migration_type == STORAGE:
+            try:
+                self.storage.plan(request)
+            except MigrationFailed as failure:
+                return failure.reasons
+            return []
         if not self.enabled():
             return ["migration is disabled on this host (EnableVirtualSystemMigration is false)"]
         return self.outgoing.check(request)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        if request.migration_type == STORAGE:
+            self.storage_slots.acquire(cancel)
+            try:
+                self.storage.move(request, progress)
+            finally:
+                self.storage_slots.release()
+            return
         if not self.enabled():
             raise MigrationFailed(["migration is disabled on this host (EnableVirtualSystemMigration is false)"])
         self.outgoing.migrate(request, progress, cancel)

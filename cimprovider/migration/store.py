@@ -7,6 +7,9 @@ token and files), `committing` (the destination was asked to adopt the
 VM; only the destination can say whether it did) — the destination, the
 token and the source files to delete once the destination has the VM.
 
+Moves (storage moving on this host), by VM: each file's old and new
+path; until the VM points at the new ones, the copies are not the host's.
+
 Incoming (this host is the destination), by token: the offer and whether
 its files have arrived. Until the VM is adopted the files are not the
 host's; a restart removes them."""
@@ -25,6 +28,9 @@ SCHEMA = (
     " token TEXT, source_files TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS incoming (token TEXT PRIMARY KEY, vm_id TEXT NOT NULL, offer TEXT NOT NULL,"
     " received TEXT NOT NULL)",
+    # Storage moving on this host: each file's old and new path, until the
+    # VM points at the new ones (then the old go) or the move is undone.
+    "CREATE TABLE IF NOT EXISTS moves (vm_id TEXT NOT NULL, old TEXT NOT NULL, new TEXT NOT NULL)",
 )
 
 
@@ -96,3 +102,19 @@ class MigrationStore:
         query = "SELECT token, vm_id, offer, received FROM incoming"
         rows = self._db.connection().execute(query + (" WHERE token = ?" if token else ""), (token,) if token else ())
         return [Incoming(t, UUID(v), o, frozenset(json.loads(r))) for t, v, o, r in rows.fetchall()]
+
+    # --- moves
+
+    def put_moves(self, vm_id: UUID, moves: list[tuple[str, str]]) -> None:
+        with self._db.transaction() as db:
+            db.executemany("INSERT INTO moves VALUES (?, ?, ?)", [(str(vm_id), old, new) for old, new in moves])
+
+    def drop_moves(self, vm_id: UUID) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM moves WHERE vm_id = ?", (str(vm_id),))
+
+    def moves(self) -> dict[UUID, list[tuple[str, str]]]:
+        found: dict[UUID, list[tuple[str, str]]] = {}
+        for vm_id, old, new in self._db.connection().execute("SELECT vm_id, old, new FROM moves").fetchall():
+            found.setdefault(UUID(vm_id), []).append((old, new))
+        return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 from cimprovider.cli.main import cli
 from tests.integration.migration.two_hosts import ADMIN, destination_host, exists, source_host, write_peers
 from tests.integration.model.hyperv import request_state, state
-from tests.integration.storage.vhd_client import create
+from tests.integration.storage.snapshots_client import take
+from tests.integration.storage.vhd_client import create, settings
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 
@@ -79,3 +81,23 @@ def test_host_list_shows_each_peer(hosts):
     assert rows["hostb"]["vms"] == len([v for v in b.conn.EnumerateInstances("Msvm_ComputerSystem") if v["Caption"] != "Hosting Computer System"])
     assert rows["hostb"]["free_memory_mb"] > 0
     assert rows["gone"]["state"] == "unreachable"
+
+
+def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts):
+    _, a, _ = hosts
+    image = a.root / "here" / "here.vhd"
+    image.parent.mkdir()
+    create(a.conn, image)
+    vm = vm_with_disk(a.conn, "here-vm", image)
+    take(a.conn, vm)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    result = run(a.live.url, "vm", "move-storage", "here-vm", str(a.root / "there"))
+    assert result.exit_code == 0, result.stderr
+    assert state(a.conn, vm) == 2
+    leaf = disk_paths(a.conn, vm)[0]
+    assert Path(leaf).parent == a.root / "there"
+    assert sorted(p.name for p in (a.root / "there").iterdir()) == sorted([Path(leaf).name, "here.vhd"])
+    assert list((a.root / "here").iterdir()) == []
+    assert Path(settings(a.conn, Path(leaf))["ParentPath"]) == a.root / "there" / "here.vhd"
+    refused = run(a.live.url, "vm", "move-storage", "here-vm", "/proc/outside")
+    assert refused.exit_code == 1 and "storage roots" in refused.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cimprovider.backends.errors import InvalidStateError
-from cimprovider.schemas.events import VmDefined, VmDestroyed
+from cimprovider.schemas.events import VmDefined, VmDestroyed, VmModified
 from cimprovider.schemas.migration import MigratingVm
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -85,3 +85,30 @@ class MigrationOperations:
             self._started_at.pop(vm_id, None)
             self._busy.pop(vm_id, None)
             self.events.publish(VmDestroyed(vm=vm))
+
+    def relocate_vm(self, record: MigratingVm) -> VirtualMachine:
+        vm = record.vm
+        with self._lock:
+            self._check_open()
+            current = self.get_vm(vm.id)
+            if vm.id in self._busy or current.power_state != vm.power_state:
+                raise InvalidStateError(f"VM {vm.id} changed its power state while its storage moved")
+            if {s.id for s in self.list_snapshots(vm.id)} != {s.id for s in record.snapshots}:
+                raise InvalidStateError(f"VM {vm.id} gained or lost snapshots while its storage moved")
+            with self._store.transaction() as db:
+                self._store.put_vm(db, str(vm.id), vm.model_dump_json(), self._started_at.get(vm.id))
+                for snapshot in record.snapshots:
+                    self._store.put_snapshot(db, str(snapshot.id), str(vm.id), snapshot.model_dump_json())
+                for path in [p for p, owner in self._snapshot_disks.items() if owner == vm.id]:
+                    self._store.delete_snapshot_disk(db, path)
+                for path in record.snapshot_disks:
+                    self._store.put_snapshot_disk(db, path, str(vm.id))
+            self._vms[vm.id] = vm
+            for snapshot in record.snapshots:
+                self._snapshots[snapshot.id] = snapshot
+            for path in [p for p, owner in self._snapshot_disks.items() if owner == vm.id]:
+                del self._snapshot_disks[path]
+            for path in record.snapshot_disks:
+                self._snapshot_disks[path] = vm.id
+            self.events.publish(VmModified(previous=current, vm=vm))
+            return vm

@@ -1,7 +1,7 @@
 """Reading MigrateVirtualSystemToHost's and the checks' parameters into a
 MigrationRequest: the VM, the destination, the MigrationType and the
 settings this host honours (AllowOverwriteExistingFile,
-RetainVhdCopiesOnSource), and the disks NewResourceSettingData places
+RetainVhdCopiesOnSource, AvoidRemovingVHDs), and the disks NewResourceSettingData places
 elsewhere (each an SASD of the VM with its new HostResource). Settings
 that cannot be honoured are refused."""
 
@@ -24,17 +24,20 @@ SASD = "Msvm_StorageAllocationSettingData"
 def read_request(virt: Virtualization, params: dict[str, Any]) -> tuple[VirtualMachine, MigrationRequest]:
     vm_id = virt.vm_from_system(params.get("ComputerSystem"))
     vm = virt.vm_or_not_found(vm_id, params.get("ComputerSystem"))
-    destination = params.get("DestinationHost")
-    if not isinstance(destination, str) or not destination.strip():
-        raise invalid_parameter("DestinationHost", "a peer host name, host:port or URL is required")
     bag = read_embedded(params["MigrationSettingData"], "MigrationSettingData") if params.get("MigrationSettingData") else None
     migration_type = (bag.integer("MigrationType") if bag else None) or VIRTUAL_SYSTEM
     if migration_type == STAGED:
         raise MethodFailure(NOT_SUPPORTED, "MigrationType: staged migration (32770) through a planned VM is not supported")
+    if migration_type not in (VIRTUAL_SYSTEM, VIRTUAL_SYSTEM_AND_STORAGE, STORAGE):
+        raise invalid_parameter("MigrationType", f"{migration_type} is not 32768, 32769 or 32771")
+    destination = params.get("DestinationHost")
     if migration_type == STORAGE:
-        raise MethodFailure(NOT_SUPPORTED, "MigrationType: storage migration (32769) moves disks on one host, not to another")
-    if migration_type not in (VIRTUAL_SYSTEM, VIRTUAL_SYSTEM_AND_STORAGE):
-        raise invalid_parameter("MigrationType", f"{migration_type} is not 32768 or 32771")
+        # Storage moves on this host: no destination, or this host's name.
+        if destination and str(destination).strip().casefold() not in (virt.host_name.casefold(), "localhost"):
+            raise invalid_parameter("DestinationHost", f"a storage migration stays on this host ({virt.host_name}), not {destination}")
+        destination = virt.host_name
+    if not isinstance(destination, str) or not destination.strip():
+        raise invalid_parameter("DestinationHost", "a peer host name, host:port or URL is required")
     if bag is not None:
         _refuse_unhonoured(bag)
     if params.get("NewSystemSettingData"):
@@ -46,7 +49,7 @@ def read_request(virt: Virtualization, params: dict[str, Any]) -> tuple[VirtualM
         migration_type=migration_type,
         placements=placements,
         allow_overwrite=bool(bag.boolean("AllowOverwriteExistingFile")) if bag else False,
-        retain_source_copies=bool(bag.boolean("RetainVhdCopiesOnSource")) if bag else False,
+        retain_source_copies=bool(bag.boolean("RetainVhdCopiesOnSource") or bag.boolean("AvoidRemovingVHDs")) if bag else False,
     )
     return vm, request
 

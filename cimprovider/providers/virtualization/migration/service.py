@@ -79,7 +79,7 @@ class MigrationService(InstanceProvider, MethodProvider):
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
-        systems, storage = (self.engine.active() if self.engine else 0), 0
+        systems, storage = (self.engine.active(), self.engine.active_storage()) if self.engine else (0, 0)
         values = {
             **self.path().keybindings,
             "ElementName": "Virtual System Migration Service",

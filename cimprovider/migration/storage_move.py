@@ -1,0 +1,116 @@
+"""Storage migration on one host (MigrationType 32769): the VM's files —
+disks, their parents and snapshot disks, ISOs — are copied where the new
+resource settings put them (each written as `<name>.migrating` and renamed
+into place), differencing disks are pointed at their moved parents, and
+then the VM (running or not) is switched to the new paths in one backend
+step; only then are the old files deleted. The pairs of paths are kept
+until the end, so a restart finishes a switched move (old files go) or
+undoes one that was not (the copies go)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from uuid import UUID
+
+from cimprovider.backends import MigrationBackend
+from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.backends.images.errors import PathOutsideStorageError
+from cimprovider.jobs import ProgressReporter
+from cimprovider.migration.incoming import partial_path
+from cimprovider.migration.offer import OfferError, Placement, _parent, drive_paths, placed_record, source_files
+from cimprovider.migration.outgoing import MigrationFailed
+from cimprovider.migration.store import MigrationStore
+from cimprovider.schemas.migration import MigrationRequest
+
+log = logging.getLogger("cimprovider.migration")
+CHUNK = 1024 * 1024
+
+
+class StorageMoves:
+    def __init__(self, store: MigrationStore, backend: MigrationBackend, roots: StorageRoots) -> None:
+        self.store = store
+        self.backend = backend
+        self.roots = roots
+        self.images = ImageService(roots)
+
+    def plan(self, request: MigrationRequest) -> list[tuple[str, str]]:
+        """(old, new) for every file that moves; refused as a whole if one cannot."""
+        if not request.placements:
+            raise MigrationFailed(["a storage migration needs NewResourceSettingData naming each disk's new path"])
+        try:
+            record = self.backend.migration_record(request.vm_id)
+            files = source_files(record, self.images)
+        except OfferError as error:
+            raise MigrationFailed([str(error)]) from None
+        place = Placement(request.placements)
+        moves = [(old, place(old)) for old in files if place(old) != old]
+        reasons = []
+        for _, new in moves:
+            try:
+                target = self.roots.confine(new, "disk path")
+            except PathOutsideStorageError as error:
+                reasons.append(str(error))
+                continue
+            if target.exists() and not request.allow_overwrite:
+                reasons.append(f"{new} already exists (AllowOverwriteExistingFile is false)")
+        if reasons:
+            raise MigrationFailed(reasons)
+        return moves
+
+    def move(self, request: MigrationRequest, progress: ProgressReporter) -> None:
+        moves = self.plan(request)
+        record = self.backend.migration_record(request.vm_id)
+        self.store.put_moves(request.vm_id, moves)
+        try:
+            self._copy(moves, progress)
+            for old, new in moves:
+                parent = _parent(old, self.images)
+                if parent is not None and Placement(dict(moves))(parent) != parent:
+                    self.images.set_parent(Path(new), Path(Placement(dict(moves))(parent)))
+            self.backend.relocate_vm(placed_record(record, Placement(dict(moves))))
+        except Exception as error:  # noqa: BLE001 - every failure undoes the copies
+            self._undo(request.vm_id, moves)
+            raise MigrationFailed([f"the storage of VM {request.vm_id} stays where it was: {error}"]) from None
+        self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)
+        progress(100)
+
+    def _copy(self, moves: list[tuple[str, str]], progress: ProgressReporter) -> None:
+        total = sum(Path(old).stat().st_size for old, _ in moves) or 1
+        done = 0
+        for old, new in moves:
+            Path(new).parent.mkdir(parents=True, exist_ok=True)
+            with open(old, "rb") as source, open(partial_path(new), "wb") as target:
+                while chunk := source.read(CHUNK):
+                    target.write(chunk)
+                    done += len(chunk)
+                    progress(min(95, done * 95 // total))
+            shutil.copystat(old, partial_path(new))
+            partial_path(new).replace(new)
+
+    def _undo(self, vm_id: UUID, moves: list[tuple[str, str]]) -> None:
+        for _, new in moves:
+            partial_path(new).unlink(missing_ok=True)
+            Path(new).unlink(missing_ok=True)
+        self.store.drop_moves(vm_id)
+
+    def _finish(self, vm_id: UUID, moves: list[tuple[str, str]], keep_old: bool = False) -> None:
+        if not keep_old:
+            for old, _ in moves:
+                Path(old).unlink(missing_ok=True)
+        self.store.drop_moves(vm_id)
+        log.info("the storage of VM %s moved (%d files)", vm_id, len(moves))
+
+    def reconcile(self) -> None:
+        """At start: a move whose VM already points at the new paths is
+        finished; any other is undone."""
+        for vm_id, moves in self.store.moves().items():
+            try:
+                now = set(drive_paths(self.backend.migration_record(vm_id).vm))
+            except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
+                now = set()
+            if now & {new for _, new in moves}:
+                self._finish(vm_id, moves)
+            else:
+                self._undo(vm_id, moves)
