@@ -1,0 +1,70 @@
+"""The destination's upload route: only a token it issued for an accepted
+offer opens it, each file is taken once and only with the size and
+SHA-256 offered, and an abort takes back every file that arrived."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+import requests
+from pywbem import CIMInstanceName
+
+from cimprovider.schemas.migration import FileSlot, MigratingVm, MigrationOffer
+from cimprovider.schemas.vm import VirtualMachine
+from tests.integration.migration.two_hosts import destination_host
+from tests.integration.model.hyperv import NS
+
+RECEIVER = CIMInstanceName("Cimprovider_IncomingMigrationService", keybindings={"Name": "incoming"}, namespace=NS)
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory):
+    with destination_host(tmp_path_factory.mktemp("channel")) as b:
+        yield b
+
+
+def offer_for(root, content: bytes) -> MigrationOffer:
+    vm = VirtualMachine(id=uuid.uuid4(), name="incoming")
+    slot = FileSlot(path=str(root / "in" / f"{vm.id}.iso"), size=len(content), sha256=hashlib.sha256(content).hexdigest())
+    return MigrationOffer(source_host="elsewhere", backend="simulated", record=MigratingVm(vm=vm), files=(slot,))
+
+
+def prepare(host, offer: MigrationOffer) -> str:
+    code, out = host.conn.InvokeMethod("PrepareIncoming", RECEIVER, Offer=offer.model_dump_json(), CheckOnly=False)
+    assert code == 0, out.get("Reasons")
+    return out["Token"]
+
+
+def test_only_the_issued_token_the_offered_bytes_and_once(host):
+    content = b"disk image bytes" * 1000
+    offer = offer_for(host.root, content)
+    token = prepare(host, offer)
+    target = host.root / "in" / f"{offer.record.vm.id}.iso"
+    assert requests.put(f"{host.live.url}/migration/{'x' * 43}/0", data=content, timeout=30).status_code == 403
+    wrong = requests.put(f"{host.live.url}/migration/{token}/0", data=content[:-1] + b"!", timeout=30)
+    assert wrong.status_code == 422 and "SHA-256" in wrong.text
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    assert requests.put(f"{host.live.url}/migration/{token}/1", data=content, timeout=30).status_code == 404
+    assert requests.put(f"{host.live.url}/migration/{token}/0", data=content + b"more", timeout=30).status_code == 413
+    assert requests.put(f"{host.live.url}/migration/{token}/0", data=content, timeout=30).status_code == 204
+    assert target.read_bytes() == content
+    assert requests.put(f"{host.live.url}/migration/{token}/0", data=content, timeout=30).status_code == 409
+    assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=token)[0] == 0
+    assert not target.exists()
+    assert requests.put(f"{host.live.url}/migration/{token}/0", data=content, timeout=30).status_code == 403
+
+
+def test_an_offer_outside_the_storage_roots_is_refused_with_no_token(host, tmp_path):
+    offer = offer_for(tmp_path, b"x")
+    code, out = host.conn.InvokeMethod("PrepareIncoming", RECEIVER, Offer=offer.model_dump_json(), CheckOnly=False)
+    assert code == 32768 and out.get("Token") is None
+    assert any("storage roots" in reason for reason in out["Reasons"])
+
+
+def test_an_anonymous_caller_cannot_prepare(host):
+    anonymous = host.live.connection(NS)
+    with pytest.raises(Exception) as raised:
+        anonymous.InvokeMethod("PrepareIncoming", RECEIVER, Offer="{}", CheckOnly=True)
+    assert "401" in str(raised.value)
