@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cimprovider.migration.incoming import IncomingMigrations, UploadRefused
+from cimprovider.migration.incoming import IncomingMigrations, Upload, UploadRefused
 
 log = logging.getLogger("cimprovider.migration")
 PREFIX = "/migration/"
@@ -35,23 +35,30 @@ class UploadChannel:
             upload = await loop.run_in_executor(None, self.incoming.open_upload, token, index)
         except UploadRefused as refused:
             return refused.status, f"{refused}\n".encode()
-        complete = False
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return 400, b"the sender went away\n"
-                chunk = message.get("body", b"")
-                if chunk:
-                    await loop.run_in_executor(None, upload.write, chunk)
-                if not message.get("more_body", False):
-                    break
-            complete = True
+            complete = await self._receive(upload, receive)
+        except UploadRefused as refused:
+            await loop.run_in_executor(None, self.incoming.close_upload, token, index, upload, False)
+            return refused.status, f"{refused}\n".encode()
+        except BaseException:
+            await loop.run_in_executor(None, self.incoming.close_upload, token, index, upload, False)
+            raise
+        try:
+            await loop.run_in_executor(None, self.incoming.close_upload, token, index, upload, complete)
         except UploadRefused as refused:
             return refused.status, f"{refused}\n".encode()
-        finally:
-            try:
-                await loop.run_in_executor(None, self.incoming.close_upload, token, index, upload, complete)
-            except UploadRefused as refused:
-                return refused.status, f"{refused}\n".encode()
-        return 204, b""
+        return (204, b"") if complete else (400, b"the sender went away\n")
+
+    @staticmethod
+    async def _receive(upload: Upload, receive: Receive) -> bool:
+        """Write the body; False if the sender went away first."""
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            chunk = message.get("body", b"")
+            if chunk:
+                await loop.run_in_executor(None, upload.write, chunk)
+            if not message.get("more_body", False):
+                return True

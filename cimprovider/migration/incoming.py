@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
@@ -82,7 +83,7 @@ class Upload:
 
 class IncomingMigrations:
     def __init__(self, store: MigrationStore, backend: MigrationBackend, roots: StorageRoots, backend_name: str,
-                 enabled: "callable[[], bool]") -> None:  # type: ignore[valid-type]
+                 enabled: Callable[[], bool]) -> None:
         self.store = store
         self.backend = backend
         self.roots = roots
