@@ -42,14 +42,14 @@ def _chain(path: str, images: ImageService) -> list[str]:
     found = [path]
     if not Path(path).is_file():
         raise OfferError(f"{path}: the file is missing on the source host")
-    parent = _parent(path, images)
+    parent = parent_of(path, images)
     while parent is not None and parent not in found:
         found.append(parent)
-        parent = _parent(parent, images)
+        parent = parent_of(parent, images)
     return found
 
 
-def _parent(path: str, images: ImageService) -> str | None:
+def parent_of(path: str, images: ImageService) -> str | None:
     if not path.lower().endswith((".vhd", ".avhd")):
         return None
     try:
@@ -109,7 +109,7 @@ def build_offer(
     files = source_files(record, images)
     slots: list[FileSlot] = []
     for path in files:
-        parent = _parent(path, images)
+        parent = parent_of(path, images)
         slots.append(FileSlot(path=place(path), size=Path(path).stat().st_size, sha256=sha256_of(path),
                               parent=place(parent) if parent is not None else None))
     offer = MigrationOffer(source_host=source_host, backend=backend, record=placed_record(record, place),

@@ -19,7 +19,7 @@ from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import ProgressReporter
 from cimprovider.migration.incoming import partial_path
-from cimprovider.migration.offer import OfferError, Placement, _parent, drive_paths, placed_record, source_files
+from cimprovider.migration.offer import OfferError, Placement, drive_paths, parent_of, placed_record, source_files
 from cimprovider.migration.outgoing import MigrationFailed
 from cimprovider.migration.store import MigrationStore
 from cimprovider.schemas.migration import MigrationRequest
@@ -66,7 +66,7 @@ class StorageMoves:
         try:
             self._copy(moves, progress)
             for old, new in moves:
-                parent = _parent(old, self.images)
+                parent = parent_of(old, self.images)
                 if parent is not None and Placement(dict(moves))(parent) != parent:
                     self.images.set_parent(Path(new), Path(Placement(dict(moves))(parent)))
             self.backend.relocate_vm(placed_record(record, Placement(dict(moves))))
