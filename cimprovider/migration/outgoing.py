@@ -21,7 +21,7 @@ from uuid import UUID
 
 from cimprovider.backends import MigrationBackend
 from cimprovider.backends.images import ImageService
-from cimprovider.jobs import CancelToken, ProgressReporter
+from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import OfferError, build_offer
 from cimprovider.migration.peers import Peer, PeerError, resolve_destination
@@ -106,11 +106,11 @@ class OutgoingMigrations:
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         self.slots.acquire(cancel)
         try:
-            self._migrate(request, progress)
+            self._migrate(request, progress, cancel)
         finally:
             self.slots.release()
 
-    def _migrate(self, request: MigrationRequest, progress: ProgressReporter) -> None:
+    def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         offer, files = self.offer(request)
         client = self.client(request.destination)
         moved = [f for f, slot in zip(files, offer.files) if not (slot.path == f and request.allow_overwrite)]
@@ -122,7 +122,8 @@ class OutgoingMigrations:
             token = client.prepare(offer, check_only=False)
             record = Outgoing(request.vm_id, SENDING, request.destination, token, keep)
             self.store.put_outgoing(record)
-            self._send(client, token, files, offer, progress)
+            self._send(client, token, files, offer, progress, cancel)
+            cancel.raise_if_cancelled()  # the last moment a cancel can undo the move
             if self._changed(request.vm_id, offer):
                 raise MigrationFailed([f"the virtual machine {request.vm_id} changed while it migrated"])
             self.store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
@@ -140,6 +141,9 @@ class OutgoingMigrations:
         except (PeerRefused, MigrationFailed) as failure:
             self._undo(request.vm_id, client, token)
             raise MigrationFailed(failure.reasons) from None
+        except JobCancelled:
+            self._undo(request.vm_id, client, token)
+            raise
         self._finish(request.vm_id, keep)
         progress(100)
 
@@ -148,12 +152,13 @@ class OutgoingMigrations:
         return now.vm.power_state != offer.record.vm.power_state or len(now.snapshots) != len(offer.record.snapshots)
 
     def _send(self, client: PeerClient, token: str, files: list[str], offer: MigrationOffer,
-              progress: ProgressReporter) -> None:
+              progress: ProgressReporter, cancel: CancelToken) -> None:
         total = sum(slot.size for slot in offer.files) or 1
         done = 0
 
         def sent(count: int) -> None:
             nonlocal done
+            cancel.raise_if_cancelled()  # stops the upload between chunks
             done += count
             progress(min(95, 5 + done * 90 // total))
 

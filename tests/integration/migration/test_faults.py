@@ -95,3 +95,21 @@ def test_source_killed_mid_way_keeps_the_vm_on_the_source_after_restart_and_clea
             assert exists(conn, vm) and not exists(b_conn, vm)
             assert image.read_bytes() == before
             assert state(conn, vm) in (2, 3)  # a killed host's VMs restart per their automatic start action
+
+
+def test_a_cancelled_migration_leaves_the_vm_on_the_source_and_nothing_on_the_destination(tmp_path: Path):
+    users = write_users(tmp_path / "b-users.json")
+    with serve_host(tmp_path, "hostb", "--users-file", str(users)) as b:
+        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
+        with serve_host(tmp_path, "hosta", "--peers", str(peers)) as a:
+            conn = connect(a)
+            vm, image = running_vm_with_big_disk(conn, tmp_path / "hosta-storage", "cancelled")
+            job = start_migration(conn, vm, tmp_path / "hostb-storage" / "cancelled" / "cancelled.vhd")
+            wait_until(lambda: any(p.stat().st_size > 0 for p in partials(tmp_path / "hostb-storage")), "uploading")
+            assert conn.InvokeMethod("RequestStateChange", job, RequestedState=pywbem.Uint16(4))[0] == 0
+            finished = wait_job(conn, job, timeout=60)
+            assert finished["JobState"] == 8, (finished["JobState"], finished["ErrorDescription"])
+            assert state(conn, vm) == 2 and image.exists()
+            assert not exists(connect(b, ADMIN), vm)
+            wait_until(lambda: [p for p in (tmp_path / "hostb-storage").rglob("*") if p.is_file()] == [],
+                       "cleared on the destination")

@@ -27,7 +27,7 @@ from cimprovider.providers.base import (
     Pushdown,
 )
 from cimprovider.providers.virtualization.embedded import read_embedded
-from cimprovider.jobs import CancelToken, JobFailure, ProgressReporter
+from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, ProgressReporter
 from cimprovider.providers.virtualization.errors import COMPLETED, FAILED, JOB_STARTED, MethodFailure, invalid_parameter
 from cimprovider.providers.virtualization.migration.engine import MigrationEngine, reasons_of
 from cimprovider.providers.virtualization.migration.job_types import CHECK, CHECK_TO_HOST, MIGRATE
@@ -115,7 +115,7 @@ class MigrationService(InstanceProvider, MethodProvider):
         def job_work(progress: ProgressReporter, cancel: CancelToken) -> None:
             try:
                 work(progress, cancel)
-            except (JobFailure, MethodFailure):
+            except (JobFailure, JobCancelled, MethodFailure):
                 raise
             except Exception as error:  # noqa: BLE001 - every failure ends the job with its reasons
                 raise JobFailure(FAILED, "; ".join(reasons_of(error))) from None
