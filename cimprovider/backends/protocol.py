@@ -230,6 +230,14 @@ class MigrationBackend(Protocol):
         state, leaving its files where they are."""
         ...
 
+    def hold_vm(self, vm_id: UUID) -> None:
+        """Refuse every change to the VM (power, settings, devices,
+        snapshots: InvalidStateError) until `unhold_vm`, as Hyper-V does
+        while a VM migrates; InvalidStateError if it is changing or held."""
+        ...
+
+    def unhold_vm(self, vm_id: UUID) -> None: ...
+
     def relocate_vm(self, record: MigratingVm) -> VirtualMachine:
         """Point the VM and its snapshots at the paths `record` names (its
         files moved on this host), in one step; InvalidStateError if its

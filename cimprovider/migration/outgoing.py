@@ -106,9 +106,23 @@ class OutgoingMigrations:
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         self.slots.acquire(cancel)
         try:
-            self._migrate(request, progress, cancel)
+            self._hold(request)
+            try:
+                self._migrate(request, progress, cancel)
+            finally:
+                self.backend.unhold_vm(request.vm_id)
         finally:
             self.slots.release()
+
+    def _hold(self, request: MigrationRequest) -> None:
+        """No change to the VM while it moves, so nothing done to it on
+        this host after its record was read can be lost."""
+        if not isinstance(self.backend, MigrationBackend):
+            raise MigrationFailed([f"VMs of a {self.backend_name} host cannot migrate yet; only simulated hosts move VMs"])
+        try:
+            self.backend.hold_vm(request.vm_id)
+        except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
+            raise MigrationFailed([str(error)]) from None
 
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         offer, files = self.offer(request)

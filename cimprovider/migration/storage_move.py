@@ -61,6 +61,16 @@ class StorageMoves:
 
     def move(self, request: MigrationRequest, progress: ProgressReporter) -> None:
         moves = self.plan(request)
+        try:
+            self.backend.hold_vm(request.vm_id)
+        except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
+            raise MigrationFailed([str(error)]) from None
+        try:
+            self._move(request, moves, progress)
+        finally:
+            self.backend.unhold_vm(request.vm_id)
+
+    def _move(self, request: MigrationRequest, moves: list[tuple[str, str]], progress: ProgressReporter) -> None:
         record = self.backend.migration_record(request.vm_id)
         self.store.put_moves(request.vm_id, moves)
         try:

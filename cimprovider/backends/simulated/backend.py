@@ -75,6 +75,8 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         # VMs with a power change in flight, and the stable state each left:
         # that state is what the store keeps until the change completes.
         self._busy: dict[UUID, PowerState] = {}
+        # VMs migrating (their storage or themselves): no change until done.
+        self._held: set[UUID] = set()
         for vm_id, document, started_at in self._store.load_vms():
             vm = VirtualMachine.model_validate_json(document)
             self._vms[vm.id] = vm
@@ -280,6 +282,8 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         vm = self.get_vm(vm_id)
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
+        if vm_id in self._held:
+            raise InvalidStateError(f"cannot {what}: the VM is migrating")
         return vm
 
     def _check_references(self, device: AnyDevice) -> None:

@@ -26,6 +26,7 @@ class MigrationOperations:
     _vms: dict[UUID, VirtualMachine]
     _started_at: dict[UUID, float]
     _busy: dict[UUID, Any]
+    _held: set[UUID]
     _snapshots: dict[UUID, Any]
     _positions: dict[UUID, Any]
     _snapshot_disks: dict[str, UUID]
@@ -47,6 +48,19 @@ class MigrationOperations:
                 position=self._positions.get(vm_id),
                 snapshot_disks=tuple(path for path, owner in self._snapshot_disks.items() if owner == vm_id),
             )
+
+    def hold_vm(self, vm_id: UUID) -> None:
+        with self._lock:
+            self.get_vm(vm_id)
+            if vm_id in self._busy:
+                raise InvalidStateError(f"VM {vm_id} is changing its power state; migrate it once that is done")
+            if vm_id in self._held:
+                raise InvalidStateError(f"VM {vm_id} is already migrating")
+            self._held.add(vm_id)
+
+    def unhold_vm(self, vm_id: UUID) -> None:
+        with self._lock:
+            self._held.discard(vm_id)
 
     def adopt_vm(self, record: MigratingVm) -> VirtualMachine:
         vm = record.vm
@@ -84,6 +98,7 @@ class MigrationOperations:
             del self._vms[vm_id]
             self._started_at.pop(vm_id, None)
             self._busy.pop(vm_id, None)
+            self._held.discard(vm_id)
             self.events.publish(VmDestroyed(vm=vm))
 
     def relocate_vm(self, record: MigratingVm) -> VirtualMachine:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pywbem import Uint32
 
-from tests.integration.migration.two_hosts import destination_host, exists, migrate, migration_service, migration_setting, source_host
-from tests.integration.model.hyperv import request_state, settings_of, state
+from tests.integration.migration.two_hosts import destination_host, exists, migrate, migration_service, migration_setting, source_host, wait_until
+from tests.integration.model.hyperv import request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import guest_writes, take
 from tests.integration.storage.test_kill_during_job import big_source
 from tests.integration.storage.vhd_client import create, settings
@@ -170,3 +170,23 @@ def test_migrations_beyond_the_maximum_wait_their_turn(hosts):
     assert one_waited
     settings["MaximumActiveVirtualSystemMigration"] = Uint32(2)
     assert a.conn.InvokeMethod("ModifyServiceSettings", service, ServiceSettingData=settings.tocimxmlstr())[0] == 0
+
+
+def test_a_migrating_vm_refuses_changes_until_it_has_moved(hosts):
+    a, b = hosts
+    image = a.root / "held" / "held.vhd"
+    image.parent.mkdir()
+    big_source(image)
+    vm = vm_with_disk(a.conn, "held-vm", image)
+    assert request_state(a.conn, vm, 2)[0] == 4096
+    sasd = disk_sasd(a.conn, vm)
+    sasd["HostResource"] = [str(b.root / "held" / "held.vhd")]
+    code, out = a.conn.InvokeMethod("MigrateVirtualSystemToHost", migration_service(a.conn), ComputerSystem=vm,
+                                    DestinationHost="hostb", MigrationSettingData=migration_setting(a.conn).tocimxmlstr(),
+                                    NewResourceSettingData=[sasd.tocimxmlstr()])
+    assert int(code) == 4096
+    wait_until(lambda: any(p.stat().st_size > 0 for p in (b.root / "held").glob("*.migrating")), "uploading")
+    assert request_state(a.conn, vm, 3)[0] == 32775  # Hyper-V: invalid state while migrating
+    job = wait_job(a.conn, out["Job"], 60)
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert state(b.conn, vm) == 2
