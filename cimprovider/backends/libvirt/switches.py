@@ -71,7 +71,6 @@ class LibvirtSwitches:
         with self._lock:
             self._check_open()
             network = self._network(switch_id)
-            switch = network_switch(network)
             for vm in self.list_vms():
                 for nic in vm.network_adapters:
                     if nic.switch_id == switch_id:

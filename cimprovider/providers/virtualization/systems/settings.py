@@ -100,7 +100,8 @@ def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "ConfigurationID": guid,
         "Notes": list(vm.notes) or [""],
         **data_root_values(vm, root),
-        "ConfigurationFile": f"{vm.configuration_data_root or root}\\{guid}.vmcx" if root else None,
+        # Hyper-V's layout (<root>/Virtual Machines/<GUID>.vmcx), in the host's separators.
+        "ConfigurationFile": str(Path(vm.configuration_data_root or root) / "Virtual Machines" / f"{guid}.vmcx") if root else None,
         "AutomaticStartupAction": START_ACTIONS[vm.automatic_start_action],
         "AutomaticStartupActionDelay": timedelta(seconds=vm.automatic_start_delay_seconds),
         "AutomaticStartupActionSequenceNumber": 0,
