@@ -39,7 +39,7 @@ from cimprovider.indications.source import ChangeKind, InstanceChange
 from cimprovider.jobs import JobStatus
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization.resources.devices import hardware
-from cimprovider.providers.virtualization.resources.integration import components
+from cimprovider.providers.virtualization.resources.components import components
 from cimprovider.providers.virtualization.jobs import JOB, job_values
 from cimprovider.indications.method_calls import raise_method_calls
 from cimprovider.providers.virtualization.model import CS, Virtualization

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from uuid import UUID
 
-from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID
+from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID, Controller, ControllerType
 
 PREFIX = "Microsoft:"
 IDE_CONTROLLER_GUID = UUID("83F8638B-8DCA-4152-9EDA-2CA8B33039B4")
@@ -52,6 +52,12 @@ def ide_controller_id(vm_id: UUID, number: int) -> str:
 
 def scsi_controller_id(vm_id: UUID, controller_id: UUID) -> str:
     return f"{vssd_id(vm_id)}\\{guid(controller_id)}\\0"
+
+
+def controller_instance_id(vm_id: UUID, controller: Controller) -> str:
+    if controller.controller_type is ControllerType.IDE:
+        return ide_controller_id(vm_id, controller.number or 0)
+    return scsi_controller_id(vm_id, controller.id)
 
 
 def drive_id(controller_instance_id: str, slot: int) -> str:

@@ -6,15 +6,14 @@ DeviceID `Microsoft:<devGUID>[\\n]`, SystemName the VM's GUID."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
-from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.model import CS, Virtualization
+from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.resources.components import components
+from cimprovider.providers.virtualization.resources.present import Present, base_values, device_vm
 from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT
 from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID, AdapterType, DriveType
 from cimprovider.schemas.runtime import RuntimeFigures
@@ -28,56 +27,26 @@ NIC = "Msvm_SyntheticEthernetPort"
 DEVICE_CLASSES = (PROCESSOR, MEMORY, DISK, DVD, NIC)
 
 
-@dataclass(frozen=True, slots=True)
-class Present:
-    """A device instance to render: its class, values and the setting
-    (InstanceID) that defines it, for Msvm_SettingsDefineState."""
-
-    classname: str
-    values: dict[str, Any]
-    setting_id: str | None = None
-    setting_class: str | None = None
-
-
-def _base(classname: str, vm: VirtualMachine, device_id: str, name: str) -> dict[str, Any]:
-    return {
-        "CreationClassName": classname,
-        "DeviceID": device_id,
-        "SystemCreationClassName": CS,
-        "SystemName": ids.guid(vm.id),
-        "ElementName": name,
-        "Caption": name,
-        "EnabledState": 2,
-        "RequestedState": 12,
-        "EnabledDefault": 2,
-        "HealthState": 5,
-        "OperationalStatus": [2],
-    }
-
-
 def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
-    from cimprovider.providers.virtualization import kinds
-    from cimprovider.providers.virtualization.resources.resources import controller_instance_id
-
     found = []
     for index in range(runtime.processors_online or vm.processor.count):
-        values = _base(PROCESSOR, vm, ids.device_id(PROCESSOR_ID, index), "Processor")
+        values = base_values(PROCESSOR, vm, ids.device_id(PROCESSOR_ID, index), "Processor")
         values.update(LoadPercentage=runtime.processor_load_percent, LoadPercentageHistory=[runtime.processor_load_percent],
                       CPUStatus=1, MaxClockSpeed=2400, CurrentClockSpeed=2400, Role="Central Processor")
         found.append(Present(PROCESSOR, values, ids.processor_id(vm.id), kinds.PROCESSOR_SD))
-    memory = _base(MEMORY, vm, ids.device_id(MEMORY_ID), "Memory")
+    memory = base_values(MEMORY, vm, ids.device_id(MEMORY_ID), "Memory")
     memory.update(BlockSize=1024 * 1024, NumberOfBlocks=runtime.memory_in_use_mb or vm.memory.startup_mb, Volatile=True)
     found.append(Present(MEMORY, memory, ids.memory_id(vm.id), kinds.MEMORY_SD))
     for drive in vm.drives:
         classname = DVD if drive.drive_type is DriveType.DVD else DISK
-        values = _base(classname, vm, ids.device_id(drive.id), drive.name or ("DVD Drive" if classname == DVD else "Hard Drive"))
+        values = base_values(classname, vm, ids.device_id(drive.id), drive.name or ("DVD Drive" if classname == DVD else "Hard Drive"))
         controller = vm.controller(drive.controller_id)
-        setting = ids.drive_id(controller_instance_id(vm.id, controller), drive.slot or 0) if controller else None
+        setting = ids.drive_id(ids.controller_instance_id(vm.id, controller), drive.slot or 0) if controller else None
         found.append(Present(classname, values, setting, kinds.RASD))
     for nic in vm.network_adapters:
         if nic.adapter_type is not AdapterType.SYNTHETIC:
             continue
-        values = _base(NIC, vm, ids.device_id(nic.id), nic.name)
+        values = base_values(NIC, vm, ids.device_id(nic.id), nic.name)
         values.update(PermanentAddress=nic.mac_address, NetworkAddresses=[nic.mac_address], LinkTechnology=2, PortType=0, MaxSpeed=10_000_000_000, Speed=10_000_000_000)
         found.append(Present(NIC, values, ids.device_setting_id(vm.id, nic.id), kinds.SEPSD))
     return found
@@ -85,17 +54,10 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
 
 def present_devices(virt: Virtualization, vm: VirtualMachine) -> list[Present]:
     """Hardware and integration components of a VM whose guest exists."""
-    from cimprovider.providers.virtualization.resources.integration import components
-
     if vm.power_state not in GUEST_PRESENT:
         return []
     runtime = virt.backend.get_runtime(vm.id)
     return hardware(vm, runtime) + components(virt, vm, runtime)
-
-
-def device_vm(path: CIMInstanceName) -> UUID | None:
-    name = next((v for k, v in path.keybindings.items() if k.lower() == "systemname"), None)
-    return ids.parse_guid(name) if isinstance(name, str) else None
 
 
 class DeviceProvider(InstanceProvider):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from cimprovider.providers.virtualization import ids, kinds
-from cimprovider.providers.virtualization.resources.integration import kvp_item
+from cimprovider.providers.virtualization.resources.components import kvp_item
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.schemas.devices import IntegrationService

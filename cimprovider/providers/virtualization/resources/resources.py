@@ -120,15 +120,9 @@ def controller_values(vm_id: UUID, controller: Controller) -> Values:
     return values
 
 
-def controller_instance_id(vm_id: UUID, controller: Controller) -> str:
-    if controller.controller_type is ControllerType.IDE:
-        return ids.ide_controller_id(vm_id, controller.number or 0)
-    return ids.scsi_controller_id(vm_id, controller.id)
-
-
 def drive_values(virt: Virtualization, vm: VirtualMachine, drive: Drive) -> Values:
     controller = vm.controller(drive.controller_id)
-    parent_id = controller_instance_id(vm.id, controller) if controller else ""
+    parent_id = ids.controller_instance_id(vm.id, controller) if controller else ""
     kind = kinds.DVD_DRIVE if drive.drive_type is DriveType.DVD else kinds.DISK_DRIVE
     values = common(kind, ids.drive_id(parent_id, drive.slot or 0), drive.name or ("DVD Drive" if kind is kinds.DVD_DRIVE else "Hard Drive"))
     values.update(

@@ -37,7 +37,7 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
     invalid_parameter,
 )
-from cimprovider.providers.virtualization.resources.integration import KVP_SOURCES
+from cimprovider.providers.virtualization.resources.components import KVP_SOURCES
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
