@@ -85,6 +85,9 @@ class ServerConfig(ConnectionLimitSettings):
     # path a client names must lie inside one of them. Empty means
     # `<data_dir>/storage`.
     storage_roots: list[Path] = Field(default_factory=list, validate_default=True)
+    # Host block devices (or, for tests, files) an admin hands to VMs whole
+    # as pass-through disks; no other device node is ever given to a guest.
+    passthrough_disks: list[Path] = Field(default_factory=list)
     # Open pull enumeration contexts: in all, and per principal (a user, or
     # a client address when authentication is off), so that one client
     # cannot take every context and lock the others out of pull operations.
@@ -122,6 +125,16 @@ class ServerConfig(ConnectionLimitSettings):
             data_dir = info.data.get("data_dir") or default_data_dir()
             return [Path(data_dir) / "storage"]
         return [root.expanduser() for root in value]
+
+    @field_validator("passthrough_disks", mode="after")
+    @classmethod
+    def _absolute_disks(cls, value: list[Path]) -> list[Path]:
+        # A relative entry would name a different device depending on where
+        # the server was started.
+        for disk in value:
+            if not disk.expanduser().is_absolute():
+                raise ValueError(f"{disk} is not an absolute path")
+        return [disk.expanduser() for disk in value]
 
     @field_validator("max_pull_contexts_per_principal", mode="after")
     @classmethod

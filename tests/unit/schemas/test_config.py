@@ -60,6 +60,12 @@ def test_listener_settings_load_from_a_file(tmp_path: Path) -> None:
     assert ServerConfig().listener_allow == []  # the service then allows loopback only
 
 
+def test_passthrough_disks_load_from_a_file_and_none_by_default(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "passthrough_disks = ['/dev/sdb', '/dev/disk/by-id/wwn-0x5000c500a1b2c3d4']\n"))
+    assert config.passthrough_disks == [Path("/dev/sdb"), Path("/dev/disk/by-id/wwn-0x5000c500a1b2c3d4")]
+    assert ServerConfig().passthrough_disks == []  # no device is ever handed to a guest unless listed
+
+
 def test_no_file_means_defaults_plus_overrides() -> None:
     assert load_config(None, port=7000).port == 7000
 
@@ -81,6 +87,8 @@ def test_no_file_means_defaults_plus_overrides() -> None:
         ("listener_allow = ['127.0.0.1/8']\n", "listener_allow"),
         ("listener_allow = ['loopback']\n", "listener_allow"),
         ("listener_no_verify = true\nlistener_ca_file = 'ca.pem'\n", "listener_no_verify"),
+        ("passthrough_disks = ['dev/sdb']\n", "passthrough_disks"),
+        ("passthrough_disks = '/dev/sdb'\n", "passthrough_disks"),
     ],
 )
 def test_a_bad_value_names_its_key(tmp_path: Path, text: str, key: str) -> None:
