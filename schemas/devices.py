@@ -129,6 +129,9 @@ class Media(SchemaModel):
     # Hyper-V's storage QoS: at most this many I/O operations per second,
     # each counted in 8 KB units (an operation of 64 KB counts 8); 0 is no limit.
     iops_limit: int = Field(default=0, ge=0, le=MAX_IOPS)
+    # A host disk given whole (Hyper-V's Physical Disk Drive): `path` is then
+    # one of the configured passthrough_disks, not an image file.
+    passthrough: bool = False
 
 
 class Drive(SchemaModel):

@@ -16,6 +16,7 @@ from cimprovider.backends.images.errors import (
     InvalidImageParameterError,
     PathOutsideStorageError,
 )
+from cimprovider.backends.images.passthrough_disks import PassthroughDisks
 from cimprovider.backends.images.qemu_img import CheckResult, ImageInfo, QemuImg
 from cimprovider.backends.images.formats import detect_format
 from cimprovider.backends.images.service import ImageService
@@ -33,6 +34,7 @@ __all__ = [
     "ImageService",
     "ImageToolTimeoutError",
     "InvalidImageParameterError",
+    "PassthroughDisks",
     "PathOutsideStorageError",
     "QemuImg",
     "StorageRoots",

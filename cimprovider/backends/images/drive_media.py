@@ -7,7 +7,9 @@ is not there — and every file it reads through (a VHD's parents, a qcow2's
 backing files) lies inside them too: QEMU would open those on the guest's
 behalf, so a medium naming /etc/shadow, /dev/sda or a crafted child of
 either would hand the host's files to the guest. A drive with no medium (an
-empty DVD drive) is always allowed.
+empty DVD drive) is always allowed. The one exception is a pass-through
+disk, a host disk an admin listed (passthrough_disks.py); a listed device
+named as an image medium is still refused.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.errors import InvalidImageParameterError
+from cimprovider.backends.images.passthrough_disks import PassthroughDisks
 from cimprovider.backends.images.qemu_img import QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.schemas.devices import Drive
@@ -24,14 +27,17 @@ FIELD = "media.path"
 
 
 class DriveMedia:
-    def __init__(self, roots: StorageRoots, qemu_img: QemuImg | None = None) -> None:
+    def __init__(self, roots: StorageRoots, qemu_img: QemuImg | None = None, passthrough: PassthroughDisks | None = None) -> None:
         self.roots = roots
         self.qemu_img = qemu_img or QemuImg()
+        self.passthrough = passthrough or PassthroughDisks()
 
     def check(self, drive: Drive) -> None:
         """Raises InvalidParameterError (PathOutsideStorageError for a path
         that leaves the roots) naming the path at fault."""
-        if drive.media is not None:
+        if drive.media is not None and drive.media.passthrough:
+            self.passthrough.check(drive.media.path)
+        elif drive.media is not None:
             self.check_path(drive.media.path)
 
     def check_path(self, path: str) -> Path:

@@ -26,7 +26,7 @@ from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
-from cimprovider.backends.images import DriveMedia, StorageRoots
+from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.libvirt.changes import vm_events
 from cimprovider.backends.libvirt.condition import condition_of
 from cimprovider.backends.libvirt.connection import NETWORK_EVENT, LibvirtConnection
@@ -90,7 +90,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         self._sampler = RuntimeSampler()
         self._images = DiskImages(
             is_local(config.libvirt_uri),
-            DriveMedia(StorageRoots(config.storage_roots)),
+            DriveMedia(StorageRoots(config.storage_roots), passthrough=PassthroughDisks(config.passthrough_disks)),
             remote_volume=lambda path: self._call(lambda: volume_xml(self._conn(), path), f"look up the volume {path}"),
         )
         self._host: Host | None = None

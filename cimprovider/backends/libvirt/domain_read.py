@@ -226,7 +226,10 @@ def _read_media(disk: etree._Element, drive_id: UUID, stored: Mapping[str, str])
         return None
     media_id = UUID(stored["media_id"]) if stored.get("media_path") == path and stored.get("media_id") else uuid5(drive_id, path)
     iops = (disk.findtext("iotune/total_iops_sec") or "0").strip()
-    return Media(id=media_id, path=path, read_only=disk.find("readonly") is not None, iops_limit=int(iops) if iops.isdigit() else 0)
+    # A whole host block device as a disk is what Hyper-V calls a physical (pass-through) disk.
+    passthrough = disk.get("type") == "block" and disk.get("device") == "disk"
+    return Media(id=media_id, path=path, read_only=disk.find("readonly") is not None,
+                 iops_limit=int(iops) if iops.isdigit() else 0, passthrough=passthrough)
 
 
 def read_network_adapters(

@@ -235,10 +235,12 @@ def disk_element(vm: VirtualMachine, drive: Drive, formats: DiskFormat = suffix_
     assert controller is not None and controller.number is not None and drive.slot is not None
     cdrom = drive.drive_type is DriveType.DVD
     path = drive.media.path if drive.media else None
-    block = path is not None and path.startswith("/dev/")
+    passthrough = drive.media is not None and drive.media.passthrough
+    block = passthrough or (path is not None and path.startswith("/dev/"))
     element = etree.Element("disk", type="block" if block else "file", device="cdrom" if cdrom else "disk")
-    # Always explicit: QEMU must never guess a format from the guest's data.
-    etree.SubElement(element, "driver", name="qemu", type=formats(path) if path is not None else "raw")
+    # Always explicit: QEMU must never guess a format from the guest's data
+    # (a pass-through disk is the guest's raw disk, whatever its name).
+    etree.SubElement(element, "driver", name="qemu", type=formats(path) if path is not None and not passthrough else "raw")
     if path is not None:
         etree.SubElement(element, "source", {"dev" if block else "file": path})
     if controller.controller_type is ControllerType.IDE:

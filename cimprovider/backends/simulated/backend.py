@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.hotplug import AnyDevice
-from cimprovider.backends.images import DriveMedia, StorageRoots
+from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
@@ -65,7 +65,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         self._config = config
         self._clock = clock
         self._host = describe_host(config)
-        self._media = DriveMedia(StorageRoots(config.storage_roots))
+        self._media = DriveMedia(StorageRoots(config.storage_roots), passthrough=PassthroughDisks(config.passthrough_disks))
         self._lock = threading.RLock()
         self._settled = threading.Condition(self._lock)
         self._closed = False
