@@ -28,6 +28,8 @@ class Host(SchemaModel):
     memory_mb: int = Field(ge=1)
     # Directories where images and VM files live (Hyper-V's default paths).
     storage_roots: tuple[str, ...] = ()
+    # Host disks VMs may be given whole, as the admin listed them.
+    passthrough_disks: tuple[str, ...] = ()
     hypervisor: str = "simulated"
     hypervisor_version: str = ""
     # The host's NUMA nodes; empty when the backend cannot tell (one node then).

@@ -125,7 +125,8 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
     def host_info(self) -> Host:
         if self._host is None:
             roots = [str(root) for root in self._config.storage_roots]
-            self._host = self._call(lambda: describe_host(self._conn(), roots), "describe the host")
+            disks = [str(disk) for disk in self._config.passthrough_disks]
+            self._host = self._call(lambda: describe_host(self._conn(), roots, disks), "describe the host")
         return self._host
 
     def list_switches(self) -> list[VirtualSwitch]:

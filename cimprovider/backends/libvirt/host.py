@@ -14,7 +14,7 @@ from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, r
 from cimprovider.schemas.host import Host, NumaNode, VirtualSwitch
 
 
-def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
+def describe_host(conn: libvirt.virConnect, roots: Sequence[str], passthrough_disks: Sequence[str] = ()) -> Host:
     """`roots` are the storage roots the server confines disks to (not
     libvirt's pools): what clients are told to use is what is accepted."""
     _model, memory_mb, cpus, *_ = conn.getInfo()
@@ -25,6 +25,7 @@ def describe_host(conn: libvirt.virConnect, roots: Sequence[str]) -> Host:
         logical_processors=max(cpus, 1),
         memory_mb=max(memory_mb, 1),
         storage_roots=tuple(roots),
+        passthrough_disks=tuple(passthrough_disks),
         hypervisor=f"libvirt {conn.getType()}",
         hypervisor_version=f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}",
     )

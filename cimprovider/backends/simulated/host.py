@@ -38,6 +38,7 @@ def describe_host(config: ServerConfig) -> Host:
         # The folders disks may live in: what clients are told to use
         # (DefaultVirtualHardDiskPath) is where the server accepts them.
         storage_roots=tuple(str(root) for root in config.storage_roots),
+        passthrough_disks=tuple(str(disk) for disk in config.passthrough_disks),
         hypervisor="simulated",
         hypervisor_version=release,
     )

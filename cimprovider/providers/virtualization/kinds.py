@@ -54,6 +54,8 @@ MEMORY = ResourceKind(
 IDE_CONTROLLER = _kind("ide_controller", RASD, 5, "Emulated IDE Controller", "controllers")
 SCSI_CONTROLLER = _kind("scsi_controller", RASD, 6, "Synthetic SCSI Controller", "controllers")
 DISK_DRIVE = _kind("disk_drive", RASD, 17, "Synthetic Disk Drive", "disk drives")
+# A host disk given whole (pass-through); HostResource names the host's Msvm_DiskDrive.
+PHYSICAL_DISK = _kind("physical_disk", RASD, 17, "Physical Disk Drive", "disk drives")
 DVD_DRIVE = _kind("dvd_drive", RASD, 16, "Synthetic DVD Drive", "optical drives")
 HARD_DISK = _kind("hard_disk", SASD, 31, "Virtual Hard Disk", "byte")
 DVD_DISK = _kind("dvd_disk", SASD, 31, "Virtual CD/DVD Disk", "byte")
@@ -63,7 +65,7 @@ CONNECTION = _kind("connection", EPASD, 33, "Ethernet Connection")
 SERIAL_PORT = _kind("serial_port", SERIAL_SD, 21, "Serial Port")
 
 KINDS: tuple[ResourceKind, ...] = (
-    PROCESSOR, MEMORY, IDE_CONTROLLER, SCSI_CONTROLLER, DISK_DRIVE, DVD_DRIVE,
+    PROCESSOR, MEMORY, IDE_CONTROLLER, SCSI_CONTROLLER, DISK_DRIVE, PHYSICAL_DISK, DVD_DRIVE,
     HARD_DISK, DVD_DISK, SYNTHETIC_NIC, EMULATED_NIC, CONNECTION, SERIAL_PORT,
 )
 BY_SUBTYPE = {kind.subtype.lower(): kind for kind in KINDS}
@@ -109,8 +111,6 @@ def kind_for(subtype: str | None, resource_type: int | None, classname: str | No
         found = BY_SUBTYPE.get(subtype.lower())
         if found is not None:
             return found
-        if subtype.lower().endswith("physical disk drive"):
-            return None
     candidates = [k for k in KINDS if k.resource_type == resource_type]
     if classname:
         narrowed = [k for k in candidates if k.classname.lower() == classname.lower()]

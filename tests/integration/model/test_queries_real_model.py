@@ -179,7 +179,7 @@ SHAPES: dict[str, Shape] = {
                                expect_one_of("Msvm_KvpExchangeComponentSettingData", "Microsoft:Hyper-V:Key-Value Pair Exchange Component")),
     "rasd-defaults": Shape("os-win", lambda w: f"SELECT * FROM {RASD} WHERE InstanceID LIKE '%\\Default'", expect_defaults(RASD, {
         "Microsoft:Hyper-V:Emulated IDE Controller", "Microsoft:Hyper-V:Synthetic SCSI Controller",
-        "Microsoft:Hyper-V:Synthetic Disk Drive", "Microsoft:Hyper-V:Synthetic DVD Drive"})),
+        "Microsoft:Hyper-V:Synthetic Disk Drive", "Microsoft:Hyper-V:Physical Disk Drive", "Microsoft:Hyper-V:Synthetic DVD Drive"})),
     "rasd-default-by-subtype": Shape("os-win", lambda w: f"SELECT * FROM {RASD} WHERE ResourceSubType = 'Microsoft:Hyper-V:Synthetic SCSI Controller' AND InstanceID LIKE '%\\Default'",
                                      expect_defaults(RASD, {"Microsoft:Hyper-V:Synthetic SCSI Controller"})),
     "sasd-default-by-subtype": Shape("os-win", lambda w: "SELECT * FROM Msvm_StorageAllocationSettingData WHERE ResourceSubType = 'Microsoft:Hyper-V:Virtual Hard Disk' AND InstanceID LIKE '%\\Default'",

@@ -7,7 +7,8 @@ with SystemName the host. Msvm_HostedDependency relates each node
 get_numa_nodes follows exactly that.
 
 `HostDevices` wraps the VM device provider, so Msvm_Processor and
-Msvm_Memory hold the host's devices beside the running VMs' ones."""
+Msvm_Memory hold the host's devices beside the running VMs' ones, and
+Msvm_DiskDrive the host's pass-through disks (host_disks.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from pywbem import CIMInstance, CIMInstanceName
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import CS, Virtualization
-from cimprovider.providers.virtualization.resources.devices import MEMORY, PROCESSOR
+from cimprovider.providers.virtualization.resources.devices import DISK, MEMORY, PROCESSOR
+from cimprovider.providers.virtualization.resources.host_disks import host_disks
 from cimprovider.schemas.host import NumaNode
 
 NUMA_NODE = "Msvm_NumaNode"
@@ -83,7 +85,8 @@ def is_host_device(virt: Virtualization, path: CIMInstanceName) -> bool:
 
 
 class HostDevices(InstanceProvider):
-    """The VM devices of `inner`, plus the host's NUMA nodes, processors and memory."""
+    """The VM devices of `inner`, plus the host's NUMA nodes, processors,
+    memory and pass-through disks."""
 
     def __init__(self, virt: Virtualization, inner: InstanceProvider) -> None:
         self.virt = virt
@@ -92,6 +95,8 @@ class HostDevices(InstanceProvider):
 
     def host_instances(self, classname: str) -> Iterator[dict[str, Any]]:
         lowered = classname.lower()
+        if lowered == DISK.lower():
+            yield from host_disks(self.virt)
         for node, devices in host_topology(self.virt):
             if lowered == NUMA_NODE.lower():
                 yield node

@@ -23,6 +23,7 @@ from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER, NOT_FOUND
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.resources.host_disks import listed_disk
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
 from cimprovider.providers.virtualization.systems.settings import named_failure
 from cimprovider.backends import InUseError
@@ -150,7 +151,7 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         if address is not None:
             values["number"] = address
         return DeviceChange("add" if adding else "modify", _validated(Controller, values), kind, DEVICE)
-    if kind in (kinds.DISK_DRIVE, kinds.DVD_DRIVE):
+    if kind in (kinds.DISK_DRIVE, kinds.DVD_DRIVE, kinds.PHYSICAL_DISK):
         values = current.model_dump() if current else {"drive_type": DriveType.DVD if kind is kinds.DVD_DRIVE else DriveType.DISK}
         if bag.has("Parent") or adding:
             parent = _locate_parent(virt, vm, bag)
@@ -165,8 +166,10 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         if slot is not None:
             values["slot"] = slot
         _name(bag, values, {"Hard Drive", "DVD Drive"})
-        if bag.strings("HostResource"):
-            raise invalid_parameter("HostResource", "pass-through (physical) disks are not supported by this host")
+        if kind is kinds.PHYSICAL_DISK:
+            values["media"] = _host_disk(virt, bag, values.get("media"))
+        elif bag.strings("HostResource"):
+            raise invalid_parameter("HostResource", "names a host disk: pass-through disks are Physical Disk Drive resources")
         return DeviceChange("add" if adding else "modify", _validated(Drive, values), kind, DEVICE)
     if kind in (kinds.HARD_DISK, kinds.DVD_DISK):
         drive = current if current is not None else _drive_for_media(virt, vm, bag)
@@ -234,6 +237,20 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
             values["pipe_name"] = connection[0] if connection and connection[0] else None
         return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)
     raise MethodFailure(INVALID_PARAMETER, f"ResourceSubType: {kind.subtype} cannot be changed")
+
+
+def _host_disk(virt: Virtualization, bag: PropertyBag, current: dict[str, Any] | None) -> Media:
+    """The pass-through medium a Physical Disk Drive RASD names: one of the
+    host's Msvm_DiskDrive instances (host_disks.py), by its path."""
+    hosts = bag.at_most_one("HostResource")
+    if not hosts:
+        if current is not None:
+            return _validated(Media, current)
+        raise invalid_parameter("HostResource", "needs the path of a host disk (Msvm_DiskDrive) to pass through")
+    path = listed_disk(virt, hosts[0])
+    if path is None:
+        raise invalid_parameter("HostResource", f"{hosts[0]!r} is not a pass-through disk this host offers")
+    return _validated(Media, {"path": path, "passthrough": True})
 
 
 def _component_change(kind: ResourceKind, bag: PropertyBag, current: IntegrationService | None) -> DeviceChange:

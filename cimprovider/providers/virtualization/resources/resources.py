@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.resources.host_disks import disk_path_text
 from cimprovider.providers.virtualization.resources.integration_settings import component_kind, component_values
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
@@ -123,7 +124,7 @@ def controller_values(vm_id: UUID, controller: Controller) -> Values:
 def drive_values(virt: Virtualization, vm: VirtualMachine, drive: Drive) -> Values:
     controller = vm.controller(drive.controller_id)
     parent_id = ids.controller_instance_id(vm.id, controller) if controller else ""
-    kind = kinds.DVD_DRIVE if drive.drive_type is DriveType.DVD else kinds.DISK_DRIVE
+    kind = drive_kind(drive)
     values = common(kind, ids.drive_id(parent_id, drive.slot or 0), drive.name or ("DVD Drive" if kind is kinds.DVD_DRIVE else "Hard Drive"))
     values.update(
         Parent=virt.text(virt.setting_path(kinds.RASD, parent_id)),
@@ -131,7 +132,21 @@ def drive_values(virt: Virtualization, vm: VirtualMachine, drive: Drive) -> Valu
         Address=str(drive.slot),
         VirtualSystemIdentifiers=["{" + str(drive.id) + "}"],
     )
+    if kind is kinds.PHYSICAL_DISK:
+        assert drive.media is not None
+        values["HostResource"] = [_host_disk_text(virt, drive.media.path)]
     return values
+
+
+def _host_disk_text(virt: Virtualization, path: str) -> str:
+    # A disk attached before the admin took it off the list keeps its bare path.
+    return disk_path_text(virt, path) if path in virt.backend.host_info().passthrough_disks else path
+
+
+def drive_kind(drive: Drive) -> ResourceKind:
+    if drive.drive_type is DriveType.DVD:
+        return kinds.DVD_DRIVE
+    return kinds.PHYSICAL_DISK if drive.media is not None and drive.media.passthrough else kinds.DISK_DRIVE
 
 
 def media_values(virt: Virtualization, drive_values_: Values, drive: Drive) -> Values:
@@ -200,8 +215,9 @@ def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
         found.append(Setting(kind, controller, DEVICE, values))
     for drive in vm.drives:
         values = drive_values(virt, vm, drive)
-        found.append(Setting(kinds.DVD_DRIVE if drive.drive_type is DriveType.DVD else kinds.DISK_DRIVE, drive, DEVICE, values))
-        if drive.media is not None:
+        kind = drive_kind(drive)
+        found.append(Setting(kind, drive, DEVICE, values))
+        if drive.media is not None and kind is not kinds.PHYSICAL_DISK:
             media = media_values(virt, values, drive)
             found.append(Setting(kinds.DVD_DISK if drive.drive_type is DriveType.DVD else kinds.HARD_DISK, drive, MEDIA, media))
     for nic in vm.network_adapters:

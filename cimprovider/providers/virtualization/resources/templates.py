@@ -59,6 +59,7 @@ _DEFAULT_NAMES = {
     "ide_controller": "IDE Controller",
     "scsi_controller": "SCSI Controller",
     "disk_drive": "Hard Drive",
+    "physical_disk": "Hard Drive",
     "dvd_drive": "DVD Drive",
     "hard_disk": "Hard Disk Image",
     "dvd_disk": "ISO Disk Image",
