@@ -85,6 +85,10 @@ def test_a_listed_disk_is_attached_to_a_vm(served):
     [named] = rasd["HostResource"]  # the host disk's path, as os-win wrote it
     assert "Msvm_DiskDrive." in named and 'DeviceID="Microsoft:PhysicalDisk\\1"' in named.replace("\\\\", "\\")
     assert settings_of(conn, "Msvm_StorageAllocationSettingData", vm) == []  # no image behind it
+    rasd["ElementName"] = "Database disk"
+    check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[rasd.tocimxmlstr()]))
+    modified = conn.GetInstance(rasd.path)
+    assert (modified["ElementName"], modified["HostResource"]) == ("Database disk", [named])
     if backend == "libvirt":
         host = libvirt.open("test:///default")
         try:
@@ -93,6 +97,8 @@ def test_a_listed_disk_is_attached_to_a_vm(served):
             host.close()
         [block] = [d for d in xml.findall("devices/disk") if d.find("source") is not None and d.find("source").get("dev") == str(disks[1])]
         assert (block.get("type"), block.get("device"), block.find("driver").get("type")) == ("block", "disk", "raw")
+    check(conn, conn.InvokeMethod("RemoveResourceSettings", service(conn), ResourceSettings=[rasd.path]))
+    assert [s for s in settings_of(conn, RASD, vm) if s["ResourceSubType"] == PHYSICAL] == []
 
 
 def test_a_disk_the_host_does_not_offer_is_refused(served):
