@@ -16,6 +16,7 @@ from typing import Any
 
 from pywbem import CIMDateTime
 
+from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import NOT_SUPPORTED, MethodFailure, invalid_parameter
 from cimprovider.providers.virtualization.render import Declared, Renderer
@@ -81,6 +82,12 @@ def canonical_scalar(decl: Declared, value: Any) -> Any:
             return str(CIMDateTime(value))
     except (TypeError, ValueError):
         raise invalid_parameter(decl.name, f"{value!r} is not a {decl.type}") from None
+    # A path held in a string (Parent, HostResource) is the same path in
+    # WMI's form or a WBEM URI, with raw or escaped backslashes.
+    path = ids.parse_path_text(str(value))
+    if path is not None:
+        classname, keys = path
+        return (classname.lower(), tuple(sorted((k, v.lower()) for k, v in keys.items())))
     return str(value)
 
 
