@@ -5,6 +5,8 @@ limits the model has no word for survive a change of it."""
 
 from __future__ import annotations
 
+import subprocess
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +43,10 @@ def domain_xml(harness: BackendHarness, vm_id) -> etree._Element:  # type: ignor
 def test_an_iops_limit_is_the_disks_iotune(harness: BackendHarness, backend: LibvirtBackend) -> None:
     vm = new_vm(backend, "qos")
     scsi = backend.add_device(vm.id, Controller(controller_type=ControllerType.SCSI))
-    disk = backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=0, media=Media(path="/images/q.qcow2", iops_limit=500)))
+    image = harness.config.storage_roots[0] / "q.qcow2"
+    image.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "16M"], check=True)
+    disk = backend.add_device(vm.id, Drive(controller_id=scsi.id, slot=0, media=Media(path=str(image), iops_limit=500)))
     tune = domain_xml(harness, vm.id).find("devices/disk/iotune")
     assert (tune.findtext("total_iops_sec"), tune.findtext("size_iops_sec")) == ("500", "8192")
     assert backend.get_vm(vm.id).drives[0].media.iops_limit == 500

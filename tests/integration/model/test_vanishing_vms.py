@@ -134,8 +134,9 @@ def test_pulls_opened_before_their_vms_were_destroyed(tmp_path):
     """The same race made certain: every class's enumeration (and the
     associators of the host and the service) is opened while three VMs
     exist, the VMs are destroyed, and then the enumerations are pulled to
-    their end."""
-    with in_process_server(tmp_path) as live:
+    their end. One client holds them all at once, so its share of open
+    enumerations is raised to the server's whole limit."""
+    with in_process_server(tmp_path, max_pull_contexts_per_principal=256) as live:
         conn = live.connection(NS)
         vms = [define_vm(conn, f"doomed-{i}") for i in range(3)]
         for vm in vms:
