@@ -30,6 +30,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
 @_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
 @_option("--job-retention-seconds", env="JOB_RETENTION_SECONDS", type=float, default=None, help="How long a finished job stays readable (its TimeBeforeRemoval).  [default: 300, as on Hyper-V]")
+@_option("--metrics-interval-seconds", env="METRICS_INTERVAL_SECONDS", type=float, default=None, help="How often every VM's resource counters are sampled for metering and /metrics.  [default: 15]")
 @_option("--shutdown-timeout-seconds", env="SHUTDOWN_TIMEOUT_SECONDS", type=float, default=None, help="How long a guest gets to shut down.  [default: 120]")
 @_option("--storage-root", "storage_roots", env="STORAGE_ROOTS", multiple=True, type=click.Path(path_type=Path, file_okay=False), help="A folder disk images may live in (repeatable; the environment variable takes a ':'-separated list).  [default: DATA_DIR/storage]")
 @_option("--passthrough-disk", "passthrough_disks", env="PASSTHROUGH_DISKS", multiple=True, type=click.Path(path_type=Path, dir_okay=False), help="A host block device VMs may be given whole as a pass-through disk (repeatable; the environment variable takes a ':'-separated list).  [default: none]")

@@ -71,6 +71,9 @@ class ServerConfig(ConnectionLimitSettings):
     # Hyper-V keeps finished jobs for five minutes.
     job_retention_seconds: float = Field(default=300.0, gt=0)
     job_workers: int = Field(default=4, ge=1, le=256)
+    # How often the metrics sampler reads every VM's counters (one bulk
+    # call per interval); health follows within one interval.
+    metrics_interval_seconds: float = Field(default=15.0, ge=0.05, le=3600)
     worker_threads: int = Field(default=16, ge=1, le=1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     libvirt_uri: str = Field(default="qemu:///system", min_length=1)

@@ -20,6 +20,7 @@ from cimprovider.backends.protocol import (
     PowerTransition,
     ProgressCallback,
     SnapshotBackend,
+    StatisticsBackend,
     UnfinishedSnapshots,
     change_power_state,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "HealthReporting",
     "HypervisorUnreachableError",
     "MigrationBackend",
+    "StatisticsBackend",
     "InUseError",
     "InvalidParameterError",
     "InvalidStateError",

@@ -31,6 +31,7 @@ from cimprovider.schemas.network import HostAdapter
 from cimprovider.schemas.migration import MigratingVm
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.statistics import VmCounters
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
@@ -253,6 +254,16 @@ class HealthReporting(Protocol):
     without it is always healthy."""
 
     def health(self) -> BackendHealth: ...
+
+
+@runtime_checkable
+class StatisticsBackend(Protocol):
+    """For backends that count what each VM uses: `vm_counters()` reads the
+    cumulative counters of every VM in one bulk call (a sampler calls it
+    once per interval, however many VMs there are). VMs that are off are
+    listed too, with zero counters."""
+
+    def vm_counters(self) -> list[VmCounters]: ...
 
 
 def change_power_state(

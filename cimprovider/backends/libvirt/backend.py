@@ -50,6 +50,7 @@ from cimprovider.backends.libvirt.identity import domain_name_for
 from cimprovider.backends.libvirt.last_seen import LastSeen
 from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
+from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.transition import LibvirtTransition
@@ -63,6 +64,7 @@ from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.statistics import VmCounters
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
 log = logging.getLogger(__name__)
@@ -266,6 +268,12 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
             return self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at)
 
         return self._call(figures, "read the VM's figures")
+
+    def vm_counters(self) -> list[VmCounters]:
+        """One bulk call for every domain (see statistics.py)."""
+        with self._lock:
+            known = dict(self._seen)
+        return self._call(lambda: all_counters(self._conn(), known), "read the VMs' statistics")
 
     # key-value pairs ----------------------------------------------------
 

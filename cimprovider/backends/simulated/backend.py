@@ -26,6 +26,7 @@ from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, m
 from cimprovider.backends.simulated.runtime import runtime_figures
 from cimprovider.backends.simulated.moving import MigrationOperations
 from cimprovider.backends.simulated.network import NetworkOperations
+from cimprovider.backends.simulated.statistics import vm_counters
 from cimprovider.backends.simulated.planned import PlannedOperations
 from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
@@ -50,6 +51,7 @@ from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.statistics import VmCounters
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
 CLOSE_GRACE_SECONDS = 10.0
@@ -234,6 +236,12 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
     def get_runtime(self, vm_id: UUID) -> RuntimeFigures:
         vm = self.get_vm(vm_id)
         return runtime_figures(vm, self._started_at.get(vm_id), self._clock())
+
+    def vm_counters(self) -> list[VmCounters]:
+        with self._lock:
+            vms = [(vm, self._started_at.get(vm.id)) for vm in self._vms.values()]
+        now = self._clock()
+        return [vm_counters(vm, started_at, now) for vm, started_at in vms]
 
     # key-value pairs ----------------------------------------------------
 
