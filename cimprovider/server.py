@@ -24,9 +24,11 @@ from cimprovider.database import DatabaseAccessError, DiskFullError, UnusableDat
 from cimprovider.http.app import CIMApplication, Route
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
-from cimprovider.http.limits import ConnectionLimits, fit_open_file_limit
+from cimprovider.http.limits import ConnectionGate, ConnectionLimits, fit_open_file_limit
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.jobs import JobRunner, JobStore
+from cimprovider.metrics.exposition import ServerFigures
+from cimprovider.metrics.service import Metrics
 from cimprovider.indications import IndicationService, start_indications
 from cimprovider.indications.access import ListenerTrustError
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
@@ -59,6 +61,7 @@ class ServerParts:
     indications: IndicationService | None = None  # publishers raise indications here
     routes: dict[str, Route] = field(default_factory=dict)  # HTTP paths beside /cimom
     migration: MigrationProviders | None = None
+    metrics: Metrics | None = None  # the sampler and metering windows, once started
 
 
 # `cimprovider serve` exits with this when a file of the data directory is
@@ -173,6 +176,9 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         extend(parts.registry, parts.catalog, parts)
     contexts = EnumerationContexts(config.max_pull_contexts, config.max_pull_contexts_per_principal)
     cimom = CIMOM(repository, parts.registry, host_name, contexts)
+    gate = ConnectionGate.from_limits(connection_limits(config))
+    figures = server_figures(gate, contexts, parts.indications, virt.jobs)
+    metrics = start_metrics(parts, virt, figures)
     tune_garbage_collection()
     return CIMApplication(
         cimom,
@@ -181,7 +187,38 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         max_body=config.max_request_bytes,
         on_shutdown=parts.on_shutdown,
         routes=parts.routes,
+        monitoring=metrics.exposition,
+        connection_gate=gate,
     )
+
+
+def server_figures(
+    gate: ConnectionGate, contexts: EnumerationContexts, indications: IndicationService, jobs: JobRunner
+) -> ServerFigures:
+    def jobs_by_state() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for job in jobs.list():
+            counts[job.state.value] = counts.get(job.state.value, 0) + 1
+        return counts
+
+    return ServerFigures(
+        open_connections=lambda: gate.open,
+        enumeration_contexts=lambda: len(contexts),
+        subscriptions=lambda: len(indications.subscriptions()),
+        pending_deliveries=indications.pending_deliveries,
+        jobs_by_state=jobs_by_state,
+    )
+
+
+def start_metrics(parts: ServerParts, virt: Virtualization, figures: ServerFigures) -> Metrics:
+    """The sampler runs from start-up, so /metrics and metering have figures
+    without any client asking first; it stops before the backend closes."""
+    path = parts.config.data_dir / "metrics.sqlite3"
+    metrics = Metrics(virt.backend, parts.config.metrics_interval_seconds, path, figures)
+    parts.metrics = metrics
+    metrics.start()
+    parts.on_shutdown.insert(0, metrics.close)
+    return metrics
 
 
 class _Server(uvicorn.Server):
@@ -262,7 +299,7 @@ def connection_limits(config: ServerConfig) -> ConnectionLimits:
 def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str, uvicorn.Server]]:
     """The servers to run, by scheme; the first also runs the lifespan."""
     common = dict(
-        **uvicorn_http_options(connection_limits(config)),
+        **uvicorn_http_options(connection_limits(config), app.connection_gate),
         lifespan="on",
         # The process's logging (logs.py) writes uvicorn's lines too, so
         # that floods of them are summarised like ours.

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pywbem import CIMError
 
 from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal, is_expected, operation_failure
 from cimprovider.http.authenticator import Authenticator, Refusal
+from cimprovider.http.limits import ConnectionGate
 from cimprovider.http.headers import (
     check_cim_headers,
     check_content_type,
@@ -32,6 +34,7 @@ CIM_PATHS = frozenset({"/cimom", "/"})
 # A route beside CIM operations, by path prefix: it authorises requests
 # itself and answers (status, plain-text body).
 Route = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]], Awaitable[tuple[int, bytes]]]
+METRICS_PATH = "/metrics"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 TRAILER_CHUNK = 64 * 1024
 
@@ -45,6 +48,16 @@ class Answer:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     cim_status: int = 0
     cim_description: str = ""
+    cim: bool = True  # a CIM-XML answer (False for /metrics)
+
+
+class Monitoring(Protocol):
+    """What the front end needs of the metrics part: the exposition for
+    GET /metrics, and a record of each operation it ran."""
+
+    def render(self, accept: str | None) -> tuple[bytes, str]: ...
+
+    def observe(self, operation: str, status: str, seconds: float) -> None: ...
 
 
 def protocol_fault(error: ProtocolError) -> Answer:
@@ -74,6 +87,8 @@ class CIMApplication:
         max_body: int = DEFAULT_MAX_BODY,
         on_shutdown: list[Callable[[], None]] | None = None,
         routes: dict[str, Route] | None = None,
+        monitoring: Monitoring | None = None,
+        connection_gate: ConnectionGate | None = None,
     ) -> None:
         self.cimom = cimom
         self.routes = routes or {}
@@ -81,6 +96,10 @@ class CIMApplication:
         self.max_body = max_body
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cim-op")
         self.on_shutdown = on_shutdown or []
+        self.monitoring = monitoring
+        # Shared with the listeners' protocol (uvicorn_http_options), which
+        # counts connections in and out.
+        self.connection_gate = connection_gate
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -115,6 +134,8 @@ class CIMApplication:
             if scope["path"].startswith(prefix):
                 status, body = await route(scope, receive)
                 return Answer(status, body, [(b"content-type", b"text/plain; charset=utf-8")])
+        if scope["path"] == METRICS_PATH and self.monitoring is not None:
+            return await self._metrics(method, headers, _client_address(scope))
         if scope["path"] not in CIM_PATHS:
             return Answer(404, b"CIM operations are served at /cimom\n")
         if method not in ("POST", "M-POST"):
@@ -139,6 +160,18 @@ class CIMApplication:
             return None  # the client went away; nothing to answer
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.operate, body, principal)
+
+    async def _metrics(self, method: str, headers: dict[str, str], address: str | None) -> Answer:
+        """Any authenticated user may read the figures (reader role suffices)."""
+        if method not in ("GET", "HEAD"):
+            return Answer(405, b"/metrics answers GET\n", [(b"allow", b"GET, HEAD")], cim=False)
+        principal = await self._principal(headers.get("authorization"), address)
+        if isinstance(principal, Refusal):
+            return refusal_answer(principal)
+        assert self.monitoring is not None
+        loop = asyncio.get_running_loop()
+        body, content_type = await loop.run_in_executor(self.pool, self.monitoring.render, headers.get("accept"))
+        return Answer(200, b"" if method == "HEAD" else body, [(b"content-type", content_type.encode())], cim=False)
 
     async def _principal(self, authorization: str | None, address: str | None) -> Principal | Refusal:
         if not self.authenticator.enabled:
@@ -180,6 +213,14 @@ class CIMApplication:
         return self._run(request, principal)
 
     def _run(self, request: Request, principal: Principal) -> Answer:
+        started = time.perf_counter()
+        answer = self._run_operation(request, principal)
+        if self.monitoring is not None:
+            status = CIMError(answer.cim_status).status_code_name if answer.cim_status else "OK"
+            self.monitoring.observe(request.method, status, time.perf_counter() - started)
+        return answer
+
+    def _run_operation(self, request: Request, principal: Principal) -> Answer:
         intrinsic = isinstance(request, IntrinsicCall)
         try:
             if intrinsic:
@@ -206,12 +247,12 @@ class CIMApplication:
 
     async def _send(self, scope: dict[str, Any], send, answer: Answer) -> None:
         headers = list(answer.headers)
-        if answer.status == 200:
+        if answer.status == 200 and answer.cim:
             headers += [
                 (b"content-type", b'application/xml; charset="utf-8"'),
                 (b"cimoperation", b"MethodResponse"),
             ]
-        trailers = answer.status == 200 and wants_trailers(header_map(scope["headers"])) and _can_trail(scope)
+        trailers = answer.status == 200 and answer.cim and wants_trailers(header_map(scope["headers"])) and _can_trail(scope)
         if trailers:
             await self._send_with_trailers(send, answer, headers)
             return

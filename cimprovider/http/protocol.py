@@ -226,16 +226,17 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
-def http_protocol(limits: ConnectionLimits) -> Callable[..., asyncio.Protocol]:
+def http_protocol(limits: ConnectionLimits, gate: ConnectionGate | None = None) -> Callable[..., asyncio.Protocol]:
     """The protocol factory for uvicorn's `http` setting. Call it once per
-    process and give the result to every listener: they share one gate."""
-    return functools.partial(GuardedH11Protocol, limits=limits, gate=ConnectionGate.from_limits(limits))
+    process and give the result to every listener: they share one gate
+    (`gate`, when the application reads it too; a new one otherwise)."""
+    return functools.partial(GuardedH11Protocol, limits=limits, gate=gate or ConnectionGate.from_limits(limits))
 
 
-def uvicorn_http_options(limits: ConnectionLimits) -> dict[str, Any]:
+def uvicorn_http_options(limits: ConnectionLimits, gate: ConnectionGate | None = None) -> dict[str, Any]:
     """uvicorn settings for every listener of one process."""
     return {
-        "http": http_protocol(limits),
+        "http": http_protocol(limits, gate),
         "h11_max_incomplete_event_size": limits.max_header_bytes,
         # No WebSocket protocol: an upgraded connection would leave this
         # protocol, and with it the gate's count and the deadlines.

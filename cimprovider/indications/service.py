@@ -233,6 +233,10 @@ class IndicationService:
             self.store.put_settings(settings)
             self.settings = settings
 
+    def pending_deliveries(self) -> int:
+        """Indications queued for listeners and not yet delivered."""
+        return sum(worker.pending() for worker in list(self._workers.values()))
+
     def worker(self, destination: str) -> DestinationWorker | None:
         return self._workers.get(destination)
 

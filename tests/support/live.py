@@ -45,7 +45,7 @@ def in_process_server(
             app,
             host="127.0.0.1",
             port=0,
-            **uvicorn_http_options(connection_limits(settings)),
+            **uvicorn_http_options(connection_limits(settings), app.connection_gate),
             lifespan="on",
             log_level="warning",
             timeout_graceful_shutdown=5,

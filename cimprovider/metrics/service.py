@@ -1,0 +1,27 @@
+"""The metrics part assembled: a sampler over the backend, the metering
+windows it feeds, and the exposition that reads both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cimprovider.backends import Backend
+from cimprovider.metrics.exposition import Exposition, ServerFigures
+from cimprovider.metrics.sampler import Sampler
+from cimprovider.metrics.windows import MeteringWindows
+
+
+class Metrics:
+    def __init__(self, backend: Backend, interval_seconds: float, windows_path: Path, figures: ServerFigures) -> None:
+        self.backend = backend
+        self.sampler = Sampler(backend, interval_seconds)
+        self.windows = MeteringWindows(windows_path)
+        self.sampler.listen(self.windows.on_samples)
+        self.exposition = Exposition(backend, self.sampler, figures)
+
+    def start(self) -> None:
+        self.sampler.start()
+
+    def close(self) -> None:
+        self.sampler.close()
+        self.windows.close()
