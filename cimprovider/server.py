@@ -34,6 +34,7 @@ from cimprovider.indications.access import ListenerTrustError
 from cimprovider.providers.interop import ProfileCatalog, register_interop, server_profiles
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization import Virtualization, register_virtualization, result_checks
+from cimprovider.providers.virtualization.metrics import register_metrics
 from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.indications.network_source import raise_network_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
@@ -169,16 +170,16 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     model_indications = raise_model_indications(virt, parts.indications, parts.registry)
     parts.on_shutdown.append(model_indications.close)
     parts.on_shutdown.append(raise_network_indications(virt, parts.indications).close)
+    contexts = EnumerationContexts(config.max_pull_contexts, config.max_pull_contexts_per_principal)
+    gate = ConnectionGate.from_limits(connection_limits(config))
+    metrics = start_metrics(parts, virt, server_figures(gate, contexts, parts.indications, virt.jobs))
+    register_metrics(parts.registry, virt, metrics.windows)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
     # model registered.
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
-    contexts = EnumerationContexts(config.max_pull_contexts, config.max_pull_contexts_per_principal)
     cimom = CIMOM(repository, parts.registry, host_name, contexts)
-    gate = ConnectionGate.from_limits(connection_limits(config))
-    figures = server_figures(gate, contexts, parts.indications, virt.jobs)
-    metrics = start_metrics(parts, virt, figures)
     tune_garbage_collection()
     return CIMApplication(
         cimom,

@@ -37,6 +37,7 @@ DMTF_FILES: tuple[str, ...] = (
     "dmtf/virtualization.mof",
     "dmtf/indications.mof",
     "dmtf/associations.mof",
+    "dmtf/metrics.mof",
 )
 
 INTEROP_FILES: tuple[str, ...] = (
@@ -59,6 +60,7 @@ MSVM_FILES: tuple[str, ...] = (
     "msvm/associations.mof",
     "dmtf/network.mof",
     "msvm/network.mof",
+    "msvm/metrics.mof",
 )
 
 # cimprovider's own classes, beside the Msvm ones they serve.

@@ -6,9 +6,10 @@ A pure function of the VM, when it started and the clock, like the load."""
 from __future__ import annotations
 
 import math
+from uuid import UUID
 
 from cimprovider.backends.simulated.runtime import memory_in_use
-from cimprovider.schemas.devices import DriveType
+from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.statistics import DiskCounters, NicCounters, VmCounters
 from cimprovider.schemas.vm import VirtualMachine
@@ -51,13 +52,14 @@ def load_integral(seed: int, start: float, end: float) -> float:
     return max(0.0, primitive(end) - primitive(start))
 
 
-def _disks(vm: VirtualMachine) -> list:
+def _disks(vm: VirtualMachine) -> list[Drive]:
     return [d for d in vm.drives if d.drive_type is DriveType.DISK and d.media is not None]
 
 
-def _disk(drive_id, path: str, seed: int, elapsed: float) -> DiskCounters:
-    read = int((seed % 7 + 1) * 64 * 1024 * elapsed)
-    written = int((seed % 5 + 1) * 32 * 1024 * elapsed)
+def _disk(drive_id: UUID, path: str, seed: int, elapsed: float) -> DiskCounters:
+    # Megabytes a second, so that metering (which counts in MB) moves within seconds.
+    read = int((seed % 7 + 1) * 1024 * 1024 * elapsed)
+    written = int((seed % 5 + 1) * 512 * 1024 * elapsed)
     requests = (read + written) // REQUEST_BYTES
     return DiskCounters(
         drive_id=drive_id,
@@ -70,6 +72,6 @@ def _disk(drive_id, path: str, seed: int, elapsed: float) -> DiskCounters:
     )
 
 
-def _nic(adapter_id, seed: int, elapsed: float) -> NicCounters:
-    received = int((seed % 11 + 1) * 16 * 1024 * elapsed)
+def _nic(adapter_id: UUID, seed: int, elapsed: float) -> NicCounters:
+    received = int((seed % 11 + 1) * 256 * 1024 * elapsed)
     return NicCounters(adapter_id=adapter_id, received_bytes=received, sent_bytes=received // 2)

@@ -36,6 +36,9 @@ UNSUPPORTED_METHODS: dict[str, str] = {
     "Msvm_VirtualEthernetSwitch.RequestStateChange": "a switch is enabled while the host runs it; it is not started or stopped through WMI",
     "Msvm_LANEndpoint.RequestStateChange": "an endpoint follows its port's state",
     "Msvm_EthernetSwitchExtension.RequestStateChange": "no switch extensions are installed",
+    "Msvm_MetricService.StartService": _SERVICE,
+    "Msvm_MetricService.StopService": _SERVICE,
+    "Msvm_MetricService.RequestStateChange": _SERVICE,
 }
 
 _DEVICE_CLASSES = (
