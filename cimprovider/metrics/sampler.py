@@ -8,16 +8,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from uuid import UUID
 
 from cimprovider.backends import Backend, StatisticsBackend
 from cimprovider.metrics.samples import VmSample, sample
+from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.statistics import VmCounters
 
 log = logging.getLogger("cimprovider.metrics")
 
 SampleListener = Callable[[list[VmSample]], None]
+# Hyper-V's ProcessorLoadHistory holds the last 100 readings.
+LOAD_HISTORY = 100
+_GUEST_UP = {PowerState.RUNNING, PowerState.PAUSED, PowerState.STOPPING, PowerState.SAVING, PowerState.PAUSING}
 
 
 class Sampler:
@@ -27,6 +32,7 @@ class Sampler:
         self._clock = clock
         self._lock = threading.Lock()
         self._latest: dict[UUID, VmSample] = {}
+        self._loads: dict[UUID, deque[int]] = {}
         self._listeners: list[SampleListener] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,6 +46,12 @@ class Sampler:
     def latest(self) -> dict[UUID, VmSample]:
         with self._lock:
             return dict(self._latest)
+
+    def load_history(self, vm_id: UUID) -> list[int]:
+        """The VM's processor load (percent) at each interval of its current
+        run, oldest first; empty before the first interval or when off."""
+        with self._lock:
+            return list(self._loads.get(vm_id, ()))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="metrics-sampler", daemon=True)
@@ -68,11 +80,21 @@ class Sampler:
             previous = self._latest
             samples = [self._next(now, c, previous.get(c.vm_id)) for c in counters]
             self._latest = {s.vm_id: s for s in samples}
+            self._record_loads(samples)
         for listener in self._listeners:
             listener(samples)
         self.readings += 1
         self.last_reading_seconds = time.process_time() - started
         return samples
+
+    def _record_loads(self, samples: list[VmSample]) -> None:
+        for s in samples:
+            if s.power_state not in _GUEST_UP:
+                self._loads.pop(s.vm_id, None)
+            elif s.seconds > 0:
+                self._loads.setdefault(s.vm_id, deque(maxlen=LOAD_HISTORY)).append(round(s.cpu_percent))
+        for gone in set(self._loads) - set(self._latest):
+            del self._loads[gone]
 
     @staticmethod
     def _next(now: float, counters: VmCounters, before: VmSample | None) -> VmSample:

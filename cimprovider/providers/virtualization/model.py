@@ -49,6 +49,9 @@ class Virtualization:
     host_name: str
     requested: dict[UUID, int] = field(default_factory=dict)
     state_since: dict[UUID, datetime] = field(default_factory=dict)
+    # The processor load of each sampling interval of a VM's run, oldest
+    # first (the metrics sampler's), for the summary information.
+    load_history: Callable[[UUID], list[int]] | None = None
     # (cache name, VM id) -> whatever a provider built for that VM
     _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

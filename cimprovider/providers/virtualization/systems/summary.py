@@ -48,6 +48,20 @@ def _memory_available(virt: Virtualization, vm: VirtualMachine, runtime: Runtime
     return max(0, min(100, 100 - runtime.memory_in_use_mb * 100 // max(1, vm.memory.startup_mb)))
 
 
+def _load_history(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> list[int]:
+    if vm.power_state not in GUEST_PRESENT:
+        return []
+    history = virt.load_history(vm.id) if virt.load_history is not None else []
+    return history or [runtime.processor_load_percent]
+
+
+def _load(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures) -> int:
+    """The sampler's last interval: a load measured over a whole interval,
+    where the backend's own reading has nothing to compare with at first."""
+    history = _load_history(virt, vm, runtime)
+    return history[-1] if history else runtime.processor_load_percent
+
+
 # RequestedInformation code -> (property, reader)
 FIELDS: dict[int, tuple[str, Reader]] = {
     0: ("Name", lambda v, vm, r: ids.guid(vm.id)),
@@ -59,8 +73,8 @@ FIELDS: dict[int, tuple[str, Reader]] = {
     6: ("ThumbnailImageWidth", lambda v, vm, r: None),
     7: ("ThumbnailImageHeight", lambda v, vm, r: None),
     100: ("EnabledState", lambda v, vm, r: ENABLED_STATE[vm.power_state]),
-    101: ("ProcessorLoad", lambda v, vm, r: r.processor_load_percent),
-    102: ("ProcessorLoadHistory", lambda v, vm, r: [r.processor_load_percent] if vm.power_state in GUEST_PRESENT else []),
+    101: ("ProcessorLoad", _load),
+    102: ("ProcessorLoadHistory", _load_history),
     103: ("MemoryUsage", lambda v, vm, r: r.memory_in_use_mb),
     104: ("Heartbeat", lambda v, vm, r: SUMMARY_HEARTBEAT[r.heartbeat] if vm.power_state in GUEST_PRESENT else None),
     105: ("UpTime", lambda v, vm, r: r.uptime_ms),
