@@ -8,7 +8,7 @@ import sys
 import click
 
 from cimprovider import __version__
-from cimprovider.cli import vm_devices, vm_kvp, vm_move, vm_power, vm_transfer  # noqa: F401 - they add their commands to `vm`
+from cimprovider.cli import vm_devices, vm_kvp, vm_metrics, vm_move, vm_power, vm_transfer  # noqa: F401 - they add their commands to `vm`
 from cimprovider.cli.completion import completion
 from cimprovider.cli.failures import INTERRUPTED, USAGE
 from cimprovider.cli.host import host

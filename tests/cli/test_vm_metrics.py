@@ -1,0 +1,55 @@
+"""`vm metrics` as Measure-VM: off until enabled, then the VM's CPU, memory,
+disk and network figures over the metering window; reset starts the
+window again; disable stops it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.cli.conftest import run_json
+from tests.support.live import in_process_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with in_process_server(tmp_path_factory.mktemp("cli-metrics"), metrics_interval_seconds=0.2) as live:
+        yield live
+
+
+def wait_for_figures(cimprovider, name: str, ready) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        row = run_json(cimprovider, "vm", "metrics", name)[0]
+        if ready(row):
+            return row
+        assert time.monotonic() < deadline, f"figures did not arrive: {row}"
+        time.sleep(0.1)
+
+
+def test_measure_a_working_vm(cimprovider, server):
+    disk = server.data_dir / "storage" / "measured.vhdx"
+    assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
+    assert cimprovider("vm", "new", "measured").exit_code == 0
+    assert cimprovider("vm", "disk", "add", "measured", str(disk)).exit_code == 0
+    assert cimprovider("vm", "nic", "add", "measured", "--switch", "Default Switch").exit_code == 0
+    off = cimprovider("vm", "metrics", "measured")
+    assert off.exit_code != 0 and "metering is off" in off.stderr and "--enable" in off.stderr
+    enabled = cimprovider("vm", "metrics", "measured", "--enable")
+    assert enabled.exit_code == 0 and "metering enabled for measured" in enabled.stderr
+    assert cimprovider("vm", "start", "measured").exit_code == 0
+    row = wait_for_figures(cimprovider, "measured", lambda r: r["avg_cpu_mhz"] > 0 and r["total_disk_mb"] > 0 and r["network_inbound_mb"] > 0)
+    assert 0 < row["min_ram_mb"] <= row["avg_ram_mb"] <= row["max_ram_mb"]
+    assert row["metering_duration_seconds"] > 0
+    table = cimprovider("vm", "metrics", "measured").stdout
+    assert table.splitlines()[0].split()[:4] == ["NAME", "AVG", "CPU", "MHZ"]
+    assert "TOTAL DISK MB" in table and "NETWORK INBOUND MB" in table and "METERING DURATION" in table
+
+    # A new window: what was counted before is gone.
+    after = run_json(cimprovider, "vm", "metrics", "measured", "--reset")[0]
+    assert after["total_disk_mb"] < row["total_disk_mb"]
+    assert after["metering_duration_seconds"] < row["metering_duration_seconds"]
+
+    assert cimprovider("vm", "metrics", "measured", "--disable").exit_code == 0
+    assert cimprovider("vm", "metrics", "measured").exit_code != 0
