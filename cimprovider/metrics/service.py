@@ -9,6 +9,7 @@ from cimprovider.backends import Backend
 from cimprovider.metrics.exposition import Exposition, ServerFigures
 from cimprovider.metrics.sampler import Sampler
 from cimprovider.metrics.windows import MeteringWindows
+from cimprovider.schemas.events import EventBase, VmDestroyed
 
 
 class Metrics:
@@ -18,10 +19,17 @@ class Metrics:
         self.windows = MeteringWindows(windows_path)
         self.sampler.listen(self.windows.on_samples)
         self.exposition = Exposition(backend, self.sampler, figures)
+        # A VM that is gone is metered no more (Hyper-V drops its figures with it).
+        self._destroyed = backend.events.subscribe(self._forget, (VmDestroyed,))
+
+    def _forget(self, event: EventBase) -> None:
+        if isinstance(event, VmDestroyed):
+            self.windows.disable(event.vm.id)
 
     def start(self) -> None:
         self.sampler.start()
 
     def close(self) -> None:
+        self._destroyed.close()
         self.sampler.close()
         self.windows.close()

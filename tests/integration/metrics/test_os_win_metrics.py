@@ -161,3 +161,4 @@ def test_collection_survives_a_restart(tmp_path):
         conn = live.connection(NS)
         kept = next(v for v in conn.Associators(vm, AssocClass="Msvm_MetricForME") if v["ElementName"] == CPU)
         assert kept["AggregationTimeStamp"] == started["AggregationTimeStamp"]
+
