@@ -175,6 +175,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     metrics = start_metrics(parts, virt, server_figures(gate, contexts, parts.indications, virt.jobs))
     register_metrics(parts.registry, virt, metrics.windows)
     virt.load_history = metrics.sampler.load_history
+    virt.vm_health = metrics.health.health
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
     # model registered.

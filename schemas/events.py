@@ -141,6 +141,25 @@ class BackendHealthChanged(EventBase):
     health: BackendHealth
 
 
+class VmHealth(SchemaModel):
+    """A VM's health as Hyper-V reports it: HealthState (5 OK, 20 major
+    failure), OperationalStatus codes and a description of each problem."""
+
+    health_state: int = 5
+    operational_status: tuple[int, ...] = (2,)
+    descriptions: tuple[str, ...] = ("Operating normally",)
+
+
+class VmHealthChanged(EventBase):
+    """The metrics sampler found a VM's health changed (a disk file of a
+    running VM vanished, or came back)."""
+
+    kind: Literal["vm_health_changed"] = "vm_health_changed"
+    vm_id: UUID
+    health: VmHealth
+    previous: VmHealth
+
+
 Event = Annotated[
     Union[
         VmDefined,
@@ -156,6 +175,7 @@ Event = Annotated[
         SwitchDestroyed,
         JobChanged,
         BackendHealthChanged,
+        VmHealthChanged,
     ],
     Field(discriminator="kind"),
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cimprovider.backends import Backend
 from cimprovider.metrics.exposition import Exposition, ServerFigures
+from cimprovider.metrics.health import HealthMonitor
 from cimprovider.metrics.sampler import Sampler
 from cimprovider.metrics.windows import MeteringWindows
 from cimprovider.schemas.events import EventBase, VmDestroyed
@@ -18,6 +19,8 @@ class Metrics:
         self.sampler = Sampler(backend, interval_seconds)
         self.windows = MeteringWindows(windows_path)
         self.sampler.listen(self.windows.on_samples)
+        self.health = HealthMonitor(backend.events)
+        self.sampler.listen(self.health.on_samples)
         self.exposition = Exposition(backend, self.sampler, figures)
         # A VM that is gone is metered no more (Hyper-V drops its figures with it).
         self._destroyed = backend.events.subscribe(self._forget, (VmDestroyed,))

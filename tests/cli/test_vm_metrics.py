@@ -53,3 +53,28 @@ def test_measure_a_working_vm(cimprovider, server):
 
     assert cimprovider("vm", "metrics", "measured", "--disable").exit_code == 0
     assert cimprovider("vm", "metrics", "measured").exit_code != 0
+
+
+def test_a_running_vm_whose_disk_vanished_is_a_major_failure(cimprovider, server):
+    disk = server.data_dir / "storage" / "vanishing.vhdx"
+    assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
+    assert cimprovider("vm", "new", "fragile").exit_code == 0
+    assert cimprovider("vm", "disk", "add", "fragile", str(disk)).exit_code == 0
+    assert cimprovider("vm", "start", "fragile").exit_code == 0
+
+    def health() -> str:
+        return run_json(cimprovider, "vm", "summary", "fragile")[0]["health"]
+
+    assert health() == "OK"
+    disk.unlink()
+    deadline = time.monotonic() + 60
+    while health() != "Major Failure":
+        assert time.monotonic() < deadline, "the VM still reads healthy"
+        time.sleep(0.1)
+    system = next(v for v in run_json(cimprovider, "enum", "Msvm_ComputerSystem") if v.get("ElementName") == "fragile")
+    assert system["HealthState"] == 20 and system["OperationalStatus"] == [6]
+    assert system["StatusDescriptions"] == [f"The virtual hard disk {disk} is missing"]
+    assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
+    while health() != "OK":
+        assert time.monotonic() < deadline, "the VM did not recover"
+        time.sleep(0.1)

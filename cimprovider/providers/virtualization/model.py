@@ -30,6 +30,8 @@ from cimprovider.schemas.events import (
     PowerStateChanged,
     VmDefined,
     VmDestroyed,
+    VmHealth,
+    VmHealthChanged,
     VmModified,
 )
 from cimprovider.schemas.vm import VirtualMachine
@@ -52,6 +54,8 @@ class Virtualization:
     # The processor load of each sampling interval of a VM's run, oldest
     # first (the metrics sampler's), for the summary information.
     load_history: Callable[[UUID], list[int]] | None = None
+    # A VM's health as the metrics sampler last found it.
+    vm_health: Callable[[UUID], VmHealth] | None = None
     # (cache name, VM id) -> whatever a provider built for that VM
     _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,7 +63,8 @@ class Virtualization:
     def __post_init__(self) -> None:
         self._subscription = self.backend.events.subscribe(
             self._on_event,
-            (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified, KvpChanged),
+            (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified, KvpChanged,
+             VmHealthChanged),
         )
 
     @property

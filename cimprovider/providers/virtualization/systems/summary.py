@@ -11,7 +11,8 @@ from pywbem import CIMInstance
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.jobs import JOB, job_values
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, SUMMARY_HEARTBEAT, health_values
+from cimprovider.providers.virtualization.systems.states import ENABLED_STATE, GUEST_PRESENT, SUMMARY_HEARTBEAT
+from cimprovider.providers.virtualization.systems.systems import vm_health_values
 from cimprovider.schemas.integration import KvpSource
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
@@ -81,9 +82,9 @@ FIELDS: dict[int, tuple[str, Reader]] = {
     106: ("GuestOperatingSystem", _guest_os),
     107: ("Snapshots", _snapshots),
     108: ("AsynchronousTasks", _tasks),
-    109: ("HealthState", lambda v, vm, r: health_values(vm.condition)["HealthState"]),
-    110: ("OperationalStatus", lambda v, vm, r: health_values(vm.condition)["OperationalStatus"]),
-    111: ("StatusDescriptions", lambda v, vm, r: health_values(vm.condition)["StatusDescriptions"]),
+    109: ("HealthState", lambda v, vm, r: vm_health_values(v, vm)["HealthState"]),
+    110: ("OperationalStatus", lambda v, vm, r: vm_health_values(v, vm)["OperationalStatus"]),
+    111: ("StatusDescriptions", lambda v, vm, r: vm_health_values(v, vm)["StatusDescriptions"]),
     112: ("MemoryAvailable", _memory_available),
     113: ("AvailableMemoryBuffer", lambda v, vm, r: vm.memory.buffer_percent if vm.memory.dynamic_enabled else 0),
     114: ("ReplicationState", lambda v, vm, r: 0),

@@ -40,7 +40,7 @@ from cimprovider.providers.virtualization.systems.states import (
     REQUESTED_STATE_IDLE,
     health_values,
 )
-from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.power import Health, PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
 _RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
@@ -71,6 +71,16 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
     }
 
 
+def vm_health_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
+    """What the hypervisor says of the VM (a crash, an I/O error) and, while
+    it says all is well, what the metrics sampler found (a vanished disk)."""
+    found = virt.vm_health(vm.id) if virt.vm_health is not None else None
+    if found is not None and found.health_state != 5 and vm.condition.health is Health.OK:
+        return {"HealthState": found.health_state, "OperationalStatus": list(found.operational_status),
+                "StatusDescriptions": list(found.descriptions)}
+    return health_values(vm.condition)
+
+
 def vm_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
     return {
         "CreationClassName": CS,
@@ -83,7 +93,7 @@ def vm_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
         "RequestedState": virt.requested.get(vm.id, REQUESTED_STATE_IDLE),
         "EnabledDefault": 2,
         "TimeOfLastStateChange": virt.state_since.get(vm.id),
-        **health_values(vm.condition),
+        **vm_health_values(virt, vm),
         "CommunicationStatus": 2 if vm.power_state in GUEST_PRESENT else 1,
         "PrimaryStatus": 1,
         "Dedicated": [0],
