@@ -123,6 +123,12 @@ class ModelView:
         self.jobs = _KnownRetention(virt.jobs.retention_seconds)
         self.requested: dict[UUID, int] = dict(virt.requested)
         self.state_since = dict(virt.state_since)
+        self._virt = virt
+
+    @property
+    def vm_health(self) -> Any:
+        """The sampler's last finding: a lookup in memory, never a query."""
+        return self._virt.vm_health
 
     text = Virtualization.text
     system_path = Virtualization.system_path
