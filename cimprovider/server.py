@@ -35,6 +35,7 @@ from cimprovider.providers.interop import ProfileCatalog, register_interop, serv
 from cimprovider.providers.registry import ProviderRegistry
 from cimprovider.providers.virtualization import Virtualization, register_virtualization, result_checks
 from cimprovider.providers.virtualization.metrics import register_metrics
+from cimprovider.providers.virtualization.metrics.alerts import raise_alerts
 from cimprovider.indications.model_source import raise_model_indications
 from cimprovider.indications.network_source import raise_network_indications
 from cimprovider.providers.virtualization.errors import hyperv_code
@@ -176,6 +177,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     register_metrics(parts.registry, virt, metrics.windows)
     virt.load_history = metrics.sampler.load_history
     virt.vm_health = metrics.health.health
+    parts.on_shutdown.append(raise_alerts(virt, parts.indications.raise_indication).close)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
     # model registered.

@@ -63,8 +63,8 @@ class Route:
 
 # Indication classes the server raises beyond the instance life-cycle ones
 # the query part knows as events (CIM_InstCreation/Modification/Deletion
-# and their WMI names): the model's method calls.
-OTHER_INDICATIONS = frozenset({"cim_instmethodcall"})
+# and their WMI names): the model's method calls, and alerts on health.
+OTHER_INDICATIONS = frozenset({"cim_instmethodcall", "cim_alertindication"})
 
 
 def compile_filter(record: FilterRecord) -> SelectQuery:
@@ -75,7 +75,7 @@ def compile_filter(record: FilterRecord) -> SelectQuery:
         query.is_event_query or query.from_class.lower() in OTHER_INDICATIONS
     ):
         raise CIMError(15, f"filter {record.name}: the query must select from an indication class such as "
-                           "CIM_InstModification, __InstanceModificationEvent or CIM_InstMethodCall")
+                           "CIM_InstModification, __InstanceModificationEvent, CIM_InstMethodCall or CIM_AlertIndication")
     return query
 
 

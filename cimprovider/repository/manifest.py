@@ -36,6 +36,7 @@ DMTF_FILES: tuple[str, ...] = (
     "dmtf/capabilities.mof",
     "dmtf/virtualization.mof",
     "dmtf/indications.mof",
+    "dmtf/alerts.mof",
     "dmtf/associations.mof",
     "dmtf/metrics.mof",
 )

@@ -7,8 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from pywbem import WBEMServer, WBEMSubscriptionManager
 
-from tests.cli.conftest import run_json
+from cimprovider.indications.listener import listening
+
+from tests.cli.conftest import NS, run_json
 from tests.support.live import in_process_server
 
 
@@ -56,6 +59,33 @@ def test_measure_a_working_vm(cimprovider, server):
 
 
 def test_a_running_vm_whose_disk_vanished_is_a_major_failure(cimprovider, server):
+    manager = WBEMSubscriptionManager("alerts")
+    server_id = manager.add_server(WBEMServer(server.connection()))
+    with listening() as dmtf, listening() as wmi:
+        for tag, stream, query, language in (("dmtf", dmtf, "SELECT * FROM CIM_AlertIndication", "DMTF:CQL"),
+                                             ("wmi", wmi, "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 2", "WQL")):
+            destination = manager.add_destination(server_id, stream.listener_url, owned=True, destination_id=tag)
+            flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
+            manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
+        try:
+            disk = vanishing_disk(cimprovider, server)
+            alerts = {name: stream.collect(2, timeout=60) for name, stream in (("dmtf", dmtf), ("wmi", wmi))}
+        finally:
+            manager.remove_server(server_id)
+    vm_id = run_json(cimprovider, "vm", "list")
+    vm_id = next(v["id"] for v in vm_id if v["name"] == "fragile")
+    for received in alerts.values():
+        failed, recovered = received
+        assert failed.classname == "CIM_AlertIndication"
+        assert (failed["PerceivedSeverity"], recovered["PerceivedSeverity"]) == (5, 2)
+        assert failed["AlertingElementFormat"] == 2 and vm_id in failed["AlertingManagedElement"]
+        assert "Msvm_ComputerSystem" in failed["AlertingManagedElement"]
+        assert failed["Description"] == f"Virtual machine fragile: The virtual hard disk {disk} is missing"
+        assert "healthy again" in recovered["Description"]
+
+
+def vanishing_disk(cimprovider, server):
+
     disk = server.data_dir / "storage" / "vanishing.vhdx"
     assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
     assert cimprovider("vm", "new", "fragile").exit_code == 0
@@ -78,3 +108,4 @@ def test_a_running_vm_whose_disk_vanished_is_a_major_failure(cimprovider, server
     while health() != "OK":
         assert time.monotonic() < deadline, "the VM did not recover"
         time.sleep(0.1)
+    return disk
