@@ -3,10 +3,12 @@ and a network adapter on the default switch, and waiting on a scrape."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from pywbem import CIMInstanceName, WBEMConnection
@@ -26,9 +28,14 @@ def metered_vm(conn: WBEMConnection, name: str) -> CIMInstanceName:
     drive["Parent"] = wmi_path(conn, out["ResultingResourceSettings"][0])
     drive["Address"] = drive["AddressOnParent"] = "0"
     out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[drive.tocimxmlstr()]))
+    # As os-win does: the disk in the host's default folder for them.
+    (settings,) = conn.EnumerateInstances("Msvm_VirtualSystemManagementServiceSettingData")
+    image = Path(settings["DefaultVirtualHardDiskPath"]) / f"{name}.vhdx"
+    image.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vhdx", str(image), "8M"], check=True)
     disk = template(conn, "Msvm_StorageAllocationSettingData", "Microsoft:Hyper-V:Virtual Hard Disk")
     disk["Parent"] = wmi_path(conn, out["ResultingResourceSettings"][0])
-    disk["HostResource"] = [f"C:\\VMs\\{name}.vhdx"]
+    disk["HostResource"] = [str(image)]
     check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[disk.tocimxmlstr()]))
     nic = template(conn, "Msvm_SyntheticEthernetPortSettingData")
     nic["ElementName"] = "Network Adapter"

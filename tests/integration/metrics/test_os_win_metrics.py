@@ -105,7 +105,7 @@ def test_os_win_meters_a_working_vm(conn):
     wait_until("memory is metered", lambda: utils.get_memory_metrics("metered") > 0)
     disks = wait_until("a megabyte was read and written",
                        lambda: (d := list(utils.get_disk_metrics("metered"))) and d[0]["read_mb"] > 0 and d[0]["write_mb"] > 0 and d)
-    assert disks[0]["host_resource"] == "C:\\VMs\\metered.vhdx"
+    assert disks[0]["host_resource"].endswith("metered.vhdx")
     assert utils.get_disk_latency_metrics("metered")[0] > 0
     assert utils.get_disk_iops_count("metered")[0] > 0
     # Network traffic is metered on the adapter's switch connection.
