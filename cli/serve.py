@@ -39,6 +39,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--listener-allow", "listener_allow", env="LISTENER_ALLOW", multiple=True, default=None, metavar="CIDR", help="A network indication listeners may be on (repeatable; replaces the default; the environment variable takes a space-separated list).  [default: 127.0.0.0/8 and ::1]")
 @_option("--listener-ca-file", env="LISTENER_CA_FILE", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Trust https listeners whose certificate this CA file (PEM) signed, instead of the system's CAs.")
 @_option("--listener-no-verify", env="LISTENER_NO_VERIFY", is_flag=True, default=None, help="Do not verify https listeners' certificates.")
+@_option("--keep-alive-seconds", env="KEEP_ALIVE_SECONDS", type=float, default=None, help="How long an idle kept-alive connection stays open between requests.  [default: 60]")
 @_option("--header-timeout-seconds", env="HEADER_TIMEOUT_SECONDS", type=float, default=None, help="Time a client has to send a request's headers; later, 408.  [default: 10]")
 @_option("--body-timeout-seconds", env="BODY_TIMEOUT_SECONDS", type=float, default=None, help="Time a client has to send a request's body, plus a second per --body-min-bytes-per-second bytes received; later, 408.  [default: 60]")
 @_option("--body-min-bytes-per-second", env="BODY_MIN_BYTES_PER_SECOND", type=int, default=None, help="The slowest steady rate at which a large body still arrives.  [default: 1024]")

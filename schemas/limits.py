@@ -15,6 +15,11 @@ class ConnectionLimitSettings(SchemaModel):
     # From the moment a connection is ready for a request until its
     # headers are complete.
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # How long a kept-alive connection may sit idle between requests (no
+    # byte of the next one yet). Longer than the header deadline: a client
+    # busy with the last answer must not find its connection closed under
+    # its next request; the header deadline runs once that request starts.
+    keep_alive_seconds: float = Field(default=60.0, gt=0, le=3600)
     # From the end of the headers until the end of the body, plus one
     # second for every `body_min_bytes_per_second` bytes received: a large
     # body on a slow but steady link still arrives.

@@ -28,6 +28,7 @@ class ConnectionLimits:
     """The settings of the same names (schemas/limits.py explains them)."""
 
     header_timeout_seconds: float
+    keep_alive_seconds: float
     body_timeout_seconds: float
     body_min_bytes_per_second: int
     max_connections: int

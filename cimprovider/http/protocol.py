@@ -89,6 +89,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.address: str | None = None  # set while the gate counts this connection
         self.phase: Phase | None = None
         self.deadline = 0.0
+        self.idle_deadline = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.lingering = False
         self.counted_lingering = False
@@ -161,6 +162,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.phase = phase
         if phase is not None:
             seconds = self.limits.header_timeout_seconds if phase is Phase.HEADERS else self.limits.body_timeout_seconds
+            self.idle_deadline = self.loop.time() + self.limits.keep_alive_seconds
             self.deadline = self.loop.time() + seconds
             self.timer = self.loop.call_at(self.deadline, self._on_deadline)
 
@@ -176,8 +178,15 @@ class GuardedH11Protocol(TrailerH11Protocol):
     def _headers_late(self) -> None:
         started, _ = self.conn.trailing_data
         if not started:
-            # Nothing of a request yet: an idle connection, closed quietly
-            # as uvicorn's keep-alive timeout does.
+            # Nothing of a request yet: an idle connection, kept until its
+            # keep-alive time is up (looked at again each header period, so
+            # a request begun meanwhile still gets its header deadline),
+            # then closed quietly as uvicorn's keep-alive timeout does.
+            now = self.loop.time()
+            if now < self.idle_deadline:
+                self.deadline = min(self.idle_deadline, now + self.limits.header_timeout_seconds)
+                self.timer = self.loop.call_at(self.deadline, self._on_deadline)
+                return
             self.transport.close()
             return
         seconds = self.limits.header_timeout_seconds
@@ -238,6 +247,7 @@ def uvicorn_http_options(limits: ConnectionLimits, gate: ConnectionGate | None =
     return {
         "http": http_protocol(limits, gate),
         "h11_max_incomplete_event_size": limits.max_header_bytes,
+        "timeout_keep_alive": limits.keep_alive_seconds,
         # No WebSocket protocol: an upgraded connection would leave this
         # protocol, and with it the gate's count and the deadlines.
         "ws": "none",

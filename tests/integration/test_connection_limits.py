@@ -28,7 +28,7 @@ from tests.support.rawhttp import (
 def hasty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Deadlines short enough for a test to outlast them."""
     with in_process_server(
-        tmp_path_factory.mktemp("hasty"), header_timeout_seconds=1, body_timeout_seconds=1
+        tmp_path_factory.mktemp("hasty"), header_timeout_seconds=1, body_timeout_seconds=1, keep_alive_seconds=2
     ) as live:
         yield live
 
@@ -162,3 +162,22 @@ def test_thirty_two_clients_on_loopback_are_all_served(server):
             sock.sendall(enumerate_request())
         answers += [read_response(sock) for sock in sockets]
     assert [answer.status if answer else None for answer in answers] == [200] * 64
+
+
+@pytest.fixture(scope="module")
+def patient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A short header deadline, the default keep-alive time."""
+    with in_process_server(tmp_path_factory.mktemp("patient"), header_timeout_seconds=1) as live:
+        yield live
+
+
+def test_a_kept_alive_connection_idle_past_the_header_deadline_is_still_served(patient_server):
+    """A client busy with its last answer (many do, under load) sends its
+    next request later than the header deadline: the connection is still
+    there for it, as the keep-alive time is what bounds idleness."""
+    with connect(patient_server.port) as sock:
+        sock.sendall(enumerate_request())
+        assert read_response(sock).status == 200
+        time.sleep(3)  # idle for three header deadlines: the stimulus, not a wait for a result
+        sock.sendall(enumerate_request())
+        assert read_response(sock).status == 200
