@@ -41,7 +41,7 @@ def confined_chain(path: Path, roots: StorageRoots, qemu_img: QemuImg, field: st
             raise CorruptImageError(path, [f"parent chain deeper than {MAX_CHAIN_DEPTH}"])
         if fmt == "vpc":
             return chain + _vhd_parents(chain[-1], roots)
-        info = qemu_img.info(chain[-1], fmt)
+        info = qemu_img.info(chain[-1], fmt, shared=True)
         backing = info.raw.get("full-backing-filename") or info.backing_filename
         if not backing:
             break
@@ -52,7 +52,7 @@ def confined_chain(path: Path, roots: StorageRoots, qemu_img: QemuImg, field: st
             break
         chain.append(parent)
         # Without a recorded format qemu probes the backing file: so do we.
-        fmt = info.raw.get("backing-filename-format") or qemu_img.info(parent).format
+        fmt = info.raw.get("backing-filename-format") or qemu_img.info(parent, shared=True).format
     return chain
 
 

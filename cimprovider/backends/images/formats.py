@@ -23,5 +23,5 @@ def detect_format(path: Path, tool: QemuImg) -> VirtualHardDiskFormat:
         return Format.VHDX
     if tail == FOOTER_COOKIE or head == FOOTER_COOKIE:
         return Format.VHD
-    found = tool.info(path).format
+    found = tool.info(path, shared=True).format
     return Format.QCOW2 if found == "qcow2" else Format.RAW

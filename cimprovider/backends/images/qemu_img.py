@@ -116,8 +116,11 @@ class QemuImg:
             args += ["-o", _options(options)]
         self.run(args + [_file(source), _file(destination)], progress=progress, subject=source)
 
-    def info(self, path: Path, fmt: str | None = None) -> ImageInfo:
-        args = ["info", "--output=json"] + (["-f", fmt] if fmt else []) + [_file(path)]
+    def info(self, path: Path, fmt: str | None = None, shared: bool = False) -> ImageInfo:
+        """`shared`: read the header even while a guest has the image open
+        (-U), for what only names files (a backing chain), never to decide
+        whether the image is in use."""
+        args = ["info", "--output=json"] + (["-U"] if shared else []) + (["-f", fmt] if fmt else []) + [_file(path)]
         data = json.loads(self.run(args, subject=path))
         return ImageInfo(
             format=data["format"],

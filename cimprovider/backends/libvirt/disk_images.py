@@ -167,8 +167,11 @@ class DiskImages:
             media = drive.media
             if media is not None and drive.drive_type is DriveType.DISK and media.path not in keep:
                 fmt = self.driver_format(media.path)
-                # A VHD not there (yet) is left to QEMU's VHD driver; a VHDX is refused (converted()).
-                if fmt == "vhdx" or (fmt == "vpc" and self.local and Path(media.path).is_file()):
+                # A VHD not there (yet) is left to QEMU's VHD driver, and so is
+                # one outside the roots (a domain changed elsewhere: never
+                # opened, so never copied); a VHDX is refused (converted()).
+                if fmt == "vhdx" or (fmt == "vpc" and self.local and self.inside_roots(media.path)
+                                     and Path(media.path).is_file()):
                     drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path), fmt))))
             drives.append(drive)
         return vm if tuple(drives) == vm.drives else vm.replace(drives=tuple(drives))

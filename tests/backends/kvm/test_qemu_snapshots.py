@@ -9,6 +9,8 @@ the data must be gone. QEMU then starts on what the VM was given."""
 
 from __future__ import annotations
 
+import re
+
 import shutil
 import subprocess
 import tempfile
@@ -118,7 +120,10 @@ def test_a_disk_outside_the_storage_roots_is_neither_snapshotted_nor_read(host: 
         shutil.copyfile(inside, outside)
         vm = vm_on(host, inside, "outside")
         domain = host.conn.lookupByUUID(vm.id.bytes)
-        host.conn.defineXML(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).replace(str(inside), str(outside)))
+        # virsh edit: the disk becomes the outside VHD itself, run by QEMU's VHD driver.
+        edited = re.sub(r"<source file='[^']*'", f"<source file='{outside}'",
+                        domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), count=1)
+        host.conn.defineXML(re.sub(r"(<driver name='qemu' type=)'[a-z0-9]+'", r"\1'vpc'", edited, count=1))
         before = fingerprint(outside)
         with pytest.raises(InvalidParameterError, match=f"{outside}.*leaves the storage roots"):
             host.backend.create_snapshot(vm.id, "refused")
