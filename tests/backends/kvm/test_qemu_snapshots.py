@@ -140,7 +140,7 @@ def test_a_snapshot_of_a_running_vm_applied_and_started_runs(host: Host) -> None
     disk = host.workdir / "memory.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True)
     backend = host.backend
-    vm = vm_on(host, disk, "memory")
+    vm = vm_on(host, disk, "running-snapshot")
     assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
     snapshot = backend.create_snapshot(vm.id, "running")
     assert snapshot.has_saved_state
