@@ -10,17 +10,19 @@ Class names, property names and object paths are case-insensitive in both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, runtime_checkable
 
 from pywbem import CIMClassName, CIMInstance, CIMInstanceName
 
 from .events import counterpart_property, event_class_admits
 from .functions import FUNCTIONS
 from .like import compile_like
-from .queries import SelectQuery
 from .tree import (And, Arithmetic, Comparison, Expr, FunctionCall, Index, InList, IsNull,
                    Isa, Like, Literal, Negate, Not, Or, Property, Satisfies)
 from .values import Truth, as_text, compare, equals_any, to_number
+
+if TYPE_CHECKING:
+    from .queries import SelectQuery
 
 
 @runtime_checkable
@@ -314,13 +316,3 @@ _HANDLERS: dict[type, Callable[..., object]] = {
     IsNull: _is_null, Isa: _isa, InList: _in_list, Satisfies: _satisfies,
     Not: _not, And: _and, Or: _or,
 }
-
-
-def project(query: SelectQuery, instance: CIMInstance, ctx: QueryContext) -> CIMInstance:
-    from .results import project_instance
-    return project_instance(query, instance, ctx)
-
-
-def execute(query: SelectQuery, instances, ctx: QueryContext) -> list[CIMInstance]:
-    from .results import execute_query
-    return execute_query(query, instances, ctx)

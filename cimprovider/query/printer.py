@@ -8,11 +8,14 @@ an OR (the parser flattens those, so the grouping must be kept visible).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .paths import format_object_path
-from .queries import AssociatorsQuery, Query, ReferencesQuery, SelectQuery
 from .tree import (AllProperties, And, Arithmetic, Comparison, Expr, FunctionCall, Index,
                    InList, IsNull, Isa, Like, Literal, Negate, Not, Or, Property, Satisfies)
+
+if TYPE_CHECKING:
+    from .queries import AssociatorsQuery, Query, ReferencesQuery, SelectQuery
 
 # Binding strength, loosest first.
 _OR, _AND, _NOT, _PREDICATE, _ADD, _MUL, _UNARY, _POSTFIX = range(1, 9)
@@ -21,16 +24,19 @@ _ARITHMETIC_LEVEL = {"+": _ADD, "-": _ADD, "||": _ADD, "*": _MUL, "/": _MUL}
 
 
 def format_query(query: Query) -> str:
-    if isinstance(query, SelectQuery):
-        return _format_select(query)
-    if isinstance(query, AssociatorsQuery):
-        return _format_association("ASSOCIATORS OF", query, [
+    # Dispatch on the statement each query names, so the statements need not be
+    # imported here: they print themselves through this module.
+    statement = query.statement
+    if statement == "SELECT":
+        return _format_select(query)  # type: ignore[arg-type]
+    if statement == "ASSOCIATORS OF":
+        return _format_association(statement, query, [
             ("AssocClass", query.assoc_class), ("ResultClass", query.result_class),
             ("Role", query.role), ("ResultRole", query.result_role),
             ("RequiredQualifier", query.required_qualifier),
             ("RequiredAssocQualifier", query.required_assoc_qualifier)])
-    if isinstance(query, ReferencesQuery):
-        return _format_association("REFERENCES OF", query, [
+    if statement == "REFERENCES OF":
+        return _format_association(statement, query, [
             ("ResultClass", query.result_class), ("Role", query.role),
             ("RequiredQualifier", query.required_qualifier)])
     raise TypeError(f"not a query: {query!r}")

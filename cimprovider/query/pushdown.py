@@ -18,14 +18,17 @@ equals the uint16 32770 and strings compare case-insensitively.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pywbem import CIMInstanceName
 
 from .like import compile_like
 from .paths import ObjectPathError, parse_object_path
-from .queries import SelectQuery
 from .tree import Comparison, Expr, InList, Like, Literal, Or, Property, conjuncts
 from .values import as_text, compare
+
+if TYPE_CHECKING:
+    from .queries import SelectQuery
 
 Value = str | int | float | bool
 

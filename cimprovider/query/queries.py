@@ -1,23 +1,25 @@
 """The parsed statements: SELECT (both languages), ASSOCIATORS OF and
 REFERENCES OF (WQL).
 
-Evaluation, printing and pushdown live in their own modules; the methods
-here are the entry points the operation engine and indications call.
+Evaluation, printing and pushdown live in their own modules, which know the
+statements only as types; the methods here are the entry points the
+operation engine and indications call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Literal as TypingLiteral, TypeAlias, Union
+from typing import ClassVar, Iterable, Literal as TypingLiteral, TypeAlias, Union
 
 from pywbem import CIMClassName, CIMInstance, CIMInstanceName
 
+from .evaluate import QueryContext, matches
 from .events import counterpart_property, dmtf_event_class, is_event_class
+from .printer import format_query
+from .pushdown import Pushdown, pushdown
+from .results import execute_query, project_instance
 from .tree import AllProperties, Expr, Isa, OrderItem, Property, SelectItem, conjuncts
 
-if TYPE_CHECKING:
-    from .evaluate import QueryContext
-    from .pushdown import Pushdown
 
 QueryLanguage: TypeAlias = TypingLiteral["WQL", "DMTF:CQL"]
 
@@ -36,8 +38,9 @@ class SelectQuery:
     order_by: tuple[OrderItem, ...] = ()  # CQL
     within: float | None = None  # WQL event polling interval, seconds
 
+    statement: ClassVar[str] = "SELECT"
+
     def __str__(self) -> str:
-        from .printer import format_query
         return format_query(self)
 
     @property
@@ -87,24 +90,20 @@ class SelectQuery:
                 return term.operand.name
         return None
 
-    def matches(self, instance: CIMInstance, ctx: "QueryContext") -> bool:
+    def matches(self, instance: CIMInstance, ctx: QueryContext) -> bool:
         """FROM class (with subclasses) and WHERE both hold for `instance`."""
-        from .evaluate import matches
         return matches(self, instance, ctx)
 
-    def project(self, instance: CIMInstance, ctx: "QueryContext") -> CIMInstance:
+    def project(self, instance: CIMInstance, ctx: QueryContext) -> CIMInstance:
         """A copy of `instance` holding only the selected properties."""
-        from .evaluate import project
-        return project(self, instance, ctx)
+        return project_instance(self, instance, ctx)
 
     def execute(self, instances: Iterable[CIMInstance],
-                ctx: "QueryContext") -> list[CIMInstance]:
+                ctx: QueryContext) -> list[CIMInstance]:
         """Filter, project, DISTINCT and ORDER BY over candidate instances."""
-        from .evaluate import execute
-        return execute(self, instances, ctx)
+        return execute_query(self, instances, ctx)
 
-    def pushdown(self) -> "Pushdown":
-        from .pushdown import pushdown
+    def pushdown(self) -> Pushdown:
         return pushdown(self)
 
 
@@ -114,6 +113,8 @@ ObjectPath: TypeAlias = Union[CIMInstanceName, CIMClassName]
 @dataclass(frozen=True)
 class AssociatorsQuery:
     """WQL `ASSOCIATORS OF {path} [WHERE …]`."""
+
+    statement: ClassVar[str] = "ASSOCIATORS OF"
 
     object_path: ObjectPath
     assoc_class: str | None = None
@@ -129,13 +130,14 @@ class AssociatorsQuery:
     language = "WQL"
 
     def __str__(self) -> str:
-        from .printer import format_query
         return format_query(self)
 
 
 @dataclass(frozen=True)
 class ReferencesQuery:
     """WQL `REFERENCES OF {path} [WHERE …]`."""
+
+    statement: ClassVar[str] = "REFERENCES OF"
 
     object_path: ObjectPath
     result_class: str | None = None
@@ -148,7 +150,6 @@ class ReferencesQuery:
     language = "WQL"
 
     def __str__(self) -> str:
-        from .printer import format_query
         return format_query(self)
 
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Iterable
 
 from pywbem import CIMInstance
 
+from .evaluate import QueryContext, Scope, evaluate, matches
 from .events import counterpart_property
-from .queries import SelectQuery
 from .tree import AllProperties, Expr, Index, Property
 from .values import compare
 
 if TYPE_CHECKING:
-    from .evaluate import QueryContext
+    from .queries import SelectQuery
 
 # name (lower case) -> None for "all of it", or the selection inside it.
 Selection = dict[str, "Selection | None"]
@@ -93,14 +93,13 @@ def _prune(instance: CIMInstance, wanted: Selection) -> CIMInstance:
 
 
 def project_instance(query: SelectQuery, instance: CIMInstance,
-                     ctx: "QueryContext") -> CIMInstance:
+                     ctx: QueryContext) -> CIMInstance:
     wanted = selection(query)
     return instance.copy() if wanted is None else _prune(instance, wanted)
 
 
 def execute_query(query: SelectQuery, instances: Iterable[CIMInstance],
-                  ctx: "QueryContext") -> list[CIMInstance]:
-    from .evaluate import Scope, evaluate, matches
+                  ctx: QueryContext) -> list[CIMInstance]:
     chosen = [instance for instance in instances if matches(query, instance, ctx)]
     if query.order_by:
         def keyed(instance: CIMInstance) -> list[object]:
