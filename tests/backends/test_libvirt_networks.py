@@ -56,6 +56,7 @@ def test_libvirt_networks_in_the_shape_of_their_kind(network: NetworkBackend, ha
     external = _network_xml(harness, network.define_switch(VirtualSwitch(name="out", external_adapter=adapter)))
     assert private.find("forward") is None and private.find("ip") is None
     assert internal.find("forward") is None and internal.find("ip").get("address").startswith("10.213.")
+    assert internal.find("dns").get("enable") == "no"  # no DNS server (dnsmasq) on the host's address
     assert external.find("forward").get("mode") == "bridge" and external.find("forward/interface").get("dev") == adapter
 
 

@@ -1,7 +1,7 @@
 """libvirt networks as Hyper-V switches, both ways.
 
 Private → an isolated network (no `<forward>`, no host `<ip>`); internal →
-a network with a host address and no forwarding; external → macvtap on
+a network with a host address, no forwarding and no DNS; external → macvtap on
 the chosen host interface (`<forward mode='bridge'><interface dev=…/>`).
 What Hyper-V has and libvirt does not — the switch's own name (libvirt's
 names are unique, Hyper-V's are not), notes, bandwidth settings — lives in
@@ -71,6 +71,10 @@ def network_xml(switch: VirtualSwitch, libvirt_name: str, address: str | None) -
     else:
         etree.SubElement(root, "bridge", stp="on", delay="0")
         if switch.host_connected and address is not None:
+            # Hyper-V's internal switch gives the host an address and serves
+            # nothing on it; libvirt's DNS would also need dnsmasq, which
+            # a host without it refuses the network for.
+            etree.SubElement(root, "dns", enable="no")
             etree.SubElement(root, "ip", address=address, netmask="255.255.255.0")
     return etree.tostring(root, encoding="unicode")
 
