@@ -15,7 +15,8 @@ channel: the guest then runs qemu-ga on it, and its /sbin/shutdown (what
 qemu-ga runs for guest-shutdown) says so on the console before powering
 off or rebooting. `address=` gives the guest's first NIC a static IPv4 address (the
 test networks have no DHCP), passed on the kernel command line; `pings=`
-are addresses it pings once a second, saying whether it reached them.
+are addresses it pings once a second, saying whether it reached them;
+`fetches=` URLs it fetches over HTTP once a second, printing what it got.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ for arg in $(cat /proc/cmdline); do
             ip link set lo up
             ip link set eth0 up && ip addr add "$address" dev eth0 || echo "guest: no address on eth0" ;;
         cimp.ping=*) targets="$(echo ${arg#cimp.ping=} | tr ',' ' ')" ;;
+        cimp.fetch=*) fetches="$(echo ${arg#cimp.fetch=} | tr ',' ' ')" ;;
     esac
 done
 # No udev: find the agent's port by its name, not /dev/virtio-ports/.
@@ -74,6 +76,9 @@ while true; do
     fi
     for target in $targets; do
         if ping -c 1 -W 1 "$target" >/dev/null 2>&1; then echo "guest: reach $target yes"; else echo "guest: reach $target no"; fi
+    done
+    for url in $fetches; do
+        if timeout 5 wget -q -O /tmp/fetched "$url" 2>/dev/null; then echo "guest: fetched $url: $(head -c 80 /tmp/fetched)"; else echo "guest: fetch $url failed"; fi
     done
     echo "guest: disks=$(ls /sys/block | tr '\\n' ' ')nets=$(ls /sys/class/net | tr '\\n' ' ')memkb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)"
     sleep 1
@@ -161,7 +166,7 @@ def _executable(path: Path, text: str) -> None:
 
 def domain_xml(
     name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None,
-    pings: tuple[str, ...] = (),
+    pings: tuple[str, ...] = (), fetches: tuple[str, ...] = (),
 ) -> str:
     """A generation 1 VM as libvirt sees it: PC machine, IDE, TCG (a stock
     kernel does not boot under KVM on these machines), a SCSI controller
@@ -169,12 +174,15 @@ def domain_xml(
     agent's channel, `network` a NIC on that libvirt network, `address`
     (CIDR) the address the guest gives that NIC; the guest's host name is
     the domain's name; `pings` the addresses the guest pings once a
-    second, printing `guest: reach ADDRESS yes|no`."""
+    second, printing `guest: reach ADDRESS yes|no`; `fetches` the URLs
+    it fetches once a second, printing `guest: fetched URL: CONTENT`."""
     cmdline = f"console=ttyS0 panic=-1 quiet cimp.hostname={name}"
     if address:
         cmdline += f" cimp.address={address}"
     if pings:
         cmdline += f" cimp.ping={','.join(pings)}"
+    if fetches:
+        cmdline += f" cimp.fetch={','.join(fetches)}"
     extra = ""
     if network:
         extra += f"\n    <interface type='network'><source network='{network}'/><model type='virtio'/></interface>"
