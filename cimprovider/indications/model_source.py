@@ -34,6 +34,7 @@ from pywbem import CIMInstance
 from cimprovider.backends import BackendError
 from cimprovider.backends.protocol import CatchingUp
 from cimprovider.events import EventBus, Subscription
+from cimprovider.indications.instance_views import Values, View, differences, keyed
 from cimprovider.indications.service import IndicationService
 from cimprovider.indications.source import ChangeKind, InstanceChange
 from cimprovider.jobs import JobStatus
@@ -68,10 +69,6 @@ from cimprovider.schemas.runtime import HeartbeatState, RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
 
 log = logging.getLogger(__name__)
-
-Values = dict[str, Any]
-Key = tuple[str, tuple[Any, ...]]  # class name, key values
-View = dict[Key, tuple[str, Values]]  # the instances of one VM that an event may change
 
 VM_EVENTS = (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified)
 _REQUEST_CODES = {request: code for code, request in POWER_REQUESTS.items()}
@@ -258,7 +255,7 @@ class ModelIndications:
         if not wanted:
             return []
         new = self._view(after, facets) if after is not None else {}
-        return list(self._differences(old, new))
+        return list(differences(self.service, self.renderer, old, new))
 
     def _job_changed(self, event: JobChanged) -> list[InstanceChange]:
         job = event.job
@@ -285,11 +282,7 @@ class ModelIndications:
     # --- a VM's instances, before and after ---------------------------------
 
     def _view(self, vm: VirtualMachine, facets: tuple[str, ...]) -> View:
-        view: View = {}
-        for classname, values in self._elements(vm, facets):
-            keys = tuple(values.get(name) for name in self.renderer.key_names(classname))
-            view[(classname, keys)] = (classname, values)
-        return view
+        return keyed(self.renderer, self._elements(vm, facets))
 
     def _elements(self, vm: VirtualMachine, facets: tuple[str, ...]) -> Iterator[tuple[str, Values]]:
         model: Any = self.view  # the value functions take a Virtualization; the view reads the same
@@ -303,33 +296,6 @@ class ModelIndications:
             runtime = resting_runtime(vm)
             for present in hardware(vm, runtime) + components(model, vm, runtime):
                 yield present.classname, present.values
-
-    def _differences(self, old: View, new: View) -> Iterator[InstanceChange]:
-        """Deletions first (parts before what holds them), then creations and
-        modifications in the model's order (what holds them first)."""
-        ns = self.renderer.namespace
-        render = self.renderer.instance
-        wanted: dict[str, bool] = {}
-
-        def selectable(classname: str) -> bool:
-            found = wanted.get(classname)
-            if found is None:
-                found = wanted[classname] = self.service.may_select(ns, classname)
-            return found
-
-        for key in reversed([k for k in old if k not in new]):
-            classname, values = old[key]
-            if selectable(classname):
-                yield InstanceChange(ChangeKind.DELETED, ns, render(classname, values))
-        for key, (classname, values) in new.items():
-            if not selectable(classname):
-                continue
-            before = old.get(key)
-            if before is None:
-                yield InstanceChange(ChangeKind.CREATED, ns, render(classname, values))
-            elif before[1] != values:
-                yield InstanceChange(ChangeKind.MODIFIED, ns, render(classname, values), render(classname, before[1]))
-
 
 def _job_class(job: JobStatus) -> str:
     return STORAGE_JOB if is_storage_job(job) else JOB

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from cimprovider.backends import BackendError
 from cimprovider.events import EventBus, Subscription
-from cimprovider.indications.model_source import ModelView, View, moved
+from cimprovider.indications.instance_views import Values, View, differences, keyed
+from cimprovider.indications.model_source import ModelView, moved
 from cimprovider.indications.service import IndicationService
-from cimprovider.indications.source import ChangeKind, InstanceChange
 from cimprovider.providers.virtualization.model import SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import identity
 from cimprovider.providers.virtualization.network.feature_settings import port_features, switch_features
@@ -47,7 +47,6 @@ from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.vm import VirtualMachine
 
 log = logging.getLogger(__name__)
-Values = dict[str, Any]
 
 SWITCH_EVENTS = (SwitchDefined, SwitchModified, SwitchDestroyed)
 VM_EVENTS = (VmDefined, VmDestroyed, DeviceAdded, DeviceRemoved, DeviceModified)
@@ -94,7 +93,7 @@ class NetworkIndications:
                 old = self._vm_view(previous) if previous else {}
                 new = self._vm_view(current) if current else {}
             if wanted:
-                for change in self._differences(old, new):
+                for change in differences(self.service, self.renderer, old, new):
                     self.service.publish(change)
 
     # --- the mirror ---------------------------------------------------------------
@@ -133,7 +132,7 @@ class NetworkIndications:
         for port in vm_ports(vm, self._switches):
             elements.append((identity.SWITCH_PORT, switch_port_values(port)))
             elements.extend((setting.kind.classname, setting.values()) for setting in port_features(port))
-        return self._keyed(elements)
+        return keyed(self.renderer, elements)
 
     def _switch_view(self, switch: VirtualSwitch) -> View:
         model: Any = self.view
@@ -150,30 +149,7 @@ class NetworkIndications:
         table = {switch.id: switch}
         for vm in self._vms.values():
             elements.extend((identity.SWITCH_PORT, switch_port_values(port)) for port in vm_ports(vm, table))
-        return self._keyed(elements)
-
-    def _keyed(self, elements: list[tuple[str, Values]]) -> View:
-        view: View = {}
-        for classname, values in elements:
-            keys = tuple(values.get(name) for name in self.renderer.key_names(classname))
-            view[(classname, keys)] = (classname, values)
-        return view
-
-    def _differences(self, old: View, new: View) -> Iterator[InstanceChange]:
-        ns = self.renderer.namespace
-        render = self.renderer.instance
-        for key in reversed([k for k in old if k not in new]):
-            classname, values = old[key]
-            if self.service.may_select(ns, classname):
-                yield InstanceChange(ChangeKind.DELETED, ns, render(classname, values))
-        for key, (classname, values) in new.items():
-            if not self.service.may_select(ns, classname):
-                continue
-            before = old.get(key)
-            if before is None:
-                yield InstanceChange(ChangeKind.CREATED, ns, render(classname, values))
-            elif before[1] != values:
-                yield InstanceChange(ChangeKind.MODIFIED, ns, render(classname, values), render(classname, before[1]))
+        return keyed(self.renderer, elements)
 
 
 def raise_network_indications(virt: Virtualization, service: IndicationService) -> NetworkIndications:
