@@ -5,85 +5,31 @@ asking the backend."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pywbem import CIMInstance
 
-from cimprovider.backends.simulated.backend import SimulatedBackend
 from cimprovider.indications import ChangeKind, InstanceChange
-from cimprovider.jobs import JobRunner
 from cimprovider.indications.model_source import ModelIndications
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.render import NAMESPACE, Renderer
 from cimprovider.providers.virtualization.systems.systems import ComputerSystemProvider
 from cimprovider.repository import ClassRepository
-from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
 from tests.support.waiting import DEADLINE
-
-
-class Recorder:
-    """Stands in for IndicationService: what was published, in order."""
-
-    def __init__(self) -> None:
-        self.has_subscribers = True
-        self.changes: list[InstanceChange] = []
-        self.unwanted: set[str] = set()  # classes no filter selects
-
-    def publish(self, change: InstanceChange) -> None:
-        self.changes.append(change)
-
-    def may_select(self, namespace: str, classname: str) -> bool:
-        return classname not in self.unwanted
-
-    def take(self) -> list[tuple[str, str]]:
-        return [(c.kind.name, c.source.classname) for c in self.changes]
-
-
-@pytest.fixture(scope="module")
-def repository(tmp_path_factory: pytest.TempPathFactory) -> ClassRepository:
-    return ClassRepository.load(cache_dir=tmp_path_factory.mktemp("schema"))
+from tests.unit.indications.translating import Recorder, simulated, watch
 
 
 @pytest.fixture
 def model(tmp_path: Path, repository: ClassRepository) -> Iterator[tuple[Virtualization, Recorder, list[str]]]:
-    backend = SimulatedBackend(ServerConfig(data_dir=tmp_path, transition_seconds=0))
-    jobs = JobRunner(backend.events)
-    virt = Virtualization(backend, jobs, Renderer(repository, NAMESPACE), "host")
-    recorder = Recorder()
-    source = ModelIndications(virt, recorder, backend.host_info())  # type: ignore[arg-type]
-    # Whatever the translator asks of the backend from a publisher is noted.
-    asked: list[str] = []
-    inside = threading.local()
-    translate = source.on_event
-
-    def on_event(event) -> None:
-        inside.yes = True
-        try:
-            translate(event)
-        finally:
-            inside.yes = False
-
-    for name in ("get_vm", "list_vms", "get_runtime", "host_info", "list_switches"):
-        real = getattr(backend, name)
-
-        def watched(*args, _real=real, _name=name, **kwargs):
-            if getattr(inside, "yes", False):
-                asked.append(_name)
-            return _real(*args, **kwargs)
-
-        setattr(backend, name, watched)
-    source.on_event = on_event  # type: ignore[method-assign]
-    source.attach(backend.events, backend.list_vms(), jobs.list())
-    yield virt, recorder, asked
-    source.close()
-    jobs.close()
-    backend.close()
+    with simulated(tmp_path, repository) as sim:
+        source = ModelIndications(sim.virt, sim.recorder, sim.backend.host_info())  # type: ignore[arg-type]
+        asked = watch(source, sim.backend, ("get_vm", "list_vms", "get_runtime", "host_info", "list_switches"))
+        source.attach(sim.backend.events, sim.backend.list_vms(), sim.jobs.list())
+        yield sim.virt, sim.recorder, asked
+        source.close()
 
 
 def power(virt: Virtualization, vm_id, request: PowerRequest) -> None:
