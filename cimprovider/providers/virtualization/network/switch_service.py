@@ -10,24 +10,16 @@ message naming the property at fault, as the VM service does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NetworkBackend
-from cimprovider.jobs import JobFailure
-from cimprovider.providers.base import InstanceProvider, MethodProvider, MethodReturn, OperationContext, PropertySet, Pushdown
+from cimprovider.providers.base import InstanceProvider, MethodReturn, OperationContext, PropertySet, Pushdown
 from cimprovider.providers.virtualization.embedded import read_embedded
-from cimprovider.providers.virtualization.errors import (
-    JOB_STARTED,
-    NOT_FOUND,
-    NOT_SUPPORTED,
-    MethodFailure,
-    hyperv_code,
-    invalid_parameter,
-)
-from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.errors import NOT_FOUND, NOT_SUPPORTED, MethodFailure, invalid_parameter
+from cimprovider.providers.virtualization.immediate import Handler, ImmediateMethods
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.network import feature_methods, identity
 from cimprovider.providers.virtualization.network.ports import EXTERNAL, host_ports
@@ -36,10 +28,8 @@ from cimprovider.providers.virtualization.network.switches import find_host_port
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 from cimprovider.schemas.host import VirtualSwitch
 
-Handler = Callable[[dict[str, Any]], MethodReturn]
 
-
-class SwitchService(InstanceProvider, MethodProvider):
+class SwitchService(InstanceProvider, ImmediateMethods):
     classnames = (identity.SWITCH_SERVICE,)
 
     def __init__(self, virt: Virtualization) -> None:
@@ -69,25 +59,6 @@ class SwitchService(InstanceProvider, MethodProvider):
                   "Caption": "Hyper-V Virtual Switch Management Service",
                   "Description": "Defines, modifies and destroys virtual switches.", **RUNNING_SERVICE}
         yield self.virt.renderer.instance(identity.SWITCH_SERVICE, values, properties)
-
-    def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
-        handler = self.handlers.get(method.lower())
-        if handler is None:
-            return super().invoke_method(ctx, target, method, params)
-        try:
-            return handler(params)
-        except Exception as error:  # noqa: BLE001 - every failure becomes a failed job
-            if not isinstance(error, MethodFailure) and type(error).__module__.startswith("pywbem"):
-                raise
-            code, message = hyperv_code(error)
-            return self.failed(method, code, message)
-
-    def failed(self, method: str, code: int, message: str) -> MethodReturn:
-        def work(_progress: Any, _token: Any) -> None:
-            raise JobFailure(code, message)
-
-        job = self.virt.jobs.submit(work, method, f"{method} failed", (), cancellable=False)
-        return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id)})
 
     # --- switches --------------------------------------------------------------
 

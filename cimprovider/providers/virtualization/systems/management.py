@@ -10,17 +10,15 @@ naming the property at fault."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.jobs import JobFailure
 from cimprovider.providers.base import (
     InstanceProvider,
-    MethodProvider,
     MethodReturn,
     OperationContext,
     PropertySet,
@@ -30,15 +28,13 @@ from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import (
     INVALID_PARAMETER,
-    JOB_STARTED,
     NOT_FOUND,
     NOT_SUPPORTED,
     MethodFailure,
-    hyperv_code,
     invalid_parameter,
 )
+from cimprovider.providers.virtualization.immediate import Handler, ImmediateMethods
 from cimprovider.providers.virtualization.resources.components import KVP_SOURCES
-from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
@@ -54,10 +50,9 @@ from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.vm import VirtualMachine
 
 KVP_ITEM_LIMIT = 128
-Handler = Callable[[dict[str, Any]], MethodReturn]
 
 
-class ManagementService(InstanceProvider, MethodProvider):
+class ManagementService(InstanceProvider, ImmediateMethods):
     classnames = (VSMS,)
     read_only_methods = frozenset({"getsummaryinformation"})
 
@@ -90,25 +85,6 @@ class ManagementService(InstanceProvider, MethodProvider):
             **RUNNING_SERVICE,
         }
         yield self.virt.renderer.instance(VSMS, values, properties)
-
-    def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
-        handler = self.handlers.get(method.lower())
-        if handler is None:
-            return super().invoke_method(ctx, target, method, params)
-        try:
-            return handler(params)
-        except Exception as error:  # noqa: BLE001 - every failure becomes a failed job
-            if not isinstance(error, MethodFailure) and type(error).__module__.startswith("pywbem"):
-                raise
-            code, message = hyperv_code(error)
-            return self.failed(method, code, message)
-
-    def failed(self, method: str, code: int, message: str, affected: tuple[UUID, ...] = ()) -> MethodReturn:
-        def work(_progress: Any, _token: Any) -> None:
-            raise JobFailure(code, message)
-
-        job = self.virt.jobs.submit(work, method, f"{method} failed", affected, cancellable=False)
-        return MethodReturn(JOB_STARTED, {"Job": job_path(self.virt, job.id)})
 
     # --- systems -------------------------------------------------------------
 
