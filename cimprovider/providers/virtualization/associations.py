@@ -53,10 +53,10 @@ class PairAssociation(AssociationProvider):
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         """The right ends for `left`; the default filters `pairs`."""
-        return (r for l, r in self.pairs() if _same(l, left))
+        return (r for l, r in self.pairs() if same_instance(l, left))
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        return (l for l, r in self.pairs() if _same(r, right))
+        return (l for l, r in self.pairs() if same_instance(r, right))
 
     def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
         return {}
@@ -80,7 +80,9 @@ class PairAssociation(AssociationProvider):
                 yield self.instance(left, target)
 
 
-def _same(a: CIMInstanceName, b: CIMInstanceName) -> bool:
+def same_instance(a: CIMInstanceName, b: CIMInstanceName) -> bool:
+    """Two paths to one instance of the model: class and key names without
+    case, key values compared as text without case (GUIDs in any case)."""
     if a.classname.lower() != b.classname.lower():
         return False
     keys_a = {k.lower(): str(v).lower() for k, v in a.keybindings.items()}
@@ -88,7 +90,7 @@ def _same(a: CIMInstanceName, b: CIMInstanceName) -> bool:
     return keys_a == keys_b
 
 
-class _PerVm(PairAssociation):
+class PerVm(PairAssociation):
     """Pairs that belong to one VM: traversal reads only that VM."""
 
     def vm_pairs(self, vm: Any) -> Iterator[Pair]:
@@ -110,15 +112,15 @@ class _PerVm(PairAssociation):
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         vm = self.vm_of(left)
         pairs = self.virt.present([vm], self.vm_pairs) if vm is not None else iter(())
-        return (r for l, r in pairs if _same(l, left))
+        return (r for l, r in pairs if same_instance(l, left))
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
         vm = self.vm_of(right)
         pairs = self.virt.present([vm], self.vm_pairs) if vm is not None else iter(())
-        return (l for l, r in pairs if _same(r, right))
+        return (l for l, r in pairs if same_instance(r, right))
 
 
-class SettingsDefineState(_PerVm):
+class SettingsDefineState(PerVm):
     classname = "Msvm_SettingsDefineState"
     roles = ("ManagedElement", "SettingData")
 
@@ -130,7 +132,7 @@ class SettingsDefineState(_PerVm):
                 yield path, self.virt.setting_path(device.setting_class, device.setting_id)
 
 
-class SettingDataComponent(_PerVm):
+class SettingDataComponent(PerVm):
     classname = "Msvm_VirtualSystemSettingDataComponent"
     roles = ("GroupComponent", "PartComponent")
 
@@ -140,7 +142,7 @@ class SettingDataComponent(_PerVm):
             yield vssd, self.virt.setting_path(setting.kind.classname, setting.instance_id)
 
 
-class SystemDevice(_PerVm):
+class SystemDevice(PerVm):
     classname = "Msvm_SystemDevice"
     roles = ("GroupComponent", "PartComponent")
 
@@ -169,14 +171,14 @@ class HostedDependency(PairAssociation):
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if is_class(left, NUMA_NODE):
-            return (r for l, r in self.topology_pairs() if _same(l, left))
-        if is_class(left, CS) and _same(left, self.virt.host_path()):
+            return (r for l, r in self.topology_pairs() if same_instance(l, left))
+        if is_class(left, CS) and same_instance(left, self.virt.host_path()):
             return (self.virt.vm_path(vm.id) for vm in self.virt.backend.list_vms())
         return iter(())
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if is_host_device(self.virt, right):
-            yield from (l for l, r in self.topology_pairs() if _same(r, right))
+            yield from (l for l, r in self.topology_pairs() if same_instance(r, right))
             return
         vm_id = self.virt.vm_from_system(right) if is_class(right, CS) else None
         if vm_id is not None and self.virt.find_vm(vm_id) is not None:
@@ -191,7 +193,7 @@ class HostedService(PairAssociation):
         yield self.virt.host_path(), self.virt.service_path()
 
 
-class ElementSettingData(_PerVm):
+class ElementSettingData(PerVm):
     classname = "Msvm_ElementSettingData"
     roles = ("ManagedElement", "SettingData")
 
@@ -204,12 +206,12 @@ class ElementSettingData(_PerVm):
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if is_class(left, VSMS):
-            return (r for l, r in self.pairs() if _same(l, left))
+            return (r for l, r in self.pairs() if same_instance(l, left))
         return super().rights(left)
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if is_class(right, MANAGEMENT_SETTINGS):
-            return (l for l, r in self.pairs() if _same(r, right))
+            return (l for l, r in self.pairs() if same_instance(r, right))
         return super().lefts(right)
 
 
@@ -258,7 +260,7 @@ _POOLED_DEVICES = {
 }
 
 
-class ElementAllocatedFromPool(_PerVm):
+class ElementAllocatedFromPool(PerVm):
     classname = "Msvm_ElementAllocatedFromPool"
     roles = ("Antecedent", "Dependent")
 
@@ -270,7 +272,7 @@ class ElementAllocatedFromPool(_PerVm):
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         # From a pool: every running VM's devices of that kind.
-        return (r for l, r in self.pairs() if _same(l, left))
+        return (r for l, r in self.pairs() if same_instance(l, left))
 
 
 class AffectedJobElement(PairAssociation):

@@ -10,7 +10,7 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.associations import Pair, _PerVm, _same, key
+from cimprovider.providers.virtualization.associations import Pair, PerVm, key, same_instance
 from cimprovider.providers.virtualization.metrics.definitions import (
     DEFINITION_CLASSES,
     DEFINITIONS,
@@ -70,7 +70,7 @@ class MetricValueProvider(InstanceProvider):
                 yield self.virt.renderer.instance(value.classname, value.values, keep)
 
 
-class _Metered(_PerVm):
+class _Metered(PerVm):
     """Per-VM pairs; a definition (which names no VM) is looked up among
     every VM's pairs."""
 
@@ -80,12 +80,12 @@ class _Metered(_PerVm):
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if self.vm_of(left) is None:
-            return (r for l, r in self.pairs() if _same(l, left))
+            return (r for l, r in self.pairs() if same_instance(l, left))
         return super().rights(left)
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
         if self.vm_of(right) is None:
-            return (l for l, r in self.pairs() if _same(r, right))
+            return (l for l, r in self.pairs() if same_instance(r, right))
         return super().lefts(right)
 
     def value_path(self, classname: str, values: dict[str, Any]) -> CIMInstanceName:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from cimprovider.providers.virtualization.associations import Pair, _PerVm
+from cimprovider.providers.virtualization.associations import Pair, PerVm
 from cimprovider.providers.virtualization.systems.boot_sources import BSSD, boot_sources
 
 
-class LogicalIdentity(_PerVm):
+class LogicalIdentity(PerVm):
     classname = "Msvm_LogicalIdentity"
     roles = ("SystemElement", "SameElement")
 
