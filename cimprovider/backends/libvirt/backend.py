@@ -27,11 +27,8 @@ from cimprovider.backends.errors import BackendError, InvalidParameterError, Inv
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
-from cimprovider.backends.libvirt.changes import vm_events
-from cimprovider.backends.libvirt.condition import condition_of
-from cimprovider.backends.libvirt.connection import NETWORK_EVENT, LibvirtConnection
+from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
-from cimprovider.backends.libvirt.domain_read import power_state, read_vm
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.health import HealthReport
@@ -52,6 +49,7 @@ from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
+from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RESYNC, LibvirtPublishing
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.placement import find_device
@@ -71,13 +69,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CLOSE_GRACE_SECONDS = 10.0
-INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
-_ACTIVE_STATES = {PowerState.RUNNING, PowerState.PAUSED}
 LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
-_RESYNC = "*"  # on the event queue: re-read every domain (after a reconnect)
 
 
-class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
+class LibvirtBackend(LibvirtPublishing, SnapshotOperations, LibvirtSwitches):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -313,91 +308,6 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # reading and publishing ---------------------------------------------
-
-    def _read(self, vm_id: UUID) -> VirtualMachine | None:
-        try:
-            domain = self._conn().lookupByUUID(vm_id.bytes)
-        except libvirt.libvirtError as error:
-            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise translate(error, "look up the VM", self._connection) from None
-        return self._read_domain(domain)
-
-    def _read_domain(self, domain: libvirt.virDomain) -> VirtualMachine | None:
-        try:
-            raw = domain.state()
-            state = power_state(domain, raw)
-            live = etree.fromstring(domain.XMLDesc(0))
-            config = etree.fromstring(domain.XMLDesc(INACTIVE)) if domain.isPersistent() else live
-            networks = {n.name(): UUID(n.UUIDString()) for n in self._conn().listAllNetworks()}
-        except libvirt.libvirtError as error:
-            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None  # undefined while we read it
-            raise translate(error, "read the VM", self._connection) from None
-        vm = read_vm(live, config, state, networks)
-        condition = condition_of(*raw)
-        if condition != vm.condition:
-            vm = vm.model_copy(update={"condition": condition})
-        if state not in _ACTIVE_STATES:
-            self._first_seen_running.pop(vm.id, None)
-        busy = self._busy.get(vm.id)
-        return vm.model_copy(update={"power_state": busy}) if busy is not None and busy.is_transitional else vm
-
-    def _refresh(self, vm_id: UUID) -> VirtualMachine | None:
-        """Read the VM and publish how it differs from what was last published."""
-        with self._lock:
-            vm = self._read(vm_id)
-            previous = self._seen.pop(vm_id, None)
-            if vm is not None:
-                self._seen[vm_id] = vm
-            events = vm_events(previous, vm)
-            if events:
-                self._last_seen.keep(vm_id, vm)
-            for event in events:
-                self.events.publish(event)
-            return vm
-
-    def last_published(self) -> list[VirtualMachine]:
-        """The VMs as the bus was last told, before `catch_up`: as they were
-        when the server last ran, if it did."""
-        with self._lock:
-            return list(self._seen.values())
-
-    def catch_up(self) -> None:
-        """Publish what changed in libvirt since the bus was last told
-        (while the server was down), once subscribers are listening."""
-        self._queue.put(_RESYNC)
-
-    def _published(self, vm_id: UUID) -> VirtualMachine:
-        vm = self._refresh(vm_id)
-        if vm is None:
-            raise NotFoundError(f"no virtual machine {vm_id}")
-        return vm
-
-    def _dispatch(self) -> None:
-        while (item := self._queue.get()) is not None:
-            try:
-                if isinstance(item, BackendHealthChanged):
-                    self.events.publish(item)
-                elif item == _RESYNC:
-                    self._resync()
-                elif item.startswith(NETWORK_EVENT):
-                    self._refresh_switch(UUID(item.removeprefix(NETWORK_EVENT)))
-                else:
-                    self._refresh(UUID(item))
-            except BackendError as error:
-                log.info("could not follow a libvirt change: %s", error)
-            except Exception:
-                log.exception("following a libvirt change failed")
-
-    def _resync(self) -> None:
-        with self._lock:
-            current = {vm.id for vm in self.list_vms()}
-            for vm_id in current | set(self._seen):
-                self._refresh(vm_id)
-        self._resync_switches()
-
     # health -------------------------------------------------------------
 
     @property
@@ -410,7 +320,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
     def _health_changed(self, healthy: bool, detail: str) -> None:
         attempts = self._connection.reconnect_attempts if hasattr(self, "_connection") else 0
         if self._health.update(healthy, detail, attempts) and healthy:
-            self._queue.put(_RESYNC)  # catch up with what happened while we were away
+            self._queue.put(RESYNC)  # catch up with what happened while we were away
 
     # changing -----------------------------------------------------------
 
@@ -432,7 +342,7 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
             def formats(path: str) -> str:
                 return self._images.driver_format(path, declared)
 
-            if vm.power_state in _ACTIVE_STATES:
+            if vm.power_state in ACTIVE_STATES:
                 apply_live(domain, running, changed, self._switch_source, formats)
             name = base.findtext("name") or domain.name()
             if changed.name != vm.name and not domain.isActive():
@@ -507,7 +417,6 @@ class LibvirtBackend(SnapshotOperations, LibvirtSwitches):
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
         return vm
-
 
 
 def _xml(element: etree._Element) -> str:
