@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cimprovider.cli.main import cli
-from tests.integration.migration.two_hosts import ADMIN, destination_host, exists, source_host, write_peers
+from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, write_peers
 from tests.integration.model.hyperv import request_state, state
 from tests.integration.storage.snapshots_client import take
 from tests.integration.storage.vhd_client import create, settings
@@ -20,7 +20,7 @@ from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("cli-hosts")
-    with destination_host(base) as b, source_host(base, b.live.url) as a:
+    with source_and_destination(base) as (a, b):
         yield base, a, b
 
 

@@ -54,22 +54,38 @@ def running_vm_with_big_disk(conn: pywbem.WBEMConnection, root: Path, name: str)
     return vm, image
 
 
+@contextmanager
+def source_and_destination(base: Path) -> Iterator[tuple[ServeProcess, ServeProcess, Path, Path]]:
+    """hostb (which signs its clients in) and hosta (whose peers file names
+    it) as `cimprovider serve` processes; with the users and peers files,
+    to start either again."""
+    users = write_users(base / "b-users.json")
+    with serve_host(base, "hostb", "--users-file", str(users)) as b:
+        peers = write_peers(base / "a-peers.toml", {"hostb": (b.url, ADMIN)})
+        with serve_host(base, "hosta", "--peers", str(peers)) as a:
+            yield a, b, users, peers
+
+
+def uploading(conn: pywbem.WBEMConnection, base: Path, name: str):
+    """A running VM whose big disk is on its way to hostb: (VM, image, the
+    image's bytes before, job)."""
+    vm, image = running_vm_with_big_disk(conn, base / "hosta-storage", name)
+    before = image.read_bytes()
+    job = start_migration(conn, vm, base / "hostb-storage" / name / f"{name}.vhd")
+    wait_until(lambda: any(p.stat().st_size > 0 for p in partials(base / "hostb-storage")), "uploading")
+    return vm, image, before, job
+
+
 def test_destination_killed_mid_way_leaves_the_vm_running_on_the_source_and_nothing_on_the_destination(tmp_path: Path):
-    users = write_users(tmp_path / "b-users.json")
-    with serve_host(tmp_path, "hostb", "--users-file", str(users)) as b:
-        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
-        with serve_host(tmp_path, "hosta", "--peers", str(peers)) as a:
-            conn = connect(a)
-            vm, image = running_vm_with_big_disk(conn, tmp_path / "hosta-storage", "victim")
-            before = image.read_bytes()
-            job = start_migration(conn, vm, tmp_path / "hostb-storage" / "victim" / "victim.vhd")
-            wait_until(lambda: any(p.stat().st_size > 0 for p in partials(tmp_path / "hostb-storage")), "uploading")
-            b.stop(signal.SIGKILL)
-            finished = wait_job(conn, job, timeout=60)
-            assert finished["JobState"] == 10
-            assert "destination" in finished["ErrorDescription"]
-            assert state(conn, vm) == 2, "the VM did not stay running on the source"
-            assert image.read_bytes() == before
+    with source_and_destination(tmp_path) as (a, b, users, _peers):
+        conn = connect(a)
+        vm, image, before, job = uploading(conn, tmp_path, "victim")
+        b.stop(signal.SIGKILL)
+        finished = wait_job(conn, job, timeout=60)
+        assert finished["JobState"] == 10
+        assert "destination" in finished["ErrorDescription"]
+        assert state(conn, vm) == 2, "the VM did not stay running on the source"
+        assert image.read_bytes() == before
     # the destination comes back: no VM, no file the migration brought
     with serve_host(tmp_path, "hostb", "--users-file", str(users)) as b:
         assert not exists(connect(b, ADMIN), vm)
@@ -77,16 +93,9 @@ def test_destination_killed_mid_way_leaves_the_vm_running_on_the_source_and_noth
 
 
 def test_source_killed_mid_way_keeps_the_vm_on_the_source_after_restart_and_clears_the_destination(tmp_path: Path):
-    users = write_users(tmp_path / "b-users.json")
-    with serve_host(tmp_path, "hostb", "--users-file", str(users)) as b:
-        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
-        with serve_host(tmp_path, "hosta", "--peers", str(peers)) as a:
-            conn = connect(a)
-            vm, image = running_vm_with_big_disk(conn, tmp_path / "hosta-storage", "orphan")
-            before = image.read_bytes()
-            start_migration(conn, vm, tmp_path / "hostb-storage" / "orphan" / "orphan.vhd")
-            wait_until(lambda: any(p.stat().st_size > 0 for p in partials(tmp_path / "hostb-storage")), "uploading")
-            a.stop(signal.SIGKILL)
+    with source_and_destination(tmp_path) as (a, b, _users, peers):
+        vm, image, before, _job = uploading(connect(a), tmp_path, "orphan")
+        a.stop(signal.SIGKILL)
         with serve_host(tmp_path, "hosta", "--peers", str(peers)) as a:
             conn, b_conn = connect(a), connect(b, ADMIN)
             # the restarted source settles with the destination: it drops what it received
@@ -98,18 +107,13 @@ def test_source_killed_mid_way_keeps_the_vm_on_the_source_after_restart_and_clea
 
 
 def test_a_cancelled_migration_leaves_the_vm_on_the_source_and_nothing_on_the_destination(tmp_path: Path):
-    users = write_users(tmp_path / "b-users.json")
-    with serve_host(tmp_path, "hostb", "--users-file", str(users)) as b:
-        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
-        with serve_host(tmp_path, "hosta", "--peers", str(peers)) as a:
-            conn = connect(a)
-            vm, image = running_vm_with_big_disk(conn, tmp_path / "hosta-storage", "cancelled")
-            job = start_migration(conn, vm, tmp_path / "hostb-storage" / "cancelled" / "cancelled.vhd")
-            wait_until(lambda: any(p.stat().st_size > 0 for p in partials(tmp_path / "hostb-storage")), "uploading")
-            assert conn.InvokeMethod("RequestStateChange", job, RequestedState=pywbem.Uint16(4))[0] == 0
-            finished = wait_job(conn, job, timeout=60)
-            assert finished["JobState"] == 8, (finished["JobState"], finished["ErrorDescription"])
-            assert state(conn, vm) == 2 and image.exists()
-            assert not exists(connect(b, ADMIN), vm)
-            wait_until(lambda: [p for p in (tmp_path / "hostb-storage").rglob("*") if p.is_file()] == [],
-                       "cleared on the destination")
+    with source_and_destination(tmp_path) as (a, b, _users, _peers):
+        conn = connect(a)
+        vm, image, _before, job = uploading(conn, tmp_path, "cancelled")
+        assert conn.InvokeMethod("RequestStateChange", job, RequestedState=pywbem.Uint16(4))[0] == 0
+        finished = wait_job(conn, job, timeout=60)
+        assert finished["JobState"] == 8, (finished["JobState"], finished["ErrorDescription"])
+        assert state(conn, vm) == 2 and image.exists()
+        assert not exists(connect(b, ADMIN), vm)
+        wait_until(lambda: [p for p in (tmp_path / "hostb-storage").rglob("*") if p.is_file()] == [],
+                   "cleared on the destination")

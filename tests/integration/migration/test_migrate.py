@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pywbem import Uint32
 
-from tests.integration.migration.two_hosts import destination_host, exists, migrate, migration_service, migration_setting, source_host, wait_until
+from tests.integration.migration.two_hosts import exists, migrate, migration_service, migration_setting, source_and_destination, wait_until
 from tests.integration.model.hyperv import request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import guest_writes, take
 from tests.integration.storage.test_kill_during_job import big_source
@@ -24,9 +24,8 @@ from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("two-hosts")
-    with destination_host(base) as b, source_host(base, b.live.url) as a:
-        yield a, b
+    with source_and_destination(tmp_path_factory.mktemp("two-hosts")) as hosts:
+        yield hosts
 
 
 def digest(path: str) -> str:

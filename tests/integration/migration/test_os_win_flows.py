@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.migration.two_hosts import destination_host, exists, source_host
+from tests.integration.migration.two_hosts import exists, source_and_destination
 from tests.integration.model.hyperv import NS, request_state, state, wait_job
 from tests.integration.storage.vhd_client import create
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
@@ -16,9 +16,8 @@ from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("os-win")
-    with destination_host(base) as b, source_host(base, b.live.url) as a:
-        yield a, b
+    with source_and_destination(tmp_path_factory.mktemp("os-win")) as hosts:
+        yield hosts
 
 
 def check_live_migration_config(conn) -> None:

@@ -62,6 +62,13 @@ def source_host(base: Path, destination_url: str, more_peers: dict | None = None
         yield Host(live, root)
 
 
+@contextmanager
+def source_and_destination(base: Path) -> Iterator[tuple[Host, Host]]:
+    """hosta, whose peers file names hostb, and hostb."""
+    with destination_host(base) as b, source_host(base, b.live.url) as a:
+        yield a, b
+
+
 def migration_service(conn: pywbem.WBEMConnection) -> CIMInstanceName:
     return conn.EnumerateInstanceNames("Msvm_VirtualSystemMigrationService")[0]
 
