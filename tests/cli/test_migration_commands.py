@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from cimprovider.cli.main import cli
-from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, write_peers
+from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, vm_with_new_disk, write_peers
 from tests.integration.model.hyperv import request_state, state
 from tests.integration.storage.snapshots_client import take
-from tests.integration.storage.vhd_client import create, settings
-from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+from tests.integration.storage.vhd_client import settings
+from tests.integration.storage.vm_client import disk_paths
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +32,7 @@ def run(url: str, *args: str, env: dict | None = None):
 
 def test_vm_move_with_a_storage_path(hosts):
     _, a, b = hosts
-    image = a.root / "cli" / "cli.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "cli-vm", image)
+    vm, image = vm_with_new_disk(a, "cli", "cli-vm")
     assert request_state(a.conn, vm, 2)[0] == 4096
     result = run(a.live.url, "vm", "move", "cli-vm", "--to", "hostb", "--storage-path", str(b.root / "cli-moved"))
     assert result.exit_code == 0, result.stderr
@@ -47,10 +44,7 @@ def test_vm_move_with_a_storage_path(hosts):
 
 def test_quick_move_saves_moves_and_restores(hosts):
     base, a, b = hosts
-    image = a.root / "quick" / "quick.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "quick-vm", image)
+    vm, image = vm_with_new_disk(a, "quick", "quick-vm")
     assert request_state(a.conn, vm, 2)[0] == 4096
     peers = write_peers(base / "client-peers.toml", {"hostb": (b.live.url, ADMIN)})
     result = run(a.live.url, "vm", "move", "quick-vm", "--to", "hostb", "--quick", "--peers", str(peers),
@@ -61,10 +55,7 @@ def test_quick_move_saves_moves_and_restores(hosts):
 
 def test_a_refused_move_says_why_and_exits_nonzero(hosts):
     _, a, _ = hosts
-    image = a.root / "stay" / "stay.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "stay-vm", image)
+    vm, image = vm_with_new_disk(a, "stay", "stay-vm")
     result = run(a.live.url, "vm", "move", "stay-vm", "--to", "hostb")
     assert result.exit_code == 1
     assert "storage roots" in result.stderr
@@ -85,10 +76,7 @@ def test_host_list_shows_each_peer(hosts):
 
 def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts):
     _, a, _ = hosts
-    image = a.root / "here" / "here.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "here-vm", image)
+    vm, image = vm_with_new_disk(a, "here", "here-vm")
     take(a.conn, vm)
     assert request_state(a.conn, vm, 2)[0] == 4096
     result = run(a.live.url, "vm", "move-storage", "here-vm", str(a.root / "there"))

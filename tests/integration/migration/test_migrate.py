@@ -14,11 +14,19 @@ from pathlib import Path
 import pytest
 from pywbem import Uint32
 
-from tests.integration.migration.two_hosts import exists, migrate, migration_service, migration_setting, source_and_destination, wait_until
+from tests.integration.migration.two_hosts import (
+    exists,
+    migrate,
+    migration_service,
+    migration_setting,
+    source_and_destination,
+    vm_with_new_disk,
+    wait_until,
+)
 from tests.integration.model.hyperv import request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import guest_writes, take
 from tests.integration.storage.test_kill_during_job import big_source
-from tests.integration.storage.vhd_client import create, settings
+from tests.integration.storage.vhd_client import settings
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 
@@ -39,10 +47,7 @@ def disk_sasd(conn, vm):
 
 def test_an_off_vm_moves_with_its_disk_to_where_new_resource_settings_say(hosts):
     a, b = hosts
-    image = a.root / "off" / "off.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "off-vm", image)
+    vm, image = vm_with_new_disk(a, "off", "off-vm")
     before = digest(str(image))
     sasd = disk_sasd(a.conn, vm)
     target = b.root / "moved" / "off.vhd"
@@ -60,10 +65,7 @@ def test_an_off_vm_moves_with_its_disk_to_where_new_resource_settings_say(hosts)
 
 def test_a_disk_without_new_settings_keeps_its_path_and_is_refused_outside_the_destination_roots(hosts):
     a, b = hosts
-    image = a.root / "keep" / "keep.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "keep-vm", image)
+    vm, image = vm_with_new_disk(a, "keep", "keep-vm")
     job = migrate(a.conn, vm, "hostb")
     assert job["JobState"] == 10
     assert str(image) in job["ErrorDescription"] and "storage roots" in job["ErrorDescription"]
@@ -73,10 +75,7 @@ def test_a_disk_without_new_settings_keeps_its_path_and_is_refused_outside_the_d
 
 def test_a_saved_vm_with_snapshots_arrives_saved_with_its_tree(hosts):
     a, b = hosts
-    image = a.root / "saved" / "saved.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "saved-vm", image)
+    vm, image = vm_with_new_disk(a, "saved", "saved-vm")
     take(a.conn, vm)
     guest_writes(a.conn, vm, 1, 7)
     take(a.conn, vm)
@@ -103,10 +102,7 @@ def test_a_saved_vm_with_snapshots_arrives_saved_with_its_tree(hosts):
 
 def test_a_running_vm_keeps_running_and_the_destination_never_shows_it_otherwise(hosts):
     a, b = hosts
-    image = a.root / "live" / "live.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "live-vm", image)
+    vm, image = vm_with_new_disk(a, "live", "live-vm")
     assert request_state(a.conn, vm, 2)[0] == 4096
     seen: list[int] = []
     stop = threading.Event()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.migration.two_hosts import exists, source_and_destination
+from tests.integration.migration.two_hosts import exists, source_and_destination, vm_with_new_disk
 from tests.integration.model.hyperv import NS, request_state, state, wait_job
-from tests.integration.storage.vhd_client import create
-from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+from tests.integration.storage.vm_client import disk_paths
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +55,7 @@ def test_check_live_migration_config_passes_on_both_hosts(hosts):
 
 def test_live_migrate_vm_with_disks(hosts):
     a, b = hosts
-    image = a.root / "oswin" / "oswin.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm = vm_with_disk(a.conn, "oswin-vm", image)
+    vm, image = vm_with_new_disk(a, "oswin", "oswin-vm")
     assert request_state(a.conn, vm, 2)[0] == 4096
     target = str(b.root / "oswin" / "oswin.vhd")
     path, job = live_migrate_vm(a.conn, b.conn, "oswin-vm", "hostb", {str(image): target})
@@ -70,10 +66,7 @@ def test_live_migrate_vm_with_disks(hosts):
 
 def test_live_migrate_vm_without_disk_paths_needs_them_inside_the_destination_roots(hosts):
     a, b = hosts
-    image = a.root / "shared" / "shared.vhd"
-    image.parent.mkdir()
-    create(a.conn, image)
-    vm_with_disk(a.conn, "shared-vm", image)
+    vm_with_new_disk(a, "shared", "shared-vm")
     path, job = live_migrate_vm(a.conn, b.conn, "shared-vm", "hostb", None)
     assert job["JobState"] == 10 and "storage roots" in job["ErrorDescription"]
     assert exists(a.conn, path) and not exists(b.conn, path)

@@ -15,6 +15,8 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.http.auth import UsersFile
 from tests.integration.model.hyperv import NS, wait_job
+from tests.integration.storage.vhd_client import create
+from tests.integration.storage.vm_client import vm_with_disk
 from tests.support.live import LiveServer, in_process_server
 
 ADMIN = ("migrator", "migrator-password")
@@ -60,6 +62,15 @@ def source_host(base: Path, destination_url: str, more_peers: dict | None = None
     peers = write_peers(base / "a-peers.toml", {"hostb": (destination_url, ADMIN), **(more_peers or {})})
     with in_process_server(base / "a-data", storage_roots=[root], peers_file=peers, host_name="hosta", **config) as live:
         yield Host(live, root)
+
+
+def vm_with_new_disk(host: Host, folder: str, vm_name: str) -> tuple[CIMInstanceName, Path]:
+    """A VM on `host`, off, with a new VHD in a folder of its storage root:
+    (the VM, the image)."""
+    image = host.root / folder / f"{folder}.vhd"
+    image.parent.mkdir()
+    create(host.conn, image)
+    return vm_with_disk(host.conn, vm_name, image), image
 
 
 @contextmanager
