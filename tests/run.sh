@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # libvirt-dev and pkg-config build libvirt-python; qemu-system-x86,
 # libvirt-daemon-system and the kernel, busybox, cpio, kmod and
 # qemu-guest-agent the tiny guest is built from are tier 2 of the libvirt
-# backend tests.
+# backend tests; iproute2 (ip netns) gives the network tests of tier 2 a
+# network namespace of their own.
 SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils libvirt-dev pkg-config qemu-system-x86 libvirt-daemon-system
-    linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent)
+    linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent iproute2)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -26,7 +27,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v wbemcli >/dev/null || { echo "tests/run.sh: wbemcli not found after install" >&2; exit 1; }
-for tool in pkg-config qemu-system-x86_64 qemu-img libvirtd virtlogd virsh busybox cpio modprobe; do
+for tool in pkg-config qemu-system-x86_64 qemu-img libvirtd virtlogd virsh busybox cpio modprobe ip; do
     command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool not found after install" >&2; exit 1; }
 done
 command -v qemu-img >/dev/null || { echo "tests/run.sh: qemu-img not found after install" >&2; exit 1; }

@@ -20,10 +20,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import libvirt
+import pytest
+
+import guest
 
 SUBREAPER = Path(__file__).with_name("subreaper.py")
 PRIVATE_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt")
@@ -120,3 +126,31 @@ def _clear(conn: libvirt.virConnect) -> None:
             network.destroy()
         if persistent:
             network.undefine()
+
+
+@dataclass
+class Namespaced:
+    daemon: NamespacedLibvirtd
+    conn: libvirt.virConnect
+    workdir: Path  # QEMU may read it: the guests' kernel, initrd and consoles
+    initrd: Path
+
+    def console(self, domain: libvirt.virDomain) -> Path:
+        return self.workdir / f"{domain.name()}.console"
+
+
+@pytest.fixture
+def namespaced() -> Iterator[Namespaced]:
+    """A libvirtd in a network namespace of this test's own, the tiny
+    guest's initrd, and everything gone afterwards."""
+    # QEMU runs as libvirt-qemu: the directory must be traversable.
+    workdir = Path(tempfile.mkdtemp(prefix="cimprovider-netns-"))
+    workdir.chmod(0o755)
+    daemon = NamespacedLibvirtd(workdir, f"cimp-t2-{os.getpid()}")
+    conn = None
+    try:
+        conn = daemon.start()
+        yield Namespaced(daemon, conn, workdir, guest.build_initrd(workdir))
+    finally:
+        daemon.stop(conn)
+        shutil.rmtree(workdir, ignore_errors=True)

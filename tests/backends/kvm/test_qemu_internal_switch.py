@@ -15,22 +15,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
 import libvirt
-import pytest
 from lxml import etree
 from pywbem import CIMInstanceName
 
 import guest
-from netns_libvirtd import NamespacedLibvirtd
+from netns_libvirtd import Namespaced, namespaced  # noqa: F401 (fixture)
 from qemu_host import wait_for_console
 from tests.integration.model.hyperv import request_state
 from tests.integration.model.switches import add_adapter, connect, define_switch, host_path, ports_of_switch
@@ -42,24 +38,8 @@ PORT = 8080
 GREETING = "hello from the host side of the switch"
 
 
-@pytest.fixture
-def namespaced() -> Iterator[tuple[NamespacedLibvirtd, libvirt.virConnect, Path]]:
-    # QEMU runs as libvirt-qemu: the directory must be traversable.
-    workdir = Path(tempfile.mkdtemp(prefix="cimprovider-netns-"))
-    workdir.chmod(0o755)
-    daemon = NamespacedLibvirtd(workdir, f"cimp-t2-{os.getpid()}-int")
-    conn = None
-    try:
-        conn = daemon.start()
-        yield daemon, conn, workdir
-    finally:
-        daemon.stop(conn)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def test_a_guest_on_an_internal_switch_reaches_the_hosts_address(namespaced, tmp_path: Path) -> None:
-    daemon, conn, workdir = namespaced
-    initrd = guest.build_initrd(workdir)
+def test_a_guest_on_an_internal_switch_reaches_the_hosts_address(namespaced: Namespaced, tmp_path: Path) -> None:
+    daemon, conn, workdir, initrd = namespaced.daemon, namespaced.conn, namespaced.workdir, namespaced.initrd
     with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=daemon.uri, libvirt_domain_type="qemu",
                            storage_roots=[workdir]) as server:
         cim = server.connection(NS)
