@@ -7,7 +7,6 @@ the copy. Images are made and read back with qemu-img."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
@@ -19,19 +18,8 @@ from cimprovider.backends import InvalidParameterError
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.schemas import Drive, Media
 from conftest import BackendHarness
+from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
 from tests.backends.images.readers import qemu_compare, qemu_info, qemu_io
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[BackendHarness]:
-    harness = BackendHarness("libvirt", tmp_path / "data")
-    yield harness
-    harness.close_all()
-
-
-@pytest.fixture
-def backend(harness: BackendHarness) -> LibvirtBackend:
-    return harness.open()  # type: ignore[return-value]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from lxml import etree
 
 from backend_scenarios import new_vm
 from conftest import BackendHarness
+from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
 from tests.support.waiting import DEADLINE
 from cimprovider.backends import InvalidStateError, change_power_state
 from cimprovider.backends.libvirt import LibvirtBackend
@@ -55,18 +55,6 @@ OUTSIDE_DOMAIN = """<domain type='test'>
     <serial type='pty'><target port='0'/></serial>
   </devices>
 </domain>"""
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[BackendHarness]:
-    harness = BackendHarness("libvirt", tmp_path / "data")
-    yield harness
-    harness.close_all()
-
-
-@pytest.fixture
-def backend(harness: BackendHarness) -> LibvirtBackend:
-    return harness.open()  # type: ignore[return-value]
 
 
 @pytest.fixture

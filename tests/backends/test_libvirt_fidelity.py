@@ -7,29 +7,14 @@ from __future__ import annotations
 
 import subprocess
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import libvirt
-import pytest
 from lxml import etree
 
 from backend_scenarios import new_vm
 from conftest import BackendHarness
+from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.schemas import Controller, ControllerType, Drive, Media
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[BackendHarness]:
-    harness = BackendHarness("libvirt", tmp_path / "data")
-    yield harness
-    harness.close_all()
-
-
-@pytest.fixture
-def backend(harness: BackendHarness) -> LibvirtBackend:
-    return harness.open()  # type: ignore[return-value]
 
 
 def domain_xml(harness: BackendHarness, vm_id) -> etree._Element:  # type: ignore[no-untyped-def]

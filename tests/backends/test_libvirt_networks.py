@@ -6,8 +6,6 @@ its interface XML, and what libvirt cannot carry out refused."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -15,6 +13,7 @@ from lxml import etree
 
 from backend_scenarios import new_vm
 from conftest import BackendHarness
+from libvirt_harness import harness  # noqa: F401 (fixture)
 from cimprovider.backends import InvalidParameterError, NetworkBackend
 from cimprovider.schemas import (
     NetworkAdapter,
@@ -27,13 +26,6 @@ from cimprovider.schemas import (
     SwitchType,
     VirtualSwitch,
 )
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[BackendHarness]:
-    harness = BackendHarness("libvirt", tmp_path / "data")
-    yield harness
-    harness.close_all()
 
 
 @pytest.fixture
