@@ -4,7 +4,8 @@ service's DefineSystem with the host's port, the guest's adapter through
 AddResourceSettings and its connection through a port allocation whose
 HostResource is the switch. The guest pings the host's address on the
 switch and fetches a page from a web server listening there; the server
-logs the guest's request.
+logs the guest's request. Its port disabled while the guest runs, the
+host is out of the guest's reach; enabled again, back within it.
 
 The host's address lives on a bridge in a network namespace this test
 creates, with a libvirtd of its own (netns_libvirtd.py): the web server
@@ -23,12 +24,12 @@ from uuid import UUID
 
 import libvirt
 from lxml import etree
-from pywbem import CIMInstanceName
+from pywbem import CIMInstanceName, Uint16
 
 import guest
 from netns_libvirtd import Namespaced, namespaced  # noqa: F401 (fixture)
-from qemu_host import wait_for_console
-from tests.integration.model.hyperv import request_state
+from qemu_host import console_size, wait_for_console
+from tests.integration.model.hyperv import check, request_state, service
 from tests.integration.model.switches import add_adapter, connect, define_switch, host_path, ports_of_switch
 from tests.support.live import in_process_server
 from tests.support.waiting import DEADLINE
@@ -65,7 +66,7 @@ def test_a_guest_on_an_internal_switch_reaches_the_hosts_address(namespaced: Nam
                                         fetches=(url,)))
         vm = next(p for p in cim.EnumerateInstanceNames("Msvm_ComputerSystem") if _element_name(cim, p) == name)
         add_adapter(cim, vm, "port-internal")
-        connect(cim, switch, "port-internal")
+        allocation = connect(cim, switch, "port-internal")
         assert "port-internal" in [p["ElementName"] for p in ports_of_switch(cim, switch)]
         code, job = request_state(cim, vm, 2)
         assert (code, job["JobState"]) == (4096, 7), job["ErrorDescription"]
@@ -74,6 +75,14 @@ def test_a_guest_on_an_internal_switch_reaches_the_hosts_address(namespaced: Nam
         wait_for_console(console, rf"guest: reach {re.escape(host_address)} yes")
         wait_for_console(console, rf"guest: fetched {re.escape(url)}: {GREETING}")
         _wait_for_line(web_log, rf'^{re.escape(guest_address)} - - .*"GET /greeting HTTP/1\.1" 200')
+
+        # Disconnected while it runs, the port kept (os-win's disconnect_switch_port): the host is out of reach.
+        _port_enabled(cim, allocation, False)
+        mark = console_size(console)
+        wait_for_console(console, rf"guest: reach {re.escape(host_address)} no", after=mark)
+        _port_enabled(cim, allocation, True)
+        mark = console_size(console)
+        wait_for_console(console, rf"guest: reach {re.escape(host_address)} yes", after=mark)
         assert request_state(cim, vm, 3)[0] == 4096
 
 
@@ -84,6 +93,12 @@ def _host_address(conn: libvirt.virConnect, switch: CIMInstanceName) -> str:
     ip = etree.fromstring(network.XMLDesc(0)).find("ip")
     assert ip is not None, "an internal switch's network has no host address"
     return ip.get("address")
+
+
+def _port_enabled(cim, allocation: CIMInstanceName, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    current = cim.GetInstance(allocation)
+    current["EnabledState"] = Uint16(2 if enabled else 3)
+    check(cim, cim.InvokeMethod("ModifyResourceSettings", service(cim), ResourceSettings=[current.tocimxmlstr()]))
 
 
 def _element_name(cim, path: CIMInstanceName) -> str:  # type: ignore[no-untyped-def]
