@@ -177,6 +177,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     register_metrics(parts.registry, virt, metrics.windows)
     virt.load_history = metrics.sampler.load_history
     virt.vm_health = metrics.health.health
+    virt.host_health = metrics.health.host_health
     parts.on_shutdown.append(raise_alerts(virt, parts.indications.raise_indication).close)
     register_interop(parts.registry, parts.catalog)
     # Extensions (tests, benchmarks) come last so they may replace what the
@@ -219,7 +220,8 @@ def start_metrics(parts: ServerParts, virt: Virtualization, figures: ServerFigur
     """The sampler runs from start-up, so /metrics and metering have figures
     without any client asking first; it stops before the backend closes."""
     path = parts.config.data_dir / "metrics.sqlite3"
-    metrics = Metrics(virt.backend, parts.config.metrics_interval_seconds, path, figures)
+    config = parts.config
+    metrics = Metrics(virt.backend, config.metrics_interval_seconds, path, figures, config.storage_roots, config.storage_minimum_free_mb)
     parts.metrics = metrics
     metrics.start()
     parts.on_shutdown.insert(0, metrics.close)

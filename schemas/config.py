@@ -88,6 +88,10 @@ class ServerConfig(ConnectionLimitSettings):
     # path a client names must lie inside one of them. Empty means
     # `<data_dir>/storage`.
     storage_roots: list[Path] = Field(default_factory=list, validate_default=True)
+    # A storage root with less free space than this is full: the host and
+    # the running VMs whose disks live there read degraded (an alert says
+    # so) until space is freed.
+    storage_minimum_free_mb: int = Field(default=1024, ge=0)
     # Host block devices (or, for tests, files) an admin hands to VMs whole
     # as pass-through disks; no other device node is ever given to a guest.
     passthrough_disks: list[Path] = Field(default_factory=list)

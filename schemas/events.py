@@ -17,7 +17,7 @@ from pydantic import Field
 from cimprovider.schemas.base import SchemaModel
 from cimprovider.schemas.devices import Device
 from cimprovider.schemas.host import VirtualSwitch
-from cimprovider.schemas.integration import KvpItem
+from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem
 from cimprovider.schemas.jobs import JobStatus
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -142,12 +142,36 @@ class BackendHealthChanged(EventBase):
 
 
 class VmHealth(SchemaModel):
-    """A VM's health as Hyper-V reports it: HealthState (5 OK, 20 major
-    failure), OperationalStatus codes and a description of each problem."""
+    """An element's health (a VM's, the host's, an integration
+    component's) as Hyper-V reports it: HealthState (5 OK, 10 degraded,
+    20 major failure, 25 critical), OperationalStatus codes and a
+    description of each problem."""
 
     health_state: int = 5
     operational_status: tuple[int, ...] = (2,)
     descriptions: tuple[str, ...] = ("Operating normally",)
+    # DMTF's ProbableCause of the worst problem (0 unknown while healthy).
+    probable_cause: int = 0
+
+
+class HostHealthChanged(EventBase):
+    """The host's health changed: its hypervisor became unreachable or a
+    storage root filled up (or the condition cleared)."""
+
+    kind: Literal["host_health_changed"] = "host_health_changed"
+    health: VmHealth
+    previous: VmHealth
+
+
+class ComponentHealthChanged(EventBase):
+    """An integration component of a running guest changed health (its
+    heartbeat was lost, or came back)."""
+
+    kind: Literal["component_health_changed"] = "component_health_changed"
+    vm_id: UUID
+    component: IntegrationServiceKind
+    health: VmHealth
+    previous: VmHealth
 
 
 class VmHealthChanged(EventBase):
@@ -176,6 +200,8 @@ Event = Annotated[
         JobChanged,
         BackendHealthChanged,
         VmHealthChanged,
+        HostHealthChanged,
+        ComponentHealthChanged,
     ],
     Field(discriminator="kind"),
 ]

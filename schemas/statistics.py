@@ -9,7 +9,8 @@ from uuid import UUID
 from pydantic import Field
 
 from cimprovider.schemas.base import SchemaModel
-from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.power import PowerState, VmCondition
+from cimprovider.schemas.runtime import HeartbeatState
 
 
 class DiskCounters(SchemaModel):
@@ -40,3 +41,8 @@ class VmCounters(SchemaModel):
     memory_mb: int = Field(default=0, ge=0)
     disks: tuple[DiskCounters, ...] = ()
     nics: tuple[NicCounters, ...] = ()
+    # What the same reading says of the VM's health: why the hypervisor
+    # stopped it, if it did, and the guest's heartbeat where the reading
+    # knows it (UNKNOWN where it cannot tell without asking the guest).
+    condition: VmCondition = Field(default_factory=VmCondition)
+    heartbeat: HeartbeatState = HeartbeatState.UNKNOWN

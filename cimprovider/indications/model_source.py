@@ -127,6 +127,10 @@ class ModelView:
         """The sampler's last finding: a lookup in memory, never a query."""
         return self._virt.vm_health
 
+    @property
+    def host_health(self) -> Any:
+        return self._virt.host_health
+
     text = Virtualization.text
     system_path = Virtualization.system_path
     vm_path = Virtualization.vm_path

@@ -34,6 +34,7 @@ class Sampler:
         self._latest: dict[UUID, VmSample] = {}
         self._loads: dict[UUID, deque[int]] = {}
         self._listeners: list[SampleListener] = []
+        self._after_each: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.readings = 0  # how many intervals were sampled
@@ -42,6 +43,10 @@ class Sampler:
 
     def listen(self, listener: SampleListener) -> None:
         self._listeners.append(listener)
+
+    def after_each(self, callback: Callable[[], None]) -> None:
+        """Called after every interval, whether or not the reading worked."""
+        self._after_each.append(callback)
 
     def latest(self) -> dict[UUID, VmSample]:
         with self._lock:
@@ -69,7 +74,15 @@ class Sampler:
             except Exception:  # noqa: BLE001 - an away hypervisor must not end sampling
                 self.failures += 1
                 log.warning("sampling the VMs' statistics failed", exc_info=True)
+            self.after_interval()
             self._stop.wait(self.interval_seconds)
+
+    def after_interval(self) -> None:
+        for callback in self._after_each:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - one failing watcher must not stop sampling
+                log.warning("a check after sampling failed", exc_info=True)
 
     def take(self) -> list[VmSample]:
         """One reading of every VM: one bulk call to the backend."""

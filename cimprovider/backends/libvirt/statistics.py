@@ -13,6 +13,7 @@ from uuid import UUID
 
 import libvirt
 
+from cimprovider.backends.libvirt.condition import condition_of
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.statistics import DiskCounters, NicCounters, VmCounters
@@ -53,6 +54,9 @@ def domain_counters(vm_id: UUID, stats: Mapping[str, Any], vm: VirtualMachine | 
         memory_mb=int(memory_kib) // 1024,
         disks=_disks(stats, vm),
         nics=_nics(stats, vm),
+        # The same call says why a domain is paused or off: a crash or an
+        # internal error reads here within one interval.
+        condition=condition_of(int(stats.get("state.state", 0)), int(stats.get("state.reason", 0))),
     )
 
 

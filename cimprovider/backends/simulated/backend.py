@@ -22,6 +22,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
+from cimprovider.backends.simulated.faults import CRASHED, crash_written
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
 from cimprovider.backends.simulated.moving import MigrationOperations
@@ -41,6 +42,7 @@ from cimprovider.schemas.events import (
     DeviceModified,
     DeviceRemoved,
     EventBase,
+    KvpChange,
     KvpChanged,
     PowerStateChanged,
     VmDefined,
@@ -49,7 +51,7 @@ from cimprovider.schemas.events import (
 )
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
-from cimprovider.schemas.power import PowerRequest, PowerState
+from cimprovider.schemas.power import PowerRequest, PowerState, VmCondition
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.statistics import VmCounters
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
@@ -57,6 +59,8 @@ from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 CLOSE_GRACE_SECONDS = 10.0
 _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
+# States in which the simulated guest runs (and so can crash).
+_GUEST_UP = {PowerState.RUNNING, PowerState.PAUSED, PowerState.STOPPING, PowerState.SAVING, PowerState.PAUSING}
 
 
 class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, NetworkOperations, MigrationOperations):
@@ -206,6 +210,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
                 started_at = self._started_at.get(vm.id)
                 if transition.request in _RESTARTS and transition.initial_state is not PowerState.PAUSED:
                     started_at = self._clock()
+                    vm = vm.model_copy(update={"condition": VmCondition()})  # a fresh run: the crash is behind it
                 elif transition.end_state in (PowerState.OFF, PowerState.SAVED):
                     started_at = None
                 events: list[EventBase] = []
@@ -261,6 +266,15 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
             items, events = change(vm)
             changed = validated(vm, kvp_items=items)
             self._commit(changed, [KvpChanged(vm_id=vm_id, change=kind, item=item) for kind, item in events])
+            written = tuple(item for kind, item in events if kind is not KvpChange.REMOVED)
+            if crash_written(written) and changed.power_state in _GUEST_UP and vm_id not in self._busy:
+                self._crash(changed)
+
+    def _crash(self, vm: VirtualMachine) -> None:
+        """The simulated guest stopped on an internal error: off, and
+        critical until it is started again."""
+        crashed = vm.model_copy(update={"power_state": PowerState.OFF, "condition": CRASHED})
+        self._commit(crashed, [PowerStateChanged(vm_id=vm.id, old=vm.power_state, new=PowerState.OFF)], started_at=None)
 
     # lifecycle ----------------------------------------------------------
 

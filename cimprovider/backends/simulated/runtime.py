@@ -8,6 +8,7 @@ import math
 import re
 from uuid import UUID
 
+from cimprovider.backends.simulated.faults import hung
 from cimprovider.schemas.integration import (
     IntegrationServiceKind,
     IntegrationServiceState,
@@ -36,9 +37,10 @@ def runtime_figures(vm: VirtualMachine, started_at: float | None, now: float) ->
         kind: IntegrationServiceState.PAUSED if paused and kind is IntegrationServiceKind.HEARTBEAT else IntegrationServiceState.OK
         for kind in enabled
     }
-    heartbeat = HeartbeatState.UNKNOWN
-    if IntegrationServiceKind.HEARTBEAT in enabled:
-        heartbeat = HeartbeatState.PAUSED if paused else HeartbeatState.OK
+    if hung(vm) and not paused:
+        services = {kind: IntegrationServiceState.LOST_COMMUNICATION for kind in enabled}
+        enabled = [kind for kind in enabled if kind is not IntegrationServiceKind.KVP_EXCHANGE]  # no guest items either
+    heartbeat = guest_heartbeat(vm, started_at)
     return RuntimeFigures(
         vm_id=vm.id,
         power_state=vm.power_state,
@@ -49,6 +51,16 @@ def runtime_figures(vm: VirtualMachine, started_at: float | None, now: float) ->
         integration_services=services,
         guest_kvp_items=intrinsic_items(vm) if IntegrationServiceKind.KVP_EXCHANGE in enabled else (),
     )
+
+
+def guest_heartbeat(vm: VirtualMachine, started_at: float | None) -> HeartbeatState:
+    if started_at is None or vm.power_state not in _GUEST_UP:
+        return _idle_heartbeat(vm)
+    if not any(s.enabled and s.service is IntegrationServiceKind.HEARTBEAT for s in vm.integration_services):
+        return HeartbeatState.UNKNOWN
+    if vm.power_state is PowerState.PAUSED:
+        return HeartbeatState.PAUSED
+    return HeartbeatState.LOST_COMMUNICATION if hung(vm) else HeartbeatState.OK
 
 
 def processor_load(seed: int, now: float) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from uuid import UUID
 
-from cimprovider.backends.simulated.runtime import memory_in_use
+from cimprovider.backends.simulated.runtime import guest_heartbeat, memory_in_use
 from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.statistics import DiskCounters, NicCounters, VmCounters
@@ -21,7 +21,7 @@ REQUEST_BYTES = 8192
 
 def vm_counters(vm: VirtualMachine, started_at: float | None, now: float) -> VmCounters:
     if started_at is None or vm.power_state not in _COUNTING:
-        return VmCounters(vm_id=vm.id, power_state=vm.power_state, vcpus=vm.processor.count)
+        return VmCounters(vm_id=vm.id, power_state=vm.power_state, vcpus=vm.processor.count, condition=vm.condition)
     seed = vm.id.int
     elapsed = max(0.0, now - started_at)
     busy_seconds = load_integral(seed, started_at, max(started_at, now)) / 100 * vm.processor.count
@@ -33,6 +33,8 @@ def vm_counters(vm: VirtualMachine, started_at: float | None, now: float) -> VmC
         memory_mb=memory_in_use(vm, seed, now),
         disks=tuple(_disk(drive.id, drive.media.path, seed + n, elapsed) for n, drive in enumerate(_disks(vm))),
         nics=tuple(_nic(nic.id, seed + n, elapsed) for n, nic in enumerate(vm.network_adapters) if nic.connected),
+        condition=vm.condition,
+        heartbeat=guest_heartbeat(vm, started_at),
     )
 
 

@@ -22,6 +22,7 @@ from cimprovider.providers.base import Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.render import Renderer
 from cimprovider.schemas.events import (
+    ComponentHealthChanged,
     DeviceAdded,
     DeviceModified,
     DeviceRemoved,
@@ -56,6 +57,9 @@ class Virtualization:
     load_history: Callable[[UUID], list[int]] | None = None
     # A VM's health as the metrics sampler last found it.
     vm_health: Callable[[UUID], VmHealth] | None = None
+    # The host's health as the metrics sampler last found it (a full
+    # storage root; an unreachable hypervisor the backend reports itself).
+    host_health: Callable[[], VmHealth] | None = None
     # (cache name, VM id) -> whatever a provider built for that VM
     _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,7 +68,7 @@ class Virtualization:
         self._subscription = self.backend.events.subscribe(
             self._on_event,
             (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified, KvpChanged,
-             VmHealthChanged),
+             VmHealthChanged, ComponentHealthChanged),
         )
 
     @property

@@ -12,8 +12,8 @@ from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources.present import Present, base_values
 from cimprovider.providers.virtualization.systems.states import HEARTBEAT, SERVICE_STATUS
-from cimprovider.schemas.integration import IntegrationServiceKind, KvpItem, KvpSource
-from cimprovider.schemas.runtime import RuntimeFigures
+from cimprovider.schemas.integration import IntegrationServiceKind, IntegrationServiceState, KvpItem, KvpSource
+from cimprovider.schemas.runtime import HeartbeatState, RuntimeFigures
 from cimprovider.schemas.vm import VirtualMachine
 
 SHUTDOWN = "Msvm_ShutdownComponent"
@@ -56,6 +56,10 @@ def components(virt: Virtualization, vm: VirtualMachine, runtime: RuntimeFigures
             values["OperationalStatus"] = [HEARTBEAT[runtime.heartbeat]] if service.enabled else [12]
         else:
             values["OperationalStatus"] = [SERVICE_STATUS[state]] if state is not None else [12]
+        # A component the guest stopped answering is a major failure, as on Hyper-V.
+        lost = (runtime.heartbeat is HeartbeatState.LOST_COMMUNICATION if service.service is IntegrationServiceKind.HEARTBEAT
+                else state is IntegrationServiceState.LOST_COMMUNICATION)
+        values["HealthState"] = 20 if lost and service.enabled else 5
         if service.service is IntegrationServiceKind.KVP_EXCHANGE:
             guest = runtime.guest_kvp_items
             values["GuestIntrinsicExchangeItems"] = [kvp_item(virt, i) for i in guest if i.source is KvpSource.INTRINSIC]

@@ -40,7 +40,7 @@ from cimprovider.providers.virtualization.systems.states import (
     REQUESTED_STATE_IDLE,
     health_values,
 )
-from cimprovider.schemas.power import Health, PowerState
+from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
 _RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
@@ -51,6 +51,22 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
     # 20, Major Failure) and has lost communication (OperationalStatus 13).
     health = virt.backend.health() if isinstance(virt.backend, HealthReporting) else None
     lost = health is not None and not health.healthy
+    return {**host_identity(virt), **host_health_values(virt, health.detail if lost and health is not None else None)}
+
+
+def host_health_values(virt: Virtualization, lost: str | None) -> dict[str, Any]:
+    """The backend says at once when its hypervisor is gone; the sampler's
+    last finding adds what it checks (a full storage root)."""
+    found = virt.host_health() if virt.host_health is not None else None
+    if found is not None and found.health_state >= (20 if lost is not None else 10):
+        return {"HealthState": found.health_state, "OperationalStatus": list(found.operational_status),
+                "StatusDescriptions": list(found.descriptions)}
+    if lost is not None:
+        return {"HealthState": 20, "OperationalStatus": [13], "StatusDescriptions": [lost]}
+    return {"HealthState": 5, "OperationalStatus": [2], "StatusDescriptions": ["OK"]}
+
+
+def host_identity(virt: Virtualization) -> dict[str, Any]:
     return {
         "CreationClassName": CS,
         "Name": virt.host_name,
@@ -60,9 +76,6 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
         "EnabledState": 2,
         "RequestedState": 12,
         "EnabledDefault": 2,
-        "HealthState": 20 if lost else 5,
-        "OperationalStatus": [13] if lost else [2],
-        "StatusDescriptions": [health.detail] if lost and health is not None else ["OK"],
         "Dedicated": [0],
         "ResetCapability": 1,
         "PrimaryOwnerName": "Administrator",
@@ -72,10 +85,11 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
 
 
 def vm_health_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
-    """What the hypervisor says of the VM (a crash, an I/O error) and, while
-    it says all is well, what the metrics sampler found (a vanished disk)."""
+    """What the metrics sampler last found (it reads the hypervisor's own
+    verdict too, with a vanished disk, a lost heartbeat, a full storage
+    root) and, until its next interval, what the hypervisor says now."""
     found = virt.vm_health(vm.id) if virt.vm_health is not None else None
-    if found is not None and found.health_state != 5 and vm.condition.health is Health.OK:
+    if found is not None and found.health_state != 5:
         return {"HealthState": found.health_state, "OperationalStatus": list(found.operational_status),
                 "StatusDescriptions": list(found.descriptions)}
     return health_values(vm.condition)

@@ -1,0 +1,122 @@
+"""Health as an operations team sees it on the simulated host: a guest that
+crashes, a guest that stops answering its heartbeat, and a storage root
+that fills up each change the element's HealthState and raise a
+CIM_AlertIndication through ordinary subscriptions (DMTF and WMI filter
+syntax alike); clearing the condition restores health and says so in a
+second alert. A simulated guest takes its faults from the host KVP item
+SimulatedGuestFault."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.support.alerts import about, alert_streams, next_alert, wait_until
+from tests.cli.conftest import run_json
+from tests.support.live import in_process_server
+
+FAULT = "SimulatedGuestFault"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with in_process_server(tmp_path_factory.mktemp("health"), metrics_interval_seconds=0.2) as live:
+        yield live
+
+
+def system(cimprovider, name: str) -> dict:
+    return next(v for v in run_json(cimprovider, "enum", "Msvm_ComputerSystem") if v.get("ElementName") == name)
+
+
+def vm_id(cimprovider, name: str) -> str:
+    return next(v["id"] for v in run_json(cimprovider, "vm", "list") if v["name"] == name)
+
+
+def test_a_guest_that_crashes_is_critical_until_started_again(cimprovider, server):
+    assert cimprovider("vm", "new", "crashing").exit_code == 0
+    assert cimprovider("vm", "start", "crashing").exit_code == 0
+    guid = vm_id(cimprovider, "crashing")
+    with alert_streams(server) as streams:
+        assert cimprovider("vm", "kvp", "set", "crashing", FAULT, "crash").exit_code == 0
+        failed = {tag: next_alert(stream, about(guid)) for tag, stream in streams.items()}
+        crashed = system(cimprovider, "crashing")
+        assert crashed["EnabledState"] == 3  # the guest stopped by itself
+        assert (crashed["HealthState"], crashed["OperationalStatus"]) == (25, [6])
+        assert "crashed" in crashed["StatusDescriptions"][0]
+        assert cimprovider("vm", "start", "crashing").exit_code == 0
+        cleared = {tag: next_alert(stream, about(guid)) for tag, stream in streams.items()}
+    for tag in streams:
+        assert (failed[tag]["PerceivedSeverity"], failed[tag]["ProbableCause"]) == (6, 48)  # Critical, Abnormally Terminated
+        assert failed[tag]["Description"].startswith("Virtual machine crashing: ") and "crashed" in failed[tag]["Description"]
+        assert (cleared[tag]["PerceivedSeverity"], cleared[tag]["ProbableCause"]) == (2, 59)  # Information, Previous Alert Cleared
+        assert "crashing is healthy again" in cleared[tag]["Description"]
+    assert system(cimprovider, "crashing")["HealthState"] == 5
+
+
+def test_a_hung_guest_loses_its_heartbeat(cimprovider, server):
+    assert cimprovider("vm", "new", "hanging").exit_code == 0
+    assert cimprovider("vm", "start", "hanging").exit_code == 0
+    guid = vm_id(cimprovider, "hanging")
+    with alert_streams(server) as streams:
+        assert cimprovider("vm", "kvp", "set", "hanging", FAULT, "hang").exit_code == 0
+        vm_alert = next_alert(streams["dmtf"], about(guid))
+        component_alert = next_alert(streams["wmi"], about(guid, "Msvm_HeartbeatComponent"))
+        assert system(cimprovider, "hanging")["EnabledState"] == 2  # still running: it only stopped answering
+        assert (system(cimprovider, "hanging")["HealthState"], system(cimprovider, "hanging")["OperationalStatus"]) == (20, [13])
+        heartbeat = next(c for c in run_json(cimprovider, "enum", "Msvm_HeartbeatComponent") if c["SystemName"] == guid)
+        assert (heartbeat["HealthState"], heartbeat["OperationalStatus"]) == (20, [13])
+        assert run_json(cimprovider, "vm", "summary", "hanging")[0]["heartbeat"] == "Lost Communication"
+        assert cimprovider("vm", "kvp", "remove", "hanging", FAULT).exit_code == 0
+        vm_back = next_alert(streams["dmtf"], about(guid))
+        component_back = next_alert(streams["wmi"], about(guid, "Msvm_HeartbeatComponent"))
+    assert (vm_alert["PerceivedSeverity"], vm_alert["ProbableCause"]) == (5, 30)  # Major, Loss of Signal
+    assert "heartbeat is lost" in vm_alert["Description"]
+    assert (component_alert["PerceivedSeverity"], component_alert["ProbableCause"]) == (5, 30)
+    assert component_alert["Description"].startswith("The heartbeat component of virtual machine hanging")
+    assert (vm_back["ProbableCause"], component_back["ProbableCause"]) == (59, 59)
+    heartbeat = next(c for c in run_json(cimprovider, "enum", "Msvm_HeartbeatComponent") if c["SystemName"] == guid)
+    assert (heartbeat["HealthState"], heartbeat["OperationalStatus"]) == (5, [2])
+
+
+def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    # Full once 1 GiB more is taken; the test takes 2 GiB (a sparse-free
+    # allocation, instant), so others' writes meanwhile do not decide it.
+    with in_process_server(tmp_path, metrics_interval_seconds=0.2, storage_minimum_free_mb=free_mb - 1024) as live:
+        from click.testing import CliRunner
+
+        from cimprovider.cli.main import cli
+
+        def cimprovider(*args):
+            env = {k: None for k in os.environ if k.startswith("CIMPROVIDER_")}
+            env.update({"CIMPROVIDER_SERVER": live.url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull})
+            return CliRunner(mix_stderr=False).invoke(cli, list(args), env=env, catch_exceptions=False)
+
+        root = tmp_path / "storage"
+        disk = root / "filling.vhdx"
+        assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
+        assert cimprovider("vm", "new", "filling").exit_code == 0
+        assert cimprovider("vm", "disk", "add", "filling", str(disk)).exit_code == 0
+        assert cimprovider("vm", "start", "filling").exit_code == 0
+        host_name = next(v for v in run_json(cimprovider, "enum", "Msvm_ComputerSystem") if v["Caption"] == "Hosting Computer System")["Name"]
+        assert system(cimprovider, host_name)["HealthState"] == 5
+        ballast = root / "ballast"
+        with alert_streams(live) as streams:
+            with open(ballast, "wb") as f:
+                os.posix_fallocate(f.fileno(), 0, 2048 * 1024 * 1024)
+            host_alert = next_alert(streams["dmtf"], about(host_name))
+            vm_alert = next_alert(streams["wmi"], about(vm_id(cimprovider, "filling")))
+            host = system(cimprovider, host_name)
+            assert (host["HealthState"], host["OperationalStatus"]) == (10, [3])
+            assert f"Storage root {root} is full" in host["StatusDescriptions"][0]
+            assert system(cimprovider, "filling")["HealthState"] == 10
+            ballast.unlink()
+            host_back = next_alert(streams["dmtf"], about(host_name))
+        assert (host_alert["PerceivedSeverity"], host_alert["ProbableCause"]) == (3, 50)  # Degraded/Warning, Storage Capacity Problem
+        assert host_alert["Description"].startswith(f"Host {host_name}: Storage root {root} is full")
+        assert (vm_alert["PerceivedSeverity"], vm_alert["ProbableCause"]) == (3, 50)
+        assert str(disk) in vm_alert["Description"]
+        assert host_back["ProbableCause"] == 59 and "healthy again" in host_back["Description"]
+        wait_until("the VM is healthy again", lambda: system(cimprovider, "filling")["HealthState"] == 5)
