@@ -48,6 +48,11 @@ class MetricsUtils:
         for metric in (CPU, MEMORY):
             assert self.control(self.vm(name).path, self.defs[metric].path, 2) == 0
 
+    def enable_port_metrics_collection(self, switch_port_name) -> None:
+        ports = [p for p in self.conn.EnumerateInstances("Msvm_EthernetPortAllocationSettingData") if p["ElementName"] == switch_port_name]
+        for metric in (NET_IN, NET_OUT):
+            assert self.control(ports[0].path, self.defs[metric].path, 2) == 0
+
     def values(self, element, *names) -> list[int]:
         metrics = self.conn.Associators(element, AssocClass="Msvm_MetricForME")
         return [sum(int(m["MetricValue"]) for m in metrics if m["MetricDefinitionId"] == self.defs[n]["Id"]) for n in names]
@@ -110,6 +115,8 @@ def test_os_win_meters_a_working_vm(conn):
     assert utils.get_disk_iops_count("metered")[0] > 0
     # Network traffic is metered on the adapter's switch connection.
     port = utils.resources("metered", "Msvm_EthernetPortAllocationSettingData")[0]
+    assert utils.values(port.path, NET_IN) == [0]  # not asked for: no values
+    utils.enable_port_metrics_collection(port["ElementName"])
     wait_until("traffic is metered", lambda: utils.values(port.path, NET_IN)[0] > 0)
     # The VM's own values add up its devices.
     assert utils.values(vm, READ)[0] >= disks[0]["read_mb"]
@@ -131,6 +138,38 @@ def test_reset_restarts_the_window_and_disable_removes_the_values(conn):
     assert {d["Id"] for d in measurable} == {d["Id"] for d in utils.defs.values()}
     assert utils.control(vm, None, 3) == 0
     assert conn.Associators(vm, AssocClass="Msvm_MetricForME") == []
+
+
+def test_one_definition_is_enabled_reset_and_disabled_alone(conn):
+    utils = MetricsUtils(conn)
+    vm = metered_vm(conn, "metered-per-definition")
+    assert request_state(conn, vm, 2)[0] in (0, 4096)
+    disk = utils.resources("metered-per-definition", "Msvm_StorageAllocationSettingData")[0].path
+
+    def metered(element) -> dict:
+        return {v["ElementName"]: v for v in conn.Associators(element, AssocClass="Msvm_MetricForME")}
+
+    assert utils.control(vm, utils.defs[CPU].path, 2) == 0
+    assert set(metered(vm)) == {CPU}
+    assert metered(disk) == {}
+    assert utils.control(disk, utils.defs[READ].path, 2) == 0
+    assert set(metered(vm)) == {CPU, READ} and set(metered(disk)) == {READ}
+    wait_until("data is read", lambda: int(metered(vm)[READ]["MetricValue"]) > 0)
+    before = metered(vm)
+    assert utils.control(vm, utils.defs[READ].path, 4) == 0
+    after = metered(vm)
+    assert after[READ]["AggregationTimeStamp"].datetime > before[READ]["AggregationTimeStamp"].datetime
+    assert int(after[READ]["MetricValue"]) < int(before[READ]["MetricValue"])
+    assert after[CPU]["AggregationTimeStamp"] == before[CPU]["AggregationTimeStamp"]  # the other metric kept its window
+    assert utils.control(vm, utils.defs[CPU].path, 3) == 0
+    assert set(metered(vm)) == {READ}
+    with pytest.raises(CIMError) as wrong:
+        utils.control(disk, utils.defs[CPU].path, 2)  # a disk has no CPU
+    assert wrong.value.status_code == 4 and "does not measure a virtual hard disk" in wrong.value.status_description
+    # The definition as the subject: that metric for every VM.
+    code, _ = conn.InvokeMethod("ControlMetrics", utils.service, Subject=utils.defs[MEMORY].path, MetricCollectionEnabled=Uint16(2))
+    assert int(code) == 0 and set(metered(vm)) == {READ, MEMORY}
+    assert utils.control(vm, None, 3) == 0 and metered(vm) == {}
 
 
 def test_control_by_class_and_refusals(conn):

@@ -45,3 +45,24 @@ def test_a_destroyed_vm_loses_its_window(tmp_path) -> None:
     finally:
         metrics.close()
         backend.close()
+
+
+def test_a_metric_reset_alone_keeps_its_own_window_across_a_restart(tmp_path) -> None:
+    windows = MeteringWindows(tmp_path / "metrics.sqlite3")
+    vm_id = DRIVE
+    windows.enable(vm_id, 100.0, frozenset({"CPU", "READ"}))
+    windows.on_samples([sample(110.0, counters(15, 2 * 1024**2, 10, 50, 3000), counters(10, 0, 0, 0, 1000), 100.0)])
+    windows.reset(vm_id, 110.0, frozenset({"READ"}))
+    windows.on_samples([sample(120.0, counters(25, 4 * 1024**2, 20, 100, 5000), counters(15, 2 * 1024**2, 10, 50, 3000), 110.0)])
+    assert windows.definition_window(vm_id, "CPU").seconds == 20
+    assert windows.definition_window(vm_id, "READ").seconds == 10 and windows.definition_window(vm_id, "READ").started_at == 110.0
+    assert windows.definition_window(vm_id, "WRITTEN") is None  # never enabled
+    windows.close()
+    reopened = MeteringWindows(tmp_path / "metrics.sqlite3")
+    assert reopened.definition_window(vm_id, "READ").started_at == 110.0
+    reopened.restrict(vm_id, frozenset({"CPU"}))
+    assert reopened.definition_window(vm_id, "READ") is None and reopened.definition_window(vm_id, "CPU").seconds == 20
+    reopened.close()
+    again = MeteringWindows(tmp_path / "metrics.sqlite3")
+    assert again.definition_window(vm_id, "READ") is None
+    again.close()

@@ -43,6 +43,7 @@ class Window(Protocol):
     memory_min_mb: int
     memory_max_mb: int
     devices: dict[UUID, DeviceFigures]
+    definitions: list[str] | None  # GUIDs of the metrics metered; None: all
 
     @property
     def average_cpu_mhz(self) -> int: ...

@@ -16,7 +16,15 @@ from pywbem import CIM_ERR_INVALID_PARAMETER, CIM_ERR_NOT_FOUND, CIMClassName, C
 from cimprovider.providers.base import InstanceProvider, MethodProvider, MethodReturn, OperationContext, PropertySet, Pushdown
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.associations import key
-from cimprovider.providers.virtualization.metrics.definitions import DEFINITION_CLASSES, definition_by_id
+from cimprovider.providers.virtualization.metrics.definitions import (
+    DEFINITION_CLASSES,
+    DEFINITIONS,
+    DISK,
+    PORT,
+    VM,
+    MetricDefinition,
+    definition_by_id,
+)
 from cimprovider.providers.virtualization.metrics.values import Metering
 from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
@@ -27,7 +35,8 @@ ENABLE, DISABLE, RESET = 2, 3, 4
 SUCCESS, NOT_SUPPORTED = 0, 1
 # Classes whose instances metering measures: the VM and its disk images and
 # network connections.
-METERED_CLASSES = frozenset(c.lower() for c in (CS, kinds.HARD_DISK.classname, kinds.CONNECTION.classname))
+METERED_CLASSES = {CS.lower(): VM, kinds.HARD_DISK.classname.lower(): DISK, kinds.CONNECTION.classname.lower(): PORT}
+_SCOPE_NAMES = {VM: "a virtual machine", DISK: "a virtual hard disk", PORT: "a network connection"}
 
 
 class MetricService(InstanceProvider, MethodProvider):
@@ -60,46 +69,81 @@ class MetricService(InstanceProvider, MethodProvider):
         operation = params.get("MetricCollectionEnabled")
         if operation not in (ENABLE, DISABLE, RESET):
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"MetricCollectionEnabled {operation!r}: give 2 (enable), 3 (disable) or 4 (reset)")
-        definition = params.get("Definition")
-        if definition is not None and definition_by_id(str(key(definition, "Id") or "")) is None:
-            raise CIMError(CIM_ERR_NOT_FOUND, f"no metric definition {definition}")
+        definition = _definition(params.get("Definition"))
         subject = params.get("Subject")
         if subject is None:
             raise CIMError(CIM_ERR_INVALID_PARAMETER, "Subject: name the element (or, by class, the class) to meter")
-        vm_ids = self._by_class(subject) if by_class else self._subject_vms(subject)
-        if vm_ids is None:
+        target = self._by_class(subject) if by_class else self._subject(subject)
+        if target is None:
             return MethodReturn(NOT_SUPPORTED)
+        vm_ids, scope, named = target
+        definitions = _chosen(definition or named, scope)
         now = time.time()
         for vm_id in vm_ids:
-            if operation == ENABLE:
-                self.metering.enable(vm_id, now)
-            elif operation == DISABLE:
-                self.metering.disable(vm_id)
-            else:
-                self.metering.reset(vm_id, now)
+            self._apply(operation, vm_id, definitions, now)
         return MethodReturn(SUCCESS)
+
+    def _apply(self, operation: int, vm_id: UUID, definitions: frozenset[str] | None, now: float) -> None:
+        if operation == ENABLE:
+            self.metering.enable(vm_id, now, definitions)
+        elif operation == RESET:
+            self.metering.reset(vm_id, now, definitions)
+        elif definitions is None:
+            self.metering.disable(vm_id)
+        elif (window := self.metering.window(vm_id)) is not None:
+            metered = set(window.definitions) if window.definitions is not None else {d.guid for d in DEFINITIONS}
+            self.metering.restrict(vm_id, frozenset(metered - definitions))
 
     def _every_vm(self) -> list[UUID]:
         return [vm.id for vm in self.virt.backend.list_vms()]
 
-    def _by_class(self, subject: Any) -> list[UUID] | None:
+    def _by_class(self, subject: Any) -> Target | None:
         classname = subject.classname if isinstance(subject, (CIMClassName, CIMInstanceName)) else str(subject)
-        return self._every_vm() if classname.lower() in METERED_CLASSES else None
+        scope = METERED_CLASSES.get(classname.lower())
+        return (self._every_vm(), scope, None) if scope is not None else None
 
-    def _subject_vms(self, subject: Any) -> list[UUID] | None:
+    def _subject(self, subject: Any) -> Target | None:
         if not isinstance(subject, CIMInstanceName):
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"Subject {subject!r} is not an instance path")
         classname = subject.classname.lower()
         if classname in {c.lower() for c in DEFINITION_CLASSES}:
-            return self._every_vm()  # every element the definition measures
-        if classname not in METERED_CLASSES:
+            # Every element the definition measures.
+            return self._every_vm(), None, _definition(subject)
+        scope = METERED_CLASSES.get(classname)
+        if scope is None:
             return None
-        if classname == CS.lower():
+        if scope == VM:
             name = str(key(subject, "Name") or "")
             if name.lower() == self.virt.host_name.lower():
-                return self._every_vm()
+                return self._every_vm(), None, None
             vm_id = ids.parse_guid(name)
         else:
             ref = ids.parse_setting_id(str(key(subject, "InstanceID") or ""))
             vm_id = ref.vm_id if ref is not None else None
-        return [self.virt.vm_or_not_found(vm_id, subject).id]
+        return [self.virt.vm_or_not_found(vm_id, subject).id], scope, None
+
+
+# The VMs a request meters, the kind of element it names (None: any), and
+# the definition the subject itself is, if it is one.
+Target = tuple[list[UUID], str | None, MetricDefinition | None]
+
+
+def _definition(path: Any) -> MetricDefinition | None:
+    if path is None:
+        return None
+    found = definition_by_id(str(key(path, "Id") or ""))
+    if found is None:
+        raise CIMError(CIM_ERR_NOT_FOUND, f"no metric definition {path}")
+    return found
+
+
+def _chosen(definition: MetricDefinition | None, scope: str | None) -> frozenset[str] | None:
+    """The metrics a request is about (None: every one): the definition
+    it names, or those that measure the kind of element it names."""
+    if definition is not None:
+        if scope is not None and scope not in definition.applies_to:
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"Definition: {definition.name!r} does not measure {_SCOPE_NAMES[scope]}")
+        return frozenset({definition.guid})
+    if scope is None or scope == VM:
+        return None
+    return frozenset(d.guid for d in DEFINITIONS if scope in d.applies_to)

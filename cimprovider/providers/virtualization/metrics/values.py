@@ -28,12 +28,15 @@ from cimprovider.schemas.vm import VirtualMachine
 
 
 class Metering(Protocol):
-    """The metering windows the metrics part keeps, per VM."""
+    """The metering windows the metrics part keeps, per VM; `definitions`
+    are definition GUIDs (None: every metric)."""
 
     def window(self, vm_id: UUID) -> Window | None: ...
-    def enable(self, vm_id: UUID, now: float) -> None: ...
+    def definition_window(self, vm_id: UUID, definition: str) -> Window | None: ...
+    def enable(self, vm_id: UUID, now: float, definitions: frozenset[str] | None = None) -> None: ...
+    def restrict(self, vm_id: UUID, definitions: frozenset[str]) -> None: ...
     def disable(self, vm_id: UUID) -> None: ...
-    def reset(self, vm_id: UUID, now: float) -> None: ...
+    def reset(self, vm_id: UUID, now: float, definitions: frozenset[str] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,13 @@ def value_id(vm_id: UUID, element: Measured, definition: MetricDefinition) -> st
 
 
 def metric_values(virt: Virtualization, metering: Metering, vm: VirtualMachine) -> Iterator[MetricValue]:
-    window = metering.window(vm.id)
-    if window is None:
+    if metering.window(vm.id) is None:
         return
+    windows = {d.guid: metering.definition_window(vm.id, d.guid) for d in DEFINITIONS}
     for element in measured_elements(virt, vm):
         for definition in DEFINITIONS:
-            if element.scope in definition.applies_to:
+            window = windows[definition.guid]
+            if window is not None and element.scope in definition.applies_to:
                 yield MetricValue(definition, element, _values(vm, window, definition, element))
 
 
