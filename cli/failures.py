@@ -29,6 +29,7 @@ UNREACHABLE = 3
 AUTH = 4
 NOT_FOUND = 5
 PARTIAL = 6
+UNHEALTHY = 7  # `host health`: something on the host is not OK
 INTERRUPTED = 130
 
 # How the server begins the description of any failure caused by a

@@ -1,6 +1,7 @@
 """`cimprovider host list`: the hosts of a peers file (the one a server is
 given with --peers), each with its VMs, free memory and state — reached
-with the URL and credentials the file names."""
+with the URL and credentials the file names. `host health` (host_health.py)
+asks the server itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pywbem
 
 from cimprovider.cli.connection import Session, client_command
 from cimprovider.cli.failures import CommandFailure
+from cimprovider.cli.host_health import health
 from cimprovider.cli.hyperv import list_vms
 from cimprovider.cli.output import emit
 from cimprovider.migration.peers import Peer, PeerError, load_peers
@@ -22,7 +24,7 @@ USING_MEMORY = (2, 9)  # running, paused
 
 @click.group()
 def host() -> None:
-    """Hosts this server's peers file names."""
+    """This server's host, and the hosts its peers file names."""
 
 
 def describe(session: Session, peer: Peer) -> dict:
@@ -55,3 +57,6 @@ def list_command(session: Session, peers_file: Path) -> None:
     except PeerError as error:
         raise CommandFailure(f"host list: {error}") from None
     emit(session, [describe(session, peer) for peer in peers.values()], HOST_FIELDS, "name")
+
+
+host.add_command(health)

@@ -1,7 +1,9 @@
 """`cimprovider watch`: subscribe to indications and print each as it
 arrives. A pywbem listener on this machine receives them; the filter,
 destination and subscription are owned by this command and removed when it
-ends — after --count or --duration, on Ctrl-C, or on SIGTERM."""
+ends — after --count or --duration, on Ctrl-C, or on SIGTERM. With
+--alerts it watches health alerts only: a line per alert with its
+severity and what it says."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from datetime import datetime
 
 import click
 import pywbem
+from click.core import ParameterSource
 
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure
+from cimprovider.cli.failures import CommandFailure, UsageFailure
 from cimprovider.cli.hyperv import state_name
 from cimprovider.cli.output import instance_record
 from cimprovider.indications.listener import watch_indications
@@ -24,12 +27,29 @@ VM_STATE_CHANGES = (
     "AND SourceInstance.EnabledState <> PreviousInstance.EnabledState"
 )
 
+ALERTS = "SELECT * FROM CIM_AlertIndication"
+# PerceivedSeverity, as an operator reads it.
+SEVERITY = {1: "Other", 2: "Info", 3: "Warning", 4: "Minor", 5: "Major", 6: "Critical", 7: "Fatal"}
+
 
 def _terminate(_signum, _frame) -> None:  # noqa: ANN001 - signal handler
     raise KeyboardInterrupt
 
 
+def alert_line(indication: pywbem.CIMInstance) -> dict:
+    return {
+        "time": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "indication": indication.classname,
+        "severity": SEVERITY.get(int(indication.get("PerceivedSeverity") or 0), "Unknown"),
+        "element": indication.get("AlertingManagedElement"),
+        "probable_cause": indication.get("ProbableCause"),
+        "description": indication.get("Description"),
+    }
+
+
 def summary_line(indication: pywbem.CIMInstance) -> dict:
+    if indication.classname.lower() == "cim_alertindication":
+        return alert_line(indication)
     source = indication.get("SourceInstance")
     previous = indication.get("PreviousInstance")
     record = {
@@ -55,10 +75,15 @@ def summary_line(indication: pywbem.CIMInstance) -> dict:
 @click.option("--count", type=int, help="Stop after this many indications.")
 @click.option("--duration", type=float, help="Stop after this many seconds.")
 @click.option("--full", is_flag=True, help="Print whole indications (every property), not one line each.")
+@click.option("--alerts", is_flag=True, help="Watch health alerts (CIM_AlertIndication) only, one readable line each.")
 @client_command()
 def watch(session: Session, query_text: str, language: str, listener_host: str, count: int | None,
-          duration: float | None, full: bool) -> None:
+          duration: float | None, full: bool, alerts: bool) -> None:
     """Print indications as they arrive (default: every VM state change)."""
+    if alerts:
+        if click.get_current_context().get_parameter_source("query_text") is not ParameterSource.DEFAULT:
+            raise UsageFailure("watch: give --alerts or --query, not both")
+        query_text, language = ALERTS, "DMTF:CQL"
     conn = session.single()
     previous = signal.signal(signal.SIGTERM, _terminate)
     seen = 0
@@ -97,6 +122,10 @@ def show(session: Session, indication: pywbem.CIMInstance, full: bool) -> None:
     else:
         if full:
             click.echo(indication.tomof())
+            return
+        if "severity" in record:
+            click.echo(f"{record['time']}  {record['severity']:<8}  {record['description']}")
+            click.get_text_stream("stdout").flush()
             return
         change = f"{record.get('previous_state')} -> {record.get('state')}" if "previous_state" in record else record.get("state", "")
         click.echo(f"{record['time']}  {record['indication']}  {record.get('class') or ''}  {record.get('name') or ''}  {change}".rstrip())

@@ -4,18 +4,23 @@ that fills up each change the element's HealthState and raise a
 CIM_AlertIndication through ordinary subscriptions (DMTF and WMI filter
 syntax alike); clearing the condition restores health and says so in a
 second alert. A simulated guest takes its faults from the host KVP item
-SimulatedGuestFault."""
+SimulatedGuestFault. `host health` and `watch --alerts` show the same to
+a person at a terminal and to a script (its exit code)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from tests.support.alerts import about, alert_streams, next_alert, wait_until
-from tests.cli.conftest import run_json
+from tests.cli.conftest import REPO, client_env, run_json
 from tests.support.live import in_process_server
+from tests.support.waiting import PipeLines
 
 FAULT = "SimulatedGuestFault"
 
@@ -120,3 +125,50 @@ def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
         assert str(disk) in vm_alert["Description"]
         assert host_back["ProbableCause"] == 59 and "healthy again" in host_back["Description"]
         wait_until("the VM is healthy again", lambda: system(cimprovider, "filling")["HealthState"] == 5)
+
+
+def test_host_health_and_watch_alerts_as_an_operator_uses_them(cimprovider, server):
+    for name in ("crashing", "hanging"):  # earlier tests' VMs, healthy again, would not be listed anyway
+        cimprovider("vm", "remove", name, "--force")
+    healthy = cimprovider("host", "health")
+    assert healthy.exit_code == 0, healthy.stderr
+    assert healthy.stdout.splitlines()[1].split()[:3] == ["host", healthy.stdout.splitlines()[1].split()[1], "OK"]
+    assert cimprovider("vm", "new", "watched").exit_code == 0
+    assert cimprovider("vm", "start", "watched").exit_code == 0
+    watcher = subprocess.Popen([sys.executable, "-m", "cimprovider.cli", "watch", "--alerts", "--count", "4", "--duration", "120"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env=client_env({"CIMPROVIDER_SERVER": server.url}))
+    try:
+        err = PipeLines(watcher.stderr)
+        err.wait_for("watching")
+        assert cimprovider("vm", "kvp", "set", "watched", FAULT, "hang").exit_code == 0
+        wait_until("the heartbeat is lost", lambda: cimprovider("host", "health").exit_code == 7)
+        sick = cimprovider("host", "health", "-o", "json")
+        assert sick.exit_code == 7 and "not OK, the worst" in sick.stderr
+        rows = {(r["kind"], r["name"]): r for r in json.loads(sick.stdout)}
+        assert rows[("vm", "watched")]["health"] == "Major Failure"
+        assert rows[("vm", "watched")]["status"] == "Lost Communication"
+        assert "heartbeat is lost" in rows[("vm", "watched")]["why"]
+        assert rows[("component", "Heartbeat of watched")]["health"] == "Major Failure"
+        assert {kind for kind, _ in rows} == {"host", "vm", "component"}
+        # A hung guest answers none of its integration services: each is listed.
+        names = cimprovider("host", "health", "-q").stdout.splitlines()
+        assert names[1] == "watched" and {"Heartbeat of watched", "Guest Shutdown of watched"} <= set(names[2:])
+        assert cimprovider("vm", "kvp", "remove", "watched", FAULT).exit_code == 0
+        out, _ = watcher.communicate(timeout=120)
+    finally:
+        if watcher.poll() is None:
+            watcher.terminate()
+            watcher.wait(timeout=30)
+    assert watcher.returncode == 0
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert sum(" Major " in line and "Virtual machine watched: The guest's heartbeat is lost" in line for line in lines) == 1
+    assert sum(" Major " in line and "The heartbeat component of virtual machine watched:" in line for line in lines) == 1
+    assert sum(" Info " in line and "is healthy again" in line for line in lines) == 2
+    assert cimprovider("host", "health").exit_code == 0
+
+
+def test_watch_refuses_alerts_with_a_query(cimprovider):
+    refused = cimprovider("watch", "--alerts", "--query", "SELECT * FROM CIM_InstCreation")
+    assert refused.exit_code == 2 and "--alerts or --query" in refused.stderr
