@@ -48,10 +48,28 @@ class MetricsUtils:
         for metric in (CPU, MEMORY):
             assert self.control(self.vm(name).path, self.defs[metric].path, 2) == 0
 
-    def enable_port_metrics_collection(self, switch_port_name) -> None:
-        ports = [p for p in self.conn.EnumerateInstances("Msvm_EthernetPortAllocationSettingData") if p["ElementName"] == switch_port_name]
+    def enable_port_metrics_collection(self, port) -> None:
+        # os-win finds the port by the unique name Nova gave it; these
+        # ports share theirs, so the test hands over the port itself.
         for metric in (NET_IN, NET_OUT):
-            assert self.control(ports[0].path, self.defs[metric].path, 2) == 0
+            assert self.control(port.path, self.defs[metric].path, 2) == 0
+
+    def get_vnic_metrics(self, name):
+        """Traffic through the port's metering ACLs, found by InstanceID prefix."""
+        vnics = self.resources(name, "Msvm_SyntheticEthernetPortSettingData")
+        for port in self.resources(name, "Msvm_EthernetPortAllocationSettingData"):
+            # Parent is the adapter's WMI path, where a backslash is written twice.
+            vnic = [v for v in vnics if v["InstanceID"].replace("\\", "\\\\") in port["Parent"]][0]
+            acls = self.conn.ExecQuery("WQL", "SELECT * FROM Msvm_EthernetSwitchPortAclSettingData "
+                                              f"WHERE InstanceID LIKE '{port['InstanceID']}%'")
+            values = []
+            for acl in acls:
+                found = [self.conn.GetInstance(r["Dependent"]) for r in self.conn.References(acl.path, ResultClass="Msvm_MetricForME")]
+                found = [v for v in found if v.classname == "Msvm_BaseMetricValue"]
+                if found:
+                    values.append(found[0])
+            rx, tx = (sum(int(v["MetricValue"]) for v in values if v["MetricDefinitionId"] == self.defs[n]["Id"]) for n in (NET_IN, NET_OUT))
+            yield {"rx_mb": rx, "tx_mb": tx, "element_name": vnic["ElementName"], "address": vnic["Address"], "acls": acls}
 
     def values(self, element, *names) -> list[int]:
         metrics = self.conn.Associators(element, AssocClass="Msvm_MetricForME")
@@ -116,7 +134,7 @@ def test_os_win_meters_a_working_vm(conn):
     # Network traffic is metered on the adapter's switch connection.
     port = utils.resources("metered", "Msvm_EthernetPortAllocationSettingData")[0]
     assert utils.values(port.path, NET_IN) == [0]  # not asked for: no values
-    utils.enable_port_metrics_collection(port["ElementName"])
+    utils.enable_port_metrics_collection(port)
     wait_until("traffic is metered", lambda: utils.values(port.path, NET_IN)[0] > 0)
     # The VM's own values add up its devices.
     assert utils.values(vm, READ)[0] >= disks[0]["read_mb"]
@@ -138,6 +156,29 @@ def test_reset_restarts_the_window_and_disable_removes_the_values(conn):
     assert {d["Id"] for d in measurable} == {d["Id"] for d in utils.defs.values()}
     assert utils.control(vm, None, 3) == 0
     assert conn.Associators(vm, AssocClass="Msvm_MetricForME") == []
+
+
+def test_os_win_reads_vnic_traffic_through_the_metering_acls(conn):
+    utils = MetricsUtils(conn)
+    vm = metered_vm(conn, "metered-vnic")
+    assert request_state(conn, vm, 2)[0] in (0, 4096)
+    port = utils.resources("metered-vnic", "Msvm_EthernetPortAllocationSettingData")[0]
+    assert [m["acls"] for m in utils.get_vnic_metrics("metered-vnic")] == [[]]  # not metered: no metering ACLs
+    utils.enable_port_metrics_collection(port)
+    vnic = wait_until("traffic is metered", lambda: (m := next(utils.get_vnic_metrics("metered-vnic"))) and m["rx_mb"] > 0 and m["tx_mb"] > 0 and m)
+    assert vnic["element_name"] == "Network Adapter" and vnic["address"]
+    acls = vnic["acls"]
+    assert sorted((int(a["Direction"]), int(a["AclType"]), a["RemoteAddress"]) for a in acls) == [
+        (1, 2, "0.0.0.0"), (1, 3, "::"), (2, 2, "0.0.0.0"), (2, 3, "::")]
+    assert {int(a["Action"]) for a in acls} == {3}  # Meter
+    assert all(a["InstanceID"].startswith(port["InstanceID"] + "\\") for a in acls)
+    assert conn.GetInstance(acls[0].path)["InstanceID"] == acls[0]["InstanceID"]
+    # The ACLs add up to the port's own figures (read in the same breath).
+    rx, tx = utils.values(port.path, NET_IN, NET_OUT)
+    again = next(utils.get_vnic_metrics("metered-vnic"))
+    assert rx - 1 <= again["rx_mb"] <= rx + 1 and tx - 1 <= again["tx_mb"] <= tx + 1
+    assert utils.control(port.path, utils.defs[NET_IN].path, 3) == 0 and utils.control(port.path, utils.defs[NET_OUT].path, 3) == 0
+    assert [m["acls"] for m in utils.get_vnic_metrics("metered-vnic")] == [[]]
 
 
 def test_one_definition_is_enabled_reset_and_disabled_alone(conn):

@@ -1,10 +1,11 @@
 """Resource metering in Hyper-V's model: the metric service, definitions,
-values and their associations, over the metering windows the metrics
-part keeps."""
+values and their associations, and the metering ACLs of metered ports,
+over the metering windows the metrics part keeps."""
 
 from __future__ import annotations
 
 from cimprovider.providers.registry import ProviderRegistry
+from cimprovider.providers.virtualization.metrics.acls import MeteringAclProvider
 from cimprovider.providers.virtualization.metrics.providers import (
     MetricDefForME,
     MetricDefinitionProvider,
@@ -26,6 +27,7 @@ def register_metrics(registry: ProviderRegistry, virt: Virtualization, metering:
         MetricForME(virt, metering),
         MetricInstance(virt, metering),
         MetricDefForME(virt, metering),
+        MeteringAclProvider(virt, metering),
     ]
     for provider in providers:
         registry.register(NAMESPACE, provider)

@@ -19,6 +19,8 @@ VALUE_CLASSES = (AGGREGATION_VALUE, BASE_VALUE)
 # Where a metric applies: the VM itself, each hard disk image (SASD), each
 # switch connection of a network adapter (EPASD).
 VM, DISK, PORT = "vm", "disk", "port"
+# A port's metering ACLs, by direction: each counts one direction's traffic.
+ACL_IN, ACL_OUT = "acl_in", "acl_out"
 MB = 1024 * 1024
 _ID_NAMESPACE = UUID("6b0e64b3-3c3a-4d0e-9c57-3b1c8a0f4e21")
 
@@ -92,7 +94,8 @@ def _normalized_iops(w: Window, devices: list[DeviceFigures]) -> int:
 
 _VM_ONLY = frozenset({VM})
 _DISKS = frozenset({VM, DISK})
-_PORTS = frozenset({VM, PORT})
+_IN = frozenset({VM, PORT, ACL_IN})
+_OUT = frozenset({VM, PORT, ACL_OUT})
 DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("Aggregated Average CPU Utilization", AGGREGATION_DEFINITION, "MHz", _VM_ONLY,
                      lambda w, d: w.average_cpu_mhz, "Average processor use of the VM over the metering window."),
@@ -110,9 +113,9 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
                      _latency, "Mean time a disk request took."),
     MetricDefinition("Average Normalized Disk Throughput", AGGREGATION_DEFINITION, "I/O Operations Per Second", _DISKS,
                      _normalized_iops, "Disk operations per second, in 8 KiB units."),
-    MetricDefinition("Filtered Incoming Network Traffic", BASE_DEFINITION, "MB", _PORTS,
+    MetricDefinition("Filtered Incoming Network Traffic", BASE_DEFINITION, "MB", _IN,
                      _megabytes("received_bytes"), "Data the network adapters received."),
-    MetricDefinition("Filtered Outgoing Network Traffic", BASE_DEFINITION, "MB", _PORTS,
+    MetricDefinition("Filtered Outgoing Network Traffic", BASE_DEFINITION, "MB", _OUT,
                      _megabytes("sent_bytes"), "Data the network adapters sent."),
 )
 

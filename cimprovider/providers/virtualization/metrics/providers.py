@@ -118,7 +118,7 @@ class MetricDefForME(_Metered):
     roles = ("Antecedent", "Dependent")
 
     def vm_pairs(self, vm: Any) -> Iterator[Pair]:
-        for element in measured_elements(self.virt, vm):
+        for element in measured_elements(self.virt, vm, self.metering):
             for definition in DEFINITIONS:
                 if element.scope in definition.applies_to:
                     yield element.path, definition_path(self.virt, definition)
