@@ -1,6 +1,7 @@
 """What sampling costs: CPU per sampling interval (one bulk reading of
-every VM, the metering windows updated and stored) and per /metrics
-rendering, at N simulated VMs, all running and metered.
+every VM, the metering windows updated and stored, every VM's and the
+host's health assessed) and per /metrics rendering, at N simulated VMs,
+all running and metered.
 
     python bench/metrics_sampler.py [vms] [intervals]
 """
@@ -30,15 +31,20 @@ def main(vms: int, intervals: int) -> None:
     with tempfile.TemporaryDirectory() as data:
         backend = SimulatedBackend(ServerConfig(data_dir=Path(data), transition_seconds=0))
         figures = ServerFigures(lambda: 0, lambda: 0, lambda: 0, lambda: 0, dict)
-        metrics = Metrics(backend, 15.0, Path(data) / "metrics.sqlite3", figures)
+        config = ServerConfig(data_dir=Path(data), transition_seconds=0)
+        metrics = Metrics(backend, 15.0, Path(data) / "metrics.sqlite3", figures, config.storage_roots, config.storage_minimum_free_mb)
         try:
+            def interval() -> None:  # what the sampler thread does each interval: the reading, then the host's health
+                metrics.sampler.take()
+                metrics.sampler.after_interval()
+
             now = time.time()
             for n in range(vms):
                 vm = backend.define_vm(SystemSettings(name=f"bench-{n}"))
                 change_power_state(backend, vm.id, PowerRequest.START)
                 metrics.windows.enable(vm.id, now)
-            metrics.sampler.take()
-            readings = [cpu_of(metrics.sampler.take) for _ in range(intervals)]
+            interval()
+            readings = [cpu_of(interval) for _ in range(intervals)]
             renders = [cpu_of(lambda: metrics.exposition.render(None)) for _ in range(intervals)]
             size = len(metrics.exposition.render(None)[0])
         finally:
