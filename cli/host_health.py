@@ -11,13 +11,12 @@ import pywbem
 
 from cimprovider.cli.connection import Session, client_command
 from cimprovider.cli.failures import UNHEALTHY, CommandFailure, failure
-from cimprovider.cli.hyperv import CS
+from cimprovider.cli.hyperv import CS, HEALTH
 from cimprovider.cli.output import emit
 
 FIELDS = ("kind", "name", "health", "status", "why", "id")
 TABLE = ("kind", "name", "health", "status", "why")
-HEALTH_NAMES = {0: "Unknown", 5: "OK", 10: "Degraded", 15: "Minor Failure", 20: "Major Failure", 25: "Critical Failure",
-                30: "Non-recoverable Error"}
+HEALTH_NAMES = {0: "Unknown", **HEALTH}
 STATUS_NAMES = {2: "OK", 3: "Degraded", 5: "Predictive Failure", 6: "Error", 7: "Non-Recoverable Error", 10: "Stopped",
                 12: "No Contact", 13: "Lost Communication", 15: "Dormant"}
 COMPONENTS = {

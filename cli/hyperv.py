@@ -34,7 +34,7 @@ STATES = {
     0: "Unknown", 1: "Other", 2: "Running", 3: "Off", 4: "Stopping", 6: "Saved", 9: "Paused", 10: "Starting",
     11: "Reset", 32773: "Saving", 32776: "Pausing", 32777: "Resuming", 32779: "FastSaved", 32780: "FastSaving",
 }
-HEALTH = {5: "OK", 20: "Major Failure", 25: "Critical Failure"}
+HEALTH = {5: "OK", 10: "Degraded", 15: "Minor Failure", 20: "Major Failure", 25: "Critical Failure", 30: "Non-recoverable Error"}
 HEARTBEAT = {2: "OK", 6: "Error", 12: "No Contact", 13: "Lost Communication", 15: "Paused"}
 
 

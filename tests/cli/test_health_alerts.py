@@ -117,6 +117,7 @@ def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
             assert (host["HealthState"], host["OperationalStatus"]) == (10, [3])
             assert f"Storage root {root} is full" in host["StatusDescriptions"][0]
             assert system(cimprovider, "filling")["HealthState"] == 10
+            assert run_json(cimprovider, "vm", "summary", "filling")[0]["health"] == "Degraded"
             ballast.unlink()
             host_back = next_alert(streams["dmtf"], about(host_name))
         assert (host_alert["PerceivedSeverity"], host_alert["ProbableCause"]) == (3, 50)  # Degraded/Warning, Storage Capacity Problem
@@ -142,8 +143,9 @@ def test_host_health_and_watch_alerts_as_an_operator_uses_them(cimprovider, serv
         err = PipeLines(watcher.stderr)
         err.wait_for("watching")
         assert cimprovider("vm", "kvp", "set", "watched", FAULT, "hang").exit_code == 0
-        wait_until("the heartbeat is lost", lambda: cimprovider("host", "health").exit_code == 7)
-        sick = cimprovider("host", "health", "-o", "json")
+        # The components read the guest live; the VM follows at the next sampling interval.
+        sick = wait_until("the VM reads its heartbeat lost", lambda: (
+            (found := cimprovider("host", "health", "-o", "json")).exit_code == 7 and '"kind": "vm"' in found.stdout and found))
         assert sick.exit_code == 7 and "not OK, the worst" in sick.stderr
         rows = {(r["kind"], r["name"]): r for r in json.loads(sick.stdout)}
         assert rows[("vm", "watched")]["health"] == "Major Failure"
