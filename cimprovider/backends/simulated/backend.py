@@ -59,8 +59,6 @@ from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 CLOSE_GRACE_SECONDS = 10.0
 _KEEP = object()  # _commit: leave the VM's start time as it is
 _RESTARTS = {PowerRequest.START, PowerRequest.RESET, PowerRequest.REBOOT}
-# States in which the simulated guest runs (and so can crash).
-_GUEST_UP = {PowerState.RUNNING, PowerState.PAUSED, PowerState.STOPPING, PowerState.SAVING, PowerState.PAUSING}
 
 
 class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, NetworkOperations, MigrationOperations):
@@ -267,7 +265,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
             changed = validated(vm, kvp_items=items)
             self._commit(changed, [KvpChanged(vm_id=vm_id, change=kind, item=item) for kind, item in events])
             written = tuple(item for kind, item in events if kind is not KvpChange.REMOVED)
-            if crash_written(written) and changed.power_state in _GUEST_UP and vm_id not in self._busy:
+            if crash_written(written) and changed.power_state is PowerState.RUNNING and vm_id not in self._busy:
                 self._crash(changed)
 
     def _crash(self, vm: VirtualMachine) -> None:

@@ -5,7 +5,7 @@ real guest reads what the host writes: through a host KVP item named
 
 - `hang`: the guest stops answering its integration services; the
   heartbeat reads lost communication until the item is removed or changed.
-- `crash`: the guest stops on an internal error the moment the item is
+- `crash`: a running guest stops on an internal error the moment the item is
   written: the VM is off, critical, until it is started again (the
   simulated equivalent of libvirt's "crashed" shut-off reason).
 """
