@@ -52,3 +52,7 @@ class MigrationRequest(SchemaModel):
     placements: dict[str, str] = Field(default_factory=dict)
     allow_overwrite: bool = False
     retain_source_copies: bool = False
+    # Where the destination is reached, tried in order (empty: its URL's host).
+    destination_addresses: tuple[str, ...] = ()
+    compress: bool = False  # the files travel deflated
+    priority: int = 0  # 0 Unknown, 1 Low, 2 High: the order waiting migrations start in

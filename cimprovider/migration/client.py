@@ -6,6 +6,7 @@ its channel, streamed in chunks with progress."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID
@@ -70,6 +71,15 @@ class PeerClient:
     def abort(self, token: str | None, vm_id: UUID) -> None:
         self._invoke("AbortIncoming", Token=token, VirtualSystemName=str(vm_id).upper())
 
+    def reachable(self) -> None:
+        """PeerUnreachable unless something answers CIM-XML at the peer's URL."""
+        try:
+            self.conn.EnumerateInstanceNames(RECEIVER)
+        except (pywbem.ConnectionError, pywbem.TimeoutError, OSError) as error:
+            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
+        except pywbem.Error:
+            return  # it answered; what it said is for the calls that follow
+
     def owns(self, vm_id: UUID) -> bool:
         path = pywbem.CIMInstanceName(
             "Msvm_ComputerSystem", keybindings={"CreationClassName": "Msvm_ComputerSystem", "Name": str(vm_id).upper()},
@@ -85,10 +95,12 @@ class PeerClient:
             raise PeerUnreachable(f"{self.peer.url}: {error}") from None
         return True
 
-    def upload(self, token: str, index: int, source: Path, sent: Callable[[int], None]) -> None:
+    def upload(self, token: str, index: int, source: Path, sent: Callable[[int], None], compress: bool = False) -> None:
         url = f"{self.peer.url}/migration/{token}/{index}"
+        data = _deflated(_chunks(source, sent)) if compress else _chunks(source, sent)
+        headers = {"Content-Encoding": "deflate"} if compress else {}
         try:
-            answer = requests.put(url, data=_chunks(source, sent), verify=self.verify, timeout=120)
+            answer = requests.put(url, data=data, headers=headers, verify=self.verify, timeout=120)
         except requests.RequestException as error:
             raise PeerUnreachable(f"{url}: {error}") from None
         if answer.status_code != 204:
@@ -101,3 +113,13 @@ def _chunks(source: Path, sent: Callable[[int], None]) -> Iterator[bytes]:
             yield chunk
             sent(len(chunk))
 
+
+
+def _deflated(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The file as one zlib stream (HTTP's "deflate" coding)."""
+    compressor = zlib.compressobj(6)
+    for chunk in chunks:
+        packed = compressor.compress(chunk)
+        if packed:
+            yield packed
+    yield compressor.flush()

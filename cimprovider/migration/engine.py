@@ -85,7 +85,7 @@ class MigrationEngine:
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         if request.migration_type == STORAGE:
-            self.storage_slots.acquire(cancel)
+            self.storage_slots.acquire(cancel, request.priority)
             try:
                 self.storage.move(request, progress)
             finally:

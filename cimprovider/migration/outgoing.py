@@ -13,6 +13,7 @@ maximum wait for a slot, as Hyper-V queues them."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
 PREPARING, SENDING, COMMITTING = "preparing", "sending", "committing"
+_RANK = {1: 0, 0: 1, 2: 2}  # CIM's Priority: 1 Low, 0 Unknown (the usual), 2 High
 
 
 class MigrationFailed(Exception):
@@ -41,18 +43,33 @@ class MigrationFailed(Exception):
 
 
 class Slots:
-    """At most `maximum()` migrations at once; the others wait their turn."""
+    """At most `maximum()` migrations at once; the others wait their turn,
+    a migration of High priority (2) before Unknown (0) before Low (1),
+    and in the order they came within a priority."""
 
     def __init__(self, maximum: Callable[[], int]) -> None:
         self.maximum = maximum
         self.active = 0
+        self._waiting: list[tuple[int, int]] = []  # (-rank, arrival) of each waiting migration
+        self._arrivals = itertools.count()
         self._free = threading.Condition()
 
-    def acquire(self, cancel: CancelToken) -> None:
+    @property
+    def waiting(self) -> int:
         with self._free:
-            while self.active >= self.maximum():
-                self._free.wait(0.2)
-                cancel.raise_if_cancelled()
+            return len(self._waiting)
+
+    def acquire(self, cancel: CancelToken, priority: int = 0) -> None:
+        ticket = (-_RANK.get(priority, 1), next(self._arrivals))
+        with self._free:
+            self._waiting.append(ticket)
+            try:
+                while self.active >= self.maximum() or min(self._waiting) != ticket:
+                    self._free.wait(0.2)
+                    cancel.raise_if_cancelled()
+            finally:
+                self._waiting.remove(ticket)
+                self._free.notify_all()
             self.active += 1
 
     def release(self) -> None:
@@ -72,11 +89,25 @@ class OutgoingMigrations:
         self.backend_name = backend_name
         self.slots = Slots(maximum)
 
-    def client(self, destination: str) -> PeerClient:
+    def client(self, destination: str, addresses: tuple[str, ...] = ()) -> PeerClient:
+        """The destination's client; given DestinationIPAddressList, on the
+        first of those addresses the destination answers at."""
         try:
-            return PeerClient(resolve_destination(destination, self.peers))
+            peer = resolve_destination(destination, self.peers)
         except PeerError as error:
             raise MigrationFailed([str(error)]) from None
+        if not addresses:
+            return PeerClient(peer)
+        tried = []
+        for address in addresses:
+            client = PeerClient(peer.at(address))
+            try:
+                client.reachable()
+                return client
+            except PeerUnreachable as error:
+                tried.append(str(error))
+        raise MigrationFailed([f"DestinationIPAddressList: the destination host answers at none of {', '.join(addresses)} "
+                               f"({'; '.join(tried)})"])
 
     def offer(self, request: MigrationRequest) -> tuple[MigrationOffer, list[str]]:
         if not isinstance(self.backend, MigrationBackend):
@@ -96,7 +127,7 @@ class OutgoingMigrations:
         """Why the VM cannot move as asked (empty: it can); asks the destination."""
         try:
             offer, _ = self.offer(request)
-            self.client(request.destination).prepare(offer, check_only=True)
+            self.client(request.destination, request.destination_addresses).prepare(offer, check_only=True)
         except (MigrationFailed, PeerRefused) as failure:
             return failure.reasons
         except PeerUnreachable as error:
@@ -104,7 +135,7 @@ class OutgoingMigrations:
         return []
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
-        self.slots.acquire(cancel)
+        self.slots.acquire(cancel, request.priority)
         try:
             self._hold(request)
             try:
@@ -126,7 +157,7 @@ class OutgoingMigrations:
 
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         offer, files = self.offer(request)
-        client = self.client(request.destination)
+        client = self.client(request.destination, request.destination_addresses)
         moved = [f for f, slot in zip(files, offer.files) if not (slot.path == f and request.allow_overwrite)]
         keep = () if request.retain_source_copies else tuple(moved)
         record = Outgoing(request.vm_id, PREPARING, request.destination, None, keep)
@@ -136,7 +167,7 @@ class OutgoingMigrations:
             token = client.prepare(offer, check_only=False)
             record = Outgoing(request.vm_id, SENDING, request.destination, token, keep)
             self.store.put_outgoing(record)
-            self._send(client, token, files, offer, progress, cancel)
+            self._send(client, token, files, offer, progress, cancel, request.compress)
             cancel.raise_if_cancelled()  # the last moment a cancel can undo the move
             if self._changed(request.vm_id, offer):
                 raise MigrationFailed([f"the virtual machine {request.vm_id} changed while it migrated"])
@@ -166,7 +197,7 @@ class OutgoingMigrations:
         return now.vm.power_state != offer.record.vm.power_state or len(now.snapshots) != len(offer.record.snapshots)
 
     def _send(self, client: PeerClient, token: str, files: list[str], offer: MigrationOffer,
-              progress: ProgressReporter, cancel: CancelToken) -> None:
+              progress: ProgressReporter, cancel: CancelToken, compress: bool) -> None:
         total = sum(slot.size for slot in offer.files) or 1
         done = 0
 
@@ -178,7 +209,7 @@ class OutgoingMigrations:
 
         progress(5)
         for index, path in enumerate(files):
-            client.upload(token, index, Path(path), sent)
+            client.upload(token, index, Path(path), sent, compress)
 
     def store_record(self, vm_id: UUID) -> Outgoing | None:
         return next((o for o in self.store.outgoing() if o.vm_id == vm_id), None)

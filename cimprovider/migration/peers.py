@@ -14,7 +14,7 @@ take the credentials of the peer with that URL, if there is one."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,6 +35,13 @@ class Peer:
     @property
     def credentials(self) -> tuple[str, str] | None:
         return (self.user, self.password or "") if self.user else None
+
+    def at(self, address: str) -> "Peer":
+        """The same peer reached on another address (one of a migration's
+        DestinationIPAddressList), with its scheme, port and credentials."""
+        parts = urlsplit(self.url)
+        host = f"[{address}]" if ":" in address else address
+        return replace(self, url=f"{parts.scheme}://{host}:{parts.port}")
 
 
 def _normal_url(url: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+import zlib
 
 import pytest
 import requests
@@ -68,3 +69,21 @@ def test_an_anonymous_caller_cannot_prepare(host):
     with pytest.raises(Exception) as raised:
         anonymous.InvokeMethod("PrepareIncoming", RECEIVER, Offer="{}", CheckOnly=True)
     assert "401" in str(raised.value)
+
+
+def test_a_deflated_file_is_inflated_and_checked_as_offered(host):
+    content = bytes(range(256)) * 4000  # ~1 MB, compresses well
+    offer = offer_for(host.root, content)
+    token = prepare(host, offer)
+    target = host.root / "in" / f"{offer.record.vm.id}.iso"
+    url = f"{host.live.url}/migration/{token}/0"
+    assert requests.put(url, data=content, headers={"Content-Encoding": "gzip"}, timeout=30).status_code == 415
+    packed = zlib.compress(content)
+    assert len(packed) < len(content) // 10
+    cut = requests.put(url, data=packed[:-20], headers={"Content-Encoding": "deflate"}, timeout=30)
+    assert cut.status_code == 400 and not target.exists()
+    bomb = requests.put(url, data=zlib.compress(content + b"\0" * 10_000_000), headers={"Content-Encoding": "deflate"}, timeout=30)
+    assert bomb.status_code == 413 and not target.exists()
+    assert requests.put(url, data=packed, headers={"Content-Encoding": "deflate"}, timeout=30).status_code == 204
+    assert target.read_bytes() == content
+    assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=token)[0] == 0

@@ -26,9 +26,16 @@ from cimprovider.providers.base import (
     PropertySet,
     Pushdown,
 )
-from cimprovider.providers.virtualization.embedded import read_embedded
+from cimprovider.providers.virtualization.embedded import PropertyBag, read_embedded
 from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, ProgressReporter
-from cimprovider.providers.virtualization.errors import COMPLETED, FAILED, JOB_STARTED, MethodFailure, invalid_parameter
+from cimprovider.providers.virtualization.errors import (
+    COMPLETED,
+    FAILED,
+    JOB_STARTED,
+    NOT_SUPPORTED,
+    MethodFailure,
+    invalid_parameter,
+)
 from cimprovider.providers.virtualization.migration.engine import MigrationEngine, reasons_of
 from cimprovider.providers.virtualization.migration.job_types import CHECK, CHECK_TO_HOST, MIGRATE
 from cimprovider.providers.virtualization.migration.migration_jobs import (
@@ -37,8 +44,15 @@ from cimprovider.providers.virtualization.migration.migration_jobs import (
     migration_job_path,
 )
 from cimprovider.providers.virtualization.migration.request import read_request
-from cimprovider.providers.virtualization.migration.settings import SERVICE_SETTINGS, ServiceSettings
+from cimprovider.providers.virtualization.migration.settings import (
+    CREDSSP,
+    SERVICE_SETTINGS,
+    ServiceSettings,
+    service_settings_values,
+)
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 
 MIGRATION_SERVICE = "Msvm_VirtualSystemMigrationService"
 MIGRATION_SERVICE_NAME = "migrationwmi"
@@ -106,7 +120,9 @@ class MigrationService(InstanceProvider, MethodProvider):
             return handler(ctx, params)
         except MethodFailure as failure:
             if method.lower() == "modifyservicesettings":
-                return MethodReturn(failure.code)
+                # The code says it failed; its job says why.
+                job = self._failed_job(method, failure)
+                return MethodReturn(failure.code, {"Job": job_path(self.virt, job.id)})
             refused = failure  # Hyper-V reports a refused migration in a failed job
             return self._job(method, (), lambda _p, _c: _raise(refused), None)
 
@@ -125,6 +141,12 @@ class MigrationService(InstanceProvider, MethodProvider):
             self.book.put(job.id, details)
         return MethodReturn(JOB_STARTED, {"Job": migration_job_path(self.virt, job.id), **out})
 
+    def _failed_job(self, method: str, failure: MethodFailure):  # noqa: ANN202 - the runner's job status
+        def work(_progress: ProgressReporter, _cancel: CancelToken) -> None:
+            raise JobFailure(failure.code, failure.message)
+
+        return self.virt.jobs.submit(work, method, f"{method} failed", (), cancellable=False)
+
     def _engine(self) -> MigrationEngine:
         if self.engine is None:
             raise MethodFailure(FAILED, "migration is not available on this server")
@@ -132,13 +154,13 @@ class MigrationService(InstanceProvider, MethodProvider):
 
     def migrate(self, ctx: OperationContext, params: dict[str, Any]) -> MethodReturn:
         engine = self._engine()
-        vm, request = read_request(self.virt, params)
+        vm, request = read_request(self.virt, params, self.settings.compress)
         details = MigrationJobDetails(request.migration_type, vm.id, request.destination)
         return self._job(MIGRATE, (vm.id,), lambda progress, cancel: engine.migrate(request, progress, cancel), details)
 
     def check(self, params: dict[str, Any], method: str) -> MethodReturn:
         engine = self._engine()
-        vm, request = read_request(self.virt, params)
+        vm, request = read_request(self.virt, params, self.settings.compress)
         reasons = engine.check(request)
         details = MigrationJobDetails(request.migration_type, vm.id, request.destination, tuple(reasons))
 
@@ -156,6 +178,10 @@ class MigrationService(InstanceProvider, MethodProvider):
         enabled = bag.boolean("EnableVirtualSystemMigration")
         maximum = bag.integer("MaximumActiveVirtualSystemMigration")
         storage = bag.integer("MaximumActiveStorageMigration")
+        compress = bag.boolean("EnableCompression")
+        _refuse_unhonoured_service(bag)
+        base = service_settings_values(self.virt, self.settings)
+        refuse_unhonoured(self.virt.renderer, SERVICE_SETTINGS, bag, base, frozenset({"instanceid"}))
         for name, value in (("MaximumActiveVirtualSystemMigration", maximum), ("MaximumActiveStorageMigration", storage)):
             if value is not None and not 1 <= value <= 1024:
                 raise invalid_parameter(name, f"{value} is not between 1 and 1024")
@@ -166,7 +192,18 @@ class MigrationService(InstanceProvider, MethodProvider):
                 self.settings.max_active = maximum
             if storage is not None:
                 self.settings.max_active_storage = storage
+            if compress is not None:
+                self.settings.compress = compress
         return MethodReturn(COMPLETED)
+
+
+def _refuse_unhonoured_service(bag: PropertyBag) -> None:
+    authentication = bag.integer("AuthenticationType")
+    if authentication not in (None, CREDSSP):
+        raise MethodFailure(NOT_SUPPORTED, f"AuthenticationType: {authentication} is not offered; peers sign in with "
+                                           "the credentials of the peers file (reported as CredSSP, 0)")
+    if bag.boolean("EnableSmbTransport"):
+        raise MethodFailure(NOT_SUPPORTED, "EnableSmbTransport: files move over this server's HTTP(S) port, not SMB")
 
 
 def _raise(failure: MethodFailure) -> None:

@@ -29,6 +29,7 @@ MIGRATION_TYPES = {
     VIRTUAL_SYSTEM_AND_STORAGE: "Virtual System and Storage",
 }
 TCP = 5
+CREDSSP = 0  # the value Hyper-V reports; peers here sign in with HTTP Basic over the peers file's credentials
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ServiceSettings:
     enabled: bool
     max_active: int
     max_active_storage: int
+    compress: bool = False  # EnableCompression: the default of each migration's setting
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
@@ -49,7 +51,7 @@ def service_settings_id(virt: Virtualization) -> str:
     return f"Microsoft:{virt.host_name}\\VirtualSystemMigrationServiceSettingData"
 
 
-def migration_settings_values(migration_type: int) -> dict[str, Any]:
+def migration_settings_values(migration_type: int, compress: bool = False) -> dict[str, Any]:
     return {
         "InstanceID": migration_settings_id(migration_type),
         "ElementName": f"{MIGRATION_TYPES[migration_type]} Migration Settings",
@@ -59,7 +61,7 @@ def migration_settings_values(migration_type: int) -> dict[str, Any]:
         "TransportType": TCP,
         "DestinationIPAddressList": [],
         "RetainVhdCopiesOnSource": False,
-        "EnableCompression": False,
+        "EnableCompression": compress and migration_type != STORAGE,  # a storage move crosses no network
         "Bandwidth": 0,  # no limit
         "BandwidthUnit": "bit / second * 10^6",
         "UnmanagedVhds": [],
@@ -79,8 +81,8 @@ def service_settings_values(virt: Virtualization, settings: ServiceSettings) -> 
         "EnableVirtualSystemMigration": settings.enabled,
         "MaximumActiveVirtualSystemMigration": settings.max_active,
         "MaximumActiveStorageMigration": settings.max_active_storage,
-        "AuthenticationType": 0,
-        "EnableCompression": False,
+        "AuthenticationType": CREDSSP,
+        "EnableCompression": settings.compress,
         "EnableSmbTransport": False,
     }
 
@@ -111,7 +113,7 @@ class MigrationSettingsProvider(InstanceProvider):
         lowered = classname.lower()
         if lowered == MIGRATION_SETTINGS.lower():
             for migration_type in MIGRATION_TYPES:
-                yield render(MIGRATION_SETTINGS, migration_settings_values(migration_type), properties)
+                yield render(MIGRATION_SETTINGS, migration_settings_values(migration_type, self.settings.compress), properties)
         elif lowered == SERVICE_SETTINGS.lower():
             yield render(SERVICE_SETTINGS, service_settings_values(self.virt, self.settings), properties)
         elif lowered == CAPABILITIES.lower():
