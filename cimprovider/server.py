@@ -281,6 +281,7 @@ def add_migration(parts: ServerParts, virt: Virtualization) -> None:
         parts.config.data_dir, virt.backend, virt.backend.name, parts.config.storage_roots, peers, parts.host_name,  # type: ignore[arg-type]
         enabled=lambda: settings.enabled, maximum=lambda: settings.max_active,
         maximum_storage=lambda: settings.max_active_storage,
+        incoming_expiry_seconds=parts.config.incoming_migration_expiry_seconds,
     )
     engine.start()
     parts.migration.attach_engine(engine)

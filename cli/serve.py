@@ -48,6 +48,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--max-connections-per-client", env="MAX_CONNECTIONS_PER_CLIENT", type=int, default=None, help="Open connections from one client address; beyond, 503.  [default: 256]")
 @_option("--max-header-bytes", env="MAX_HEADER_BYTES", type=int, default=None, help="Size of a request's line and headers; beyond, 431.  [default: 32768]")
 @_option("--peers", "peers_file", env="PEERS", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Peer hosts VMs may migrate to (TOML: each peer's URL and the credentials used there; see README).")
+@_option("--incoming-migration-expiry-seconds", env="INCOMING_MIGRATION_EXPIRY_SECONDS", type=float, default=None, help="How long an incoming migration may go without a byte or a call from its source before it is dropped with its files.  [default: 600]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")

@@ -114,6 +114,10 @@ class ServerConfig(ConnectionLimitSettings):
     migration_enabled: bool = True
     max_active_migrations: int = Field(default=2, ge=1, le=1024)
     max_active_storage_migrations: int = Field(default=2, ge=1, le=1024)
+    # An incoming migration whose source stops sending (it died, or lost
+    # the network) is dropped, with every file it brought, after this long
+    # without a byte or a call from it.
+    incoming_migration_expiry_seconds: float = Field(default=600, gt=0, le=86400)
 
     @field_validator("log_level", mode="before")
     @classmethod

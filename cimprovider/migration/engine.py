@@ -30,7 +30,8 @@ __all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
 class MigrationEngine:
     def __init__(self, data_dir: Path, backend: MigrationBackend, backend_name: str, roots: list[Path],
                  peers: dict[str, Peer], host_name: str, enabled: Callable[[], bool],
-                 maximum: Callable[[], int], maximum_storage: Callable[[], int]) -> None:
+                 maximum: Callable[[], int], maximum_storage: Callable[[], int],
+                 incoming_expiry_seconds: float = 600) -> None:
         self.store = MigrationStore(data_dir / "migrations.sqlite3")
         storage = StorageRoots(roots)
         self.incoming = IncomingMigrations(self.store, backend, storage, backend_name, enabled)
@@ -40,8 +41,10 @@ class MigrationEngine:
         self.storage = StorageMoves(self.store, backend, storage)
         self.storage_slots = Slots(maximum_storage)
         self.enabled = enabled
+        self.incoming_expiry_seconds = incoming_expiry_seconds
         self._stop = threading.Event()
         self._settler: threading.Thread | None = None
+        self._expirer: threading.Thread | None = None
 
     def start(self) -> None:
         """Settle what a restart cut short: incoming halves go at once;
@@ -51,6 +54,17 @@ class MigrationEngine:
         self.storage.reconcile()
         self._settler = threading.Thread(target=self._settle, name="migration-settle", daemon=True)
         self._settler.start()
+        self._expirer = threading.Thread(target=self._expire, name="migration-expire", daemon=True)
+        self._expirer.start()
+
+    def _expire(self) -> None:
+        """Incoming migrations whose source went silent go, with their files."""
+        interval = min(5.0, self.incoming_expiry_seconds / 4)
+        while not self._stop.wait(interval):
+            try:
+                self.incoming.expire(self.incoming_expiry_seconds)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("could not expire silent incoming migrations")
 
     def _settle(self) -> None:
         while not self._stop.is_set():
@@ -60,8 +74,9 @@ class MigrationEngine:
 
     def close(self) -> None:
         self._stop.set()
-        if self._settler is not None:
-            self._settler.join(timeout=10)
+        for thread in (self._settler, self._expirer):
+            if thread is not None:
+                thread.join(timeout=10)
         self.store.close()
 
     # --- what the CIM side calls

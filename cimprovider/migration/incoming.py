@@ -5,8 +5,9 @@ there), then accepted with a one-time token; files arrive through the
 upload channel, each written beside its place as `<name>.migrating`,
 checked against its size and SHA-256 and only then renamed into place;
 the commit re-parents differencing disks and adopts the VM in one
-backend step. Until then nothing is the host's: an abort, or a restart,
-removes every file the offer brought."""
+backend step. Until then nothing is the host's: an abort, a restart, or
+a source silent for longer than the expiry (it died mid-way) removes
+every file the offer brought."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +60,10 @@ class Upload:
     handle: object = None
     digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     size: int = 0
+    touched: Callable[[], None] = lambda: None  # each chunk is a sign of life from the source
 
     def write(self, chunk: bytes) -> None:
+        self.touched()
         self.size += len(chunk)
         if self.size > self.slot.size:
             raise UploadRefused(413, f"{self.slot.path}: more than the {self.slot.size} bytes offered")
@@ -91,7 +95,11 @@ class IncomingMigrations:
         self.enabled = enabled
         self.images = ImageService(roots)
         self._lock = threading.Lock()
+        # Adopting, dropping and finishing a file exclude each other, so an
+        # expiry never takes files from under a commit.
+        self._settling = threading.RLock()
         self._uploading: set[tuple[str, int]] = set()
+        self._touched: dict[str, float] = {}  # token -> last sign of life (monotonic)
 
     # --- checking and accepting
 
@@ -150,6 +158,7 @@ class IncomingMigrations:
                 raise MigrationRefused(refused)
             token = secrets.token_urlsafe(32)
             self.store.put_incoming(Incoming(token, offer.record.vm.id, offer.model_dump_json(), frozenset()))
+            self.touch(token)
         for slot in offer.files:
             Path(slot.path).parent.mkdir(parents=True, exist_ok=True)
         log.info("accepted migration of VM %s from %s (%d files)", offer.record.vm.id, offer.source_host, len(offer.files))
@@ -167,24 +176,54 @@ class IncomingMigrations:
                 raise UploadRefused(409, f"file {index} of the migration was already sent")
             self._uploading.add((token, index))
         slot = offer.files[index]
-        upload = Upload(slot, self.roots.confine(slot.path, "disk path"))
+        upload = Upload(slot, self.roots.confine(slot.path, "disk path"), touched=lambda: self.touch(token))
         upload.handle = open(partial_path(slot.path), "wb")
+        self.touch(token)
         return upload
 
     def close_upload(self, token: str, index: int, upload: Upload, complete: bool) -> None:
         try:
-            if complete:
-                upload.finish()
-                self.store.mark_received(token, index)
-            else:
-                upload.discard()
+            with self._settling:
+                if complete and not self.store.incoming(token):
+                    upload.discard()
+                    raise UploadRefused(410, f"{upload.slot.path}: the migration was dropped (its source went silent) "
+                                             "and its files with it")
+                if complete:
+                    upload.finish()
+                    self.store.mark_received(token, index)
+                else:
+                    upload.discard()
         finally:
             with self._lock:
                 self._uploading.discard((token, index))
+            self.touch(token)
+
+    def touch(self, token: str) -> None:
+        self._touched[token] = time.monotonic()
+
+    def expire(self, silent_seconds: float) -> list[UUID]:
+        """Drop, with their files, the migrations whose source has given no
+        sign of life (a call, a chunk) for `silent_seconds`; their VM ids."""
+        now = time.monotonic()
+        dropped = []
+        with self._settling:
+            for record in self.store.incoming():
+                last = self._touched.setdefault(record.token, now)
+                if now - last >= silent_seconds:
+                    log.warning("the migration of VM %s was silent for %.0f s: dropping it and its files",
+                                record.vm_id, now - last)
+                    self.abort(record.token)
+                    dropped.append(record.vm_id)
+        return dropped
 
     # --- ending
 
     def commit(self, token: str) -> None:
+        with self._settling:
+            self._commit(token)
+
+    def _commit(self, token: str) -> None:
+        self.touch(token)
         record = self._record(token)
         offer = MigrationOffer.model_validate_json(record.offer)
         missing = [slot.path for i, slot in enumerate(offer.files) if i not in record.received]
@@ -195,16 +234,19 @@ class IncomingMigrations:
                 self.images.set_parent(Path(slot.path), Path(slot.parent), ignore_id_mismatch=False)
         self.backend.adopt_vm(offer.record)
         self.store.drop_incoming(token)
+        self._touched.pop(token, None)
         log.info("adopted VM %s from %s", offer.record.vm.id, offer.source_host)
 
     def abort(self, token: str | None, vm_id: UUID | None = None) -> None:
         """Drop the migration with `token`, or, without one, every
         migration of `vm_id` (whose token the source never learnt)."""
-        found = self.store.incoming(token) if token else [r for r in self.store.incoming() if r.vm_id == vm_id]
-        for record in found:
-            self._remove_files(record)
-            self.store.drop_incoming(record.token)
-            log.info("dropped the migration of VM %s and its files", record.vm_id)
+        with self._settling:
+            found = self.store.incoming(token) if token else [r for r in self.store.incoming() if r.vm_id == vm_id]
+            for record in found:
+                self._remove_files(record)
+                self.store.drop_incoming(record.token)
+                self._touched.pop(record.token, None)
+                log.info("dropped the migration of VM %s and its files", record.vm_id)
 
     def _remove_files(self, record: Incoming) -> None:
         offer = MigrationOffer.model_validate_json(record.offer)
@@ -220,11 +262,12 @@ class IncomingMigrations:
         for record in self.store.incoming():
             if record.vm_id in owned:
                 self.store.drop_incoming(record.token)
+                self._touched.pop(record.token, None)
             else:
                 self.abort(record.token)
 
     def _record(self, token: str) -> Incoming:
         found = self.store.incoming(token) if token else []
         if not found:
-            raise UploadRefused(403, "no migration holds this token")
+            raise UploadRefused(403, "no migration holds this token (an aborted, finished or expired one holds none)")
         return found[0]
