@@ -60,3 +60,7 @@ class JobStatus(SchemaModel):
     # export's folder), so a restart can tell whether a job cut short by a
     # kill had in fact finished its work.
     result_ref: str = ""
+    # What the job's owner says of it beyond the common record (JSON: a
+    # migration's type, VM and destination), kept with it across restarts;
+    # the runner never reads it.
+    details: str = ""

@@ -75,6 +75,7 @@ class Job:
     cancellable: bool = True
     affected_element_ids: tuple[UUID, ...] = ()
     result_ref: str = ""
+    details: str = ""
     id: UUID = field(default_factory=uuid4)
     state: JobState = JobState.NEW
     percent_complete: int = 0
@@ -95,7 +96,7 @@ class Job:
         """A job read back from the store: its record only, no work behind it."""
         job = cls(
             status.job_type, status.description, status.cancellable, tuple(status.affected_element_ids),
-            result_ref=status.result_ref, id=status.id, state=status.state, percent_complete=status.percent_complete,
+            result_ref=status.result_ref, details=status.details, id=status.id, state=status.state, percent_complete=status.percent_complete,
             error_code=status.error_code, error_description=status.error_description,
             created_at=status.created_at, started_at=status.started_at, finished_at=status.finished_at,
             finished_monotonic=finished_monotonic,
@@ -134,4 +135,5 @@ class Job:
             elapsed_seconds=max(0.0, elapsed),
             affected_element_ids=self.affected_element_ids,
             result_ref=self.result_ref,
+            details=self.details,
         )

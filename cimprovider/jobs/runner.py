@@ -87,11 +87,13 @@ class JobRunner:
         affected_element_ids: Iterable[UUID] = (),
         cancellable: bool = True,
         result_ref: str = "",
+        details: str = "",
     ) -> JobStatus:
         """Queue `work(progress, cancel_token)`; returns the new job (state
         New). `result_ref` names what the work makes, for the result check
-        of a restart (see `reconcile`)."""
-        job = Job(job_type, description, cancellable, tuple(affected_element_ids), result_ref)
+        of a restart (see `reconcile`); `details` is the owner's own record
+        of the job, kept with it."""
+        job = Job(job_type, description, cancellable, tuple(affected_element_ids), result_ref, details)
         with self._lock:
             self.expire()
             # Saved before it is known: a job whose record cannot be written

@@ -33,13 +33,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at TEXT NOT NULL,
     started_at TEXT,
     finished_at TEXT,
-    result_ref TEXT NOT NULL DEFAULT ''
+    result_ref TEXT NOT NULL DEFAULT '',
+    details TEXT NOT NULL DEFAULT ''
 )
 """
 MARKER = FileMarker(0x43494D4A, "job store", frozenset({"jobs"}), "start with no job records")  # "CIMJ"
 _COLUMNS = (
     "id, job_type, description, state, percent_complete, error_code, error_description,"
-    " cancellable, affected_element_ids, created_at, started_at, finished_at, result_ref"
+    " cancellable, affected_element_ids, created_at, started_at, finished_at, result_ref, details"
 )
 
 
@@ -54,16 +55,18 @@ class JobStore:
             columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
             if "result_ref" not in columns:  # a store written before jobs named their results
                 db.execute("ALTER TABLE jobs ADD COLUMN result_ref TEXT NOT NULL DEFAULT ''")
+            if "details" not in columns:  # nor kept their owners' details
+                db.execute("ALTER TABLE jobs ADD COLUMN details TEXT NOT NULL DEFAULT ''")
 
     def save(self, job: JobStatus) -> None:
         row = (
             str(job.id), job.job_type, job.description, job.state.value, job.percent_complete,
             job.error_code, job.error_description, int(job.cancellable),
             ",".join(str(i) for i in job.affected_element_ids),
-            job.created_at.isoformat(), _text(job.started_at), _text(job.finished_at), job.result_ref,
+            job.created_at.isoformat(), _text(job.started_at), _text(job.finished_at), job.result_ref, job.details,
         )  # fmt: skip
         with self._db.transaction() as db:
-            db.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
+            db.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", row)
 
     def delete(self, job_ids: list[UUID]) -> None:
         if not job_ids:
@@ -88,7 +91,8 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _status(row: tuple) -> JobStatus:
-    (job_id, job_type, description, state, percent, code, error, cancellable, affected, created, started, finished, result_ref) = row
+    (job_id, job_type, description, state, percent, code, error, cancellable, affected, created, started, finished, result_ref,
+     details) = row
     started_at, finished_at = _moment(started), _moment(finished)
     elapsed = (finished_at - started_at).total_seconds() if started_at and finished_at else 0.0
     return JobStatus(
@@ -97,4 +101,5 @@ def _status(row: tuple) -> JobStatus:
         created_at=datetime.fromisoformat(created), started_at=started_at, finished_at=finished_at,
         elapsed_seconds=max(0.0, elapsed),
         affected_element_ids=tuple(UUID(i) for i in affected.split(",") if i), result_ref=result_ref,
+        details=details,
     )  # fmt: skip

@@ -3,13 +3,14 @@
 They run on the shared JobRunner and render as Msvm_ConcreteJob does
 (state, progress by bytes moved, ErrorCode and ErrorDescription,
 GetError/GetErrorEx), plus what a migration job says of itself: its
-MigrationType, the VM (VirtualSystemName) and the DestinationHost."""
+MigrationType, the VM (VirtualSystemName) and the DestinationHost, kept
+in the job's own record (its details) so they outlive a restart."""
 
 from __future__ import annotations
 
-import threading
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
@@ -33,21 +34,16 @@ class MigrationJobDetails:
     reasons: tuple[str, ...] = ()  # a check's findings, one Msvm_Error each
 
 
-class MigrationJobDetailsBook:
-    """What each migration job was asked to do, by job id (kept as long
-    as the runner keeps the job; a restart loses only these extras)."""
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "vm_id": str(self.vm_id), "reasons": list(self.reasons)})
 
-    def __init__(self) -> None:
-        self._details: dict[UUID, MigrationJobDetails] = {}
-        self._lock = threading.Lock()
-
-    def put(self, job_id: UUID, details: MigrationJobDetails) -> None:
-        with self._lock:
-            self._details[job_id] = details
-
-    def get(self, job_id: UUID) -> MigrationJobDetails | None:
-        with self._lock:
-            return self._details.get(job_id)
+    @classmethod
+    def of(cls, job: JobStatus) -> MigrationJobDetails | None:
+        """The details a job was submitted with (None: a job without them)."""
+        if not job.details:
+            return None
+        data = json.loads(job.details)
+        return cls(int(data["migration_type"]), UUID(data["vm_id"]), str(data["destination"]), tuple(data["reasons"]))
 
 
 def migration_job_path(virt: Virtualization, job_id: UUID) -> CIMInstanceName:
@@ -69,23 +65,19 @@ class MigrationJobProvider(ConcreteJobProvider):
 
     classnames = (MIGRATION_JOB,)
 
-    def __init__(self, virt: Virtualization, book: MigrationJobDetailsBook) -> None:
-        super().__init__(virt)
-        self.book = book
-
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         for job in self.virt.jobs.list():
             if job.job_type in MIGRATION_JOB_TYPES:
-                values = migration_job_values(self.virt, job, self.book.get(job.id))
+                values = migration_job_values(self.virt, job, MigrationJobDetails.of(job))
                 yield self.virt.renderer.instance(MIGRATION_JOB, values, properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         job = self.job(path)
         if job is None:
             raise instance_not_found(path)
-        values = migration_job_values(self.virt, job, self.book.get(job.id))
+        values = migration_job_values(self.virt, job, MigrationJobDetails.of(job))
         return self.virt.renderer.instance(MIGRATION_JOB, values, properties)
 
     def job(self, path: CIMInstanceName) -> JobStatus | None:
@@ -97,7 +89,7 @@ class MigrationJobProvider(ConcreteJobProvider):
         Hyper-V lists each thing that stops a migration."""
         if method.lower() == "geterrorex" and isinstance(target, CIMInstanceName):
             job = self.job(target)
-            details = self.book.get(job.id) if job is not None else None
+            details = MigrationJobDetails.of(job) if job is not None else None
             if job is not None and job.error_code and details is not None and len(details.reasons) > 1:
                 errors = []
                 for reason in details.reasons:

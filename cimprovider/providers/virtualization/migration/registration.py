@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cimprovider.providers.virtualization.migration.migration_jobs import MigrationJobDetailsBook, MigrationJobProvider
+from cimprovider.providers.virtualization.migration.migration_jobs import MigrationJobProvider
 from cimprovider.providers.virtualization.migration.engine import MigrationEngine
 from cimprovider.providers.virtualization.migration.incoming_service import IncomingMigrationProvider
 from cimprovider.providers.virtualization.migration.service import MigrationService
@@ -32,9 +32,8 @@ class MigrationProviders:
 def register_migration(parts: "ServerParts", virt: Virtualization) -> MigrationProviders:
     config = parts.config
     settings = ServiceSettings(config.migration_enabled, config.max_active_migrations, config.max_active_storage_migrations)
-    book = MigrationJobDetailsBook()
-    service = MigrationService(virt, settings, config.host, book)
+    service = MigrationService(virt, settings, config.host)
     incoming = IncomingMigrationProvider(virt)
-    for provider in (service, incoming, MigrationSettingsProvider(virt, settings), MigrationJobProvider(virt, book)):
+    for provider in (service, incoming, MigrationSettingsProvider(virt, settings), MigrationJobProvider(virt)):
         parts.registry.register(NAMESPACE, provider)
     return MigrationProviders(service, incoming)

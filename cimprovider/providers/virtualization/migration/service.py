@@ -40,7 +40,6 @@ from cimprovider.providers.virtualization.migration.engine import MigrationEngin
 from cimprovider.providers.virtualization.migration.job_types import CHECK, CHECK_TO_HOST, MIGRATE
 from cimprovider.providers.virtualization.migration.migration_jobs import (
     MigrationJobDetails,
-    MigrationJobDetailsBook,
     migration_job_path,
 )
 from cimprovider.providers.virtualization.migration.request import read_request
@@ -74,11 +73,10 @@ def listener_addresses(host: str) -> list[str]:
 class MigrationService(InstanceProvider, MethodProvider):
     classnames = (MIGRATION_SERVICE,)
 
-    def __init__(self, virt: Virtualization, settings: ServiceSettings, listen_host: str, book: MigrationJobDetailsBook) -> None:
+    def __init__(self, virt: Virtualization, settings: ServiceSettings, listen_host: str) -> None:
         self.virt = virt
         self.settings = settings
         self.listen_host = listen_host
-        self.book = book
         self.engine: MigrationEngine | None = None  # the server hands it over
         self.handlers: dict[str, Handler] = {
             "modifyservicesettings": self.modify_settings,
@@ -136,9 +134,8 @@ class MigrationService(InstanceProvider, MethodProvider):
             except Exception as error:  # noqa: BLE001 - every failure ends the job with its reasons
                 raise JobFailure(FAILED, "; ".join(reasons_of(error))) from None
 
-        job = self.virt.jobs.submit(job_work, method, f"{method} on the migration service", affected, cancellable=True)
-        if details is not None:
-            self.book.put(job.id, details)
+        job = self.virt.jobs.submit(job_work, method, f"{method} on the migration service", affected, cancellable=True,
+                                    details=details.to_json() if details is not None else "")
         return MethodReturn(JOB_STARTED, {"Job": migration_job_path(self.virt, job.id), **out})
 
     def _failed_job(self, method: str, failure: MethodFailure):  # noqa: ANN202 - the runner's job status
