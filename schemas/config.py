@@ -77,6 +77,10 @@ class ServerConfig(ConnectionLimitSettings):
     worker_threads: int = Field(default=16, ge=1, le=1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     libvirt_uri: str = Field(default="qemu:///system", min_length=1)
+    # The libvirt URI a migration's source host reaches this host's
+    # hypervisor at (peer to peer, from the source's libvirtd); by default
+    # libvirt_uri, which suits only a source on this machine.
+    libvirt_migration_uri: str | None = None
     # The domain type of VMs the libvirt backend defines. Given explicitly,
     # libvirt must offer it; by default the backend falls back to what the
     # host offers (a remote host may lack KVM, the test driver has "test").

@@ -36,11 +36,23 @@ class FileSlot(SchemaModel):
     parent: str | None = None
 
 
+class MigratingDisk(SchemaModel):
+    """A disk the hypervisor itself copies (libvirt's non-shared storage
+    migration): where it lands, its format and virtual size, so the
+    destination can make the empty image it is copied into."""
+
+    path: str = Field(min_length=1, max_length=4096)
+    format: str = Field(pattern=r"^(qcow2|raw)$")
+    virtual_size: int = Field(gt=0)
+
+
 class MigrationOffer(SchemaModel):
     source_host: str
     backend: str
     record: MigratingVm  # paths already as they will be on the destination
     files: tuple[FileSlot, ...] = ()
+    # Disks the hypervisor copies itself (no files are uploaded then).
+    disks: tuple[MigratingDisk, ...] = ()
     allow_overwrite: bool = False
 
 

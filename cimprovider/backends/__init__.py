@@ -15,6 +15,7 @@ from cimprovider.backends.loading import available_backends, load_backend
 from cimprovider.backends.protocol import (
     Backend,
     HealthReporting,
+    HypervisorMigration,
     MigrationBackend,
     NetworkBackend,
     PowerTransition,
@@ -33,6 +34,7 @@ __all__ = [
     "BackendError",
     "Change",
     "HealthReporting",
+    "HypervisorMigration",
     "HypervisorUnreachableError",
     "MigrationBackend",
     "StatisticsBackend",

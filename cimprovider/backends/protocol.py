@@ -28,7 +28,7 @@ from cimprovider.schemas.events import BackendHealth
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
 from cimprovider.schemas.network import HostAdapter
-from cimprovider.schemas.migration import MigratingVm
+from cimprovider.schemas.migration import MigratingDisk, MigratingVm
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.runtime import RuntimeFigures
 from cimprovider.schemas.statistics import VmCounters
@@ -243,6 +243,29 @@ class MigrationBackend(Protocol):
         """Point the VM and its snapshots at the paths `record` names (its
         files moved on this host), in one step; InvalidStateError if its
         power state or snapshots changed since the record was read."""
+        ...
+
+
+@runtime_checkable
+class HypervisorMigration(Protocol):
+    """For backends whose hypervisor moves a running VM itself (libvirt's
+    live migration, storage copied): the destination names the URI its
+    hypervisor is reached at; the source reads the disks to copy and hands
+    the VM over, which the destination's hypervisor then owns (persisted),
+    and the source's forgets. Files are the caller's: the destination's
+    empty images are made before, the source's are deleted after."""
+
+    def migration_uri(self) -> str: ...
+
+    def migration_disks(self, vm_id: UUID) -> list[MigratingDisk]:
+        """The VM's disks at their paths here; InvalidStateError when the
+        hypervisor cannot move the VM as it is (snapshots, a VHD…)."""
+        ...
+
+    def migrate_to(self, vm_id: UUID, uri: str, placements: dict[str, str], progress: Callable[[int], None]) -> None:
+        """Move the VM, live if it runs, to the hypervisor at `uri`, its
+        disks copied to where `placements` puts them (else their own
+        paths); on failure the VM stays here as it was."""
         ...
 
 

@@ -58,10 +58,14 @@ class PeerClient:
         return int(code), dict(out)
 
     def prepare(self, offer: MigrationOffer, check_only: bool) -> str | None:
+        return self.accept(offer, check_only)[0]
+
+    def accept(self, offer: MigrationOffer, check_only: bool = False) -> tuple[str | None, str | None]:
+        """(the token, the URI of the destination's hypervisor if it moves VMs itself)."""
         code, out = self._invoke("PrepareIncoming", Offer=offer.model_dump_json(), CheckOnly=check_only)
         if code != 0:
             raise PeerRefused(list(out.get("Reasons") or [f"refused with {code}"]))
-        return out.get("Token")
+        return out.get("Token"), out.get("HypervisorURI")
 
     def commit(self, token: str) -> None:
         code, out = self._invoke("CommitIncoming", Token=token)

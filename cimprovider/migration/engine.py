@@ -9,10 +9,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cimprovider.backends import MigrationBackend
+from cimprovider.backends import HypervisorMigration, MigrationBackend
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.jobs import CancelToken, ProgressReporter
 from cimprovider.migration.channel import UploadChannel
+from cimprovider.migration.hypervisor_moves import HypervisorMoves
 from cimprovider.migration.incoming import IncomingMigrations, MigrationRefused
 from cimprovider.migration.outgoing import MigrationFailed, OutgoingMigrations, Slots
 from cimprovider.migration.peers import Peer
@@ -38,6 +39,8 @@ class MigrationEngine:
         self.outgoing = OutgoingMigrations(self.store, backend, ImageService(storage), peers, host_name,
                                            backend_name, maximum)
         self.channel = UploadChannel(self.incoming)
+        # A hypervisor that moves VMs itself (libvirt) carries them instead of uploads.
+        self.hypervisor = HypervisorMoves(self.outgoing, backend, storage) if isinstance(backend, HypervisorMigration) else None
         self.storage = StorageMoves(self.store, backend, storage)
         self.storage_slots = Slots(maximum_storage)
         self.enabled = enabled
@@ -96,6 +99,8 @@ class MigrationEngine:
             return []
         if not self.enabled():
             return ["migration is disabled on this host (EnableVirtualSystemMigration is false)"]
+        if self.hypervisor is not None:
+            return self.hypervisor.check(request)
         return self.outgoing.check(request)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
@@ -108,6 +113,9 @@ class MigrationEngine:
             return
         if not self.enabled():
             raise MigrationFailed(["migration is disabled on this host (EnableVirtualSystemMigration is false)"])
+        if self.hypervisor is not None:
+            self.hypervisor.migrate(request, progress, cancel)
+            return
         self.outgoing.migrate(request, progress, cancel)
 
     def prepare_incoming(self, offer_json: str, check_only: bool) -> str | None:
@@ -118,6 +126,9 @@ class MigrationEngine:
                 raise MigrationRefused(reasons)
             return None
         return self.incoming.prepare(offer)
+
+    def hypervisor_uri(self) -> str | None:
+        return self.hypervisor.backend.migration_uri() if self.hypervisor is not None else None
 
     def commit_incoming(self, token: str) -> None:
         self.incoming.commit(token)

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends import MigrationBackend
+from cimprovider.backends import HypervisorMigration, MigrationBackend
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
+from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disks
 from cimprovider.migration.store import Incoming, MigrationStore
 from cimprovider.schemas.migration import FileSlot, MigrationOffer
 from cimprovider.schemas.power import PowerState
@@ -113,8 +114,8 @@ class IncomingMigrations:
             found.append(f"the VM runs on a {offer.backend} host and the destination is a {self.backend_name} host; "
                          "VMs move only between hosts of the same kind")
             return found
-        if not isinstance(self.backend, MigrationBackend):
-            return found + [f"a {self.backend_name} host does not take migrated VMs yet; only simulated hosts do"]
+        if not isinstance(self.backend, (MigrationBackend, HypervisorMigration)):
+            return found + [f"a {self.backend_name} host does not take migrated VMs"]
         if any(v.id == vm.id for v in self.backend.list_vms()):  # type: ignore[attr-defined]
             found.append(f"a virtual machine with the ID {vm.id} already exists on the destination host")
         if any(record.vm_id == vm.id for record in self.store.incoming()):
@@ -129,6 +130,7 @@ class IncomingMigrations:
             if nic.switch_id is not None and nic.switch_id not in switches:
                 found.append(f"network adapter {nic.name!r}: the virtual switch {nic.switch_id} does not exist on the destination host")
         found += self._file_reasons(offer)
+        found += disk_reasons(offer, self.roots)
         return found
 
     def free_memory_mb(self) -> int:
@@ -161,6 +163,11 @@ class IncomingMigrations:
             self.touch(token)
         for slot in offer.files:
             Path(slot.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            make_empty_disks(offer, self.roots)
+        except OSError as error:
+            self.abort(token)
+            raise MigrationRefused([f"the destination could not make the VM's disks: {error}"]) from None
         log.info("accepted migration of VM %s from %s (%d files)", offer.record.vm.id, offer.source_host, len(offer.files))
         return token
 
@@ -207,7 +214,10 @@ class IncomingMigrations:
         now = time.monotonic()
         dropped = []
         with self._settling:
+            owned = self._owned()
             for record in self.store.incoming():
+                if record.vm_id in owned:
+                    continue  # the hypervisor is moving it (or has): it is not silent
                 last = self._touched.setdefault(record.token, now)
                 if now - last >= silent_seconds:
                     log.warning("the migration of VM %s was silent for %.0f s: dropping it and its files",
@@ -226,6 +236,9 @@ class IncomingMigrations:
         self.touch(token)
         record = self._record(token)
         offer = MigrationOffer.model_validate_json(record.offer)
+        if offer.disks:
+            self._arrived(record, offer)
+            return
         missing = [slot.path for i, slot in enumerate(offer.files) if i not in record.received]
         if missing:
             raise MigrationRefused([f"files not received: {', '.join(missing)}"])
@@ -248,8 +261,27 @@ class IncomingMigrations:
                 self._touched.pop(record.token, None)
                 log.info("dropped the migration of VM %s and its files", record.vm_id)
 
+    def _arrived(self, record: Incoming, offer: MigrationOffer) -> None:
+        """The hypervisor moved the VM itself: it is this host's once its
+        hypervisor has it, persisted."""
+        if record.vm_id not in self._owned():
+            raise MigrationRefused([f"the virtual machine {record.vm_id} has not arrived on the destination's hypervisor"])
+        self.store.drop_incoming(record.token)
+        self._touched.pop(record.token, None)
+        log.info("VM %s arrived from %s through the hypervisor", record.vm_id, offer.source_host)
+
+    def _owned(self) -> set[UUID]:
+        return {vm.id for vm in self.backend.list_vms()}  # type: ignore[attr-defined]
+
     def _remove_files(self, record: Incoming) -> None:
         offer = MigrationOffer.model_validate_json(record.offer)
+        if offer.disks:
+            # Once the hypervisor has the VM the disks are its; else the
+            # empty images made for it go.
+            if record.vm_id not in self._owned():
+                for disk in offer.disks:
+                    Path(disk.path).unlink(missing_ok=True)
+            return
         for index, slot in enumerate(offer.files):
             partial_path(slot.path).unlink(missing_ok=True)
             if index in record.received:

@@ -175,7 +175,7 @@ class OutgoingMigrations:
             client.commit(token)
         except PeerUnreachable as error:
             try:
-                adopted = self._resolve(self.store_record(request.vm_id), client)
+                adopted = self.resolve(self.store_record(request.vm_id), client)
             except PeerUnreachable:
                 raise MigrationFailed([f"the destination host stopped answering while it adopted the VM ({error}); "
                                        "the migration is settled once it answers again"]) from None
@@ -184,12 +184,12 @@ class OutgoingMigrations:
                 return
             raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
         except (PeerRefused, MigrationFailed) as failure:
-            self._undo(request.vm_id, client, token)
+            self.undo(request.vm_id, client, token)
             raise MigrationFailed(failure.reasons) from None
         except JobCancelled:
-            self._undo(request.vm_id, client, token)
+            self.undo(request.vm_id, client, token)
             raise
-        self._finish(request.vm_id, keep)
+        self.finish(request.vm_id, keep)
         progress(100)
 
     def _changed(self, vm_id: UUID, offer: MigrationOffer) -> bool:
@@ -214,7 +214,7 @@ class OutgoingMigrations:
     def store_record(self, vm_id: UUID) -> Outgoing | None:
         return next((o for o in self.store.outgoing() if o.vm_id == vm_id), None)
 
-    def _undo(self, vm_id: UUID, client: PeerClient, token: str | None) -> None:
+    def undo(self, vm_id: UUID, client: PeerClient, token: str | None) -> None:
         # Without a token the destination may still have accepted the offer
         # (the answer was lost): it drops whatever it holds for the VM.
         try:
@@ -223,7 +223,7 @@ class OutgoingMigrations:
             log.warning("could not tell the destination to drop VM %s: %s", vm_id, error)
         self.store.drop_outgoing(vm_id)
 
-    def _finish(self, vm_id: UUID, source_files: tuple[str, ...]) -> None:
+    def finish(self, vm_id: UUID, source_files: tuple[str, ...]) -> None:
         """The destination has the VM: it is no longer this host's."""
         try:
             self.backend.release_vm(vm_id)
@@ -234,15 +234,17 @@ class OutgoingMigrations:
         self.store.drop_outgoing(vm_id)
         log.info("VM %s now lives on its destination; released here", vm_id)
 
-    def _resolve(self, record: Outgoing | None, client: PeerClient) -> bool:
+    def resolve(self, record: Outgoing | None, client: PeerClient) -> bool:
         """After a lost answer or a restart: True if the destination has the
         VM (this host lets it go), False if the migration was undone here."""
         if record is None:
             return False
-        if record.phase == COMMITTING and client.owns(record.vm_id):
-            self._finish(record.vm_id, record.source_files)
+        # A hypervisor that moves the VM itself may have finished the move
+        # while this host was down (sending); files are adopted only at commit.
+        if record.phase in (SENDING, COMMITTING) and client.owns(record.vm_id):
+            self.finish(record.vm_id, record.source_files)
             return True
-        self._undo(record.vm_id, client, record.token)
+        self.undo(record.vm_id, client, record.token)
         return False
 
     def reconcile(self) -> list[UUID]:
@@ -251,7 +253,7 @@ class OutgoingMigrations:
         pending = []
         for record in self.store.outgoing():
             try:
-                self._resolve(record, self.client(record.destination))
+                self.resolve(record, self.client(record.destination))
             except (PeerUnreachable, MigrationFailed) as error:
                 log.warning("migration of VM %s to %s is unsettled: %s", record.vm_id, record.destination, error)
                 pending.append(record.vm_id)

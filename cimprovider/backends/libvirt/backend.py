@@ -51,6 +51,7 @@ from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RESYNC, LibvirtPublishing
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
+from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.placement import find_device
 from cimprovider.backends.transitions import plan_power_change, power_request
@@ -72,7 +73,7 @@ CLOSE_GRACE_SECONDS = 10.0
 LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
-class LibvirtBackend(LibvirtPublishing, SnapshotOperations, LibvirtSwitches):
+class LibvirtBackend(LibvirtPublishing, SnapshotOperations, LibvirtSwitches, LibvirtMigration):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:

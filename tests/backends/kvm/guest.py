@@ -65,7 +65,11 @@ for port in /sys/class/virtio-ports/*; do
     fi
 done
 echo "guest: ready"
+tick=0
 while true; do
+    # A count that only grows while this boot lasts: a guest moved live keeps counting, a rebooted one starts again.
+    tick=$((tick + 1))
+    echo "guest: tick $tick"
     # Hot-added memory arrives offline unless the kernel onlines it itself.
     for block in /sys/devices/system/memory/memory*/state; do
         [ "$(cat $block)" = offline ] && echo online > $block
@@ -167,6 +171,8 @@ def _executable(path: Path, text: str) -> None:
 def domain_xml(
     name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None,
     pings: tuple[str, ...] = (), fetches: tuple[str, ...] = (),
+    disk: tuple[Path, str] | None = None,
+    console_append: bool = False,
 ) -> str:
     """A generation 1 VM as libvirt sees it: PC machine, IDE, TCG (a stock
     kernel does not boot under KVM on these machines), a SCSI controller
@@ -175,7 +181,10 @@ def domain_xml(
     (CIDR) the address the guest gives that NIC; the guest's host name is
     the domain's name; `pings` the addresses the guest pings once a
     second, printing `guest: reach ADDRESS yes|no`; `fetches` the URLs
-    it fetches once a second, printing `guest: fetched URL: CONTENT`."""
+    it fetches once a second, printing `guest: fetched URL: CONTENT`;
+    `disk` a SCSI disk (its path and format); `console_append` keeps what
+    the console file holds when a QEMU opens it again (a migrated guest's
+    new QEMU)."""
     cmdline = f"console=ttyS0 panic=-1 quiet cimp.hostname={name}"
     if address:
         cmdline += f" cimp.address={address}"
@@ -186,6 +195,9 @@ def domain_xml(
     extra = ""
     if network:
         extra += f"\n    <interface type='network'><source network='{network}'/><model type='virtio'/></interface>"
+    if disk:
+        extra += (f"\n    <disk type='file' device='disk'><driver name='qemu' type='{disk[1]}'/>"
+                  f"<source file='{disk[0]}'/><target dev='sda' bus='scsi'/></disk>")
     if agent:
         extra += f"\n    <channel type='unix'><target type='virtio' name='{AGENT_CHANNEL}'/></channel>"
     return f"""<domain type='qemu'>
@@ -205,7 +217,7 @@ def domain_xml(
   <on_crash>destroy</on_crash>
   <devices>
     <controller type='scsi' index='0' model='virtio-scsi'/>
-    <serial type='file'><source path='{workdir}/{name}.console'/><target port='0'/></serial>
+    <serial type='file'><source path='{workdir}/{name}.console'{" append='on'" if console_append else ""}/><target port='0'/></serial>
     <video><model type='none'/></video>
     <memballoon model='virtio'/>{extra}
   </devices>

@@ -62,7 +62,8 @@ class IncomingMigrationProvider(InstanceProvider, MethodProvider):
                 if not isinstance(offer, str):
                     return MethodReturn(INVALID_PARAMETER, {"Reasons": ["Offer: the offer (JSON) is required"]})
                 token = self.engine.prepare_incoming(offer, bool(params.get("CheckOnly")))
-                return MethodReturn(ACCEPTED, {"Token": token, "Reasons": []})
+                uri = self.engine.hypervisor_uri() if token else None
+                return MethodReturn(ACCEPTED, {"Token": token, "HypervisorURI": uri, "Reasons": []})
             if name == "commitincoming":
                 self.engine.commit_incoming(str(params.get("Token") or ""))
                 return MethodReturn(ACCEPTED, {"Reasons": []})

@@ -1,0 +1,42 @@
+"""The destination's side of a migration its hypervisor carries (libvirt
+copies each disk into an image that must exist, of the same format and
+virtual size): the disks' places are checked like uploaded files' (inside
+this host's storage roots, not already there) and their empty images are
+made with qemu-img before the source's hypervisor starts."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from cimprovider.backends.images import StorageRoots
+from cimprovider.backends.images.errors import PathOutsideStorageError
+from cimprovider.schemas.migration import MigrationOffer
+
+QEMU_IMG_SECONDS = 60
+
+
+def disk_reasons(offer: MigrationOffer, roots: StorageRoots) -> list[str]:
+    found: list[str] = []
+    for disk in offer.disks:
+        try:
+            target = roots.confine(disk.path, "disk path")
+        except PathOutsideStorageError as error:
+            found.append(str(error))
+            continue
+        if target.exists():
+            found.append(f"{disk.path} already exists on the destination host")
+    return found
+
+
+def make_empty_disks(offer: MigrationOffer, roots: StorageRoots) -> None:
+    """OSError naming the disk when one cannot be made."""
+    for disk in offer.disks:
+        target = roots.confine(disk.path, "disk path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made = subprocess.run(
+            ["qemu-img", "create", "-q", "-f", disk.format, str(target), str(disk.virtual_size)],
+            capture_output=True, text=True, timeout=QEMU_IMG_SECONDS, check=False,
+        )
+        if made.returncode != 0:
+            raise OSError(f"{disk.path}: {made.stderr.strip() or 'qemu-img create failed'}")

@@ -1,0 +1,119 @@
+"""The source's side of a migration the hypervisor carries itself (libvirt),
+persisted per VM as the upload flow is (see outgoing):
+
+    preparing → sending (the hypervisors move the VM) → committing → done
+
+The destination checks the offer (the VM and where each disk lands), makes
+the empty images and answers with its hypervisor's URI; the source's
+hypervisor moves the running VM there, disks copied, persisted there and
+undefined here; the destination confirms it has the VM; only then does
+the source delete its copies of the disks. A failure before the move
+leaves the VM running here and has the destination drop its images."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from cimprovider.backends import HypervisorMigration
+from cimprovider.backends.images import StorageRoots
+from cimprovider.backends.images.errors import PathOutsideStorageError
+from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
+from cimprovider.migration.client import PeerRefused, PeerUnreachable
+from cimprovider.migration.offer import Placement, placed_record
+from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations
+from cimprovider.migration.store import Outgoing
+from cimprovider.schemas.migration import MigratingDisk, MigratingVm, MigrationOffer, MigrationRequest
+
+log = logging.getLogger("cimprovider.migration")
+
+
+class HypervisorMoves:
+    def __init__(self, outgoing: OutgoingMigrations, backend: HypervisorMigration, roots: StorageRoots) -> None:
+        self.outgoing = outgoing
+        self.backend = backend
+        self.roots = roots
+
+    def offer(self, request: MigrationRequest) -> tuple[MigrationOffer, list[MigratingDisk]]:
+        """The offer, and the disks at their paths here."""
+        if any(o.vm_id == request.vm_id for o in self.outgoing.store.outgoing()):
+            raise MigrationFailed([f"the virtual machine {request.vm_id} is already migrating"])
+        try:
+            vm = self.backend.get_vm(request.vm_id)  # type: ignore[attr-defined]
+            disks = self.backend.migration_disks(request.vm_id)
+        except Exception as error:  # noqa: BLE001 - the backend's NotFound/InvalidState say why
+            raise MigrationFailed([str(error)]) from None
+        place = Placement(request.placements)
+        offer = MigrationOffer(
+            source_host=self.outgoing.host_name, backend=self.outgoing.backend_name,
+            record=placed_record(MigratingVm(vm=vm), place),
+            disks=tuple(d.model_copy(update={"path": place(d.path)}) for d in disks),
+        )
+        return offer, disks
+
+    def check(self, request: MigrationRequest) -> list[str]:
+        try:
+            offer, _ = self.offer(request)
+            self.outgoing.client(request.destination, request.destination_addresses).accept(offer, check_only=True)
+        except (MigrationFailed, PeerRefused) as failure:
+            return failure.reasons
+        except PeerUnreachable as error:
+            return [f"the destination host cannot be reached: {error}"]
+        return []
+
+    def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        slots = self.outgoing.slots
+        slots.acquire(cancel, request.priority)
+        try:
+            self._migrate(request, progress, cancel)
+        finally:
+            slots.release()
+
+    def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        offer, disks = self.offer(request)
+        client = self.outgoing.client(request.destination, request.destination_addresses)
+        placements = {d.path: placed.path for d, placed in zip(disks, offer.disks)}
+        keep = () if request.retain_source_copies else self._deletable(placements)
+        store = self.outgoing.store
+        store.put_outgoing(Outgoing(request.vm_id, PREPARING, request.destination, None, keep))
+        token: str | None = None
+        try:
+            token, uri = client.accept(offer)
+            if not token or not uri:
+                raise MigrationFailed(["the destination host does not move VMs through its hypervisor"])
+            store.put_outgoing(Outgoing(request.vm_id, SENDING, request.destination, token, keep))
+            cancel.raise_if_cancelled()  # the last moment a cancel can stop the move
+            progress(10)
+            try:
+                self.backend.migrate_to(request.vm_id, uri, placements, progress)
+            except Exception as error:  # noqa: BLE001 - the hypervisor's reason; the VM stays here
+                raise MigrationFailed([f"the hypervisor could not move the VM: {error}"]) from None
+            store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
+            client.commit(token)
+        except PeerUnreachable as error:
+            if self.outgoing.resolve(self.outgoing.store_record(request.vm_id), client):
+                progress(100)
+                return
+            raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
+        except (PeerRefused, MigrationFailed) as failure:
+            self.outgoing.undo(request.vm_id, client, token)
+            raise MigrationFailed(failure.reasons) from None
+        except JobCancelled:
+            self.outgoing.undo(request.vm_id, client, token)
+            raise
+        self.outgoing.finish(request.vm_id, keep)
+        progress(100)
+
+    def _deletable(self, placements: dict[str, str]) -> tuple[str, ...]:
+        """The source's disks to delete once the destination has the VM:
+        those inside this host's storage roots that did not stay in place
+        (two hosts of one machine may share a path)."""
+        found = []
+        for old, new in placements.items():
+            if Path(old) == Path(new):
+                continue
+            try:
+                found.append(str(self.roots.confine(old, "disk path")))
+            except PathOutsideStorageError:
+                log.info("%s is outside the storage roots: left where it is", old)
+        return tuple(found)
