@@ -6,7 +6,11 @@ counting on its serial console. MigrateVirtualSystemToHost with the disk
 placed in the destination's storage: libvirt moves the guest live, the
 disk copied, persisted on the destination and undefined on the source;
 the guest keeps counting (it never rebooted), the destination shows it
-running, the source no longer has it nor its disk.
+running, the source no longer has it nor its disk. Before that, a move
+the destination refuses (a path outside its storage roots) and one its
+hypervisor cannot take (a destination naming a URI nobody listens at,
+after it made the empty image) leave the guest running on the source and
+nothing on the destinations.
 
 The same running guest offered to a simulated host is refused by the
 check, naming both kinds (tests/integration/migration/test_checks.py
@@ -58,7 +62,15 @@ def test_a_running_guest_moves_live_with_its_disk_and_keeps_counting(host: Host,
         with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
                                storage_roots=[b_root], users_file=users, host_name="hostb") as b:
             simulated = stack.enter_context(in_process_server(tmp_path / "c-data", host_name="hostc"))
-            peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN), "hostc": (simulated.url, None)})
+            # The same libvirtd behind a server that names a hypervisor URI nobody listens at.
+            wrong_root = host.workdir / "host-b-wrong"
+            wrong_root.mkdir(mode=0o755)
+            wrong = stack.enter_context(in_process_server(
+                tmp_path / "d-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
+                libvirt_migration_uri=f"qemu+unix:///system?socket={tmp_path / 'nobody-listens'}",
+                storage_roots=[wrong_root], users_file=users, host_name="hostb-wrong"))
+            peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN), "hostc": (simulated.url, None),
+                                                            "hostb-wrong": (wrong.url, ADMIN)})
             with in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system",
                                    libvirt_domain_type="qemu", storage_roots=[a_root], peers_file=peers,
                                    host_name="hosta") as a:
@@ -69,6 +81,19 @@ def test_a_running_guest_moves_live_with_its_disk_and_keeps_counting(host: Host,
                 assert "libvirt host" in checked["ErrorDescription"] and "simulated host" in checked["ErrorDescription"]
                 sasd = next(s for s in settings_of(a_conn, "Msvm_StorageAllocationSettingData", vm)
                             if s["HostResource"] == [str(disk)])
+
+                # Refused by the destination (outside its storage roots), and
+                # failed by the hypervisor after the destination made the
+                # image: the guest runs on here, the destinations hold nothing.
+                sasd["HostResource"] = [str(a_root / "elsewhere.qcow2")]
+                refused = migrate(a_conn, vm, "hostb", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
+                assert refused["JobState"] == 10 and "storage roots" in refused["ErrorDescription"], refused["ErrorDescription"]
+                sasd["HostResource"] = [str(wrong_root / "moving.qcow2")]
+                failed = migrate(a_conn, vm, "hostb-wrong", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
+                assert failed["JobState"] == 10 and "hypervisor could not move" in failed["ErrorDescription"], failed["ErrorDescription"]
+                assert state(a_conn, vm) == 2 and domain.isActive() and disk.is_file()
+                assert list(wrong_root.iterdir()) == [] and libvirt.open(b_uri).listAllDomains() == []
+
                 target = b_root / "moved" / "moving.qcow2"
                 sasd["HostResource"] = [str(target)]
                 before = ticks(console)[-1]
