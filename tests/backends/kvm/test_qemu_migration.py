@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 
 import libvirt
 import pytest
+import pywbem
 from pywbem import CIMInstanceName, Uint16
 
 import guest
@@ -36,6 +38,16 @@ from tests.integration.model.hyperv import NS, settings_of, state
 from tests.support.live import in_process_server
 
 TICK = r"guest: tick (\d+)"
+
+
+def watch_state(conn, vm: CIMInstanceName, shown: list[int], done: threading.Event) -> None:
+    """Every EnabledState the destination shows the VM in until `done`."""
+    while not done.is_set():
+        try:
+            shown.append(int(conn.GetInstance(vm, PropertyList=["EnabledState"])["EnabledState"]))
+        except pywbem.CIMError as error:
+            assert error.status_code == pywbem.CIM_ERR_NOT_FOUND, error
+        done.wait(0.05)
 
 
 def ticks(console: Path) -> list[int]:
@@ -97,9 +109,19 @@ def test_a_running_guest_moves_live_with_its_disk_and_keeps_counting(host: Host,
                 target = b_root / "moved" / "moving.qcow2"
                 sasd["HostResource"] = [str(target)]
                 before = ticks(console)[-1]
-                job = migrate(a_conn, vm, "hostb", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
+                shown: list[int] = []
+                done = threading.Event()
+                watcher = threading.Thread(target=watch_state, args=(b.connection(NS, creds=ADMIN), vm, shown, done))
+                watcher.start()
+                try:
+                    job = migrate(a_conn, vm, "hostb", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
+                finally:
+                    done.set()
+                    watcher.join()
                 assert job["JobState"] == 7, job["ErrorDescription"]
                 assert job["PercentComplete"] == 100
+                # While it arrived the destination showed it paused at most, never off (3) or saved (6).
+                assert shown and not {3, 6} & set(shown), shown
 
                 # The destination has it, running, persisted; the source has neither it nor its disk.
                 assert state(b_conn, vm) == 2

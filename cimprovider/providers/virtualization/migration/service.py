@@ -27,7 +27,7 @@ from cimprovider.providers.base import (
     Pushdown,
 )
 from cimprovider.providers.virtualization.embedded import PropertyBag, read_embedded
-from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, ProgressReporter
+from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, JobStatus, ProgressReporter
 from cimprovider.providers.virtualization.errors import (
     COMPLETED,
     FAILED,
@@ -138,7 +138,7 @@ class MigrationService(InstanceProvider, MethodProvider):
                                     details=details.to_json() if details is not None else "")
         return MethodReturn(JOB_STARTED, {"Job": migration_job_path(self.virt, job.id), **out})
 
-    def _failed_job(self, method: str, failure: MethodFailure):  # noqa: ANN202 - the runner's job status
+    def _failed_job(self, method: str, failure: MethodFailure) -> JobStatus:
         def work(_progress: ProgressReporter, _cancel: CancelToken) -> None:
             raise JobFailure(failure.code, failure.message)
 
