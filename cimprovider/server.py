@@ -21,7 +21,7 @@ from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
 from cimprovider.database import DatabaseAccessError, DiskFullError, UnusableDatabaseError, disk_full_message
-from cimprovider.http.app import CIMApplication, Route
+from cimprovider.http.app import CIMApplication, Mount, Route
 from cimprovider.http.authenticator import Authenticator, ThrottleSettings
 from cimprovider.http.users_source import UsersSource
 from cimprovider.http.limits import ConnectionGate, ConnectionLimits, fit_open_file_limit
@@ -45,6 +45,7 @@ from cimprovider.migration.peers import PeerError, load_peers
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.limits import ConnectionLimitSettings
+from cimprovider.web.access import WebAccess
 
 log = logging.getLogger("cimprovider")
 
@@ -64,6 +65,10 @@ class ServerParts:
     routes: dict[str, Route] = field(default_factory=dict)  # HTTP paths beside /cimom
     migration: MigrationProviders | None = None
     metrics: Metrics | None = None  # the sampler and metering windows, once started
+    # ASGI applications by path prefix (the web console and its websockets),
+    # and the sessions and checks they share.
+    mounts: dict[str, Mount] = field(default_factory=dict)
+    web_access: WebAccess | None = None
 
 
 # `cimprovider serve` exits with this when a file of the data directory is
@@ -161,6 +166,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     repository = ClassRepository.load(cache_dir=config.data_dir / "cache")
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
+    parts.web_access = WebAccess.for_authenticator(authenticator)
     server_profiles(parts.catalog)
     virt = add_virtualization(parts)
     add_migration(parts, virt)
@@ -195,6 +201,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         routes=parts.routes,
         monitoring=metrics.exposition,
         connection_gate=gate,
+        mounts=parts.mounts,
     )
 
 

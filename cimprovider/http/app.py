@@ -34,6 +34,9 @@ CIM_PATHS = frozenset({"/cimom", "/"})
 # A route beside CIM operations, by path prefix: it authorises requests
 # itself and answers (status, plain-text body).
 Route = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]]], Awaitable[tuple[int, bytes]]]
+# An ASGI application mounted at a path prefix (the web console): it gets
+# the whole HTTP or websocket exchange and answers it itself.
+Mount = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 METRICS_PATH = "/metrics"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 TRAILER_CHUNK = 64 * 1024
@@ -89,6 +92,7 @@ class CIMApplication:
         routes: dict[str, Route] | None = None,
         monitoring: Monitoring | None = None,
         connection_gate: ConnectionGate | None = None,
+        mounts: dict[str, Mount] | None = None,
     ) -> None:
         self.cimom = cimom
         self.routes = routes or {}
@@ -100,14 +104,27 @@ class CIMApplication:
         # Shared with the listeners' protocol (uvicorn_http_options), which
         # counts connections in and out.
         self.connection_gate = connection_gate
+        self.mounts = mounts if mounts is not None else {}
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        mounted = self._mounted(scope)
+        if mounted is not None:
+            await mounted(scope, receive, send)
         elif scope["type"] == "http":
             answer = await self._answer(scope, receive)
             if answer is not None:
                 await self._send(scope, send, answer)
+
+    def _mounted(self, scope: dict[str, Any]) -> Mount | None:
+        path = scope.get("path", "")
+        # The longest prefix wins, so /ui/ws/ may be mounted beside /ui/.
+        for prefix, app in sorted(self.mounts.items(), key=lambda item: -len(item[0])):
+            if path == prefix.rstrip("/") or path.startswith(prefix):
+                return app
+        return None
 
     async def _lifespan(self, receive, send) -> None:
         while True:
