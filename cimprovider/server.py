@@ -46,6 +46,9 @@ from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.limits import ConnectionLimitSettings
 from cimprovider.web.access import WebAccess
+from cimprovider.web.app import WebApplication
+from cimprovider.web.console import Console, PeerHost
+from cimprovider.web.routes import add_routes
 
 log = logging.getLogger("cimprovider")
 
@@ -69,6 +72,7 @@ class ServerParts:
     # and the sessions and checks they share.
     mounts: dict[str, Mount] = field(default_factory=dict)
     web_access: WebAccess | None = None
+    web: WebApplication | None = None  # the console at /ui/, once the CIMOM exists
 
 
 # `cimprovider serve` exits with this when a file of the data directory is
@@ -191,6 +195,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
     cimom = CIMOM(repository, parts.registry, host_name, contexts)
+    add_web_console(parts, cimom, virt)
     tune_garbage_collection()
     return CIMApplication(
         cimom,
@@ -203,6 +208,24 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         connection_gate=gate,
         mounts=parts.mounts,
     )
+
+
+def add_web_console(parts: ServerParts, cimom: CIMOM, virt: Virtualization) -> None:
+    """The browser console at /ui/, on the same ports and users as /cimom;
+    its actions run through `cimom` as the signed-in user."""
+    assert parts.web_access is not None
+    try:
+        peers = load_peers(parts.config.peers_file)
+    except PeerError as error:
+        raise StartupError(str(error)) from None
+    console = Console(
+        cimom, virt.backend.events, parts.host_name, list(parts.config.storage_roots),
+        [PeerHost(p.name, p.url, p.credentials, p.ca_file, p.no_verify) for p in peers.values()],
+    )
+    parts.web = WebApplication(parts.web_access, console)
+    add_routes(parts.web)
+    parts.mounts["/ui/"] = parts.web
+    parts.on_shutdown.append(parts.web.close)
 
 
 def server_figures(

@@ -22,15 +22,15 @@ def test_a_mounted_application_answers_under_its_prefix_with_the_session_checks(
             await send({"type": "http.response.body", "body": b"console"})
 
         seen["access"] = access
-        parts.mounts["/ui/"] = console
+        parts.mounts["/probe/"] = console
 
     with in_process_server(tmp_path, extensions=[extend]) as server:
         cookie, _ = seen["access"].sessions.open(None)
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        conn.request("GET", "/ui/vms")
+        conn.request("GET", "/probe/vms")
         answer = conn.getresponse()
-        assert (answer.status, answer.read(), seen["path"]) == (401, b"console", "/ui/vms")
-        conn.request("GET", "/ui/vms", headers={"Cookie": f"cimprovider-session={cookie}"})
+        assert (answer.status, answer.read(), seen["path"]) == (401, b"console", "/probe/vms")
+        conn.request("GET", "/probe/vms", headers={"Cookie": f"cimprovider-session={cookie}"})
         answer = conn.getresponse()
         assert (answer.status, answer.read()) == (200, b"console")
         conn.request("GET", "/cimom")

@@ -1,0 +1,45 @@
+// The console's own script: follow the server's event stream and put the
+// rows and job lists it sends in place. Everything else is htmx.
+(function () {
+  "use strict";
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+  function filtered() {
+    var search = document.getElementById("search"), state = document.getElementById("state");
+    return (search && search.value) || (state && state.value);
+  }
+  function follow(container) {
+    var source = new EventSource(container.getAttribute("data-live"));
+    source.addEventListener("vm", function (event) {
+      var row = fragment(event.data);
+      if (!row) return;
+      var existing = document.getElementById(row.id);
+      if (existing) {
+        existing.replaceWith(row);
+      } else if (!container.hasAttribute("data-single") && !filtered()) {
+        var body = document.getElementById("vm-rows");
+        var empty = body && body.querySelector("tr.empty");
+        if (empty) empty.remove();
+        if (body) body.appendChild(row);
+      }
+      var area = document.getElementById("console-area");
+      if (area && row.dataset.state) area.setAttribute("data-state-text", row.dataset.state);
+      document.dispatchEvent(new CustomEvent("vm-state", { detail: { id: row.id, state: row.dataset.state } }));
+    });
+    source.addEventListener("gone", function (event) {
+      var existing = document.getElementById("vm-" + event.data);
+      if (existing) existing.remove();
+    });
+    source.addEventListener("jobs", function (event) {
+      var list = fragment(event.data);
+      var existing = list && document.getElementById(list.id);
+      if (existing) existing.replaceWith(list);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live]").forEach(follow);
+  });
+})();
