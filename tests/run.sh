@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # backend tests; iproute2 (ip netns) gives the network tests of tier 2 a
 # network namespace of their own.
 SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils libvirt-dev pkg-config qemu-system-x86 libvirt-daemon-system
-    linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent iproute2)
+    linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent iproute2
+    chromium)  # the web console's browser tests (Playwright drives it; no browser is downloaded)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -37,6 +37,11 @@ from cimprovider.http.trailers import TrailerH11Protocol
 log = logging.getLogger("cimprovider.http.limits")
 
 
+# Set in an HTTP scope by an application whose answer never ends by itself
+# (server-sent events), so that stopping the server ends it at once.
+STREAM_KEY = "cimprovider.stream"
+
+
 class Phase(Enum):
     HEADERS = "headers"
     BODY = "body"
@@ -122,6 +127,12 @@ class GuardedH11Protocol(TrailerH11Protocol):
         if self.lingering:
             self.transport.close()  # the answer is written; h11 never saw it
             return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and cycle.scope.get(STREAM_KEY):
+            # An endless answer (the console's event stream) would hold the
+            # stop for the whole grace period: tell it the client is gone.
+            cycle.disconnected = True
+            cycle.message_event.set()
         super().shutdown()
 
     # Requests

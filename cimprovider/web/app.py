@@ -9,6 +9,7 @@ block; the event stream is the one long-lived exchange, fed by the bus."""
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,14 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+
+
+def refusal(refused: Refusal, htmx: bool) -> Response:
+    """A refused change: for htmx a fragment it puts in the page as an
+    alert, else plain text."""
+    if not htmx:
+        return text(refused.status, refused.message)
+    return Response(refused.status, f'<p class="error" role="alert">{html.escape(refused.message)}</p>')
 
 
 class WebApplication:
@@ -107,7 +116,7 @@ class WebApplication:
             refused = self.access.change_allowed(scope, session, token)
             if refused is not None:
                 log.info("web console change refused for %s: %s", session.user, refused.message)
-                return text(refused.status, refused.message)
+                return refusal(refused, headers_of(scope).get("hx-request") == "true")
         headers = headers_of(scope)
         request = Request(method, path, parse_qs(scope.get("query_string", b"").decode()), form, session,
                           client_address(scope), headers.get("hx-request") == "true")

@@ -63,6 +63,7 @@ async def event_stream(app: "WebApplication", scope: dict[str, Any], receive: An
     if console.bus is None:
         await _answer_plain(send, 503, b"no event bus\n")
         return
+    scope["cimprovider.stream"] = True  # http.protocol.STREAM_KEY: a stopping server ends it
     subscription = console.bus.subscribe(on_event)
     cookie = cookie_from(headers_of(scope))
     request = Request("GET", "/events", {}, {}, session, client_address(scope), False)

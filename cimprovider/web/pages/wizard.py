@@ -83,8 +83,6 @@ def spec_of(given: dict[str, str], console: Console) -> NewVM:
 
 def wizard(console: Console, request: Request) -> Response:
     given = answers(request)
-    if not given["disk_name"]:
-        given["disk_name"] = f"{given['name'].strip() or 'disk'}.vhdx"
     step, error = 0, ""
     if request.method == "POST":
         step = _number(request.field("step", "0"), "step", 0, len(STEPS) - 1)
@@ -93,6 +91,7 @@ def wizard(console: Console, request: Request) -> Response:
             if go == "back":
                 step = max(0, step - 1)
             elif go == "finish":
+                _name_new_disk(given)
                 for number in range(len(STEPS) - 1):
                     check_step(number, given, console)
                 guid = define_vm(console.client(request), spec_of(given, console))
@@ -100,9 +99,17 @@ def wizard(console: Console, request: Request) -> Response:
             else:
                 check_step(step, given, console)
                 step = min(step + 1, len(STEPS) - 1)
+                if step == 4:
+                    _name_new_disk(given)
         except ActionFailed as failure:
             error = str(failure)
     return _page(console, request, step, given, error)
+
+
+def _name_new_disk(given: dict[str, str]) -> None:
+    """As Hyper-V's wizard: the new disk is named after the VM unless named."""
+    if not given["disk_name"]:
+        given["disk_name"] = f"{given['name'].strip() or 'disk'}.vhdx"
 
 
 def _page(console: Console, request: Request, step: int, given: dict[str, str], error: str) -> Response:
