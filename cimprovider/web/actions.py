@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint64
+from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint32, Uint64
 
 from cimprovider.web.cim import NAMESPACE, ActionFailed, CIMClient
 from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, EPASD, IDE, RASD, SASD, SCSI, SEPSD, Drive, Hardware, instance_id_in
@@ -79,7 +79,7 @@ def set_memory(client: CIMClient, hardware: Hardware, startup: int, dynamic: boo
         memory["Reservation"] = Uint64(minimum if minimum is not None else startup)
         memory["Limit"] = Uint64(maximum if maximum is not None else 1048576)
         if buffer is not None:
-            memory["TargetMemoryBuffer"] = buffer
+            memory["TargetMemoryBuffer"] = Uint32(buffer)
     else:
         memory["Reservation"] = memory["Limit"] = Uint64(startup)
     modify_settings(client, memory, "Memory")

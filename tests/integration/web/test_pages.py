@@ -1,0 +1,127 @@
+"""The console's pages against the model, over plain HTTP: settings
+changed as Hyper-V's dialog changes them (and refused where Hyper-V
+refuses), virtual hard disks made, inspected, converted and compacted,
+the hosts page with a peer, and the event stream's rows."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+from pathlib import Path
+
+import pywbem
+
+from cimprovider.http.auth import User, UsersFile, hash_password
+from tests.integration.web.browserless import WebClient, signed_in
+from tests.integration.web.conftest import CHEAP, PASSWORDS
+from tests.support.live import LiveServer, in_process_server
+from tests.support.waiting import wait_until
+
+
+def make_vm(admin: WebClient, name: str, **extra: str) -> str:
+    form = {"step": "6", "go": "finish", "name": name, "generation": "1", "memory": "512", "processors": "1",
+            "switch": "Default Switch", "disk": "none", "media": "later", **extra}
+    answer = admin.post("/ui/vms/new", form)
+    assert answer.status == 303, re.findall(r'role="alert">([^<]*)', answer.body)
+    return answer.headers["location"].split("/")[-1].split("?")[0]
+
+
+def settings_of(server: LiveServer, guid: str, classname: str) -> list[pywbem.CIMInstance]:
+    conn = server.connection("root/virtualization/v2", ("alice", PASSWORDS["alice"]))
+    return [i for i in conn.EnumerateInstances(classname) if str(i["InstanceID"]).upper().startswith(f"MICROSOFT:{guid}")]
+
+
+def test_settings_are_applied_and_refused_as_hyperv_does(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    guid = make_vm(admin, "tuned")
+    base = f"/ui/vms/{guid}/settings"
+    assert "Processor settings applied" in admin.post(f"{base}/processors", {"processors": "4"}).body
+    assert int(settings_of(web_server, guid, "Msvm_ProcessorSettingData")[0]["VirtualQuantity"]) == 4
+    answer = admin.post(f"{base}/memory", {"startup": "1024", "dynamic": "on", "minimum": "512", "maximum": "2048",
+                                           "buffer": "20"})
+    assert "Memory settings applied" in answer.body, answer.body
+    memory = settings_of(web_server, guid, "Msvm_MemorySettingData")[0]
+    assert (int(memory["VirtualQuantity"]), bool(memory["DynamicMemoryEnabled"]), int(memory["Limit"])) == (1024, True, 2048)
+    answer = admin.post(f"{base}/memory", {"startup": "1024", "dynamic": "on", "minimum": "2048", "maximum": "4096"})
+    assert answer.status == 409 and 'role="alert"' in answer.body
+    assert int(settings_of(web_server, guid, "Msvm_MemorySettingData")[0]["Reservation"]) == 512
+    assert "Name and notes applied" in admin.post(f"{base}/notes", {"name": "tuned", "notes": "for the web"}).body
+    assert admin.post(f"{base}/adapters", {"add": "1", "switch": ""}).status == 200
+    assert len(settings_of(web_server, guid, "Msvm_SyntheticEthernetPortSettingData")) == 2
+    assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
+    page = admin.get(f"/ui/vms/{guid}")
+    assert "for the web" in page.body
+    wait_until(lambda: "Running" in admin.get(f"/ui/vms/{guid}").body, "the VM runs")
+    # Hyper-V refuses a new processor count while the VM runs; the model's words come back.
+    refused = admin.post(f"{base}/processors", {"processors": "2"})
+    assert refused.status == 409 and 'role="alert"' in refused.body
+    assert int(settings_of(web_server, guid, "Msvm_ProcessorSettingData")[0]["VirtualQuantity"]) == 4
+
+
+def test_virtual_hard_disks_are_made_inspected_converted_and_compacted(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    folder = str(web_server.data_dir / "storage")
+    made = admin.post("/ui/storage/create", {"folder": folder, "name": "data.vhdx", "format": "vhdx",
+                                             "type": "dynamic", "size": "2"})
+    assert made.status == 200 and "Created" in made.body, made.body
+    listing = admin.get(f"/ui/storage?path={folder}")
+    assert "data.vhdx" in listing.body
+    inspected = admin.get(f"/ui/storage/inspect?path={folder}/data.vhdx")
+    assert "VHDX" in inspected.body and "2.0 GB" in inspected.body and "Dynamically expanding" in inspected.body
+    converted = admin.post("/ui/storage/convert", {"path": f"{folder}/data.vhdx", "destination": "data.vhd",
+                                                   "format": "vhd", "type": "dynamic"})
+    assert converted.status == 200 and "Converted" in converted.body, converted.body
+    assert "VHD<" in admin.get(f"/ui/storage/inspect?path={folder}/data.vhd").body
+    compacted = admin.post("/ui/storage/compact", {"path": f"{folder}/data.vhd"})
+    assert compacted.status == 200 and "Compacted" in compacted.body, compacted.body
+    outside = admin.post("/ui/storage/create", {"folder": "/etc", "name": "x.vhdx", "format": "vhdx",
+                                                "type": "dynamic", "size": "1"})
+    assert outside.status == 409 and not Path("/etc/x.vhdx").exists()
+    assert admin.get("/ui/storage?path=/etc").body.count("is not a folder inside the storage roots") == 1
+
+
+def test_the_hosts_page_shows_this_server_and_its_peers(tmp_path: Path) -> None:
+    peer_users = tmp_path / "peer-users.json"
+    UsersFile(peer_users).save({"migrator": User("migrator", "admin", hash_password("m-pw", **CHEAP))})
+    with in_process_server(tmp_path / "peer", users_file=peer_users, host_name="peer-host") as peer:
+        peers = tmp_path / "peers.toml"
+        peers.write_text(f'[peers.peer-host]\nurl = "http://127.0.0.1:{peer.port}"\nuser = "migrator"\npassword = "m-pw"\n'
+                         f'[peers.gone]\nurl = "http://127.0.0.1:9"\n')
+        local_users = tmp_path / "users.json"
+        UsersFile(local_users).save({"alice": User("alice", "admin", hash_password(PASSWORDS["alice"], **CHEAP))})
+        with in_process_server(tmp_path / "local", users_file=local_users, peers_file=peers, host_name="here") as local:
+            page = signed_in(local.port, "alice").get("/ui/hosts").body
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)) for row in rows]
+    assert any("here" in row and "this server" in row and "MB of" in row and "GB free" in row for row in text), text
+    assert any("peer-host" in row and "OK" in row and "running of 0" in row and "MB of" in row for row in text), text
+    assert any("gone" in row and "Unreachable" in row for row in text), text
+
+
+def test_the_event_stream_sends_a_vms_row_when_its_state_changes(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    guid = make_vm(admin, "streamed")
+
+    conn = http.client.HTTPConnection("127.0.0.1", web_server.port, timeout=60)
+    conn.request("GET", f"/ui/events?vm={guid}", headers={"Cookie": admin.cookie or ""})
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("content-type").startswith("text/event-stream")
+    assert response.readline() == b"retry: 1000\n"
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(_events(response)), daemon=True)
+    reader.start()
+    assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
+    wait_until(lambda: any(f'id="vm-{guid}"' in line and "Running" in line for line in lines), "a Running row streamed")
+    assert any(line == "event: vm" for line in lines)
+    conn.close()
+
+
+def _events(response) -> list[str]:
+    """The stream's lines until the test closes the connection under it."""
+    try:
+        for raw in iter(response.readline, b""):
+            yield raw.decode().rstrip("\n")
+    except (OSError, ValueError, AttributeError):
+        return
+
