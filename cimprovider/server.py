@@ -412,6 +412,7 @@ async def serve(
         for scheme, server in schemes:
             for port in bound_ports(server):
                 announce(f"cimprovider listening on {scheme}://{_url_host(config.host)}:{port}/cimom")
+                announce(f"web console at {scheme}://{_url_host(config.host)}:{port}/ui/")
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for server in servers:  # one stopped (or failed to bind): stop the rest
         server.should_exit = True

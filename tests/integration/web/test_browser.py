@@ -121,3 +121,25 @@ def test_phone_width_shows_rows_as_cards(browser: Browser, base: str) -> None:
     assert page.evaluate("getComputedStyle(document.querySelector('table.vms thead')).display") == "none"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at phone width ({width} px)"
+
+
+def test_sign_in_with_the_keyboard_alone_and_dark_colours(browser: Browser, base: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    page = context.new_page()
+    page.set_default_timeout(DEADLINE_MS)
+    page.goto(f"{base}/ui/hosts")
+    page.keyboard.type("rita")  # the user name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORDS["rita"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Hosts")).to_be_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Hosts"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(21, 23, 26)", background
+    light = browser.new_context(color_scheme="light").new_page()
+    light.goto(f"{base}/ui/login")
+    assert light.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(253, 253, 253)"
+    context.close()
