@@ -11,7 +11,7 @@ import uuid
 from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint32, Uint64
 
 from cimprovider.web.cim import NAMESPACE, ActionFailed, CIMClient
-from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, EPASD, IDE, RASD, SASD, SCSI, SEPSD, Drive, Hardware, instance_id_in
+from cimprovider.web.hardware import DVD_DRIVE, EPASD, IDE, RASD, SASD, SCSI, SEPSD, Drive, Hardware, instance_id_in
 from cimprovider.web.machines import service, vm_path, vssd_path
 
 # action: (RequestedState, what Hyper-V Manager calls it); shut down is the
@@ -167,6 +167,3 @@ def pathed(path: CIMInstanceName) -> CIMInstanceName:
     found = path.copy()
     found.namespace = found.namespace or NAMESPACE
     return found
-
-
-__all__ = ["DISK_DRIVE", "DVD_DRIVE", "IDE", "SCSI", "attach", "connect_adapter", "power"]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from cimprovider.schemas.events import EventBase, JobChanged, VmDestroyed
 from cimprovider.web.access import client_address, cookie_from, headers_of
 from cimprovider.web.exchange import SECURITY_HEADERS, Request
+from cimprovider.web.pages.vms import job_list_html, row_html
 from cimprovider.web.sessions import Session
 
 if TYPE_CHECKING:
@@ -117,8 +118,6 @@ async def _disconnected(receive: Any) -> None:
 
 
 def _render(app: "WebApplication", request: Request, kind: str, guid: str) -> bytes:
-    from cimprovider.web.pages.vms import job_list_html, row_html
-
     try:
         if kind == "gone":
             return sse("gone", guid)

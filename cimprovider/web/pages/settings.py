@@ -12,8 +12,8 @@ from cimprovider.web.cim import ActionFailed, CIMClient
 from cimprovider.web.console import Console
 from cimprovider.web.create import switch_path
 from cimprovider.web.exchange import Request, Response
-from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, IDE, SCSI, read_hardware, settings_of
-from cimprovider.web.pages.vm import act
+from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, IDE, SCSI, read_hardware
+from cimprovider.web.pages.outcome import act
 
 
 def _whole(text: str, what: str) -> int:
@@ -96,6 +96,3 @@ def integration(console: Console, request: Request, guid: str) -> Response:
                 actions.modify_settings(client, service, f"Integration service {service.get('ElementName')}")
         return "Integration services applied"
     return act(console, request, change)
-
-
-__all__ = ["adapters", "drives", "integration", "memory", "notes", "processors", "settings_of"]

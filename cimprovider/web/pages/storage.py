@@ -9,7 +9,7 @@ from cimprovider.web import storage
 from cimprovider.web.cim import ActionFailed, CIMClient
 from cimprovider.web.console import Console
 from cimprovider.web.exchange import Request, Response
-from cimprovider.web.pages.vm import act, outcome
+from cimprovider.web.pages.outcome import act, outcome
 from cimprovider.web.storage_files import DISK_SUFFIXES, inside, listing
 
 

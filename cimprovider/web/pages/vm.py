@@ -15,6 +15,7 @@ from cimprovider.web.hardware import SWITCH, read_hardware
 from cimprovider.web.jobs import vm_jobs
 from cimprovider.web.machines import list_vms
 from cimprovider.web.metrics import vm_charts
+from cimprovider.web.pages.outcome import act
 from cimprovider.web.storage_files import DISK_SUFFIXES, ISO_SUFFIXES, files_with
 
 GUID = r"(?P<guid>[0-9A-Fa-f-]{36})"
@@ -27,18 +28,6 @@ LABELS = {"start": "Start", "shutdown": "Shut down", "turnoff": "Turn off", "sav
 CONFIRM = {"turnoff": "Turn off {name}? Unsaved work in the guest is lost, as when pulling the plug.",
            "reset": "Reset {name}? Unsaved work in the guest is lost.",
            "shutdown": "Shut down {name}? Programs in the guest are closed."}
-
-
-def outcome(console: Console, request: Request, message: str, ok: bool) -> Response:
-    html = console.env.get_template("_outcome.html").render(message=message, ok=ok)
-    return Response(200 if ok else 409, html)
-
-
-def act(console: Console, request: Request, what: Callable[[CIMClient], str]) -> Response:
-    try:
-        return outcome(console, request, what(console.client(request)), True)
-    except ActionFailed as failure:
-        return outcome(console, request, str(failure), False)
 
 
 def vm_page(console: Console, request: Request, guid: str) -> Response:

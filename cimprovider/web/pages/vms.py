@@ -7,7 +7,7 @@ from cimprovider.web.cim import ActionFailed
 from cimprovider.web.console import Console
 from cimprovider.web.exchange import Request, Response
 from cimprovider.web.jobs import vm_jobs
-from cimprovider.web.machines import STATES, list_vms
+from cimprovider.web.machines import list_vms
 
 FILTER_STATES = ("Running", "Off", "Saved", "Paused", "Starting", "Stopping")
 
@@ -34,6 +34,3 @@ def row_html(console: Console, request: Request, guid: str) -> str:
 def job_list_html(console: Console, request: Request, guid: str) -> str:
     jobs = vm_jobs(console.client(request), guid)
     return console.env.get_template("_jobs.html").render(jobs=jobs, guid=guid)
-
-
-__all__ = ["STATES", "job_list_html", "row_html", "vm_list"]
