@@ -99,10 +99,15 @@ def set_system(client: CIMClient, hardware: Hardware, name: str | None = None, n
     client.call(service(client), "ModifySystemSettings", "Settings", SystemSettings=settings)
 
 
-def ensure_controller(client: CIMClient, guid: str, hardware: Hardware, kind: int) -> CIMInstance:
-    """A controller of `kind` with a free slot; a SCSI one is added if none has."""
-    for controller in sorted((c for c in hardware.controllers if int(c["ResourceType"]) == kind),
-                             key=lambda c: (str(c.get("Address") or ""), str(c["InstanceID"]))):
+def ensure_controller(client: CIMClient, guid: str, hardware: Hardware, kind: int,
+                      prefer: int | None = None) -> CIMInstance:
+    """A controller of `kind` with a free slot (number `prefer` first, if
+    it has one); a SCSI one is added if none has."""
+    controllers = sorted((c for c in hardware.controllers if int(c["ResourceType"]) == kind),
+                         key=lambda c: (str(c.get("Address") or ""), str(c["InstanceID"])))
+    if prefer is not None and prefer < len(controllers):
+        controllers.insert(0, controllers.pop(prefer))
+    for controller in controllers:
         if _free_slot(hardware, controller) is not None:
             return controller
     if kind != SCSI:
@@ -115,10 +120,11 @@ def ensure_controller(client: CIMClient, guid: str, hardware: Hardware, kind: in
     return controller
 
 
-def attach(client: CIMClient, guid: str, hardware: Hardware, kind: int, file: str | None, bus: int) -> None:
-    """A drive (disk or DVD) on the first free slot of a `bus` controller,
-    holding `file` (a DVD drive may stay empty)."""
-    controller = ensure_controller(client, guid, hardware, bus)
+def attach(client: CIMClient, guid: str, hardware: Hardware, kind: int, file: str | None, bus: int,
+           prefer: int | None = None) -> None:
+    """A drive (disk or DVD) on the first free slot of a `bus` controller
+    (number `prefer` first), holding `file` (a DVD drive may stay empty)."""
+    controller = ensure_controller(client, guid, hardware, bus, prefer)
     slot = _free_slot(hardware, controller)
     drive = template(client, RASD, "Synthetic DVD Drive" if kind == DVD_DRIVE else "Synthetic Disk Drive")
     drive["Parent"] = wmi_path(pathed(controller.path))

@@ -87,4 +87,4 @@ def _furnish(client: CIMClient, guid: str, spec: NewVM) -> None:
     elif spec.disk == "existing":
         attach(client, guid, hardware, DISK_DRIVE, spec.existing_disk, bus)
     if spec.media:
-        attach(client, guid, hardware, DVD_DRIVE, spec.media, bus)
+        attach(client, guid, hardware, DVD_DRIVE, spec.media, bus, prefer=1 if bus == IDE else None)

@@ -64,7 +64,8 @@ def drives(console: Console, request: Request, guid: str) -> Response:
             return f"{drive.kind} removed"
         kind = DVD_DRIVE if request.field("kind") == "dvd" else DISK_DRIVE
         bus = IDE if hardware.generation == 1 else SCSI
-        actions.attach(client, guid, hardware, kind, request.field("file") or None, bus)
+        prefer = 1 if kind == DVD_DRIVE and bus == IDE else None  # as Hyper-V: DVDs on IDE 1
+        actions.attach(client, guid, hardware, kind, request.field("file") or None, bus, prefer)
         return "Drive added"
     return act(console, request, change)
 

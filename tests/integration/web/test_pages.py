@@ -125,3 +125,26 @@ def _events(response) -> list[str]:
     except (OSError, ValueError, AttributeError):
         return
 
+
+
+def test_the_wizard_attaches_an_existing_disk_and_an_iso_on_ide_for_generation_1(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    folder = web_server.data_dir / "storage"
+    assert admin.post("/ui/storage/create", {"folder": str(folder), "name": "old.vhdx", "format": "vhdx",
+                                             "type": "dynamic", "size": "1"}).status == 200
+    (folder / "install.iso").write_bytes(b"\0" * 2048)
+    step5 = admin.post("/ui/vms/new", {"step": "4", "go": "next", "name": "installer", "generation": "1",
+                                       "memory": "512", "processors": "1", "switch": "", "disk": "existing",
+                                       "disk_file": str(folder / "old.vhdx"), "media": "later"})
+    assert "Installation options" in step5.body and str(folder / "install.iso") in step5.body
+    guid = make_vm(admin, "installer", disk="existing", disk_file=str(folder / "old.vhdx"), media="iso",
+                   iso=str(folder / "install.iso"))
+    page = re.sub(r"\s+", " ", admin.get(f"/ui/vms/{guid}").body)
+    assert f"Hard drive on IDE 0 slot 0: {folder / 'old.vhdx'}" in page
+    assert f"DVD drive on IDE 1 slot 0: {folder / 'install.iso'}" in page
+    outside = admin.post("/ui/vms/new", {"step": "5", "go": "next", "name": "x", "generation": "1", "memory": "512",
+                                         "processors": "1", "switch": "", "disk": "none", "media": "iso",
+                                         "iso": "/etc/passwd"})
+    assert outside.status == 422 and "choose one from the storage roots" in outside.body
+    odd = admin.post("/ui/vms/new", {"step": "1", "go": "next", "name": "x", "memory": "513"})
+    assert odd.status == 422 and "multiple of 2 MB" in odd.body
