@@ -114,6 +114,9 @@ def test_the_event_stream_sends_a_vms_row_when_its_state_changes(web_server: Liv
     assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
     wait_until(lambda: any(f'id="vm-{guid}"' in line and "Running" in line for line in lines), "a Running row streamed")
     assert any(line == "event: vm" for line in lines)
+    # The start's job, with its progress, follows the same stream.
+    wait_until(lambda: f'id="jobs-{guid}"' in "\n".join(lines) and "<progress" in "\n".join(lines),
+               "the job list streamed")
     conn.close()
 
 
