@@ -47,8 +47,8 @@ from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.limits import ConnectionLimitSettings
 from cimprovider.web.access import WebAccess
 from cimprovider.web.app import WebApplication
-from cimprovider.web.console import Console, PeerHost
-from cimprovider.web.routes import add_routes
+from cimprovider.web.console import PeerHost
+from cimprovider.web.setup import web_console
 
 log = logging.getLogger("cimprovider")
 
@@ -211,19 +211,15 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
 
 
 def add_web_console(parts: ServerParts, cimom: CIMOM, virt: Virtualization) -> None:
-    """The browser console at /ui/, on the same ports and users as /cimom;
-    its actions run through `cimom` as the signed-in user."""
+    """The browser console at /ui/, on the same ports and users as /cimom."""
     assert parts.web_access is not None
     try:
-        peers = load_peers(parts.config.peers_file)
+        peers = [PeerHost(p.name, p.url, p.credentials, p.ca_file, p.no_verify)
+                 for p in load_peers(parts.config.peers_file).values()]
     except PeerError as error:
         raise StartupError(str(error)) from None
-    console = Console(
-        cimom, virt.backend.events, parts.host_name, list(parts.config.storage_roots),
-        [PeerHost(p.name, p.url, p.credentials, p.ca_file, p.no_verify) for p in peers.values()],
-    )
-    parts.web = WebApplication(parts.web_access, console)
-    add_routes(parts.web)
+    parts.web = web_console(parts.web_access, cimom, virt.backend.events, parts.host_name,
+                            parts.config.storage_roots, peers)
     parts.mounts["/ui/"] = parts.web
     parts.on_shutdown.append(parts.web.close)
 
