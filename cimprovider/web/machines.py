@@ -77,16 +77,22 @@ def service(client: CIMClient, classname: str = VSMS) -> CIMInstanceName:
 
 
 def list_vms(client: CIMClient, only: str | None = None) -> list[VMRow]:
-    """Every VM (or the one of GUID `only`), by name."""
-    systems = [s for s in client.enumerate(CS) if is_vm(s)]
-    if only is not None:
-        systems = [s for s in systems if str(s["Name"]).lower() == only.lower()]
+    """Every VM (or the one of GUID `only`, read alone), by name."""
+    if only is None:
+        systems = [s for s in client.enumerate(CS) if is_vm(s)]
+    else:
+        try:
+            systems = [client.get(vm_path(only))]
+        except ActionFailed:
+            return []  # gone, or never there
     rows = {str(s["Name"]): VMRow(str(s["Name"]), str(s.get("ElementName") or ""), int(s.get("EnabledState") or 0))
             for s in systems}
     if not rows:
         return []
     _add_summaries(client, rows, None if only is None else [vssd_path(guid) for guid in rows])
-    _add_addresses(client, rows)
+    components = (client.enumerate("Msvm_KvpExchangeComponent") if only is None else
+                  client.associators(vm_path(only), assoc="Msvm_SystemDevice", result="Msvm_KvpExchangeComponent"))
+    _add_addresses(rows, components)
     return sorted(rows.values(), key=lambda row: row.name.lower())
 
 
@@ -104,8 +110,8 @@ def _add_summaries(client: CIMClient, rows: dict[str, VMRow], settings: list[CIM
         row.heartbeat = _int(summary.get("Heartbeat"))
 
 
-def _add_addresses(client: CIMClient, rows: dict[str, VMRow]) -> None:
-    for component in client.enumerate("Msvm_KvpExchangeComponent"):
+def _add_addresses(rows: dict[str, VMRow], components: list[CIMInstance]) -> None:
+    for component in components:
         row = rows.get(str(component.get("SystemName")))
         if row is None:
             continue

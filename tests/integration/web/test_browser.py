@@ -128,7 +128,8 @@ def test_sign_in_with_the_keyboard_alone_and_dark_colours(browser: Browser, base
     page = context.new_page()
     page.set_default_timeout(DEADLINE_MS)
     page.goto(f"{base}/ui/hosts")
-    page.keyboard.type("rita")  # the user name field has the focus
+    expect(page.get_by_label("User name")).to_be_focused()
+    page.keyboard.type("rita")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORDS["rita"])
     page.keyboard.press("Enter")
