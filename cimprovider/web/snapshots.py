@@ -81,9 +81,13 @@ def apply(client: CIMClient, guid: str, instance_id: str) -> None:
 
 def delete(client: CIMClient, guid: str, instance_id: str, subtree: bool) -> None:
     node = find(client, guid, instance_id)
-    method = "DestroySnapshotTree" if subtree else "DestroySnapshot"
-    what = f"Delete checkpoint {'subtree ' if subtree else ''}{node.name!r}"
-    client.call(service(client, SNAPSHOT_SERVICE), method, what, AffectedSnapshot=snapshot_path(node.instance_id))
+    target = snapshot_path(node.instance_id)
+    if subtree:
+        client.call(service(client, SNAPSHOT_SERVICE), "DestroySnapshotTree", f"Delete checkpoint subtree {node.name!r}",
+                    SnapshotSettingData=target)
+    else:
+        client.call(service(client, SNAPSHOT_SERVICE), "DestroySnapshot", f"Delete checkpoint {node.name!r}",
+                    AffectedSnapshot=target)
 
 
 def rename(client: CIMClient, guid: str, instance_id: str, name: str) -> None:

@@ -151,3 +151,24 @@ def test_the_wizard_attaches_an_existing_disk_and_an_iso_on_ide_for_generation_1
     assert outside.status == 422 and "choose one from the storage roots" in outside.body
     odd = admin.post("/ui/vms/new", {"step": "1", "go": "next", "name": "x", "memory": "513"})
     assert odd.status == 422 and "multiple of 2 MB" in odd.body
+
+
+def test_checkpoints_form_a_tree_and_are_renamed_and_deleted(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    guid = make_vm(admin, "branching")
+    path = f"/ui/vms/{guid}/checkpoints"
+    for _ in range(3):  # a chain: first, its child, its grandchild
+        answer = admin.post(path, {})
+        assert "Checkpoint created" in answer.body, answer.body
+    tree = answer.body
+    ids = re.findall(r'name="checkpoint" value="([^"]+)"', tree)
+    assert len(ids) == 3 and tree.count('role="group"') == 3  # nested three deep
+    renamed = admin.post(f"{path}/change", {"checkpoint": ids[0], "action": "rename", "name": "base install"})
+    assert "Checkpoint renamed" in renamed.body and "base install" in renamed.body
+    refused = admin.post(f"{path}/change", {"checkpoint": "Microsoft:not-ours", "action": "delete"})
+    assert 'role="alert"' in refused.body and "no checkpoint" in refused.body
+    middle = admin.post(f"{path}/change", {"checkpoint": ids[1], "action": "delete-subtree"})
+    assert "Checkpoint subtree deleted" in middle.body, middle.body
+    assert re.findall(r'name="checkpoint" value="([^"]+)"', middle.body) == [ids[0]]
+    last = admin.post(f"{path}/change", {"checkpoint": ids[0], "action": "delete"})
+    assert "Checkpoint deleted" in last.body and "No checkpoints." in last.body
