@@ -134,15 +134,20 @@ def attach(client: CIMClient, guid: str, hardware: Hardware, kind: int, file: st
     hardware.drives.append(Drive(client.get(drive_path), what, "", int(slot or 0), None))
     if not file:
         return
-    medium = template(client, SASD, "Virtual CD/DVD Disk" if kind == DVD_DRIVE else "Virtual Hard Disk")
-    medium["Parent"] = wmi_path(drive_path)
-    medium["HostResource"] = [file]
     try:
-        add_setting(client, guid, medium, f"Insert {file}")
+        insert_medium(client, guid, drive_path, kind, file)
     except ActionFailed:
         # As Hyper-V Manager: no empty drive left behind when the medium is refused.
         remove_settings(client, [drive_path], "Remove the drive again")
         raise
+
+
+def insert_medium(client: CIMClient, guid: str, drive: CIMInstanceName, kind: int, file: str) -> None:
+    """A medium (SASD) holding `file`, in the drive."""
+    medium = template(client, SASD, "Virtual CD/DVD Disk" if kind == DVD_DRIVE else "Virtual Hard Disk")
+    medium["Parent"] = wmi_path(pathed(drive))
+    medium["HostResource"] = [file]
+    add_setting(client, guid, medium, f"Insert {file}")
 
 
 def connect_adapter(client: CIMClient, guid: str, switch: CIMInstanceName | None, name: str = "Network Adapter") -> None:

@@ -12,7 +12,7 @@ from cimprovider.web.cim import ActionFailed, CIMClient
 from cimprovider.web.console import Console
 from cimprovider.web.create import switch_path
 from cimprovider.web.exchange import Request, Response
-from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, IDE, SCSI, read_hardware
+from cimprovider.web.hardware import DISK_DRIVE, DVD_DRIVE, IDE, SCSI, Hardware, read_hardware
 from cimprovider.web.pages.outcome import act
 
 
@@ -54,6 +54,8 @@ def notes(console: Console, request: Request, guid: str) -> Response:
 def drives(console: Console, request: Request, guid: str) -> Response:
     def change(client: CIMClient) -> str:
         hardware = read_hardware(client, guid)
+        if request.field("eject") or request.field("insert"):
+            return _dvd(client, guid, hardware, request)
         removing = request.field("remove")
         if removing:
             drive = next((d for d in hardware.drives if str(d.setting["InstanceID"]) == removing), None)
@@ -68,6 +70,23 @@ def drives(console: Console, request: Request, guid: str) -> Response:
         actions.attach(client, guid, hardware, kind, request.field("file") or None, bus, prefer)
         return "Drive added"
     return act(console, request, change)
+
+
+def _dvd(client: CIMClient, guid: str, hardware: Hardware, request: Request) -> str:
+    """Eject the disc of a DVD drive, or insert a file into an empty one."""
+    wanted = request.field("eject") or request.field("insert")
+    drive = next((d for d in hardware.drives if str(d.setting["InstanceID"]) == wanted and d.kind == "DVD drive"), None)
+    if drive is None:
+        raise ActionFailed("the VM has no such DVD drive")
+    if request.field("eject"):
+        if drive.medium is None:
+            raise ActionFailed("the DVD drive is already empty")
+        actions.remove_settings(client, [actions.pathed(drive.medium.path)], "Eject")
+        return "Disc ejected"
+    if not request.field("file"):
+        raise ActionFailed("Insert: choose an image file from the storage roots")
+    actions.insert_medium(client, guid, drive.setting.path, DVD_DRIVE, request.field("file"))
+    return "Disc inserted"
 
 
 def adapters(console: Console, request: Request, guid: str) -> Response:

@@ -172,3 +172,19 @@ def test_checkpoints_form_a_tree_and_are_renamed_and_deleted(web_server: LiveSer
     assert re.findall(r'name="checkpoint" value="([^"]+)"', middle.body) == [ids[0]]
     last = admin.post(f"{path}/change", {"checkpoint": ids[0], "action": "delete"})
     assert "Checkpoint deleted" in last.body and "No checkpoints." in last.body
+
+
+def test_a_dvd_is_ejected_and_another_file_inserted(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    folder = web_server.data_dir / "storage"
+    (folder / "one.iso").write_bytes(b"\0" * 2048)
+    (folder / "two.iso").write_bytes(b"\0" * 2048)
+    guid = make_vm(admin, "changer", generation="2", media="iso", iso=str(folder / "one.iso"))
+    drive = re.search(r'name="eject" value="([^"]+)"', admin.get(f"/ui/vms/{guid}").body).group(1)
+    base = f"/ui/vms/{guid}/settings/drives"
+    assert "Disc ejected" in admin.post(base, {"eject": drive}).body
+    assert "DVD drive on SCSI 0 slot 0: empty" in re.sub(r"\s+", " ", admin.get(f"/ui/vms/{guid}").body)
+    outside = admin.post(base, {"insert": drive, "file": "/etc/hostname"})
+    assert outside.status == 409 and 'role="alert"' in outside.body
+    assert "Disc inserted" in admin.post(base, {"insert": drive, "file": str(folder / "two.iso")}).body
+    assert f"DVD drive on SCSI 0 slot 0: {folder / 'two.iso'}" in re.sub(r"\s+", " ", admin.get(f"/ui/vms/{guid}").body)
