@@ -97,8 +97,9 @@ async def _pump(app: "WebApplication", receive: Any, send: Any, waiting: asyncio
                 if not gone.done():
                     await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
                 continue
-            # A signed-out or expired session stops receiving at once.
-            if app.access.sessions.find(cookie) is not request.session:
+            # A signed-out or expired session stops receiving at once; the
+            # stream itself does not keep a session alive.
+            if app.access.sessions.find(cookie, touch=False) is not request.session:
                 break
             items = {getter.result()}
             while not waiting.empty():

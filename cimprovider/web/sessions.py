@@ -100,9 +100,10 @@ class Sessions:
             self._live.popitem(last=False)
         return cookie, session
 
-    def find(self, cookie: str | None) -> Session | None:
-        """The live session this cookie names, touched; None if there is
-        none, it expired, or its user is gone or changed password."""
+    def find(self, cookie: str | None, touch: bool = True) -> Session | None:
+        """The live session this cookie names, touched (unless `touch` is
+        False: an open event stream is not the user at work); None if there
+        is none, it expired, or its user is gone or changed password."""
         if not cookie:
             return None
         key = _digest(cookie)
@@ -116,8 +117,9 @@ class Sessions:
         if not self._still_valid(session):
             del self._live[key]
             return None
-        session.seen = now
-        self._live.move_to_end(key)
+        if touch:
+            session.seen = now
+            self._live.move_to_end(key)
         return session
 
     def close(self, cookie: str | None) -> None:

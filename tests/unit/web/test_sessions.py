@@ -58,7 +58,9 @@ def test_idle_and_lifetime_expiry(users: UsersSource) -> None:
     clock.now += 70  # 306 s after it started
     assert sessions.find(cookie) is None
     idle, _ = sessions.open(users.users()["alice"])
-    clock.now += 61
+    clock.now += 59
+    assert sessions.find(idle, touch=False) is not None  # looked at, not used
+    clock.now += 2
     assert sessions.find(idle) is None
 
 
