@@ -92,15 +92,16 @@ async def _pump(app: "WebApplication", receive: Any, send: Any, waiting: asyncio
         while not gone.done() and loop.time() < deadline:
             getter = asyncio.ensure_future(waiting.get())
             done, _ = await asyncio.wait({getter, gone}, timeout=KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            # A signed-out or expired session stops receiving at once; the
+            # stream itself does not keep a session alive.
+            if app.access.sessions.find(cookie, touch=False) is not request.session:
+                getter.cancel()
+                break
             if getter not in done:
                 getter.cancel()
                 if not gone.done():
                     await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
                 continue
-            # A signed-out or expired session stops receiving at once; the
-            # stream itself does not keep a session alive.
-            if app.access.sessions.find(cookie, touch=False) is not request.session:
-                break
             items = {getter.result()}
             while not waiting.empty():
                 items.add(waiting.get_nowait())

@@ -150,3 +150,20 @@ def test_the_cookie_is_httponly_and_samesite_and_sign_in_never_redirects_away(we
     page = signed_in(web_server.port, "alice").get("/ui/vms")
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert not re.search(r"<script(?![^>]*src=\"/ui/static/)", page.body), "inline or foreign script in a page"
+
+
+def test_an_open_event_stream_ends_when_its_session_signs_out(web_server: LiveServer, vm: str) -> None:
+    admin = signed_in(web_server.port, "alice")
+    conn = http.client.HTTPConnection("127.0.0.1", web_server.port, timeout=60)
+    conn.request("GET", "/ui/events", headers={"Cookie": admin.cookie or ""})
+    response = conn.getresponse()
+    assert response.status == 200
+    assert admin.post("/ui/logout", {}).status == 303
+    path = pywbem.CIMInstanceName(CS, {"CreationClassName": CS, "Name": vm}, namespace="root/virtualization/v2")
+    cim(web_server).InvokeMethod("RequestStateChange", path, RequestedState=pywbem.Uint16(2))
+    rest = response.read()  # returns only when the server ends the stream
+    assert b"event: vm" not in rest
+    conn.close()
+    wait_until(lambda: vm_state(web_server, vm) == 2, "the VM runs")
+    cim(web_server).InvokeMethod("RequestStateChange", path, RequestedState=pywbem.Uint16(3))
+    wait_until(lambda: vm_state(web_server, vm) == 3, "the VM is off")
