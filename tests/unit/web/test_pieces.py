@@ -30,7 +30,7 @@ def test_vendored_files_hash_as_their_manifest_says() -> None:
 def test_only_the_consoles_own_files_are_served() -> None:
     assert serve_static("vendor/htmx.min.js").status == 200
     assert serve_static("console.css").content_type.startswith("text/css")
-    for name in ("../access.py", "vendor/manifest.json", "/etc/passwd", "vendor/fetch.py"):
+    for name in ("../access.py", "vendor/manifest.json", "/etc/passwd", "vendor.py"):
         assert serve_static(name).status == 404, name
 
 

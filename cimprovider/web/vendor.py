@@ -1,7 +1,7 @@
 """Re-fetch the vendored JavaScript from the npm registry and check it.
 
-    python cimprovider/web/static/vendor/fetch.py          # check the files here
-    python cimprovider/web/static/vendor/fetch.py --fetch  # npm pack each package, compare, write
+    python -m cimprovider.web.vendor          # check the files in static/vendor/
+    python -m cimprovider.web.vendor --fetch  # npm pack each package, compare, write
 
 Each file of manifest.json is taken from its package's tarball as `npm
 pack name@version` downloads it, and must hash to the manifest's sha256:
@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "static" / "vendor"
 
 
 def manifest() -> list[dict[str, str]]:
@@ -43,7 +43,7 @@ def packed(entry: dict[str, str], workdir: Path) -> bytes:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--fetch", action="store_true", help="download with npm pack and rewrite the files")
     args = parser.parse_args()
     failures = 0
