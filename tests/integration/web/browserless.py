@@ -28,14 +28,13 @@ class WebClient:
     origin: str | None = field(default=None)
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None, read: bool = True) -> Answer:
+                headers: dict[str, str] | None = None, read: bool = True, body: str | None = None) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         sent = {"Host": f"127.0.0.1:{self.port}", **(headers or {})}
         if self.cookie:
             sent["Cookie"] = self.cookie
         if self.origin:
             sent["Origin"] = self.origin
-        body = None
         if form is not None:
             body = urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"

@@ -188,3 +188,26 @@ def test_a_dvd_is_ejected_and_another_file_inserted(web_server: LiveServer) -> N
     assert outside.status == 409 and 'role="alert"' in outside.body
     assert "Disc inserted" in admin.post(base, {"insert": drive, "file": str(folder / "two.iso")}).body
     assert f"DVD drive on SCSI 0 slot 0: {folder / 'two.iso'}" in re.sub(r"\s+", " ", admin.get(f"/ui/vms/{guid}").body)
+
+
+def test_integration_services_and_network_adapters_follow_the_dialog(web_server: LiveServer) -> None:
+    admin = signed_in(web_server.port, "alice")
+    guid = make_vm(admin, "integrated")
+    page = admin.get(f"/ui/vms/{guid}").body
+    services = dict((label, value) for value, label in re.findall(
+        r'name="enabled" value="([^"]+)"[^>]*><label for="ic-\d+">([^<]+)</label>', page))
+    assert {"Heartbeat", "Shutdown"} <= set(services), services
+    keep = [value for label, value in services.items() if label != "Heartbeat"]
+    body = "&".join([f"csrf_token={admin.token}"] + [f"enabled={v}" for v in keep])
+    sent = admin.request("POST", f"/ui/vms/{guid}/settings/integration", headers={
+        "Content-Type": "application/x-www-form-urlencoded"}, body=body)
+    assert "Integration services applied" in sent.body, sent.body
+    heartbeat = settings_of(web_server, guid, "Msvm_HeartbeatComponentSettingData")[0]
+    shutdown = settings_of(web_server, guid, "Msvm_ShutdownComponentSettingData")[0]
+    assert (int(heartbeat["EnabledState"]), int(shutdown["EnabledState"])) == (3, 2)
+    adapter = re.search(r'<li>Network Adapter: Default Switch\s*<button type="submit" name="remove" value="([^"]+)"', page)
+    assert adapter is not None
+    removed = admin.post(f"/ui/vms/{guid}/settings/adapters", {"remove": adapter.group(1)})
+    assert "Network adapter removed" in removed.body
+    assert settings_of(web_server, guid, "Msvm_SyntheticEthernetPortSettingData") == []
+    assert settings_of(web_server, guid, "Msvm_EthernetPortAllocationSettingData") == []
