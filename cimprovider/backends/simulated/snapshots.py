@@ -14,6 +14,7 @@ A mixin of SimulatedBackend: it uses the backend's lock, store, VMs and
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
-from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.backends.images import ImageService, PathOutsideStorageError, StorageRoots
 from cimprovider.backends.protocol import ProgressCallback
 from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.events import EventBase, PowerStateChanged, VmModified
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 _OUR_SUFFIX = re.compile(r"_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 Transaction = Callable[[sqlite3.Connection], None]
+log = logging.getLogger(__name__)
 
 
 class SnapshotOperations:
@@ -110,7 +112,7 @@ class SnapshotOperations:
                 self._commit(moved, [VmModified(previous=vm, vm=moved)] if moved != vm else [],
                              also=self._recording(snapshot, new_position, added=list(children.values())))  # fmt: skip
             except BaseException:
-                _remove(children.values())
+                self._remove(children.values())
                 raise
             self._snapshots[snapshot.id] = snapshot
             self._positions[vm_id] = new_position
@@ -127,8 +129,7 @@ class SnapshotOperations:
                 return []
             made = (_child_path(Path(d.media.path), snapshot_id) for d in vm.drives if d.drive_type is DriveType.DISK and d.media)
             left = [str(path) for path in made if path.is_file() and str(path) not in self._snapshot_disks]
-            _remove(left)
-            return left
+            return self._remove(left)
 
     def apply_snapshot(self, snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
         with self._lock:
@@ -150,7 +151,7 @@ class SnapshotOperations:
                 self._commit(restored, events, started_at=None,
                              also=self._recording(None, position, added=list(children.values())))  # fmt: skip
             except BaseException:
-                _remove(children.values())
+                self._remove(children.values())
                 raise
             self._positions[vm.id] = position
             self._snapshot_disks.update(dict.fromkeys(children.values(), vm.id))
@@ -167,6 +168,8 @@ class SnapshotOperations:
             doomed = {snapshot_id} | (self._descendants(snapshot_id) if tree else set())
             adopted = [s.replace(parent_id=snapshot.parent_id) for s in self.list_snapshots(vm_id)
                        if s.parent_id in doomed and s.id not in doomed]  # fmt: skip
+            candidates = [path for gone in doomed for path in self._snapshots[gone].frozen_disks]
+            self._confine_ours(vm_id, candidates)
             position = self.snapshot_position(vm_id)
             if position.current_id in doomed:
                 position = position.replace(current_id=snapshot.parent_id)
@@ -182,7 +185,6 @@ class SnapshotOperations:
 
             with self._store.transaction() as db:
                 record(db)
-            candidates = [path for gone in doomed for path in self._snapshots[gone].frozen_disks]
             for gone in doomed:
                 del self._snapshots[gone]
             for child in adopted:
@@ -252,7 +254,7 @@ class SnapshotOperations:
                 if progress is not None:
                     progress(90 * number // len(drives))
         except BaseException:
-            _remove(made.values())
+            self._remove(made.values())
             raise
         return made
 
@@ -283,7 +285,29 @@ class SnapshotOperations:
                 self._store.delete_snapshot_disk(db, path)
         for path in unread:
             del self._snapshot_disks[path]
-        _remove(unread)
+        self._remove(unread)
+
+    def _confine_ours(self, vm_id: UUID, paths: list[str]) -> None:
+        """Refuse, before anything changes, to go on when a disk the store
+        says snapshots made (and so may delete) lies outside the storage
+        roots: the record was not written by this server."""
+        for path in paths:
+            if self._snapshot_disks.get(path) == vm_id:
+                self._images.roots.confine(path, "snapshot disk")
+
+    def _remove(self, paths: Any) -> list[str]:
+        """Delete the files (missing ones are fine); a path outside the
+        storage roots is never deleted, only logged. Returns those deleted."""
+        removed: list[str] = []
+        for path in paths:
+            try:
+                self._images.roots.confine(path, "snapshot disk")
+            except PathOutsideStorageError as error:
+                log.error("kept %s instead of deleting it: %s", path, error)
+                continue
+            Path(path).unlink(missing_ok=True)
+            removed.append(str(path))
+        return removed
 
     def _chain(self, path: Path) -> list[Path]:
         found: list[Path] = []
@@ -321,7 +345,3 @@ def _child_path(parent: Path, tag: UUID) -> Path:
     stem = _OUR_SUFFIX.sub("", parent.stem)
     return parent.with_name(f"{stem}_{str(tag).upper()}.avhd")
 
-
-def _remove(paths: Any) -> None:
-    for path in paths:
-        Path(path).unlink(missing_ok=True)
