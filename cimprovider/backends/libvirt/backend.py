@@ -53,6 +53,7 @@ from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RES
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.transition import LibvirtTransition
+from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
 from cimprovider.backends.placement import find_device
 from cimprovider.backends.transitions import plan_power_change, power_request
 from cimprovider.events import EventBus
@@ -73,7 +74,8 @@ CLOSE_GRACE_SECONDS = 10.0
 LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
-class LibvirtBackend(LibvirtPublishing, SnapshotOperations, LibvirtSwitches, LibvirtMigration):
+class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
+                     LibvirtMigration):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
