@@ -28,7 +28,7 @@ import libvirt
 from cimprovider.backends.errors import NotFoundError
 from cimprovider.backends.images import ImageError
 from cimprovider.backends.libvirt.snapshot_xml import is_our_overlay, overlay_path
-from cimprovider.backends.libvirt.snapshots import MEMORY_FOLDER
+from cimprovider.backends.libvirt.external_snapshots import MEMORY_FOLDER
 
 if TYPE_CHECKING:
     from cimprovider.backends.libvirt.backend import LibvirtBackend
