@@ -283,9 +283,9 @@ class IncomingMigrations:
                     Path(disk.path).unlink(missing_ok=True)
             return
         for index, slot in enumerate(offer.files):
-            partial_path(slot.path).unlink(missing_ok=True)
+            self.roots.remove(partial_path(slot.path), "disk path")
             if index in record.received:
-                Path(slot.path).unlink(missing_ok=True)
+                self.roots.remove(slot.path, "disk path")
 
     def reconcile(self) -> None:
         """At start: a migration whose VM was adopted is done; any other

@@ -230,7 +230,7 @@ class OutgoingMigrations:
         except Exception:  # noqa: BLE001 - already released before a restart
             log.debug("VM %s was already released", vm_id)
         for path in source_files:
-            Path(path).unlink(missing_ok=True)
+            self.images.roots.remove(path, "source file")
         self.store.drop_outgoing(vm_id)
         log.info("VM %s now lives on its destination; released here", vm_id)
 

@@ -101,14 +101,14 @@ class StorageMoves:
 
     def _undo(self, vm_id: UUID, moves: list[tuple[str, str]]) -> None:
         for _, new in moves:
-            partial_path(new).unlink(missing_ok=True)
-            Path(new).unlink(missing_ok=True)
+            self.roots.remove(partial_path(new), "disk path")
+            self.roots.remove(new, "disk path")
         self.store.drop_moves(vm_id)
 
     def _finish(self, vm_id: UUID, moves: list[tuple[str, str]], keep_old: bool = False) -> None:
         if not keep_old:
             for old, _ in moves:
-                Path(old).unlink(missing_ok=True)
+                self.roots.remove(old, "disk path")
         self.store.drop_moves(vm_id)
         log.info("the storage of VM %s moved (%d files)", vm_id, len(moves))
 

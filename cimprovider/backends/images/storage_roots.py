@@ -9,11 +9,14 @@ swapped in later is not followed by the operation itself.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from cimprovider.backends.images.errors import PathOutsideStorageError
+
+log = logging.getLogger(__name__)
 
 
 class StorageRoots:
@@ -47,4 +50,16 @@ class StorageRoots:
             self.confine(path)  # type: ignore[arg-type]
         except PathOutsideStorageError:
             return False
+        return True
+
+    def remove(self, path: Path | str, what: str = "file") -> bool:
+        """Delete the file at `path` (a missing one is fine) if it lies
+        inside the roots; a path from a record (a store, a peer's offer)
+        pointing elsewhere is left alone and logged. Whether it was inside."""
+        try:
+            self.confine(path, what)
+        except PathOutsideStorageError as error:
+            log.error("kept %s instead of deleting it: %s", path, error)
+            return False
+        Path(path).unlink(missing_ok=True)
         return True

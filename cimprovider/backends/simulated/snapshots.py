@@ -14,7 +14,6 @@ A mixin of SimulatedBackend: it uses the backend's lock, store, VMs and
 
 from __future__ import annotations
 
-import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
-from cimprovider.backends.images import ImageService, PathOutsideStorageError, StorageRoots
+from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.protocol import ProgressCallback
 from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.events import EventBase, PowerStateChanged, VmModified
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 _OUR_SUFFIX = re.compile(r"_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 Transaction = Callable[[sqlite3.Connection], None]
-log = logging.getLogger(__name__)
 
 
 class SnapshotOperations:
@@ -297,17 +295,8 @@ class SnapshotOperations:
 
     def _remove(self, paths: Any) -> list[str]:
         """Delete the files (missing ones are fine); a path outside the
-        storage roots is never deleted, only logged. Returns those deleted."""
-        removed: list[str] = []
-        for path in paths:
-            try:
-                self._images.roots.confine(path, "snapshot disk")
-            except PathOutsideStorageError as error:
-                log.error("kept %s instead of deleting it: %s", path, error)
-                continue
-            Path(path).unlink(missing_ok=True)
-            removed.append(str(path))
-        return removed
+        storage roots is never deleted, only logged. Returns those inside."""
+        return [str(path) for path in paths if self._images.roots.remove(path, "snapshot disk")]
 
     def _chain(self, path: Path) -> list[Path]:
         found: list[Path] = []
