@@ -132,6 +132,10 @@ class Media(SchemaModel):
     # A host disk given whole (Hyper-V's Physical Disk Drive): `path` is then
     # one of the configured passthrough_disks, not an image file.
     passthrough: bool = False
+    # The file the client attached, when the hypervisor runs the disk on a
+    # working copy of it (`path`; KVM's qcow2 copy of a VHD or VHDX): what
+    # the client sees as HostResource. Content is read from `path`.
+    attached_path: str | None = Field(default=None, max_length=4096)
 
 
 class Drive(SchemaModel):

@@ -115,8 +115,8 @@ def modify_edit(
 def _new_medium(old: AnyDevice, new: Drive) -> bool:
     """Only a medium the request brings is checked: a drive moved to
     another slot keeps the file it had."""
-    before = old.media.path if isinstance(old, Drive) and old.media is not None else None
-    return new.media is not None and new.media.path != before
+    before = (old.media.path, old.media.attached_path) if isinstance(old, Drive) and old.media is not None else ()
+    return new.media is not None and new.media.path not in before
 
 
 def remove_edit(vm: VirtualMachine, device_id: UUID) -> VirtualMachine:

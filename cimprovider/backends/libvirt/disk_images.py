@@ -9,9 +9,10 @@ VHD (`vpc`) driver, which can read a VHD, blocks migration, so a VM on a
 VHD could not be saved or snapshotted with its memory. VMs therefore run
 on qcow2 or raw: a VHD or VHDX disk is converted once, as it is attached,
 to a qcow2 working copy beside it (`<name>.vhd.qcow2`), which the guest
-then runs on and writes. The model shows that copy, because it is the one
-that holds the disk (export and clone read it); the attached file is left
-as it was when attached (README, "Disks on KVM").
+then runs on and writes. The model's media path is that copy, because it
+holds the disk (export, clone and migration read it), and its
+`attached_path` the file the client attached, which HostResource shows;
+the attached file is left as it was when attached (README, "Disks on KVM").
 
 Formats are read from the file's content (the images package's
 `detect_format`), not its name. A remote libvirt host's files are not
@@ -172,7 +173,11 @@ class DiskImages:
                 # opened, so never copied); a VHDX is refused (converted()).
                 if fmt == "vhdx" or (fmt == "vpc" and self.local and self.inside_roots(media.path)
                                      and Path(media.path).is_file()):
-                    drive = drive.replace(media=media.replace(path=str(self.converted(Path(media.path), fmt))))
+                    copy = str(self.converted(Path(media.path), fmt))
+                    drive = drive.replace(media=media.replace(path=copy, attached_path=media.path))
+            if drive.media is not None and drive.media.attached_path and drive.media.path != working_copy(drive.media.attached_path):
+                # Moved (a snapshot's overlay, a migration's placement): no longer the copy of that file.
+                drive = drive.replace(media=drive.media.replace(attached_path=None))
             drives.append(drive)
         return vm if tuple(drives) == vm.drives else vm.replace(drives=tuple(drives))
 
@@ -188,7 +193,7 @@ class DiskImages:
         if not source.is_file():
             # Written as anything else, a VHDX appearing later would be misread.
             raise InvalidParameterError("media.path", f"{source} does not exist; a VHDX disk is converted to qcow2 as it is attached")
-        target = source.with_name(source.name + CONVERTED_SUFFIX)
+        target = Path(working_copy(str(source)))
         if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
             return target
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
@@ -200,3 +205,8 @@ class DiskImages:
         finally:
             partial.unlink(missing_ok=True)
         return target
+
+
+def working_copy(attached: str) -> str:
+    """Where the qcow2 working copy of the VHD or VHDX file `attached` lives."""
+    return attached + CONVERTED_SUFFIX

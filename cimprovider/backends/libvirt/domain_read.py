@@ -224,12 +224,14 @@ def _read_media(disk: etree._Element, drive_id: UUID, stored: Mapping[str, str])
             path = f"{source.get('pool')}/{source.get('volume')}"
     if not path:
         return None
-    media_id = UUID(stored["media_id"]) if stored.get("media_path") == path and stored.get("media_id") else uuid5(drive_id, path)
+    ours = stored.get("media_path") == path
+    media_id = UUID(stored["media_id"]) if ours and stored.get("media_id") else uuid5(drive_id, path)
     iops = (disk.findtext("iotune/total_iops_sec") or "0").strip()
     # A whole host block device as a disk is what Hyper-V calls a physical (pass-through) disk.
     passthrough = disk.get("type") == "block" and disk.get("device") == "disk"
     return Media(id=media_id, path=path, read_only=disk.find("readonly") is not None,
-                 iops_limit=int(iops) if iops.isdigit() else 0, passthrough=passthrough)
+                 iops_limit=int(iops) if iops.isdigit() else 0, passthrough=passthrough,
+                 attached_path=stored.get("attached_path") if ours else None)
 
 
 def read_network_adapters(

@@ -203,6 +203,8 @@ def extras_for(vm: VirtualMachine, domain_name: str) -> HyperVExtras:
         stored = {"name": drive.name}
         if drive.media is not None:
             stored |= {"media_id": str(drive.media.id), "media_path": drive.media.path}
+            if drive.media.attached_path:
+                stored["attached_path"] = drive.media.attached_path
         elif drive.drive_type is DriveType.DISK:
             assert drive.slot is not None
             extras.pending_drives.append(PendingDrive(drive.id, drive.controller_id, drive.slot, drive.drive_type, drive.name))

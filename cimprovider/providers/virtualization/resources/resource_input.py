@@ -278,7 +278,9 @@ def _refuse_shared_image(virt: Virtualization, vm: VirtualMachine, drive: Drive)
         if other.id == vm.id:
             continue
         for used in other.drives:
-            if used.media is not None and used.drive_type is DriveType.DISK and _same_file_key(used.media.path) == wanted:
+            if used.media is None or used.drive_type is not DriveType.DISK:
+                continue
+            if wanted in {_same_file_key(p) for p in (used.media.path, used.media.attached_path) if p}:
                 raise InUseError(f"HostResource: {media.path} is already attached to virtual machine '{other.name}'")
 
 

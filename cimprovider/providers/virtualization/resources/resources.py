@@ -155,7 +155,7 @@ def media_values(virt: Virtualization, drive_values_: Values, drive: Drive) -> V
     values = common(kind, ids.media_id(drive_values_["InstanceID"]), "ISO Disk Image" if kind is kinds.DVD_DISK else "Hard Disk Image")
     values.update(
         Parent=virt.text(virt.setting_path(kinds.RASD, drive_values_["InstanceID"])),
-        HostResource=[drive.media.path],
+        HostResource=[drive.media.attached_path or drive.media.path],  # the file the client attached
         Access=1 if drive.media.read_only else 3,
         VirtualResourceBlockSize=1,
         HostResourceBlockSize=1,

@@ -1,0 +1,71 @@
+"""A VHD or VHDX disk on KVM runs on a qcow2 working copy beside it (QEMU
+cannot save, snapshot with memory or migrate a guest on a VHD, and cannot
+run a VHDX). The client still sees the file it attached as HostResource,
+before and after changing the disk's other settings, and a second VM
+cannot be given the same file; export reads what the guest wrote (the
+copy), while the file attached is left as it was. libvirt's test driver,
+real images made and read with qemu-img and qemu-io."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from pywbem import Uint64
+
+from tests.integration.model.hyperv import NS, check, service, settings_of
+from tests.integration.storage.transfer_client import export
+from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+from tests.support.live import in_process_server
+
+SASD = "Msvm_StorageAllocationSettingData"
+
+
+def qemu_io(path: Path, fmt: str, command: str) -> None:
+    result = subprocess.run(["qemu-io", "-f", fmt, "-c", command, str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and "verification failed" not in result.stdout, result.stdout + result.stderr
+
+
+def image_format(path: Path) -> str:
+    info = subprocess.run(["qemu-img", "info", "--output=json", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(info.stdout)["format"]
+
+
+@pytest.mark.parametrize("fmt", ["vpc", "vhdx"])
+def test_hostresource_shows_the_file_attached_and_export_reads_the_copy(tmp_path: Path, fmt: str) -> None:
+    data = tmp_path / "data"
+    root = data / "storage"
+    root.mkdir(parents=True)
+    attached = root / ("system.vhd" if fmt == "vpc" else "system.vhdx")
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(attached), "8M"], check=True)
+    qemu_io(attached, fmt, "write -P 0x5a 0 1M")
+    tag = uuid.uuid4().hex[:8]
+    with in_process_server(data, backend="libvirt", libvirt_uri="test:///default") as server:
+        conn = server.connection(NS)
+        vm = vm_with_disk(conn, f"attached-{tag}", attached)
+        assert disk_paths(conn, vm) == [str(attached)]
+        copy = attached.with_name(attached.name + ".qcow2")
+        assert image_format(copy) == "qcow2"
+        qemu_io(copy, "qcow2", "write -P 0x6b 1M 1M")  # what the guest wrote
+
+        # A client changes another setting of the disk, sending back what it read.
+        sasd = next(s for s in settings_of(conn, SASD, vm) if s["ResourceSubType"] == "Microsoft:Hyper-V:Virtual Hard Disk")
+        sasd["IOPSLimit"] = Uint64(500)
+        check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[sasd.tocimxmlstr()]))
+        changed = next(s for s in settings_of(conn, SASD, vm) if s["ResourceSubType"] == "Microsoft:Hyper-V:Virtual Hard Disk")
+        assert (list(changed["HostResource"]), changed["IOPSLimit"]) == ([str(attached)], 500)
+        qemu_io(copy, "qcow2", "read -P 0x6b 1M 1M")  # the copy was kept, not made again
+
+        with pytest.raises(AssertionError, match="already attached"):
+            vm_with_disk(conn, f"other-{tag}", attached)
+
+        export(conn, vm, root / "exported")
+        exported = list((root / "exported").rglob("Virtual Hard Disks/*"))
+        assert len(exported) == 1
+        qemu_io(exported[0], image_format(exported[0]), "read -P 0x6b 1M 1M")
+    qemu_io(attached, fmt, "read -P 0x5a 0 1M")
+    qemu_io(attached, fmt, "read -P 0 1M 1M")  # the file attached is as it was
+
