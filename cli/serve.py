@@ -36,6 +36,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--storage-root", "storage_roots", env="STORAGE_ROOTS", multiple=True, type=click.Path(path_type=Path, file_okay=False), help="A folder disk images may live in (repeatable; the environment variable takes a ':'-separated list).  [default: DATA_DIR/storage]")
 @_option("--storage-minimum-free-mb", env="STORAGE_MINIMUM_FREE_MB", type=int, default=None, help="A storage root with less free space is full: the host and the running VMs with disks there read degraded, and an alert is raised.  [default: 1024]")
 @_option("--passthrough-disk", "passthrough_disks", env="PASSTHROUGH_DISKS", multiple=True, type=click.Path(path_type=Path, dir_okay=False), help="A host block device VMs may be given whole as a pass-through disk (repeatable; the environment variable takes a ':'-separated list).  [default: none]")
+@_option("--pci-passthrough", "pci_passthrough_devices", env="PCI_PASSTHROUGH", multiple=True, metavar="ADDRESS", help="A host PCI device (domain:bus:slot.function) VMs may be given whole (repeatable; the environment variable takes a space-separated list).  [default: none]")
 @_option("--max-pull-contexts", env="MAX_PULL_CONTEXTS", type=int, default=None, help="Open pull enumeration contexts of the whole server.  [default: 256]")
 @_option("--max-pull-contexts-per-principal", env="MAX_PULL_CONTEXTS_PER_PRINCIPAL", type=int, default=None, help="Open pull enumeration contexts of one user (one client address when authentication is off).  [default: 64]")
 @_option("--listener-allow", "listener_allow", env="LISTENER_ALLOW", multiple=True, default=None, metavar="CIDR", help="A network indication listeners may be on (repeatable; replaces the default; the environment variable takes a space-separated list).  [default: 127.0.0.0/8 and ::1]")
@@ -59,6 +60,7 @@ def serve(config_file: Path | None, **options) -> None:
     options["storage_roots"] = list(options["storage_roots"]) or None
     options["listener_allow"] = list(options["listener_allow"]) or None
     options["passthrough_disks"] = list(options["passthrough_disks"]) or None
+    options["pci_passthrough_devices"] = list(options["pci_passthrough_devices"]) or None
     try:
         config = load_config(config_file, **options)
     except ConfigError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, IPvAnyNetwork, ValidationError, ValidationInfo, field_validator
 
 from cimprovider.schemas.base import describe_validation_error
+from cimprovider.schemas.devices import PCI_ADDRESS
 from cimprovider.schemas.limits import ConnectionLimitSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -99,6 +101,9 @@ class ServerConfig(ConnectionLimitSettings):
     # Host block devices (or, for tests, files) an admin hands to VMs whole
     # as pass-through disks; no other device node is ever given to a guest.
     passthrough_disks: list[Path] = Field(default_factory=list)
+    # Host PCI devices (domain:bus:slot.function) an admin lets VMs be given
+    # whole (Hyper-V's Discrete Device Assignment); no other is offered.
+    pci_passthrough_devices: list[str] = Field(default_factory=list)
     # Open pull enumeration contexts: in all, and per principal (a user, or
     # a client address when authentication is off), so that one client
     # cannot take every context and lock the others out of pull operations.
@@ -140,6 +145,15 @@ class ServerConfig(ConnectionLimitSettings):
             data_dir = info.data.get("data_dir") or default_data_dir()
             return [Path(data_dir) / "storage"]
         return [root.expanduser() for root in value]
+
+    @field_validator("pci_passthrough_devices", mode="after")
+    @classmethod
+    def _pci_addresses(cls, value: list[str]) -> list[str]:
+        addresses = [address.strip().lower() for address in value]
+        for address in addresses:
+            if not re.match(PCI_ADDRESS, address):
+                raise ValueError(f"{address!r} is not a PCI address (domain:bus:slot.function, as 0000:03:00.0)")
+        return addresses
 
     @field_validator("passthrough_disks", mode="after")
     @classmethod

@@ -41,6 +41,7 @@ class DeviceKind(str, Enum):
     NETWORK_ADAPTER = "network_adapter"
     SERIAL_PORT = "serial_port"
     INTEGRATION_SERVICE = "integration_service"
+    PCI_DEVICE = "pci_device"
 
 
 class ProcessorSettings(SchemaModel):
@@ -197,6 +198,20 @@ class SerialPort(SchemaModel):
         return f"COM {self.port_number}"
 
 
+# A PCI address as Linux and libvirt write it: domain:bus:slot.function.
+PCI_ADDRESS = r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$"
+
+
+class PciDevice(SchemaModel):
+    """A host PCI device given to the VM whole (Hyper-V's Discrete Device
+    Assignment): one the admin allowed (pci_passthrough_devices), named by
+    its host address, and given to one VM at a time."""
+
+    kind: Literal[DeviceKind.PCI_DEVICE] = DeviceKind.PCI_DEVICE
+    id: UUID = Field(default_factory=uuid4)
+    address: str = Field(pattern=PCI_ADDRESS)
+
+
 # Hyper-V gives each integration service the same GUID on every VM.
 INTEGRATION_SERVICE_IDS = {
     IntegrationServiceKind.SHUTDOWN: UUID("9f8233ac-be49-4c79-8ee3-e7e1985b2077"),
@@ -242,6 +257,6 @@ def default_integration_services() -> tuple[IntegrationService, ...]:
 
 
 Device = Annotated[
-    Union[ProcessorSettings, MemorySettings, Controller, Drive, NetworkAdapter, SerialPort, IntegrationService],
+    Union[ProcessorSettings, MemorySettings, Controller, Drive, NetworkAdapter, SerialPort, IntegrationService, PciDevice],
     Field(discriminator="kind"),
 ]

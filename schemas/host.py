@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from cimprovider.schemas.base import SchemaModel
+from cimprovider.schemas.devices import PCI_ADDRESS
 from cimprovider.schemas.network import SwitchBandwidth
 
 
@@ -22,6 +23,15 @@ class NumaNode(SchemaModel):
     free_memory_mb: int | None = Field(default=None, ge=0)
 
 
+class HostPciDevice(SchemaModel):
+    """A host PCI device an admin allowed VMs to be given (pass-through)."""
+
+    address: str = Field(pattern=PCI_ADDRESS)
+    vendor_id: str = Field(pattern=r"^[0-9A-F]{4}$")
+    product_id: str = Field(pattern=r"^[0-9A-F]{4}$")
+    name: str = ""
+
+
 class Host(SchemaModel):
     name: str = Field(min_length=1)
     logical_processors: int = Field(ge=1)
@@ -30,6 +40,8 @@ class Host(SchemaModel):
     storage_roots: tuple[str, ...] = ()
     # Host disks VMs may be given whole, as the admin listed them.
     passthrough_disks: tuple[str, ...] = ()
+    # Host PCI devices VMs may be given, those the admin allowed that exist.
+    pci_devices: tuple[HostPciDevice, ...] = ()
     hypervisor: str = "simulated"
     hypervisor_version: str = ""
     # The host's NUMA nodes; empty when the backend cannot tell (one node then).

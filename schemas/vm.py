@@ -24,6 +24,7 @@ from cimprovider.schemas.devices import (
     MemorySettings,
     NetworkAdapter,
     ProcessorSettings,
+    PciDevice,
     SerialPort,
 )
 from cimprovider.schemas.integration import KvpItem
@@ -147,6 +148,7 @@ class VirtualMachine(SystemSettings):
     drives: tuple[Drive, ...] = ()
     network_adapters: tuple[NetworkAdapter, ...] = ()
     serial_ports: tuple[SerialPort, ...] = ()
+    pci_devices: tuple[PciDevice, ...] = ()
     integration_services: tuple[IntegrationService, ...] = Field(default_factory=default_integration_services)
     # Host-written items only; guest and intrinsic items are runtime figures.
     kvp_items: tuple[KvpItem, ...] = ()

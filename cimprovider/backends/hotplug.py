@@ -6,7 +6,7 @@ pairs; each pair must allow the VM's current state. The rules follow
 Hyper-V: the processor count changes only while the VM is off; memory may
 grow within the configured maximum while running (dynamic memory) and shrink
 only when off; synthetic NICs and SCSI drives come and go while running;
-IDE devices, controllers and emulated NICs only when off.
+IDE devices, controllers, emulated NICs and host PCI devices only when off.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from cimprovider.schemas.devices import (
     IntegrationService,
     MemorySettings,
     NetworkAdapter,
+    PciDevice,
     ProcessorSettings,
     SerialPort,
 )
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import SystemSettings, VirtualMachine
 
-AnyDevice = ProcessorSettings | MemorySettings | Controller | Drive | NetworkAdapter | SerialPort | IntegrationService
+AnyDevice = ProcessorSettings | MemorySettings | Controller | Drive | NetworkAdapter | SerialPort | IntegrationService | PciDevice
 
 
 class Change(str, Enum):
@@ -81,6 +82,9 @@ HOT_PLUG_RULES: dict[tuple[str, Change], frozenset[PowerState]] = {
     ("serial_port", Change.TUNE): HOT,  # the pipe
     ("serial_port", Change.RECONFIGURE): COLD,  # the port number
     ("integration_service", Change.TUNE): ANYTIME,  # enable or disable
+    ("pci_device", Change.ADD): COLD,  # Hyper-V assigns a device only to a VM that is off
+    ("pci_device", Change.REMOVE): COLD,
+    ("pci_device", Change.RECONFIGURE): COLD,
     ("integration_service", Change.RECONFIGURE): COLD,
 }
 

@@ -22,6 +22,7 @@ from cimprovider.schemas.devices import (
     IntegrationService,
     MemorySettings,
     NetworkAdapter,
+    PciDevice,
     ProcessorSettings,
     SerialPort,
 )
@@ -34,13 +35,15 @@ COLLECTIONS = {
     DeviceKind.NETWORK_ADAPTER: "network_adapters",
     DeviceKind.SERIAL_PORT: "serial_ports",
     DeviceKind.INTEGRATION_SERVICE: "integration_services",
+    DeviceKind.PCI_DEVICE: "pci_devices",
 }
 # Every VM has exactly these; they are modified, never added or removed.
 FIXED_DEVICES = (ProcessorSettings, MemorySettings, SerialPort, IntegrationService)
 
 
 def all_devices(vm: VirtualMachine) -> list[AnyDevice]:
-    return [vm.processor, vm.memory, *vm.controllers, *vm.drives, *vm.network_adapters, *vm.serial_ports, *vm.integration_services]
+    return [vm.processor, vm.memory, *vm.controllers, *vm.drives, *vm.network_adapters, *vm.serial_ports, *vm.integration_services,
+            *vm.pci_devices]
 
 
 def find_device(vm: VirtualMachine, device_id: UUID) -> AnyDevice:
@@ -94,6 +97,8 @@ def place_new_device(vm: VirtualMachine, device: AnyDevice, allocate_mac: Callab
         return _place_controller(vm, device)
     if isinstance(device, Drive):
         return _place_drive(vm, device)
+    if isinstance(device, PciDevice):
+        return device  # the backend checks the host offers it (backends.pci)
     return check_network_adapter(vm, device, allocate_mac)
 
 

@@ -54,11 +54,12 @@ from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
+from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.placement import find_device
 from cimprovider.backends.transitions import plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.schemas.devices import Device, NetworkAdapter
+from cimprovider.schemas.devices import Device, NetworkAdapter, PciDevice
 from cimprovider.schemas.events import BackendHealth, BackendHealthChanged, PowerStateChanged
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
@@ -126,7 +127,8 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         if self._host is None:
             roots = [str(root) for root in self._config.storage_roots]
             disks = [str(disk) for disk in self._config.passthrough_disks]
-            self._host = self._call(lambda: describe_host(self._conn(), roots, disks), "describe the host")
+            pci = self._config.pci_passthrough_devices
+            self._host = self._call(lambda: describe_host(self._conn(), roots, disks, pci), "describe the host")
         return self._host
 
     def list_switches(self) -> list[VirtualSwitch]:
@@ -385,6 +387,8 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         return self._call(lambda: mac_allocator(self._conn()), "list MAC addresses")
 
     def _check_references(self, device: AnyDevice) -> None:
+        if isinstance(device, PciDevice):
+            check_pci_device(device, self.host_info(), self.list_vms())
         if not isinstance(device, NetworkAdapter):
             return
         if device.switch_id is not None and self._switch_source(device.switch_id) is None:

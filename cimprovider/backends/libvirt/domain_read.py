@@ -19,6 +19,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from cimprovider.backends.libvirt.identity import bridge_switch_id, derived_id, device_id, disk_index, model_mac
+from cimprovider.backends.libvirt.pci_devices import read_pci_devices
 from cimprovider.backends.libvirt.metadata import HyperVExtras, find_extras, parse_extras, setting_value
 from cimprovider.backends.libvirt.port_features import read_features
 from cimprovider.schemas.devices import (
@@ -65,6 +66,7 @@ def read_vm(
                 "drives": read_drives(vm_id, live, extras, controllers),
                 "network_adapters": read_network_adapters(vm_id, live, extras, network_ids),
                 "serial_ports": read_serial_ports(vm_id, live, extras),
+                "pci_devices": read_pci_devices(vm_id, live),
                 "integration_services": read_integration_services(extras),
                 "kvp_items": tuple(extras.kvp_items),
             }

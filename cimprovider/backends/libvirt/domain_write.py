@@ -20,6 +20,7 @@ from cimprovider.backends.libvirt.disk_images import suffix_format
 from cimprovider.backends.libvirt.boot import write_device_boot_order
 from cimprovider.backends.libvirt.firmware import write_firmware
 from cimprovider.backends.libvirt.numa import write_numa
+from cimprovider.backends.libvirt.pci_devices import hostdev_element, hostdev_key, is_pci_hostdev
 from cimprovider.backends.libvirt.sysinfo import write_smbios
 from cimprovider.backends.libvirt.identity import alias_of, device_id, disk_target, libvirt_mac, model_mac
 from cimprovider.backends.libvirt.metadata import (
@@ -102,6 +103,7 @@ def write_domain(
     _sync(devices, "interface", _nic_key, vm.id, {n.id: interface_element(n, switches) for n in vm.network_adapters})
     _sync(devices, "serial", lambda e: f"serial/{_port(e)}", vm.id, {p.id: _serial(devices, p) for p in vm.serial_ports},
           only=lambda e: _port(e) <= 1)
+    _sync(devices, "hostdev", hostdev_key, vm.id, {p.id: hostdev_element(p) for p in vm.pci_devices}, only=is_pci_hostdev)
     write_device_boot_order(root, vm)
     return root
 

@@ -10,11 +10,14 @@ import libvirt
 from lxml import etree
 
 from cimprovider.backends.errors import BackendError, InvalidStateError
+from cimprovider.backends.libvirt.pci_devices import host_pci_devices
 from cimprovider.backends.libvirt.identity import bridge_switch_id, model_mac, random_mac
 from cimprovider.schemas.host import Host, NumaNode, VirtualSwitch
 
 
-def describe_host(conn: libvirt.virConnect, roots: Sequence[str], passthrough_disks: Sequence[str] = ()) -> Host:
+def describe_host(
+    conn: libvirt.virConnect, roots: Sequence[str], passthrough_disks: Sequence[str] = (), pci_allowed: Sequence[str] = ()
+) -> Host:
     """`roots` are the storage roots the server confines disks to (not
     libvirt's pools): what clients are told to use is what is accepted."""
     _model, memory_mb, cpus, *_ = conn.getInfo()
@@ -26,6 +29,7 @@ def describe_host(conn: libvirt.virConnect, roots: Sequence[str], passthrough_di
         memory_mb=max(memory_mb, 1),
         storage_roots=tuple(roots),
         passthrough_disks=tuple(passthrough_disks),
+        pci_devices=host_pci_devices(conn, pci_allowed),
         hypervisor=f"libvirt {conn.getType()}",
         hypervisor_version=f"{version // 1000000}.{version // 1000 % 1000}.{version % 1000}",
     )

@@ -20,6 +20,7 @@ from cimprovider.backends.errors import BackendError, InvalidParameterError, Inv
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
+from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.simulated.faults import CRASHED, crash_written
@@ -36,7 +37,7 @@ from cimprovider.backends.simulated.transition import SimulatedTransition
 from cimprovider.backends.transitions import plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.schemas.devices import Device, NetworkAdapter
+from cimprovider.schemas.devices import Device, NetworkAdapter, PciDevice
 from cimprovider.schemas.events import (
     DeviceAdded,
     DeviceModified,
@@ -307,6 +308,8 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         return vm
 
     def _check_references(self, device: AnyDevice) -> None:
+        if isinstance(device, PciDevice):
+            check_pci_device(device, self.host_info(), self._vms.values())
         if isinstance(device, NetworkAdapter) and device.switch_id is not None and device.switch_id not in self._switches:
             raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
 

@@ -7,6 +7,7 @@ import socket
 from importlib.metadata import PackageNotFoundError, version
 from uuid import UUID
 
+from cimprovider.backends.pci import SIMULATED_DEVICES, allowed_devices
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.host import Host, VirtualSwitch
 
@@ -39,6 +40,7 @@ def describe_host(config: ServerConfig) -> Host:
         # (DefaultVirtualHardDiskPath) is where the server accepts them.
         storage_roots=tuple(str(root) for root in config.storage_roots),
         passthrough_disks=tuple(str(disk) for disk in config.passthrough_disks),
+        pci_devices=allowed_devices(SIMULATED_DEVICES, config.pci_passthrough_devices),
         hypervisor="simulated",
         hypervisor_version=release,
     )

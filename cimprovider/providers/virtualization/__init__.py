@@ -11,6 +11,7 @@ from cimprovider.jobs import JobRunner
 from cimprovider.providers.virtualization.associations import ASSOCIATIONS, joined
 from cimprovider.providers.virtualization.resources.devices import DEVICE_CLASSES, DeviceProvider
 from cimprovider.providers.virtualization.resources.host_topology import HostDevices
+from cimprovider.providers.virtualization.resources.host_pci import PciExpressProvider
 from cimprovider.providers.virtualization.resources.integration import IntegrationComponentProvider
 from cimprovider.providers.virtualization.jobs import ConcreteJobProvider
 from cimprovider.providers.virtualization.migration.registration import register_migration
@@ -55,6 +56,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
         AllocationsWithSwitchPorts(virt, ResourceSettingsProvider(virt)),
         PoolProvider(virt),
         HostDevices(virt, DeviceProvider(virt, DEVICE_CLASSES)),
+        PciExpressProvider(virt),
         IntegrationComponentProvider(virt),
         management,
         BootSourceProvider(virt),

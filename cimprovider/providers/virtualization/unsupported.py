@@ -52,6 +52,9 @@ for _device in _DEVICE_CLASSES:
 _HOST_NODE = "a host NUMA node is the host's hardware; it is not switched or reset"
 UNSUPPORTED_METHODS["Msvm_NumaNode.RequestStateChange"] = _HOST_NODE
 UNSUPPORTED_METHODS["Msvm_NumaNode.Reset"] = _HOST_NODE
+_PCI = "a host PCI device is given to a VM or taken back through its Msvm_PciExpressSettingData; it is not switched or reset"
+UNSUPPORTED_METHODS["Msvm_PciExpress.RequestStateChange"] = _PCI
+UNSUPPORTED_METHODS["Msvm_PciExpress.Reset"] = _PCI
 for _port in ("Msvm_EthernetSwitchPort", "Msvm_InternalEthernetPort", "Msvm_ExternalEthernetPort"):
     UNSUPPORTED_METHODS[f"{_port}.RequestStateChange"] = "a port follows its switch and connection; it is not switched on its own"
     UNSUPPORTED_METHODS[f"{_port}.Reset"] = "a port is not reset on its own"

@@ -24,6 +24,7 @@ from cimprovider.providers.virtualization.errors import MethodFailure, invalid_p
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources.host_disks import listed_disk
+from cimprovider.providers.virtualization.resources.host_pci import offered_address
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
 from cimprovider.providers.virtualization.systems.settings import named_failure
 from cimprovider.backends import InUseError
@@ -37,6 +38,7 @@ from cimprovider.schemas.devices import (
     Media,
     MemorySettings,
     NetworkAdapter,
+    PciDevice,
     ProcessorSettings,
     SerialPort,
 )
@@ -236,7 +238,29 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         if connection is not None:
             values["pipe_name"] = connection[0] if connection and connection[0] else None
         return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)
+    if kind is kinds.PCI_EXPRESS:
+        return DeviceChange("add" if adding else "modify", _pci_device(virt, bag, current), kind, DEVICE)
     raise MethodFailure(INVALID_PARAMETER, f"ResourceSubType: {kind.subtype} cannot be changed")
+
+
+def _pci_device(virt: Virtualization, bag: PropertyBag, current: PciDevice | None) -> PciDevice:
+    """The host device an Msvm_PciExpressSettingData names: one of the
+    host's Msvm_PciExpress instances (host_pci.py). A device given stays
+    that device; another one is removed and added."""
+    functions = bag.integers("VirtualFunctions") if bag.has("VirtualFunctions") else None
+    if functions not in (None, [], [0]):
+        raise invalid_parameter("VirtualFunctions", f"{functions} asks for virtual functions; only the whole device (0) is given")
+    hosts = bag.at_most_one("HostResource")
+    if not hosts:
+        if current is not None:
+            return current
+        raise invalid_parameter("HostResource", "needs the path of a host PCI Express device (Msvm_PciExpress)")
+    address = offered_address(virt, hosts[0])
+    if address is None:
+        raise invalid_parameter("HostResource", f"{hosts[0]!r} is not a PCI Express device this host offers for pass-through")
+    if current is not None and address != current.address:
+        raise invalid_parameter("HostResource", "names another device: remove this one and add that one")
+    return _validated(PciDevice, {"id": current.id if current else _guid_from_identifiers(bag) or uuid4(), "address": address})
 
 
 def _host_disk(virt: Virtualization, bag: PropertyBag, current: dict[str, Any] | None) -> Media:

@@ -1,6 +1,6 @@
 """A VM's resources as Hyper-V's setting data: processor, memory,
 controllers, drives and their images, network adapters and their switch
-connections, serial ports, integration components — each in its own
+connections, serial ports, host PCI devices, integration components — each in its own
 class, siblings under CIM_ResourceAllocationSettingData (so a query on Msvm_RASD never returns
 memory, processor, SASD or EPASD) — and the way back from an InstanceID to
 the device."""
@@ -14,6 +14,7 @@ from uuid import UUID
 
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.resources.host_disks import disk_path_text
+from cimprovider.providers.virtualization.resources.host_pci import device_path_text
 from cimprovider.providers.virtualization.resources.integration_settings import component_kind, component_values
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
@@ -25,6 +26,7 @@ from cimprovider.schemas.devices import (
     DriveType,
     MemorySettings,
     NetworkAdapter,
+    PciDevice,
     ProcessorSettings,
     SerialPort,
 )
@@ -199,6 +201,16 @@ def serial_values(vm_id: UUID, port: SerialPort) -> Values:
     return values
 
 
+def pci_values(virt: Virtualization, vm_id: UUID, device: PciDevice) -> Values:
+    values = common(kinds.PCI_EXPRESS, ids.device_setting_id(vm_id, device.id), "PCI Express Port")
+    values.update(
+        HostResource=[device_path_text(virt, device.address)],
+        VirtualFunctions=[0],
+        VirtualSystemIdentifiers=["{" + str(device.id) + "}"],
+    )
+    return values
+
+
 def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
     """Every resource setting of `vm`, in Hyper-V's usual order. Cached per
     VM until a bus event about it."""
@@ -227,6 +239,8 @@ def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
             found.append(Setting(kinds.CONNECTION, nic, CONNECTION, connection_values(virt, kind, values, nic)))
     for port in vm.serial_ports:
         found.append(Setting(kinds.SERIAL_PORT, port, DEVICE, serial_values(vm.id, port)))
+    for device in vm.pci_devices:
+        found.append(Setting(kinds.PCI_EXPRESS, device, DEVICE, pci_values(virt, vm.id, device)))
     for service in vm.integration_services:
         kind = component_kind(service)
         if kind is not None:

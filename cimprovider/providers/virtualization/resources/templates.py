@@ -67,6 +67,7 @@ _DEFAULT_NAMES = {
     "emulated_nic": "Legacy Network Adapter",
     "connection": "Ethernet Connection",
     "serial_port": "COM 1",
+    "pci_express": "PCI Express Port",
 }
 
 
@@ -86,6 +87,8 @@ def template_values(kind: ResourceKind, role: str) -> tuple[tuple[str, Any], ...
             values.update(EnabledState=2)
         if kind is kinds.SERIAL_PORT:
             values.update(Connection=[""], DebuggerMode=False)
+        if kind is kinds.PCI_EXPRESS:
+            values.update(VirtualFunctions=[0])
     values["Caption"] = f"{_caption(kind)} {role} Settings"
     return tuple(values.items())
 
