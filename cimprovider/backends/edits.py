@@ -99,6 +99,8 @@ def modify_edit(
     if old.kind != device.kind:
         raise InvalidParameterError("kind", f"device {device.id} is a {old.kind.value}, not a {device.kind.value}")
     new: AnyDevice = device
+    if isinstance(new, Drive) and isinstance(old, Drive):
+        new = _same_working_copy(old, new)
     if isinstance(new, Drive):
         new = place_drive(vm, new)
     elif isinstance(new, NetworkAdapter):
@@ -112,11 +114,19 @@ def modify_edit(
     return with_device(vm, new), new
 
 
+def _same_working_copy(old: Drive, new: Drive) -> Drive:
+    """A client sends back the file it attached (HostResource shows it):
+    the drive stays on that file's working copy."""
+    if old.media is None or new.media is None or not old.media.attached_path or new.media.path != old.media.attached_path:
+        return new
+    return new.replace(media=new.media.replace(path=old.media.path, attached_path=old.media.attached_path))
+
+
 def _new_medium(old: AnyDevice, new: Drive) -> bool:
     """Only a medium the request brings is checked: a drive moved to
     another slot keeps the file it had."""
-    before = (old.media.path, old.media.attached_path) if isinstance(old, Drive) and old.media is not None else ()
-    return new.media is not None and new.media.path not in before
+    before = old.media.path if isinstance(old, Drive) and old.media is not None else None
+    return new.media is not None and new.media.path != before
 
 
 def remove_edit(vm: VirtualMachine, device_id: UUID) -> VirtualMachine:

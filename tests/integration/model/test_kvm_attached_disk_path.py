@@ -1,7 +1,8 @@
 """A VHD or VHDX disk on KVM runs on a qcow2 working copy beside it (QEMU
 cannot save, snapshot with memory or migrate a guest on a VHD, and cannot
 run a VHDX). The client still sees the file it attached as HostResource,
-before and after changing the disk's other settings, and a second VM
+before and after changing the disk's other settings (and sending them
+back unchanged while the VM runs), and a second VM
 cannot be given the same file; export reads what the guest wrote (the
 copy), while the file attached is left as it was. libvirt's test driver,
 real images made and read with qemu-img and qemu-io."""
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from pywbem import Uint64
 
-from tests.integration.model.hyperv import NS, check, service, settings_of
+from tests.integration.model.hyperv import NS, check, request_state, service, settings_of
 from tests.integration.storage.transfer_client import export
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 from tests.support.live import in_process_server
@@ -51,8 +52,12 @@ def test_hostresource_shows_the_file_attached_and_export_reads_the_copy(tmp_path
         assert image_format(copy) == "qcow2"
         qemu_io(copy, "qcow2", "write -P 0x6b 1M 1M")  # what the guest wrote
 
-        # A client changes another setting of the disk, sending back what it read.
+        # While the VM runs, a client sends the disk's settings back as it read them: nothing changes.
         sasd = next(s for s in settings_of(conn, SASD, vm) if s["ResourceSubType"] == "Microsoft:Hyper-V:Virtual Hard Disk")
+        assert request_state(conn, vm, 2)[0] in (0, 4096)
+        check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[sasd.tocimxmlstr()]))
+        assert request_state(conn, vm, 3)[0] in (0, 4096)
+        # Off, it changes another setting of the disk.
         sasd["IOPSLimit"] = Uint64(500)
         check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[sasd.tocimxmlstr()]))
         changed = next(s for s in settings_of(conn, SASD, vm) if s["ResourceSubType"] == "Microsoft:Hyper-V:Virtual Hard Disk")
