@@ -9,6 +9,7 @@ InvalidStateError (Hyper-V's 32775).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -112,3 +113,14 @@ class TransitionInFlight:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.vm_id} {self.request.value}: {self.initial_state.value} → {self.end_state.value}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How a backend ends a transition it began: `finish` commits the end
+    state (or what the hypervisor reached) and frees the VM; `abandon`
+    frees it when the transition never runs. Handed to the transition, so
+    it needs no import of its backend."""
+
+    finish: Callable[[TransitionInFlight], VirtualMachine]
+    abandon: Callable[[TransitionInFlight], None]

@@ -56,7 +56,7 @@ from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
 from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.placement import find_device
-from cimprovider.backends.transitions import plan_power_change, power_request
+from cimprovider.backends.transitions import Settlement, TransitionInFlight, plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import Device, NetworkAdapter, PciDevice
@@ -235,10 +235,11 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             else:
                 self._busy[vm_id] = vm.power_state
             return LibvirtTransition(
-                self, vm_id, request, vm.power_state, path.transitional, path.end, self._config.shutdown_timeout_seconds
+                Settlement(self._finish_transition, self._abandon_transition), self._domain, self._call,
+                vm_id, request, vm.power_state, path.transitional, path.end, self._config.shutdown_timeout_seconds,
             )
 
-    def _finish_transition(self, transition: LibvirtTransition) -> VirtualMachine:
+    def _finish_transition(self, transition: TransitionInFlight) -> VirtualMachine:
         with self._lock:
             self._busy.pop(transition.vm_id, None)
             try:
@@ -246,7 +247,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             finally:
                 self._settled.notify_all()
 
-    def _abandon_transition(self, transition: LibvirtTransition) -> None:
+    def _abandon_transition(self, transition: TransitionInFlight) -> None:
         """libvirt was not asked anything: reading the domain again
         publishes its state in place of the transitional one."""
         with self._lock:

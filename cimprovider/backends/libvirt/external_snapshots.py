@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import libvirt
@@ -18,6 +18,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidStateError
 from cimprovider.backends.images import ImageError
+from cimprovider.backends.libvirt.disk_images import DiskImages
 from cimprovider.backends.libvirt.snapshot_xml import (
     SnapshotExtras,
     external_snapshot_xml,
@@ -26,9 +27,8 @@ from cimprovider.backends.libvirt.snapshot_xml import (
     memory_file,
     overlay_path,
 )
+from cimprovider.schemas.config import ServerConfig
 
-if TYPE_CHECKING:
-    from cimprovider.backends.libvirt.backend import LibvirtBackend
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,13 @@ S = libvirt.virDomainSnapshot
 
 
 class ExternalSnapshots:
+    # Provided by LibvirtBackend (declared here, so this mixin needs no import of it).
+    _config: ServerConfig
+    _images: DiskImages
+    _conn: Callable[[], libvirt.virConnect]
+
     def _external_snapshot(
-        self: "LibvirtBackend",
+        self,
         vm_id: UUID,
         new_id: UUID,
         extras: SnapshotExtras,
@@ -58,13 +63,13 @@ class ExternalSnapshots:
             flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
         return external_snapshot_xml(str(new_id), extras, overlays, saved), flags
 
-    def _memory_path(self: "LibvirtBackend", vm_id: UUID, snapshot: UUID) -> str:
+    def _memory_path(self, vm_id: UUID, snapshot: UUID) -> str:
         folder = self._config.data_dir / MEMORY_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         return str(folder / f"{vm_id}-{snapshot}.save")
 
     def _apply_external(
-        self: "LibvirtBackend", domain: libvirt.virDomain, snap: S, xml: etree._Element, keep_memory: bool
+        self, domain: libvirt.virDomain, snap: S, xml: etree._Element, keep_memory: bool
     ) -> None:
         was_on = {path for path in self._current_files(domain)}
         kept = xml.find("domain")
@@ -103,7 +108,7 @@ class ExternalSnapshots:
         )
         self._forget_unread(domain, was_on)
 
-    def _commit_into_frozen(self: "LibvirtBackend", domain: libvirt.virDomain, frozen: set[str]) -> None:
+    def _commit_into_frozen(self, domain: libvirt.virDomain, frozen: set[str]) -> None:
         """Block commit, offline: a disk running on our overlay over a file
         no snapshot reads any more goes back onto that file, with what the
         overlay holds written into it (as Hyper-V merges an .avhdx)."""
@@ -133,11 +138,11 @@ class ExternalSnapshots:
             for path in committed:
                 path.unlink(missing_ok=True)
 
-    def _current_files(self: "LibvirtBackend", domain: libvirt.virDomain) -> list[str]:
+    def _current_files(self, domain: libvirt.virDomain) -> list[str]:
         xml = etree.fromstring(domain.XMLDesc(INACTIVE))
         return [str(path) for path in xml.xpath("devices/disk/source/@file")]
 
-    def _forget_unread(self: "LibvirtBackend", domain: libvirt.virDomain, candidates: set[str]) -> None:
+    def _forget_unread(self, domain: libvirt.virDomain, candidates: set[str]) -> None:
         """Delete overlays we made that neither the VM nor a snapshot reads."""
         read = set(self._current_files(domain))
         for snap in domain.listAllSnapshots(0):
@@ -149,7 +154,7 @@ class ExternalSnapshots:
             if is_our_overlay(path) and self._images.inside_roots(path) and not self._backed_by(path, read):
                 Path(path).unlink(missing_ok=True)
 
-    def _backed_by(self: "LibvirtBackend", path: str, read: set[str]) -> bool:
+    def _backed_by(self, path: str, read: set[str]) -> bool:
         """Whether a file still read has `path` as its backing file."""
         for other in read:
             if Path(other).is_file() and other.endswith(".qcow2"):

@@ -22,15 +22,18 @@ deleted.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from uuid import UUID, uuid4
 
 import libvirt
 from lxml import etree
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.domain_read import read_vm
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.external_snapshots import MEMORY_FOLDER, ExternalSnapshots
@@ -55,8 +58,6 @@ from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind, SnapshotPosition
 from cimprovider.schemas.vm import VirtualMachine
 
-if TYPE_CHECKING:
-    from cimprovider.backends.libvirt.backend import LibvirtBackend
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,22 @@ S = libvirt.virDomainSnapshot
 
 
 class SnapshotOperations(ExternalSnapshots):
+    # Provided by LibvirtBackend (declared here, so this mixin needs no import of it).
+    _lock: threading.RLock
+    _connection: LibvirtConnection
+    _domain: Callable[[UUID], libvirt.virDomain]
+    _call: Callable[..., Any]
+    _check_open: Callable[[], None]
+    _idle_vm: Callable[[UUID, str], VirtualMachine]
+    _published: Callable[[UUID], VirtualMachine]
+    _read: Callable[[UUID], VirtualMachine | None]
+    _define: Callable[[libvirt.virDomain, VirtualMachine], None]
+    get_vm: Callable[[UUID], VirtualMachine]
+    list_vms: Callable[[], list[VirtualMachine]]
+
     # listing ------------------------------------------------------------
 
-    def list_snapshots(self: "LibvirtBackend", vm_id: UUID | None = None) -> list[Snapshot]:
+    def list_snapshots(self, vm_id: UUID | None = None) -> list[Snapshot]:
         vm_ids = [vm_id] if vm_id is not None else [vm.id for vm in self.list_vms()]
         found: list[Snapshot] = []
         for each in vm_ids:
@@ -79,11 +93,11 @@ class SnapshotOperations(ExternalSnapshots):
             found += [self._snapshot(domain, snap) for snap in self._call(lambda: domain.listAllSnapshots(0), "list snapshots")]
         return sorted(found, key=lambda snapshot: snapshot.created_at)
 
-    def get_snapshot(self: "LibvirtBackend", snapshot_id: UUID) -> Snapshot:
+    def get_snapshot(self, snapshot_id: UUID) -> Snapshot:
         domain, snap = self._find_snapshot(snapshot_id)
         return self._snapshot(domain, snap)
 
-    def snapshot_position(self: "LibvirtBackend", vm_id: UUID) -> SnapshotPosition:
+    def snapshot_position(self, vm_id: UUID) -> SnapshotPosition:
         domain = self._domain(vm_id)
         current = None
         try:
@@ -100,7 +114,7 @@ class SnapshotOperations(ExternalSnapshots):
     # changing -----------------------------------------------------------
 
     def create_snapshot(
-        self: "LibvirtBackend",
+        self,
         vm_id: UUID,
         name: str | None = None,
         kind: SnapshotKind = SnapshotKind.STANDARD,
@@ -154,7 +168,7 @@ class SnapshotOperations(ExternalSnapshots):
                 progress(100)
             return self._snapshot(domain, snap)
 
-    def apply_snapshot(self: "LibvirtBackend", snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
+    def apply_snapshot(self, snapshot_id: UUID, progress: ProgressCallback | None = None) -> VirtualMachine:
         with self._lock:
             self._check_open()
             domain, snap = self._find_snapshot(snapshot_id)
@@ -183,7 +197,7 @@ class SnapshotOperations(ExternalSnapshots):
                 progress(100)
             return self._published(vm.id)
 
-    def destroy_snapshot(self: "LibvirtBackend", snapshot_id: UUID, tree: bool = False) -> None:
+    def destroy_snapshot(self, snapshot_id: UUID, tree: bool = False) -> None:
         with self._lock:
             self._check_open()
             domain, snap = self._find_snapshot(snapshot_id)
@@ -223,7 +237,7 @@ class SnapshotOperations(ExternalSnapshots):
             self._forget_unread(domain, overlays)
             self._published(UUID(domain.UUIDString()))
 
-    def rename_snapshot(self: "LibvirtBackend", snapshot_id: UUID, name: str) -> Snapshot:
+    def rename_snapshot(self, snapshot_id: UUID, name: str) -> Snapshot:
         if not 1 <= len(name) <= 100:
             raise InvalidParameterError("name", "a snapshot name has 1 to 100 characters")
         with self._lock:
@@ -236,7 +250,7 @@ class SnapshotOperations(ExternalSnapshots):
 
     # plumbing -----------------------------------------------------------
 
-    def _snapshot(self: "LibvirtBackend", domain: libvirt.virDomain, snap: S) -> Snapshot:
+    def _snapshot(self, domain: libvirt.virDomain, snap: S) -> Snapshot:
         xml = etree.fromstring(snap.getXMLDesc(0))
         vm_id = UUID(domain.UUIDString())
         extras = parse_extras(xml)
@@ -256,7 +270,7 @@ class SnapshotOperations(ExternalSnapshots):
             frozen_disks=frozen_files(xml),
         )
 
-    def _find_snapshot(self: "LibvirtBackend", wanted: UUID) -> tuple[libvirt.virDomain, S]:
+    def _find_snapshot(self, wanted: UUID) -> tuple[libvirt.virDomain, S]:
         for domain in self._call(lambda: self._conn().listAllDomains(), "list domains"):
             vm_id = UUID(domain.UUIDString())
             for snap in self._call(lambda: domain.listAllSnapshots(0), "list snapshots"):
@@ -264,7 +278,7 @@ class SnapshotOperations(ExternalSnapshots):
                     return domain, snap
         raise NotFoundError(f"no snapshot {wanted}")
 
-    def _model_disks(self: "LibvirtBackend", domain: libvirt.virDomain, vm: VirtualMachine) -> dict[str, tuple[str | None, str]]:
+    def _model_disks(self, domain: libvirt.virDomain, vm: VirtualMachine) -> dict[str, tuple[str | None, str]]:
         """Every disk of the domain: target → (its file if a snapshot should
         freeze it, else None; its driver format)."""
         xml = etree.fromstring(domain.XMLDesc(0))
@@ -282,7 +296,7 @@ class SnapshotOperations(ExternalSnapshots):
                 disks[target.get("dev")] = (path, self._images.driver_format(path, declared))
         return disks
 
-    def _keep_media_ids(self: "LibvirtBackend", domain: libvirt.virDomain, before: VirtualMachine) -> None:
+    def _keep_media_ids(self, domain: libvirt.virDomain, before: VirtualMachine) -> None:
         """Moved onto overlays, the drives keep their media ids (the CIM
         side's instance ids): the metadata now names the new files."""
         moved = self._read(before.id)
@@ -295,7 +309,7 @@ class SnapshotOperations(ExternalSnapshots):
         if drives != moved.drives:
             self._define(domain, moved.replace(drives=drives))
 
-    def _remove_memory(self: "LibvirtBackend", path: str) -> None:
+    def _remove_memory(self, path: str) -> None:
         """A snapshot's memory file goes only if this server wrote it (in its
         own folder): a snapshot redefined elsewhere may name any file."""
         file = Path(path)
@@ -304,5 +318,5 @@ class SnapshotOperations(ExternalSnapshots):
             return
         file.unlink(missing_ok=True)
 
-    def _set_last_applied(self: "LibvirtBackend", domain: libvirt.virDomain, applied: UUID) -> None:
+    def _set_last_applied(self, domain: libvirt.virDomain, applied: UUID) -> None:
         domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, position_xml(applied), POSITION_PREFIX, POSITION_NAMESPACE, CONFIG)

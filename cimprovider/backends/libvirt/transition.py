@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 from uuid import UUID
 
 import libvirt
@@ -23,12 +23,9 @@ from cimprovider.backends.libvirt.host import start_networks
 from cimprovider.backends.libvirt.metadata import RUNTIME_NAMESPACE, RUNTIME_PREFIX, render_run
 from cimprovider.backends.libvirt.runtime import guest_power_flags
 from cimprovider.backends.protocol import ProgressCallback
-from cimprovider.backends.transitions import TransitionInFlight
+from cimprovider.backends.transitions import Settlement, TransitionInFlight
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
-
-if TYPE_CHECKING:
-    from cimprovider.backends.libvirt.backend import LibvirtBackend
 
 log = logging.getLogger(__name__)
 R = PowerRequest
@@ -39,7 +36,9 @@ POLL_SECONDS = 0.2
 class LibvirtTransition(TransitionInFlight):
     def __init__(
         self,
-        backend: "LibvirtBackend",
+        settlement: Settlement,
+        find_domain: Callable[[UUID], libvirt.virDomain],
+        call: Callable[[Callable[[], None], str], None],
         vm_id: UUID,
         request: PowerRequest,
         initial_state: PowerState,
@@ -48,23 +47,25 @@ class LibvirtTransition(TransitionInFlight):
         shutdown_timeout: float,
     ) -> None:
         super().__init__(vm_id, request, initial_state, transitional_state, end_state)
-        self._backend = backend
+        self._settlement = settlement
+        self._find_domain = find_domain
+        self._call = call  # libvirt's errors as the backend's
         self._shutdown_timeout = shutdown_timeout
 
     def _release(self) -> None:
-        self._backend._abandon_transition(self)
+        self._settlement.abandon(self)
 
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
         self._claim_run()
         report = progress or (lambda percent: None)
         try:
             report(10)
-            domain = self._backend._domain(self.vm_id)
-            self._backend._call(lambda: self._carry_out(domain, report), f"{self.request.value} the VM")
+            domain = self._find_domain(self.vm_id)
+            self._call(lambda: self._carry_out(domain, report), f"{self.request.value} the VM")
             report(80)
         finally:
             # Whatever failed, the VM must not stay reserved.
-            vm = self._backend._finish_transition(self)
+            vm = self._settlement.finish(self)
         report(100)
         return vm
 

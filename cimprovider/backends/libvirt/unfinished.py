@@ -18,20 +18,22 @@ SnapshotOperations."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import libvirt
 
 from cimprovider.backends.errors import NotFoundError
 from cimprovider.backends.images import ImageError
-from cimprovider.backends.libvirt.snapshot_xml import is_our_overlay, overlay_path
+from cimprovider.backends.libvirt.disk_images import DiskImages
 from cimprovider.backends.libvirt.external_snapshots import MEMORY_FOLDER
+from cimprovider.backends.libvirt.snapshot_xml import is_our_overlay, overlay_path
+from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.vm import VirtualMachine
 
-if TYPE_CHECKING:
-    from cimprovider.backends.libvirt.backend import LibvirtBackend
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,17 @@ JOB_WAIT_SECONDS = 120.0  # a running guest's memory may still be being written
 
 
 class UnfinishedSnapshotCleanup:
-    def discard_unfinished_snapshot(self: "LibvirtBackend", vm_id: UUID, snapshot_id: UUID) -> list[str]:
+    # Provided by LibvirtBackend and its SnapshotOperations.
+    _lock: threading.RLock
+    _config: ServerConfig
+    _images: DiskImages
+    _domain: Callable[[UUID], libvirt.virDomain]
+    _published: Callable[[UUID], VirtualMachine]
+    _current_files: Callable[[libvirt.virDomain], list[str]]
+    _commit_into_frozen: Callable[[libvirt.virDomain, set[str]], None]
+    destroy_snapshot: Callable[..., None]
+
+    def discard_unfinished_snapshot(self, vm_id: UUID, snapshot_id: UUID) -> list[str]:
         """Remove what a snapshot left whose job was cut short; returns the
         files deleted (and the snapshot's id when libvirt had finished it)."""
         with self._lock:
@@ -62,7 +74,7 @@ class UnfinishedSnapshotCleanup:
                 self._published(vm_id)
             return removed
 
-    def _undo_tagged_overlays(self: "LibvirtBackend", domain: libvirt.virDomain, tag: str) -> list[str]:
+    def _undo_tagged_overlays(self, domain: libvirt.virDomain, tag: str) -> list[str]:
         current = self._current_files(domain)
         ours = [path for path in current if _tagged(path, tag)]
         removed: list[str] = []
@@ -79,7 +91,7 @@ class UnfinishedSnapshotCleanup:
                 removed.append(beside)
         return removed
 
-    def _backing_of(self: "LibvirtBackend", path: str) -> str | None:
+    def _backing_of(self, path: str) -> str | None:
         try:
             return self._images.qemu_img.info(Path(path)).backing_filename
         except ImageError as error:

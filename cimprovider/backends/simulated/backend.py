@@ -34,7 +34,7 @@ from cimprovider.backends.simulated.snapshot_merge import SnapshotMerges
 from cimprovider.backends.simulated.snapshots import SnapshotOperations, Transaction
 from cimprovider.backends.simulated.store import SimulatedStore
 from cimprovider.backends.simulated.transition import SimulatedTransition
-from cimprovider.backends.transitions import plan_power_change, power_request
+from cimprovider.backends.transitions import Settlement, TransitionInFlight, plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.devices import Device, NetworkAdapter, PciDevice
@@ -197,10 +197,11 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
                 self._vms[vm_id] = vm.model_copy(update={"power_state": path.transitional})
                 self.events.publish(PowerStateChanged(vm_id=vm_id, old=vm.power_state, new=path.transitional, request=request))
             return SimulatedTransition(
-                self, vm_id, request, vm.power_state, path.transitional, path.end, self._config.transition_seconds
+                Settlement(self._finish_transition, self._abandon_transition),
+                vm_id, request, vm.power_state, path.transitional, path.end, self._config.transition_seconds,
             )
 
-    def _finish_transition(self, transition: SimulatedTransition) -> VirtualMachine:
+    def _finish_transition(self, transition: TransitionInFlight) -> VirtualMachine:
         with self._lock:
             self._busy.pop(transition.vm_id, None)
             try:
@@ -226,7 +227,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
             finally:
                 self._settled.notify_all()
 
-    def _abandon_transition(self, transition: SimulatedTransition) -> None:
+    def _abandon_transition(self, transition: TransitionInFlight) -> None:
         """Nothing was stored for the transition: only the reservation and
         the published transitional state are undone."""
         with self._lock:

@@ -5,16 +5,12 @@ backend to commit the end state."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from cimprovider.backends.protocol import ProgressCallback
-from cimprovider.backends.transitions import TransitionInFlight
+from cimprovider.backends.transitions import Settlement, TransitionInFlight
 from cimprovider.schemas.power import PowerRequest, PowerState
 from cimprovider.schemas.vm import VirtualMachine
-
-if TYPE_CHECKING:
-    from cimprovider.backends.simulated.backend import SimulatedBackend
 
 PROGRESS_STEPS = 10
 
@@ -22,7 +18,7 @@ PROGRESS_STEPS = 10
 class SimulatedTransition(TransitionInFlight):
     def __init__(
         self,
-        backend: "SimulatedBackend",
+        settlement: Settlement,
         vm_id: UUID,
         request: PowerRequest,
         initial_state: PowerState,
@@ -31,11 +27,11 @@ class SimulatedTransition(TransitionInFlight):
         seconds: float,
     ) -> None:
         super().__init__(vm_id, request, initial_state, transitional_state, end_state)
-        self._backend = backend
+        self._settlement = settlement
         self._seconds = seconds
 
     def _release(self) -> None:
-        self._backend._abandon_transition(self)
+        self._settlement.abandon(self)
 
     def run(self, progress: ProgressCallback | None = None) -> VirtualMachine:
         self._claim_run()
@@ -47,7 +43,7 @@ class SimulatedTransition(TransitionInFlight):
             time.sleep(self._seconds / PROGRESS_STEPS)
         finally:
             # Even if a progress callback fails, the VM must not stay reserved.
-            vm = self._backend._finish_transition(self)
+            vm = self._settlement.finish(self)
         if progress is not None:
             progress(100)
         return vm
