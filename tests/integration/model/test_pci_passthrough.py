@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pywbem import CIMInstanceName
+from pywbem import CIMInstanceName, Uint16
 
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, settings_of, wait_job
 from tests.support.live import in_process_server
@@ -99,6 +99,14 @@ def test_an_allowed_device_is_given_to_a_vm_and_taken_back(conn):
     assert assignable(conn, *ALLOWED) is None
     twins = [d for d in conn.EnumerateInstances("Msvm_PciExpress") if d["LocationPath"] == device["LocationPath"]]
     assert sorted(d["SystemName"] for d in twins) == sorted([device["SystemName"], vm["Name"]])
+
+    # A setting the model cannot honour is refused, never dropped: virtual functions (SR-IOV).
+    setting["VirtualFunctions"] = [Uint16(1)]
+    code, out = conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[setting.tocimxmlstr()])
+    job = wait_job(conn, out["Job"]) if int(code) == 4096 else None
+    assert (int(code) if job is None else job["ErrorCode"]) == 32773
+    assert job is None or "VirtualFunctions" in job["ErrorDescription"]
+    assert conn.GetInstance(setting.path)["VirtualFunctions"] == [0]
 
     other = define_vm(conn, "dda-other")
     code, description = add_pci(conn, other, str(device.path))
