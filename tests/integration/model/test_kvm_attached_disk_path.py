@@ -18,7 +18,7 @@ import pytest
 from pywbem import Uint64
 
 from tests.integration.model.hyperv import NS, check, request_state, service, settings_of
-from tests.integration.storage.transfer_client import export
+from tests.integration.storage.transfer_client import definition_file, export, import_planned, realize
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 from tests.support.live import in_process_server
 
@@ -71,6 +71,31 @@ def test_hostresource_shows_the_file_attached_and_export_reads_the_copy(tmp_path
         exported = list((root / "exported").rglob("Virtual Hard Disks/*"))
         assert len(exported) == 1
         qemu_io(exported[0], image_format(exported[0]), "read -P 0x6b 1M 1M")
+        # The export is its own disk: it names no file of this host.
+        assert str(attached) not in definition_file(root / "exported" / f"attached-{tag}").read_text()
     qemu_io(attached, fmt, "read -P 0x5a 0 1M")
     qemu_io(attached, fmt, "read -P 0 1M 1M")  # the file attached is as it was
 
+
+
+def test_an_imported_definition_cannot_make_hostresource_name_another_file(tmp_path: Path) -> None:
+    """A definition file's drives name their disks inside the export folder;
+    an attached_path written into it (naming any host file) is not kept."""
+    data = tmp_path / "data"
+    root = data / "storage"
+    root.mkdir(parents=True)
+    disk = root / "own.vhd"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", str(disk), "4M"], check=True)
+    with in_process_server(data) as server:
+        conn = server.connection(NS)
+        vm = vm_with_disk(conn, "exported", disk)
+        export(conn, vm, root / "out")
+        definition = definition_file(root / "out" / "exported")
+        document = json.loads(definition.read_text())
+        for drive in document["vm"]["drives"]:
+            if drive.get("media"):
+                drive["media"]["attached_path"] = "/etc/shadow"
+        definition.write_text(json.dumps(document))
+        imported = realize(conn, import_planned(conn, definition))
+        [shown] = disk_paths(conn, imported)
+        assert shown != "/etc/shadow" and Path(shown).is_relative_to(root)

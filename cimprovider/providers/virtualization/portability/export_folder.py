@@ -83,7 +83,8 @@ def _with_copies(vm: VirtualMachine, disk_names: dict[str, str]) -> VirtualMachi
     drives = []
     for drive in vm.drives:
         name = disk_names.get(str(drive.id))
-        media = drive.media.replace(path=f"{DISK_FOLDER}/{name}") if drive.media and name else None
+        # The copy is the disk from now on: the file once attached is this host's business only.
+        media = drive.media.replace(path=f"{DISK_FOLDER}/{name}", attached_path=None) if drive.media and name else None
         drives.append(drive.replace(media=media))
     return vm.model_copy(update={"drives": tuple(drives)})
 
@@ -212,4 +213,5 @@ def _checked_drive(drive: Drive, folder: Path, index: int) -> Drive:
             raise DefinitionError("SystemDefinitionFile", f"{field}: {current} is a symbolic link")
     if not stat.S_ISREG(os.lstat(current).st_mode):
         raise DefinitionError("SystemDefinitionFile", f"{field}: {current} is not a regular file")
-    return drive.replace(media=drive.media.replace(path=str(current)))
+    # A path the file names beyond its own disks (attached_path) is not believed.
+    return drive.replace(media=drive.media.replace(path=str(current), attached_path=None))

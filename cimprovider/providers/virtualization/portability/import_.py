@@ -318,7 +318,8 @@ def define_from(backend: Any, vm: VirtualMachine, media: dict[UUID, str], keep_d
                 continue
             placed = drive.replace(controller_id=target.id)
             if drive.drive_type is DriveType.DISK or drive.id in media:
-                placed = placed.replace(media=drive.media.replace(path=media[drive.id]) if drive.id in media else None)
+                copied = drive.media.replace(path=media[drive.id], attached_path=None) if drive.id in media else None
+                placed = placed.replace(media=copied)
             elif not keep_dvd_media:
                 placed = placed.replace(media=None)  # an ISO the export left out
             backend.add_device(defined.id, placed)
