@@ -5,18 +5,20 @@ is whatever libvirtd had made: an overlay beside the VM's disk and a
 guest's memory file with no snapshot recorded, a VM moved onto such an
 overlay, or (libvirtd finishing after the job was judged) a whole snapshot
 whose job reads failed. The restarted server removes each and leaves the
-VM on the disk it ran on, with its content. The kill's instant is fixed as
-in tests/integration/storage/test_interrupted_jobs.py: the job records are
-written as a kill at that instant leaves them."""
+VM on the disk it ran on, with its content. The server is killed (SIGKILL) and its
+instant fixed as in tests/integration/storage/test_interrupted_jobs.py: the
+job records are written as a kill at that instant leaves them."""
 
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import uuid
 from pathlib import Path
 
 import libvirt
+import pywbem
 
 from cimprovider.backends.libvirt.snapshot_xml import overlay_path
 from qemu_host import URI, Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
@@ -24,7 +26,7 @@ from test_qemu_snapshots import qemu_io, vm_on
 from tests.integration.storage.snapshots_client import take_with_job
 from tests.integration.storage.test_interrupted_jobs import job_id, reopened, running_copy
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
-from tests.support.live import in_process_server
+from tests.support.live import serve_process
 
 NS = "root/virtualization/v2"
 COMPLETED, EXCEPTION = 7, 10
@@ -40,14 +42,16 @@ def raw_disk(host: Host, name: str) -> Path:
 def test_what_a_cut_short_snapshot_left_is_gone_after_the_restart(host: Host, tmp_path: Path) -> None:
     disk = raw_disk(host, "cut.img")
     data = tmp_path / "data"
-    options = {"backend": "libvirt", "libvirt_uri": URI, "libvirt_domain_type": "qemu", "storage_roots": [host.workdir]}
+    args = ("--port", "0", "--data-dir", str(data), "--backend", "libvirt", "--libvirt-uri", URI,
+            "--libvirt-domain-type", "qemu", "--storage-root", str(host.workdir))
     name = f"{host.tag}-cut"
     host.domains.append(name)
-    with in_process_server(data, **options) as server:
-        conn = server.connection(NS)
+    with serve_process(*args) as served:
+        conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
         vm = vm_with_disk(conn, name, disk)
         _, finished = take_with_job(conn, vm)
         running_on = disk_paths(conn, vm)[0]  # the overlay the snapshot moved the VM onto
+        assert served.stop(signal.SIGKILL) == -signal.SIGKILL
 
     lost = uuid.uuid4()
     reopened(data / "jobs.sqlite3", job_id(finished))  # killed after libvirt made it: reads completed
@@ -58,8 +62,8 @@ def test_what_a_cut_short_snapshot_left_is_gone_after_the_restart(host: Host, tm
     memory.parent.mkdir(exist_ok=True)
     memory.write_bytes(b"a guest's memory, half written")
 
-    with in_process_server(data, **options) as server:
-        conn = server.connection(NS)
+    with serve_process(*args) as served:
+        conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
         jobs = {j["InstanceID"].lower(): j for j in conn.EnumerateInstances("Msvm_ConcreteJob")}
         assert (jobs[cut]["JobState"], jobs[cut]["ErrorCode"]) == (EXCEPTION, 32768)
         assert "interrupted" in jobs[cut]["ErrorDescription"]
@@ -67,6 +71,7 @@ def test_what_a_cut_short_snapshot_left_is_gone_after_the_restart(host: Host, tm
         assert not overlay.exists() and not memory.exists()
         assert disk_paths(conn, vm) == [running_on]
         assert len(conn.Associators(vm, AssocClass="Msvm_SnapshotOfVirtualSystem")) == 1
+        assert served.stop() == 0
 
 
 def test_a_vm_moved_onto_an_overlay_without_a_snapshot_goes_back_onto_its_disk(host: Host) -> None:
