@@ -157,6 +157,8 @@ class ExternalSnapshots:
     def _backed_by(self, path: str, read: set[str]) -> bool:
         """Whether a file still read has `path` as its backing file."""
         for other in read:
+            if other.endswith(".qcow2") and not self._images.inside_roots(other):
+                return True  # never opened, so it may read through `path`: that one stays
             if Path(other).is_file() and other.endswith(".qcow2"):
                 try:
                     if self._images.qemu_img.info(Path(other)).backing_filename == path:

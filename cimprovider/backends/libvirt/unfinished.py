@@ -76,7 +76,7 @@ class UnfinishedSnapshotCleanup:
 
     def _undo_tagged_overlays(self, domain: libvirt.virDomain, tag: str) -> list[str]:
         current = self._current_files(domain)
-        ours = [path for path in current if _tagged(path, tag)]
+        ours = [path for path in current if _tagged(path, tag) and self._images.inside_roots(path)]
         removed: list[str] = []
         if ours and domain.isActive():
             log.warning("VM %s runs on %s, left by a snapshot cut short; kept until it is off", domain.name(), ", ".join(ours))

@@ -1,11 +1,17 @@
-"""A libvirt snapshot's memory file is deleted with the snapshot only when
-the server wrote it, in its own folder of the data directory. A snapshot
-redefined outside the server (virsh snapshot-create --redefine) may name
-any file as its memory: destroying it must leave that file alone."""
+"""A libvirt snapshot's files are handled only inside the server's own
+places. Its memory file is deleted with the snapshot only when the server
+wrote it, in its own folder of the data directory: a snapshot redefined
+outside the server (virsh snapshot-create --redefine) may name any file as
+its memory, and destroying it must leave that file alone. And when the
+server looks for disks still reading through an overlay it made, a disk
+outside the storage roots (added to the domain elsewhere) is never opened
+to find out; the overlay is kept for it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import subprocess
 
 import libvirt
 import pytest
@@ -15,6 +21,7 @@ from cimprovider.backends.libvirt.external_snapshots import MEMORY_FOLDER
 from cimprovider.schemas import PowerRequest
 from tests.backends.backend_scenarios import new_vm
 from tests.backends.conftest import LIBVIRT_TEST_URI, BackendHarness
+from tests.support.untouched import assert_untouched, fingerprint
 
 
 @pytest.fixture
@@ -70,3 +77,16 @@ def test_a_memory_file_the_server_wrote_goes_with_its_snapshot(harness: BackendH
 
     backend.destroy_snapshot(snapshot.id)
     assert not ours.exists()
+
+
+def test_a_disk_outside_the_roots_is_not_opened_to_see_what_it_reads_through(harness: BackendHarness, tmp_path: Path) -> None:
+    backend = harness.open()
+    harness.storage.mkdir(parents=True, exist_ok=True)
+    overlay = harness.storage / "system-snap-0badf00d.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(overlay), "4M"], check=True)
+    outside = tmp_path / "elsewhere" / "reader.qcow2"
+    outside.parent.mkdir()
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(overlay), "-F", "qcow2", str(outside)], check=True)
+    before = fingerprint(outside)
+    assert backend._backed_by(str(overlay), {str(outside)})  # kept: it may read through it
+    assert_untouched(outside, before)
