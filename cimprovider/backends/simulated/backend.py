@@ -82,8 +82,11 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         self._busy: dict[UUID, PowerState] = {}
         # VMs migrating (their storage or themselves): no change until done.
         self._held: set[UUID] = set()
+        conditions = self._store.load_conditions()  # a crash outlives a restart, until the VM starts again
         for vm_id, document, started_at in self._store.load_vms():
             vm = VirtualMachine.model_validate_json(document)
+            if vm_id in conditions:
+                vm = vm.model_copy(update={"condition": VmCondition.model_validate_json(conditions[vm_id])})
             self._vms[vm.id] = vm
             if started_at is not None:
                 self._started_at[vm.id] = started_at
@@ -330,6 +333,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
             stored = vm.model_copy(update={"power_state": self._busy[vm.id]})
         with self._store.transaction() as db:
             self._store.put_vm(db, str(vm.id), stored.model_dump_json(), stored_start)  # type: ignore[arg-type]
+            self._store.put_condition(db, str(vm.id), None if vm.condition == VmCondition() else vm.condition.model_dump_json())
             if next_mac is not None and next_mac != self._next_mac:
                 self._store.set_meta(db, "next_mac", str(next_mac))
             if also is not None:

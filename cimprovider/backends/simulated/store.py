@@ -29,6 +29,10 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS snapshot_disks (path TEXT PRIMARY KEY, vm_id TEXT NOT NULL)",
     # Imported definitions not yet realized (PlannedSystem as JSON).
     "CREATE TABLE IF NOT EXISTS planned_systems (id TEXT PRIMARY KEY, document TEXT NOT NULL)",
+    # What the simulated hypervisor says of a VM's health (VmCondition as
+    # JSON: a crash) until the VM starts again. A reading, not a setting, so
+    # not in the VM's document (which is also what exports copy).
+    "CREATE TABLE IF NOT EXISTS vm_conditions (vm_id TEXT PRIMARY KEY, document TEXT NOT NULL)",
 )
 SCHEMA_VERSION = "1"
 MARKER = FileMarker(0x43494D48, "host database", frozenset({"meta", "vms"}), "start a new host")  # "CIMH"
@@ -70,6 +74,18 @@ class SimulatedStore:
     @staticmethod
     def delete_vm(db: sqlite3.Connection, vm_id: str) -> None:
         db.execute("DELETE FROM vms WHERE id = ?", (vm_id,))
+        db.execute("DELETE FROM vm_conditions WHERE vm_id = ?", (vm_id,))
+
+    def load_conditions(self) -> dict[str, str]:
+        return dict(self.read().execute("SELECT vm_id, document FROM vm_conditions").fetchall())
+
+    @staticmethod
+    def put_condition(db: sqlite3.Connection, vm_id: str, document: str | None) -> None:
+        """None: the VM is healthy, nothing to keep."""
+        if document is None:
+            db.execute("DELETE FROM vm_conditions WHERE vm_id = ?", (vm_id,))
+        else:
+            db.execute("INSERT OR REPLACE INTO vm_conditions VALUES (?, ?)", (vm_id, document))
 
     def load_snapshots(self) -> list[str]:
         return [row[0] for row in self.read().execute("SELECT document FROM snapshots ORDER BY rowid")]
