@@ -27,6 +27,7 @@ from cimprovider.backends.errors import BackendError, InvalidParameterError, Inv
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
+from cimprovider.backends.libvirt.agents import AgentWatch
 from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
@@ -97,7 +98,9 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         self._host: Host | None = None
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
         self._health = HealthReport(self.name, self._queue.put)
-        self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed)
+        self._agents = AgentWatch()
+        self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed,
+                                             lambda uuid, state, reason: self._agents.on_event(UUID(uuid), state, reason))
         explicit = "libvirt_domain_type" in config.model_fields_set
         try:
             self._domain_type, why = self._call(
@@ -266,7 +269,8 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             started_at = find_started_at(live) if live is not None else None
             if live is not None and started_at is None:
                 started_at = self._first_seen_running.setdefault(vm_id, time.time())
-            return self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at)
+            read = self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at)
+            return self._agents.figures(vm, read)
 
         return self._call(figures, "read the VM's figures")
 
@@ -274,7 +278,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         """One bulk call for every domain (see statistics.py)."""
         with self._lock:
             known = dict(self._seen)
-        return self._call(lambda: all_counters(self._conn(), known), "read the VMs' statistics")
+        return self._call(lambda: all_counters(self._conn(), known, self._agents.heartbeats(known)), "read the VMs' statistics")
 
     # key-value pairs ----------------------------------------------------
 

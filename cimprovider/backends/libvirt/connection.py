@@ -69,6 +69,9 @@ CONNECTION_ERRORS = frozenset(
 
 
 NETWORK_EVENT = "network:"
+# (domain UUID, agent state, reason): libvirt's agent lifecycle event, and a
+# guest reset as (disconnected, domain started) — a new boot with no agent yet.
+AgentListener = Callable[[str, int, int], None]
 
 
 class LibvirtConnection:
@@ -77,11 +80,13 @@ class LibvirtConnection:
         uri: str,
         on_domain_event: Callable[[str], None],
         on_health: Callable[[bool, str], None],
+        on_agent: AgentListener | None = None,
     ) -> None:
         ensure_event_loop()
         self.uri = uri
         self._on_domain_event = on_domain_event
         self._on_health = on_health
+        self._on_agent = on_agent
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._reconnecting: threading.Thread | None = None
@@ -130,7 +135,11 @@ class LibvirtConnection:
         except libvirt.libvirtError:
             pass  # local drivers have nothing to keep alive
         conn.registerCloseCallback(self._closed_by_libvirt, None)
-        ids = [conn.domainEventRegisterAny(None, event, self._domain_event, None) for event in DOMAIN_EVENTS]
+        # libvirt takes one callback per event: a reset also restarts the agent's story.
+        handlers = {libvirt.VIR_DOMAIN_EVENT_ID_REBOOT: self._guest_reset}
+        ids = [conn.domainEventRegisterAny(None, event, handlers.get(event, self._domain_event), None) for event in DOMAIN_EVENTS]
+        if self._on_agent is not None:
+            ids.append(conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE, self._agent_event, None))
         network_ids = [conn.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._network_event, None)]
         with self._lock:
             self._conn, self._callback_ids, self._network_callback_ids = conn, ids, network_ids
@@ -160,6 +169,18 @@ class LibvirtConnection:
             self._on_domain_event(domain.UUIDString())
         except Exception:  # an exception here would be lost in libvirt's loop
             log.exception("handling a libvirt event failed")
+
+    def _agent_event(self, conn: libvirt.virConnect, domain: libvirt.virDomain, state: int, reason: int, opaque: object) -> None:
+        try:
+            if self._on_agent is not None:
+                self._on_agent(domain.UUIDString(), state, reason)
+        except Exception:  # an exception here would be lost in libvirt's loop
+            log.exception("handling a libvirt agent event failed")
+
+    def _guest_reset(self, conn: libvirt.virConnect, domain: libvirt.virDomain, opaque: object) -> None:
+        self._domain_event(conn, domain)
+        self._agent_event(conn, domain, libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED,
+                          libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_STARTED, opaque)
 
     def _network_event(self, conn: libvirt.virConnect, network: libvirt.virNetwork, *args: object) -> None:
         """A network defined, undefined, started or stopped (by us or virsh):

@@ -16,6 +16,7 @@ import libvirt
 from cimprovider.backends.libvirt.condition import condition_of
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.runtime import HeartbeatState
 from cimprovider.schemas.statistics import DiskCounters, NicCounters, VmCounters
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -36,13 +37,20 @@ _STATES = {
 }
 
 
-def all_counters(conn: libvirt.virConnect, known: Mapping[UUID, VirtualMachine]) -> list[VmCounters]:
-    """`known` are the VMs as last read (for their power state and devices)."""
-    return [domain_counters(UUID(bytes=domain.UUID()), stats, known.get(UUID(bytes=domain.UUID())))
-            for domain, stats in conn.getAllDomainStats(STATS, 0)]
+def all_counters(conn: libvirt.virConnect, known: Mapping[UUID, VirtualMachine],
+                 heartbeats: Mapping[UUID, HeartbeatState] | None = None) -> list[VmCounters]:
+    """`known` are the VMs as last read (for their power state and devices);
+    `heartbeats` what the agents' events said (the statistics do not)."""
+    heartbeats = heartbeats or {}
+    found = []
+    for domain, stats in conn.getAllDomainStats(STATS, 0):
+        vm_id = UUID(bytes=domain.UUID())
+        found.append(domain_counters(vm_id, stats, known.get(vm_id), heartbeats.get(vm_id, HeartbeatState.UNKNOWN)))
+    return found
 
 
-def domain_counters(vm_id: UUID, stats: Mapping[str, Any], vm: VirtualMachine | None) -> VmCounters:
+def domain_counters(vm_id: UUID, stats: Mapping[str, Any], vm: VirtualMachine | None,
+                    heartbeat: HeartbeatState = HeartbeatState.UNKNOWN) -> VmCounters:
     state = vm.power_state if vm is not None else _STATES.get(stats.get("state.state", 0), PowerState.OFF)
     vcpus = int(stats.get("vcpu.current") or (vm.processor.count if vm is not None else 1))
     memory_kib = stats.get("balloon.current", 0) if state is not PowerState.OFF else 0
@@ -57,6 +65,7 @@ def domain_counters(vm_id: UUID, stats: Mapping[str, Any], vm: VirtualMachine | 
         # The same call says why a domain is paused or off: a crash or an
         # internal error reads here within one interval.
         condition=condition_of(int(stats.get("state.state", 0)), int(stats.get("state.reason", 0))),
+        heartbeat=heartbeat,
     )
 
 

@@ -1,0 +1,84 @@
+"""A guest whose agent goes away, on the libvirt backend: libvirt's agent
+lifecycle event (delivered here as libvirt's event loop delivers it; the
+test driver runs no agents) turns the running VM to Major Failure / Lost
+Communication at the next sampling interval once the grace has passed and
+raises CIM_AlertIndications about it and its heartbeat component (whose
+read the test driver's fake agent answers; tier 2 reads it lost); the
+agent's return is the all-clear. The watch itself: the grace, a reset and
+a stop begin again with no agent."""
+
+from __future__ import annotations
+
+
+from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
+from cimprovider.backends.libvirt import LibvirtBackend
+from cimprovider.backends.libvirt.agents import CLOSED_BY_GUEST, CONNECTED, DISCONNECTED, GRACE_SECONDS, GUEST_STARTED, AgentWatch
+from cimprovider.schemas import HeartbeatState, PowerState
+from tests.support.alerts import NS, about, alert_streams, next_alert
+from tests.support.live import in_process_server
+
+
+def test_an_agent_that_goes_away_is_a_lost_heartbeat_until_it_comes_back(tmp_path) -> None:
+    parts = []
+    with in_process_server(tmp_path, extensions=[lambda registry, catalog, p: parts.append(p)], backend="libvirt",
+                           libvirt_uri="test:///default", metrics_interval_seconds=0.2) as live:
+        backend = parts[0].metrics.backend
+        assert isinstance(backend, LibvirtBackend)
+        conn = live.connection(NS)
+        vm = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["ElementName"] == "test")
+        assert (vm["EnabledState"], vm["HealthState"]) == (2, 5)
+        connection = backend._connection
+        domain = connection.get().lookupByName("test")
+        with alert_streams(live) as streams:
+            connection._agent_event(connection.get(), domain, DISCONNECTED, CLOSED_BY_GUEST, None)
+            lost = next_alert(streams["dmtf"], about(vm["Name"]))
+            component_lost = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+            sick = conn.GetInstance(vm.path)
+            connection._agent_event(connection.get(), domain, CONNECTED, CLOSED_BY_GUEST, None)
+            back = next_alert(streams["dmtf"], about(vm["Name"]))
+            component_back = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+        healthy = conn.GetInstance(vm.path)
+    assert (sick["EnabledState"], sick["HealthState"], list(sick["OperationalStatus"])) == (2, 20, [13])
+    assert "heartbeat is lost" in sick["StatusDescriptions"][0]
+    assert (lost["PerceivedSeverity"], lost["ProbableCause"]) == (5, 30)  # Major, Loss of Signal
+    assert (component_lost["PerceivedSeverity"], component_lost["ProbableCause"]) == (5, 30)
+    assert (back["PerceivedSeverity"], back["ProbableCause"]) == (2, 59)  # Information, Previous Alert Cleared
+    assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
+    assert (healthy["HealthState"], list(healthy["OperationalStatus"])) == (5, [2])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+
+def test_the_watch_waits_out_the_grace_and_a_reset_or_a_stop_begins_again(backend: LibvirtBackend) -> None:
+    vm = next(v for v in backend.list_vms() if v.power_state is PowerState.RUNNING)
+    clock = Clock()
+    watch = AgentWatch(clock)
+    watch.on_event(vm.id, DISCONNECTED, CLOSED_BY_GUEST)
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN  # a guest shutting down stops its agent first
+    clock.now += GRACE_SECONDS
+    assert watch.heartbeat(vm) is HeartbeatState.LOST_COMMUNICATION
+    paused = vm.model_copy(update={"power_state": PowerState.PAUSED})
+    assert watch.heartbeat(paused) is HeartbeatState.UNKNOWN
+    assert watch.heartbeat(vm) is HeartbeatState.LOST_COMMUNICATION  # paused and resumed, still gone
+
+    watch.on_event(vm.id, DISCONNECTED, GUEST_STARTED)  # a reset: booting, no agent yet
+    clock.now += GRACE_SECONDS
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN
+
+    watch.on_event(vm.id, DISCONNECTED, CLOSED_BY_GUEST)
+    clock.now += GRACE_SECONDS
+    assert watch.heartbeat(vm.model_copy(update={"power_state": PowerState.OFF})) is HeartbeatState.UNKNOWN
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN  # started again: a new run
+
+    without = vm.model_copy(update={"integration_services": tuple(
+        s.model_copy(update={"enabled": False}) if s.service.value == "heartbeat" else s for s in vm.integration_services)})
+    watch.on_event(vm.id, DISCONNECTED, CLOSED_BY_GUEST)
+    clock.now += GRACE_SECONDS
+    assert watch.heartbeat(without) is HeartbeatState.UNKNOWN  # no heartbeat service, no heartbeat to lose
