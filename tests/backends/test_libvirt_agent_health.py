@@ -82,3 +82,6 @@ def test_the_watch_waits_out_the_grace_and_a_reset_or_a_stop_begins_again(backen
     watch.on_event(vm.id, DISCONNECTED, CLOSED_BY_GUEST)
     clock.now += GRACE_SECONDS
     assert watch.heartbeat(without) is HeartbeatState.UNKNOWN  # no heartbeat service, no heartbeat to lose
+    assert watch.heartbeats({vm.id: vm}) == {vm.id: HeartbeatState.LOST_COMMUNICATION}
+    assert watch.heartbeats({}) == {}
+    assert watch.heartbeats({vm.id: vm}) == {vm.id: HeartbeatState.UNKNOWN}  # destroyed and defined again: forgotten

@@ -65,6 +65,9 @@ class AgentWatch:
         return HeartbeatState.LOST_COMMUNICATION
 
     def heartbeats(self, known: Mapping[UUID, VirtualMachine]) -> dict[UUID, HeartbeatState]:
+        with self._lock:
+            for gone in set(self._closed) - set(known):
+                del self._closed[gone]  # a VM that is gone has no agent to wait for
         return {vm_id: self.heartbeat(vm) for vm_id, vm in known.items()}
 
     def figures(self, vm: VirtualMachine, read: RuntimeFigures) -> RuntimeFigures:
