@@ -369,7 +369,11 @@ def listening_socket(server: uvicorn.Server) -> socket.socket:
     application's start-up and leave with SystemExit from inside a task)."""
     host, port = server.config.host, server.config.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on
+    # sockets that say they are TCP. With Nagle on, an answer written as
+    # headers then body waits for the client's delayed acknowledgement of
+    # the headers: 40 ms per request on a kept-alive connection.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
