@@ -25,6 +25,9 @@ DMTF = 2
 
 # Yields the paths (namespace set) of a profile's central instances.
 CentralInstances = Callable[[OperationContext], Iterable[CIMInstanceName]]
+# The central instance a path names (its path as `central` gives it), or
+# None when it names none: the answer for one element, without listing.
+CentralInstance = Callable[[OperationContext, CIMInstanceName], CIMInstanceName | None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Profile:
     # element of another class then never asks `central` (which may list
     # every VM) about it.
     central_classes: tuple[str, ...] = ()
+    # For profiles with many central instances (a VM each): traversal from
+    # an element asks this about that element alone.
+    central_instance: CentralInstance | None = None
 
     def may_centre(self, element: CIMInstanceName) -> bool:
         return not self.central_classes or element.classname.lower() in {c.lower() for c in self.central_classes}
@@ -117,8 +123,12 @@ class ConformsToProfileProvider(AssociationProvider):
         for profile in self.catalog.profiles:
             yield from self.conformances(ctx, profile)
 
-    def conformances(self, ctx: OperationContext, profile: Profile) -> Iterator[CIMInstance]:
-        for element in profile.central(ctx) if profile.central is not None else ():
+    def conformances(
+        self, ctx: OperationContext, profile: Profile, elements: Iterable[CIMInstanceName] | None = None
+    ) -> Iterator[CIMInstance]:
+        if elements is None:
+            elements = profile.central(ctx) if profile.central is not None else ()
+        for element in elements:
             yield _association(
                 "CIM_ElementConformsToProfile",
                 ctx.namespace,
@@ -134,9 +144,18 @@ class ConformsToProfileProvider(AssociationProvider):
         else:
             chosen = [p for p in self.catalog.profiles if p.may_centre(target)]
         for profile in chosen:
-            for instance in self.conformances(ctx, profile):
+            for instance in self.conformances(ctx, profile, self._central_at(ctx, profile, target)):
                 if references_target(instance, target, role):
                     yield instance
+
+    @staticmethod
+    def _central_at(ctx: OperationContext, profile: Profile, target: CIMInstanceName) -> list[CIMInstanceName] | None:
+        """The central instance `target` is, when the profile can tell
+        without listing them all (None: list them)."""
+        if profile.central_instance is None or target.classname.lower() == "cim_registeredprofile":
+            return None
+        found = profile.central_instance(ctx, target)
+        return [found] if found is not None else []
 
 
 class ReferencedProfileProvider(AssociationProvider):

@@ -259,6 +259,8 @@ _POOLED_DEVICES = {
     "msvm_syntheticethernetport": kinds.SYNTHETIC_NIC,
 }
 
+_POOL_CLASSES = frozenset(kind.pool_class.lower() for kind in _POOLED_DEVICES.values())
+
 
 class ElementAllocatedFromPool(PerVm):
     classname = "Msvm_ElementAllocatedFromPool"
@@ -271,7 +273,10 @@ class ElementAllocatedFromPool(PerVm):
                 yield self.virt.setting_path(kind.pool_class, pool_id(kind)), self.virt.device_path(device.classname, vm.id, device.values["DeviceID"])
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        # From a pool: every running VM's devices of that kind.
+        # From a pool: every VM's devices of that kind. From anything else
+        # (a VM, a device) there is nothing on this side.
+        if left.classname.lower() not in _POOL_CLASSES:
+            return iter(())
         return (r for l, r in self.pairs() if same_instance(l, left))
 
 

@@ -15,6 +15,7 @@ from pywbem import CIMInstanceName
 
 from cimprovider.providers.base import OperationContext
 from cimprovider.providers.interop import Profile, ProfileCatalog
+from cimprovider.providers.paths import same_path
 from cimprovider.providers.virtualization import kinds
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import CS, Virtualization
@@ -33,6 +34,13 @@ def register_profiles(catalog: ProfileCatalog, virt: Virtualization) -> None:
         for vm in virt.backend.list_vms():
             yield virt.vm_path(vm.id)
 
+    def one_host(ctx: OperationContext, element: CIMInstanceName) -> CIMInstanceName | None:
+        return virt.host_path() if same_path(element, virt.host_path()) else None
+
+    def one_vm(ctx: OperationContext, element: CIMInstanceName) -> CIMInstanceName | None:
+        vm_id = virt.vm_from_system(element) if element.classname.lower() == CS.lower() else None
+        return virt.vm_path(vm_id) if vm_id is not None and virt.find_vm(vm_id) is not None else None
+
     def pools(*chosen: ResourceKind) -> Central:
         def central(ctx: OperationContext) -> Iterator[CIMInstanceName]:
             for kind in chosen:
@@ -46,9 +54,10 @@ def register_profiles(catalog: ProfileCatalog, virt: Virtualization) -> None:
 
     namespace = virt.namespace
     pool_classes = tuple(dict.fromkeys(kind.pool_class for kind in kinds.KINDS))
-    catalog.add(Profile(SYSTEM_VIRTUALIZATION, "1.0.0", central=host, central_namespace=namespace, central_classes=(CS,)))
+    catalog.add(Profile(SYSTEM_VIRTUALIZATION, "1.0.0", central=host, central_namespace=namespace, central_classes=(CS,),
+                        central_instance=one_host))
     catalog.add(Profile(VIRTUAL_SYSTEM, "1.0.0", central=vms, central_namespace=namespace, scoped_by=SYSTEM_VIRTUALIZATION,
-                        central_classes=(CS,)))
+                        central_classes=(CS,), central_instance=one_vm))
     components: tuple[tuple[str, Central, tuple[str, ...]], ...] = (
         ("Resource Allocation", pools(*kinds.KINDS), pool_classes),
         ("Allocation Capabilities", capabilities, (ALLOCATION_CAPABILITIES,)),

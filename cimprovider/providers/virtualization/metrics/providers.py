@@ -22,6 +22,13 @@ from cimprovider.providers.virtualization.metrics.values import Metering, measur
 from cimprovider.providers.virtualization.model import Virtualization
 
 
+_DEFINITION_CLASSES = frozenset(name.lower() for name in DEFINITION_CLASSES)
+
+
+def _is_definition(path: CIMInstanceName) -> bool:
+    return path.classname.lower() in _DEFINITION_CLASSES
+
+
 def definition_path(virt: Virtualization, definition: MetricDefinition) -> CIMInstanceName:
     return virt.renderer.reference(definition.classname, {"Id": definition.id})
 
@@ -72,19 +79,20 @@ class MetricValueProvider(InstanceProvider):
 
 class _Metered(PerVm):
     """Per-VM pairs; a definition (which names no VM) is looked up among
-    every VM's pairs."""
+    every VM's pairs. Anything else that names no VM (the host, a
+    snapshot's settings) is in no pair, and costs nothing."""
 
     def __init__(self, virt: Virtualization, metering: Metering) -> None:
         super().__init__(virt)
         self.metering = metering
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        if self.vm_of(left) is None:
+        if _is_definition(left):
             return (r for l, r in self.pairs() if same_instance(l, left))
         return super().rights(left)
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        if self.vm_of(right) is None:
+        if _is_definition(right):
             return (l for l, r in self.pairs() if same_instance(r, right))
         return super().lefts(right)
 

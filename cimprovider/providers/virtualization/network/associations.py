@@ -7,9 +7,11 @@ device → endpoint (Msvm_EthernetDeviceSAPImplementation), switch port's
 endpoint → the host adapter's (Msvm_ActiveConnection), and feature
 capabilities → templates (Msvm_FeatureSettingsDefineCapabilities).
 
-Networking is small next to the VMs (a few switches, one port per
-connected adapter), so each part lists its pairs; a traversal from a
-class a part never holds skips it without reading anything."""
+Switches are few, but there is a port per connected VM adapter: each
+part lists its pairs, and a traversal from one VM's object (its port
+allocation, a feature of it) lists the switches' own ports and that VM's
+only; a traversal from a class a part never holds skips it without
+reading anything."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any, ClassVar
 
 from pywbem import CIMInstanceName
 
-from cimprovider.providers.virtualization.associations import Pair, PairAssociation
+from cimprovider.providers.virtualization.associations import Pair, PairAssociation, key, same_instance
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import features, identity
 from cimprovider.providers.virtualization.network.feature_settings import (
@@ -27,7 +29,8 @@ from cimprovider.providers.virtualization.network.feature_settings import (
     switch_features,
 )
 from cimprovider.providers.virtualization.network.port_devices import endpoint_pairs, host_side_endpoint, switch_side
-from cimprovider.providers.virtualization.network.ports import EXTERNAL, INTERNAL, every_port, host_adapters, host_ports
+from cimprovider.providers.virtualization.network.ports import every_host_port, every_port, host_adapters, host_ports, vm_named_by
+from cimprovider.schemas.vm import VirtualMachine
 
 RAS_CLASSES = {"msvm_ethernetportallocationsettingdata", "msvm_syntheticethernetportsettingdata",
                "msvm_emulatedethernetportsettingdata"}
@@ -42,11 +45,26 @@ class _NetworkPairs(PairAssociation):
     def _holds(self, path: CIMInstanceName) -> bool:
         return path.classname.lower() in self.ends
 
+    def pairs(self) -> Iterator[Pair]:
+        return self.pairs_near(None)
+
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
+        """The pairs; with `vm`, at least those of that VM's ports (the
+        parts that walk ports read that VM's only)."""
+        raise NotImplementedError
+
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        return super().rights(left) if self._holds(left) else iter(())
+        if not self._holds(left):
+            return iter(())
+        return (r for l, r in self.pairs_near(self._near(left)) if same_instance(l, left))
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        return super().lefts(right) if self._holds(right) else iter(())
+        if not self._holds(right):
+            return iter(())
+        return (l for l, r in self.pairs_near(self._near(right)) if same_instance(r, right))
+
+    def _near(self, path: CIMInstanceName) -> VirtualMachine | None:
+        return vm_named_by(self.virt, key(path, "InstanceID"))
 
 
 def _lower(*names: str) -> frozenset[str]:
@@ -58,9 +76,9 @@ class SwitchSystemDevice(_NetworkPairs):
     roles = ("GroupComponent", "PartComponent")
     ends = _lower(SWITCH, CS, identity.SWITCH_PORT, identity.INTERNAL_PORT, identity.EXTERNAL_PORT)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         virt = self.virt
-        for port in every_port(virt):
+        for port in every_port(virt, vm):
             yield virt.switch_path(port.switch.id), identity.switch_port_path(virt, port.switch, port.guid)
         host = virt.host_path()
         for switch in virt.backend.list_switches():
@@ -75,17 +93,23 @@ class SwitchSystemDevice(_NetworkPairs):
             return iter(())
         return super().rights(left)
 
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        # A system (the host, a VM) is never a part here.
+        if right.classname.lower() == CS.lower():
+            return iter(())
+        return super().lefts(right)
+
 
 class PortSettingData(_NetworkPairs):
     classname = "Msvm_ElementSettingData"
     roles = ("ManagedElement", "SettingData")
     ends = _lower(SWITCH, identity.SWITCH_SETTINGS, identity.SWITCH_PORT, identity.EPASD)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         virt = self.virt
         for switch in virt.backend.list_switches():
             yield virt.switch_path(switch.id), virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
-        for port in every_port(virt):
+        for port in every_port(virt, vm):
             yield identity.switch_port_path(virt, port.switch, port.guid), virt.setting_path(identity.EPASD, port.allocation_id)
 
 
@@ -94,7 +118,7 @@ class SwitchDefineState(_NetworkPairs):
     roles = ("ManagedElement", "SettingData")
     ends = _lower(SWITCH, identity.SWITCH_SETTINGS)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         for switch in self.virt.backend.list_switches():
             yield self.virt.switch_path(switch.id), self.virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
 
@@ -104,7 +128,7 @@ class SwitchSettingsComponent(_NetworkPairs):
     roles = ("GroupComponent", "PartComponent")
     ends = _lower(identity.SWITCH_SETTINGS, identity.EPASD)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         virt = self.virt
         for switch in virt.backend.list_switches():
             settings = virt.setting_path(identity.SWITCH_SETTINGS, identity.switch_settings_id(switch.id))
@@ -117,7 +141,7 @@ class SwitchFeatureComponent(_NetworkPairs):
     roles = ("GroupComponent", "PartComponent")
     ends = _lower(identity.SWITCH_SETTINGS, *features.FEATURE_CLASSES)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         for switch in self.virt.backend.list_switches():
             for setting in switch_features(switch):
                 yield (self.virt.setting_path(identity.SWITCH_SETTINGS, setting.owner_id),
@@ -129,8 +153,8 @@ class PortFeatureComponent(_NetworkPairs):
     roles = ("GroupComponent", "PartComponent")
     ends = _lower(identity.EPASD, *features.FEATURE_CLASSES)
 
-    def pairs(self) -> Iterator[Pair]:
-        for port in every_port(self.virt):
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
+        for port in every_port(self.virt, vm):
             for setting in port_features(port):
                 yield (self.virt.setting_path(identity.EPASD, setting.owner_id),
                        self.virt.setting_path(setting.kind.classname, setting.instance_id))
@@ -141,7 +165,7 @@ class DeviceEndpoint(_NetworkPairs):
     roles = ("Antecedent", "Dependent")
     ends = _lower(identity.SWITCH_PORT, identity.INTERNAL_PORT, identity.EXTERNAL_PORT, identity.LAN_ENDPOINT)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         for device, values in endpoint_pairs(self.virt):
             yield device, self.virt.renderer.path(identity.LAN_ENDPOINT, values)
 
@@ -151,11 +175,10 @@ class ActiveConnection(_NetworkPairs):
     roles = ("Antecedent", "Dependent")
     ends = _lower(identity.LAN_ENDPOINT)
 
-    def pairs(self) -> Iterator[Pair]:
-        for port in every_port(self.virt):
-            if port.role in (EXTERNAL, INTERNAL):
-                _device, values = switch_side(self.virt, port)
-                yield self.virt.renderer.path(identity.LAN_ENDPOINT, values), host_side_endpoint(self.virt, port)
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
+        for port in every_host_port(self.virt):
+            _device, values = switch_side(self.virt, port)
+            yield self.virt.renderer.path(identity.LAN_ENDPOINT, values), host_side_endpoint(self.virt, port)
 
     def extra(self, left: CIMInstanceName, right: CIMInstanceName) -> dict[str, Any]:
         return {"TrafficType": 0, "IsUnidirectional": False}
@@ -166,7 +189,7 @@ class SwitchHostedService(_NetworkPairs):
     roles = ("Antecedent", "Dependent")
     ends = _lower(CS, identity.SWITCH_SERVICE)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         yield self.virt.host_path(), identity.service_path(self.virt)
 
 
@@ -175,7 +198,7 @@ class FeatureDefineCapabilities(_NetworkPairs):
     roles = ("GroupComponent", "PartComponent")
     ends = _lower(features.CAPABILITIES, *features.FEATURE_CLASSES)
 
-    def pairs(self) -> Iterator[Pair]:
+    def pairs_near(self, vm: VirtualMachine | None) -> Iterator[Pair]:
         for kind in features.FEATURES:
             yield (self.virt.setting_path(features.CAPABILITIES, capabilities_id(kind)),
                    self.virt.setting_path(kind.classname, kind.template_id))

@@ -16,7 +16,8 @@ from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.network import features, identity
 from cimprovider.providers.virtualization.network.features import FeatureKind
-from cimprovider.providers.virtualization.network.ports import VM, SwitchPort, every_port
+from cimprovider.schemas.vm import VirtualMachine
+from cimprovider.providers.virtualization.network.ports import VM, SwitchPort, every_port, vm_named_by
 from cimprovider.schemas.host import VirtualSwitch
 
 Values = dict[str, Any]
@@ -54,8 +55,9 @@ def switch_features(switch: VirtualSwitch) -> list[FeatureSetting]:
     return [FeatureSetting(kind, owner, switch.bandwidth, identity.feature_id(owner, kind.guid, switch.bandwidth.id))]
 
 
-def every_feature(virt: Virtualization) -> Iterator[FeatureSetting]:
-    for port in every_port(virt):
+def every_feature(virt: Virtualization, near: VirtualMachine | None = None) -> Iterator[FeatureSetting]:
+    """Every port's and switch's features; with `near`, of that VM's ports only."""
+    for port in every_port(virt, near):
         yield from port_features(port)
     for switch in virt.backend.list_switches():
         yield from switch_features(switch)
@@ -99,7 +101,7 @@ class FeatureSettingsProvider(InstanceProvider):
             raise instance_not_found(path)
         if instance_id.lower() == kind.template_id.lower():
             return self.virt.renderer.instance(kind.classname, features.template_values(kind), properties)
-        for setting in every_feature(self.virt):
+        for setting in every_feature(self.virt, vm_named_by(self.virt, instance_id)):
             if setting.kind is kind and setting.instance_id.lower() == instance_id.lower():
                 return self.virt.renderer.instance(kind.classname, setting.values(), properties)
         raise instance_not_found(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
@@ -15,18 +16,22 @@ from cimprovider.providers.base import InstanceProvider, OperationContext, Prope
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import identity
+from cimprovider.providers.virtualization.network.port_index import PortIndex
 from cimprovider.providers.virtualization.network.ports import (
     EXTERNAL,
     INTERNAL,
     SwitchPort,
     endpoint_values,
+    every_host_port,
     every_port,
     external_port_values,
     find_switch,
     host_adapters,
+    host_ports,
     internal_port_values,
     ports_of,
     switch_port_values,
+    vm_ports,
 )
 from cimprovider.providers.virtualization.network.switches import key_of
 
@@ -38,6 +43,7 @@ class SwitchPortProvider(InstanceProvider):
 
     def __init__(self, virt: Virtualization) -> None:
         self.virt = virt
+        self.index = PortIndex(virt)
 
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
@@ -46,14 +52,25 @@ class SwitchPortProvider(InstanceProvider):
             yield self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
-        """One port: found among its switch's ports, only it rendered (an
-        association from a switch asks for each of its ports in turn)."""
+        """One port: found among its switch's own ports and those of the VM
+        the index names (every VM's only when it is not there), only it
+        rendered (an association from a switch asks for each of its ports in turn)."""
         switch = find_switch(self.virt, ids.parse_guid(str(key_of(path, "SystemName") or "")))
-        device = str(key_of(path, "DeviceID") or "").lower()
-        for port in ports_of(self.virt, switch) if switch is not None else []:
-            if f"{ids.PREFIX}{ids.guid(port.guid)}".lower() == device:
-                return self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
-        raise instance_not_found(path)
+        device = str(key_of(path, "DeviceID") or "")
+        if switch is None or not device.lower().startswith(ids.PREFIX.lower()):
+            raise instance_not_found(path)
+        guid = ids.parse_guid(device[len(ids.PREFIX):])
+        owner = self.index.vm_of(guid) if guid is not None else None
+        near = self.virt.find_vm(owner) if owner is not None else None
+        first = host_ports(switch) + (list(vm_ports(near, {switch.id: switch})) if near is not None else [])
+        port = _port(first, guid) or _port(ports_of(self.virt, switch), guid)
+        if port is None:
+            raise instance_not_found(path)
+        return self.virt.renderer.instance(identity.SWITCH_PORT, switch_port_values(port), properties)
+
+
+def _port(ports: list[SwitchPort], guid: UUID | None) -> SwitchPort | None:
+    return next((port for port in ports if port.guid == guid), None)
 
 
 class HostPortProvider(InstanceProvider):
@@ -84,9 +101,7 @@ def endpoint_pairs(virt: Virtualization) -> Iterator[tuple[CIMInstanceName, Valu
         device = identity.external_port_path(virt, adapter.name)
         path = identity.endpoint_path(virt, CS, virt.host_name, identity.adapter_guid(adapter.name))
         yield device, endpoint_values(path, adapter.name, adapter.mac_address, adapter.connected)
-    for port in every_port(virt):
-        if port.role not in (EXTERNAL, INTERNAL):
-            continue
+    for port in every_host_port(virt):
         if port.role == INTERNAL:
             device = identity.internal_port_path(virt, port.switch.id)
             path = identity.endpoint_path(virt, CS, virt.host_name, port.guid)

@@ -73,12 +73,26 @@ def ports_of(virt: Virtualization, switch: VirtualSwitch) -> list[SwitchPort]:
     return found
 
 
-def every_port(virt: Virtualization) -> list[SwitchPort]:
+def every_port(virt: Virtualization, near: VirtualMachine | None = None) -> list[SwitchPort]:
+    """Every switch's own ports and every VM's; with `near`, that VM's only
+    (what one of its objects can be paired with), without listing the VMs."""
     table = switches_by_id(virt)
     found = [port for switch in table.values() for port in host_ports(switch)]
-    for vm in virt.backend.list_vms():
+    for vm in virt.backend.list_vms() if near is None else [near]:
         found.extend(vm_ports(vm, table))
     return found
+
+
+def every_host_port(virt: Virtualization) -> list[SwitchPort]:
+    """The switches' own ports (external, internal): no VM's."""
+    return [port for switch in virt.backend.list_switches() for port in host_ports(switch)]
+
+
+def vm_named_by(virt: Virtualization, instance_id: object) -> VirtualMachine | None:
+    """The VM whose objects an InstanceID (`Microsoft:<VM GUID>\\…`: a port
+    allocation, a feature of it) belongs to, or None (a switch's, or none)."""
+    ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+    return virt.find_vm(ref.vm_id) if ref is not None else None
 
 
 def host_adapters(virt: Virtualization) -> list[HostAdapter]:

@@ -29,7 +29,7 @@ from cimprovider.backends.images import ImageService
 from cimprovider.jobs import JobFailure, JobOutcome, ProgressReporter
 from cimprovider.providers.base import InstanceProvider, MethodReturn, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.associations import PairAssociation
+from cimprovider.providers.virtualization.associations import PerVm
 from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import (
     INVALID_PARAMETER,
@@ -292,10 +292,11 @@ class ExportSettingsProvider(InstanceProvider):
         return self.virt.renderer.instance(EXPORT_SETTINGS, export_settings_values(vm), properties)
 
 
-class SystemExportSettingData(PairAssociation):
+class SystemExportSettingData(PerVm):
+    """Each VM and its export settings: traversal from either reads that VM only."""
+
     classname = "Msvm_SystemExportSettingData"
     roles = ("ManagedElement", "SettingData")
 
-    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
-        for vm in self.virt.backend.list_vms():
-            yield self.virt.vm_path(vm.id), self.virt.setting_path(EXPORT_SETTINGS, ids.vssd_id(vm.id))
+    def vm_pairs(self, vm: VirtualMachine) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
+        yield self.virt.vm_path(vm.id), self.virt.setting_path(EXPORT_SETTINGS, ids.vssd_id(vm.id))

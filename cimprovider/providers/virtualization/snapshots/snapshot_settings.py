@@ -20,8 +20,8 @@ from pywbem import CIMInstance, CIMInstanceName
 from cimprovider.backends import NotFoundError, SnapshotBackend
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.associations import PairAssociation, key
-from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
+from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.settings import VSSD, SystemSettingsProvider, vssd_values
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
 from cimprovider.schemas.vm import VirtualMachine
@@ -124,11 +124,21 @@ def _pushdown_ids(pushdown: Pushdown | None) -> set[UUID]:
 
 
 class _SnapshotAssociation(PairAssociation):
-    def snapshots(self) -> list[Snapshot]:
-        backend = snapshots_of(self.virt)
-        return backend.list_snapshots() if backend is not None else []
+    """Pairs within one VM's snapshots: traversal from a VM, its realized
+    settings or one of its snapshots reads that VM's snapshots only."""
 
-    def positions(self) -> Iterator[tuple[UUID, UUID | None, UUID | None]]:
+    def vm_pairs(self, vm_id: UUID | None) -> Iterator[Pair]:
+        """The pairs of one VM (None: of every VM)."""
+        raise NotImplementedError
+
+    def pairs(self) -> Iterator[Pair]:
+        return self.vm_pairs(None)
+
+    def snapshots(self, vm_id: UUID | None) -> list[Snapshot]:
+        backend = snapshots_of(self.virt)
+        return backend.list_snapshots(vm_id) if backend is not None else []
+
+    def positions(self, vm_id: UUID | None) -> Iterator[tuple[UUID, UUID | None, UUID | None]]:
         backend = snapshots_of(self.virt)
         if backend is None:
             return
@@ -136,15 +146,38 @@ class _SnapshotAssociation(PairAssociation):
             at = backend.snapshot_position(vm.id)  # type: ignore[union-attr]
             return [(vm.id, at.current_id, at.last_applied_id)]
 
-        yield from self.virt.present(self.virt.backend.list_vms(), position)
+        vms = self.virt.backend.list_vms() if vm_id is None else [vm for vm in [self.virt.find_vm(vm_id)] if vm is not None]
+        yield from self.virt.present(vms, position)
+
+    def owner(self, path: CIMInstanceName) -> UUID | None:
+        """The VM whose snapshots `path` belongs among: a VM, its realized
+        settings, or one of its snapshots."""
+        if is_class(path, CS):
+            return self.virt.vm_from_system(path)
+        instance_id = key(path, "InstanceID")
+        ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+        if ref is None or ref.parts:
+            return None
+        if self.virt.find_vm(ref.vm_id) is not None:
+            return ref.vm_id
+        snapshot = find_snapshot(self.virt, path)
+        return snapshot.vm_id if snapshot is not None else None
+
+    def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        vm_id = self.owner(left)
+        return (r for l, r in self.vm_pairs(vm_id) if same_instance(l, left)) if vm_id is not None else iter(())
+
+    def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
+        vm_id = self.owner(right)
+        return (l for l, r in self.vm_pairs(vm_id) if same_instance(r, right)) if vm_id is not None else iter(())
 
 
 class SnapshotOfVirtualSystem(_SnapshotAssociation):
     classname = "Msvm_SnapshotOfVirtualSystem"
     roles = ("Antecedent", "Dependent")
 
-    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
-        for snapshot in self.snapshots():
+    def vm_pairs(self, vm_id: UUID | None) -> Iterator[Pair]:
+        for snapshot in self.snapshots(vm_id):
             yield self.virt.vm_path(snapshot.vm_id), snapshot_path(self.virt, snapshot.id)
 
 
@@ -152,20 +185,20 @@ class MostCurrentSnapshotInBranch(_SnapshotAssociation):
     classname = "Msvm_MostCurrentSnapshotInBranch"
     roles = ("Antecedent", "Dependent")
 
-    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
-        for vm_id, current, _ in self.positions():
+    def vm_pairs(self, vm_id: UUID | None) -> Iterator[Pair]:
+        for each, current, _ in self.positions(vm_id):
             if current is not None:
-                yield self.virt.vm_path(vm_id), snapshot_path(self.virt, current)
+                yield self.virt.vm_path(each), snapshot_path(self.virt, current)
 
 
 class LastAppliedSnapshot(_SnapshotAssociation):
     classname = "Msvm_LastAppliedSnapshot"
     roles = ("Antecedent", "Dependent")
 
-    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
-        for vm_id, _, applied in self.positions():
+    def vm_pairs(self, vm_id: UUID | None) -> Iterator[Pair]:
+        for each, _, applied in self.positions(vm_id):
             if applied is not None:
-                yield snapshot_path(self.virt, applied), self.virt.vm_path(vm_id)
+                yield snapshot_path(self.virt, applied), self.virt.vm_path(each)
 
 
 class ParentChildSettingData(_SnapshotAssociation):
@@ -175,13 +208,13 @@ class ParentChildSettingData(_SnapshotAssociation):
     classname = "Msvm_ParentChildSettingData"
     roles = ("Antecedent", "Dependent")
 
-    def pairs(self) -> Iterator[tuple[CIMInstanceName, CIMInstanceName]]:
-        for snapshot in self.snapshots():
+    def vm_pairs(self, vm_id: UUID | None) -> Iterator[Pair]:
+        for snapshot in self.snapshots(vm_id):
             if snapshot.parent_id is not None:
                 yield snapshot_path(self.virt, snapshot.parent_id), snapshot_path(self.virt, snapshot.id)
-        for vm_id, current, _ in self.positions():
+        for each, current, _ in self.positions(vm_id):
             if current is not None:
-                yield snapshot_path(self.virt, current), self.virt.setting_path(VSSD, ids.vssd_id(vm_id))
+                yield snapshot_path(self.virt, current), self.virt.setting_path(VSSD, ids.vssd_id(each))
 
 
 SNAPSHOT_ASSOCIATIONS = (SnapshotOfVirtualSystem, MostCurrentSnapshotInBranch, LastAppliedSnapshot, ParentChildSettingData)
