@@ -62,6 +62,7 @@ class Virtualization:
     host_health: Callable[[], VmHealth] | None = None
     # (cache name, VM id) -> whatever a provider built for that VM
     _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
+    _cache_names: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -94,8 +95,10 @@ class Virtualization:
                 self.requested.pop(vm_id, None)
             self.state_since[vm_id] = event.timestamp
         with self._lock:
-            for key in [k for k in self._cache if k[1] == vm_id]:
-                del self._cache[key]
+            # By the few cache names, not by a scan of every VM's entries:
+            # one change stays as cheap with 10,000 VMs as with 10.
+            for name in self._cache_names:
+                self._cache.pop((name, vm_id), None)
         if isinstance(event, VmDestroyed):
             self.requested.pop(vm_id, None)
             self.state_since.pop(vm_id, None)
@@ -108,6 +111,7 @@ class Virtualization:
         # would have dropped the entry, and we must not put a stale one back.
         with self._lock:
             if self.find_vm(vm_id) is vm:
+                self._cache_names.add(name)
                 self._cache[(name, vm_id)] = value
 
     # --- lookups ---------------------------------------------------------
