@@ -23,6 +23,7 @@ from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoo
 from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
+from cimprovider.backends.sharing import SharedVms
 from cimprovider.backends.simulated.faults import CRASHED, crash_written
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
@@ -75,7 +76,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         self._settled = threading.Condition(self._lock)
         self._closed = False
         self._store = SimulatedStore(config.database_path)
-        self._vms: dict[UUID, VirtualMachine] = {}
+        self._vms: dict[UUID, VirtualMachine] = SharedVms()  # compacted: 10,000 VMs are common
         self._started_at: dict[UUID, float] = {}
         # VMs with a power change in flight, and the stable state each left:
         # that state is what the store keeps until the change completes.
