@@ -31,6 +31,7 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
 )
 from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.shared_properties import PropertySharing
 from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
 from cimprovider.providers.virtualization.systems.states import (
@@ -128,6 +129,9 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
 
     def __init__(self, virt: Virtualization) -> None:
         self.virt = virt
+        # The kept instances share their common properties; the run time
+        # is set in place on each read, so it stays each VM's own.
+        self.sharing = PropertySharing(moving=frozenset({"OnTimeInMilliseconds"}))
 
     def enumerate_instances(
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
@@ -182,7 +186,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             return self.virt.renderer.instance(CS, values, properties)
         instance = self.virt.cached("cs", vm.id)
         if instance is None:
-            instance = self.virt.renderer.instance(CS, vm_values(self.virt, vm))
+            instance = self.sharing.compact(self.virt.renderer.instance(CS, vm_values(self.virt, vm)))
             self.virt.remember("cs", vm.id, instance, vm)
         if clocked:
             # The one property that moves without an event.
