@@ -48,6 +48,7 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     virt = Virtualization(backend, jobs, Renderer(parts.repository, NAMESPACE), parts.host_name)
     systems = ComputerSystemProvider(virt)
     warmer = InstanceWarmer(backend.events, virt.find_vm, lambda vm: systems.vm_instance(vm, None))
+    warmer.warm(vm.id for vm in backend.list_vms())
     management = ManagementService(virt, tuple(parts.config.storage_roots))
     management.handlers.update(feature_handlers(virt))
     providers = [
