@@ -4,7 +4,7 @@ thread of its own, so that enumerations find every VM already built.
 A bus event drops the VM's cached instance (model.py); left alone, the
 next read pays for the render — for thousands of VMs defined or changed
 since the last read, most of that read's time. The warmer renders in the
-background instead, a few milliseconds after the change: reads stay cheap
+background instead, some 50 ms after the change: reads stay cheap
 and the render never runs in the backend's publishing thread. A VM that
 changes again meanwhile is rendered once (the queue holds ids, not
 events), and an instance built from a state that is already stale is
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from uuid import UUID
 
@@ -31,6 +32,8 @@ from cimprovider.schemas.events import (
 from cimprovider.schemas.vm import VirtualMachine
 
 log = logging.getLogger(__name__)
+
+SETTLE_SECONDS = 0.05
 
 # Events after which a VM's instance must be built again (a destroyed VM
 # has nothing to build).
@@ -73,6 +76,14 @@ class InstanceWarmer:
             with self._wake:
                 while not self._pending and not self._stopped:
                     self._wake.wait()
+                if self._stopped:
+                    return
+            # Let the request that made the change finish first: woken at
+            # once, the render would compete with it for the interpreter
+            # lock (DefineSystem took twice as long). Changes that come
+            # meanwhile join the batch.
+            time.sleep(SETTLE_SECONDS)
+            with self._wake:
                 if self._stopped:
                     return
                 batch, self._pending = list(self._pending), {}
