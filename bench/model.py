@@ -125,7 +125,7 @@ def measure_associations(app, parts, vm: CIMInstanceName) -> None:
         rows.append((max(times), classname, times))
     rows.sort(reverse=True)
     print("          per class (ms):               " + "  ".join(f"{op:>14}" for op in _OPERATIONS))
-    for _, classname, times in rows[:8]:
+    for _, classname, times in rows[:12]:
         print(f"            {classname:<36}" + "  ".join(f"{t * 1e3:14.3f}" for t in times))
 
 
