@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from pywbem import CIMInstanceName, WBEMConnection
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName, WBEMConnection
 
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH
+from cimprovider.providers.virtualization.network import identity
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.vm import SystemSettings
 from tests.integration.model.hyperv import NS
@@ -113,3 +114,27 @@ def test_traversals_from_one_vm_do_not_grow_with_the_vms(model) -> None:
     assert many_answers == few_answers
     assert few_cost["list_vms"] == 0 and many_cost["list_vms"] == 0, (few_cost, many_cost)
     assert many_cost["rendered"] == few_cost["rendered"], (few_cost, many_cost)
+
+
+def test_a_vm_switch_port_is_read_through_its_vm_as_adapters_come_and_go(model) -> None:
+    conn, virt, probe, tally = model
+    switch = virt.backend.get_switch(DEFAULT_SWITCH.id)
+
+    def port(nic_id: Any) -> CIMInstanceName:
+        return identity.switch_port_path(virt, switch, identity.vm_port_guid(probe.id, nic_id))
+
+    def get(path: CIMInstanceName) -> tuple[Any, int]:
+        before = tally.counts["list_vms"]
+        try:
+            found = conn.GetInstance(path)
+        except CIMError as error:
+            found = error.status_code
+        return found, tally.counts["list_vms"] - before
+
+    (first,) = virt.backend.get_vm(probe.id).network_adapters
+    assert get(port(first.id))[0]["ElementName"] == "nic"  # the index is built by now
+    added = virt.backend.add_device(probe.id, NetworkAdapter(name="second", switch_id=DEFAULT_SWITCH.id))
+    found, listed = get(port(added.id))
+    assert found["ElementName"] == "second" and listed == 0
+    virt.backend.remove_device(probe.id, added.id)
+    assert get(port(added.id))[0] == CIM_ERR_NOT_FOUND

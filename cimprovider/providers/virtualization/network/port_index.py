@@ -15,6 +15,7 @@ from uuid import UUID
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.network import identity
 from cimprovider.schemas.events import DeviceAdded, DeviceModified, DeviceRemoved, EventBase, VmDefined, VmDestroyed, VmModified
+from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.vm import VirtualMachine
 
 _CHANGES = (VmDefined, VmModified, VmDestroyed, DeviceAdded, DeviceModified, DeviceRemoved)
@@ -37,21 +38,29 @@ class PortIndex:
             return self._owner.get(port_guid)
 
     def _on_event(self, event: EventBase) -> None:
-        vm_id = getattr(event, "vm_id", None) or getattr(getattr(event, "vm", None), "id", None)
-        if vm_id is None:
-            return
+        # From what the event carries: the backend publishes under its own
+        # lock, so nothing here asks it anything.
         with self._lock:
-            if self._owner is not None:
-                self._put(vm_id, None if isinstance(event, VmDestroyed) else self._virt.find_vm(vm_id))
+            if self._owner is None:
+                return
+            if isinstance(event, (VmDefined, VmModified)):
+                self._put(event.vm.id, event.vm)
+            elif isinstance(event, VmDestroyed):
+                self._put(event.vm.id, None)
+            elif isinstance(event, (DeviceAdded, DeviceRemoved)) and isinstance(event.device, NetworkAdapter):
+                guids = set(self._ports.get(event.vm_id, ()))
+                guid = identity.vm_port_guid(event.vm_id, event.device.id)
+                guids = guids | {guid} if isinstance(event, DeviceAdded) else guids - {guid}
+                self._set(event.vm_id, tuple(guids))
 
     def _put(self, vm_id: UUID, vm: VirtualMachine | None) -> None:
         """Caller holds the lock and has built the table."""
+        self._set(vm_id, tuple(identity.vm_port_guid(vm.id, nic.id) for nic in vm.network_adapters) if vm is not None else ())
+
+    def _set(self, vm_id: UUID, guids: tuple[UUID, ...]) -> None:
         assert self._owner is not None
         for guid in self._ports.pop(vm_id, ()):
             self._owner.pop(guid, None)
-        if vm is None:
-            return
-        guids = tuple(identity.vm_port_guid(vm.id, nic.id) for nic in vm.network_adapters)
         if guids:
             self._ports[vm_id] = guids
             for guid in guids:
