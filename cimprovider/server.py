@@ -42,6 +42,7 @@ from cimprovider.providers.virtualization.errors import hyperv_code
 from cimprovider.providers.virtualization.migration.registration import MigrationProviders
 from cimprovider.migration.engine import MigrationEngine
 from cimprovider.migration.peers import PeerError, load_peers
+from cimprovider.reply_keeping import keep_replies
 from cimprovider.repository import ClassRepository
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.limits import ConnectionLimitSettings
@@ -194,6 +195,10 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     # model registered.
     for extend in extensions or []:
         extend(parts.registry, parts.catalog, parts)
+    kept = None
+    if config.reply_cache_megabytes:
+        kept, kept_subscription = keep_replies(virt.backend.events, config.reply_cache_megabytes * 1024 * 1024)
+        parts.on_shutdown.append(kept_subscription.close)
     cimom = CIMOM(repository, parts.registry, host_name, contexts)
     add_web_console(parts, cimom, virt)
     tune_garbage_collection()
@@ -207,6 +212,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
         monitoring=metrics.exposition,
         connection_gate=gate,
         mounts=parts.mounts,
+        kept=kept,
     )
 
 

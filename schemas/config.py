@@ -78,6 +78,9 @@ class ServerConfig(ConnectionLimitSettings):
     metrics_interval_seconds: float = Field(default=15.0, ge=0.05, le=3600)
     worker_threads: int = Field(default=16, ge=1, le=1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Memory for kept reply XML (enumerations answered from bytes kept
+    # until the model changes); 0 keeps nothing and builds every reply.
+    reply_cache_megabytes: int = Field(default=64, ge=0, le=65536)
     libvirt_uri: str = Field(default="qemu:///system", min_length=1)
     # The libvirt URI a migration's source host reaches this host's
     # hypervisor at (peer to peer, from the source's libvirtd); by default

@@ -20,13 +20,16 @@ class Engine:
     providers: ProviderRegistry
     host: str
 
-    def context(self, namespace: str, user: str | None, address: str | None = None) -> OperationContext:
+    def context(
+        self, namespace: str, user: str | None, address: str | None = None, kept_replies: bool = False
+    ) -> OperationContext:
         return OperationContext(
             namespace=self.repository.canonical_namespace(namespace),
             host=self.host,
             repository=self.repository,
             user=user,
             address=address,
+            kept_replies=kept_replies,
         )
 
     def instance_provider_for(self, ctx: OperationContext, classname: str) -> InstanceProvider:

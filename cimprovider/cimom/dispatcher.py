@@ -111,13 +111,17 @@ class CIMOM:
             "EnumerationCount": pulls.enumeration_count,
         }
 
-    def intrinsic(self, call: IntrinsicCall, principal: Principal = ANONYMOUS_ADMIN) -> IntrinsicResult:
+    def intrinsic(
+        self, call: IntrinsicCall, principal: Principal = ANONYMOUS_ADMIN, kept_replies: bool = False
+    ) -> IntrinsicResult:
+        """Run `call`. With `kept_replies` (a caller whose writer keeps reply
+        XML) enumerations may answer KeptInstance items for the writer."""
         handler = self.handlers.get(call.method)
         if handler is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"intrinsic method {call.method} is not supported")
         if call.method in WRITE_OPERATIONS and not principal.may_write():
             raise _denied(principal, call.method)
-        ctx = self.engine.context(call.namespace, principal.name, principal.address)
+        ctx = self.engine.context(call.namespace, principal.name, principal.address, kept_replies)
         return handler(self.engine, ctx, call.params)
 
     def extrinsic(self, call: ExtrinsicCall, principal: Principal = ANONYMOUS_ADMIN) -> MethodResult:

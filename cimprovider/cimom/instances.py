@@ -17,6 +17,7 @@ from pywbem import (
 from pywbem import cimvalue
 
 from cimprovider.cimom.context import Engine
+from cimprovider.cimom.kept import Shaping, kept_instances
 from cimprovider.cimom.shaping import property_filter, shape_instance
 from cimprovider.providers.base import OperationContext, Pushdown
 from cimprovider.wire.messages import IntrinsicResult
@@ -60,21 +61,30 @@ def iter_instances(
     include_class_origin: bool = False,
     pushdown: Pushdown | None = None,
     with_host: bool = False,
-) -> Iterator[CIMInstance]:
+    kept: bool = False,
+) -> Iterator[Any]:
     """Instances of `classname` and its subclasses, shaped as DSP0200 asks:
     with DeepInheritance false only the requested class's properties. The
-    class is checked at once; the instances come lazily."""
+    class is checked at once; the instances come lazily. With `kept` (and
+    a caller whose writer keeps reply XML) a provider's keepable instances come as
+    KeptInstance items for the writer."""
     repo = engine.repository
     classname = repo.canonical_classname(ctx.namespace, classname)
     requested = repo.get_class(ctx.namespace, classname)
     keep = property_filter(property_list)
+    shaping = Shaping(requested, deep_inheritance, keep, include_class_origin, with_host)
+    kept = kept and ctx.kept_replies and pushdown is None
 
-    def generate() -> Iterator[CIMInstance]:
+    def generate() -> Iterator[Any]:
         for subclass in repo.subclasses(ctx.namespace, classname, include_self=True):
             provider = engine.providers.instance_provider(ctx.namespace, subclass)
             if provider is None:
                 continue
             cls = repo.get_class(ctx.namespace, subclass) if deep_inheritance else requested
+            keepable = provider.enumerate_keepable(ctx, subclass, keep) if kept else None
+            if keepable is not None:
+                yield from kept_instances(keepable, subclass, cls, shaping, ctx, shaped)
+                continue
             for instance in provider.enumerate_instances(ctx, subclass, keep, pushdown):
                 yield shaped(instance, cls, keep, include_class_origin, ctx, with_host)
 
@@ -140,6 +150,7 @@ def enumerate_instances(engine: Engine, ctx: OperationContext, p: dict[str, Any]
         deep_inheritance=p.get("DeepInheritance", True),
         property_list=p.get("PropertyList"),
         include_class_origin=bool(p.get("IncludeClassOrigin", False)),
+        kept=True,
     )
     return IntrinsicResult(value=instances)
 

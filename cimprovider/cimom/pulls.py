@@ -65,6 +65,7 @@ class PullOperations:
             property_list=p.get("PropertyList"),
             include_class_origin=bool(p.get("IncludeClassOrigin", False)),
             with_host=True,
+            kept=p.get("FilterQuery") is None,  # a filter reads the instances
         )
         return self._open(ctx, "instances", items, p)
 

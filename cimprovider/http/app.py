@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from cimprovider.http.headers import (
     header_map,
     wants_trailers,
 )
-from cimprovider.wire import parse_request, write_error, write_intrinsic_response, write_method_response
+from cimprovider.wire import KeptXml, Reply, parse_request, write_error, write_intrinsic_reply, write_method_response
 from cimprovider.wire.messages import CallError, IntrinsicCall, ProtocolError, Request
 
 log = logging.getLogger("cimprovider.http")
@@ -44,14 +44,21 @@ TRAILER_CHUNK = 64 * 1024
 
 @dataclass(slots=True)
 class Answer:
-    """An HTTP response, and the CIM status it carries (for trailers)."""
+    """An HTTP response, and the CIM status it carries (for trailers).
+    A large reply stays in pieces (a Reply) and is sent in chunks."""
 
     status: int
-    body: bytes = b""
+    body: bytes | Reply = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     cim_status: int = 0
     cim_description: str = ""
     cim: bool = True  # a CIM-XML answer (False for /metrics)
+
+    def chunks(self) -> Iterator[bytes]:
+        if isinstance(self.body, Reply):
+            yield from self.body.chunks()
+        elif self.body:
+            yield self.body
 
 
 class Monitoring(Protocol):
@@ -93,8 +100,10 @@ class CIMApplication:
         monitoring: Monitoring | None = None,
         connection_gate: ConnectionGate | None = None,
         mounts: dict[str, Mount] | None = None,
+        kept: KeptXml | None = None,
     ) -> None:
         self.cimom = cimom
+        self.kept = kept
         self.routes = routes or {}
         self.authenticator = authenticator
         self.max_body = max_body
@@ -176,7 +185,7 @@ class CIMApplication:
         if body is None:
             return None  # the client went away; nothing to answer
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.operate, body, principal)
+        return await loop.run_in_executor(self.pool, self.operate_in_pieces, body, principal)
 
     async def _metrics(self, method: str, headers: dict[str, str], address: str | None) -> Answer:
         """Any authenticated user may read the figures (reader role suffices)."""
@@ -220,7 +229,16 @@ class CIMApplication:
                 return b"".join(chunks)
 
     def operate(self, body: bytes, principal: Principal) -> Answer:
-        """Bytes in, bytes out: decode, run, encode. Runs on a worker thread."""
+        """Bytes in, bytes out: decode, run, encode. The answer's body is
+        one bytes object (see operate_in_pieces for what HTTP sends)."""
+        answer = self.operate_in_pieces(body, principal)
+        if isinstance(answer.body, Reply):
+            answer.body = bytes(answer.body)
+        return answer
+
+    def operate_in_pieces(self, body: bytes, principal: Principal) -> Answer:
+        """Decode, run, encode; a large reply stays in pieces to be sent
+        in chunks. Runs on a worker thread."""
         try:
             request = parse_request(body)
         except ProtocolError as error:
@@ -241,8 +259,8 @@ class CIMApplication:
         intrinsic = isinstance(request, IntrinsicCall)
         try:
             if intrinsic:
-                result = self.cimom.intrinsic(request, principal)
-                body = write_intrinsic_response(request, result, self.cimom.engine.host)
+                result = self.cimom.intrinsic(request, principal, kept_replies=self.kept is not None)
+                body = write_intrinsic_reply(request, result, self.cimom.engine.host, self.kept)
             else:
                 result = self.cimom.extrinsic(request, principal)
                 body = write_method_response(request, result)
@@ -275,15 +293,24 @@ class CIMApplication:
             return
         headers.append((b"content-length", str(len(answer.body)).encode()))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer.body})
+        if isinstance(answer.body, bytes):
+            await send({"type": "http.response.body", "body": answer.body})
+            return
+        for chunk in answer.body.chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     @staticmethod
     async def _send_with_trailers(send, answer: Answer, headers: list[tuple[bytes, bytes]]) -> None:
         headers.append((b"trailer", b"CIMStatusCode, CIMStatusCodeDescription"))
         await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
         body = answer.body
-        for start in range(0, len(body), TRAILER_CHUNK):
-            await send({"type": "http.response.body", "body": body[start : start + TRAILER_CHUNK], "more_body": True})
+        if isinstance(body, Reply):
+            for chunk in body.chunks(TRAILER_CHUNK):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            for start in range(0, len(body), TRAILER_CHUNK):
+                await send({"type": "http.response.body", "body": body[start : start + TRAILER_CHUNK], "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         trailer = [(b"cimstatuscode", str(answer.cim_status).encode())]
         if answer.cim_status:

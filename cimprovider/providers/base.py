@@ -9,7 +9,7 @@ enumerations never materialise more than the client asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -37,6 +37,9 @@ class OperationContext:
     user: str | None = None
     # The client's network address; it names the caller when authentication is off.
     address: str | None = None
+    # Whether the caller's writer keeps reply XML: then enumerations may
+    # answer a provider's Keepable items (the engine's business only).
+    kept_replies: bool = False
 
 
 class Pushdown(Protocol):
@@ -66,6 +69,24 @@ class Pushdown(Protocol):
 PropertySet = frozenset[str] | None
 
 
+@dataclass(slots=True)  # not frozen: one is made per VM per enumeration
+class Keepable:
+    """One instance of an enumeration whose CIM-XML the server may keep and
+    send again until a bus event names its `owner` (a VM's id): a provider
+    offers it instead of the instance, so a kept reply costs no building.
+
+    `build` gives the instance as it is now, or None when it has vanished
+    (it reads the backend afresh, never a state captured at listing time).
+    `live` gives the values of the properties that move without any event
+    (a running VM's OnTimeInMilliseconds), by name; they are written anew
+    on every reply."""
+
+    owner: Hashable
+    key: Hashable  # the instance among its owner's, e.g. its InstanceID
+    build: Callable[[], CIMInstance | None]
+    live: Callable[[], dict[str, Any]] | None = None
+
+
 def not_supported(what: str, classname: str) -> CIMError:
     return CIMError(CIM_ERR_NOT_SUPPORTED, f"{what} is not supported for class {classname}")
 
@@ -87,6 +108,14 @@ class InstanceProvider:
         namespace and host may be left unset). `properties` says which
         properties the client will keep (keys are always needed)."""
         raise not_supported("EnumerateInstances", classname)
+
+    def enumerate_keepable(
+        self, ctx: OperationContext, classname: str, properties: PropertySet
+    ) -> Iterator[CIMInstance | Keepable] | None:
+        """The same instances as `enumerate_instances` without a pushdown,
+        those the server may keep as `Keepable`s; None when this provider
+        keeps nothing (the default)."""
+        return None
 
     def enumerate_instance_names(
         self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None

@@ -10,14 +10,17 @@ from cimprovider.wire.messages import (
     ExtrinsicCall,
     IntrinsicCall,
     IntrinsicResult,
+    KeptInstance,
     MethodResult,
     ParamValue,
     ProtocolError,
     Request,
 )
+from cimprovider.wire.kept import KeptXml
 from cimprovider.wire.parser import parse_request
+from cimprovider.wire.reply import Reply
 from cimprovider.wire.safexml import ParseLimits
-from cimprovider.wire.writer import write_error, write_intrinsic_response, write_method_response
+from cimprovider.wire.writer import write_error, write_intrinsic_reply, write_intrinsic_response, write_method_response
 
 __all__ = [
     "INTRINSICS",
@@ -27,17 +30,21 @@ __all__ = [
     "Intrinsic",
     "IntrinsicCall",
     "IntrinsicResult",
+    "KeptInstance",
+    "KeptXml",
     "Kind",
     "MethodResult",
     "ParamValue",
     "ParseLimits",
     "ProtocolError",
+    "Reply",
     "Request",
     "find_intrinsic",
     "parse_export_response",
     "parse_request",
     "write_error",
     "write_export_request",
+    "write_intrinsic_reply",
     "write_intrinsic_response",
     "write_method_response",
 ]

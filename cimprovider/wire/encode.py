@@ -8,13 +8,14 @@ is written with an explicit end tag: sblim wbemcli cannot read `<X/>`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 from pywbem import CIMClass, CIMClassName, CIMDateTime, CIMInstance, CIMInstanceName
 
 from cimprovider.wire.scalars import _real_text, escape_attr, escape_text, infer_type, scalar_text
 
 Write = Callable[[str], Any]
+Cut = Callable[[Any], None]
 
 _CACHE_LIMIT = 20_000
 
@@ -288,6 +289,20 @@ def _property_shape(prop: Any, key: tuple) -> tuple[str, str, Callable[[Any], st
     return shape
 
 
+def property_key(prop: Any) -> tuple:
+    """What, besides its value and qualifiers, shapes a property's XML."""
+    return (
+        prop.name,
+        prop.type,
+        prop.is_array,
+        prop.class_origin,
+        prop.propagated,
+        prop.embedded_object,
+        prop.reference_class,
+        prop.array_size,
+    )
+
+
 def write_property(prop: Any, w: Write) -> None:
     key = (
         prop.name,
@@ -300,9 +315,18 @@ def write_property(prop: Any, w: Write) -> None:
         prop.array_size,
     )
     shape = _PROPERTY_SHAPES.get(key) or _property_shape(prop, key)
+    _write_shaped(shape, present_qualifiers(prop), prop.value, w)
+
+
+def write_property_value(key: tuple, value: Any, w: Write) -> None:
+    """A property without qualifiers, of the shape `property_key` gave,
+    holding `value`: the same XML write_property writes for it."""
+    shape = _PROPERTY_SHAPES.get(key) or _property_shape(None, key)
+    _write_shaped(shape, None, value, w)
+
+
+def _write_shaped(shape: tuple[str, str, Callable[[Any], str], int], qualifiers: Any, value: Any, w: Write) -> None:
     opener, closer, text, kind = shape
-    value = prop.value
-    qualifiers = present_qualifiers(prop)
     if qualifiers:
         w(opener)
         for qualifier in qualifiers.values():
@@ -324,8 +348,10 @@ def write_property(prop: Any, w: Write) -> None:
 _INSTANCE_OPENERS: dict[str, str] = {}
 
 
-def write_instance(instance: CIMInstance, w: Write) -> None:
-    """INSTANCE, without its path."""
+def write_instance(instance: CIMInstance, w: Write, holes: Container[str] = (), cut: Cut | None = None) -> None:
+    """INSTANCE, without its path. The properties named in `holes` are not
+    written but handed to `cut`, at their place (a kept reply writes them
+    afresh each time)."""
     classname = instance.classname
     opener = _INSTANCE_OPENERS.get(classname)
     if opener is None:
@@ -335,8 +361,15 @@ def write_instance(instance: CIMInstance, w: Write) -> None:
     if qualifiers:
         for qualifier in qualifiers.values():
             write_qualifier(qualifier, w)
-    for prop in instance.properties.values():
-        write_property(prop, w)
+    if cut is None:
+        for prop in instance.properties.values():
+            write_property(prop, w)
+    else:
+        for prop in instance.properties.values():
+            if prop.name in holes:
+                cut(prop)
+            else:
+                write_property(prop, w)
     w("</INSTANCE>")
 
 

@@ -9,9 +9,10 @@ bool, list) so that no other part sees XML.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from pywbem import CIMClassName, CIMError, CIMInstanceName
+from pywbem import CIMClassName, CIMError, CIMInstance, CIMInstanceName
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,26 @@ class ExtrinsicCall:
 Request = IntrinsicCall | ExtrinsicCall
 
 
+@dataclass(slots=True)  # not frozen: one is made per VM per enumeration
+class KeptInstance:
+    """An item of an IntrinsicResult's `value` standing for one instance
+    (with its path) whose CIM-XML the writer may keep and reuse.
+
+    The writer keeps the bytes under (answer form, host, `shape`, `owner`,
+    `key`); `shape` says everything the request changes about the instance
+    (property list, class origin, requested class), `owner` is what a
+    change forgets (a VM), `key` the instance among its owner's. `build`
+    gives the shaped instance, or None when it vanished (nothing is
+    written). `live`, when set, gives the current values of properties
+    that change without notice; they are written afresh on every reply."""
+
+    shape: Hashable
+    owner: Hashable
+    key: Hashable
+    build: Callable[[], CIMInstance | None]
+    live: Callable[[], dict[str, Any]] | None = None
+
+
 @dataclass(slots=True)
 class IntrinsicResult:
     """What an intrinsic operation answers.
@@ -113,7 +134,8 @@ class IntrinsicResult:
     CIMClassName for AssociatorNames/ReferenceNames of a class; an ExecQuery
     row without path is written as VALUE.OBJECT; OpenQueryInstances and
     PullInstances write plain INSTANCEs; an int for EnumerationCount.
-    Writing an instance that needs a path and has none raises ValueError."""
+    Writing an instance that needs a path and has none raises ValueError.
+    Wherever an instance with path may stand, a KeptInstance may too."""
 
     value: Any = None
     out_params: list[tuple[str, str, Any]] = field(default_factory=list)

@@ -16,7 +16,9 @@ from pywbem import CIMClass, CIMClassName, CIMError, CIMInstance, CIMInstanceNam
 from cimprovider.wire import encode
 from cimprovider.wire.encode import Write
 from cimprovider.wire.intrinsics import Answer, find_intrinsic
-from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, MethodResult
+from cimprovider.wire.kept import FormWriter, KeptXml, write_kept
+from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, KeptInstance, MethodResult
+from cimprovider.wire.reply import Reply, ReplyBody
 from cimprovider.wire.scalars import escape_attr
 
 _PROLOG = '<?xml version="1.0" encoding="utf-8" ?>\n<CIM CIMVERSION="2.0" DTDVERSION="2.0">'
@@ -36,12 +38,42 @@ def _need_path(instance: Any, operation: str) -> CIMInstanceName:
     return path
 
 
-def _named_instances(items: Iterable[CIMInstance], call: IntrinsicCall, host: str, w: Write) -> None:
-    for instance in items:
+def _kept_or_instances(items: Iterable[Any], form: FormWriter, name: str, call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
+    """Each item in `form`: a KeptInstance from the store (or built and
+    kept), an instance as it is."""
+    owners: Any = None
+    last_shape: Any = _NO_SHAPE
+    full_shape: Any = None
+    w = out.write
+    for item in items:
+        if type(item) is KeptInstance:
+            if item.shape is not last_shape:
+                last_shape = item.shape
+                full_shape = (name, host, call.namespace, item.shape)
+                owners = store.owners(full_shape) if store is not None else None
+            write_kept(item, full_shape, owners, store, form, out)
+            if owners is None and store is not None:
+                owners = store.owners(full_shape)
+        else:
+            form(item, w, frozenset(), None)
+            out.settle()
+
+
+_NO_SHAPE = object()
+
+
+def _named_form(call: IntrinsicCall, host: str) -> FormWriter:
+    def write(instance: CIMInstance, w: Write, holes: frozenset[str], cut: Any) -> None:
         w("<VALUE.NAMEDINSTANCE>")
         encode.write_instance_name(_need_path(instance, call.method), w)
-        encode.write_instance(instance, w)
+        encode.write_instance(instance, w, holes, cut)
         w("</VALUE.NAMEDINSTANCE>")
+
+    return write
+
+
+def _named_instances(items: Iterable[Any], call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
+    _kept_or_instances(items, _named_form(call, host), "named", call, host, out, store)
 
 
 def _class_and_path(item: Any, namespace: str) -> tuple[CIMClassName, CIMClass]:
@@ -51,11 +83,27 @@ def _class_and_path(item: Any, namespace: str) -> tuple[CIMClassName, CIMClass]:
     return path, item
 
 
-def _objects_with_path(items: Iterable[Any], call: IntrinsicCall, host: str, w: Write) -> None:
+def _object_form(call: IntrinsicCall, host: str) -> FormWriter:
+    def write(instance: CIMInstance, w: Write, holes: frozenset[str], cut: Any) -> None:
+        w("<VALUE.OBJECTWITHPATH>")
+        encode.write_instance_path(_need_path(instance, call.method), host, call.namespace, w)
+        encode.write_instance(instance, w, holes, cut)
+        w("</VALUE.OBJECTWITHPATH>")
+
+    return write
+
+
+def _objects_with_path(items: Iterable[Any], call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
     """VALUE.OBJECTWITHPATH; instances need a path, classes may come as
     (CIMClassName, CIMClass) pairs. A pathless instance (a query projection)
     is written as VALUE.OBJECT, which pywbem's ExecQuery also reads."""
+    w = out.write
+    form = _object_form(call, host)
     for item in items:
+        out.settle()
+        if type(item) is KeptInstance:
+            _kept_or_instances([item], form, "object", call, host, out, store)
+            continue
         if isinstance(item, CIMInstance):
             if item.path is None and call.method == "ExecQuery":
                 w("<VALUE.OBJECT>")
@@ -83,12 +131,18 @@ def _object_paths(items: Iterable[Any], call: IntrinsicCall, host: str, w: Write
         w("</OBJECTPATH>")
 
 
-def _instances_with_path(items: Iterable[CIMInstance], call: IntrinsicCall, host: str, w: Write) -> None:
-    for instance in items:
+def _with_path_form(call: IntrinsicCall, host: str) -> FormWriter:
+    def write(instance: CIMInstance, w: Write, holes: frozenset[str], cut: Any) -> None:
         w("<VALUE.INSTANCEWITHPATH>")
         encode.write_instance_path(_need_path(instance, call.method), host, call.namespace, w)
-        encode.write_instance(instance, w)
+        encode.write_instance(instance, w, holes, cut)
         w("</VALUE.INSTANCEWITHPATH>")
+
+    return write
+
+
+def _instances_with_path(items: Iterable[Any], call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
+    _kept_or_instances(items, _with_path_form(call, host), "with path", call, host, out, store)
 
 
 def _instance_paths(items: Iterable[CIMInstanceName], call: IntrinsicCall, host: str, w: Write) -> None:
@@ -96,9 +150,12 @@ def _instance_paths(items: Iterable[CIMInstanceName], call: IntrinsicCall, host:
         encode.write_instance_path(path, host, call.namespace, w)
 
 
-def _instances(items: Iterable[CIMInstance], call: IntrinsicCall, host: str, w: Write) -> None:
-    for instance in items:
-        encode.write_instance(instance, w)
+def _plain_form(instance: CIMInstance, w: Write, holes: frozenset[str], cut: Any) -> None:
+    encode.write_instance(instance, w, holes, cut)
+
+
+def _instances(items: Iterable[Any], call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
+    _kept_or_instances(items, _plain_form, "plain", call, host, out, store)
 
 
 def _classes(items: Iterable[CIMClass], call: IntrinsicCall, host: str, w: Write) -> None:
@@ -121,29 +178,38 @@ def _qualifier_declarations(items: Iterable[Any], call: IntrinsicCall, host: str
         encode.write_qualifier_declaration(decl, w)
 
 
+def _text(writer: Any) -> Any:
+    """A writer of text only, in the form of those that may add kept bytes."""
+
+    def write(items: Any, call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
+        writer(items, call, host, out.write)
+
+    return write
+
+
 def _single(writer: Any) -> Any:
-    def write_one(value: Any, call: IntrinsicCall, host: str, w: Write) -> None:
+    def write_one(value: Any, call: IntrinsicCall, host: str, out: ReplyBody, store: KeptXml | None) -> None:
         if value is not None:
-            writer([value], call, host, w)
+            writer([value], call, host, out, store)
 
     return write_one
 
 
 _LIST_WRITERS = {
-    Answer.CLASSES: _classes,
-    Answer.CLASSNAMES: _class_names,
+    Answer.CLASSES: _text(_classes),
+    Answer.CLASSNAMES: _text(_class_names),
     Answer.NAMED_INSTANCES: _named_instances,
-    Answer.INSTANCENAMES: _instance_names,
+    Answer.INSTANCENAMES: _text(_instance_names),
     Answer.OBJECTS_WITH_PATH: _objects_with_path,
-    Answer.OBJECT_PATHS: _object_paths,
+    Answer.OBJECT_PATHS: _text(_object_paths),
     Answer.INSTANCES_WITH_PATH: _instances_with_path,
-    Answer.INSTANCE_PATHS: _instance_paths,
+    Answer.INSTANCE_PATHS: _text(_instance_paths),
     Answer.INSTANCES: _instances,
-    Answer.QUALIFIER_DECLARATIONS: _qualifier_declarations,
-    Answer.CLASS: _single(_classes),
+    Answer.QUALIFIER_DECLARATIONS: _text(_qualifier_declarations),
+    Answer.CLASS: _single(_text(_classes)),
     Answer.INSTANCE: _single(_instances),
-    Answer.INSTANCENAME: _single(_instance_names),
-    Answer.QUALIFIER_DECLARATION: _single(_qualifier_declarations),
+    Answer.INSTANCENAME: _single(_text(_instance_names)),
+    Answer.QUALIFIER_DECLARATION: _single(_text(_qualifier_declarations)),
 }
 
 
@@ -163,13 +229,22 @@ def _param_value(name: str, cimtype: str | None, value: Any, embedded: str | Non
 
 
 def write_intrinsic_response(call: IntrinsicCall, result: IntrinsicResult, host: str) -> bytes:
-    """The IMETHODRESPONSE to `call`. `host` fills INSTANCEPATH/CLASSPATH
-    where a path has none (the name clients used to reach us)."""
+    """The IMETHODRESPONSE to `call`, in one piece (see write_intrinsic_reply)."""
+    return bytes(write_intrinsic_reply(call, result, host))
+
+
+def write_intrinsic_reply(call: IntrinsicCall, result: IntrinsicResult, host: str, store: KeptXml | None = None) -> Reply:
+    """The IMETHODRESPONSE to `call`, in pieces to send in chunks. `host`
+    fills INSTANCEPATH/CLASSPATH where a path has none (the name clients
+    used to reach us). With a `store`, KeptInstance items are written from
+    (and into) it; without one they are built and written every time."""
     op = find_intrinsic(call.method)
     if op is None:
         raise ValueError(f"{call.method} is not an intrinsic method")
-    body: list[str] = [f'<IMETHODRESPONSE NAME="{escape_attr(call.method)}">']
-    w = body.append
+    out = ReplyBody()
+    w = out.write
+    w(f'{_PROLOG}<MESSAGE ID="{escape_attr(call.message_id)}" PROTOCOLVERSION="1.0"><SIMPLERSP>')
+    w(f'<IMETHODRESPONSE NAME="{escape_attr(call.method)}">')
     if op.answer is not Answer.VOID:
         w("<IRETURNVALUE>")
         if op.answer is Answer.PROPERTY_VALUE:
@@ -178,12 +253,12 @@ def write_intrinsic_response(call: IntrinsicCall, result: IntrinsicResult, host:
             if result.value is not None:
                 w(f"<VALUE>{int(result.value)}</VALUE>")
         elif result.value is not None:
-            _LIST_WRITERS[op.answer](result.value, call, host, w)
+            _LIST_WRITERS[op.answer](result.value, call, host, out, store)
         w("</IRETURNVALUE>")
     for name, cimtype, value in result.out_params:
         _param_value(name, cimtype, value, None, w)
-    w("</IMETHODRESPONSE>")
-    return _envelope(call.message_id, body)
+    w("</IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>")
+    return out.finish()
 
 
 def write_method_response(call: ExtrinsicCall, result: MethodResult) -> bytes:

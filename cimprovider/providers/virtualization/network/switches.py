@@ -11,7 +11,7 @@ from uuid import UUID, uuid5
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.model import SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import identity
@@ -169,6 +169,19 @@ class AllocationsWithSwitchPorts(InstanceProvider):
         for switch in self.virt.backend.list_switches():
             for port in host_ports(switch):
                 if pushdown is None or pushdown.admits("InstanceID", port.allocation_id):
+                    yield self.virt.renderer.instance(identity.EPASD, host_port_allocation_values(self.virt, port), properties)
+
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable] | None:
+        inner = self.inner.enumerate_keepable(ctx, classname, properties)
+        return None if inner is None else self._keepable(inner, classname, properties)
+
+    def _keepable(self, inner: Iterator[CIMInstance | Keepable], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        # The switches' own ports change with switch events, which forget
+        # everything kept; they are few and built every time.
+        yield from inner
+        if classname.lower() == identity.EPASD.lower():
+            for switch in self.virt.backend.list_switches():
+                for port in host_ports(switch):
                     yield self.virt.renderer.instance(identity.EPASD, host_port_allocation_values(self.virt, port), properties)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:

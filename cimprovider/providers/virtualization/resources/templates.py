@@ -9,14 +9,16 @@ Clients copy the Default, change it and pass it to AddResourceSettings."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
+from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.kinds import ResourceKind
+from cimprovider.providers.virtualization.keeping import fresh
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources.resources import (
     Values,
@@ -26,6 +28,7 @@ from cimprovider.providers.virtualization.resources.resources import (
     processor_values,
     settings_of_class,
 )
+from cimprovider.schemas.vm import VirtualMachine
 from cimprovider.schemas.devices import MAX_MEMORY_MB, MAX_PROCESSORS, MemorySettings, ProcessorSettings
 
 # ValueRole / ValueRange of Msvm_SettingsDefineCapabilities per template.
@@ -122,6 +125,23 @@ class ResourceSettingsProvider(InstanceProvider):
         if not (isinstance(prefix, str) and ids.parse_setting_id(prefix) is not None):
             for kind, role in templates_of_class(classname):
                 yield render(classname, dict(template_values(kind, role)), properties)
+
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        for vm in self.virt.vms():
+            for setting in fresh(self.virt, vm.id, lambda vm: list(settings_of_class(self.virt, vm, classname))) or ():
+                build = partial(self._fresh_instance, vm.id, classname, setting.instance_id, properties)
+                yield Keepable(vm.id, setting.instance_id, build)
+        for kind, role in templates_of_class(classname):
+            yield self.virt.renderer.instance(classname, dict(template_values(kind, role)), properties)
+
+    def _fresh_instance(self, vm_id: UUID, classname: str, instance_id: str, properties: PropertySet) -> CIMInstance | None:
+        def read(vm: VirtualMachine) -> CIMInstance | None:
+            setting = find_setting(self.virt, vm, instance_id)
+            if setting is None or setting.kind.classname.lower() != classname.lower():
+                return None  # the device went since the enumeration listed it
+            return self.virt.renderer.instance(classname, setting.values, properties)
+
+        return fresh(self.virt, vm_id, read)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)

@@ -11,14 +11,15 @@ provider and adds the snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NotFoundError, SnapshotBackend
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
 from cimprovider.providers.virtualization.model import CS, Virtualization
@@ -92,6 +93,36 @@ class SettingsWithSnapshots(InstanceProvider):
         for snapshot in backend.list_snapshots():
             if wanted is None or snapshot.vm_id in wanted or snapshot.id in _pushdown_ids(pushdown):
                 yield self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
+
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable] | None:
+        realized = self.realized.enumerate_keepable(ctx, classname, properties)
+        return None if realized is None else self._keepable(realized, classname, properties)
+
+    def _keepable(self, realized: Iterator[CIMInstance | Keepable], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        # A VM's Parent moves with its snapshots, which not every backend
+        # reports on the bus: it is written afresh on every reply.
+        backend = snapshots_of(self.virt)
+        for item in realized:
+            if type(item) is Keepable:
+                parent = partial(self._parent_now, backend, item.owner)
+                yield Keepable(item.owner, item.key, partial(self._built_with_parent, item.build), parent)
+            else:
+                yield self._with_parent(item)
+        for snapshot in backend.list_snapshots() if backend is not None else ():
+            yield self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
+
+    def _built_with_parent(self, build: Callable[[], CIMInstance | None]) -> CIMInstance | None:
+        instance = build()
+        return None if instance is None else self._with_parent(instance)
+
+    def _parent_now(self, backend: SnapshotBackend | None, vm_id: UUID) -> dict[str, Any]:
+        if backend is None:
+            return {}
+        try:
+            current = backend.snapshot_position(vm_id).current_id
+        except NotFoundError:
+            return {}
+        return {"Parent": self.virt.text(snapshot_path(self.virt, current)) if current is not None else None}
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         snapshot = find_snapshot(self.virt, path)

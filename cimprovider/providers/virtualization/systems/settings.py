@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
+from cimprovider.providers.virtualization.keeping import fresh
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.systems.boot_sources import boot_source_order
 from cimprovider.providers.virtualization.systems.secure_boot import (
@@ -220,6 +223,15 @@ class SystemSettingsProvider(InstanceProvider):
             values = template_values(template)
             if pushdown is None or all(pushdown.admits(name, values[name]) for name in ("InstanceID", "ElementName", "VirtualSystemType")):
                 yield self.virt.renderer.instance(VSSD, values, properties)
+
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        for vm in self.virt.vms():
+            yield Keepable(vm.id, VSSD, partial(self._fresh_instance, vm.id, properties))
+        for template in SecureBootTemplate:
+            yield self.virt.renderer.instance(VSSD, template_values(template), properties)
+
+    def _fresh_instance(self, vm_id: UUID, properties: PropertySet) -> CIMInstance | None:
+        return fresh(self.virt, vm_id, lambda vm: self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties))
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)

@@ -9,13 +9,16 @@ Under a property list only the kept properties are built."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName, Uint64
 
 from cimprovider.backends.protocol import HealthReporting
 from cimprovider.providers.base import (
     InstanceProvider,
+    Keepable,
     MethodProvider,
     MethodReturn,
     OperationContext,
@@ -31,6 +34,7 @@ from cimprovider.providers.virtualization.errors import (
     hyperv_code,
 )
 from cimprovider.providers.virtualization.jobs import job_path
+from cimprovider.providers.virtualization.keeping import fresh
 from cimprovider.providers.virtualization.shared_properties import PropertySharing
 from cimprovider.providers.virtualization.model import CS, Virtualization
 from cimprovider.providers.virtualization.systems.power_jobs import submit_transition
@@ -139,6 +143,23 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         if self._host_admitted(pushdown):
             yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
         yield from self.virt.present(self._reachable_vms(pushdown), lambda vm: [self.vm_instance(vm, properties)])
+
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        # The host's instance follows the backend's health, which no VM
+        # event reports: it is built every time.
+        yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
+        for vm in self._reachable_vms(None):
+            yield Keepable(vm.id, CS, partial(self._fresh_instance, vm.id, properties), partial(self._clock, vm.id))
+
+    def _fresh_instance(self, vm_id: UUID, properties: PropertySet) -> CIMInstance | None:
+        return fresh(self.virt, vm_id, lambda vm: self.vm_instance(vm, properties))
+
+    def _clock(self, vm_id: UUID) -> dict[str, Any]:
+        """What moves without an event: a running VM's uptime."""
+        vm = self.virt.find_vm(vm_id)
+        if vm is None or vm.power_state not in _RUNNING_CLOCK:
+            return {}
+        return {"OnTimeInMilliseconds": Uint64(self.virt.backend.get_runtime(vm_id).uptime_ms)}
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):

@@ -1,0 +1,134 @@
+"""Throughput of EnumerateInstances(Msvm_ComputerSystem) with 1 and with 8
+concurrent clients against a real server (`cimprovider serve`, simulated
+backend, N VMs defined beforehand), and how busy the server keeps the CPU.
+
+Each client is a process of its own speaking raw HTTP/1.1 over one kept-alive
+connection (http.client): it reads each reply whole and checks that it is a
+complete CIM-XML answer, but does not parse it, so the client side stays cheap.
+Server CPU comes from psutil (user + system time of the server process over
+the run, divided by the run's wall time: "cores busy").
+
+Targets: 8 clients ≥ 5× the 23 req/s of the first measurement at 1,000 VMs,
+and either 8 clients ≥ 1.5× the throughput of 1 client or the server keeps
+more than 1.5 cores busy.
+
+    python bench/concurrency.py [N] [seconds]      (default: 1000 VMs, 10 s)
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.vm import SystemSettings
+from cimprovider.server import build_application
+
+NAMESPACE = "root/virtualization/v2"
+BODY = (
+    '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+    '<MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances">'
+    '<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="virtualization"/><NAMESPACE NAME="v2"/>'
+    '</LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Msvm_ComputerSystem"/></IPARAMVALUE>'
+    "</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"
+).encode()
+HEADERS = {
+    "Content-Type": 'application/xml; charset="utf-8"',
+    "CIMOperation": "MethodCall",
+    "CIMMethod": "EnumerateInstances",
+    "CIMObject": "root%2Fvirtualization%2Fv2",
+}
+STARTUP_DEADLINE = 120.0
+
+
+def populate(data_dir: Path, n: int) -> None:
+    """Define the VMs in the data directory the server will then serve."""
+    found = {}
+    config = ServerConfig(data_dir=data_dir, host_name="benchhost")
+    build_application(config, [lambda reg, cat, parts: found.update(parts=parts)])
+    provider = found["parts"].registry.instance_provider(NAMESPACE, "Msvm_ComputerSystem")
+    for i in range(n):
+        provider.virt.backend.define_vm(SystemSettings(name=f"vm-{i}"))  # type: ignore[attr-defined]
+    for close in found["parts"].on_shutdown:
+        close()
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from cimprovider.cli.main import main; main()", "serve", "--port", "0",
+         "--host", "127.0.0.1", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    assert server.stdout is not None
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        if not line:
+            break
+        if "listening on http://" in line:
+            return server, int(line.rsplit(":", 1)[1].split("/")[0])
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def client(port: int, seconds: float, expected: int, results: multiprocessing.Queue) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection.request("POST", "/cimom", BODY, HEADERS)
+        response = connection.getresponse()
+        reply = response.read()
+        if response.status != 200 or not reply.rstrip().endswith(b"</CIM>") or reply.count(b"<VALUE.NAMEDINSTANCE>") != expected:
+            raise RuntimeError(f"bad reply: status {response.status}, {len(reply)} bytes")
+        done += 1
+    results.put(done)
+
+
+def run(port: int, server_pid: int, clients: int, seconds: float, expected: int) -> tuple[float, float]:
+    """(requests per second, server cores busy) with `clients` clients."""
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=client, args=(port, seconds, expected, results)) for _ in range(clients)]
+    server = psutil.Process(server_pid)
+    cpu_before, started = server.cpu_times(), time.monotonic()
+    for worker in workers:
+        worker.start()
+    total = sum(results.get(timeout=seconds + 300) for _ in workers)
+    wall = time.monotonic() - started
+    cpu_after = server.cpu_times()
+    for worker in workers:
+        worker.join()
+    busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / wall
+    return total / wall, busy
+
+
+def main(argv: list[str]) -> None:
+    n = int(argv[0]) if argv else 1000
+    seconds = float(argv[1]) if len(argv) > 1 else 10.0
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = Path(scratch)
+        populate(data_dir, n)
+        server, port = start_server(data_dir)
+        try:
+            run(port, server.pid, 1, 2.0, n + 1)  # warm up
+            print(f"N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+            single, single_busy = run(port, server.pid, 1, seconds, n + 1)
+            print(f"  1 client : {single:7.1f} req/s, server {single_busy:4.2f} cores busy", flush=True)
+            eight, eight_busy = run(port, server.pid, 8, seconds, n + 1)
+            print(f"  8 clients: {eight:7.1f} req/s, server {eight_busy:4.2f} cores busy", flush=True)
+            print(f"  8 clients / 1 client: {eight / single:4.2f}x;  8 clients / 23 req/s: {eight / 23:4.2f}x")
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,216 @@
+"""Kept instance XML: the encoder's output for an instance, kept as bytes
+per reply shape and reused until a change forgets its owner.
+
+The store never expires anything by time: the server forgets an owner (a
+VM) when the event bus says it changed, and forgets everything on a change
+it cannot pin to one owner. A reply built while a change happens is not
+kept: `token` is taken before building and `put` refuses an entry whose
+owner was forgotten since. Memory is bounded by a byte budget; past it the
+least recently used reply shape is dropped whole.
+
+Properties that move without any event (a running VM's uptime) are holes
+in the kept bytes, filled with the current value on each reply.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from pywbem import CIMInstance
+
+from cimprovider.wire import encode
+from cimprovider.wire.encode import Write, present_qualifiers
+from cimprovider.wire.messages import KeptInstance
+from cimprovider.wire.reply import ReplyBody
+
+DEFAULT_BUDGET = 64 * 1024 * 1024
+MAX_SHAPES = 256  # property lists come from clients: bound their variety
+_MAX_OWNERS_REMEMBERED = 200_000
+
+# Writes one instance in a reply form (VALUE.NAMEDINSTANCE…), with holes.
+FormWriter = Callable[[CIMInstance, Write, frozenset[str], encode.Cut | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Holed:
+    """Kept bytes with holes: segments[0], hole 0, segments[1], … where a
+    hole is (property name, the property's encode.property_key)."""
+
+    segments: tuple[bytes, ...]
+    holes: tuple[tuple[str, tuple], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.segments))
+
+
+Entry = bytes | Holed
+
+
+class KeptXml:
+    """The store: reply shape -> owner -> key -> Entry."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
+        self._shapes: OrderedDict[Hashable, dict[Hashable, dict[Hashable, Entry]]] = OrderedDict()
+        self._shape_sizes: dict[Hashable, int] = {}
+        self._changed: dict[Hashable, int] = {}
+        self._epoch = 0
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def owners(self, shape: Hashable) -> dict[Hashable, dict[Hashable, Entry]] | None:
+        """The entries of one reply shape (marking it recently used)."""
+        found = self._shapes.get(shape)
+        if found is not None:
+            try:
+                self._shapes.move_to_end(shape)
+            except KeyError:  # dropped meanwhile by another thread
+                return None
+        return found
+
+    def token(self, owner: Hashable) -> tuple[int, int]:
+        return self._epoch, self._changed.get(owner, 0)
+
+    def put(self, shape: Hashable, owner: Hashable, key: Hashable, entry: Entry, token: tuple[int, int]) -> None:
+        size = len(entry) if isinstance(entry, bytes) else entry.size
+        with self._lock:
+            if token != (self._epoch, self._changed.get(owner, 0)):
+                return  # the owner changed while this was built
+            while self.size + size > self.budget:
+                victim = next((other for other in self._shapes if other != shape), None)
+                if victim is None:
+                    break
+                self._drop(victim)
+            if self.size + size > self.budget:
+                return  # this shape alone fills the budget: the rest is built every time
+            owners = self._shapes.get(shape)
+            if owners is None:
+                if len(self._shapes) >= MAX_SHAPES:
+                    self._drop(next(iter(self._shapes)))
+                owners = self._shapes[shape] = {}
+                self._shape_sizes[shape] = 0
+            kept = owners.setdefault(owner, {})
+            previous = kept.get(key)
+            grown = size - (0 if previous is None else _size(previous))
+            kept[key] = entry
+            self.size += grown
+            self._shape_sizes[shape] += grown
+
+    def forget(self, owner: Hashable) -> None:
+        """Drop everything kept for `owner`: it changed."""
+        with self._lock:
+            self._changed[owner] = next(self._counter)
+            if len(self._changed) > _MAX_OWNERS_REMEMBERED:
+                self._forget_all_locked()
+                return
+            for shape, owners in self._shapes.items():
+                dropped = owners.pop(owner, None)
+                if dropped:
+                    freed = sum(map(_size, dropped.values()))
+                    self.size -= freed
+                    self._shape_sizes[shape] -= freed
+
+    def forget_all(self) -> None:
+        """Drop everything: a change no single owner stands for."""
+        with self._lock:
+            self._forget_all_locked()
+
+    def kept_for(self, owner: Hashable) -> int:
+        """How many entries are kept for `owner`, over every shape."""
+        return sum(len(owners.get(owner, ())) for owners in list(self._shapes.values()))
+
+    def _forget_all_locked(self) -> None:
+        self._epoch += 1
+        self._changed.clear()
+        self._shapes.clear()
+        self._shape_sizes.clear()
+        self.size = 0
+
+    def _drop(self, shape: Hashable) -> None:
+        del self._shapes[shape]
+        self.size -= self._shape_sizes.pop(shape)
+
+
+def _size(entry: Entry) -> int:
+    return len(entry) if isinstance(entry, bytes) else entry.size
+
+
+def write_kept(
+    item: KeptInstance, shape: Hashable, owners: Any, store: KeptXml | None, form: FormWriter, out: ReplyBody
+) -> None:
+    """Write `item` in `form` into `out`: its kept bytes when `owners`
+    (the store's entries for `shape`) has them, else built, encoded and
+    kept."""
+    if owners is not None:
+        entry = owners.get(item.owner, {}).get(item.key)
+        if entry is not None and _add_entry(entry, item, out):
+            return
+    token = store.token(item.owner) if store is not None else (0, 0)
+    instance = item.build()
+    if instance is None:
+        return  # it vanished since the enumeration listed it
+    live = item.live() if item.live is not None else {}
+    entry, values = _encode(instance, frozenset(live), form)
+    if store is not None and entry is not None:
+        store.put(shape, item.owner, item.key, entry, token)
+    if entry is None:  # a hole with qualifiers: write it whole, keep nothing
+        form(instance, out.write, frozenset(), None)
+    else:
+        _fill(entry, values, out)
+
+
+def _encode(instance: CIMInstance, live: frozenset[str], form: FormWriter) -> tuple[Entry | None, dict[str, Any]]:
+    """The instance's bytes, cut at its live properties, and their values."""
+    text: list[str] = []
+    segments: list[bytes] = []
+    holes: list[tuple[str, tuple]] = []
+    values: dict[str, Any] = {}
+    keepable = True
+
+    def cut(prop: Any) -> None:
+        nonlocal keepable
+        keepable = keepable and not present_qualifiers(prop)
+        segments.append("".join(text).encode("utf-8"))
+        text.clear()
+        holes.append((prop.name, encode.property_key(prop)))
+        values[prop.name] = prop.value
+
+    form(instance, text.append, live, cut if live else None)
+    last = "".join(text).encode("utf-8")
+    if not keepable:
+        return None, values
+    if not holes:
+        return last, values
+    return Holed(tuple(segments) + (last,), tuple(holes)), values
+
+
+def _add_entry(entry: Entry, item: KeptInstance, out: ReplyBody) -> bool:
+    """Write a kept entry; False when its holes no longer match what
+    moves (then the caller builds afresh)."""
+    if type(entry) is bytes:
+        out.add(entry)
+        return True
+    values = item.live() if item.live is not None else {}
+    if any(name not in values for name, _ in entry.holes):
+        return False
+    _fill(entry, values, out)
+    return True
+
+
+def _fill(entry: Entry, values: dict[str, Any], out: ReplyBody) -> None:
+    if type(entry) is bytes:
+        out.add(entry)
+        return
+    for segment, (name, key) in zip(entry.segments, entry.holes):
+        out.add(segment)
+        text: list[str] = []
+        encode.write_property_value(key, values[name], text.append)
+        out.add("".join(text).encode("utf-8"))
+    out.add(entry.segments[-1])

@@ -1,0 +1,80 @@
+"""A reply as a list of byte pieces, sent in chunks.
+
+Large replies are mostly kept instance XML (wire/kept.py): the pieces are
+those very bytes objects, shared with the store, so a 36 MB enumeration is
+never copied into one 36 MB string; it leaves in chunks of about
+CHUNK_SIZE bytes, each joined just before it is sent and let go after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+CHUNK_SIZE = 64 * 1024
+# Text written since the last piece is encoded once it holds this many
+# fragments, so a reply of fresh instances never sits in memory both as
+# str fragments and as one bytes copy of all of them.
+_TEXT_FLUSH = 2048
+
+
+class ReplyBody:
+    """Collects a reply: `write` for text (the encoder's output), `add` for
+    bytes already encoded (kept pieces). Writers of many instances call
+    `settle` after each, so text is encoded as it grows."""
+
+    __slots__ = ("pieces", "_text", "size", "write")
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self._text: list[str] = []
+        self.size = 0
+        self.write = self._text.append
+
+    def settle(self) -> None:
+        if len(self._text) >= _TEXT_FLUSH:
+            self.flush()
+
+    def add(self, piece: bytes) -> None:
+        if self._text:
+            self.flush()
+        self.pieces.append(piece)
+        self.size += len(piece)
+
+    def flush(self) -> None:
+        piece = "".join(self._text).encode("utf-8")
+        self._text.clear()
+        self.pieces.append(piece)
+        self.size += len(piece)
+
+    def finish(self) -> "Reply":
+        if self._text:
+            self.flush()
+        return Reply(self.pieces, self.size)
+
+
+class Reply:
+    """The bytes of a reply, in pieces; `len()` is its Content-Length."""
+
+    __slots__ = ("_pieces", "_size")
+
+    def __init__(self, pieces: list[bytes], size: int) -> None:
+        self._pieces = pieces
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self._pieces)
+
+    def chunks(self, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The reply in chunks of about `size` bytes (a piece is never split)."""
+        group: list[bytes] = []
+        grouped = 0
+        for piece in self._pieces:
+            group.append(piece)
+            grouped += len(piece)
+            if grouped >= size:
+                yield group[0] if len(group) == 1 else b"".join(group)
+                group, grouped = [], 0
+        if group:
+            yield group[0] if len(group) == 1 else b"".join(group)

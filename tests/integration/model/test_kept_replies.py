@@ -1,0 +1,197 @@
+"""Kept reply XML is byte for byte what the server builds without it, for
+every class, flag, property list and enumeration form, and every kind of
+change forgets what it must (the VM it touches) and nothing else."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+import pytest
+
+from cimprovider.backends.protocol import change_power_state
+from cimprovider.schemas.devices import NetworkAdapter
+from cimprovider.schemas.power import PowerRequest
+from cimprovider.schemas.vm import SystemSettings
+from tests.integration.model.kept_support import Pair, pulled, reply, request, server_pair, uptimes, without_uptime
+
+KEPT_CLASSES = (
+    "Msvm_ComputerSystem",
+    "Msvm_VirtualSystemSettingData",
+    "CIM_ResourceAllocationSettingData",
+    "Msvm_ResourceAllocationSettingData",
+    "Msvm_ProcessorSettingData",
+    "Msvm_MemorySettingData",
+    "Msvm_StorageAllocationSettingData",
+    "Msvm_SyntheticEthernetPortSettingData",
+    "Msvm_EthernetPortAllocationSettingData",
+)
+PROPERTY_LISTS = (None, [], ["ElementName", "InstanceID", "OnTimeInMilliseconds", "Parent"], ["NoSuchProperty"], ["elementname"])
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    with server_pair(tmp_path_factory.mktemp("kept")) as pair:
+        backend = pair.backend
+        off = backend.define_vm(SystemSettings(name="resting", notes="kept"))
+        backend.add_device(off.id, NetworkAdapter(name="Front end", switch_id=backend.list_switches()[0].id))
+        backend.create_snapshot(off.id, name="before")
+        running = backend.define_vm(SystemSettings(name="running"))
+        change_power_state(backend, running.id, PowerRequest.START)
+        yield pair
+
+
+def enumeration(classname: str, **flags) -> bytes:
+    return request("EnumerateInstances", ClassName=classname, **flags)
+
+
+def same(pair: Pair, body: bytes) -> None:
+    """The kept server's first reply (built and kept) and second (from what
+    it kept) equal the reply of the server that keeps nothing. Figures that
+    move by themselves in classes nothing keeps (a processor's load) may
+    move between the replies: such a class is asked again, and the kept
+    replies must match a built one taken just before or just after."""
+    for _ in range(5):
+        built = without_uptime(reply(pair.built, body))
+        first = without_uptime(reply(pair.kept, body))  # builds and keeps
+        again = without_uptime(reply(pair.kept, body))  # from what was kept
+        later = without_uptime(reply(pair.built, body))
+        if first in (built, later) and again in (built, later):
+            return
+    assert first == built, around_difference(built, first)
+    assert again == built, around_difference(built, again)
+
+
+def around_difference(expected: bytes, found: bytes) -> str:
+    at = next((i for i, (x, y) in enumerate(zip(expected, found)) if x != y), min(len(expected), len(found)))
+    return f"built: …{expected[at - 400:at + 80]!r}\nkept:  …{found[at - 400:at + 80]!r}"
+
+
+def served_classes(pair: Pair) -> list[str]:
+    names = reply(pair.built, request("EnumerateClassNames", DeepInheritance=True))
+    return sorted(name.decode() for name in re.findall(rb'<CLASSNAME NAME="([^"]+)"', names))
+
+
+def test_every_class_answers_the_same_bytes_kept_or_built(pair):
+    classes = served_classes(pair)
+    assert len(classes) > 100 and set(KEPT_CLASSES) <= set(classes) | {"CIM_ResourceAllocationSettingData"}
+    for classname in classes:
+        same(pair, enumeration(classname))
+        same(pair, enumeration(classname, DeepInheritance=False, IncludeClassOrigin=True, PropertyList=["ElementName"]))
+        same(pair, enumeration(classname, IncludeQualifiers=True, PropertyList=[]))
+
+
+@pytest.mark.parametrize("classname", KEPT_CLASSES)
+def test_kept_classes_answer_the_same_bytes_under_every_flag_and_property_list(pair, classname):
+    for deep in (True, False):
+        for origin in (True, False):
+            for qualifiers in (True, False):
+                for properties in PROPERTY_LISTS:
+                    flags = dict(DeepInheritance=deep, IncludeClassOrigin=origin, IncludeQualifiers=qualifiers)
+                    same(pair, enumeration(classname, PropertyList=properties, **flags))
+
+
+@pytest.mark.parametrize("classname", KEPT_CLASSES)
+def test_pull_enumerations_answer_the_same_bytes_kept_or_built(pair, classname):
+    for properties in (None, ["ElementName"]):
+        built = [without_uptime(r) for r in pulled(pair.built, classname, 2, PropertyList=properties)]
+        for _ in range(2):
+            assert [without_uptime(r) for r in pulled(pair.kept, classname, 2, PropertyList=properties)] == built
+
+
+def test_a_running_vms_uptime_moves_in_kept_replies(pair):
+    body = enumeration("Msvm_ComputerSystem")
+    first = uptimes(reply(pair.kept, body))
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if max(uptimes(reply(pair.kept, body))) > max(first):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the running VM's OnTimeInMilliseconds stayed where it was")
+
+
+# --- every kind of change ---------------------------------------------------
+
+
+def kept_replies(pair: Pair) -> dict[str, bytes]:
+    replies = {}
+    for classname in KEPT_CLASSES:
+        reply(pair.kept, enumeration(classname))
+        replies[classname] = without_uptime(reply(pair.kept, enumeration(classname)))
+    return replies
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(what)
+        time.sleep(0.02)
+
+
+def check_change(pair: Pair, changed: UUID, untouched: UUID, change: Callable[[], object], forgets: bool = True) -> None:
+    """After `change`, kept replies are what a server that keeps nothing
+    says, and differ from before; `changed` was forgotten, `untouched` not."""
+    before = kept_replies(pair)
+    assert pair.store.kept_for(changed) and pair.store.kept_for(untouched)
+    change()
+    if forgets:
+        wait_until(lambda: pair.store.kept_for(changed) == 0, f"what was kept for {changed} was not forgotten")
+    assert pair.store.kept_for(untouched), "a change to one VM forgot another's replies"
+    after = kept_replies(pair)
+    for classname in KEPT_CLASSES:
+        assert after[classname] == without_uptime(reply(pair.built, enumeration(classname))), classname
+    assert after != before, "the change did not show"
+
+
+def two_vms(pair: Pair, name: str) -> tuple[UUID, UUID]:
+    return pair.backend.define_vm(SystemSettings(name=f"{name}-a")).id, pair.backend.define_vm(SystemSettings(name=f"{name}-b")).id
+
+
+def test_a_state_change_forgets_the_vm(pair):
+    a, b = two_vms(pair, "state")
+    check_change(pair, a, b, lambda: change_power_state(pair.backend, a, PowerRequest.START))
+
+
+def test_modified_settings_forget_the_vm(pair):
+    a, b = two_vms(pair, "modify")
+    backend = pair.backend
+    check_change(pair, a, b, lambda: backend.modify_vm(a, backend.get_vm(a).settings.replace(notes="changed")))
+
+
+def test_a_rename_forgets_the_vm(pair):
+    a, b = two_vms(pair, "rename")
+    backend = pair.backend
+    check_change(pair, a, b, lambda: backend.modify_vm(a, backend.get_vm(a).settings.replace(name="renamed")))
+
+
+def test_a_modified_resource_forgets_the_vm(pair):
+    a, b = two_vms(pair, "memory")
+    backend = pair.backend
+    check_change(pair, a, b, lambda: backend.modify_device(a, backend.get_vm(a).memory.replace(startup_mb=2048)))
+
+
+def test_an_added_resource_forgets_the_vm(pair):
+    a, b = two_vms(pair, "add")
+    check_change(pair, a, b, lambda: pair.backend.add_device(a, NetworkAdapter(name="Added")))
+
+
+def test_a_removed_resource_forgets_the_vm(pair):
+    a, b = two_vms(pair, "remove")
+    nic = pair.backend.add_device(a, NetworkAdapter(name="Going"))
+    check_change(pair, a, b, lambda: pair.backend.remove_device(a, nic.id))
+
+
+def test_a_deleted_vm_is_forgotten(pair):
+    a, b = two_vms(pair, "delete")
+    check_change(pair, a, b, lambda: pair.backend.destroy_vm(a))
+
+
+def test_a_snapshot_shows_in_the_vms_kept_settings(pair):
+    # A snapshot of a VM without disks changes no VM the bus reports, only
+    # the Parent of its settings: that is written afresh on every reply.
+    a, b = two_vms(pair, "snapshot")
+    check_change(pair, a, b, lambda: pair.backend.create_snapshot(a, name="taken"), forgets=False)
