@@ -1,0 +1,72 @@
+"""The kept-XML store: what a change forgets, what a race may not put
+back, and the byte budget."""
+
+from __future__ import annotations
+
+from pywbem import CIMInstance, CIMInstanceName, CIMProperty, Uint64
+
+from cimprovider.wire import IntrinsicCall, IntrinsicResult, KeptInstance, KeptXml, write_intrinsic_reply
+
+
+def test_forgetting_an_owner_drops_its_entries_in_every_shape_and_no_other():
+    store = KeptXml()
+    for shape in ("named", "with path"):
+        for owner in ("a", "b"):
+            store.put(shape, owner, 1, b"<x/>", store.token(owner))
+    store.forget("a")
+    assert store.kept_for("a") == 0 and store.kept_for("b") == 2
+
+
+def test_an_entry_built_before_a_change_is_not_kept():
+    store = KeptXml()
+    token = store.token("a")  # taken before building
+    store.forget("a")  # the VM changed meanwhile
+    store.put("named", "a", 1, b"stale", token)
+    assert store.kept_for("a") == 0
+    store.put("named", "a", 1, b"fresh", store.token("a"))
+    assert store.kept_for("a") == 1
+
+
+def test_forgetting_everything_refuses_what_was_built_before():
+    store = KeptXml()
+    token = store.token("a")
+    store.put("named", "b", 1, b"<x/>", store.token("b"))
+    store.forget_all()
+    store.put("named", "a", 1, b"stale", token)
+    assert store.kept_for("a") == 0 and store.kept_for("b") == 0 and store.size == 0
+
+
+def test_over_the_budget_the_least_recently_used_shape_goes():
+    store = KeptXml(budget=100)
+    store.put("old", "a", 1, b"x" * 60, store.token("a"))
+    store.put("new", "a", 1, b"y" * 60, store.token("a"))
+    assert store.owners("old") is None and store.owners("new") is not None and store.size == 60
+    store.put("new", "b", 1, b"z" * 60, store.token("b"))  # one shape alone past the budget: not kept
+    assert store.kept_for("b") == 0 and store.size == 60
+
+
+def _running_vm(uptime: int) -> CIMInstance:
+    path = CIMInstanceName("Msvm_ComputerSystem", {"Name": "VM"}, namespace="root/virtualization/v2")
+    properties = [CIMProperty("Name", "VM"), CIMProperty("OnTimeInMilliseconds", Uint64(uptime)), CIMProperty("ElementName", "vm")]
+    return CIMInstance("Msvm_ComputerSystem", properties=properties, path=path)
+
+
+def test_a_live_property_is_written_afresh_from_kept_bytes():
+    store = KeptXml()
+    now = {"uptime": 10}
+    built = []
+
+    def build() -> CIMInstance:
+        built.append(1)
+        return _running_vm(now["uptime"])
+
+    def item() -> KeptInstance:
+        return KeptInstance("shape", "VM", "cs", build, lambda: {"OnTimeInMilliseconds": Uint64(now["uptime"])})
+
+    call = IntrinsicCall("1", "EnumerateInstances", "root/virtualization/v2")
+    first = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[item()]), "host", store))
+    now["uptime"] = 99
+    second = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[item()]), "host", store))
+    uncached = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[_running_vm(99)]), "host"))
+    assert len(built) == 1  # the second reply came from kept bytes
+    assert b"<VALUE>10</VALUE>" in first and second == uncached
