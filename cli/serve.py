@@ -39,6 +39,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--pci-passthrough", "pci_passthrough_devices", env="PCI_PASSTHROUGH", multiple=True, metavar="ADDRESS", help="A host PCI device (domain:bus:slot.function) VMs may be given whole (repeatable; the environment variable takes a space-separated list).  [default: none]")
 @_option("--max-pull-contexts", env="MAX_PULL_CONTEXTS", type=int, default=None, help="Open pull enumeration contexts of the whole server.  [default: 256]")
 @_option("--max-pull-contexts-per-principal", env="MAX_PULL_CONTEXTS_PER_PRINCIPAL", type=int, default=None, help="Open pull enumeration contexts of one user (one client address when authentication is off).  [default: 64]")
+@_option("--reply-cache-megabytes", env="REPLY_CACHE_MEGABYTES", type=int, default=None, help="Memory for kept enumeration replies (built once, reused until the model changes); 0 builds every reply.  [default: 64]")
 @_option("--listener-allow", "listener_allow", env="LISTENER_ALLOW", multiple=True, default=None, metavar="CIDR", help="A network indication listeners may be on (repeatable; replaces the default; the environment variable takes a space-separated list).  [default: 127.0.0.0/8 and ::1]")
 @_option("--listener-ca-file", env="LISTENER_CA_FILE", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Trust https listeners whose certificate this CA file (PEM) signed, instead of the system's CAs.")
 @_option("--listener-no-verify", env="LISTENER_NO_VERIFY", is_flag=True, default=None, help="Do not verify https listeners' certificates.")
