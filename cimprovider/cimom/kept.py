@@ -5,14 +5,13 @@ writer has nothing kept for them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from pywbem import CIMClass, CIMInstance
 
-from cimprovider.providers.base import Keepable, OperationContext
+from cimprovider.providers.base import Keepable, KeepableSource, OperationContext
 from cimprovider.wire.messages import KeptInstance
 
 Shaper = Callable[[CIMInstance, Any, frozenset[str] | None, bool, OperationContext, bool], CIMInstance]
@@ -49,16 +48,32 @@ def kept_instances(
     ctx: OperationContext,
     shaped: Shaper,
 ) -> Iterator[Any]:
-    shape = shaping.shape(ctx)
+    # The instance's class decides its properties under deep inheritance:
+    # it is part of the shape, so keys stay the provider's own.
+    shape = (shaping.shape(ctx), subclass)
     args = (cls, shaping.keep, shaping.include_class_origin, ctx, shaping.with_host)
+    sources: dict[int, _ShapedSource] = {}
     for item in items:
         if type(item) is Keepable:
-            build = partial(_build, item.build, shaped, args)
-            yield KeptInstance(shape, item.owner, (subclass, item.key), build, item.live)
+            source = sources.get(id(item.source))
+            if source is None:
+                source = sources[id(item.source)] = _ShapedSource(item.source, shaped, args)
+            yield KeptInstance(shape, item.owner, item.key, source)
         else:
             yield shaped(item, *args)
 
 
-def _build(build: Callable[[], CIMInstance | None], shaped: Shaper, args: tuple) -> CIMInstance | None:
-    instance = build()
-    return None if instance is None else shaped(instance, *args)
+class _ShapedSource:
+    """A provider's KeepableSource whose instances leave shaped."""
+
+    __slots__ = ("_source", "_shaped", "_args", "live")
+
+    def __init__(self, source: KeepableSource, shaped: Shaper, args: tuple) -> None:
+        self._source = source
+        self._shaped = shaped
+        self._args = args
+        self.live = source.live
+
+    def build(self, owner: Hashable, key: Hashable) -> CIMInstance | None:
+        instance = self._source.build(owner, key)
+        return None if instance is None else self._shaped(instance, *self._args)

@@ -69,22 +69,32 @@ class Pushdown(Protocol):
 PropertySet = frozenset[str] | None
 
 
+class KeepableSource(Protocol):
+    """Builds the instances an enumeration offered as Keepable; one per
+    enumeration, shared by its items."""
+
+    def build(self, owner: Hashable, key: Hashable) -> CIMInstance | None:
+        """The instance as it is now (read afresh from the backend, never
+        from a state captured at listing time), or None when it vanished."""
+        ...
+
+    def live(self, owner: Hashable) -> dict[str, Any]:
+        """The current values, by property name, of what moves without any
+        event (a running VM's OnTimeInMilliseconds); written anew on every
+        reply. Empty when nothing moves."""
+        ...
+
+
 @dataclass(slots=True)  # not frozen: one is made per VM per enumeration
 class Keepable:
     """One instance of an enumeration whose CIM-XML the server may keep and
     send again until a bus event names its `owner` (a VM's id): a provider
     offers it instead of the instance, so a kept reply costs no building.
-
-    `build` gives the instance as it is now, or None when it has vanished
-    (it reads the backend afresh, never a state captured at listing time).
-    `live` gives the values of the properties that move without any event
-    (a running VM's OnTimeInMilliseconds), by name; they are written anew
-    on every reply."""
+    `key` names the instance among its owner's (e.g. its InstanceID)."""
 
     owner: Hashable
-    key: Hashable  # the instance among its owner's, e.g. its InstanceID
-    build: Callable[[], CIMInstance | None]
-    live: Callable[[], dict[str, Any]] | None = None
+    key: Hashable
+    source: KeepableSource
 
 
 def not_supported(what: str, classname: str) -> CIMError:

@@ -153,10 +153,10 @@ def write_kept(
         if entry is not None and _add_entry(entry, item, out):
             return
     token = store.token(item.owner) if store is not None else (0, 0)
-    instance = item.build()
+    instance = item.source.build(item.owner, item.key)
     if instance is None:
         return  # it vanished since the enumeration listed it
-    live = item.live() if item.live is not None else {}
+    live = item.source.live(item.owner)
     entry, values = _encode(instance, frozenset(live), form)
     if store is not None and entry is not None:
         store.put(shape, item.owner, item.key, entry, token)
@@ -197,7 +197,7 @@ def _add_entry(entry: Entry, item: KeptInstance, out: ReplyBody) -> bool:
     if type(entry) is bytes:
         out.add(entry)
         return True
-    values = item.live() if item.live is not None else {}
+    values = item.source.live(item.owner)
     if any(name not in values for name, _ in entry.holes):
         return False
     _fill(entry, values, out)

@@ -9,8 +9,8 @@ bool, list) so that no other part sees XML.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, Protocol
 
 from pywbem import CIMClassName, CIMError, CIMInstance, CIMInstanceName
 
@@ -83,6 +83,14 @@ class ExtrinsicCall:
 Request = IntrinsicCall | ExtrinsicCall
 
 
+class InstanceSource(Protocol):
+    """What builds the instances behind KeptInstance items."""
+
+    def build(self, owner: Hashable, key: Hashable) -> CIMInstance | None: ...
+
+    def live(self, owner: Hashable) -> dict[str, Any]: ...
+
+
 @dataclass(slots=True)  # not frozen: one is made per VM per enumeration
 class KeptInstance:
     """An item of an IntrinsicResult's `value` standing for one instance
@@ -91,16 +99,15 @@ class KeptInstance:
     The writer keeps the bytes under (answer form, host, `shape`, `owner`,
     `key`); `shape` says everything the request changes about the instance
     (property list, class origin, requested class), `owner` is what a
-    change forgets (a VM), `key` the instance among its owner's. `build`
-    gives the shaped instance, or None when it vanished (nothing is
-    written). `live`, when set, gives the current values of properties
-    that change without notice; they are written afresh on every reply."""
+    change forgets (a VM), `key` the instance among its owner's.
+    `source.build(owner, key)` gives the shaped instance, or None when it
+    vanished (nothing is written); `source.live(owner)` the current values
+    of properties that change without notice, written afresh every time."""
 
     shape: Hashable
     owner: Hashable
     key: Hashable
-    build: Callable[[], CIMInstance | None]
-    live: Callable[[], dict[str, Any]] | None = None
+    source: InstanceSource
 
 
 @dataclass(slots=True)

@@ -51,22 +51,32 @@ def _running_vm(uptime: int) -> CIMInstance:
     return CIMInstance("Msvm_ComputerSystem", properties=properties, path=path)
 
 
+class RunningVm:
+    """Builds one running VM's instance, counting the builds."""
+
+    def __init__(self) -> None:
+        self.uptime = 10
+        self.built = 0
+
+    def build(self, owner: object, key: object) -> CIMInstance:
+        self.built += 1
+        return _running_vm(self.uptime)
+
+    def live(self, owner: object) -> dict:
+        return {"OnTimeInMilliseconds": Uint64(self.uptime)}
+
+
 def test_a_live_property_is_written_afresh_from_kept_bytes():
     store = KeptXml()
-    now = {"uptime": 10}
-    built = []
-
-    def build() -> CIMInstance:
-        built.append(1)
-        return _running_vm(now["uptime"])
-
-    def item() -> KeptInstance:
-        return KeptInstance("shape", "VM", "cs", build, lambda: {"OnTimeInMilliseconds": Uint64(now["uptime"])})
-
+    vm = RunningVm()
     call = IntrinsicCall("1", "EnumerateInstances", "root/virtualization/v2")
-    first = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[item()]), "host", store))
-    now["uptime"] = 99
-    second = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[item()]), "host", store))
+
+    def kept_reply() -> bytes:
+        return bytes(write_intrinsic_reply(call, IntrinsicResult(value=[KeptInstance("shape", "VM", "cs", vm)]), "host", store))
+
+    first = kept_reply()
+    vm.uptime = 99
+    second = kept_reply()
     uncached = bytes(write_intrinsic_reply(call, IntrinsicResult(value=[_running_vm(99)]), "host"))
-    assert len(built) == 1  # the second reply came from kept bytes
+    assert vm.built == 1  # the second reply came from kept bytes
     assert b"<VALUE>10</VALUE>" in first and second == uncached

@@ -9,7 +9,7 @@ Clients copy the Default, change it and pass it to AddResourceSettings."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -107,6 +107,27 @@ def templates_of_class(classname: str) -> Iterator[tuple[ResourceKind, str]]:
                 yield kind, role
 
 
+class _KeptResourceSettings:
+    """One class's per-VM settings of one enumeration, built when nothing is kept."""
+
+    def __init__(self, virt: Virtualization, classname: str, properties: PropertySet) -> None:
+        self.virt = virt
+        self.classname = classname
+        self.properties = properties
+
+    def build(self, vm_id: UUID, instance_id: str) -> CIMInstance | None:
+        def read(vm: VirtualMachine) -> CIMInstance | None:
+            setting = find_setting(self.virt, vm, instance_id)
+            if setting is None or setting.kind.classname.lower() != self.classname.lower():
+                return None  # the device went since the enumeration listed it
+            return self.virt.renderer.instance(self.classname, setting.values, self.properties)
+
+        return fresh(self.virt, vm_id, read)
+
+    def live(self, vm_id: UUID) -> dict[str, Any]:
+        return {}
+
+
 class ResourceSettingsProvider(InstanceProvider):
     """Every per-VM resource setting class and its templates."""
 
@@ -127,21 +148,12 @@ class ResourceSettingsProvider(InstanceProvider):
                 yield render(classname, dict(template_values(kind, role)), properties)
 
     def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        source = _KeptResourceSettings(self.virt, classname, properties)
         for vm in self.virt.vms():
             for setting in fresh(self.virt, vm.id, lambda vm: list(settings_of_class(self.virt, vm, classname))) or ():
-                build = partial(self._fresh_instance, vm.id, classname, setting.instance_id, properties)
-                yield Keepable(vm.id, setting.instance_id, build)
+                yield Keepable(vm.id, setting.instance_id, source)
         for kind, role in templates_of_class(classname):
             yield self.virt.renderer.instance(classname, dict(template_values(kind, role)), properties)
-
-    def _fresh_instance(self, vm_id: UUID, classname: str, instance_id: str, properties: PropertySet) -> CIMInstance | None:
-        def read(vm: VirtualMachine) -> CIMInstance | None:
-            setting = find_setting(self.virt, vm, instance_id)
-            if setting is None or setting.kind.classname.lower() != classname.lower():
-                return None  # the device went since the enumeration listed it
-            return self.virt.renderer.instance(classname, setting.values, properties)
-
-        return fresh(self.virt, vm_id, read)
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)

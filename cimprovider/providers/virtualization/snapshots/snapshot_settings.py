@@ -11,15 +11,14 @@ provider and adds the snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NotFoundError, SnapshotBackend
-from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, KeepableSource, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
 from cimprovider.providers.virtualization.model import CS, Virtualization
@@ -99,30 +98,19 @@ class SettingsWithSnapshots(InstanceProvider):
         return None if realized is None else self._keepable(realized, classname, properties)
 
     def _keepable(self, realized: Iterator[CIMInstance | Keepable], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
-        # A VM's Parent moves with its snapshots, which not every backend
-        # reports on the bus: it is written afresh on every reply.
         backend = snapshots_of(self.virt)
+        sources: dict[int, _WithParent] = {}
         for item in realized:
             if type(item) is Keepable:
-                parent = partial(self._parent_now, backend, item.owner)
-                yield Keepable(item.owner, item.key, partial(self._built_with_parent, item.build), parent)
+                source = sources.get(id(item.source))
+                if source is None:
+                    source = sources[id(item.source)] = _WithParent(self, item.source, backend)
+                item.source = source
+                yield item
             else:
                 yield self._with_parent(item)
         for snapshot in backend.list_snapshots() if backend is not None else ():
             yield self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
-
-    def _built_with_parent(self, build: Callable[[], CIMInstance | None]) -> CIMInstance | None:
-        instance = build()
-        return None if instance is None else self._with_parent(instance)
-
-    def _parent_now(self, backend: SnapshotBackend | None, vm_id: UUID) -> dict[str, Any]:
-        if backend is None:
-            return {}
-        try:
-            current = backend.snapshot_position(vm_id).current_id
-        except NotFoundError:
-            return {}
-        return {"Parent": self.virt.text(snapshot_path(self.virt, current)) if current is not None else None}
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         snapshot = find_snapshot(self.virt, path)
@@ -143,6 +131,32 @@ class SettingsWithSnapshots(InstanceProvider):
         if current is not None:
             instance["Parent"] = self.virt.text(snapshot_path(self.virt, current))
         return instance
+
+
+class _WithParent:
+    """Realized settings with the snapshot their VM runs on. The Parent
+    moves with snapshots, which not every backend reports on the bus: it
+    is written afresh on every reply."""
+
+    def __init__(self, provider: SettingsWithSnapshots, inner: KeepableSource, backend: SnapshotBackend | None) -> None:
+        self.provider = provider
+        self.inner = inner
+        self.backend = backend
+
+    def build(self, vm_id: UUID, key: object) -> CIMInstance | None:
+        instance = self.inner.build(vm_id, key)
+        return None if instance is None else self.provider._with_parent(instance)
+
+    def live(self, vm_id: UUID) -> dict[str, Any]:
+        moving = self.inner.live(vm_id)
+        if self.backend is None:
+            return moving
+        try:
+            current = self.backend.snapshot_position(vm_id).current_id
+        except NotFoundError:
+            return moving
+        virt = self.provider.virt
+        return {**moving, "Parent": virt.text(snapshot_path(virt, current)) if current is not None else None}
 
 
 def _pushdown_ids(pushdown: Pushdown | None) -> set[UUID]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -87,6 +86,20 @@ def default_root(virt: Virtualization) -> str:
     """The host's folder for VM files, shown where a VM has none of its own."""
     roots = virt.backend.host_info().storage_roots
     return roots[-1] if roots else ""
+
+
+class _KeptSettings:
+    """The VMs' realized settings of one enumeration, built when nothing is kept."""
+
+    def __init__(self, virt: Virtualization, properties: PropertySet) -> None:
+        self.virt = virt
+        self.properties = properties
+
+    def build(self, vm_id: UUID, key: object) -> CIMInstance | None:
+        return fresh(self.virt, vm_id, lambda vm: self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), self.properties))
+
+    def live(self, vm_id: UUID) -> dict[str, Any]:
+        return {}
 
 
 def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
@@ -225,13 +238,11 @@ class SystemSettingsProvider(InstanceProvider):
                 yield self.virt.renderer.instance(VSSD, values, properties)
 
     def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+        source = _KeptSettings(self.virt, properties)
         for vm in self.virt.vms():
-            yield Keepable(vm.id, VSSD, partial(self._fresh_instance, vm.id, properties))
+            yield Keepable(vm.id, VSSD, source)
         for template in SecureBootTemplate:
             yield self.virt.renderer.instance(VSSD, template_values(template), properties)
-
-    def _fresh_instance(self, vm_id: UUID, properties: PropertySet) -> CIMInstance | None:
-        return fresh(self.virt, vm_id, lambda vm: self.virt.renderer.instance(VSSD, vssd_values(self.virt, vm), properties))
 
     def get_instance(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> CIMInstance:
         instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), None)

@@ -9,7 +9,6 @@ Under a property list only the kept properties are built."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -148,18 +147,9 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         # The host's instance follows the backend's health, which no VM
         # event reports: it is built every time.
         yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
+        source = _KeptSystems(self, properties)
         for vm in self._reachable_vms(None):
-            yield Keepable(vm.id, CS, partial(self._fresh_instance, vm.id, properties), partial(self._clock, vm.id))
-
-    def _fresh_instance(self, vm_id: UUID, properties: PropertySet) -> CIMInstance | None:
-        return fresh(self.virt, vm_id, lambda vm: self.vm_instance(vm, properties))
-
-    def _clock(self, vm_id: UUID) -> dict[str, Any]:
-        """What moves without an event: a running VM's uptime."""
-        vm = self.virt.find_vm(vm_id)
-        if vm is None or vm.power_state not in _RUNNING_CLOCK:
-            return {}
-        return {"OnTimeInMilliseconds": Uint64(self.virt.backend.get_runtime(vm_id).uptime_ms)}
+            yield Keepable(vm.id, CS, source)
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):
@@ -222,6 +212,25 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             return MethodReturn(INVALID_STATE)  # the host is not powered through WMI
         vm = self.virt.vm_or_not_found(vm_id, target)
         return request_state_change(self.virt, vm, params.get("RequestedState"))
+
+
+class _KeptSystems:
+    """The VMs' instances of one enumeration, built when nothing is kept."""
+
+    def __init__(self, provider: ComputerSystemProvider, properties: PropertySet) -> None:
+        self.provider = provider
+        self.properties = properties
+
+    def build(self, vm_id: UUID, key: object) -> CIMInstance | None:
+        return fresh(self.provider.virt, vm_id, lambda vm: self.provider.vm_instance(vm, self.properties))
+
+    def live(self, vm_id: UUID) -> dict[str, Any]:
+        """What moves without an event: a running VM's uptime."""
+        virt = self.provider.virt
+        vm = virt.find_vm(vm_id)
+        if vm is None or vm.power_state not in _RUNNING_CLOCK:
+            return {}
+        return {"OnTimeInMilliseconds": Uint64(virt.backend.get_runtime(vm_id).uptime_ms)}
 
 
 def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: Any) -> MethodReturn:
