@@ -78,18 +78,24 @@ def pull_request(context: str, max_objects: int) -> bytes:
     )
 
 
-def reply_bytes(app, body: bytes) -> bytes:
-    """The whole server side of one operation: every byte it sends."""
-    answer = app.operate(body, ANONYMOUS_ADMIN)
+def reply_chunks(app, body: bytes) -> list[bytes]:
+    """The whole server side of one operation: every chunk it sends, made
+    as the HTTP layer makes them."""
+    operate = getattr(app, "operate_in_pieces", app.operate)
+    answer = operate(body, ANONYMOUS_ADMIN)
     assert answer.status == 200, answer
-    chunks = getattr(answer, "chunks", None)
-    return b"".join(chunks()) if chunks is not None else answer.body
+    return list(answer.chunks()) if hasattr(answer, "chunks") else [answer.body]
+
+
+def reply_bytes(app, body: bytes) -> bytes:
+    return b"".join(reply_chunks(app, body))
 
 
 def timed(app, body: bytes) -> tuple[float, bytes]:
     started = time.perf_counter()
-    reply = reply_bytes(app, body)
-    return time.perf_counter() - started, reply
+    chunks = reply_chunks(app, body)
+    seconds = time.perf_counter() - started
+    return seconds, b"".join(chunks)
 
 
 def measure_class(app, classname: str) -> float:
@@ -118,6 +124,11 @@ def measure_pull(app, classname: str, max_objects: int) -> tuple[float, int]:
     return total, trips
 
 
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def measure(n: int) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         found = {}
@@ -133,6 +144,14 @@ def measure(n: int) -> None:
         print(
             f"  pull of {CLASSES[0]}, MaxObjectCount 100: {pulled[1]} round trips, {pulled[0] * 1e3:7.1f} ms in all "
             f"= {pulled[0] / warm[CLASSES[0]]:4.2f}x one EnumerateInstances",
+            flush=True,
+        )
+        for _ in range(10):
+            reply_chunks(app, enumerate_request(CLASSES[0]))
+        kept = getattr(app, "kept", None)
+        print(
+            f"  after 10 more enumerations of {CLASSES[0]}: RSS {rss_bytes() / 2**20:6.1f} MiB"
+            + (f", kept reply XML {kept.size / 2**20:5.1f} MiB (budget {kept.budget / 2**20:.0f} MiB)" if kept else ""),
             flush=True,
         )
         for close in found["parts"].on_shutdown:
