@@ -67,13 +67,11 @@ class KeptXml:
 
     def owners(self, shape: Hashable) -> dict[Hashable, dict[Hashable, Entry]] | None:
         """The entries of one reply shape (marking it recently used)."""
-        found = self._shapes.get(shape)
-        if found is not None:
-            try:
+        with self._lock:  # forget() walks the shapes: no reordering meanwhile
+            found = self._shapes.get(shape)
+            if found is not None:
                 self._shapes.move_to_end(shape)
-            except KeyError:  # dropped meanwhile by another thread
-                return None
-        return found
+            return found
 
     def token(self, owner: Hashable) -> tuple[int, int]:
         return self._epoch, self._changed.get(owner, 0)
