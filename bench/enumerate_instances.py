@@ -16,7 +16,9 @@ Then a pull enumeration of Msvm_ComputerSystem with MaxObjectCount 100,
 all its round trips summed, against one warm EnumerateInstances (target:
 ≤ 1.5×).
 
-    python bench/enumerate_instances.py [N ...]     (default: 1000 10000)
+    python bench/enumerate_instances.py [N ...] [CLASS ...]
+        (default: 1000 10000 and the three classes; the pull is always of
+        Msvm_ComputerSystem)
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure(n: int) -> None:
+def measure(n: int, classes: tuple[str, ...] = CLASSES) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         found = {}
         config = ServerConfig(data_dir=Path(data_dir), host_name="benchhost", transition_seconds=0.0)
@@ -139,7 +141,7 @@ def measure(n: int) -> None:
         for i in range(n):
             backend.define_vm(SystemSettings(name=f"vm-{i}"))
         print(f"N={n} VMs (load average {os.getloadavg()[0]:.2f})", flush=True)
-        warm = {classname: measure_class(app, classname) for classname in CLASSES}
+        warm = {classname: measure_class(app, classname) for classname in dict.fromkeys((CLASSES[0], *classes))}
         pulled = min(measure_pull(app, CLASSES[0], 100) for _ in range(REPEATS))
         print(
             f"  pull of {CLASSES[0]}, MaxObjectCount 100: {pulled[1]} round trips, {pulled[0] * 1e3:7.1f} ms in all "
@@ -159,8 +161,9 @@ def measure(n: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    for n in [int(a) for a in argv] or [1000, 10000]:
-        measure(n)
+    classes = tuple(a for a in argv if not a.isdigit()) or CLASSES
+    for n in [int(a) for a in argv if a.isdigit()] or [1000, 10000]:
+        measure(n, classes)
 
 
 if __name__ == "__main__":
