@@ -10,12 +10,14 @@ from collections.abc import Callable
 from uuid import UUID
 
 import pytest
+from pywbem import CIMInstance
 
 from cimprovider.backends.protocol import change_power_state
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
-from tests.integration.model.kept_support import Pair, pulled, reply, request, server_pair, uptimes, without_uptime
+from cimprovider.wire import IntrinsicCall
+from tests.integration.model.kept_support import NS, Pair, pulled, reply, request, server_pair, uptimes, without_uptime
 
 KEPT_CLASSES = (
     "Msvm_ComputerSystem",
@@ -195,3 +197,10 @@ def test_a_snapshot_shows_in_the_vms_kept_settings(pair):
     # the Parent of its settings: that is written afresh on every reply.
     a, b = two_vms(pair, "snapshot")
     check_change(pair, a, b, lambda: pair.backend.create_snapshot(a, name="taken"), forgets=False)
+
+
+def test_callers_inside_the_server_get_instances_not_kept_items(pair):
+    # The web console runs CIM operations in-process and reads the instances.
+    call = IntrinsicCall("1", "EnumerateInstances", NS, {"ClassName": "Msvm_ComputerSystem"})
+    found = list(pair.kept.cimom.intrinsic(call).value)
+    assert len(found) >= 3 and all(isinstance(instance, CIMInstance) for instance in found)
