@@ -39,7 +39,9 @@ EOF
 
 start_libvirtd() {
     [ -f "$state/libvirtd.conf" ] || write_tcp_config
-    python3 "$here/subreaper.py" libvirtd --listen -f "$state/libvirtd.conf" --pid-file="$state/libvirtd-inner.pid" >>"$state/libvirtd.log" 2>&1 &
+    # Its own session: a test that restarts it must not take it down when
+    # the test's process group ends.
+    setsid python3 "$here/subreaper.py" libvirtd --listen -f "$state/libvirtd.conf" --pid-file="$state/libvirtd-inner.pid" >>"$state/libvirtd.log" 2>&1 &
     echo $! >"$state/libvirtd.pid"
     for _ in $(seq 100); do
         if virsh -c qemu:///system version >/dev/null 2>&1 &&
