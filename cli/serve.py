@@ -29,6 +29,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--backend", env="BACKEND", default=None, help="Hypervisor backend.  [default: simulated]")
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")
 @_option("--libvirt-migration-uri", env="LIBVIRT_MIGRATION_URI", default=None, help="The libvirt URI a migration's source host reaches this host's hypervisor at (its libvirtd connects there, peer to peer).  [default: --libvirt-uri]")
+@_option("--libvirt-save-dir", env="LIBVIRT_SAVE_DIR", type=click.Path(path_type=Path, file_okay=False), default=None, help="Where this host's libvirtd keeps saved VMs' memory (a saved VM moves from there).  [default: /var/lib/libvirt/qemu/save]")
 @_option("--libvirt-domain-type", env="LIBVIRT_DOMAIN_TYPE", default=None, type=click.Choice(["kvm", "qemu"], case_sensitive=False), help="Domain type of VMs defined through libvirt.  [default: kvm if /dev/kvm is usable, else qemu]")
 @_option("--job-retention-seconds", env="JOB_RETENTION_SECONDS", type=float, default=None, help="How long a finished job stays readable (its TimeBeforeRemoval).  [default: 300, as on Hyper-V]")
 @_option("--metrics-interval-seconds", env="METRICS_INTERVAL_SECONDS", type=float, default=None, help="How often every VM's resource counters are sampled for metering and /metrics.  [default: 15]")

@@ -86,6 +86,9 @@ class ServerConfig(ConnectionLimitSettings):
     # hypervisor at (peer to peer, from the source's libvirtd); by default
     # libvirt_uri, which suits only a source on this machine.
     libvirt_migration_uri: str | None = None
+    # Where this host's libvirtd keeps saved VMs' memory (its managed save
+    # files, `<domain name>.save`): a saved VM's image moves from there.
+    libvirt_save_dir: Path = Path("/var/lib/libvirt/qemu/save")
     # The domain type of VMs the libvirt backend defines. Given explicitly,
     # libvirt must offer it; by default the backend falls back to what the
     # host offers (a remote host may lack KVM, the test driver has "test").

@@ -24,6 +24,14 @@ class MigratingVm(SchemaModel):
     position: SnapshotPosition | None = None
     # Disk files the backend made for snapshots (it may delete them later).
     snapshot_disks: tuple[str, ...] = ()
+    # The hypervisor's own description of the VM (a libvirt domain's XML),
+    # for a backend that adopts the VM as it was defined; the paths it
+    # names are rewritten through `placed_paths` (source path -> destination).
+    definition: str | None = None
+    placed_paths: dict[str, str] = Field(default_factory=dict)
+    # A saved VM's memory image when the hypervisor keeps it outside the
+    # VM's record (libvirt's managed save file); it travels as a file.
+    saved_state: str | None = None
 
 
 class FileSlot(SchemaModel):

@@ -99,8 +99,8 @@ class MigrationEngine:
             return []
         if not self.enabled():
             return ["migration is disabled on this host (EnableVirtualSystemMigration is false)"]
-        if self.hypervisor is not None:
-            return self.hypervisor.check(request)
+        if self._by_hypervisor(request):
+            return self.hypervisor.check(request)  # type: ignore[union-attr]
         return self.outgoing.check(request)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
@@ -113,10 +113,15 @@ class MigrationEngine:
             return
         if not self.enabled():
             raise MigrationFailed(["migration is disabled on this host (EnableVirtualSystemMigration is false)"])
-        if self.hypervisor is not None:
-            self.hypervisor.migrate(request, progress, cancel)
+        if self._by_hypervisor(request):
+            self.hypervisor.migrate(request, progress, cancel)  # type: ignore[union-attr]
             return
         self.outgoing.migrate(request, progress, cancel)
+
+    def _by_hypervisor(self, request: MigrationRequest) -> bool:
+        """A running VM moves live through the hypervisor; an off or saved
+        one (the hypervisor copies no storage offline) as files, uploaded."""
+        return self.hypervisor is not None and self.hypervisor.carries(request.vm_id)
 
     def prepare_incoming(self, offer_json: str, check_only: bool) -> str | None:
         offer = MigrationOffer.model_validate_json(offer_json)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from uuid import UUID
 
 from cimprovider.backends import HypervisorMigration
 from cimprovider.backends.images import StorageRoots
@@ -23,6 +24,7 @@ from cimprovider.migration.client import PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import Placement, placed_record
 from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations
 from cimprovider.migration.store import Outgoing
+from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.migration import MigratingDisk, MigratingVm, MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
@@ -33,6 +35,15 @@ class HypervisorMoves:
         self.outgoing = outgoing
         self.backend = backend
         self.roots = roots
+
+    def carries(self, vm_id: UUID) -> bool:
+        """True for a VM the hypervisor moves itself: one that runs or is
+        paused (an unknown VM too, so the move fails naming it)."""
+        try:
+            vm = self.backend.get_vm(vm_id)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the move itself reports it
+            return True
+        return vm.power_state in (PowerState.RUNNING, PowerState.PAUSED)
 
     def offer(self, request: MigrationRequest) -> tuple[MigrationOffer, list[MigratingDisk]]:
         """The offer, and the disks at their paths here."""

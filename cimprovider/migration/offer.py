@@ -29,6 +29,8 @@ def source_files(record: MigratingVm, images: ImageService) -> list[str]:
     for snapshot in record.snapshots:
         named += drive_paths(snapshot.vm) + list(snapshot.frozen_disks)
     named += list(record.snapshot_disks)
+    if record.saved_state is not None:
+        named.append(record.saved_state)
     ordered: list[str] = []
     for path in dict.fromkeys(named):
         for link in reversed(_chain(path, images)):
@@ -87,9 +89,25 @@ def placed_record(record: MigratingVm, place: Placement) -> MigratingVm:
         s.model_copy(update={"vm": vm_placed(s.vm), "frozen_disks": tuple(map(place, s.frozen_disks))})
         for s in record.snapshots
     )
+    named = drive_paths(record.vm) + [p for s in record.snapshots for p in drive_paths(s.vm)]
     return record.model_copy(update={
         "vm": vm_placed(record.vm), "snapshots": snapshots, "snapshot_disks": tuple(map(place, record.snapshot_disks)),
+        "placed_paths": {path: place(path) for path in named} if record.definition is not None else {},
+        "saved_state": place(record.saved_state) if record.saved_state is not None else None,
     })
+
+
+def place_saved_state(record: MigratingVm, place: Placement) -> None:
+    """A memory image the hypervisor keeps in its own directory lands
+    beside the VM's first disk on the destination, where its storage
+    roots are; a saved VM without a disk has no such place."""
+    if record.saved_state is None:
+        return
+    disks = drive_paths(record.vm)
+    if not disks:
+        raise OfferError(f"VM {record.vm.id}: a saved VM without a disk has no place for its memory on the destination "
+                         "host; start and turn it off, or give it a disk")
+    place.placements[str(Path(record.saved_state))] = str(Path(place(disks[0])).parent / f"{record.vm.id}.save")
 
 
 def sha256_of(path: str) -> str:
@@ -106,6 +124,7 @@ def build_offer(
 ) -> tuple[MigrationOffer, list[str]]:
     """The offer, and the source paths in the order of its files."""
     place = Placement(placements)
+    place_saved_state(record, place)
     files = source_files(record, images)
     slots: list[FileSlot] = []
     for path in files:

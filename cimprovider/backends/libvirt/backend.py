@@ -52,6 +52,7 @@ from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RESYNC, LibvirtPublishing
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
+from cimprovider.backends.libvirt.handover import LibvirtHandover
 from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
@@ -77,7 +78,7 @@ LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
 class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration):
+                     LibvirtMigration, LibvirtHandover):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -87,6 +88,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         self._settled = threading.Condition(self._lock)
         self._closed = False
         self._busy: dict[UUID, PowerState] = {}  # VM → its transitional state
+        self._migrating: set[UUID] = set()  # VMs held while they move to another host
         self._seen: dict[UUID, VirtualMachine] = {}
         self._first_seen_running: dict[UUID, float] = {}
         self._sampler = RuntimeSampler()
@@ -428,6 +430,8 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         vm = self.get_vm(vm_id)
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
+        if vm_id in self._migrating:
+            raise InvalidStateError(f"cannot {what}: the VM is migrating to another host")
         return vm
 
 

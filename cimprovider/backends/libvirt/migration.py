@@ -74,8 +74,8 @@ class LibvirtMigration:
                    progress: Callable[[int], None]) -> None:
         domain = self._domain(vm_id)
         flags = libvirt.VIR_DOMAIN_XML_SECURE | libvirt.VIR_DOMAIN_XML_MIGRATABLE
-        live = _placed(self._call(lambda: domain.XMLDesc(flags), "read the VM"), placements)
-        persistent = _placed(self._call(lambda: domain.XMLDesc(flags | libvirt.VIR_DOMAIN_XML_INACTIVE), "read the VM"), placements)
+        live = with_disks_placed(self._call(lambda: domain.XMLDesc(flags), "read the VM"), placements)
+        persistent = with_disks_placed(self._call(lambda: domain.XMLDesc(flags | libvirt.VIR_DOMAIN_XML_INACTIVE), "read the VM"), placements)
         address = _data_address(uri)
         params = {
             libvirt.VIR_MIGRATE_PARAM_URI: f"tcp://{address}",
@@ -93,7 +93,7 @@ class LibvirtMigration:
             watcher.join(timeout=10)
 
 
-def _placed(xml: str, placements: dict[str, str]) -> str:
+def with_disks_placed(xml: str, placements: dict[str, str]) -> str:
     root = etree.fromstring(xml)
     for source in root.iterfind("devices/disk/source"):
         path = source.get("file")

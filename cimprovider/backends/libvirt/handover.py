@@ -1,0 +1,125 @@
+"""Handing an off or saved VM from one KVM host to another as a record and
+files (libvirt copies no storage for an offline migration): the source
+gives its domain's definition, with a saved VM's managed save file; the
+destination defines the domain with the disk paths placed and, for a
+saved VM, restores the memory image paused and saves it again as its own
+managed save, so the VM arrives saved. While it moves the VM refuses
+every change (`hold_vm`). A running VM moves live instead (see migration).
+
+On one host, `relocate_vm` points an off or saved VM at moved files (its
+managed save image too); a running VM's disks would need a block copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import libvirt
+
+from cimprovider.backends.errors import InvalidParameterError, InvalidStateError
+from cimprovider.backends.libvirt.migration import with_disks_placed
+from cimprovider.schemas.migration import MigratingVm
+from cimprovider.schemas.power import PowerState
+from cimprovider.schemas.vm import VirtualMachine
+
+if TYPE_CHECKING:
+    from cimprovider.backends.libvirt.backend import LibvirtBackend
+
+DEFINITION_FLAGS = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE | libvirt.VIR_DOMAIN_XML_MIGRATABLE
+_LIVE = (PowerState.RUNNING, PowerState.PAUSED)
+
+
+class LibvirtHandover:
+    def migration_record(self: "LibvirtBackend", vm_id: UUID) -> MigratingVm:
+        vm = self.get_vm(vm_id)
+        domain = self._domain(vm_id)
+        snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
+        if snapshots:
+            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s); they do not move between KVM hosts "
+                                    "yet: delete or apply them first")
+        definition = self._call(lambda: domain.XMLDesc(DEFINITION_FLAGS), "read the VM")
+        saved = self._saved_image(domain, vm) if vm.power_state is PowerState.SAVED else None
+        return MigratingVm(vm=vm, definition=definition, saved_state=saved)
+
+    def _saved_image(self: "LibvirtBackend", domain: libvirt.virDomain, vm: VirtualMachine) -> str:
+        """libvirt names no managed save file: it is `<name>.save` in its save directory."""
+        name = self._call(domain.name, "read the VM's name")
+        image = Path(self._config.libvirt_save_dir) / f"{name}.save"
+        if not image.is_file():
+            raise InvalidStateError(f"VM {vm.id} is saved but its memory image {image} cannot be read here "
+                                    "(is --libvirt-save-dir the hypervisor's save directory?)")
+        return str(image)
+
+    def adopt_vm(self: "LibvirtBackend", record: MigratingVm) -> VirtualMachine:
+        vm_id = record.vm.id
+        if record.definition is None:
+            raise InvalidParameterError("record", f"VM {vm_id} comes without a libvirt domain definition")
+        if record.vm.power_state in _LIVE:
+            raise InvalidStateError(f"VM {vm_id} is {record.vm.power_state.value}: a running VM moves live")
+        with self._lock:
+            self._check_open()
+            if self._read(vm_id) is not None:
+                raise InvalidStateError(f"a VM {vm_id} already exists")
+            xml = with_disks_placed(record.definition, record.placed_paths)
+            domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {vm_id}")
+            if record.saved_state is not None:
+                try:
+                    self._restore_saved(domain, record.saved_state, record.placed_paths)
+                except Exception:
+                    self._call(lambda: domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE), "drop the VM")
+                    raise
+                Path(record.saved_state).unlink(missing_ok=True)
+            return self._published(vm_id)
+
+    def _restore_saved(self: "LibvirtBackend", domain: libvirt.virDomain, image: str, placed: dict[str, str]) -> None:
+        """The image names the source's disk paths; it is restored with
+        them placed, paused (the guest runs no code), then saved again as
+        this hypervisor's managed save."""
+        conn = self._conn()
+        live = with_disks_placed(self._call(lambda: conn.saveImageGetXMLDesc(image, libvirt.VIR_DOMAIN_XML_SECURE),
+                                  f"read the saved image {image}"), placed)
+        self._call(lambda: conn.restoreFlags(image, live, libvirt.VIR_DOMAIN_SAVE_PAUSED), f"restore {image}")
+        try:
+            self._call(lambda: domain.managedSave(0), "save the arriving VM")
+        except Exception:
+            self._call(domain.destroy, "stop the arriving VM")
+            raise
+
+    def release_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
+        with self._lock:
+            domain = self._domain(vm_id)
+            if self._call(domain.isActive, "read the VM's state"):
+                self._call(domain.destroy, "stop the VM")
+            flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                     | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+            self._call(lambda: domain.undefineFlags(flags), "release the VM")
+            self._migrating.discard(vm_id)
+            self._refresh(vm_id)
+
+    def hold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
+        with self._lock:
+            self._idle_vm(vm_id, "migrate the VM")
+            self._migrating.add(vm_id)
+
+    def unhold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
+        with self._lock:
+            self._migrating.discard(vm_id)
+
+    def relocate_vm(self: "LibvirtBackend", record: MigratingVm) -> VirtualMachine:
+        vm_id = record.vm.id
+        with self._lock:
+            vm = self.get_vm(vm_id)
+            if vm.power_state is not record.vm.power_state:
+                raise InvalidStateError(f"VM {vm_id} changed from {record.vm.power_state.value} to {vm.power_state.value}")
+            if vm.power_state in _LIVE:
+                raise InvalidStateError(f"VM {vm_id} is {vm.power_state.value}: its disks cannot be switched on this host")
+            domain = self._domain(vm_id)
+            moved = {old: new for old, new in record.placed_paths.items() if old != new}
+            xml = with_disks_placed(self._call(lambda: domain.XMLDesc(DEFINITION_FLAGS), "read the VM"), moved)
+            self._call(lambda: self._conn().defineXML(xml), "point the VM at its moved files")
+            if vm.power_state is PowerState.SAVED:
+                saved = self._call(lambda: domain.managedSaveGetXMLDesc(libvirt.VIR_DOMAIN_XML_SECURE), "read the saved VM")
+                self._call(lambda: domain.managedSaveDefineXML(with_disks_placed(saved, moved), 0), "point the saved VM at its moved files")
+            return self._published(vm_id)
+
