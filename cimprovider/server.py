@@ -315,6 +315,12 @@ def add_migration(parts: ServerParts, virt: Virtualization) -> None:
         maximum_storage=lambda: settings.max_active_storage,
         incoming_expiry_seconds=parts.config.incoming_migration_expiry_seconds,
     )
+    # ModifyServiceSettings' last values outlive a restart; until a client
+    # changes them, the configuration's are the service's.
+    stored = engine.store.service_settings()
+    if stored is not None:
+        settings.restore(stored)
+    settings.persist = engine.store.put_service_settings
     engine.start()
     parts.migration.attach_engine(engine)
     parts.routes["/migration/"] = engine.channel

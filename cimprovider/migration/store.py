@@ -10,6 +10,8 @@ token and the source files to delete once the destination has the VM.
 Moves (storage moving on this host), by VM: each file's old and new
 path; until the VM points at the new ones, the copies are not the host's.
 
+The migration service's settings as ModifyServiceSettings last left them.
+
 Incoming (this host is the destination), by token: the offer and whether
 its files have arrived. Until the VM is adopted the files are not the
 host's; a restart removes them."""
@@ -31,6 +33,8 @@ SCHEMA = (
     # Storage moving on this host: each file's old and new path, until the
     # VM points at the new ones (then the old go) or the move is undone.
     "CREATE TABLE IF NOT EXISTS moves (vm_id TEXT NOT NULL, old TEXT NOT NULL, new TEXT NOT NULL)",
+    # What ModifyServiceSettings last set (one row, JSON): it outlives a restart.
+    "CREATE TABLE IF NOT EXISTS service_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL)",
 )
 
 
@@ -60,6 +64,16 @@ class MigrationStore:
 
     def close(self) -> None:
         self._db.close()
+
+    # --- the service's settings
+
+    def put_service_settings(self, values: dict[str, object]) -> None:
+        with self._db.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO service_settings VALUES (1, ?)", (json.dumps(values),))
+
+    def service_settings(self) -> dict[str, object] | None:
+        row = self._db.connection().execute("SELECT settings FROM service_settings WHERE id = 1").fetchone()
+        return json.loads(row[0]) if row else None
 
     # --- outgoing
 

@@ -191,6 +191,7 @@ class MigrationService(InstanceProvider, MethodProvider):
                 self.settings.max_active_storage = storage
             if compress is not None:
                 self.settings.compress = compress
+            self.settings.persist(self.settings.values())
         return MethodReturn(COMPLETED)
 
 

@@ -7,7 +7,7 @@ Msvm_VirtualSystemMigrationCapabilities."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,20 @@ class ServiceSettings:
     max_active_storage: int
     compress: bool = False  # EnableCompression: the default of each migration's setting
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Where a change is kept so it outlives a restart (the server sets it).
+    persist: Callable[[dict[str, Any]], None] = field(default=lambda values: None, repr=False, compare=False)
+
+    def values(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "max_active": self.max_active,
+                "max_active_storage": self.max_active_storage, "compress": self.compress}
+
+    def restore(self, values: dict[str, Any]) -> None:
+        """Take the values last kept; a name not kept keeps its default."""
+        with self.lock:
+            self.enabled = bool(values.get("enabled", self.enabled))
+            self.max_active = int(values.get("max_active", self.max_active))
+            self.max_active_storage = int(values.get("max_active_storage", self.max_active_storage))
+            self.compress = bool(values.get("compress", self.compress))
 
 
 def migration_settings_id(migration_type: int) -> str:
