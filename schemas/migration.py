@@ -32,6 +32,11 @@ class MigratingVm(SchemaModel):
     # A saved VM's memory image when the hypervisor keeps it outside the
     # VM's record (libvirt's managed save file); it travels as a file.
     saved_state: str | None = None
+    # The hypervisor's own descriptions of the VM's snapshots (libvirt
+    # snapshot XML), parents first, redefined on the destination; the
+    # name of the current one.
+    snapshot_definitions: tuple[str, ...] = ()
+    current_snapshot: str | None = None
 
 
 class FileSlot(SchemaModel):

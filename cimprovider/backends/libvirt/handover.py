@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 import libvirt
+from lxml import etree
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError
 from cimprovider.backends.libvirt.migration import with_disks_placed
+from cimprovider.backends.libvirt.snapshot_xml import is_external
 from cimprovider.schemas.migration import MigratingVm
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -34,13 +36,30 @@ class LibvirtHandover:
     def migration_record(self: "LibvirtBackend", vm_id: UUID) -> MigratingVm:
         vm = self.get_vm(vm_id)
         domain = self._domain(vm_id)
-        snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
-        if snapshots:
-            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s); they do not move between KVM hosts "
-                                    "yet: delete or apply them first")
+        snapshots, current = self._snapshot_definitions(domain, vm_id)
         definition = self._call(lambda: domain.XMLDesc(DEFINITION_FLAGS), "read the VM")
         saved = self._saved_image(domain, vm) if vm.power_state is PowerState.SAVED else None
-        return MigratingVm(vm=vm, definition=definition, saved_state=saved)
+        return MigratingVm(vm=vm, definition=definition, saved_state=saved, snapshots=tuple(self.list_snapshots(vm_id)),
+                           snapshot_definitions=snapshots, current_snapshot=current)
+
+    def _snapshot_definitions(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID) -> tuple[tuple[str, ...], str | None]:
+        """Each snapshot's XML, parents first, and the current one's name.
+        Internal snapshots live inside the qcow2 disks, which travel; an
+        external one's overlays and memory file are this host's alone."""
+        found = self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
+                           "list the VM's snapshots")
+        definitions = []
+        for snapshot in found:
+            xml = self._call(lambda s=snapshot: s.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE), "read a snapshot")
+            if is_external(etree.fromstring(xml)):
+                raise InvalidStateError(f"VM {vm_id}: its snapshot {snapshot.getName()} is external (overlays beside its "
+                                        "disks, not qcow2 snapshots inside them), which does not move between KVM hosts; "
+                                        "delete it or convert the disks to qcow2 before taking snapshots")
+            definitions.append(xml)
+        current = None
+        if definitions and self._call(lambda: domain.hasCurrentSnapshot(0), "read the current snapshot"):
+            current = self._call(lambda: domain.snapshotCurrent(0).getName(), "read the current snapshot")
+        return tuple(definitions), current
 
     def _saved_image(self: "LibvirtBackend", domain: libvirt.virDomain, vm: VirtualMachine) -> str:
         """libvirt names no managed save file: it is `<name>.save` in its save directory."""
@@ -63,14 +82,27 @@ class LibvirtHandover:
                 raise InvalidStateError(f"a VM {vm_id} already exists")
             xml = with_disks_placed(record.definition, record.placed_paths)
             domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {vm_id}")
-            if record.saved_state is not None:
-                try:
+            try:
+                self._redefine_snapshots(domain, record)
+                if record.saved_state is not None:
                     self._restore_saved(domain, record.saved_state, record.placed_paths)
-                except Exception:
-                    self._call(lambda: domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE), "drop the VM")
-                    raise
+            except Exception:
+                flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                self._call(lambda: domain.undefineFlags(flags), "drop the arriving VM")
+                raise
+            if record.saved_state is not None:
                 Path(record.saved_state).unlink(missing_ok=True)
             return self._published(vm_id)
+
+    def _redefine_snapshots(self: "LibvirtBackend", domain: libvirt.virDomain, record: MigratingVm) -> None:
+        """The snapshots' metadata, their disk paths placed; their data came inside the disks."""
+        for xml in record.snapshot_definitions:
+            placed = with_disks_placed(xml, record.placed_paths)
+            name = etree.fromstring(placed).findtext("name")
+            flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
+            if name == record.current_snapshot:
+                flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
+            self._call(lambda x=placed, f=flags: domain.snapshotCreateXML(x, f), f"redefine the snapshot {name}")
 
     def _restore_saved(self: "LibvirtBackend", domain: libvirt.virDomain, image: str, placed: dict[str, str]) -> None:
         """The image names the source's disk paths; it is restored with

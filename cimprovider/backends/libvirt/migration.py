@@ -94,8 +94,10 @@ class LibvirtMigration:
 
 
 def with_disks_placed(xml: str, placements: dict[str, str]) -> str:
+    """`xml` (a domain's, or a snapshot's with the domain it froze) with
+    each disk's file moved as `placements` says."""
     root = etree.fromstring(xml)
-    for source in root.iterfind("devices/disk/source"):
+    for source in root.iterfind(".//disk/source"):
         path = source.get("file")
         if path in placements:
             source.set("file", placements[path])

@@ -4,8 +4,9 @@ libvirtd instances on this machine (the suite's, and a second one the test
 starts), a cimprovider server on each.
 
 An off VM arrives off, defined on the destination's libvirt with its disk
-where NewResourceSettingData puts it, byte for byte; the source has
-neither the VM nor the disk. A saved counting guest arrives saved, with
+where NewResourceSettingData puts it, byte for byte, and its snapshot
+(inside the qcow2 disk) with it: applied there, the disk reads as it did
+when the snapshot was taken. The source has neither the VM nor the disk. A saved counting guest arrives saved, with
 its memory, and started there counts on from where it was saved. Then
 `cimprovider vm move --quick` takes it back while it runs (save, move,
 restore): it runs on the first host again and never rebooted."""
@@ -27,7 +28,8 @@ from second_libvirtd import STATE, second_libvirtd
 from test_qemu_migration import ticks
 from cimprovider.cli.main import cli
 from tests.integration.migration.two_hosts import ADMIN, exists, migrate, wait_until, write_peers, write_users
-from tests.integration.model.hyperv import NS, request_state, settings_of, state
+from tests.integration.model.hyperv import NS, request_state, settings_of, state, wait_job
+from tests.integration.storage.snapshots_client import snapshot_service, take
 from tests.support.live import in_process_server
 
 OFF, SAVED, RUNNING = 3, 6, 2
@@ -41,11 +43,21 @@ def new_guest(host: Host, root: Path, suffix: str) -> tuple[libvirt.virDomain, P
     disk = root / f"{suffix}.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "32M"], check=True)
     # Something in the image, so the copy is checked against real bytes.
-    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1M", str(disk)], check=True, capture_output=True)
+    qemu_io(disk, "write -P 0x5a 0 1M")
     name = f"{host.tag}-{suffix}"
     host.domains.append(name)
     xml = guest.domain_xml(name, host.workdir, host.initrd, disk=(disk, "qcow2"), console_append=True)
     return host.conn.defineXML(xml), disk
+
+
+def qemu_io(image: Path, command: str) -> None:
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", command, str(image)], check=True, capture_output=True)
+
+
+def reads(image: Path, byte: int) -> bool:
+    """Whether the image's first MiB holds `byte` throughout."""
+    return subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"read -P {byte:#x} 0 1M", str(image)],
+                          capture_output=True).returncode == 0
 
 
 def cim_name(domain: libvirt.virDomain) -> CIMInstanceName:
@@ -76,7 +88,6 @@ def test_off_and_saved_guests_move_as_files_and_quick_migration_resumes_the_coun
     console = host.console(counting)
     wait_for_console(console, r"guest: tick 3\b")
     off_vm, vm = cim_name(off), cim_name(counting)
-    off_sum = sha256(off_disk)
 
     with second_libvirtd(host.tag) as b_uri:
         b_save_dir = STATE / f"{host.tag}-second-libvirtd" / "lib" / "qemu" / "save"
@@ -90,7 +101,12 @@ def test_off_and_saved_guests_move_as_files_and_quick_migration_resumes_the_coun
             a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
             b_libvirt = libvirt.open(b_uri)
 
-            # Off: defined on the destination, off, its disk copied byte for byte.
+            # Off, with a snapshot taken before the disk changed: defined on
+            # the destination, off, its disk copied byte for byte, the snapshot along.
+            snapshot = take(a_conn, off_vm)
+            a_snapshot_name = a_conn.GetInstance(snapshot)["ElementName"]
+            qemu_io(off_disk, "write -P 0x33 0 1M")
+            off_sum = sha256(off_disk)
             target = b_root / "off" / "off.qcow2"
             job = migrate(a_conn, off_vm, "hostb", timeout=300, resources=[placed(a_conn, off_vm, off_disk, target)],
                           MigrationType=Uint16(32771))
@@ -99,6 +115,15 @@ def test_off_and_saved_guests_move_as_files_and_quick_migration_resumes_the_coun
             arrived = b_libvirt.lookupByUUIDString(off.UUIDString())
             assert arrived.isPersistent() and not arrived.isActive()
             assert target.is_file() and sha256(target) == off_sum and not off_disk.exists()
+            assert arrived.snapshotNum(0) == 1 and arrived.hasCurrentSnapshot(0)
+            assert b_conn.GetInstance(snapshot)["ElementName"] == a_snapshot_name
+            assert reads(target, 0x33)
+            code, out = b_conn.InvokeMethod("ApplySnapshot", snapshot_service(b_conn), Snapshot=snapshot)
+            if code == 4096:
+                assert wait_job(b_conn, out["Job"], 300)["JobState"] == 7
+            else:
+                assert code == 0
+            assert reads(target, 0x5a)
 
             # Saved: arrives saved with its memory, and counts on once started there.
             assert request_state(a_conn, vm, SAVED)[0] in (0, 4096) and state(a_conn, vm) == SAVED
