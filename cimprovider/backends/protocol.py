@@ -270,6 +270,20 @@ class HypervisorMigration(Protocol):
 
 
 @runtime_checkable
+class LiveDiskCopy(Protocol):
+    """For backends whose hypervisor copies a running VM's disks while the
+    guest writes them (libvirt's block copy): storage migration on one host
+    of a running VM, which no file copy could do consistently."""
+
+    def copy_disks_live(self, vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None]) -> None:
+        """Copy each disk at a key of `moves` to its value (a new file the
+        hypervisor makes), switch the running guest and its definition to the
+        copies once they are in sync; on failure the VM reads its old files
+        and the copies are the caller's to delete. The old files are left."""
+        ...
+
+
+@runtime_checkable
 class HealthReporting(Protocol):
     """For backends that can lose their hypervisor (a libvirt connection):
     `health()` answers at once, without asking the hypervisor, and every

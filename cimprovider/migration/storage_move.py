@@ -3,7 +3,9 @@ disks, their parents and snapshot disks, ISOs — are copied where the new
 resource settings put them (each written as `<name>.migrating` and renamed
 into place), differencing disks are pointed at their moved parents, and
 then the VM (running or not) is switched to the new paths in one backend
-step; only then are the old files deleted. The pairs of paths are kept
+step; only then are the old files deleted. A running VM on a hypervisor
+that copies disks live (libvirt's block copy) has them copied and
+switched by the hypervisor instead, as the guest keeps writing. The pairs of paths are kept
 until the end, so a restart finishes a switched move (old files go) or
 undoes one that was not (the copies go)."""
 
@@ -14,7 +16,7 @@ import shutil
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends import MigrationBackend
+from cimprovider.backends import LiveDiskCopy, MigrationBackend
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import ProgressReporter
@@ -23,9 +25,11 @@ from cimprovider.migration.offer import OfferError, Placement, drive_paths, pare
 from cimprovider.migration.outgoing import MigrationFailed
 from cimprovider.migration.store import MigrationStore
 from cimprovider.schemas.migration import MigrationRequest
+from cimprovider.schemas.power import PowerState
 
 log = logging.getLogger("cimprovider.migration")
 CHUNK = 1024 * 1024
+_LIVE = (PowerState.RUNNING, PowerState.PAUSED)
 
 
 class StorageMoves:
@@ -73,6 +77,9 @@ class StorageMoves:
     def _move(self, request: MigrationRequest, moves: list[tuple[str, str]], progress: ProgressReporter) -> None:
         record = self.backend.migration_record(request.vm_id)
         self.store.put_moves(request.vm_id, moves)
+        if record.vm.power_state in _LIVE and isinstance(self.backend, LiveDiskCopy):
+            self._copy_live(request, moves, progress)
+            return
         try:
             self._copy(moves, progress)
             for old, new in moves:
@@ -81,6 +88,19 @@ class StorageMoves:
                     self.images.set_parent(Path(new), Path(Placement(dict(moves))(parent)))
             self.backend.relocate_vm(placed_record(record, Placement(dict(moves))))
         except Exception as error:  # noqa: BLE001 - every failure undoes the copies
+            self._undo(request.vm_id, moves)
+            raise MigrationFailed([f"the storage of VM {request.vm_id} stays where it was: {error}"]) from None
+        self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)
+        progress(100)
+
+    def _copy_live(self, request: MigrationRequest, moves: list[tuple[str, str]], progress: ProgressReporter) -> None:
+        """A running guest writes its disks while they move: the hypervisor
+        copies them and switches the guest over once they are in sync."""
+        try:
+            for _, new in moves:
+                Path(new).parent.mkdir(parents=True, exist_ok=True)
+            self.backend.copy_disks_live(request.vm_id, dict(moves), progress)  # type: ignore[attr-defined]
+        except Exception as error:  # noqa: BLE001 - every failure leaves the guest on its old disks
             self._undo(request.vm_id, moves)
             raise MigrationFailed([f"the storage of VM {request.vm_id} stays where it was: {error}"]) from None
         self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)

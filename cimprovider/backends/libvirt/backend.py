@@ -52,6 +52,7 @@ from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
 from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RESYNC, LibvirtPublishing
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
+from cimprovider.backends.libvirt.block_copy import LibvirtBlockCopy
 from cimprovider.backends.libvirt.handover import LibvirtHandover
 from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.transition import LibvirtTransition
@@ -78,7 +79,7 @@ LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
 class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration, LibvirtHandover):
+                     LibvirtMigration, LibvirtHandover, LibvirtBlockCopy):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:

@@ -1,0 +1,97 @@
+"""Storage migration of a running VM on one KVM host: libvirt's block copy
+mirrors each disk into a new file while the guest keeps writing, and once
+the copy is in sync the guest is pivoted onto it; the persistent
+definition is then pointed at the copies. A copy that fails or does not
+get in sync is abandoned, so the guest reads its old disk as before.
+
+Internal snapshots live inside a qcow2 disk and a block copy does not
+carry them: a running VM with snapshots is refused with the reason."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import libvirt
+from lxml import etree
+
+from cimprovider.backends.errors import InvalidStateError
+from cimprovider.backends.libvirt.migration import with_disks_placed
+
+if TYPE_CHECKING:
+    from cimprovider.backends.libvirt.backend import LibvirtBackend
+
+SYNC_SECONDS = 600.0  # a disk copy that is not in sync by then is abandoned
+POLL_SECONDS = 0.2
+PERSISTENT_FLAGS = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
+
+
+class LibvirtBlockCopy:
+    def copy_disks_live(self: "LibvirtBackend", vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None]) -> None:
+        domain = self._domain(vm_id)
+        if not self._call(domain.isActive, "read the VM's state"):
+            raise InvalidStateError(f"VM {vm_id} is not running: its files are moved, not copied live")
+        snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
+        if snapshots:
+            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s), which a live disk copy leaves behind; "
+                                    "move its storage while it is off or saved, or delete them first")
+        disks = _file_disks(self._call(lambda: domain.XMLDesc(0), "read the VM"))
+        unknown = sorted(set(moves) - set(disks))
+        if unknown:
+            raise InvalidStateError(f"VM {vm_id}: {', '.join(unknown)} is not a disk the running guest reads; "
+                                    "only its disks can be copied live")
+        for number, (old, new) in enumerate(moves.items()):
+            target, fmt = disks[old]
+            self._copy_one(domain, target, fmt, new, lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
+        persistent = self._call(lambda: domain.XMLDesc(PERSISTENT_FLAGS), "read the VM")
+        self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, moves)), "point the VM at its copied disks")
+        self._published(vm_id)
+
+    def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str,
+                  progress: Callable[[int], None]) -> None:
+        copy = f"<disk type='file'><source file='{_attribute(new)}'/><driver type='{fmt}'/></disk>"
+        self._call(lambda: domain.blockCopy(target, copy, {}, libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB),
+                   f"copy the disk {target} to {new}")
+        try:
+            self._pivot_when_synced(domain, target, progress)
+        except Exception:
+            try:
+                domain.blockJobAbort(target, 0)
+            except libvirt.libvirtError:
+                pass  # the job already ended
+            raise
+
+    def _pivot_when_synced(self: "LibvirtBackend", domain: libvirt.virDomain, target: str,
+                           progress: Callable[[int], None]) -> None:
+        deadline = time.monotonic() + SYNC_SECONDS
+        while True:
+            info = self._call(lambda: domain.blockJobInfo(target, 0), f"follow the copy of {target}")
+            if not info:
+                raise InvalidStateError(f"the copy of disk {target} ended before it was in sync")
+            if info["end"]:
+                progress(info["cur"] * 100 // info["end"])
+            if info["end"] and info["cur"] == info["end"]:
+                try:
+                    domain.blockJobAbort(target, libvirt.VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT)
+                    return
+                except libvirt.libvirtError:
+                    pass  # not ready to pivot yet: the guest wrote meanwhile
+            if time.monotonic() > deadline:
+                raise InvalidStateError(f"the copy of disk {target} was not in sync after {SYNC_SECONDS:.0f} s")
+            time.sleep(POLL_SECONDS)
+
+
+def _file_disks(xml: str) -> dict[str, tuple[str, str]]:
+    """Each file-backed disk of the live domain: path -> (target, format)."""
+    found = {}
+    for disk in etree.fromstring(xml).iterfind("devices/disk"):
+        source, target, driver = disk.find("source"), disk.find("target"), disk.find("driver")
+        if disk.get("device") == "disk" and source is not None and source.get("file") and target is not None:
+            found[source.get("file")] = (target.get("dev"), driver.get("type") if driver is not None else "raw")
+    return found
+
+
+def _attribute(value: str) -> str:
+    return value.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;")
