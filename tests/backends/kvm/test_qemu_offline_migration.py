@@ -107,6 +107,14 @@ def test_off_and_saved_guests_move_as_files_and_quick_migration_resumes_the_coun
             a_snapshot_name = a_conn.GetInstance(snapshot)["ElementName"]
             qemu_io(off_disk, "write -P 0x33 0 1M")
             off_sum = sha256(off_disk)
+            # Refused by the destination (a path outside its storage roots):
+            # the VM stays here, off, with its disk; the destination has nothing.
+            refused = migrate(a_conn, off_vm, "hostb", timeout=300,
+                              resources=[placed(a_conn, off_vm, off_disk, a_root / "elsewhere.qcow2")],
+                              MigrationType=Uint16(32771))
+            assert refused["JobState"] == 10 and "storage roots" in refused["ErrorDescription"], refused["ErrorDescription"]
+            assert state(a_conn, off_vm) == OFF and sha256(off_disk) == off_sum
+            assert b_libvirt.listAllDomains() == [] and list(b_root.iterdir()) == []
             target = b_root / "off" / "off.qcow2"
             job = migrate(a_conn, off_vm, "hostb", timeout=300, resources=[placed(a_conn, off_vm, off_disk, target)],
                           MigrationType=Uint16(32771))
