@@ -79,7 +79,7 @@ def run_cli(url: str, *args: str):
 
 
 def test_off_and_saved_guests_move_as_files_and_quick_migration_resumes_the_count(host: Host, tmp_path: Path):
-    a_root, b_root = host.workdir / "host-a", host.workdir / "host-b"
+    a_root, b_root = host.workdir / "quick-host-a", host.workdir / "quick-host-b"
     for root in (a_root, b_root):
         root.mkdir(mode=0o755)
     off, off_disk = new_guest(host, a_root, "off")

@@ -25,7 +25,7 @@ RUNNING = 2
 
 
 def test_a_running_guests_disk_moves_to_a_new_folder_and_it_keeps_counting(host: Host, tmp_path: Path):
-    root = host.workdir / "storage"
+    root = host.workdir / "storage-moving"
     root.mkdir(mode=0o755)
     disk = root / "old" / "counted.qcow2"
     disk.parent.mkdir(mode=0o755)
