@@ -24,6 +24,8 @@ from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.kvp import KvpChanges, add_items, modify_items, remove_items
 from cimprovider.backends.placement import find_device, validated
 from cimprovider.backends.sharing import SharedVms
+from cimprovider.backends.console import ConsoleKind, ConsoleStream
+from cimprovider.backends.simulated.console import SimulatedConsoles
 from cimprovider.backends.simulated.faults import CRASHED, crash_written
 from cimprovider.backends.simulated.host import DEFAULT_SWITCH, describe_host, mac_address
 from cimprovider.backends.simulated.runtime import runtime_figures
@@ -100,6 +102,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         self._switches = {s.id: s for s in map(VirtualSwitch.model_validate_json, self._store.load_switches())}
         self._load_snapshots()
         self._load_planned()
+        self._consoles = SimulatedConsoles(self.events, clock)
 
     # host ---------------------------------------------------------------
 
@@ -220,7 +223,10 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
                 events: list[EventBase] = []
                 if current.power_state is not transition.end_state:
                     events.append(PowerStateChanged(vm_id=vm.id, old=current.power_state, new=transition.end_state))
+                booted_at = self._started_at.get(vm.id)
                 self._commit(vm, events, started_at=started_at)
+                if booted_at is not None and started_at != booted_at:
+                    self._consoles.end(vm.id, "the VM restarted")
                 return vm
             except BaseException:
                 # Nothing committed: the VM is back in its initial state.
@@ -245,6 +251,14 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
     def get_runtime(self, vm_id: UUID) -> RuntimeFigures:
         vm = self.get_vm(vm_id)
         return runtime_figures(vm, self._started_at.get(vm_id), self._clock())
+
+    def console_kinds(self, vm_id: UUID) -> frozenset[ConsoleKind]:
+        return self._consoles.kinds(self.get_vm(vm_id))
+
+    def open_console(self, vm_id: UUID, kind: ConsoleKind) -> ConsoleStream:
+        with self._lock:
+            vm, started_at = self.get_vm(vm_id), self._started_at.get(vm_id)
+        return self._consoles.open(vm, started_at, kind)
 
     def vm_counters(self) -> list[VmCounters]:
         with self._lock:
@@ -290,6 +304,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
             while self._busy and time.monotonic() < deadline:
                 self._settled.wait(deadline - time.monotonic())
             self._closed = True
+            self._consoles.close()
             self._store.close()
 
     def __enter__(self) -> "SimulatedBackend":
