@@ -12,6 +12,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from cimprovider.web.access import WebAccess
 from cimprovider.web.app import WebApplication
 from cimprovider.web.console import PeerHost
 from cimprovider.web.setup import web_console
+from cimprovider.web.console.app import PREFIX as CONSOLE_PREFIX, ConsoleApp
 
 log = logging.getLogger("cimprovider")
 
@@ -174,6 +176,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     parts.web_access = WebAccess.for_authenticator(authenticator)
     server_profiles(parts.catalog)
     virt = add_virtualization(parts)
+    add_consoles(parts, virt)
     add_migration(parts, virt)
     try:
         parts.indications = start_indications(parts)
@@ -228,6 +231,15 @@ def add_web_console(parts: ServerParts, cimom: CIMOM, virt: Virtualization) -> N
                             parts.config.storage_roots, peers)
     parts.mounts["/ui/"] = parts.web
     parts.on_shutdown.append(parts.web.close)
+
+
+def add_consoles(parts: ServerParts, virt: Virtualization) -> None:
+    """The VMs' consoles in the web console. Opening one may block (a
+    libvirt call), so it runs on a small pool of its own."""
+    assert parts.web_access is not None
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console")
+    parts.mounts[CONSOLE_PREFIX] = ConsoleApp(parts.web_access, virt.backend, pool)
+    parts.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
 
 
 def server_figures(

@@ -126,6 +126,9 @@ class CIMApplication:
             answer = await self._answer(scope, receive)
             if answer is not None:
                 await self._send(scope, send, answer)
+        elif scope["type"] == "websocket":
+            # No websocket lives here: refuse the handshake (HTTP 403).
+            await send({"type": "websocket.close", "code": 1008})
 
     def _mounted(self, scope: dict[str, Any]) -> Mount | None:
         path = scope.get("path", "")

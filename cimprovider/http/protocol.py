@@ -15,7 +15,10 @@ descriptors until none are left. This protocol
 - answers an oversized head 431 (h11's hint) rather than 400;
 - after each of these final answers, lingers: stops writing, drops what
   the client still sends for a short while, then closes, so the client
-  reads the answer rather than a connection reset."""
+  reads the answer rather than a connection reset;
+- hands a websocket upgrade (the web console's consoles) to wsproto with
+  the gate's count, which the websocket gives back when it closes: an open
+  console holds a connection as long as it lives, and counts as one."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from typing import Any
 
 import h11
 from uvicorn.config import Config
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from uvicorn.server import ServerState
 
 from cimprovider.http.limits import LINGER_SECONDS, RETRY_AFTER_SECONDS, ConnectionGate, ConnectionLimits
@@ -76,6 +80,22 @@ def final_answer(status: int, text: str, headers: list[tuple[bytes, bytes]] | No
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+# A console websocket carries keystrokes and screen updates, never files.
+WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+class GatedWSProtocol(WSProtocol):
+    """wsproto's protocol for a connection the gate counted in as HTTP."""
+
+    release: Callable[[], None] | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.release is not None:
+            self.release()
+            self.release = None
+        super().connection_lost(exc)
+
+
 class GuardedH11Protocol(TrailerH11Protocol):
     def __init__(
         self,
@@ -98,6 +118,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.lingering = False
         self.counted_lingering = False
+        self.upgraded = False  # the connection is a websocket's now
 
     # Connection life
 
@@ -148,6 +169,22 @@ class GuardedH11Protocol(TrailerH11Protocol):
         super().handle_events()
         self._follow_phase()
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # From here the transport belongs to the websocket: no deadline of
+        # ours may write an HTTP answer onto it.
+        self.upgraded = True
+        self._stop_timer()
+        self.phase = None
+        address, self.address = self.address, None
+        super().handle_websocket_upgrade(event)
+        if address is None:
+            return
+        upgraded = self.transport.get_protocol()
+        if isinstance(upgraded, GatedWSProtocol) and not upgraded.disconnected:
+            upgraded.release = lambda: self.gate.release(address)
+        else:
+            self.gate.release(address)
+
     def send_400_response(self, msg: str) -> None:
         error = self.conn.last_error
         status = error.error_status_hint if error is not None else 400
@@ -162,7 +199,7 @@ class GuardedH11Protocol(TrailerH11Protocol):
     def _follow_phase(self) -> None:
         """Start the deadline of the part of a request the client owes now:
         its head (h11 waits for a request) or its body."""
-        if self.lingering or self.transport.is_closing():
+        if self.lingering or self.upgraded or self.transport.is_closing():
             self._stop_timer()
             return
         state = self.conn.their_state
@@ -259,7 +296,9 @@ def uvicorn_http_options(limits: ConnectionLimits, gate: ConnectionGate | None =
         "http": http_protocol(limits, gate),
         "h11_max_incomplete_event_size": limits.max_header_bytes,
         "timeout_keep_alive": limits.keep_alive_seconds,
-        # No WebSocket protocol: an upgraded connection would leave this
-        # protocol, and with it the gate's count and the deadlines.
-        "ws": "none",
+        # Websockets (the web console's consoles) on wsproto, keeping the
+        # gate's count (GatedWSProtocol); uvicorn's pings find dead peers.
+        "ws": GatedWSProtocol,
+        "ws_max_size": WEBSOCKET_MAX_MESSAGE_BYTES,
+        "ws_per_message_deflate": False,
     }

@@ -31,3 +31,22 @@ def test_wheel_contains_every_module_and_mof(tmp_path):
     mof = sorted((ROOT / "mof").rglob("*.mof"))
     assert len(mof) > 10
     assert {installed_name(p) for p in mof} <= names
+
+
+def test_wheel_carries_the_browser_files(tmp_path):
+    """The web console runs from the wheel alone: its script and the
+    vendored JavaScript (no CDN) are in it."""
+    import json
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cimprovider-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    vendor = ROOT / "cimprovider" / "web" / "vendor"
+    wanted = [f"cimprovider/web/vendor/{p['folder']}/{path}" for p in json.loads((vendor / "manifest.json").read_text())["packages"] for path in p["files"]]
+    wanted += [installed_name(p) for p in (ROOT / "cimprovider" / "web" / "console" / "assets").iterdir()]
+    assert len(wanted) > 50
+    assert not sorted(set(wanted) - names)

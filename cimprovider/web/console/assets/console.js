@@ -1,0 +1,173 @@
+// The VM's consoles in the page: the serial console (COM1) in xterm.js,
+// its text mirrored into a log for screen readers, and the screen in
+// noVNC. Both talk to the server's own websockets with a ticket fetched
+// for this session just before connecting. Elements carrying
+// data-serial-console / data-screen-console and data-vm are filled in.
+import { Terminal } from "../vendor/xterm/lib/xterm.mjs";
+import { FitAddon } from "../vendor/xterm-addon-fit/lib/addon-fit.mjs";
+import RFB from "../vendor/novnc/core/rfb.js";
+
+const TRANSCRIPT_LINES = 500;
+const CLOSE_REASONS = { 1006: "the connection was lost", 1008: "the server refused the console (sign in again)" };
+
+class Refused extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function ticket(vm, kind) {
+  const answer = await fetch(`/ui/console/vm/${encodeURIComponent(vm)}/${kind}/ticket`, { credentials: "same-origin" });
+  if (!answer.ok) throw new Refused(answer.status, (await answer.text()).trim());
+  return answer.json();
+}
+
+function socketUrl(vm, kind, granted) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ui/console/vm/${encodeURIComponent(vm)}/${kind}/socket?ticket=${encodeURIComponent(granted.ticket)}`;
+}
+
+function element(tag, attributes = {}, text = "") {
+  const made = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, value);
+  if (text) made.textContent = text;
+  return made;
+}
+
+function closedBecause(event) {
+  return event.reason || CLOSE_REASONS[event.code] || `closed (${event.code})`;
+}
+
+// The terminal's text as lines, for screen readers: escapes dropped,
+// backspaces applied, each finished line appended (announced politely).
+class Transcript {
+  constructor(log) {
+    this.log = log;
+    this.partial = element("div");
+    this.log.append(this.partial);
+    this.decoder = new TextDecoder();
+    this.escape = null;
+  }
+  write(bytes) {
+    let line = this.partial.textContent;
+    for (const ch of this.decoder.decode(bytes, { stream: true })) {
+      if (this.escape !== null) {
+        this.escape += ch;
+        if (this.escape.length > 1 && (this.escape[0] !== "[" || /[@-~]/.test(ch))) this.escape = null;
+      } else if (ch === "\x1b") this.escape = "";
+      else if (ch === "\b") line = line.slice(0, -1);
+      else if (ch === "\n") { this.finish(line); line = ""; }
+      else if (ch >= " " || ch === "\t") line += ch;
+    }
+    this.partial.textContent = line;
+  }
+  finish(line) {
+    const done = element("div", {}, line);
+    this.log.insertBefore(done, this.partial);
+    while (this.log.childElementCount > TRANSCRIPT_LINES) this.log.firstElementChild.remove();
+  }
+}
+
+export function mountSerialConsole(host, vm) {
+  const status = element("p", { role: "status", class: "console-status" }, "Not connected.");
+  const toolbar = element("div", { class: "console-toolbar" });
+  const connect = element("button", { type: "button" }, "Connect to the serial console");
+  toolbar.append(connect);
+  const screen = element("div", { class: "serial-terminal", role: "group", "aria-label": "Serial console terminal" });
+  const log = element("div", { role: "log", "aria-live": "polite", "aria-label": "Serial console text", class: "visually-hidden" });
+  host.replaceChildren(status, toolbar, screen, log);
+  const terminal = new Terminal({ convertEol: false, cursorBlink: true, scrollback: 2000, fontSize: 14 });
+  const fit = new FitAddon();
+  terminal.loadAddon(fit);
+  terminal.open(screen);
+  fit.fit();
+  new ResizeObserver(() => fit.fit()).observe(screen);
+  const transcript = new Transcript(log);
+  const encoder = new TextEncoder();
+  let socket = null;
+  let viewOnly = true;
+  terminal.onData((data) => {
+    if (socket && socket.readyState === WebSocket.OPEN && !viewOnly) socket.send(encoder.encode(data));
+  });
+
+  async function open() {
+    connect.disabled = true;
+    status.textContent = "Connecting…";
+    let granted;
+    try {
+      granted = await ticket(vm, "serial");
+    } catch (error) {
+      status.textContent = `No serial console: ${error.message}`;
+      connect.disabled = false;
+      return;
+    }
+    viewOnly = granted.viewOnly;
+    terminal.options.disableStdin = viewOnly;
+    socket = new WebSocket(socketUrl(vm, "serial", granted));
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      status.textContent = viewOnly
+        ? "Connected, read only: your role (reader) may watch but not type."
+        : "Connected to COM1. Type into the terminal.";
+      connect.textContent = "Reconnect";
+      if (!viewOnly) terminal.focus();
+    };
+    socket.onmessage = (event) => {
+      const bytes = new Uint8Array(event.data);
+      terminal.write(bytes);
+      transcript.write(bytes);
+    };
+    socket.onclose = (event) => {
+      status.textContent = `Disconnected: ${closedBecause(event)}.`;
+      connect.disabled = false;
+      socket = null;
+    };
+  }
+  connect.addEventListener("click", open);
+  open();
+  return { terminal, close: () => socket && socket.close() };
+}
+
+export function mountScreenConsole(host, vm) {
+  const status = element("p", { role: "status", class: "console-status" }, "Not connected.");
+  const toolbar = element("div", { class: "console-toolbar" });
+  const connect = element("button", { type: "button" }, "Connect to the screen");
+  const ctrlAltDel = element("button", { type: "button" }, "Send Ctrl+Alt+Del");
+  ctrlAltDel.disabled = true;
+  toolbar.append(connect, ctrlAltDel);
+  const view = element("div", { class: "screen-view", role: "application", "aria-label": "VM screen" });
+  host.replaceChildren(status, toolbar, view);
+  let rfb = null;
+
+  async function open() {
+    connect.disabled = true;
+    status.textContent = "Connecting…";
+    let granted;
+    try {
+      granted = await ticket(vm, "graphics");
+    } catch (error) {
+      status.textContent = error.status === 404 ? `No screen: ${error.message}` : `Cannot connect: ${error.message}`;
+      connect.disabled = error.status === 404;
+      return;
+    }
+    rfb = new RFB(view, socketUrl(vm, "graphics", granted), { wsProtocols: ["binary"], shared: true });
+    rfb.viewOnly = granted.viewOnly;
+    rfb.scaleViewport = true;
+    rfb.addEventListener("connect", () => {
+      status.textContent = granted.viewOnly ? "Showing the screen, read only (reader role)." : "Showing the screen.";
+      ctrlAltDel.disabled = granted.viewOnly;
+      connect.textContent = "Reconnect";
+    });
+    rfb.addEventListener("disconnect", (event) => {
+      status.textContent = event.detail.clean ? "Disconnected." : "Disconnected: the connection was lost or refused.";
+      ctrlAltDel.disabled = true;
+      connect.disabled = false;
+      rfb = null;
+    });
+  }
+  connect.addEventListener("click", open);
+  ctrlAltDel.addEventListener("click", () => rfb && rfb.sendCtrlAltDel());
+  open();
+  return { close: () => rfb && rfb.disconnect() };
+}
+
+for (const host of document.querySelectorAll("[data-serial-console]")) mountSerialConsole(host, host.dataset.vm);
+for (const host of document.querySelectorAll("[data-screen-console]")) mountScreenConsole(host, host.dataset.vm);
