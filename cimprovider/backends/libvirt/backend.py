@@ -28,6 +28,7 @@ from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.libvirt.agents import AgentWatch
+from cimprovider.backends.libvirt.consoles import LibvirtConsoles
 from cimprovider.backends.libvirt.connection import LibvirtConnection
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
@@ -79,7 +80,7 @@ LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
 class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration, LibvirtHandover, LibvirtBlockCopy):
+                     LibvirtMigration, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:

@@ -70,7 +70,10 @@ def new_domain(vm: VirtualMachine, domain_type: str, domain_name: str, max_vcpus
         f"<os{firmware}><type arch='x86_64' machine='{machine}'>hvm</type></os>"
         "<features><acpi/><apic/></features><clock offset='utc'/>"
         "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"
-        "<devices/></domain>"
+        # A display, as every Hyper-V VM has: its screen is reached through
+        # the server's console (openGraphicsFD), so VNC listens nowhere.
+        "<devices><graphics type='vnc'><listen type='none'/></graphics><video><model type='vga'/></video></devices>"
+        "</domain>"
     )
     root.find("name").text = domain_name  # type: ignore[union-attr]
     return root  # write_domain adds the firmware's secure boot settings
@@ -311,6 +314,8 @@ def serial_element(port: SerialPort) -> etree._Element:
         element = etree.Element("serial", type="unix")
         name = _PIPE_UNSAFE.sub("_", port.pipe_name.rsplit("\\", 1)[-1]) or f"com{port.port_number}"
         etree.SubElement(element, "source", mode="bind", path=f"{PIPE_DIRECTORY}/cimprovider-pipe-{name}")
+    elif port.port_number == 1:
+        element = etree.Element("serial", type="pty")  # the serial console the web console attaches to
     else:
         element = etree.Element("serial", type="null")
     etree.SubElement(element, "target", port=str(port.port_number - 1))

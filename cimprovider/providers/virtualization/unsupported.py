@@ -45,6 +45,7 @@ _DEVICE_CLASSES = (
     "Msvm_Processor", "Msvm_Memory", "Msvm_DiskDrive", "Msvm_DVDDrive", "Msvm_SyntheticEthernetPort",
     "Msvm_ShutdownComponent", "Msvm_HeartbeatComponent", "Msvm_KvpExchangeComponent",
     "Msvm_TimeSyncComponent", "Msvm_VssComponent",
+    "Msvm_SyntheticDisplayController", "Msvm_S3DisplayController", "Msvm_VideoHead",
 )
 for _device in _DEVICE_CLASSES:
     UNSUPPORTED_METHODS[f"{_device}.RequestStateChange"] = _DEVICE_STATE

@@ -55,8 +55,11 @@ for arg in $(cat /proc/cmdline); do
             ip link set eth0 up && ip addr add "$address" dev eth0 || echo "guest: no address on eth0" ;;
         cimp.ping=*) targets="$(echo ${arg#cimp.ping=} | tr ',' ' ')" ;;
         cimp.fetch=*) fetches="$(echo ${arg#cimp.fetch=} | tr ',' ' ')" ;;
+        cimp.shell=1) shell=1 ;;
     esac
 done
+# An interactive guest answers on its serial console, as a login shell would.
+[ -n "$shell" ] && setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1' &
 # No udev: find the agent's port by its name, not /dev/virtio-ports/.
 for port in /sys/class/virtio-ports/*; do
     if [ "$(cat $port/name 2>/dev/null)" = org.qemu.guest_agent.0 ]; then
@@ -172,7 +175,7 @@ def domain_xml(
     name: str, workdir: Path, initrd: Path, agent: bool = False, network: str | None = None, address: str | None = None,
     pings: tuple[str, ...] = (), fetches: tuple[str, ...] = (),
     disk: tuple[Path, str] | None = None,
-    console_append: bool = False,
+    console_append: bool = False, interactive: bool = False,
 ) -> str:
     """A generation 1 VM as libvirt sees it: PC machine, IDE, TCG (a stock
     kernel does not boot under KVM on these machines), a SCSI controller
@@ -184,7 +187,9 @@ def domain_xml(
     it fetches once a second, printing `guest: fetched URL: CONTENT`;
     `disk` a SCSI disk (its path and format); `console_append` keeps what
     the console file holds when a QEMU opens it again (a migrated guest's
-    new QEMU)."""
+    new QEMU); `interactive` puts the serial console on a pty with a shell
+    reading it (for attaching to it), and gives the VM a VGA screen that
+    VNC shows, listening nowhere."""
     cmdline = f"console=ttyS0 panic=-1 quiet cimp.hostname={name}"
     if address:
         cmdline += f" cimp.address={address}"
@@ -192,6 +197,13 @@ def domain_xml(
         cmdline += f" cimp.ping={','.join(pings)}"
     if fetches:
         cmdline += f" cimp.fetch={','.join(fetches)}"
+    append = " append='on'" if console_append else ""
+    serial = f"<serial type='file'><source path='{workdir}/{name}.console'{append}/><target port='0'/></serial>"
+    video = "<video><model type='none'/></video>"
+    if interactive:
+        cmdline += " cimp.shell=1"
+        serial = "<serial type='pty'><target port='0'/></serial>"
+        video = "<graphics type='vnc'><listen type='none'/></graphics><video><model type='vga'/></video>"
     extra = ""
     if network:
         extra += f"\n    <interface type='network'><source network='{network}'/><model type='virtio'/></interface>"
@@ -217,8 +229,8 @@ def domain_xml(
   <on_crash>destroy</on_crash>
   <devices>
     <controller type='scsi' index='0' model='virtio-scsi'/>
-    <serial type='file'><source path='{workdir}/{name}.console'{" append='on'" if console_append else ""}/><target port='0'/></serial>
-    <video><model type='none'/></video>
+    {serial}
+    {video}
     <memballoon model='virtio'/>{extra}
   </devices>
 </domain>"""

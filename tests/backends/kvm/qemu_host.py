@@ -78,14 +78,14 @@ class Host:
             assert time.monotonic() < deadline, f"the backend did not reconnect: {self.backend.health().detail}"
             time.sleep(0.2)
 
-    def define_guest(self, suffix: str, agent: bool = False, address: str | None = None) -> libvirt.virDomain:
+    def define_guest(self, suffix: str, agent: bool = False, address: str | None = None, interactive: bool = False) -> libvirt.virDomain:
         """The tiny guest; `agent` gives it the guest agent's channel (and
         the guest runs qemu-ga on it), `address` a NIC on the host's
         network with that address (CIDR) in the guest."""
         name = f"{self.tag}-{suffix}"
         self.domains.append(name)
         network = self.tag if address else None
-        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, network, address))
+        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, network, address, interactive=interactive))
 
     def console(self, domain: libvirt.virDomain) -> Path:
         return self.workdir / f"{domain.name()}.console"

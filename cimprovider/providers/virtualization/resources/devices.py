@@ -1,11 +1,14 @@
 """Devices that exist while a VM's guest does: Msvm_Processor (one per
 virtual processor), Msvm_Memory, Msvm_DiskDrive, Msvm_DVDDrive,
-Msvm_SyntheticEthernetPort, and the integration components (integration.py).
+Msvm_SyntheticEthernetPort, the display (Msvm_SyntheticDisplayController on
+generation 2, Msvm_S3DisplayController on generation 1, and its
+Msvm_VideoHead), and the integration components (integration.py).
 DeviceID `Microsoft:<devGUID>[\\n]`, SystemName the VM's GUID."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import UUID, uuid5
 
 from pywbem import CIMInstance, CIMInstanceName
 
@@ -24,7 +27,16 @@ MEMORY = "Msvm_Memory"
 DISK = "Msvm_DiskDrive"
 DVD = "Msvm_DVDDrive"
 NIC = "Msvm_SyntheticEthernetPort"
-DEVICE_CLASSES = (PROCESSOR, MEMORY, DISK, DVD, NIC)
+SYNTHETIC_DISPLAY = "Msvm_SyntheticDisplayController"
+S3_DISPLAY = "Msvm_S3DisplayController"
+VIDEO_HEAD = "Msvm_VideoHead"
+DEVICE_CLASSES = (PROCESSOR, MEMORY, DISK, DVD, NIC, SYNTHETIC_DISPLAY, S3_DISPLAY, VIDEO_HEAD)
+_DISPLAY_IDS = UUID("0e6a3c4d-5b1f-4c1e-9a7d-2f0d6c8b1a53")  # names each VM's display devices
+# Every VM has one display, as on Hyper-V; its screen is 1024×768 in 32-bit
+# colour until the guest chooses another mode (which the host does not read).
+DEFAULT_MODE = {"CurrentHorizontalResolution": 1024, "CurrentVerticalResolution": 768, "CurrentBitsPerPixel": 32,
+                "CurrentNumberOfColors": 2**32, "CurrentNumberOfColumns": 0, "CurrentNumberOfRows": 0,
+                "CurrentScanMode": 4, "CurrentRefreshRate": 0, "MaxRefreshRate": 0, "MinRefreshRate": 0}
 
 
 def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
@@ -49,7 +61,20 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
         values = base_values(NIC, vm, ids.device_id(nic.id), nic.name)
         values.update(PermanentAddress=nic.mac_address, NetworkAddresses=[nic.mac_address], LinkTechnology=2, PortType=0, MaxSpeed=10_000_000_000, Speed=10_000_000_000)
         found.append(Present(NIC, values, ids.device_setting_id(vm.id, nic.id), kinds.SEPSD))
-    return found
+    return found + display(vm)
+
+
+def display(vm: VirtualMachine) -> list[Present]:
+    """The display controller and the mode it drives its screen in."""
+    synthetic = vm.generation == 2
+    classname = SYNTHETIC_DISPLAY if synthetic else S3_DISPLAY
+    name = "Microsoft Synthetic Display Controller" if synthetic else "Microsoft S3 Display Controller"
+    controller = base_values(classname, vm, ids.device_id(uuid5(_DISPLAY_IDS, f"{vm.id}/controller")), name)
+    controller.update(VideoProcessor="Hyper-V Video" if synthetic else "S3 Trio 32/64", ProtocolSupported=2,
+                      MaxNumberControlled=1, AcceleratorCapabilities=[0], VideoMemoryType=2)
+    head = base_values(VIDEO_HEAD, vm, ids.device_id(uuid5(_DISPLAY_IDS, f"{vm.id}/head")), "Video Head")
+    head.update(DEFAULT_MODE)
+    return [Present(classname, controller), Present(VIDEO_HEAD, head)]
 
 
 def present_devices(virt: Virtualization, vm: VirtualMachine) -> list[Present]:

@@ -1,0 +1,86 @@
+"""Tier 2: a running guest's consoles on real QEMU — its serial console
+(COM1, a pty) through libvirt's console stream, and its screen through
+VNC handed over by openGraphicsFD, no port open — from the backend and in
+the browser through the server's websockets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from uuid import UUID
+
+from playwright.sync_api import expect
+
+from cimprovider.backends.console import ConsoleKind
+from cimprovider.schemas import PowerState
+from cimprovider.web.sessions import COOKIE_NAME
+from qemu_host import BOOT_SECONDS, URI, Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from tests.browser.chromium import chromium
+from tests.integration.web.console_server import console_server
+
+# The guest's shell works the sum out: an echo of the typed line would not show it.
+COMMAND, ANSWER = "echo cimp-$((6*7))", "cimp-42"
+NON_BLANK_PIXELS = """() => {
+    const canvas = document.querySelector('[aria-label="VM screen"] canvas');
+    if (!canvas || !canvas.width) return 0;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i] || pixels[i + 1] || pixels[i + 2]) lit++;
+    return lit;
+}"""
+
+
+class Terminal:
+    def __init__(self) -> None:
+        self.text = b""
+        self.lock = threading.Lock()
+
+    def output(self, data: bytes) -> None:
+        with self.lock:
+            self.text += data
+
+
+def running(host: Host, domain) -> UUID:
+    vm_id = UUID(domain.UUIDString())
+    domain.create()
+    deadline = time.monotonic() + 60
+    while host.backend.get_vm(vm_id).power_state is not PowerState.RUNNING:
+        assert time.monotonic() < deadline, "the backend did not see the guest running"
+        time.sleep(0.2)
+    return vm_id
+
+
+def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> None:
+    domain = host.define_guest("console", interactive=True)
+    vm_id = running(host, domain)
+    assert host.backend.console_kinds(vm_id) == {ConsoleKind.SERIAL, ConsoleKind.GRAPHICS}
+
+    # The backend's serial console: typed until the guest's shell is up to answer.
+    terminal = Terminal()
+    stream = host.backend.open_console(vm_id, ConsoleKind.SERIAL)
+    stream.start(terminal.output, lambda reason: None)
+    deadline = time.monotonic() + BOOT_SECONDS
+    while ANSWER.encode() not in terminal.text:
+        assert time.monotonic() < deadline, f"no answer on the serial console; it showed {terminal.text[-400:]!r}"
+        stream.send(COMMAND.encode() + b"\n")
+        time.sleep(2)
+    stream.close()
+
+    # The same in the browser, through the server's websockets.
+    config = dict(backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu", storage_roots=[host.workdir])
+    with console_server(tmp_path, **config) as server, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_cookies([{"name": COOKIE_NAME, "value": server.cookies["alice"], "url": server.origin}])
+        page = context.new_page()
+        page.set_default_timeout(BOOT_SECONDS * 1000)
+        page.goto(f"{server.origin}/ui/console/vm/{vm_id}")
+        screen = page.get_by_role("region", name="Screen")
+        expect(screen.get_by_role("status")).to_have_text("Showing the screen.")
+        page.wait_for_function(f"({NON_BLANK_PIXELS})() > 500")
+        serial = page.get_by_role("region", name="Serial console (COM1)")
+        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal.")
+        serial.get_by_role("group", name="Serial console terminal").click()
+        page.keyboard.type("echo browser-$((6*7))")
+        page.keyboard.press("Enter")
+        expect(serial.get_by_role("log", name="Serial console text")).to_contain_text("browser-42")
+        context.close()
