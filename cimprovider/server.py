@@ -51,7 +51,7 @@ from cimprovider.web.access import WebAccess
 from cimprovider.web.app import WebApplication
 from cimprovider.web.console import PeerHost
 from cimprovider.web.setup import web_console
-from cimprovider.web.console.app import PREFIX as CONSOLE_PREFIX, ConsoleApp
+from cimprovider.web.vm_console.app import PREFIX as CONSOLE_PREFIX, ConsoleApp
 
 log = logging.getLogger("cimprovider")
 

@@ -13,9 +13,11 @@ from cimprovider.web.sessions import Session
 
 MAX_FORM_BYTES = 64 * 1024
 SECURITY_HEADERS = [
-    # Scripts and styles only from the console itself; no framing (clickjacking).
+    # Scripts only from the console itself; no framing (clickjacking).
+    # Styles may also be written by the page's scripts: xterm.js styles the
+    # serial console's rows with style elements it makes as it draws.
     (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
      b"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),

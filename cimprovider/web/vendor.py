@@ -30,12 +30,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def packed(entry: dict[str, str], workdir: Path) -> bytes:
+def packed(entry: dict[str, str], workdir: Path, tarballs: dict[str, Path]) -> bytes:
+    """The entry's file from its package's tarball (each package packed once)."""
     spec = f"{entry['package']}@{entry['version']}"
-    out = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", str(workdir)],
-                         check=True, capture_output=True, text=True, cwd=workdir)
-    tarball = workdir / json.loads(out.stdout)[0]["filename"]
-    with tarfile.open(tarball) as archive:
+    if spec not in tarballs:
+        out = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", str(workdir)],
+                             check=True, capture_output=True, text=True, cwd=workdir)
+        tarballs[spec] = workdir / json.loads(out.stdout)[0]["filename"]
+    with tarfile.open(tarballs[spec]) as archive:
         member = archive.extractfile(f"package/{entry['source']}")
         if member is None:
             raise SystemExit(f"{spec} has no {entry['source']}")
@@ -47,14 +49,16 @@ def main() -> int:
     parser.add_argument("--fetch", action="store_true", help="download with npm pack and rewrite the files")
     args = parser.parse_args()
     failures = 0
+    tarballs: dict[str, Path] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for entry in manifest():
-            data = packed(entry, Path(tmp)) if args.fetch else (HERE / entry["file"]).read_bytes()
+            data = packed(entry, Path(tmp), tarballs) if args.fetch else (HERE / entry["file"]).read_bytes()
             if sha256(data) != entry["sha256"]:
                 print(f"{entry['file']}: sha256 {sha256(data)} is not the manifest's {entry['sha256']}")
                 failures += 1
                 continue
             if args.fetch:
+                (HERE / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
                 (HERE / entry["file"]).write_bytes(data)
             print(f"{entry['file']}: {entry['package']} {entry['version']} ok")
     return 1 if failures else 0

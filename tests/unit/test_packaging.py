@@ -45,8 +45,8 @@ def test_wheel_carries_the_browser_files(tmp_path):
     )
     (wheel,) = tmp_path.glob("cimprovider-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    vendor = ROOT / "cimprovider" / "web" / "vendor"
-    wanted = [f"cimprovider/web/vendor/{p['folder']}/{path}" for p in json.loads((vendor / "manifest.json").read_text())["packages"] for path in p["files"]]
-    wanted += [installed_name(p) for p in (ROOT / "cimprovider" / "web" / "console" / "assets").iterdir()]
+    vendor = ROOT / "cimprovider" / "web" / "static" / "vendor"
+    wanted = [f"cimprovider/web/static/vendor/{e['file']}" for e in json.loads((vendor / "manifest.json").read_text())["files"]]
+    wanted += [installed_name(p) for p in (ROOT / "cimprovider" / "web" / "vm_console" / "assets").iterdir()]
     assert len(wanted) > 50
     assert not sorted(set(wanted) - names)

@@ -17,6 +17,7 @@ from cimprovider.web.machines import list_vms
 from cimprovider.web.metrics import vm_charts
 from cimprovider.web.pages.outcome import act
 from cimprovider.web.storage_files import DISK_SUFFIXES, ISO_SUFFIXES, files_with
+from cimprovider.web.vm_console.page import console_elements
 
 GUID = r"(?P<guid>[0-9A-Fa-f-]{36})"
 # Which actions each state offers, as Hyper-V Manager's Actions pane does.
@@ -48,6 +49,7 @@ def vm_page(console: Console, request: Request, guid: str) -> Response:
         request, "vm.html", row=row, rows=[row], guid=row.guid, hardware=hardware, checkpoints=tree,
         jobs=vm_jobs(client, guid), charts=vm_charts(client, guid), error=error,
         offered=OFFERED.get(row.state, ()), labels=LABELS, confirm=CONFIRM, created=request.arg("created") == "1",
+        console_elements=console_elements(row.guid, heading_level=3),
         switch_names=sorted(str(s.get("ElementName")) for s in client.enumerate(SWITCH)),
         storage_files=[str(p) for p in files_with(console.storage_roots, DISK_SUFFIXES + ISO_SUFFIXES)])
 

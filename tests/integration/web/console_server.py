@@ -15,7 +15,7 @@ from uuid import UUID
 from cimprovider.backends import change_power_state
 from cimprovider.http.auth import User, UsersFile, hash_password
 from cimprovider.schemas import PowerRequest, SystemSettings
-from cimprovider.web.console.app import PREFIX
+from cimprovider.web.vm_console.app import PREFIX
 from cimprovider.web.sessions import COOKIE_NAME
 from tests.support.live import in_process_server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from cimprovider.web.console.tickets import ConsoleTickets
+from cimprovider.web.vm_console.tickets import ConsoleTickets
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cimprovider.web.console.rfb_viewer import RfbRefused, ViewerStream
+from cimprovider.web.vm_console.rfb_viewer import RfbRefused, ViewerStream
 
 HANDSHAKE = b"RFB 003.008\n" + b"\x01"  # version, security type None
 EXCLUSIVE_INIT = b"\x00"

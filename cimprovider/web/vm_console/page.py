@@ -7,15 +7,17 @@ from __future__ import annotations
 from html import escape
 
 
-def console_elements(vm_id: str) -> str:
-    """The Console section's content, for any page that shows a VM."""
+def console_elements(vm_id: str, heading_level: int = 2) -> str:
+    """The Console section's content, for any page that shows a VM (under
+    a heading one level up from `heading_level`)."""
     vm = escape(vm_id, quote=True)
+    h = f"h{heading_level}"
     return f"""<section class="console-part" aria-labelledby="serial-heading-{vm}">
-  <h2 id="serial-heading-{vm}">Serial console (COM1)</h2>
+  <{h} id="serial-heading-{vm}">Serial console (COM1)</{h}>
   <div data-serial-console data-vm="{vm}"></div>
 </section>
 <section class="console-part" aria-labelledby="screen-heading-{vm}">
-  <h2 id="screen-heading-{vm}">Screen</h2>
+  <{h} id="screen-heading-{vm}">Screen</{h}>
   <div data-screen-console data-vm="{vm}"></div>
 </section>"""
 
@@ -33,7 +35,7 @@ def console_page(vm_id: str, may_write: bool) -> str:
 <link rel="stylesheet" href="/ui/console/assets/console.css">
 <script type="module" src="/ui/console/assets/console.js"></script>
 </head>
-<body>
+<body class="console-page">
 <main>
 <h1>Console of VM {escape(vm_id)}</h1>
 {mode}

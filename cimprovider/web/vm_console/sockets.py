@@ -22,8 +22,8 @@ from uuid import UUID
 from cimprovider.backends.console import ConsoleBackend, ConsoleKind, ConsoleStream
 from cimprovider.backends.errors import BackendError, InvalidStateError, NotFoundError
 from cimprovider.http.authenticator import Refusal
-from cimprovider.web.console.rfb_viewer import RfbRefused, ViewerStream
-from cimprovider.web.console.tickets import ConsoleTickets
+from cimprovider.web.vm_console.rfb_viewer import RfbRefused, ViewerStream
+from cimprovider.web.vm_console.tickets import ConsoleTickets
 
 log = logging.getLogger("cimprovider.web.console")
 

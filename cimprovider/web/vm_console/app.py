@@ -4,7 +4,8 @@
     GET  vm/<id>/<kind>/ticket        a ticket for one console websocket (JSON)
     WS   vm/<id>/<kind>/socket        the console itself (sockets.py)
     GET  assets/<file>, vendor/<file> the page's script and the vendored
-                                      xterm.js and noVNC
+                                      xterm.js and noVNC (the files
+                                      static/vendor/manifest.json names)
 
 Every request needs a live session; the ticket answers also whether the
 session may type (admin) or only watch (reader)."""
@@ -23,14 +24,22 @@ from cimprovider.backends.console import ConsoleBackend, ConsoleKind
 from cimprovider.backends.errors import NotFoundError
 from cimprovider.http.authenticator import Refusal
 from cimprovider.web.access import headers_of, same_origin
-from cimprovider.web.console.page import console_page
-from cimprovider.web.console.sockets import ConsoleAccess, ConsoleSockets, parse_console_path
-from cimprovider.web.console.tickets import ConsoleTickets
+from cimprovider.web.vm_console.page import console_page
+from cimprovider.web.vm_console.sockets import ConsoleAccess, ConsoleSockets, parse_console_path
+from cimprovider.web.vm_console.tickets import ConsoleTickets
 
 PREFIX = "/ui/console/"
 ASSETS = Path(__file__).parent / "assets"
-VENDOR = Path(__file__).parent.parent / "vendor"
-STATIC = {"assets/": ASSETS, "vendor/": VENDOR}
+VENDOR = Path(__file__).parent.parent / "static" / "vendor"
+
+
+def _served_files() -> dict[str, Path]:
+    """URL path below PREFIX → file: our assets and the vendored files the manifest names."""
+    files = {f"assets/{path.name}": path for path in ASSETS.iterdir() if path.is_file()}
+    for entry in json.loads((VENDOR / "manifest.json").read_text())["files"]:
+        files[f"vendor/{entry['file']}"] = VENDOR / entry["file"]
+    return files
+
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -45,6 +54,7 @@ class ConsoleApp:
         self.backend = backend
         self.pool = pool
         self.tickets = ConsoleTickets()
+        self.files = _served_files()
         self.sockets = ConsoleSockets(access, self.tickets, backend, pool)
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
@@ -71,9 +81,8 @@ class ConsoleApp:
         if isinstance(viewer, Refusal):
             return _text(viewer.status, viewer.message + " (sign in at /ui/)")
         rest = scope["path"][len(PREFIX):]
-        for prefix, folder in STATIC.items():
-            if rest.startswith(prefix):
-                return _static(folder, rest[len(prefix):])
+        if rest in self.files:
+            return _static(self.files[rest])
         parts = rest.split("/")
         if len(parts) == 2 and parts[0] == "vm" and _uuid(parts[1]) is not None:
             return 200, "text/html; charset=utf-8", console_page(parts[1], viewer.may_write()).encode()
@@ -98,17 +107,14 @@ class ConsoleApp:
         except NotFoundError as error:
             return _text(404, str(error))
         if kind not in kinds:
-            return _text(404, f"VM {vm_id} has no {kind.value} console")
+            missing = "no screen to show: it has no VNC display (simulated VMs have none)" if kind is ConsoleKind.GRAPHICS else "no serial console on COM1"
+            return _text(404, f"this VM has {missing}")
         ticket = self.tickets.issue(viewer.key, vm_id, kind.value)
         body = {"ticket": ticket, "viewOnly": not viewer.may_write(), "user": viewer.user, "role": viewer.role}
         return 200, "application/json", json.dumps(body).encode()
 
 
-def _static(folder: Path, relative: str) -> tuple[int, str, bytes]:
-    # Only files under the folder: no "..", no absolute paths.
-    path = (folder / relative).resolve()
-    if not relative or folder.resolve() not in path.parents or not path.is_file() or path.name == "manifest.json":
-        return _text(404, f"no file {relative!r}")
+def _static(path: Path) -> tuple[int, str, bytes]:
     content_type = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return 200, content_type, path.read_bytes()
 

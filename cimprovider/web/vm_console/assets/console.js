@@ -8,6 +8,15 @@ import { FitAddon } from "../vendor/xterm-addon-fit/lib/addon-fit.mjs";
 import RFB from "../vendor/novnc/core/rfb.js";
 
 const TRANSCRIPT_LINES = 500;
+
+// The VM page announces state changes it hears from the server's event
+// stream ("vm-state"); a console not connected connects once the VM runs.
+function whenRunning(vm, connect) {
+  document.addEventListener("vm-state", (event) => {
+    const { id, state } = event.detail || {};
+    if (String(id).toLowerCase() === `vm-${vm}`.toLowerCase() && /^running$/i.test(state || "")) connect();
+  });
+}
 const CLOSE_REASONS = { 1006: "the connection was lost", 1008: "the server refused the console (sign in again)" };
 
 class Refused extends Error {
@@ -122,6 +131,7 @@ export function mountSerialConsole(host, vm) {
     };
   }
   connect.addEventListener("click", open);
+  whenRunning(vm, () => { if (!socket && !connect.disabled) open(); });
   open();
   return { terminal, close: () => socket && socket.close() };
 }
@@ -144,8 +154,10 @@ export function mountScreenConsole(host, vm) {
     try {
       granted = await ticket(vm, "graphics");
     } catch (error) {
-      status.textContent = error.status === 404 ? `No screen: ${error.message}` : `Cannot connect: ${error.message}`;
+      status.textContent = error.status === 404 ? `No screen: ${error.message}.` : `Cannot connect: ${error.message}`;
       connect.disabled = error.status === 404;
+      // Nothing to show, nothing to press.
+      toolbar.hidden = view.hidden = error.status === 404;
       return;
     }
     rfb = new RFB(view, socketUrl(vm, "graphics", granted), { wsProtocols: ["binary"], shared: true });
@@ -164,6 +176,7 @@ export function mountScreenConsole(host, vm) {
     });
   }
   connect.addEventListener("click", open);
+  whenRunning(vm, () => { if (!rfb && !connect.disabled) open(); });
   ctrlAltDel.addEventListener("click", () => rfb && rfb.sendCtrlAltDel());
   open();
   return { close: () => rfb && rfb.disconnect() };
