@@ -35,6 +35,10 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_NOT_RUNNING = 4409
 CLOSE_ENDED = 4000
 CLOSE_FAILED = 1011
+CLOSE_SESSION = 4401
+# How often an open console looks at its session again: signing out, the
+# user's removal or a new password, or a change of role end it this soon.
+SESSION_CHECK_SECONDS = 5.0
 
 
 class Viewer(Protocol):
@@ -109,7 +113,17 @@ class ConsoleSockets:
             await send({"type": "websocket.close", "code": code, "reason": _reason(str(error))})
             return
         log.info("console %s of VM %s opened by %s (%s)", address.kind.value, address.vm_id, viewer.user, viewer.role)
-        await self._relay(stream, address, not viewer.may_write(), receive, send)
+        session_check = lambda: self._still_allowed(scope, viewer)  # noqa: E731
+        await self._relay(stream, address, not viewer.may_write(), receive, send, session_check)
+
+    def _still_allowed(self, scope: dict[str, Any], viewer: Viewer) -> str | None:
+        """None while the socket's session lives with the same rights; else why not."""
+        now = self.access.websocket_session(scope)
+        if isinstance(now, Refusal) or now.key != viewer.key:
+            return "the session ended; sign in again"
+        if now.may_write() != viewer.may_write():
+            return "your role changed; connect again"
+        return None
 
     async def _open(self, address: ConsoleAddress) -> ConsoleStream:
         backend = self.backend
@@ -118,7 +132,8 @@ class ConsoleSockets:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, backend.open_console, address.vm_id, address.kind)
 
-    async def _relay(self, stream: ConsoleStream, address: ConsoleAddress, view_only: bool, receive, send) -> None:
+    async def _relay(self, stream: ConsoleStream, address: ConsoleAddress, view_only: bool, receive, send,
+                     session_check: Callable[[], str | None]) -> None:
         loop = asyncio.get_running_loop()
         outbox: asyncio.Queue[bytes | _Ended] = asyncio.Queue()
         pending = [0]
@@ -133,17 +148,29 @@ class ConsoleSockets:
         )
         inbound = _inbound(address.kind, view_only)
         reader = asyncio.ensure_future(self._from_browser(stream, inbound, receive))
+        getter: asyncio.Future | None = None
+        checked = loop.time()
         try:
             while True:
-                getter = asyncio.ensure_future(outbox.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                getter = getter or asyncio.ensure_future(outbox.get())
+                done, _ = await asyncio.wait({getter, reader}, timeout=SESSION_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                if loop.time() - checked >= SESSION_CHECK_SECONDS:
+                    checked = loop.time()
+                    ended = session_check()
+                    if ended is not None:
+                        await send({"type": "websocket.close", "code": CLOSE_SESSION, "reason": ended})
+                        return
+                if not done:
+                    continue
                 if reader in done:
                     getter.cancel()
                     refused = reader.result()
                     if refused is not None:
                         await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": _reason(refused)})
                     return
-                item = getter.result()
+                if getter not in done:
+                    continue
+                item, getter = getter.result(), None
                 if isinstance(item, _Ended):
                     await send({"type": "websocket.close", "code": CLOSE_ENDED, "reason": _reason(item.reason)})
                     return
@@ -154,6 +181,8 @@ class ConsoleSockets:
                 await send({"type": "websocket.send", "bytes": item})
         finally:
             reader.cancel()
+            if getter is not None:
+                getter.cancel()
             stream.close()
 
     @staticmethod

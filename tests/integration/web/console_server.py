@@ -27,6 +27,7 @@ USERS = {"alice": "admin", "bob": "admin", "rita": "reader"}
 class ConsoleServer:
     port: int
     backend: object
+    access: object
     cookies: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -82,7 +83,7 @@ def console_server(data_dir: Path, **config: object) -> Iterator[ConsoleServer]:
         found["backend"] = parts.mounts[PREFIX].backend
 
     with in_process_server(data_dir / "server", extensions=[extend], users_file=users_file, **config) as live:
-        server = ConsoleServer(live.port, found["backend"])
+        server = ConsoleServer(live.port, found["backend"], found["access"])
         users = UsersFile(users_file).load()
         for name in USERS:
             # What signing in on the login form gives the browser.

@@ -144,3 +144,14 @@ def test_websockets_elsewhere_are_refused_and_counted_out(tmp_path) -> None:
             console = admitted(lambda: open_console(server, "alice", vm_id))
             console.wait_for(b"# ")
             console.close()
+
+
+def test_signing_out_ends_an_open_console(tmp_path) -> None:
+    with console_server(tmp_path) as server:
+        vm_id = server.running_vm("Signed Out")
+        console = open_console(server, "bob", vm_id)
+        console.wait_for(b"# ")
+        server.access.sessions.close(server.cookies["bob"])  # what "Sign out" does
+        closed = console.wait_closed(timeout=60)
+        assert (closed.code, closed.reason) == (4401, "the session ended; sign in again")
+        console.close()
