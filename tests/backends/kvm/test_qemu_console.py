@@ -9,8 +9,11 @@ import threading
 import time
 from uuid import UUID
 
+import libvirt
+import pytest
 from playwright.sync_api import expect
 
+from cimprovider.backends.errors import InUseError
 from cimprovider.backends.console import ConsoleKind
 from cimprovider.schemas import PowerState
 from cimprovider.web.sessions import COOKIE_NAME
@@ -55,6 +58,13 @@ def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> No
     vm_id = running(host, domain)
     assert host.backend.console_kinds(vm_id) == {ConsoleKind.SERIAL, ConsoleKind.GRAPHICS}
 
+    # libvirt gives a console to one client: one held elsewhere (virsh console) is left alone.
+    elsewhere = host.conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
+    domain.openConsole(None, elsewhere, 0)
+    with pytest.raises(InUseError, match="cannot open the serial console of VM"):
+        host.backend.open_console(vm_id, ConsoleKind.SERIAL)
+    elsewhere.abort()
+
     # The backend's serial console: typed until the guest's shell is up to answer.
     terminal = Terminal()
     stream = host.backend.open_console(vm_id, ConsoleKind.SERIAL)
@@ -87,4 +97,8 @@ def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> No
         page.keyboard.type("echo browser-$((6*7))")
         page.keyboard.press("Enter")
         expect(serial.get_by_role("log", name="Serial console text")).to_contain_text("browser-42")
+        # The guest goes: the page says why its consoles closed.
+        domain.destroy()
+        expect(serial.get_by_role("status")).to_have_text("Disconnected: the serial console closed: the VM stopped.")
+        expect(screen.get_by_role("status")).to_contain_text("Disconnected")
         context.close()
