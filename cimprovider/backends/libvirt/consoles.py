@@ -25,6 +25,7 @@ from lxml import etree
 
 from cimprovider.backends.console import ClosedCallback, ConsoleKind, ConsoleStream, OutputCallback
 from cimprovider.backends.errors import InUseError, InvalidStateError, NotFoundError
+from cimprovider.backends.libvirt.errors import translate
 from cimprovider.schemas.power import PowerState
 
 log = logging.getLogger("cimprovider.backends.libvirt")
@@ -227,7 +228,9 @@ class LibvirtConsoles:
                 domain.openConsole(None, stream, 0)
             except libvirt.libvirtError as error:
                 stream.abort()
-                raise InUseError(f"cannot open the serial console of VM {name!r}: {error.get_error_message()}") from None
+                if error.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED:  # "Active console session exists"
+                    raise InUseError(f"cannot open the serial console of VM {name!r}: {error.get_error_message()}") from None
+                raise translate(error, f"open the serial console of VM {name!r}", self._connection) from None  # type: ignore[attr-defined]
 
             def forget(ended: SerialLine) -> None:
                 with self._lock:  # type: ignore[attr-defined]
