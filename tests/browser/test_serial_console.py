@@ -33,7 +33,7 @@ def test_typing_echo_hello_into_the_serial_console(server: ConsoleServer) -> Non
         page = signed_in_page(browser, server, "alice")
         page.goto(f"{server.origin}/ui/console/vm/{vm_id}")
         serial = page.get_by_role("region", name="Serial console (COM1)")
-        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal.")
+        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal (Escape then Tab leaves it).")
         transcript = serial.get_by_role("log", name="Serial console text")
         expect(transcript).to_contain_text("root@browser-vm:~#")
         serial.get_by_role("group", name="Serial console terminal").click()
@@ -61,7 +61,7 @@ def test_a_reader_sees_the_console_read_only(server: ConsoleServer) -> None:
         admin = signed_in_page(browser, server, "alice")
         admin.goto(f"{server.origin}/ui/console/vm/{vm_id}")
         admin_serial = admin.get_by_role("region", name="Serial console (COM1)")
-        expect(admin_serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal.")
+        expect(admin_serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal (Escape then Tab leaves it).")
         admin_serial.get_by_role("group", name="Serial console terminal").click()
         admin.keyboard.type("echo marker")
         admin.keyboard.press("Enter")
@@ -77,3 +77,28 @@ def test_no_page_without_a_session(server: ConsoleServer) -> None:
         answer = page.goto(f"{server.origin}/ui/console/vm/{vm_id}")
         assert answer is not None and answer.status == 401
         expect(page.locator("body")).to_contain_text("sign in to use the web console")
+
+
+def test_the_keyboard_leaves_the_terminal_with_escape_then_tab(server: ConsoleServer) -> None:
+    vm_id = server.running_vm("Keyboard VM")
+    with chromium() as browser:
+        page = signed_in_page(browser, server, "alice")
+        page.goto(f"{server.origin}/ui/console/vm/{vm_id}")
+        serial = page.get_by_role("region", name="Serial console (COM1)")
+        expect(serial.get_by_role("status")).to_contain_text("Connected to COM1.")
+        reconnect = serial.get_by_role("button", name="Reconnect")
+        reconnect.focus()
+        page.keyboard.press("Tab")  # into the terminal
+        page.keyboard.type("echo in-the-terminal")
+        page.keyboard.press("Enter")
+        transcript = serial.get_by_role("log", name="Serial console text")
+        expect(transcript).to_contain_text("echo in-the-terminal")
+        page.keyboard.press("Tab")  # the guest's, not the page's
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+Tab")
+        expect(reconnect).to_be_focused()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("region", name="Screen").get_by_role("button").first).not_to_be_visible()
+        assert page.evaluate("document.activeElement.closest('.serial-terminal') === null")

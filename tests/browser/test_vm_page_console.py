@@ -35,7 +35,7 @@ def test_start_then_type_into_the_serial_console_in_the_vm_page(server) -> None:
         serial = console.get_by_role("region", name="Serial console (COM1)")
         expect(serial.get_by_role("status")).to_contain_text("is off")
         page.get_by_role("button", name="Start", exact=True).click()
-        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal.")
+        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal (Escape then Tab leaves it).")
         serial.get_by_role("group", name="Serial console terminal").click()
         page.keyboard.type("echo hello")
         page.keyboard.press("Enter")

@@ -92,7 +92,7 @@ def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> No
             assert time.monotonic() < deadline, f"the screen shows {lit} lit pixels"
             page.wait_for_timeout(500)
         serial = page.get_by_role("region", name="Serial console (COM1)")
-        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal.")
+        expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal (Escape then Tab leaves it).")
         serial.get_by_role("group", name="Serial console terminal").click()
         page.keyboard.type("echo browser-$((6*7))")
         page.keyboard.press("Enter")

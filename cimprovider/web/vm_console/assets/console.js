@@ -75,6 +75,31 @@ class Transcript {
   }
 }
 
+// The terminal takes Tab (the guest's shell completes with it), so the
+// keyboard needs another way out: Escape then Tab moves on, Escape then
+// Shift+Tab back (the Escape still reaches the guest, as in a real terminal).
+function keepKeyboardWayOut(terminal, screen) {
+  let escapedAt = 0;
+  terminal.attachCustomKeyEventHandler((event) => {
+    if (event.type !== "keydown") return true;
+    if (event.key === "Escape") { escapedAt = Date.now(); return true; }
+    if (["Shift", "Control", "Alt", "Meta"].includes(event.key)) return true;
+    if (event.key === "Tab" && Date.now() - escapedAt < 2000) {
+      event.preventDefault();
+      escapedAt = 0;
+      const focusable = [...document.querySelectorAll("a[href], button:not([disabled]), input, select, textarea, [tabindex]:not([tabindex='-1'])")]
+        .filter((element) => !screen.contains(element) && element.offsetParent !== null);
+      const after = focusable.filter((element) => screen.compareDocumentPosition(element) & Node.DOCUMENT_POSITION_FOLLOWING);
+      const before = focusable.filter((element) => screen.compareDocumentPosition(element) & Node.DOCUMENT_POSITION_PRECEDING);
+      const target = event.shiftKey ? before[before.length - 1] : after[0];
+      if (target) target.focus(); else terminal.blur();
+      return false;
+    }
+    escapedAt = 0;
+    return true;
+  });
+}
+
 export function mountSerialConsole(host, vm) {
   const status = element("p", { role: "status", class: "console-status" }, "Not connected.");
   const toolbar = element("div", { class: "console-toolbar" });
@@ -89,6 +114,7 @@ export function mountSerialConsole(host, vm) {
   terminal.open(screen);
   fit.fit();
   new ResizeObserver(() => fit.fit()).observe(screen);
+  keepKeyboardWayOut(terminal, screen);
   const transcript = new Transcript(log);
   const encoder = new TextEncoder();
   let socket = null;
@@ -115,8 +141,9 @@ export function mountSerialConsole(host, vm) {
     socket.onopen = () => {
       status.textContent = viewOnly
         ? "Connected, read only: your role (reader) may watch but not type."
-        : "Connected to COM1. Type into the terminal.";
+        : "Connected to COM1. Type into the terminal (Escape then Tab leaves it).";
       connect.textContent = "Reconnect";
+      connect.disabled = false;
       if (!viewOnly) terminal.focus();
     };
     socket.onmessage = (event) => {
@@ -130,7 +157,10 @@ export function mountSerialConsole(host, vm) {
       socket = null;
     };
   }
-  connect.addEventListener("click", open);
+  connect.addEventListener("click", () => {
+    if (socket) { socket.onclose = null; socket.close(); socket = null; }
+    open();
+  });
   whenRunning(vm, () => { if (!socket && !connect.disabled) open(); });
   open();
   return { terminal, close: () => socket && socket.close() };
