@@ -25,7 +25,8 @@ from tests.integration.web.console_server import console_server
 COMMAND, ANSWER = "echo cimp-$((6*7))", "cimp-42"
 NON_BLANK_PIXELS = """() => {
     const canvas = document.querySelector('[aria-label="VM screen"] canvas');
-    if (!canvas || !canvas.width) return 0;
+    // Drawn, and drawn large enough to see (noVNC scales it into its box).
+    if (!canvas || !canvas.width || canvas.getBoundingClientRect().height < 200) return 0;
     const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     let lit = 0;
     for (let i = 0; i < pixels.length; i += 4) if (pixels[i] || pixels[i + 1] || pixels[i + 2]) lit++;
@@ -91,6 +92,18 @@ def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> No
         while (lit := page.evaluate(NON_BLANK_PIXELS)) <= 500:
             assert time.monotonic() < deadline, f"the screen shows {lit} lit pixels"
             page.wait_for_timeout(500)
+        # A reader sees the same screen (the view-only filter lets noVNC's own messages through).
+        reader_context = browser.new_context(viewport={"width": 1280, "height": 800})
+        reader_context.add_cookies([{"name": COOKIE_NAME, "value": server.cookies["rita"], "url": server.origin}])
+        reader = reader_context.new_page()
+        reader.set_default_timeout(BOOT_SECONDS * 1000)
+        reader.goto(f"{server.origin}/ui/console/vm/{vm_id}")
+        expect(reader.get_by_role("region", name="Screen").get_by_role("status")).to_have_text("Showing the screen, read only (reader role).")
+        while (lit := reader.evaluate(NON_BLANK_PIXELS)) <= 500:
+            assert time.monotonic() < deadline, f"the reader's screen shows {lit} lit pixels"
+            reader.wait_for_timeout(500)
+        expect(reader.get_by_role("button", name="Send Ctrl+Alt+Del")).to_be_disabled()
+        reader_context.close()
         serial = page.get_by_role("region", name="Serial console (COM1)")
         expect(serial.get_by_role("status")).to_have_text("Connected to COM1. Type into the terminal (Escape then Tab leaves it).")
         serial.get_by_role("group", name="Serial console terminal").click()

@@ -197,15 +197,21 @@ export function mountScreenConsole(host, vm) {
       status.textContent = granted.viewOnly ? "Showing the screen, read only (reader role)." : "Showing the screen.";
       ctrlAltDel.disabled = granted.viewOnly;
       connect.textContent = "Reconnect";
+      connect.disabled = false;
     });
+    const current = rfb;
     rfb.addEventListener("disconnect", (event) => {
+      if (rfb !== current) return; // replaced by a reconnection
       status.textContent = event.detail.clean ? "Disconnected." : "Disconnected: the connection was lost or refused.";
       ctrlAltDel.disabled = true;
       connect.disabled = false;
       rfb = null;
     });
   }
-  connect.addEventListener("click", open);
+  connect.addEventListener("click", () => {
+    if (rfb) { const old = rfb; rfb = null; old.disconnect(); }
+    open();
+  });
   whenRunning(vm, () => { if (!rfb && !connect.disabled) open(); });
   ctrlAltDel.addEventListener("click", () => rfb && rfb.sendCtrlAltDel());
   open();
