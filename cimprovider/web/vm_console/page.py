@@ -33,7 +33,7 @@ def console_page(vm_id: str, may_write: bool) -> str:
 <title>Console of VM {escape(vm_id)}</title>
 <link rel="stylesheet" href="/ui/console/vendor/xterm/css/xterm.css">
 <link rel="stylesheet" href="/ui/console/assets/console.css">
-<script type="module" src="/ui/console/assets/console.js"></script>
+<script type="module" async src="/ui/console/assets/console.js"></script>
 </head>
 <body class="console-page">
 <main>

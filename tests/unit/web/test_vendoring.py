@@ -1,6 +1,6 @@
 """The vendored browser files are exactly those static/vendor/manifest.json
 names, with its hashes (re-fetching them from npm is
-`python cimprovider/web/static/vendor/fetch.py --fetch`)."""
+`python -m cimprovider.web.vendor --fetch`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_committed_files_match_the_manifest() -> None:
     entries = json.loads((VENDOR / "manifest.json").read_text())["files"]
     altered = [e["file"] for e in entries if hashlib.sha256((VENDOR / e["file"]).read_bytes()).hexdigest() != e["sha256"]]
     assert altered == []
-    named = {VENDOR / e["file"] for e in entries} | {VENDOR / "manifest.json", VENDOR / "fetch.py"}
+    named = {VENDOR / e["file"] for e in entries} | {VENDOR / "manifest.json"}
     on_disk = {path for path in VENDOR.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
     assert on_disk == named  # nothing unlisted rides along
     assert {e["package"] for e in entries} >= {"@xterm/xterm", "@xterm/addon-fit", "@novnc/novnc"}
