@@ -63,10 +63,26 @@ def _make_parser(grammar: str, builder: object) -> Lark:
                 transformer=builder, lexer_callbacks=_CALLBACKS, propagate_positions=False)
 
 
-_PARSERS: dict[QueryLanguage, Lark] = {
-    "WQL": _make_parser(WQL_GRAMMAR, WqlBuilder()),
-    "DMTF:CQL": _make_parser(CQL_GRAMMAR, CqlBuilder()),
+_GRAMMARS: dict[QueryLanguage, tuple[str, type]] = {
+    "WQL": (WQL_GRAMMAR, WqlBuilder),
+    "DMTF:CQL": (CQL_GRAMMAR, CqlBuilder),
 }
+_PARSERS: dict[QueryLanguage, Lark] = {}
+_PARSERS_LOCK = threading.Lock()
+
+
+def _parser(language: QueryLanguage) -> Lark:
+    """The language's parser, built on its first query: building both
+    grammars costs some 3 MB and half a second of every server's start,
+    and most servers never see a query."""
+    parser = _PARSERS.get(language)
+    if parser is None:
+        with _PARSERS_LOCK:
+            parser = _PARSERS.get(language)
+            if parser is None:
+                grammar, builder = _GRAMMARS[language]
+                parser = _PARSERS[language] = _make_parser(grammar, builder())
+    return parser
 
 
 def query_language(name: str) -> QueryLanguage:
@@ -89,12 +105,12 @@ def parse_query(language: str, text: str) -> Query:
                        f"the limit is {MAX_QUERY_LENGTH}")
     _nesting.level = 0
     try:
-        query = _PARSERS[canonical].parse(text)
+        query = _parser(canonical).parse(text)
     except QuerySyntaxError as exc:
         raise CIMError(CIM_ERR_INVALID_QUERY, f"{canonical}: {exc.describe(text)}") from None
     except UnexpectedInput as exc:
         raise CIMError(CIM_ERR_INVALID_QUERY,
-                       f"{canonical}: {_describe(exc, text, _PARSERS[canonical])}") from None
+                       f"{canonical}: {_describe(exc, text, _parser(canonical))}") from None
     except LarkError as exc:
         # lark wraps errors raised inside a builder callback.
         cause = getattr(exc, "orig_exc", None) or exc.__context__
