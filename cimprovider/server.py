@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from cimprovider.allocator import give_back_large_blocks
 from cimprovider.backends import load_backend
 from cimprovider.cimom import CIMOM
 from cimprovider.cimom.pull import EnumerationContexts
@@ -169,6 +170,7 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
 
 def _build_application(config: ServerConfig, extensions: list[Extension] | None) -> CIMApplication:
     authenticator = load_users(config)
+    give_back_large_blocks()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     repository = ClassRepository.load(cache_dir=config.data_dir / "cache")
     host_name = config.host_name or socket.gethostname()
