@@ -73,6 +73,14 @@ class BootDevice(str, Enum):
     SCSI = "scsi"
 
 
+class ResolutionType(str, Enum):
+    """How the display's resolution is chosen (Hyper-V's ResolutionType)."""
+
+    MAXIMUM = "maximum"  # the guest may pick any mode up to the resolution
+    SINGLE = "single"  # the guest gets that one mode only
+    DEFAULT = "default"  # the host's usual modes; the resolution is ignored
+
+
 NOTES_LIMIT = 4000
 SMBIOS_TEXT_LIMIT = 64
 DEFAULT_BOOT_ORDER = (BootDevice.CD, BootDevice.IDE, BootDevice.NETWORK, BootDevice.FLOPPY)
@@ -110,6 +118,11 @@ class SystemSettings(SchemaModel):
     baseboard_serial_number: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
     chassis_serial_number: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
     chassis_asset_tag: str = Field(default="", max_length=SMBIOS_TEXT_LIMIT)
+    # The display controller's settings (Msvm_SyntheticDisplayControllerSettingData):
+    # kept with the VM's settings as the controller is neither added nor removed.
+    display_resolution_type: ResolutionType = ResolutionType.DEFAULT
+    display_horizontal_resolution: int = Field(default=1024, ge=640, le=7680)
+    display_vertical_resolution: int = Field(default=768, ge=480, le=4320)
 
     @field_validator("notes", mode="before")
     @classmethod

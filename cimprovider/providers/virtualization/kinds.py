@@ -19,6 +19,7 @@ EMULATED_SD = "Msvm_EmulatedEthernetPortSettingData"
 EPASD = "Msvm_EthernetPortAllocationSettingData"
 SERIAL_SD = "Msvm_SerialPortSettingData"
 PCI_SD = "Msvm_PciExpressSettingData"
+DISPLAY_SD = "Msvm_SyntheticDisplayControllerSettingData"
 
 _NAMESPACE = UUID("6b1e0c52-3c57-4d8e-9d0a-1f1d3b7c0e11")  # for our own stable GUIDs
 
@@ -66,10 +67,14 @@ CONNECTION = _kind("connection", EPASD, 33, "Ethernet Connection")
 SERIAL_PORT = _kind("serial_port", SERIAL_SD, 21, "Serial Port")
 # A host PCI device given whole (discrete device assignment); HostResource names the host's Msvm_PciExpress.
 PCI_EXPRESS = _kind("pci_express", PCI_SD, 32769, "Virtual Pci Express Port")
+# Every VM's one display controller: synthetic on generation 2, S3 on generation 1.
+SYNTHETIC_DISPLAY = _kind("synthetic_display", DISPLAY_SD, 24, "Synthetic Display Controller")
+S3_DISPLAY = _kind("s3_display", DISPLAY_SD, 24, "S3 Display Controller")
+DISPLAY_KINDS = (SYNTHETIC_DISPLAY, S3_DISPLAY)
 
 KINDS: tuple[ResourceKind, ...] = (
     PROCESSOR, MEMORY, IDE_CONTROLLER, SCSI_CONTROLLER, DISK_DRIVE, PHYSICAL_DISK, DVD_DRIVE,
-    HARD_DISK, DVD_DISK, SYNTHETIC_NIC, EMULATED_NIC, CONNECTION, SERIAL_PORT, PCI_EXPRESS,
+    HARD_DISK, DVD_DISK, SYNTHETIC_NIC, EMULATED_NIC, CONNECTION, SERIAL_PORT, PCI_EXPRESS, *DISPLAY_KINDS,
 )
 BY_SUBTYPE = {kind.subtype.lower(): kind for kind in KINDS}
 BY_GUID = {kind.guid: kind for kind in KINDS}
@@ -104,7 +109,7 @@ BY_SERVICE = {IntegrationServiceKind(kind.key): kind for kind in COMPONENT_KINDS
 
 # Per-VM setting classes (and the template classes): every sibling under
 # CIM_ResourceAllocationSettingData we serve.
-SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPASD, SERIAL_SD, PCI_SD,
+SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPASD, SERIAL_SD, PCI_SD, DISPLAY_SD,
                    *(kind.classname for kind in COMPONENT_KINDS))
 
 

@@ -2,7 +2,7 @@
 
 For each backend, a VM with one of every resource the model serves (SCSI
 controller, disk drive and its image, DVD drive and its ISO, NIC and its
-switch connection, serial ports, integration components) is changed one
+switch connection, serial ports, display controller, integration components) is changed one
 property at a time, as WMI clients do it: fetch the instance, change the
 property, send the whole instance back (ModifyResourceSettings,
 ModifySystemSettings) — and for the VM's settings also as a new instance
@@ -32,7 +32,7 @@ VSSD = "Msvm_VirtualSystemSettingData"
 SETTING_CLASSES = (
     "Msvm_ResourceAllocationSettingData", "Msvm_MemorySettingData", "Msvm_ProcessorSettingData",
     "Msvm_StorageAllocationSettingData", "Msvm_SyntheticEthernetPortSettingData",
-    "Msvm_EthernetPortAllocationSettingData", "Msvm_SerialPortSettingData",
+    "Msvm_EthernetPortAllocationSettingData", "Msvm_SerialPortSettingData", "Msvm_SyntheticDisplayControllerSettingData",
     "Msvm_ShutdownComponentSettingData", "Msvm_HeartbeatComponentSettingData",
     "Msvm_TimeSyncComponentSettingData", "Msvm_VssComponentSettingData", "Msvm_KvpExchangeComponentSettingData",
 )

@@ -8,7 +8,6 @@ DeviceID `Microsoft:<devGUID>[\\n]`, SystemName the VM's GUID."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from uuid import UUID, uuid5
 
 from pywbem import CIMInstance, CIMInstanceName
 
@@ -16,6 +15,7 @@ from cimprovider.providers.base import InstanceProvider, OperationContext, Prope
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources.components import components
+from cimprovider.providers.virtualization.resources.display_settings import display_guid, display_name
 from cimprovider.providers.virtualization.resources.present import Present, base_values, device_vm
 from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT
 from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID, AdapterType, DriveType
@@ -31,7 +31,6 @@ SYNTHETIC_DISPLAY = "Msvm_SyntheticDisplayController"
 S3_DISPLAY = "Msvm_S3DisplayController"
 VIDEO_HEAD = "Msvm_VideoHead"
 DEVICE_CLASSES = (PROCESSOR, MEMORY, DISK, DVD, NIC, SYNTHETIC_DISPLAY, S3_DISPLAY, VIDEO_HEAD)
-_DISPLAY_IDS = UUID("0e6a3c4d-5b1f-4c1e-9a7d-2f0d6c8b1a53")  # names each VM's display devices
 # Every VM has one display, as on Hyper-V; its screen is 1024×768 in 32-bit
 # colour until the guest chooses another mode (which the host does not read).
 DEFAULT_MODE = {"CurrentHorizontalResolution": 1024, "CurrentVerticalResolution": 768, "CurrentBitsPerPixel": 32,
@@ -68,13 +67,14 @@ def display(vm: VirtualMachine) -> list[Present]:
     """The display controller and the mode it drives its screen in."""
     synthetic = vm.generation == 2
     classname = SYNTHETIC_DISPLAY if synthetic else S3_DISPLAY
-    name = "Microsoft Synthetic Display Controller" if synthetic else "Microsoft S3 Display Controller"
-    controller = base_values(classname, vm, ids.device_id(uuid5(_DISPLAY_IDS, f"{vm.id}/controller")), name)
+    controller_guid = display_guid(vm.id, "controller")
+    controller = base_values(classname, vm, ids.device_id(controller_guid), display_name(vm.generation))
     controller.update(VideoProcessor="Hyper-V Video" if synthetic else "S3 Trio 32/64", ProtocolSupported=2,
                       MaxNumberControlled=1, AcceleratorCapabilities=[0], VideoMemoryType=2)
-    head = base_values(VIDEO_HEAD, vm, ids.device_id(uuid5(_DISPLAY_IDS, f"{vm.id}/head")), "Video Head")
+    head = base_values(VIDEO_HEAD, vm, ids.device_id(display_guid(vm.id, "head")), "Video Head")
     head.update(DEFAULT_MODE)
-    return [Present(classname, controller), Present(VIDEO_HEAD, head)]
+    setting = ids.device_setting_id(vm.id, controller_guid)
+    return [Present(classname, controller, setting, kinds.DISPLAY_SD), Present(VIDEO_HEAD, head)]
 
 
 def present_devices(virt: Virtualization, vm: VirtualMachine) -> list[Present]:

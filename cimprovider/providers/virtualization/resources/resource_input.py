@@ -23,6 +23,7 @@ from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER, NOT_FOUND
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.model import Virtualization
+from cimprovider.providers.virtualization.resources.display_settings import changed_display
 from cimprovider.providers.virtualization.resources.host_disks import listed_disk
 from cimprovider.providers.virtualization.resources.host_pci import offered_address
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, DEVICE, MEDIA, Setting, find_setting
@@ -238,6 +239,11 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         if connection is not None:
             values["pipe_name"] = connection[0] if connection and connection[0] else None
         return DeviceChange("modify", _validated(SerialPort, values), kind, DEVICE)
+    if kind in kinds.DISPLAY_KINDS:
+        # `current` is the VM: its settings hold the display's.
+        if current is None:
+            raise invalid_parameter("ResourceType", "a VM has one display controller already; modify its settings")
+        return DeviceChange("modify", changed_display(bag, current.settings), kind, DEVICE)
     if kind is kinds.PCI_EXPRESS:
         return DeviceChange("add" if adding else "modify", _pci_device(virt, bag, current), kind, DEVICE)
     raise MethodFailure(INVALID_PARAMETER, f"ResourceSubType: {kind.subtype} cannot be changed")

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from cimprovider.providers.virtualization import ids, kinds
+from cimprovider.providers.virtualization.resources.display_settings import display_guid, display_kind, resolution_values
 from cimprovider.providers.virtualization.resources.host_disks import disk_path_text
 from cimprovider.providers.virtualization.resources.host_pci import device_path_text
 from cimprovider.providers.virtualization.resources.integration_settings import component_kind, component_values
@@ -211,6 +212,13 @@ def pci_values(virt: Virtualization, vm_id: UUID, device: PciDevice) -> Values:
     return values
 
 
+def display_values(vm: VirtualMachine) -> Values:
+    kind = display_kind(vm.generation)
+    values = common(kind, ids.device_setting_id(vm.id, display_guid(vm.id, "controller")), kind.subtype_name)
+    values.update(resolution_values(vm), VirtualSystemIdentifiers=["{" + str(display_guid(vm.id, "controller")) + "}"])
+    return values
+
+
 def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
     """Every resource setting of `vm`, in Hyper-V's usual order. Cached per
     VM until a bus event about it."""
@@ -239,6 +247,8 @@ def vm_settings(virt: Virtualization, vm: VirtualMachine) -> list[Setting]:
             found.append(Setting(kinds.CONNECTION, nic, CONNECTION, connection_values(virt, kind, values, nic)))
     for port in vm.serial_ports:
         found.append(Setting(kinds.SERIAL_PORT, port, DEVICE, serial_values(vm.id, port)))
+    # The VM stands for its display controller, whose settings are the VM's.
+    found.append(Setting(display_kind(vm.generation), vm, DEVICE, display_values(vm)))
     for device in vm.pci_devices:
         found.append(Setting(kinds.PCI_EXPRESS, device, DEVICE, pci_values(virt, vm.id, device)))
     for service in vm.integration_services:

@@ -71,7 +71,11 @@ _DEFAULT_NAMES = {
     "connection": "Ethernet Connection",
     "serial_port": "COM 1",
     "pci_express": "PCI Express Port",
+    "synthetic_display": "Synthetic Display Controller",
+    "s3_display": "S3 Display Controller",
 }
+# The display's resolutions per template role (ResolutionType 4: default).
+_RESOLUTIONS = {"Default": (1024, 768), "Minimum": (640, 480), "Maximum": (7680, 4320), "Increment": (1, 1)}
 
 
 @lru_cache(maxsize=None)
@@ -92,6 +96,9 @@ def template_values(kind: ResourceKind, role: str) -> tuple[tuple[str, Any], ...
             values.update(Connection=[""], DebuggerMode=False)
         if kind is kinds.PCI_EXPRESS:
             values.update(VirtualFunctions=[0])
+        if kind in kinds.DISPLAY_KINDS:
+            width, height = _RESOLUTIONS[role]
+            values.update(ResolutionType=4, HorizontalResolution=width, VerticalResolution=height)
     values["Caption"] = f"{_caption(kind)} {role} Settings"
     return tuple(values.items())
 

@@ -36,6 +36,7 @@ from cimprovider.providers.virtualization.errors import (
 from cimprovider.providers.virtualization.immediate import Handler, ImmediateMethods
 from cimprovider.providers.virtualization.resources.components import KVP_SOURCES
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
+from cimprovider.providers.virtualization.resources.display_settings import display_guid
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
 from cimprovider.providers.virtualization.resources.templates import template_values
@@ -164,6 +165,9 @@ class ManagementService(InstanceProvider, ImmediateMethods):
 
     def carry_out(self, vm_id: UUID, change: DeviceChange) -> CIMInstanceName:
         backend = self.virt.backend
+        if change.kind in kinds.DISPLAY_KINDS:  # the display's settings are the VM's
+            backend.modify_vm(vm_id, change.device)
+            return self.virt.setting_path(change.kind.classname, ids.device_setting_id(vm_id, display_guid(vm_id, "controller")))
         if change.operation == "add":
             device = backend.add_device(vm_id, change.device)
         else:
@@ -186,6 +190,8 @@ class ManagementService(InstanceProvider, ImmediateMethods):
                 raise MethodFailure(NOT_FOUND, f"ResourceSettings: no setting {instance_id}")
             if setting.kind in kinds.COMPONENT_KINDS:
                 raise invalid_parameter("ResourceSettings", f"{instance_id}: integration components cannot be removed; disable them")
+            if setting.kind in kinds.DISPLAY_KINDS:
+                raise invalid_parameter("ResourceSettings", f"{instance_id}: a VM's display controller cannot be removed")
             if setting.aspect == MEDIA:
                 self.virt.backend.modify_device(vm.id, setting.device.replace(media=None))
             elif setting.aspect == CONNECTION:
