@@ -1,0 +1,93 @@
+"""A VM's display controller settings as Hyper-V shows them, on both
+backends: one Msvm_SyntheticDisplayControllerSettingData per VM (synthetic
+on generation 2, S3 on generation 1) among the VSSD's components, its
+templates behind the pool's capabilities, the resolution changed with
+ModifyResourceSettings and kept, and the controller neither added nor
+removed."""
+
+from __future__ import annotations
+
+import pytest
+from pywbem import Uint8, Uint16
+
+from tests.integration.model.hyperv import NS, check, define_vm, service, template, wait_job
+from tests.support.live import in_process_server
+
+DISPLAY_SD = "Msvm_SyntheticDisplayControllerSettingData"
+BACKENDS = {
+    "simulated": {"backend": "simulated"},
+    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS), scope="module")
+def served(request, tmp_path_factory):
+    with in_process_server(tmp_path_factory.mktemp(request.param), **BACKENDS[request.param]) as live:
+        yield live
+
+
+def display_of(conn, vm):
+    vssd = conn.Associators(vm, AssocClass="Msvm_SettingsDefineState", ResultClass="Msvm_VirtualSystemSettingData")[0]
+    found = conn.Associators(vssd.path, AssocClass="Msvm_VirtualSystemSettingDataComponent", ResultClass=DISPLAY_SD)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def failure(conn, answer) -> str:
+    """The error a refused call reports (its job's description, or its code)."""
+    code, out = int(answer[0]), answer[1]
+    if code == 4096:
+        job = wait_job(conn, out["Job"])
+        assert job["JobState"] != 7, "the call was carried out"
+        return job["ErrorDescription"]
+    assert code != 0, "the call was carried out"
+    return f"return code {code}"
+
+
+@pytest.mark.parametrize(("subtype_number", "controller"), [(1, "S3 Display Controller"), (2, "Synthetic Display Controller")])
+def test_each_vm_has_one_display_setting_of_its_generation(served, subtype_number, controller):
+    conn = served.connection(NS)
+    vm = define_vm(conn, f"display-gen{subtype_number}", VirtualSystemSubType=f"Microsoft:Hyper-V:SubType:{subtype_number}")
+    setting = display_of(conn, vm)
+    assert setting["ResourceType"] == 24
+    assert setting["ResourceSubType"] == f"Microsoft:Hyper-V:{controller}"
+    assert (setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"]) == (4, 1024, 768)
+    default = template(conn, DISPLAY_SD, f"Microsoft:Hyper-V:{controller}")
+    assert (default["ResolutionType"], default["HorizontalResolution"], default["VerticalResolution"]) == (4, 1024, 768)
+    pool = next(p for p in conn.EnumerateInstances("Msvm_ResourcePool") if p["ResourceSubType"] == f"Microsoft:Hyper-V:{controller}")
+    capabilities = conn.Associators(pool.path, AssocClass="Msvm_ElementCapabilities", ResultClass="Msvm_AllocationCapabilities")
+    templates = conn.Associators(capabilities[0].path, AssocClass="Msvm_SettingsDefineCapabilities", ResultClass=DISPLAY_SD)
+    assert {t["InstanceID"].rsplit("\\", 1)[1] for t in templates} == {"Default", "Minimum", "Maximum", "Increment"}
+
+
+def test_the_resolution_is_changed_and_kept(served):
+    conn = served.connection(NS)
+    vm = define_vm(conn, "display-resolution", VirtualSystemSubType="Microsoft:Hyper-V:SubType:2")
+    setting = display_of(conn, vm)
+    setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"] = Uint8(3), Uint16(1920), Uint16(1080)
+    check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[setting.tocimxmlstr()]))
+    again = display_of(served.connection(NS), vm)
+    assert (again["ResolutionType"], again["HorizontalResolution"], again["VerticalResolution"]) == (3, 1920, 1080)
+
+
+def test_a_resolution_beyond_the_hosts_is_refused_naming_it(served):
+    conn = served.connection(NS)
+    vm = define_vm(conn, "display-too-wide")
+    setting = display_of(conn, vm)
+    setting["HorizontalResolution"] = Uint16(9000)
+    text = failure(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[setting.tocimxmlstr()]))
+    assert "HorizontalResolution" in text
+    assert display_of(conn, vm)["HorizontalResolution"] == 1024
+
+
+def test_a_display_controller_is_neither_added_nor_removed(served):
+    conn = served.connection(NS)
+    vm = define_vm(conn, "display-fixed")
+    vssd = conn.Associators(vm, AssocClass="Msvm_SettingsDefineState", ResultClass="Msvm_VirtualSystemSettingData")[0]
+    added = template(conn, DISPLAY_SD, "Microsoft:Hyper-V:S3 Display Controller")
+    text = failure(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vssd.path,
+                                           ResourceSettings=[added.tocimxmlstr()]))
+    assert "display controller" in text
+    text = failure(conn, conn.InvokeMethod("RemoveResourceSettings", service(conn), ResourceSettings=[display_of(conn, vm).path]))
+    assert "display controller" in text
+    assert display_of(conn, vm) is not None
