@@ -17,6 +17,7 @@ from uuid import UUID
 from lxml import etree
 
 from cimprovider.backends.libvirt.disk_images import suffix_format
+from cimprovider.backends.libvirt.display import write_display
 from cimprovider.backends.libvirt.boot import write_device_boot_order
 from cimprovider.backends.libvirt.firmware import write_firmware
 from cimprovider.backends.libvirt.numa import write_numa
@@ -108,6 +109,7 @@ def write_domain(
           only=lambda e: _port(e) <= 1)
     _sync(devices, "hostdev", hostdev_key, vm.id, {p.id: hostdev_element(p) for p in vm.pci_devices}, only=is_pci_hostdev)
     write_device_boot_order(root, vm)
+    write_display(devices, vm)
     return root
 
 

@@ -7,7 +7,9 @@ removed."""
 
 from __future__ import annotations
 
+import libvirt
 import pytest
+from lxml import etree
 from pywbem import Uint8, Uint16
 
 from tests.integration.model.hyperv import NS, check, define_vm, service, template, wait_job
@@ -23,7 +25,7 @@ BACKENDS = {
 @pytest.fixture(params=sorted(BACKENDS), scope="module")
 def served(request, tmp_path_factory):
     with in_process_server(tmp_path_factory.mktemp(request.param), **BACKENDS[request.param]) as live:
-        yield live
+        yield live, request.param
 
 
 def display_of(conn, vm):
@@ -46,7 +48,8 @@ def failure(conn, answer) -> str:
 
 @pytest.mark.parametrize(("subtype_number", "controller"), [(1, "S3 Display Controller"), (2, "Synthetic Display Controller")])
 def test_each_vm_has_one_display_setting_of_its_generation(served, subtype_number, controller):
-    conn = served.connection(NS)
+    live, backend = served
+    conn = live.connection(NS)
     vm = define_vm(conn, f"display-gen{subtype_number}", VirtualSystemSubType=f"Microsoft:Hyper-V:SubType:{subtype_number}")
     setting = display_of(conn, vm)
     assert setting["ResourceType"] == 24
@@ -60,18 +63,50 @@ def test_each_vm_has_one_display_setting_of_its_generation(served, subtype_numbe
     assert {t["InstanceID"].rsplit("\\", 1)[1] for t in templates} == {"Default", "Minimum", "Maximum", "Increment"}
 
 
-def test_the_resolution_is_changed_and_kept(served):
-    conn = served.connection(NS)
-    vm = define_vm(conn, "display-resolution", VirtualSystemSubType="Microsoft:Hyper-V:SubType:2")
+def modified(conn, vm, resolution_type: int, width: int, height: int):
     setting = display_of(conn, vm)
-    setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"] = Uint8(3), Uint16(1920), Uint16(1080)
-    check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[setting.tocimxmlstr()]))
-    again = display_of(served.connection(NS), vm)
-    assert (again["ResolutionType"], again["HorizontalResolution"], again["VerticalResolution"]) == (3, 1920, 1080)
+    setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"] = (
+        Uint8(resolution_type), Uint16(width), Uint16(height))
+    return conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[setting.tocimxmlstr()])
+
+
+def video_model(vm):
+    """The domain's video model as libvirt keeps it (the test driver's state is the server's)."""
+    domain = libvirt.open("test:///default").lookupByUUIDString(vm["Name"].lower())
+    return etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).find("devices/video/model")
+
+
+def test_a_maximum_resolution_is_changed_and_kept(served):
+    live, backend = served
+    conn = live.connection(NS)
+    vm = define_vm(conn, "display-resolution", VirtualSystemSubType="Microsoft:Hyper-V:SubType:2")
+    check(conn, modified(conn, vm, 2, 3840, 2160))
+    again = display_of(live.connection(NS), vm)
+    assert (again["ResolutionType"], again["HorizontalResolution"], again["VerticalResolution"]) == (2, 3840, 2160)
+    if backend == "libvirt":  # the guest's display offers that mode, with memory for it
+        model = video_model(vm)
+        assert (model.find("resolution").get("x"), model.find("resolution").get("y")) == ("3840", "2160")
+        assert int(model.get("vram")) * 1024 >= 3840 * 2160 * 4
+        check(conn, modified(conn, vm, 4, 1024, 768))
+        assert video_model(vm).find("resolution") is None
+
+
+def test_a_single_resolution_is_kept_where_the_host_can_hold_it(served):
+    live, backend = served
+    conn = live.connection(NS)
+    vm = define_vm(conn, "display-single")
+    answer = modified(conn, vm, 3, 1280, 1024)
+    if backend == "libvirt":  # QEMU cannot hold a guest to one mode
+        assert "ResolutionType" in failure(conn, answer)
+        assert display_of(conn, vm)["ResolutionType"] == 4
+    else:
+        check(conn, answer)
+        assert (display_of(conn, vm)["ResolutionType"], display_of(conn, vm)["HorizontalResolution"]) == (3, 1280)
 
 
 def test_a_resolution_beyond_the_hosts_is_refused_naming_it(served):
-    conn = served.connection(NS)
+    live, backend = served
+    conn = live.connection(NS)
     vm = define_vm(conn, "display-too-wide")
     setting = display_of(conn, vm)
     setting["HorizontalResolution"] = Uint16(9000)
@@ -81,7 +116,8 @@ def test_a_resolution_beyond_the_hosts_is_refused_naming_it(served):
 
 
 def test_a_display_controller_is_neither_added_nor_removed(served):
-    conn = served.connection(NS)
+    live, backend = served
+    conn = live.connection(NS)
     vm = define_vm(conn, "display-fixed")
     vssd = conn.Associators(vm, AssocClass="Msvm_SettingsDefineState", ResultClass="Msvm_VirtualSystemSettingData")[0]
     added = template(conn, DISPLAY_SD, "Microsoft:Hyper-V:S3 Display Controller")

@@ -12,6 +12,7 @@ from uuid import UUID, uuid5
 
 from pydantic import ValidationError
 
+from cimprovider.backends import Backend, InvalidParameterError
 from cimprovider.providers.virtualization import kinds
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import INVALID_PARAMETER, MethodFailure, invalid_parameter
@@ -69,3 +70,11 @@ def changed_display(bag: PropertyBag, settings: SystemSettings) -> SystemSetting
         problems = describe_validation_error(error)
         text = "; ".join(f"{_FIELDS.get(field.split('.')[0], field)}: {message}" for field, message in problems)
         raise MethodFailure(INVALID_PARAMETER, text) from None
+
+
+def store_display(backend: Backend, vm_id: UUID, settings: SystemSettings) -> None:
+    """Keep the display's settings; a backend's refusal names the CIM property."""
+    try:
+        backend.modify_vm(vm_id, settings)
+    except InvalidParameterError as error:
+        raise MethodFailure(INVALID_PARAMETER, f"{_FIELDS.get(error.field, error.field)}: {error.reason}") from None

@@ -36,7 +36,7 @@ from cimprovider.providers.virtualization.errors import (
 from cimprovider.providers.virtualization.immediate import Handler, ImmediateMethods
 from cimprovider.providers.virtualization.resources.components import KVP_SOURCES
 from cimprovider.providers.virtualization.model import VSMS, Virtualization
-from cimprovider.providers.virtualization.resources.display_settings import display_guid
+from cimprovider.providers.virtualization.resources.display_settings import display_guid, store_display
 from cimprovider.providers.virtualization.resources.resource_input import DeviceChange, apply, kind_of_new, locate
 from cimprovider.providers.virtualization.resources.resources import CONNECTION, MEDIA, find_setting, vm_settings
 from cimprovider.providers.virtualization.resources.templates import template_values
@@ -166,7 +166,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
     def carry_out(self, vm_id: UUID, change: DeviceChange) -> CIMInstanceName:
         backend = self.virt.backend
         if change.kind in kinds.DISPLAY_KINDS:  # the display's settings are the VM's
-            backend.modify_vm(vm_id, change.device)
+            store_display(backend, vm_id, change.device)
             return self.virt.setting_path(change.kind.classname, ids.device_setting_id(vm_id, display_guid(vm_id, "controller")))
         if change.operation == "add":
             device = backend.add_device(vm_id, change.device)

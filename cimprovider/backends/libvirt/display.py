@@ -1,0 +1,47 @@
+"""The VM's display resolution on the domain's video device.
+
+A maximum resolution becomes the video model's `<resolution>` (the mode
+the display offers the guest first, through its EDID) with video memory
+enough to drive it; the default resolution leaves the model as QEMU sets
+it. QEMU cannot hold a guest to one single mode, so that is refused."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from cimprovider.backends.errors import InvalidParameterError
+from cimprovider.schemas.vm import ResolutionType, VirtualMachine
+
+_BYTES_PER_PIXEL = 4
+_MIN_VRAM_KIB = 16384  # QEMU's VGA default
+
+
+def video_memory_kib(width: int, height: int) -> int:
+    """The power of two of KiB (QEMU's VGA wants one) that holds a 32-bit frame."""
+    needed = width * height * _BYTES_PER_PIXEL // 1024
+    size = _MIN_VRAM_KIB
+    while size < needed:
+        size *= 2
+    return size
+
+
+def write_display(devices: etree._Element, vm: VirtualMachine) -> None:
+    if vm.display_resolution_type is ResolutionType.SINGLE:
+        raise InvalidParameterError(
+            "display_resolution_type", "QEMU cannot hold a guest to a single resolution; give a maximum or the default")
+    model = devices.find("video/model")
+    if vm.display_resolution_type is ResolutionType.DEFAULT:
+        if model is not None:
+            for old in model.findall("resolution"):
+                model.remove(old)
+        return
+    if model is None:  # every Hyper-V VM has a display; give the domain one
+        model = etree.SubElement(etree.SubElement(devices, "video"), "model", type="vga")
+    width, height = vm.display_horizontal_resolution, vm.display_vertical_resolution
+    resolution = model.find("resolution")
+    if resolution is None:
+        resolution = etree.SubElement(model, "resolution")
+    resolution.set("x", str(width))
+    resolution.set("y", str(height))
+    if int(model.get("vram", "0")) < video_memory_kib(width, height):
+        model.set("vram", str(video_memory_kib(width, height)))
