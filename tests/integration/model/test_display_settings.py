@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 from pywbem import Uint8, Uint16
 
-from tests.integration.model.hyperv import NS, check, define_vm, service, template, wait_job
+from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, template, wait_job
 from tests.support.live import in_process_server
 
 DISPLAY_SD = "Msvm_SyntheticDisplayControllerSettingData"
@@ -127,3 +127,16 @@ def test_a_display_controller_is_neither_added_nor_removed(served):
     text = failure(conn, conn.InvokeMethod("RemoveResourceSettings", service(conn), ResourceSettings=[display_of(conn, vm).path]))
     assert "display controller" in text
     assert display_of(conn, vm) is not None
+
+
+def test_a_running_vms_display_controller_is_defined_by_its_setting(served):
+    live, backend = served
+    conn = live.connection(NS)
+    vm = define_vm(conn, "display-running", VirtualSystemSubType="Microsoft:Hyper-V:SubType:2")
+    assert request_state(conn, vm, 2)[0] in (0, 4096)
+    (controller,) = conn.Associators(vm, AssocClass="Msvm_SystemDevice", ResultClass="Msvm_SyntheticDisplayController")
+    (setting,) = conn.Associators(controller.path, AssocClass="Msvm_SettingsDefineState", ResultClass=DISPLAY_SD)
+    assert setting["InstanceID"] == display_of(conn, vm)["InstanceID"]
+    # As on Hyper-V, the guest's display is set while the VM is off.
+    assert "running" in failure(conn, modified(conn, vm, 2, 1920, 1080))
+    request_state(conn, vm, 3)
