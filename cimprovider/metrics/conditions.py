@@ -77,7 +77,9 @@ def vm_findings(s: VmSample, full: list[FullRoot]) -> list[Finding]:
     condition = s.counters.condition
     if condition.health is not Health.OK:
         health_state, status, cause = _CONDITION[condition.health]
-        found.append(Finding(health_state, status, cause, f"The hypervisor reports the guest {condition.detail or condition.health.value}"))
+        # Worded as the VM's own instance words it before the first interval,
+        # so a client reading the system and its summary sees one reason.
+        found.append(Finding(health_state, status, cause, condition.detail or condition.health.value))
     if s.power_state not in GUEST_UP:
         return found
     if s.counters.heartbeat is HeartbeatState.LOST_COMMUNICATION:
