@@ -36,7 +36,6 @@ from cimprovider.providers.virtualization.network.register import (
     network_providers,
 )
 from cimprovider.providers.virtualization.resources.templates import ResourceSettingsProvider
-from cimprovider.providers.virtualization.warming import InstanceWarmer
 from cimprovider.providers.virtualization.unsupported import UNSUPPORTED_CLASSES, UNSUPPORTED_METHODS
 from cimprovider.providers.virtualization.job_results import result_checks
 
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRunner) -> Virtualization:
     virt = Virtualization(backend, jobs, Renderer(parts.repository, NAMESPACE), parts.host_name)
     systems = ComputerSystemProvider(virt)
-    warmer = InstanceWarmer(backend.events, virt.find_vm, lambda vm: systems.vm_instance(vm, None))
-    warmer.warm(vm.id for vm in backend.list_vms())
     management = ManagementService(virt, tuple(parts.config.storage_roots))
     management.handlers.update(feature_handlers(virt))
     providers = [
@@ -73,7 +70,6 @@ def register_virtualization(parts: "ServerParts", backend: Backend, jobs: JobRun
     register_portability(parts, virt, images)
     parts.migration = register_migration(parts, virt)
     register_profiles(parts.catalog, virt)
-    parts.on_shutdown.append(warmer.close)
     parts.on_shutdown.append(virt.close)
     return virt
 
