@@ -4,7 +4,9 @@ so the hypervisor started counting again) count from zero."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from uuid import UUID
 
 from cimprovider.schemas.power import PowerState
@@ -14,6 +16,9 @@ from cimprovider.schemas.statistics import DiskCounters, NicCounters, VmCounters
 CLOCK_MHZ = 2400
 # Hyper-V normalises disk operations to 8 KiB units ("normalized IOPS").
 NORMALIZED_IO_BYTES = 8192
+# What every sample without disks or adapters shares, rather than two
+# empty dicts per VM and interval (a stopped VM has no rates).
+_NO_RATES: Mapping = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +43,8 @@ class VmSample:
     seconds: float  # the interval it covers (0 for the first reading)
     counters: VmCounters
     cpu_percent: float  # of the VM's own processors
-    disks: dict[UUID, DiskRates] = field(default_factory=dict)
-    nics: dict[UUID, NicRates] = field(default_factory=dict)
+    disks: Mapping[UUID, DiskRates] = field(default_factory=lambda: _NO_RATES)
+    nics: Mapping[UUID, NicRates] = field(default_factory=lambda: _NO_RATES)
 
     @property
     def cpu_mhz(self) -> float:
@@ -58,6 +63,8 @@ def sample(now: float, current: VmCounters, previous: VmCounters | None, previou
     percent = min(100.0, max(0.0, busy / seconds / current.vcpus * 100))
     before_disks = {d.drive_id: d for d in previous.disks}
     before_nics = {n.adapter_id: n for n in previous.nics}
+    disks = {d.drive_id: _disk_rates(d, before_disks.get(d.drive_id)) for d in current.disks if d.drive_id is not None}
+    nics = {n.adapter_id: _nic_rates(n, before_nics.get(n.adapter_id)) for n in current.nics if n.adapter_id is not None}
     return VmSample(
         current.vm_id,
         current.power_state,
@@ -65,8 +72,8 @@ def sample(now: float, current: VmCounters, previous: VmCounters | None, previou
         seconds,
         current,
         percent,
-        {d.drive_id: _disk_rates(d, before_disks.get(d.drive_id)) for d in current.disks if d.drive_id is not None},
-        {n.adapter_id: _nic_rates(n, before_nics.get(n.adapter_id)) for n in current.nics if n.adapter_id is not None},
+        disks or _NO_RATES,
+        nics or _NO_RATES,
     )
 
 
