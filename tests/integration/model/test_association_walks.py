@@ -27,7 +27,7 @@ OPERATIONS = ("AssociatorNames", "Associators", "ReferenceNames", "References")
 
 class Tally:
     """Calls made while serving requests (the server's operation threads,
-    not the background warmer or samplers)."""
+    not the background samplers)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
