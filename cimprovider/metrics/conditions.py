@@ -74,7 +74,7 @@ def full_roots(roots: list[Path], minimum_free_mb: int) -> list[FullRoot]:
 
 def vm_findings(s: VmSample, full: list[FullRoot]) -> list[Finding]:
     found = []
-    condition = s.counters.condition
+    condition = s.reading.condition
     if condition.health is not Health.OK:
         health_state, status, cause = _CONDITION[condition.health]
         # Worded as the VM's own instance words it before the first interval,
@@ -82,10 +82,10 @@ def vm_findings(s: VmSample, full: list[FullRoot]) -> list[Finding]:
         found.append(Finding(health_state, status, cause, condition.detail or condition.health.value))
     if s.power_state not in GUEST_UP:
         return found
-    if s.counters.heartbeat is HeartbeatState.LOST_COMMUNICATION:
+    if s.reading.heartbeat is HeartbeatState.LOST_COMMUNICATION:
         found.append(Finding(MAJOR_FAILURE, STATUS_LOST_COMMUNICATION, LOSS_OF_SIGNAL,
                              "The guest's heartbeat is lost: the guest does not answer its integration services"))
-    for disk in s.counters.disks:
+    for disk in s.reading.disks:
         if not os.path.isabs(disk.path):
             continue  # not this host's path (a simulated VM's C:\...)
         if not os.path.exists(disk.path):
@@ -100,7 +100,7 @@ def vm_findings(s: VmSample, full: list[FullRoot]) -> list[Finding]:
 
 def heartbeat_findings(s: VmSample) -> list[Finding]:
     """The heartbeat component's own health."""
-    if s.power_state in GUEST_UP and s.counters.heartbeat is HeartbeatState.LOST_COMMUNICATION:
+    if s.power_state in GUEST_UP and s.reading.heartbeat is HeartbeatState.LOST_COMMUNICATION:
         return [Finding(MAJOR_FAILURE, STATUS_LOST_COMMUNICATION, LOSS_OF_SIGNAL, "Lost communication with the guest's heartbeat")]
     return []
 

@@ -70,7 +70,7 @@ def vm_families(vms: list[VirtualMachine], latest: dict[UUID, VmSample]) -> Iter
     for vm in vms:
         labels = [str(vm.id), vm.name]
         s = latest.get(vm.id)
-        counters = s.counters if s is not None else VmCounters(vm_id=vm.id, power_state=vm.power_state, vcpus=vm.processor.count)
+        counters = s.reading if s is not None else VmCounters(vm_id=vm.id, power_state=vm.power_state, vcpus=vm.processor.count)
         for power_state in PowerState:
             state.add_metric([*labels, power_state.value], 1.0 if vm.power_state is power_state else 0.0)
         cpu.add_metric(labels, s.cpu_percent if s is not None else 0.0)

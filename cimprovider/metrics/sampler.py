@@ -113,7 +113,7 @@ class Sampler:
     def _next(now: float, counters: VmCounters, before: VmSample | None) -> VmSample:
         if before is None:
             return sample(now, counters, None, None)
-        return sample(now, counters, before.counters, before.at)
+        return sample(now, counters, before.reading, before.at)
 
     def _read_counters(self) -> list[VmCounters]:
         if isinstance(self.backend, StatisticsBackend):
