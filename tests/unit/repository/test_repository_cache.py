@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from cimprovider.repository import ClassRepository
 
 V2 = "root/virtualization/v2"
@@ -43,3 +46,14 @@ def test_without_a_cache_dir_nothing_is_written(tmp_path, mof_copy):
     repo = ClassRepository.load(None, mof_dir=mof_copy)
     assert not repo.from_cache
     assert not list(tmp_path.glob("**/*.pickle"))
+
+
+def test_a_cache_miss_is_compiled_outside_the_loading_process(tmp_path, mof_copy):
+    # The loading process (the server) never takes in the MOF compiler: a
+    # child compiles and writes the cache, which the server then loads.
+    script = ("import sys; from pathlib import Path; from cimprovider.repository import ClassRepository; "
+              f"repo = ClassRepository.load(Path({str(tmp_path)!r}), mof_dir=Path({str(mof_copy)!r})); "
+              "print(repo.from_cache, repo.has_class('root/virtualization/v2', 'Msvm_ComputerSystem'), 'pywbem_mock' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=True)
+    assert done.stdout.split() == ["False", "True", "False"]
+    assert len(list(tmp_path.glob("classes-*.pickle"))) == 1
