@@ -26,7 +26,8 @@ from pywbem import (
     CIMQualifierDeclaration,
 )
 
-from .compiler import CompiledNamespace, default_mof_dir, load_schema
+from .compiler import CompiledNamespace, default_mof_dir
+from .schema_cache import load_schema
 from .manifest import NAMESPACE_FILES
 
 

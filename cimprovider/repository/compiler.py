@@ -126,52 +126,6 @@ def _resolve_all(conn, namespace: str,
     return list(resolved.values())
 
 
-def load_schema(
-    mof_dir: Path,
-    manifest: dict[str, tuple[str, ...]],
-    cache_dir: Path | None,
-) -> CompiledSchema:
-    """Return the compiled schema, from cache_dir when a matching pickle exists.
-
-    With cache_dir None nothing is read or written. A cache that cannot be
-    read or written is logged and bypassed, never fatal.
-    """
-    digest = schema_digest(mof_dir, manifest)
-    cache_file = cache_dir / f"{CACHE_PREFIX}{digest[:32]}.pickle" if cache_dir else None
-    if cache_file is not None and cache_file.is_file():
-        schema = _read_cache(cache_file, digest)
-        if schema is not None:
-            return schema
-    if cache_file is not None:
-        from .compile_child import compile_apart
-
-        # A miss is compiled in a child, so that this process only loads
-        # the pickle (see compile_child.py); the schema it loads is the
-        # one compiled, not a cache hit.
-        if compile_apart(mof_dir, manifest, cache_file):
-            schema = _read_cache(cache_file, digest)
-            if schema is not None:
-                schema.from_cache = False
-                return schema
-    schema = compile_schema(mof_dir, manifest)
-    if cache_file is not None:
-        write_cache(cache_file, schema)
-    return schema
-
-
-def _read_cache(cache_file: Path, digest: str) -> CompiledSchema | None:
-    try:
-        with cache_file.open("rb") as f:
-            schema = pickle.load(f)
-        if isinstance(schema, CompiledSchema) and schema.digest == digest:
-            schema.from_cache = True
-            return schema
-        log.warning("ignoring class cache %s: it does not match the MOF", cache_file)
-    except Exception as exc:  # a truncated or foreign file: recompile
-        log.warning("ignoring unreadable class cache %s: %s", cache_file, exc)
-    return None
-
-
 def write_cache(cache_file: Path, schema: CompiledSchema) -> bool:
     """Whether the cache file was written (a failure is logged)."""
     try:
