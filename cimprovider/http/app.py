@@ -17,6 +17,7 @@ from pywbem import CIMError
 
 from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM, Principal, is_expected, operation_failure
 from cimprovider.http.authenticator import Authenticator, Refusal
+from cimprovider.http.gather import PIECES
 from cimprovider.http.limits import ConnectionGate
 from cimprovider.http.headers import (
     check_cim_headers,
@@ -298,6 +299,9 @@ class CIMApplication:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         if isinstance(answer.body, bytes):
             await send({"type": "http.response.body", "body": answer.body})
+            return
+        if PIECES in scope.get("extensions", {}):
+            await send({"type": PIECES, "reply": answer.body})
             return
         for chunk in answer.body.chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -17,11 +17,15 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
+from cimprovider.http.gather import PIECES, BodyLength, GatherWriter, can_gather
+from cimprovider.wire import Reply
+
 TRAILERS = "http.response.trailers"
 
 
 class _TrailerCycle(RequestResponseCycle):
     _trailers_expected = False
+    gather: GatherWriter | None = None
 
     async def send(self, message: Any) -> None:
         kind = message["type"]
@@ -35,7 +39,28 @@ class _TrailerCycle(RequestResponseCycle):
         elif kind == TRAILERS and self._trailers_expected:
             self._end_with_trailers(message)
             return
+        elif kind == PIECES:
+            await self._send_pieces(message["reply"])
+            return
         await super().send(message)
+
+    async def _send_pieces(self, reply: Reply) -> None:
+        """The whole body (after http.response.start, with its
+        Content-Length), gathered from its pieces (gather.py)."""
+        if self.disconnected or not self.response_started or self.response_complete:
+            return
+        if self._trailers_expected or not can_gather(self.transport):
+            for chunk in reply.chunks():
+                await super().send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            self.conn.send_with_data_passthrough(h11.Data(data=BodyLength(len(reply))))  # type: ignore[arg-type]
+            self.gather = GatherWriter(self.transport)
+            written = await self.gather.write(reply.pieces)
+            self.gather = None
+            if not written:
+                self.transport.close()
+                return
+        await super().send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _end_with_trailers(self, message: Any) -> None:
         if self.disconnected or self.response_complete:
@@ -50,6 +75,12 @@ class _TrailerCycle(RequestResponseCycle):
 
 
 class TrailerH11Protocol(H11Protocol):
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        super().connection_lost(exc)
+        if isinstance(cycle, _TrailerCycle) and cycle.gather is not None:
+            cycle.gather.stop()
+
     def handle_events(self) -> None:
         previous = self.cycle
         super().handle_events()
@@ -60,3 +91,7 @@ class TrailerH11Protocol(H11Protocol):
                 extensions = dict(cycle.scope.get("extensions") or {})
                 extensions[TRAILERS] = {}
                 cycle.scope["extensions"] = extensions
+            extensions = dict(cycle.scope.get("extensions") or {})
+            extensions[PIECES] = {}
+            cycle.scope["extensions"] = extensions
+

@@ -63,6 +63,11 @@ class Reply:
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def pieces(self) -> list[bytes]:
+        """The pieces themselves, for a writer that gathers them (sendmsg)."""
+        return self._pieces
+
     def __bytes__(self) -> bytes:
         return b"".join(self._pieces)
 

@@ -1,0 +1,92 @@
+"""A reply written from its pieces with sendmsg (cimprovider.http.gather)
+arrives byte for byte, in order, over a real socket whose buffer fills many
+times over (partial sends inside a piece, more pieces than one call takes),
+and a writer waiting for room gives up when the connection is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+from cimprovider.http.gather import IOV_MAX, GatherWriter, can_gather
+
+SLOW_READ = 4096
+
+
+def _pieces() -> list[bytes]:
+    # Sizes that straddle every boundary: empty, tiny, and larger than the
+    # socket buffer, and more of them than one sendmsg may carry.
+    sizes = [0, 1, 7, 3600, 65536, 300_000, 13] * ((3 * IOV_MAX) // 7 + 1)
+    return [bytes([i % 251]) * size for i, size in enumerate(sizes)]
+
+
+async def _transport(sock: socket.socket) -> asyncio.Transport:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, sock)
+    return transport  # type: ignore[return-value]
+
+
+def _read_all(sock: socket.socket, into: bytearray) -> None:
+    while chunk := sock.recv(SLOW_READ):
+        into += chunk
+
+
+def test_every_piece_arrives_in_order_though_the_socket_fills() -> None:
+    pieces = _pieces()
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    received = bytearray()
+    reader = threading.Thread(target=_read_all, args=(theirs, received))
+
+    async def write() -> bool:
+        transport = await _transport(ours)
+        assert can_gather(transport)
+        reader.start()
+        written = await GatherWriter(transport).write(pieces)
+        transport.close()
+        return written
+
+    assert asyncio.run(write())
+    reader.join(timeout=120)
+    theirs.close()
+    assert not reader.is_alive()
+    assert len(received) == sum(map(len, pieces))
+    assert bytes(received) == b"".join(pieces)
+
+
+def test_a_writer_waiting_for_room_stops_when_the_connection_is_lost() -> None:
+    ours, theirs = socket.socketpair()  # nobody reads theirs: the buffer fills
+
+    async def write() -> bool:
+        transport = await _transport(ours)
+        writer = GatherWriter(transport)
+        loop = asyncio.get_running_loop()
+        pending = loop.create_task(writer.write(_pieces()))
+        for _ in range(600):  # up to 60 s for the writer to fill the buffer and wait
+            if writer._room is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert writer._room is not None, "the writer never waited for room"
+        writer.stop()
+        written = await asyncio.wait_for(pending, 60)
+        transport.close()
+        return written
+
+    assert asyncio.run(write()) is False
+    theirs.close()
+
+
+def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+
+    async def check() -> bool:
+        transport = await _transport(ours)
+        transport.write(b"x" * 1_000_000)  # more than the socket takes: the rest waits in the transport
+        gathering = can_gather(transport)
+        transport.abort()
+        return gathering
+
+    assert asyncio.run(check()) is False
+    theirs.close()
