@@ -12,7 +12,12 @@ Targets: 8 clients ≥ 5× the 23 req/s of the first measurement at 1,000 VMs,
 and either 8 clients ≥ 1.5× the throughput of 1 client or the server keeps
 more than 1.5 cores busy.
 
-    python bench/concurrency.py [N] [seconds]      (default: 1000 VMs, 10 s)
+The machine is often shared: each round runs 1 client then 8 clients back
+to back and prints the load average and how idle the machine's CPUs were
+(an idle share near 0 means the server competed for CPU, and its cores
+busy say how much it got).
+
+    python bench/concurrency.py [N] [seconds] [rounds]   (default: 1000 VMs, 10 s, 1 round)
 """
 
 from __future__ import annotations
@@ -128,38 +133,41 @@ def _read_reply(sock: socket.socket, view: memoryview) -> int:
     return length
 
 
-def run(port: int, server_pid: int, clients: int, seconds: float, expected: int) -> tuple[float, float]:
-    """(requests per second, server cores busy) with `clients` clients."""
+def run(port: int, server_pid: int, clients: int, seconds: float, expected: int) -> tuple[float, float, float]:
+    """(requests per second, server cores busy, machine's idle cores) with `clients` clients."""
     results: multiprocessing.Queue = multiprocessing.Queue()
     workers = [multiprocessing.Process(target=client, args=(port, seconds, expected, results)) for _ in range(clients)]
     server = psutil.Process(server_pid)
-    cpu_before, started = server.cpu_times(), time.monotonic()
+    cpu_before, idle_before, started = server.cpu_times(), psutil.cpu_times().idle, time.monotonic()
     for worker in workers:
         worker.start()
     total = sum(results.get(timeout=seconds + 300) for _ in workers)
     wall = time.monotonic() - started
-    cpu_after = server.cpu_times()
+    cpu_after, idle_after = server.cpu_times(), psutil.cpu_times().idle
     for worker in workers:
         worker.join()
     busy = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / wall
-    return total / wall, busy
+    return total / wall, busy, (idle_after - idle_before) / wall
 
 
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else 1000
     seconds = float(argv[1]) if len(argv) > 1 else 10.0
+    rounds = int(argv[2]) if len(argv) > 2 else 1
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = Path(scratch)
         populate(data_dir, n)
         server, port = start_server(data_dir)
         try:
             run(port, server.pid, 1, 2.0, n + 1)  # warm up
-            print(f"N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-            single, single_busy = run(port, server.pid, 1, seconds, n + 1)
-            print(f"  1 client : {single:7.1f} req/s, server {single_busy:4.2f} cores busy", flush=True)
-            eight, eight_busy = run(port, server.pid, 8, seconds, n + 1)
-            print(f"  8 clients: {eight:7.1f} req/s, server {eight_busy:4.2f} cores busy", flush=True)
-            print(f"  8 clients / 1 client: {eight / single:4.2f}x;  8 clients / 23 req/s: {eight / 23:4.2f}x")
+            print(f"N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores")
+            for _ in range(rounds):
+                print(f"  load average {os.getloadavg()[0]:.2f}")
+                single, single_busy, idle = run(port, server.pid, 1, seconds, n + 1)
+                print(f"  1 client : {single:7.1f} req/s, server {single_busy:4.2f} cores busy, machine {idle:4.2f} idle", flush=True)
+                eight, eight_busy, idle = run(port, server.pid, 8, seconds, n + 1)
+                print(f"  8 clients: {eight:7.1f} req/s, server {eight_busy:4.2f} cores busy, machine {idle:4.2f} idle", flush=True)
+                print(f"  8 clients / 1 client: {eight / single:4.2f}x;  8 clients / 23 req/s: {eight / 23:4.2f}x")
         finally:
             server.terminate()
             server.wait(timeout=60)
