@@ -296,12 +296,13 @@ class CIMApplication:
             await self._send_with_trailers(send, answer, headers)
             return
         headers.append((b"content-length", str(len(answer.body)).encode()))
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        start = {"type": "http.response.start", "status": answer.status, "headers": headers}
+        if isinstance(answer.body, Reply) and PIECES in scope.get("extensions", {}):
+            await send({"type": PIECES, "start": start, "reply": answer.body})
+            return
+        await send(start)
         if isinstance(answer.body, bytes):
             await send({"type": "http.response.body", "body": answer.body})
-            return
-        if PIECES in scope.get("extensions", {}):
-            await send({"type": PIECES, "reply": answer.body})
             return
         for chunk in answer.body.chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})

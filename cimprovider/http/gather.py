@@ -47,6 +47,17 @@ def can_gather(transport: asyncio.BaseTransport) -> bool:
     return isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size() == 0
 
 
+def cork(transport: asyncio.BaseTransport, on: bool) -> None:
+    """TCP_CORK (Linux): while on, what is written waits to fill whole
+    segments, so a response's head leaves with its body's first bytes."""
+    sock = transport.get_extra_info("socket")
+    if hasattr(socket, "TCP_CORK") and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
+        except OSError:
+            pass  # closed meanwhile: nothing is left to hold back or let go
+
+
 class GatherWriter:
     """Writes pieces to the transport's socket through a duplicate of its
     descriptor, so the loop's own registration of the socket is untouched.
@@ -57,6 +68,7 @@ class GatherWriter:
         self.loop = asyncio.get_running_loop()
         self._room: asyncio.Future[None] | None = None
         self.stopped = False
+        self.corked = True
 
     def stop(self) -> None:
         self.stopped = True
@@ -66,9 +78,13 @@ class GatherWriter:
     async def write(self, pieces: Sequence[bytes]) -> bool:
         """Send every piece; False if the connection broke first."""
         shared = self.transport.get_extra_info("socket")
-        with socket.fromfd(shared.fileno(), shared.family, shared.type) as sock:
-            sock.setblocking(False)
-            return await self._send_all(sock, pieces)
+        try:
+            with socket.fromfd(shared.fileno(), shared.family, shared.type) as sock:
+                sock.setblocking(False)
+                return await self._send_all(sock, pieces)
+        finally:
+            if self.corked and not self.stopped:  # nothing was sent: let the head go
+                cork(self.transport, False)
 
     async def _send_all(self, sock: socket.socket, pieces: Sequence[bytes]) -> bool:
         index, offset = 0, 0
@@ -82,6 +98,9 @@ class GatherWriter:
                 sent = 0
             except OSError:
                 return False  # reset or broken pipe: the transport learns of it when it reads
+            if self.corked:
+                self.corked = False
+                cork(self.transport, False)  # the head and the first bytes leave now
             index, offset, full = _advance(pieces, index, offset, sent, len(batch))
             if index < len(pieces) and not full:
                 await self._wait_for_room(sock)

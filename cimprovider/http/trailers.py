@@ -17,7 +17,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
-from cimprovider.http.gather import PIECES, BodyLength, GatherWriter, can_gather
+from cimprovider.http.gather import PIECES, BodyLength, GatherWriter, can_gather, cork
 from cimprovider.wire import Reply
 
 TRAILERS = "http.response.trailers"
@@ -40,16 +40,22 @@ class _TrailerCycle(RequestResponseCycle):
             self._end_with_trailers(message)
             return
         elif kind == PIECES:
-            await self._send_pieces(message["reply"])
+            await self._send_reply(message["start"], message["reply"])
             return
         await super().send(message)
 
-    async def _send_pieces(self, reply: Reply) -> None:
-        """The whole body (after http.response.start, with its
-        Content-Length), gathered from its pieces (gather.py)."""
-        if self.disconnected or not self.response_started or self.response_complete:
+    async def _send_reply(self, start: Any, reply: Reply) -> None:
+        """A whole response whose body is a Reply: its head, then the body
+        gathered from its pieces (gather.py) where the transport allows,
+        else in chunks. The head is held back (corked) until the body's
+        first bytes join it, so the client is woken once, not twice."""
+        gathering = can_gather(self.transport)
+        if gathering:
+            cork(self.transport, True)
+        await super().send(start)
+        if self.disconnected or self.response_complete:
             return
-        if self._trailers_expected or not can_gather(self.transport):
+        if not gathering:
             for chunk in reply.chunks():
                 await super().send({"type": "http.response.body", "body": chunk, "more_body": True})
         else:
