@@ -21,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import libvirt
 from pywbem import CIMInstanceName, Uint16
@@ -76,11 +79,23 @@ def move(conn, vm: CIMInstanceName, disk: str, target: Path, destination: str, l
     return took, seen, stats.get("downtime", float("nan")) / 1000
 
 
-def main() -> None:
-    size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 64
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    ensure_event_loop()  # the one libvirt event loop of the process, the backends' too
-    tag = f"cimp-bench-{os.getpid()}"
+@dataclass(frozen=True)
+class CountingGuest:
+    """The tiny guest running on the suite's libvirtd, counting on its console."""
+
+    base: Path
+    roots: dict[str, Path]
+    disk: Path
+    name: str
+    domain: libvirt.virDomain
+
+
+@contextmanager
+def counting_guest(tag: str, size_mib: int) -> Iterator[CountingGuest]:
+    """A counting guest with a qcow2 disk holding size_mib MiB of data, under
+    the tier 2 lock in a folder of its own with one storage root per host;
+    destroyed and undefined on the suite's libvirtd afterwards (on the
+    second one it went with its daemon)."""
     with libvirtd_lock(), tempfile.TemporaryDirectory(prefix="cimprovider-kvm-bench-") as base_text:
         base = Path(base_text)
         base.chmod(0o755)
@@ -94,47 +109,56 @@ def main() -> None:
         source = libvirt.open(SOURCE_URI)
         name = f"{tag}-guest"
         domain = source.defineXML(guest.domain_xml(name, base, initrd, disk=(disk, "qcow2"), console_append=True))
-        results = []
         try:
             domain.create()
             wait_for_console(base / f"{name}.console", r"guest: tick 3\b")
-            with second_libvirtd(tag) as b_uri:
-                uris = {"hosta": SOURCE_URI, "hostb": b_uri}
-                lifecycle = Lifecycle()
-                connections = {host: libvirt.open(uri) for host, uri in uris.items()}
-                for conn in connections.values():
-                    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
-                # No users file: each server signs nobody in and listens on
-                # loopback only, so a destination is named by its URL alone.
-                # The second daemon reaches the suite's over its loopback TCP
-                # listener (qemu:///system there would be its own socket).
-                reached = {"hosta": f"qemu+tcp://127.0.0.1:{TCP_PORT_FILE.read_text().strip()}/system", "hostb": b_uri}
-                servers = {host: in_process_server(base / f"{host}-data", backend="libvirt", libvirt_uri=uri,
-                                                   libvirt_migration_uri=reached[host], libvirt_domain_type="qemu",
-                                                   storage_roots=[roots[host]], host_name=host)
-                           for host, uri in uris.items()}
-                with servers["hosta"] as a, servers["hostb"] as b:
-                    live = {"hosta": a, "hostb": b}
-                    vm = CIMInstanceName("Msvm_ComputerSystem", {"CreationClassName": "Msvm_ComputerSystem",
-                                                                  "Name": domain.UUIDString().upper()}, namespace=NS)
-                    here, there, path = "hosta", "hostb", str(disk)
-                    for round_ in range(rounds):
-                        target = roots[there] / f"disk-{round_}.qcow2"
-                        conn = live[here].connection(NS)
-                        results.append(move(conn, vm, path, target, live[there].url, lifecycle, uris[there],
-                                            domain.UUIDString()))
-                        here, there, path = there, here, str(target)
-                    ticks = guest_ticks(base / f"{name}.console")
-                    assert ticks == list(range(1, len(ticks) + 1)), "the guest restarted its count"
+            yield CountingGuest(base, roots, disk, name, domain)
         finally:
-            # On the second libvirtd the guest went with it; on the suite's it goes here.
             try:
                 found = source.lookupByName(name)
                 if found.isActive():
                     found.destroy()
-                found.undefine()
+                found.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
             except libvirt.libvirtError:
                 pass
+
+
+def main() -> None:
+    size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 64
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    ensure_event_loop()  # the one libvirt event loop of the process, the backends' too
+    tag = f"cimp-bench-{os.getpid()}"
+    results = []
+    with counting_guest(tag, size_mib) as running:
+        base, roots, disk, name, domain = running.base, running.roots, running.disk, running.name, running.domain
+        with second_libvirtd(tag) as b_uri:
+            uris = {"hosta": SOURCE_URI, "hostb": b_uri}
+            lifecycle = Lifecycle()
+            connections = {host: libvirt.open(uri) for host, uri in uris.items()}
+            for conn in connections.values():
+                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
+            # No users file: each server signs nobody in and listens on
+            # loopback only, so a destination is named by its URL alone.
+            # The second daemon reaches the suite's over its loopback TCP
+            # listener (qemu:///system there would be its own socket).
+            reached = {"hosta": f"qemu+tcp://127.0.0.1:{TCP_PORT_FILE.read_text().strip()}/system", "hostb": b_uri}
+            servers = {host: in_process_server(base / f"{host}-data", backend="libvirt", libvirt_uri=uri,
+                                               libvirt_migration_uri=reached[host], libvirt_domain_type="qemu",
+                                               storage_roots=[roots[host]], host_name=host)
+                       for host, uri in uris.items()}
+            with servers["hosta"] as a, servers["hostb"] as b:
+                live = {"hosta": a, "hostb": b}
+                vm = CIMInstanceName("Msvm_ComputerSystem", {"CreationClassName": "Msvm_ComputerSystem",
+                                                              "Name": domain.UUIDString().upper()}, namespace=NS)
+                here, there, path = "hosta", "hostb", str(disk)
+                for round_ in range(rounds):
+                    target = roots[there] / f"disk-{round_}.qcow2"
+                    conn = live[here].connection(NS)
+                    results.append(move(conn, vm, path, target, live[there].url, lifecycle, uris[there],
+                                        domain.UUIDString()))
+                    here, there, path = there, here, str(target)
+                ticks = guest_ticks(base / f"{name}.console")
+                assert ticks == list(range(1, len(ticks) + 1)), "the guest restarted its count"
     print(f"tiny guest under TCG, qcow2 disk with {size_mib} MiB of data, {rounds} live moves between two libvirtd "
           f"on this machine (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     for took, seen, reported in results:

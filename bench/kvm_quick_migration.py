@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,16 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "backends" / "kvm"))
 
-import guest  # noqa: E402
 from cimprovider.backends.libvirt.connection import ensure_event_loop  # noqa: E402
 from cimprovider.cli.main import cli  # noqa: E402
-from kvm_migration import guest_ticks  # noqa: E402
-from qemu_host import libvirtd_lock, wait_for_console  # noqa: E402
+from kvm_migration import counting_guest, guest_ticks  # noqa: E402
 from second_libvirtd import STATE, second_libvirtd  # noqa: E402
 from tests.support.live import in_process_server  # noqa: E402
 
 SOURCE_URI = "qemu:///system"
-MIB = 1024 * 1024
 STOPPING = (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_STOPPED)
 STARTING = (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED)
 
@@ -74,57 +69,35 @@ def main() -> None:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     ensure_event_loop()
     tag = f"cimp-bench-{os.getpid()}"
-    with libvirtd_lock(), tempfile.TemporaryDirectory(prefix="cimprovider-kvm-bench-") as base_text:
-        base = Path(base_text)
-        base.chmod(0o755)
-        roots = {"hosta": base / "host-a", "hostb": base / "host-b"}
-        for root in roots.values():
-            root.mkdir(mode=0o755)
-        disk = roots["hosta"] / "disk.qcow2"
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), f"{max(2 * size_mib, 32)}M"], check=True)
-        subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"write -P 0x5a 0 {size_mib * MIB}", str(disk)], check=True, capture_output=True)
-        initrd = guest.build_initrd(base)
-        source = libvirt.open(SOURCE_URI)
-        name = f"{tag}-guest"
-        domain = source.defineXML(guest.domain_xml(name, base, initrd, disk=(disk, "qcow2"), console_append=True))
-        results = []
-        try:
-            domain.create()
-            wait_for_console(base / f"{name}.console", r"guest: tick 3\b")
-            with second_libvirtd(tag) as b_uri:
-                uris = {"hosta": SOURCE_URI, "hostb": b_uri}
-                save_dirs = {"hosta": Path("/var/lib/libvirt/qemu/save"),
-                             "hostb": STATE / f"{tag}-second-libvirtd" / "lib" / "qemu" / "save"}
-                events = Events()
-                connections = {host: libvirt.open(uri) for host, uri in uris.items()}
-                for host, conn in connections.items():
-                    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, events.listener(host), None)
-                servers = {host: in_process_server(base / f"{host}-data", backend="libvirt", libvirt_uri=uri,
-                                                   libvirt_domain_type="qemu", libvirt_save_dir=save_dirs[host],
-                                                   storage_roots=[roots[host]], host_name=host)
-                           for host, uri in uris.items()}
-                with servers["hosta"] as a, servers["hostb"] as b:
-                    live = {"hosta": a, "hostb": b}
-                    here, there = "hosta", "hostb"
-                    for round_ in range(rounds):
-                        events.seen.clear()
-                        took = quick_move(live[here].url, name, live[there].url, roots[there] / f"round-{round_}")
-                        deadline = time.monotonic() + 30
-                        while time.monotonic() < deadline and not connections[there].lookupByName(name).isActive():
-                            time.sleep(0.05)
-                        time.sleep(0.5)  # the last events of the restore
-                        results.append((took, events.downtime(here, there)))
-                        here, there = there, here
-                    ticks = guest_ticks(base / f"{name}.console")
-                    assert ticks == list(range(1, len(ticks) + 1)), "the guest restarted its count"
-        finally:
-            try:
-                found = source.lookupByName(name)
-                if found.isActive():
-                    found.destroy()
-                found.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-            except libvirt.libvirtError:
-                pass
+    results = []
+    with counting_guest(tag, size_mib) as running:
+        base, roots, name = running.base, running.roots, running.name
+        with second_libvirtd(tag) as b_uri:
+            uris = {"hosta": SOURCE_URI, "hostb": b_uri}
+            save_dirs = {"hosta": Path("/var/lib/libvirt/qemu/save"),
+                         "hostb": STATE / f"{tag}-second-libvirtd" / "lib" / "qemu" / "save"}
+            events = Events()
+            connections = {host: libvirt.open(uri) for host, uri in uris.items()}
+            for host, conn in connections.items():
+                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, events.listener(host), None)
+            servers = {host: in_process_server(base / f"{host}-data", backend="libvirt", libvirt_uri=uri,
+                                               libvirt_domain_type="qemu", libvirt_save_dir=save_dirs[host],
+                                               storage_roots=[roots[host]], host_name=host)
+                       for host, uri in uris.items()}
+            with servers["hosta"] as a, servers["hostb"] as b:
+                live = {"hosta": a, "hostb": b}
+                here, there = "hosta", "hostb"
+                for round_ in range(rounds):
+                    events.seen.clear()
+                    took = quick_move(live[here].url, name, live[there].url, roots[there] / f"round-{round_}")
+                    deadline = time.monotonic() + 30
+                    while time.monotonic() < deadline and not connections[there].lookupByName(name).isActive():
+                        time.sleep(0.05)
+                    time.sleep(0.5)  # the last events of the restore
+                    results.append((took, events.downtime(here, there)))
+                    here, there = there, here
+                ticks = guest_ticks(base / f"{name}.console")
+                assert ticks == list(range(1, len(ticks) + 1)), "the guest restarted its count"
     print(f"tiny guest under TCG (256 MiB), qcow2 disk with {size_mib} MiB of data, {rounds} quick moves between two "
           f"libvirtd on this machine (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     for took, down in results:

@@ -6,8 +6,10 @@ indication subscriptions and deliveries, jobs by state)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -115,6 +117,28 @@ def host_families(backend: Backend, vms: list[VirtualMachine], latest: dict[UUID
                             value=sampler.last_reading_seconds)
 
 
+class StorageCollector(Collector):
+    """Each storage root's size and free space, as an operator watches a
+    filling disk (and as the web console shows another host's storage)."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+
+    def collect(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily("cimprovider_storage_root_size_bytes", "Size of the file system holding the storage root",
+                                 labels=["root"])
+        free = GaugeMetricFamily("cimprovider_storage_root_free_bytes", "Free space on the file system holding the storage root",
+                                 labels=["root"])
+        for root in self.roots:
+            try:
+                usage = shutil.disk_usage(root)
+            except OSError:
+                continue  # a root not created yet holds nothing
+            size.add_metric([str(root)], usage.total)
+            free.add_metric([str(root)], usage.free)
+        yield from (size, free)
+
+
 class ServerCollector(Collector):
     def __init__(self, figures: ServerFigures) -> None:
         self.figures = figures
@@ -135,7 +159,8 @@ class Exposition:
     """One registry per server (not prometheus_client's global one), so that
     several servers in one process do not mix their figures."""
 
-    def __init__(self, backend: Backend, sampler: Sampler, figures: ServerFigures) -> None:
+    def __init__(self, backend: Backend, sampler: Sampler, figures: ServerFigures,
+                 storage_roots: list[Path] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.operations = Histogram(
             "cimprovider_operation_duration_seconds",
@@ -146,6 +171,7 @@ class Exposition:
         )
         self.registry.register(VmCollector(backend, sampler))
         self.registry.register(ServerCollector(figures))
+        self.registry.register(StorageCollector(list(storage_roots or [])))
 
     def observe(self, operation: str, status: str, seconds: float) -> None:
         self.operations.labels(operation, status).observe(seconds)

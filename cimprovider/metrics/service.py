@@ -24,7 +24,7 @@ class Metrics:
         self.sampler.listen(self.health.on_samples)
         self.sampler.after_each(self.health.on_interval)
         self._backend_health = backend.events.subscribe(self.health.on_backend_health, (BackendHealthChanged,))
-        self.exposition = Exposition(backend, self.sampler, figures)
+        self.exposition = Exposition(backend, self.sampler, figures, storage_roots)
         # A VM that is gone is metered no more (Hyper-V drops its figures with it).
         self._destroyed = backend.events.subscribe(self._forget, (VmDestroyed,))
 

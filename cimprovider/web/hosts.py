@@ -2,7 +2,8 @@
 signed-in user, and the peers of its migration peers file, read over
 CIM-XML with the credentials that file gives (as the migration engine
 signs in there). Each host: its state, VM counts, free memory (the NUMA
-nodes' consumable memory) and, for this server, the storage roots' space."""
+nodes' consumable memory) and the storage roots' space (a peer's from its
+/metrics)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pywbem import CIMInstance
 from cimprovider.web.cim import NAMESPACE, ActionFailed, CIMClient
 from cimprovider.web.console import PeerHost
 from cimprovider.web.machines import is_vm
+from cimprovider.web.peer_storage import peer_storage
 
 PEER_TIMEOUT_SECONDS = 5
 OPERATIONAL = {2: "OK", 3: "Degraded", 6: "Error", 13: "Lost communication", 15: "Dormant"}
@@ -88,4 +90,7 @@ def local_host(client: CIMClient, name: str, roots: list[Path]) -> HostView:
 
 
 def peer_host(peer: PeerHost) -> HostView:
-    return read_host(PeerReader(peer), peer.name, peer.url)
+    view = read_host(PeerReader(peer), peer.name, peer.url)
+    if view.state != "Unreachable":
+        view.storage = peer_storage(peer, PEER_TIMEOUT_SECONDS)
+    return view

@@ -5,7 +5,9 @@ when asked for, and the reader role when authentication is on."""
 from __future__ import annotations
 
 import base64
+import shutil
 import urllib.error
+from pathlib import Path
 
 import pytest
 from pywbem import CIMError
@@ -114,3 +116,13 @@ def test_reader_role_is_enough_and_anonymous_is_refused(tmp_path):
         assert wrong.value.code == 401
         _, text = scrape(live.url, auth="Basic " + base64.b64encode(b"watcher:watcher-pw").decode())
         assert ("cimprovider_host_logical_processors", frozenset()) in series(text)
+
+
+def test_each_storage_root_shows_its_size_and_free_space(tmp_path: Path) -> None:
+    root = tmp_path / "images"
+    root.mkdir()
+    with in_process_server(tmp_path / "data", storage_roots=[root]) as live:
+        found = series(scrape(live.url)[1])
+    labels = frozenset({("root", str(root))})
+    assert found[("cimprovider_storage_root_size_bytes", labels)] == shutil.disk_usage(root).total
+    assert 0 < found[("cimprovider_storage_root_free_bytes", labels)] <= shutil.disk_usage(root).total

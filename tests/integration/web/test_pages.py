@@ -96,6 +96,8 @@ def test_the_hosts_page_shows_this_server_and_its_peers(tmp_path: Path) -> None:
     text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)) for row in rows]
     assert any("here" in row and "this server" in row and "MB of" in row and "GB free" in row for row in text), text
     assert any("peer-host" in row and "OK" in row and "running of 0" in row and "MB of" in row for row in text), text
+    # The peer's storage roots, from its own figures.
+    assert any("peer-host" in row and "GB free of" in row for row in text), text
     assert any("gone" in row and "Unreachable" in row for row in text), text
 
 
