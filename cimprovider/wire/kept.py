@@ -23,8 +23,9 @@ from typing import Any
 
 from pywbem import CIMInstance
 
-from cimprovider.wire import encode
+from cimprovider.wire import encode, kept_fragments
 from cimprovider.wire.encode import Write, present_qualifiers
+from cimprovider.wire.kept_fragments import Fragments, Pieces
 from cimprovider.wire.messages import KeptInstance
 from cimprovider.wire.reply import ReplyBody
 
@@ -39,17 +40,20 @@ FormWriter = Callable[[CIMInstance, Write, frozenset[str], encode.Cut | None], N
 @dataclass(frozen=True, slots=True)
 class Holed:
     """Kept bytes with holes: segments[0], hole 0, segments[1], … where a
-    hole is (property name, the property's encode.property_key)."""
+    hole is (property name, the property's encode.property_key). Stored, a
+    segment may be pieces (kept_fragments.py)."""
 
-    segments: tuple[bytes, ...]
+    segments: tuple[bytes | Pieces, ...]
     holes: tuple[tuple[str, tuple], ...]
 
     @property
     def size(self) -> int:
-        return sum(map(len, self.segments))
+        return sum(map(kept_fragments.size, self.segments))
 
 
-Entry = bytes | Holed
+# As built: bytes or Holed; as stored, bytes may be pieces shared with the
+# shape's other entries (kept_fragments.py).
+Entry = bytes | Pieces | Holed
 
 
 class KeptXml:
@@ -60,6 +64,7 @@ class KeptXml:
         self.size = 0
         self._shapes: OrderedDict[Hashable, dict[Hashable, dict[Hashable, Entry]]] = OrderedDict()
         self._shape_sizes: dict[Hashable, int] = {}
+        self._fragments: dict[Hashable, Fragments] = {}
         self._changed: dict[Hashable, int] = {}
         self._epoch = 0
         self._counter = itertools.count(1)
@@ -94,10 +99,11 @@ class KeptXml:
                     self._drop(next(iter(self._shapes)))
                 owners = self._shapes[shape] = {}
                 self._shape_sizes[shape] = 0
+                self._fragments[shape] = Fragments()
             kept = owners.setdefault(owner, {})
             previous = kept.get(key)
             grown = size - (0 if previous is None else _size(previous))
-            kept[key] = entry
+            kept[key] = _compacted(entry, self._fragments[shape])
             self.size += grown
             self._shape_sizes[shape] += grown
 
@@ -129,15 +135,24 @@ class KeptXml:
         self._changed.clear()
         self._shapes.clear()
         self._shape_sizes.clear()
+        self._fragments.clear()
         self.size = 0
 
     def _drop(self, shape: Hashable) -> None:
         del self._shapes[shape]
+        del self._fragments[shape]
         self.size -= self._shape_sizes.pop(shape)
 
 
 def _size(entry: Entry) -> int:
-    return len(entry) if isinstance(entry, bytes) else entry.size
+    return entry.size if type(entry) is Holed else kept_fragments.size(entry)
+
+
+def _compacted(entry: Entry, fragments: Fragments) -> Entry:
+    """The entry as stored: its bytes shared with the shape's others."""
+    if type(entry) is Holed:
+        return Holed(tuple(fragments.compact(s) if type(s) is bytes else s for s in entry.segments), entry.holes)
+    return fragments.compact(entry) if type(entry) is bytes else entry
 
 
 def write_kept(
@@ -192,8 +207,8 @@ def _encode(instance: CIMInstance, live: frozenset[str], form: FormWriter) -> tu
 def _add_entry(entry: Entry, item: KeptInstance, out: ReplyBody) -> bool:
     """Write a kept entry; False when its holes no longer match what
     moves (then the caller builds afresh)."""
-    if type(entry) is bytes:
-        out.add(entry)
+    if type(entry) is not Holed:
+        _add_stored(entry, out)
         return True
     values = item.source.live(item.owner)
     if any(name not in values for name, _ in entry.holes):
@@ -203,12 +218,19 @@ def _add_entry(entry: Entry, item: KeptInstance, out: ReplyBody) -> bool:
 
 
 def _fill(entry: Entry, values: dict[str, Any], out: ReplyBody) -> None:
-    if type(entry) is bytes:
-        out.add(entry)
+    if type(entry) is not Holed:
+        _add_stored(entry, out)
         return
     for segment, (name, key) in zip(entry.segments, entry.holes):
-        out.add(segment)
+        _add_stored(segment, out)
         text: list[str] = []
         encode.write_property_value(key, values[name], text.append)
         out.add("".join(text).encode("utf-8"))
-    out.add(entry.segments[-1])
+    _add_stored(entry.segments[-1], out)
+
+
+def _add_stored(stored: bytes | Pieces, out: ReplyBody) -> None:
+    if type(stored) is bytes:
+        out.add(stored)
+    else:
+        out.add_all(stored)

@@ -39,6 +39,13 @@ class ReplyBody:
         self.pieces.append(piece)
         self.size += len(piece)
 
+    def add_all(self, pieces: tuple[bytes, ...]) -> None:
+        """Several encoded pieces in order (a kept entry stored in parts)."""
+        if self._text:
+            self.flush()
+        self.pieces.extend(pieces)
+        self.size += sum(map(len, pieces))
+
     def flush(self) -> None:
         piece = "".join(self._text).encode("utf-8")
         self._text.clear()
