@@ -9,11 +9,9 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from tests.integration.web.conftest import PASSWORDS  # noqa: E402
+from tests.integration.web.conftest import PASSWORDS
 
 CHROMIUM = "/usr/bin/chromium"
 DEADLINE_MS = 60_000
