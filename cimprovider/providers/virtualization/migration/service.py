@@ -52,6 +52,7 @@ from cimprovider.providers.virtualization.migration.settings import (
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
+from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 
 MIGRATION_SERVICE = "Msvm_VirtualSystemMigrationService"
 MIGRATION_SERVICE_NAME = "migrationwmi"
@@ -97,13 +98,7 @@ class MigrationService(InstanceProvider, MethodProvider):
             "ElementName": "Virtual System Migration Service",
             "Caption": "Hyper-V Virtual System Migration Service",
             "Description": "Moves virtual machines and their storage between hosts.",
-            "EnabledState": 2,
-            "RequestedState": 12,
-            "EnabledDefault": 2,
-            "HealthState": 5,
-            "OperationalStatus": [2],
-            "Started": True,
-            "StartMode": "Automatic",
+            **RUNNING_SERVICE,
             "MigrationServiceListenerIPAddressList": listener_addresses(self.listen_host),
             "ActiveVirtualSystemMigrationCount": systems,
             "ActiveStorageMigrationCount": storage,

@@ -51,6 +51,7 @@ from cimprovider.schemas.integration import IntegrationServiceKind
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
 from cimprovider.schemas.vm import SnapshotType, VirtualMachine
+from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 
 SNAPSHOT_SERVICE = "Msvm_VirtualSystemSnapshotService"
 SNAPSHOT_SERVICE_NAME = "vssnapsvc"
@@ -78,13 +79,7 @@ class SnapshotService(InstanceProvider, MethodProvider):
             "ElementName": "Virtual System Snapshot Service",
             "Caption": "Hyper-V Virtual System Snapshot Service",
             "Description": "Creates, applies and destroys snapshots of virtual machines.",
-            "EnabledState": 2,
-            "RequestedState": 12,
-            "EnabledDefault": 2,
-            "HealthState": 5,
-            "OperationalStatus": [2],
-            "Started": True,
-            "StartMode": "Automatic",
+            **RUNNING_SERVICE,
         }
         yield self.virt.renderer.instance(SNAPSHOT_SERVICE, values, properties)
 
