@@ -91,6 +91,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         self._closed = False
         self._busy: dict[UUID, PowerState] = {}  # VM → its transitional state
         self._migrating: set[UUID] = set()  # VMs held while they move to another host
+        self._arriving: set[UUID] = set()  # VMs being made here from another host's record: not shown yet
         self._seen: dict[UUID, VirtualMachine] = {}
         self._first_seen_running: dict[UUID, float] = {}
         self._sampler = RuntimeSampler()

@@ -81,18 +81,27 @@ class LibvirtHandover:
             if self._read(vm_id) is not None:
                 raise InvalidStateError(f"a VM {vm_id} already exists")
             xml = with_disks_placed(record.definition, record.placed_paths)
-            domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {vm_id}")
+            # Defined off, restored paused, saved: none of that is the VM's
+            # state, so it is not shown (nor published) until it is whole.
+            self._arriving.add(vm_id)
             try:
-                self._redefine_snapshots(domain, record)
-                if record.saved_state is not None:
-                    self._restore_saved(domain, record.saved_state, record.placed_paths)
-            except Exception:
-                flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                self._call(lambda: domain.undefineFlags(flags), "drop the arriving VM")
-                raise
-            if record.saved_state is not None:
-                Path(record.saved_state).unlink(missing_ok=True)
+                self._make_arriving(record, xml)
+            finally:
+                self._arriving.discard(vm_id)
             return self._published(vm_id)
+
+    def _make_arriving(self: "LibvirtBackend", record: MigratingVm, xml: str) -> None:
+        domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {record.vm.id}")
+        try:
+            self._redefine_snapshots(domain, record)
+            if record.saved_state is not None:
+                self._restore_saved(domain, record.saved_state, record.placed_paths)
+        except Exception:
+            flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            self._call(lambda: domain.undefineFlags(flags), "drop the arriving VM")
+            raise
+        if record.saved_state is not None:
+            Path(record.saved_state).unlink(missing_ok=True)
 
     def _redefine_snapshots(self: "LibvirtBackend", domain: libvirt.virDomain, record: MigratingVm) -> None:
         """The snapshots' metadata, their disk paths placed; their data came inside the disks."""

@@ -41,6 +41,7 @@ class LibvirtPublishing:
     events: EventBus
     _lock: threading.RLock
     _busy: dict[UUID, PowerState]
+    _arriving: set[UUID]
     _seen: dict[UUID, VirtualMachine]
     _first_seen_running: dict[UUID, float]
     _last_seen: LastSeen
@@ -61,6 +62,8 @@ class LibvirtPublishing:
         return self._read_domain(domain)
 
     def _read_domain(self, domain: libvirt.virDomain) -> VirtualMachine | None:
+        if self._arriving and UUID(bytes=domain.UUID()) in self._arriving:
+            return None  # still being made (see LibvirtHandover.adopt_vm): not this host's yet
         try:
             raw = domain.state()
             state = power_state(domain, raw)
