@@ -282,6 +282,12 @@ class LiveDiskCopy(Protocol):
         and the copies are the caller's to delete. The old files are left."""
         ...
 
+    def settle_live_copies(self, vm_id: UUID, moves: dict[str, str]) -> None:
+        """After a restart cut a `copy_disks_live` short: stop any copy still
+        running, so the VM reads its old files and the copies are the
+        caller's to delete (a VM already switched keeps its copies)."""
+        ...
+
 
 @runtime_checkable
 class HealthReporting(Protocol):

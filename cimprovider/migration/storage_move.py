@@ -133,9 +133,15 @@ class StorageMoves:
         log.info("the storage of VM %s moved (%d files)", vm_id, len(moves))
 
     def reconcile(self) -> None:
-        """At start: a move whose VM already points at the new paths is
-        finished; any other is undone."""
+        """At start: a hypervisor's copy still running is stopped first (it
+        would write into a deleted file); then a move whose VM already
+        points at the new paths is finished; any other is undone."""
         for vm_id, moves in self.store.moves().items():
+            if isinstance(self.backend, LiveDiskCopy):
+                try:
+                    self.backend.settle_live_copies(vm_id, dict(moves))
+                except Exception:  # noqa: BLE001 - a start-up must not fail for a leftover
+                    log.exception("could not settle the live copy of VM %s's disks", vm_id)
             try:
                 now = set(drive_paths(self.backend.migration_record(vm_id).vm))
             except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's

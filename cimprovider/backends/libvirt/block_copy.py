@@ -5,10 +5,15 @@ definition is then pointed at the copies. A copy that fails or does not
 get in sync is abandoned, so the guest reads its old disk as before.
 
 Internal snapshots live inside a qcow2 disk and a block copy does not
-carry them: a running VM with snapshots is refused with the reason."""
+carry them: a running VM with snapshots is refused with the reason.
+
+libvirtd runs the copy, not this process: a server killed mid-copy leaves
+the job mirroring with nobody to pivot or abandon it. The restarted server
+settles it (`settle_live_copies`) before it judges the move."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -17,12 +22,13 @@ from uuid import UUID
 import libvirt
 from lxml import etree
 
-from cimprovider.backends.errors import InvalidStateError
+from cimprovider.backends.errors import InvalidStateError, NotFoundError
 from cimprovider.backends.libvirt.migration import with_disks_placed
 
 if TYPE_CHECKING:
     from cimprovider.backends.libvirt.backend import LibvirtBackend
 
+log = logging.getLogger(__name__)
 SYNC_SECONDS = 600.0  # a disk copy that is not in sync by then is abandoned
 POLL_SECONDS = 0.2
 PERSISTENT_FLAGS = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
@@ -81,6 +87,38 @@ class LibvirtBlockCopy:
             if time.monotonic() > deadline:
                 raise InvalidStateError(f"the copy of disk {target} was not in sync after {SYNC_SECONDS:.0f} s")
             time.sleep(POLL_SECONDS)
+
+    def settle_live_copies(self: "LibvirtBackend", vm_id: UUID, moves: dict[str, str]) -> None:
+        """After a restart, for a move of `moves` (old path -> copy) nobody
+        follows any more: a block copy still running into a copy is aborted,
+        so the guest stays on its old disk and the copy is free to delete.
+        (A guest already switched needs nothing: libvirt points the
+        persistent definition at the copy when it switches.)"""
+        with self._lock:
+            try:
+                domain = self._domain(vm_id)
+            except NotFoundError:
+                return
+            if not self._call(domain.isActive, "read the VM's state"):
+                return
+            live = etree.fromstring(self._call(lambda: domain.XMLDesc(0), "read the VM"))
+            copies = set(moves.values())
+            for disk in live.iterfind("devices/disk"):
+                mirror, target = disk.find("mirror"), disk.find("target")
+                if mirror is None or target is None or _mirror_file(mirror) not in copies:
+                    continue
+                dev = target.get("dev")
+                log.warning("VM %s: the copy of disk %s into %s was cut short by a restart: abandoned, the guest stays "
+                            "on its disk", vm_id, dev, _mirror_file(mirror))
+                self._call(lambda d=dev: domain.blockJobAbort(d, 0), f"abandon the copy of disk {dev}")
+            self._published(vm_id)
+
+
+def _mirror_file(mirror: etree._Element) -> str | None:
+    """Where a block job mirrors to: libvirt writes it as an attribute, and
+    (newer) as a source element too."""
+    source = mirror.find("source")
+    return mirror.get("file") or (source.get("file") if source is not None else None)
 
 
 def _file_disks(xml: str) -> dict[str, tuple[str, str]]:
