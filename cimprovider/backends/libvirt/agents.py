@@ -12,6 +12,11 @@ GRACE_SECONDS: a guest that shuts down or reboots stops its agent moments
 before it goes off or resets, and that is no failure. A reset (libvirt's
 reboot event) or a new start begins again with no agent yet (no contact);
 the port opening again is the all-clear.
+
+An agent that hangs with its port open sends no event: each running
+guest's agent is also pinged on the sampler's cadence (`agent_ping`), and
+one that has not answered for GRACE_SECONDS is lost the same way; its
+answering again is the all-clear.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from uuid import UUID
 
 import libvirt
 
+from cimprovider.backends.libvirt.agent_ping import AgentPings, Lookup
 from cimprovider.schemas.integration import IntegrationServiceKind, IntegrationServiceState
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.runtime import HeartbeatState, RuntimeFigures
@@ -36,11 +42,14 @@ GUEST_STARTED = libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_REASON_DOMAIN_S
 
 
 class AgentWatch:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, grace_seconds: float = GRACE_SECONDS) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, grace_seconds: float = GRACE_SECONDS,
+                 lookup: Lookup | None = None) -> None:
         self._clock = clock
         self._grace = grace_seconds
         self._lock = threading.Lock()
         self._closed: dict[UUID, float] = {}  # VM → when its guest closed the agent's port
+        self._unanswered: dict[UUID, float] = {}  # VM → when its agent first let a ping go unanswered
+        self._pings = AgentPings(lookup, self.on_ping) if lookup is not None else None
 
     def on_event(self, vm_id: UUID, state: int, reason: int) -> None:
         """An agent lifecycle event (called on libvirt's event thread)."""
@@ -49,26 +58,49 @@ class AgentWatch:
                 self._closed.setdefault(vm_id, self._clock())
             else:  # the agent is back, or the guest (re)starts without one yet
                 self._closed.pop(vm_id, None)
+                self._unanswered.pop(vm_id, None)
+
+    def on_ping(self, vm_id: UUID, answered: bool) -> None:
+        """What a ping of the VM's agent found (called on a ping thread)."""
+        with self._lock:
+            if answered:
+                self._unanswered.pop(vm_id, None)
+            else:
+                self._unanswered.setdefault(vm_id, self._clock())
 
     def heartbeat(self, vm: VirtualMachine) -> HeartbeatState:
-        """LOST_COMMUNICATION for a running VM whose agent has been gone past
-        the grace, UNKNOWN otherwise (the events say nothing more)."""
+        """LOST_COMMUNICATION for a running VM whose agent has been gone (its
+        port closed) or silent (pings unanswered) past the grace, UNKNOWN
+        otherwise (the events and pings say nothing more)."""
         with self._lock:
             if vm.power_state in (PowerState.OFF, PowerState.SAVED):
                 self._closed.pop(vm.id, None)  # its next run starts afresh
             if vm.power_state is not PowerState.RUNNING:
+                self._unanswered.pop(vm.id, None)  # a paused guest answers nothing: no failure
                 return HeartbeatState.UNKNOWN  # paused or changing: not answering is expected
-            since = self._closed.get(vm.id)
-        enabled = any(s.service is IntegrationServiceKind.HEARTBEAT and s.enabled for s in vm.integration_services)
-        if since is None or not enabled or self._clock() - since < self._grace:
+            since = min((t for t in (self._closed.get(vm.id), self._unanswered.get(vm.id)) if t is not None), default=None)
+        if since is None or not heartbeat_enabled(vm) or self._clock() - since < self._grace:
             return HeartbeatState.UNKNOWN
         return HeartbeatState.LOST_COMMUNICATION
 
     def heartbeats(self, known: Mapping[UUID, VirtualMachine]) -> dict[UUID, HeartbeatState]:
+        """Each VM's heartbeat as the events and pings so far say; called
+        once per sampling interval, it sends the running guests' agents the
+        pings the next interval reads."""
         with self._lock:
             for gone in set(self._closed) - set(known):
                 del self._closed[gone]  # a VM that is gone has no agent to wait for
-        return {vm_id: self.heartbeat(vm) for vm_id, vm in known.items()}
+            for gone in set(self._unanswered) - set(known):
+                del self._unanswered[gone]
+        found = {vm_id: self.heartbeat(vm) for vm_id, vm in known.items()}
+        if self._pings is not None:
+            self._pings.ping(vm_id for vm_id, vm in known.items()
+                             if vm.power_state is PowerState.RUNNING and heartbeat_enabled(vm))
+        return found
+
+    def close(self) -> None:
+        if self._pings is not None:
+            self._pings.close()
 
     def figures(self, vm: VirtualMachine, read: RuntimeFigures) -> RuntimeFigures:
         """What a read of the VM found (a closed port reads as no agent),
@@ -79,3 +111,7 @@ class AgentWatch:
         enabled = {s.service for s in vm.integration_services if s.enabled}
         lost = {kind: IntegrationServiceState.LOST_COMMUNICATION for kind in enabled}
         return read.model_copy(update={"heartbeat": HeartbeatState.LOST_COMMUNICATION, "integration_services": lost})
+
+
+def heartbeat_enabled(vm: VirtualMachine) -> bool:
+    return any(s.service is IntegrationServiceKind.HEARTBEAT and s.enabled for s in vm.integration_services)

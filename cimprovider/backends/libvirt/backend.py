@@ -103,7 +103,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         self._host: Host | None = None
         self._queue: queue.Queue[str | BackendHealthChanged | None] = queue.Queue()
         self._health = HealthReport(self.name, self._queue.put)
-        self._agents = AgentWatch()
+        self._agents = AgentWatch(lookup=lambda vm_id: self._conn().lookupByUUID(vm_id.bytes))
         self._connection = LibvirtConnection(config.libvirt_uri, self._queue.put, self._health_changed,
                                              lambda uuid, state, reason: self._agents.on_event(UUID(uuid), state, reason))
         explicit = "libvirt_domain_type" in config.model_fields_set
@@ -314,6 +314,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             self._closed = True
         self._queue.put(None)
         self._dispatcher.join(timeout=CLOSE_GRACE_SECONDS)
+        self._agents.close()
         self._connection.close()
         self._last_seen.close()
 

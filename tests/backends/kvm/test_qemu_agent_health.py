@@ -5,7 +5,13 @@ guest; once the grace has passed, Msvm_ComputerSystem reads Major Failure
 / Lost Communication while still running, the heartbeat component reads
 lost, and subscribers get CIM_AlertIndications; the guest starts its
 agent again when the host takes its network link down (the one signal
-the host can give a guest with no agent), and the all-clear follows."""
+the host can give a guest with no agent), and the all-clear follows.
+
+An agent that hangs with its port open (stopped with SIGSTOP inside the
+guest) raises no lifecycle event: the pings the backend sends on the
+sampler's cadence find it silent, and the same alerts follow; it is
+resumed (SIGCONT) when the host takes the link down, and the all-clear
+follows its first answer."""
 
 from __future__ import annotations
 
@@ -35,6 +41,19 @@ echo "guest: agent stopped" > /dev/console
 until [ "$(cat /sys/class/net/eth0/carrier)" = 0 ]; do sleep 0.2; done
 qemu-ga -m virtio-serial -p $dev -f /tmp/qemu-ga.pid -t /tmp -l /tmp/qemu-ga.log &
 echo "guest: agent started again" > /dev/console
+"""
+
+
+# Stops qemu-ga with SIGSTOP (its port stays open), waits for the host to
+# take eth0's link down, then lets qemu-ga go on.
+HANG_AND_WAIT = """
+sleep 1
+agent=$(pidof qemu-ga)
+kill -STOP $agent
+echo "guest: agent hung" > /dev/console
+until [ "$(cat /sys/class/net/eth0/carrier)" = 0 ]; do sleep 0.2; done
+kill -CONT $agent
+echo "guest: agent resumed" > /dev/console
 """
 
 
@@ -85,3 +104,40 @@ def test_a_guest_whose_agent_stops_loses_its_heartbeat_and_an_alert_says_so(host
     assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
     assert (healthy["EnabledState"], healthy["HealthState"], list(healthy["OperationalStatus"])) == (2, 5, [2])
     assert list(heartbeat_back["OperationalStatus"]) == [2]
+
+
+def test_a_guest_whose_agent_hangs_with_its_port_open_loses_its_heartbeat(host: Host, tmp_path: Path) -> None:
+    domain = host.define_guest("agent-hangs", agent=True, address="192.0.2.12/24")
+    domain.create()
+    console = host.console(domain)
+    wait_for_console(console, r"guest: agent on /dev/vport\S+")
+    vm_id = UUID(domain.UUIDString())
+    wait_until("the agent answering", lambda: host.backend.get_runtime(vm_id).heartbeat is HeartbeatState.OK)
+
+    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu",
+                           metrics_interval_seconds=1) as server:
+        conn = server.connection(NS)
+        vm = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["Name"] == domain.UUIDString().upper())
+        assert (vm["EnabledState"], vm["HealthState"]) == (2, 5)
+        with alert_streams(server) as streams:
+            script = {"execute": "guest-exec", "arguments": {"path": "/bin/sh", "arg": ["-c", HANG_AND_WAIT]}}
+            libvirt_qemu.qemuAgentCommand(domain, json.dumps(script), 10, 0)
+            wait_for_console(console, r"guest: agent hung")
+            lost = next_alert(streams["dmtf"], about(vm["Name"]))
+            component_lost = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+            sick = conn.GetInstance(vm.path)
+            channel = ElementTree.fromstring(domain.XMLDesc(0)).find("devices/channel/target")
+
+            link_down(domain)
+            wait_for_console(console, r"guest: agent resumed")
+            back = next_alert(streams["dmtf"], about(vm["Name"]))
+            component_back = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+        healthy = conn.GetInstance(vm.path)
+    assert channel is not None and channel.get("state") == "connected", "the hung agent's port stays open"
+    assert (sick["EnabledState"], sick["HealthState"], list(sick["OperationalStatus"])) == (2, 20, [13])
+    assert "heartbeat is lost" in sick["StatusDescriptions"][0]
+    assert (lost["PerceivedSeverity"], lost["ProbableCause"]) == (5, 30)  # Major, Loss of Signal
+    assert (component_lost["PerceivedSeverity"], component_lost["ProbableCause"]) == (5, 30)
+    assert (back["PerceivedSeverity"], back["ProbableCause"]) == (2, 59)  # Information, Previous Alert Cleared
+    assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
+    assert (healthy["EnabledState"], healthy["HealthState"], list(healthy["OperationalStatus"])) == (2, 5, [2])
