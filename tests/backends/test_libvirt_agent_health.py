@@ -9,9 +9,12 @@ a stop begin again with no agent."""
 
 from __future__ import annotations
 
+from uuid import UUID
 
 from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
+
 from cimprovider.backends.libvirt import LibvirtBackend
+from cimprovider.backends.libvirt.agent_ping import PING_TIMEOUT_SECONDS, AgentPings
 from cimprovider.backends.libvirt.agents import CLOSED_BY_GUEST, CONNECTED, DISCONNECTED, GRACE_SECONDS, GUEST_STARTED, AgentWatch
 from cimprovider.schemas import HeartbeatState, PowerState
 from tests.support.alerts import NS, about, alert_streams, next_alert
@@ -85,3 +88,37 @@ def test_the_watch_waits_out_the_grace_and_a_reset_or_a_stop_begins_again(backen
     assert watch.heartbeats({vm.id: vm}) == {vm.id: HeartbeatState.LOST_COMMUNICATION}
     assert watch.heartbeats({}) == {}
     assert watch.heartbeats({vm.id: vm}) == {vm.id: HeartbeatState.UNKNOWN}  # destroyed and defined again: forgotten
+
+
+def test_pings_left_unanswered_past_the_grace_are_a_lost_heartbeat_until_one_is_answered(backend: LibvirtBackend) -> None:
+    vm = next(v for v in backend.list_vms() if v.power_state is PowerState.RUNNING)
+    clock = Clock()
+    watch = AgentWatch(clock)
+    watch.on_ping(vm.id, False)
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN  # one slow answer is no failure yet
+    clock.now += GRACE_SECONDS / 2
+    watch.on_ping(vm.id, False)
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN
+    clock.now += GRACE_SECONDS / 2
+    assert watch.heartbeat(vm) is HeartbeatState.LOST_COMMUNICATION  # silent since the first ping
+    watch.on_ping(vm.id, True)
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN
+
+    watch.on_ping(vm.id, False)
+    assert watch.heartbeat(vm.model_copy(update={"power_state": PowerState.PAUSED})) is HeartbeatState.UNKNOWN
+    clock.now += GRACE_SECONDS
+    assert watch.heartbeat(vm) is HeartbeatState.UNKNOWN  # a paused guest answers nothing: resumed, it starts afresh
+
+
+def test_a_ping_refused_at_once_says_nothing_and_one_that_waited_its_timeout_is_unanswered(backend: LibvirtBackend) -> None:
+    """libvirt's test driver has no agents: every ping is refused at once.
+    Whether the refusal came at once or after the timeout is what counts."""
+    vm = next(v for v in backend.list_vms() if v.power_state is PowerState.RUNNING)
+    lookup = lambda vm_id: backend._conn().lookupByUUID(vm_id.bytes)  # noqa: E731
+    for waited, expected in ((0, []), (PING_TIMEOUT_SECONDS, [(vm.id, False)])):
+        found: list[tuple[UUID, bool]] = []
+        ticks = iter((0.0, float(waited)))
+        pings = AgentPings(lookup, lambda vm_id, answered: found.append((vm_id, answered)), clock=lambda: next(ticks))
+        pings.ping([vm.id, vm.id])  # one ping at a time per VM: the second is not sent
+        pings.close(wait=True)
+        assert found == expected

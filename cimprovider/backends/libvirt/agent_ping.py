@@ -71,7 +71,9 @@ class AgentPings:
             with self._lock:
                 self._in_flight.discard(vm_id)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """No more pings; those waiting for an answer are not waited for
+        (a hung agent would hold the close) unless `wait`."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
