@@ -135,7 +135,8 @@ class StorageMoves:
     def reconcile(self) -> None:
         """At start: a hypervisor's copy still running is stopped first (it
         would write into a deleted file); then a move whose VM already
-        points at the new paths is finished; any other is undone."""
+        points at new paths is finished, each disk keeping the file the VM
+        reads (a live copy switches disk by disk); any other is undone."""
         for vm_id, moves in self.store.moves().items():
             if isinstance(self.backend, LiveDiskCopy):
                 try:
@@ -147,6 +148,16 @@ class StorageMoves:
             except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
                 now = set()
             if now & {new for _, new in moves}:
-                self._finish(vm_id, moves)
+                self._finish_switched(vm_id, moves, now)
             else:
                 self._undo(vm_id, moves)
+
+    def _finish_switched(self, vm_id: UUID, moves: list[tuple[str, str]], now: set[str]) -> None:
+        for old, new in moves:
+            if old in now:  # a disk whose copy was cut short: the VM still reads it, its copy goes
+                self.roots.remove(partial_path(new), "disk path")
+                self.roots.remove(new, "disk path")
+            else:
+                self.roots.remove(old, "disk path")
+        self.store.drop_moves(vm_id)
+        log.info("the storage move of VM %s cut short by a restart was finished where the VM had switched", vm_id)
