@@ -1,8 +1,9 @@
 """A saved guest moving between two KVM hosts on real QEMU appears on the
 destination only as Saved: the destination restores its memory image and
-saves it again as its own, but a listener subscribed there, and a client
-reading the VM all along, never see it Off, Paused or anything else on
-the way (a VM in migration shows only the states it was in)."""
+saves it again as its own, but a listener subscribed there, a client
+reading the VM all along and the web console's VM list never see it Off,
+Paused or anything else on the way (a VM in migration shows only the
+states it was in)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console
 from second_libvirtd import STATE, second_libvirtd
 from test_qemu_offline_migration import cim_name, new_guest, placed
 from cimprovider.indications.listener import watch_indications
-from tests.integration.migration.test_saved_arrival import SAVED, Reader, arrival_until_started, vm_query
+from tests.integration.migration.test_saved_arrival import SAVED, ConsoleRows, Reader, arrival_until_started, vm_query
 from tests.integration.migration.two_hosts import ADMIN, migrate, write_peers, write_users
 from tests.integration.model.hyperv import NS, request_state, state
 from tests.support.live import in_process_server
@@ -43,6 +44,8 @@ def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_pat
             a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
             assert request_state(a_conn, vm, SAVED)[0] in (0, 4096) and state(a_conn, vm) == SAVED
             with watch_indications(b.connection(creds=ADMIN), vm_query(vm)) as stream:
+                rows = ConsoleRows(b.port, ADMIN, vm)
+                rows.start()
                 reader = Reader(b.connection(NS, creds=ADMIN), vm)
                 reader.start()
                 try:
@@ -59,3 +62,4 @@ def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_pat
                 assert reader.seen == {SAVED}, f"the destination showed the arriving VM in states {sorted(reader.seen)}"
 
                 assert arrival_until_started(stream, b_conn, vm) == [("CIM_InstCreation", SAVED)]
+                assert set(rows.until_started()) == {"Saved"}, rows.states
