@@ -142,7 +142,9 @@ class StorageMoves:
                 try:
                     self.backend.settle_live_copies(vm_id, dict(moves))
                 except Exception:  # noqa: BLE001 - a start-up must not fail for a leftover
-                    log.exception("could not settle the live copy of VM %s's disks", vm_id)
+                    # Its copy may still be written: kept, with its record, for the next start.
+                    log.exception("could not settle the live copy of VM %s's disks; left until the next start", vm_id)
+                    continue
             try:
                 now = set(drive_paths(self.backend.migration_record(vm_id).vm))
             except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
