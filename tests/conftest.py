@@ -11,3 +11,6 @@ import os
 
 for _variable in ("COLUMNS", "LINES"):
     os.environ.pop(_variable, None)
+
+# The browser fixtures (each browser test runs in chromium and in firefox-esr).
+pytest_plugins = ["tests.browser.browsers"]

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # network namespace of their own.
 SYSTEM_PACKAGES=(sblim-wbemcli qemu-utils libvhdi-utils libvirt-dev pkg-config qemu-system-x86 libvirt-daemon-system
     linux-image-cloud-amd64 busybox-static cpio kmod qemu-guest-agent iproute2
-    chromium)  # the web console's browser tests (Playwright drives it; no browser is downloaded)
+    chromium firefox-esr)  # the web console's browser tests run in both (Playwright drives them; no browser is downloaded)
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -28,7 +28,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 command -v wbemcli >/dev/null || { echo "tests/run.sh: wbemcli not found after install" >&2; exit 1; }
-for tool in pkg-config qemu-system-x86_64 qemu-img libvirtd virtlogd virsh busybox cpio modprobe ip; do
+for tool in pkg-config qemu-system-x86_64 qemu-img libvirtd virtlogd virsh busybox cpio modprobe ip chromium firefox-esr; do
     command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool not found after install" >&2; exit 1; }
 done
 command -v qemu-img >/dev/null || { echo "tests/run.sh: qemu-img not found after install" >&2; exit 1; }

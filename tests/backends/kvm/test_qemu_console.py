@@ -1,7 +1,8 @@
 """Tier 2: a running guest's consoles on real QEMU — its serial console
 (COM1, a pty) through libvirt's console stream, and its screen through
 VNC handed over by openGraphicsFD, no port open — from the backend and in
-the browser through the server's websockets."""
+the browser through the server's websockets (in chromium and in firefox-esr,
+a guest each)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ from uuid import UUID
 
 import libvirt
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from cimprovider.backends.errors import InUseError
 from cimprovider.backends.console import ConsoleKind
 from cimprovider.schemas import PowerState
 from cimprovider.web.sessions import COOKIE_NAME
 from qemu_host import BOOT_SECONDS, URI, Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
-from tests.browser.chromium import chromium
 from tests.integration.web.console_server import console_server
 
 # The guest's shell works the sum out: an echo of the typed line would not show it.
@@ -54,7 +54,7 @@ def running(host: Host, domain) -> UUID:
     return vm_id
 
 
-def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> None:
+def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path, browser: Browser) -> None:
     domain = host.define_guest("console", interactive=True)
     vm_id = running(host, domain)
     assert host.backend.console_kinds(vm_id) == {ConsoleKind.SERIAL, ConsoleKind.GRAPHICS}
@@ -79,7 +79,7 @@ def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path) -> No
 
     # The same in the browser, through the server's websockets.
     config = dict(backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu", storage_roots=[host.workdir])
-    with console_server(tmp_path, **config) as server, chromium() as browser:
+    with console_server(tmp_path, **config) as server:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.add_cookies([{"name": COOKIE_NAME, "value": server.cookies["alice"], "url": server.origin}])
         page = context.new_page()

@@ -1,32 +1,18 @@
-"""The console in a real browser (Debian's chromium, driven by Playwright),
+"""The console in real browsers (Debian's chromium and firefox-esr, driven
+by Playwright; tests/browser/browsers.py),
 found by role and name as a screen reader finds things: sign in, make a VM
 with the wizard, start it and see its state change without a reload, take
 and apply a checkpoint, and a reader refused."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from playwright.sync_api import Browser, Page, expect
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
+from tests.browser.browsers import retype
 from tests.integration.web.conftest import PASSWORDS
 
-CHROMIUM = "/usr/bin/chromium"
 DEADLINE_MS = 60_000
 expect.set_options(timeout=DEADLINE_MS)
-
-if shutil.which(CHROMIUM) is None:  # installed by tests/run.sh (SYSTEM_PACKAGES)
-    pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def signed_in(browser: Browser, base: str, user: str) -> Page:
@@ -49,14 +35,14 @@ def create_vm(page: Page, name: str) -> None:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Generation 2", exact=False).check()
     page.get_by_role("button", name="Next").click()
-    page.get_by_label("Startup memory (MB)").fill("512")
+    retype(page.get_by_label("Startup memory (MB)"), "512")
     page.get_by_role("button", name="Next").click()
-    page.get_by_label("Number of virtual processors").fill("2")
+    retype(page.get_by_label("Number of virtual processors"), "2")
     page.get_by_role("button", name="Next").click()
     page.get_by_label("Connection").select_option("Default Switch")
     page.get_by_role("button", name="Next").click()
     page.get_by_label("Create a virtual hard disk").check()
-    page.get_by_label("Size (GB)").fill("1")
+    retype(page.get_by_label("Size (GB)"), "1")
     page.get_by_role("button", name="Next").click()
     page.get_by_label("Install an operating system later").check()
     page.get_by_role("button", name="Next").click()
@@ -65,15 +51,18 @@ def create_vm(page: Page, name: str) -> None:
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
 
 
-def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(browser: Browser, base: str) -> None:
+def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(browser: Browser, browser_name: str,
+                                                                           base: str) -> None:
+    # Both browsers share the server: each makes a VM of its own.
+    vm = f"browser-vm-{browser_name}"
     page = signed_in(browser, base, "alice")
-    create_vm(page, "browser-vm")
+    create_vm(page, vm)
     expect(page.get_by_role("status").filter(has_text="was created")).to_be_visible()
-    expect(status_cell(page, "browser-vm", "Off")).to_be_visible()
+    expect(status_cell(page, vm, "Off")).to_be_visible()
     # A mark on the window survives only if the page is never reloaded.
     page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="Start", exact=True).click()
-    expect(status_cell(page, "browser-vm", "Running")).to_be_visible()
+    expect(status_cell(page, vm, "Running")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
 
     page.get_by_role("button", name="Checkpoint", exact=True).click()
@@ -81,9 +70,9 @@ def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(brow
     expect(tree.get_by_role("treeitem")).to_have_count(1)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Turn off").click()
-    expect(status_cell(page, "browser-vm", "Off")).to_be_visible()
+    expect(status_cell(page, vm, "Off")).to_be_visible()
     # Change a setting after the checkpoint; applying it brings the old one back.
-    page.get_by_label("Startup RAM (MB)").fill("1024")
+    retype(page.get_by_label("Startup RAM (MB)"), "1024")
     page.get_by_role("button", name="Apply memory").click()
     expect(page.get_by_role("status").filter(has_text="Memory settings applied")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
@@ -95,17 +84,18 @@ def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(brow
 
     reader = signed_in(browser, base, "rita")
     expect(reader.get_by_role("note")).to_contain_text("reader")
-    reader.get_by_role("link", name="browser-vm").click()
+    reader.get_by_role("link", name=vm).click()
     reader.get_by_role("button", name="Start", exact=True).click()
     expect(reader.get_by_role("alert")).to_contain_text("may look but not change")
-    expect(status_cell(reader, "browser-vm", "Off")).to_be_visible()
+    expect(status_cell(reader, vm, "Off")).to_be_visible()
 
 
-def test_the_vm_list_follows_state_changes_live(browser: Browser, base: str) -> None:
+def test_the_vm_list_follows_state_changes_live(browser: Browser, browser_name: str, base: str) -> None:
+    vm = f"listed-vm-{browser_name}"
     admin = signed_in(browser, base, "alice")
-    create_vm(admin, "listed-vm")
+    create_vm(admin, vm)
     watcher = signed_in(browser, base, "rita")
-    row = watcher.get_by_role("row").filter(has=watcher.get_by_role("link", name="listed-vm"))
+    row = watcher.get_by_role("row").filter(has=watcher.get_by_role("link", name=vm))
     expect(row.get_by_text("Off", exact=True)).to_be_visible()
     admin.get_by_role("button", name="Start", exact=True).click()
     expect(row.get_by_text("Running", exact=True)).to_be_visible()
@@ -121,8 +111,8 @@ def test_phone_width_shows_rows_as_cards(browser: Browser, base: str) -> None:
     assert width <= 390, f"the page scrolls sideways at phone width ({width} px)"
 
 
-def test_sign_in_with_the_keyboard_alone_and_dark_colours(browser: Browser, base: str) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+def test_sign_in_with_the_keyboard_alone_and_dark_colours(browser: Browser, dark_browser: Browser, base: str) -> None:
+    context = dark_browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
     page = context.new_page()
     page.set_default_timeout(DEADLINE_MS)
     page.goto(f"{base}/ui/hosts")
