@@ -31,6 +31,10 @@ class RuntimeFigures(SchemaModel):
     # Virtual processors the running guest has now, where the hypervisor can
     # change them live (libvirt's setvcpus); None: as many as configured.
     processors_online: int | None = Field(default=None, ge=1)
+    # The mode (width, height) the running display drives, where the
+    # hypervisor says (libvirt's live video model); None: the VM's display
+    # setting tells it.
+    display_mode: tuple[int, int] | None = None
     heartbeat: HeartbeatState = HeartbeatState.UNKNOWN
     # Empty while the VM is off: the services exist only in a running guest.
     integration_services: dict[IntegrationServiceKind, IntegrationServiceState] = Field(default_factory=dict)

@@ -3,7 +3,9 @@
 A maximum resolution becomes the video model's `<resolution>` (the mode
 the display offers the guest first, through its EDID) with video memory
 enough to drive it; the default resolution leaves the model as QEMU sets
-it. QEMU cannot hold a guest to one single mode, so that is refused."""
+it. QEMU cannot hold a guest to one single mode, so that is refused.
+Read back from the running domain, that `<resolution>` is the mode its
+display drives."""
 
 from __future__ import annotations
 
@@ -45,3 +47,15 @@ def write_display(devices: etree._Element, vm: VirtualMachine) -> None:
     resolution.set("y", str(height))
     if int(model.get("vram", "0")) < video_memory_kib(width, height):
         model.set("vram", str(video_memory_kib(width, height)))
+
+
+def running_mode(live: etree._Element) -> tuple[int, int] | None:
+    """The mode a running domain's display offers its guest, if its video
+    model names one (without, QEMU picks its own and libvirt does not say)."""
+    resolution = live.find("devices/video/model/resolution")
+    if resolution is None:
+        return None
+    try:
+        return int(resolution.get("x", "")), int(resolution.get("y", ""))
+    except ValueError:
+        return None

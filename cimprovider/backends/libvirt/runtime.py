@@ -22,6 +22,7 @@ from uuid import UUID
 import libvirt
 from lxml import etree
 
+from cimprovider.backends.libvirt.display import running_mode
 from cimprovider.schemas.integration import IntegrationServiceKind, IntegrationServiceState, KvpItem, KvpSource
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.runtime import HeartbeatState, RuntimeFigures
@@ -84,6 +85,7 @@ class RuntimeSampler:
             processor_load_percent=load,
             memory_in_use_mb=_balloon_mb(domain, memory_kib),
             processors_online=max(vcpus, 1),  # the live count: virsh setvcpus --live changes it, not the definition
+            display_mode=running_mode(live),  # as the domain runs, not as it is defined for the next start
             heartbeat=heartbeat,
             integration_services=services,
             guest_kvp_items=items,

@@ -15,7 +15,7 @@ from cimprovider.providers.base import InstanceProvider, OperationContext, Prope
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.resources.components import components
-from cimprovider.providers.virtualization.resources.display_settings import display_guid, display_name
+from cimprovider.providers.virtualization.resources.display_settings import display_guid, display_name, setting_mode
 from cimprovider.providers.virtualization.resources.present import Present, base_values, device_vm
 from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT
 from cimprovider.schemas.devices import MEMORY_ID, PROCESSOR_ID, AdapterType, DriveType
@@ -31,11 +31,11 @@ SYNTHETIC_DISPLAY = "Msvm_SyntheticDisplayController"
 S3_DISPLAY = "Msvm_S3DisplayController"
 VIDEO_HEAD = "Msvm_VideoHead"
 DEVICE_CLASSES = (PROCESSOR, MEMORY, DISK, DVD, NIC, SYNTHETIC_DISPLAY, S3_DISPLAY, VIDEO_HEAD)
-# Every VM has one display, as on Hyper-V; its screen is 1024×768 in 32-bit
-# colour until the guest chooses another mode (which the host does not read).
-DEFAULT_MODE = {"CurrentHorizontalResolution": 1024, "CurrentVerticalResolution": 768, "CurrentBitsPerPixel": 32,
-                "CurrentNumberOfColors": 2**32, "CurrentNumberOfColumns": 0, "CurrentNumberOfRows": 0,
-                "CurrentScanMode": 4, "CurrentRefreshRate": 0, "MaxRefreshRate": 0, "MinRefreshRate": 0}
+# Every VM has one display, as on Hyper-V, in 32-bit colour; its size is the
+# mode it runs in (display()).
+COLOUR_MODE = {"CurrentBitsPerPixel": 32, "CurrentNumberOfColors": 2**32, "CurrentNumberOfColumns": 0,
+               "CurrentNumberOfRows": 0, "CurrentScanMode": 4, "CurrentRefreshRate": 0, "MaxRefreshRate": 0,
+               "MinRefreshRate": 0}
 
 
 def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
@@ -60,11 +60,13 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
         values = base_values(NIC, vm, ids.device_id(nic.id), nic.name)
         values.update(PermanentAddress=nic.mac_address, NetworkAddresses=[nic.mac_address], LinkTechnology=2, PortType=0, MaxSpeed=10_000_000_000, Speed=10_000_000_000)
         found.append(Present(NIC, values, ids.device_setting_id(vm.id, nic.id), kinds.SEPSD))
-    return found + display(vm)
+    return found + display(vm, runtime)
 
 
-def display(vm: VirtualMachine) -> list[Present]:
-    """The display controller and the mode it drives its screen in."""
+def display(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
+    """The display controller and the mode it drives its screen in: as the
+    hypervisor says where it does, else as the VM's display setting says
+    (set while the VM is off, so the mode it was started in)."""
     synthetic = vm.generation == 2
     classname = SYNTHETIC_DISPLAY if synthetic else S3_DISPLAY
     controller_guid = display_guid(vm.id, "controller")
@@ -72,7 +74,8 @@ def display(vm: VirtualMachine) -> list[Present]:
     controller.update(VideoProcessor="Hyper-V Video" if synthetic else "S3 Trio 32/64", ProtocolSupported=2,
                       MaxNumberControlled=1, AcceleratorCapabilities=[0], VideoMemoryType=2)
     head = base_values(VIDEO_HEAD, vm, ids.device_id(display_guid(vm.id, "head")), "Video Head")
-    head.update(DEFAULT_MODE)
+    width, height = runtime.display_mode or setting_mode(vm)
+    head.update(COLOUR_MODE, CurrentHorizontalResolution=width, CurrentVerticalResolution=height)
     setting = ids.device_setting_id(vm.id, controller_guid)
     return [Present(classname, controller, setting, kinds.DISPLAY_SD), Present(VIDEO_HEAD, head)]
 

@@ -24,6 +24,7 @@ _DISPLAY_IDS = UUID("0e6a3c4d-5b1f-4c1e-9a7d-2f0d6c8b1a53")  # names each VM's d
 # Hyper-V's ResolutionType values.
 RESOLUTION_TYPES = {ResolutionType.MAXIMUM: 2, ResolutionType.SINGLE: 3, ResolutionType.DEFAULT: 4}
 _BY_CODE = {code: kind for kind, code in RESOLUTION_TYPES.items()}
+DEFAULT_RESOLUTION = (1024, 768)  # Hyper-V's, for the default resolution type
 _FIELDS = {
     "display_resolution_type": "ResolutionType",
     "display_horizontal_resolution": "HorizontalResolution",
@@ -50,6 +51,15 @@ def resolution_values(settings: SystemSettings) -> dict[str, Any]:
         "HorizontalResolution": settings.display_horizontal_resolution,
         "VerticalResolution": settings.display_vertical_resolution,
     }
+
+
+def setting_mode(settings: SystemSettings) -> tuple[int, int]:
+    """The mode a display set so starts its guest in: the default type's
+    1024×768 (its resolution is ignored), or the resolution given, which a
+    maximum offers first and a single one is held to."""
+    if settings.display_resolution_type is ResolutionType.DEFAULT:
+        return DEFAULT_RESOLUTION
+    return settings.display_horizontal_resolution, settings.display_vertical_resolution
 
 
 def changed_display(bag: PropertyBag, settings: SystemSettings) -> SystemSettings:
