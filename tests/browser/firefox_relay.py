@@ -71,19 +71,26 @@ class Side:
         self.sock.close()
 
 
+def handshake_events(side: Side, who: str) -> list:
+    events = side.events()
+    if events is None:
+        raise ConnectionError(f"{who} closed the connection during the websocket handshake")
+    return events
+
+
 def handshake_as_server(side: Side) -> str:
-    while True:
-        for event in side.events() or []:
+    """Accept Playwright's websocket; the path it asked for."""
+    while True:  # until the whole request has arrived
+        for event in handshake_events(side, "Playwright"):
             if isinstance(event, Request):
                 side.send(AcceptConnection())
                 return event.target
-        # keep reading until the whole request arrived
 
 
 def handshake_as_client(side: Side, host: str, target: str) -> None:
     side.send(Request(host=host, target=target))
     while True:
-        for event in side.events() or []:
+        for event in handshake_events(side, "firefox-esr"):
             if isinstance(event, AcceptConnection):
                 return
             raise ConnectionError(f"firefox-esr refused the relay's websocket: {event!r}")
@@ -132,10 +139,15 @@ def pump(source: Side, sink: Side, answer_here) -> None:
 
 def relay(client_sock: socket.socket, upstream: str, scheme: str | None) -> None:
     client = Side(client_sock, ConnectionType.SERVER)
-    target = handshake_as_server(client)
     address = urlsplit(upstream)
-    browser = Side(socket.create_connection((address.hostname, address.port)), ConnectionType.CLIENT)
-    handshake_as_client(browser, address.netloc, target)
+    try:
+        target = handshake_as_server(client)
+        browser = Side(socket.create_connection((address.hostname, address.port)), ConnectionType.CLIENT)
+        handshake_as_client(browser, address.netloc, target)
+    except (ConnectionError, OSError) as error:
+        sys.stderr.write(f"firefox_relay: {error}\n")
+        client.close()
+        return
 
     def from_playwright(text: str) -> dict | None:
         message = json.loads(text)

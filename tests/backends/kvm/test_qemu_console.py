@@ -54,8 +54,8 @@ def running(host: Host, domain) -> UUID:
     return vm_id
 
 
-def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path, browser: Browser) -> None:
-    domain = host.define_guest("console", interactive=True)
+def test_serial_console_and_screen_of_a_booted_guest(host: Host, tmp_path, browser: Browser, browser_name: str) -> None:
+    domain = host.define_guest(f"console-{browser_name}", interactive=True)
     vm_id = running(host, domain)
     assert host.backend.console_kinds(vm_id) == {ConsoleKind.SERIAL, ConsoleKind.GRAPHICS}
 
