@@ -158,7 +158,10 @@ class OutgoingMigrations:
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         offer, files = self.offer(request)
         client = self.client(request.destination, request.destination_addresses)
-        moved = [f for f, slot in zip(files, offer.files) if not (slot.path == f and request.allow_overwrite)]
+        # A saved VM's memory image is the hypervisor's own file (libvirt's
+        # managed save), not one of the host's: releasing the VM removes it.
+        moved = [f for f, slot in zip(files, offer.files)
+                 if not (slot.path == f and request.allow_overwrite) and slot.path != offer.record.saved_state]
         keep = () if request.retain_source_copies else tuple(moved)
         record = Outgoing(request.vm_id, PREPARING, request.destination, None, keep)
         self.store.put_outgoing(record)

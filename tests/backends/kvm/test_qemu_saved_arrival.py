@@ -3,13 +3,17 @@ destination only as Saved: the destination restores its memory image and
 saves it again as its own, but a listener subscribed there, a client
 reading the VM all along and the web console's VM list never see it Off,
 Paused or anything else on the way (a VM in migration shows only the
-states it was in)."""
+states it was in). The source's managed save goes with the VM it
+releases (libvirt removes it), without an error about a file outside the
+storage roots."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import libvirt
+import pytest
 from pywbem import Uint16
 
 from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
@@ -23,7 +27,8 @@ from tests.support.live import in_process_server
 from tests.support.waiting import DEADLINE
 
 
-def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_path: Path):
+def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture):
     a_root, b_root = host.workdir / "arrival-a", host.workdir / "arrival-b"
     for root in (a_root, b_root):
         root.mkdir(mode=0o755)
@@ -43,6 +48,8 @@ def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_pat
                                host_name="hosta") as a:
             a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
             assert request_state(a_conn, vm, SAVED)[0] in (0, 4096) and state(a_conn, vm) == SAVED
+            a_image = Path("/var/lib/libvirt/qemu/save") / f"{domain.name()}.save"
+            assert a_image.is_file()
             with watch_indications(b.connection(creds=ADMIN), vm_query(vm)) as stream:
                 rows = ConsoleRows(b.port, ADMIN, vm)
                 rows.start()
@@ -60,6 +67,9 @@ def test_a_saved_guest_is_only_ever_saved_on_the_destination(host: Host, tmp_pat
                 assert libvirt.open(b_uri).lookupByUUIDString(domain.UUIDString()).hasManagedSaveImage(0)
                 assert not reader.errors, reader.errors
                 assert reader.seen == {SAVED}, f"the destination showed the arriving VM in states {sorted(reader.seen)}"
+                assert not a_image.exists(), "the source kept its managed save of the VM it released"
+                errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+                assert not errors, errors
 
                 assert arrival_until_started(stream, b_conn, vm) == [("CIM_InstCreation", SAVED)]
                 assert set(rows.until_started()) == {"Saved"}, rows.states
