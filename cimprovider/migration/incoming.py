@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends import HypervisorMigration, MigrationBackend
+from cimprovider.backends import HypervisorMigration, MigrationBackend, SnapshotBackend
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disks
@@ -288,15 +288,52 @@ class IncomingMigrations:
                 self.roots.remove(slot.path, "disk path")
 
     def reconcile(self) -> None:
-        """At start: a migration whose VM was adopted is done; any other
-        was cut short, and its files go."""
-        owned = {vm.id for vm in self.backend.list_vms()}  # type: ignore[attr-defined]
+        """At start: a migration whose VM arrived whole is done; any other
+        was cut short, and its files go. A VM a kill left half made here
+        (defined, but not yet saved again with its memory) is released
+        first: the source still has the VM, and asks whether this host
+        owns it before it lets go."""
+        owned = self._owned()
         for record in self.store.incoming():
-            if record.vm_id in owned:
-                self.store.drop_incoming(record.token)
-                self._touched.pop(record.token, None)
-            else:
-                self.abort(record.token)
+            offer = MigrationOffer.model_validate_json(record.offer)
+            if record.vm_id in owned and self._whole(offer):
+                self._adopted_at_last(record, offer)
+                continue
+            if record.vm_id in owned and not self._released(record, offer):
+                continue  # its files stay with it; the next start tries again
+            self.abort(record.token)
+
+    def _whole(self, offer: MigrationOffer) -> bool:
+        """Whether the VM here is as it left its source: in its power state
+        (a saved one with its memory image) with its snapshots. A VM the
+        hypervisor moved live is whole once the hypervisor has it: its own
+        hand-over is one step, and releasing the VM mid-way would race it."""
+        if offer.disks:
+            return True
+        vm = self.backend.get_vm(offer.record.vm.id)  # type: ignore[attr-defined]
+        if vm.power_state is not offer.record.vm.power_state:
+            return False
+        found = self.backend.list_snapshots(vm.id) if isinstance(self.backend, SnapshotBackend) else []
+        return len(found) == len(offer.record.snapshots)
+
+    def _released(self, record: Incoming, offer: MigrationOffer) -> bool:
+        try:
+            self.backend.release_vm(record.vm_id)
+        except Exception:  # noqa: BLE001 - the hypervisor's reason, logged; one VM must not stop the host
+            log.exception("could not release VM %s, half made here when the server stopped", record.vm_id)
+            return False
+        log.warning("VM %s was half made here when the server stopped: released; it stays on %s",
+                    record.vm_id, offer.source_host)
+        return True
+
+    def _adopted_at_last(self, record: Incoming, offer: MigrationOffer) -> None:
+        """The VM was made whole before the stop. Its memory image as it came
+        may be left over: the hypervisor keeps the VM's memory in a save
+        file of its own."""
+        if offer.record.saved_state is not None:
+            self.roots.remove(offer.record.saved_state, "saved memory image")
+        self.store.drop_incoming(record.token)
+        self._touched.pop(record.token, None)
 
     def _record(self, token: str) -> Incoming:
         found = self.store.incoming(token) if token else []

@@ -8,7 +8,9 @@ written by QEMU itself (its virtlogd socket is not the first daemon's).
 
 Reached at `qemu+unix:///system?socket=…`: the first libvirtd connects
 there peer to peer, and a migration's memory and disks go over loopback.
-Its guests are destroyed and the daemon stopped when the block ends."""
+Its guests are destroyed and the daemon stopped when the block ends.
+Given `qemu_hook`, a shell script, the daemon runs it as its qemu hook
+(libvirt waits for it at each step of a guest's start and stop)."""
 
 from __future__ import annotations
 
@@ -30,12 +32,17 @@ START_SECONDS = 60
 
 
 @contextmanager
-def second_libvirtd(tag: str) -> Iterator[str]:
+def second_libvirtd(tag: str, qemu_hook: str | None = None) -> Iterator[str]:
     base = STATE / f"{tag}-second-libvirtd"
     shutil.rmtree(base, ignore_errors=True)
     for name in (*MOUNTED, "sock"):
         (base / name).mkdir(parents=True)
     (base / "etc" / "qemu.conf").write_text(QEMU_CONF)
+    if qemu_hook is not None:
+        hook = base / "etc" / "hooks" / "qemu"  # libvirt looks for it once, as it starts
+        hook.parent.mkdir()
+        hook.write_text(qemu_hook)
+        hook.chmod(0o755)
     conf = base / "libvirtd.conf"
     conf.write_text(f'listen_tls = 0\nlisten_tcp = 0\nunix_sock_dir = "{base / "sock"}"\nhost_uuid = "{uuid.uuid4()}"\n')
     mounts = " && ".join(f"mount --bind {base / name} {target}" for name, target in MOUNTED.items())
