@@ -12,7 +12,7 @@ from typing import Any
 from pywbem import CIMClass, CIMInstance
 
 from cimprovider.providers.base import Keepable, KeepableSource, OperationContext
-from cimprovider.wire.messages import KeptInstance
+from cimprovider.wire.messages import KeptInstance, KeptRun
 
 Shaper = Callable[[CIMInstance, Any, frozenset[str] | None, bool, OperationContext, bool], CIMInstance]
 
@@ -47,11 +47,18 @@ def kept_instances(
     shaping: Shaping,
     ctx: OperationContext,
     shaped: Shaper,
+    runs: bool = False,
 ) -> Iterator[Any]:
+    """With `runs`, consecutive keepables of one source come as one
+    KeptRun (the writer may answer it whole); else one KeptInstance each
+    (a pull enumeration counts its items)."""
     # The instance's class decides its properties under deep inheritance:
     # it is part of the shape, so keys stay the provider's own.
     shape = (shaping.shape(ctx), subclass)
     args = (cls, shaping.keep, shaping.include_class_origin, ctx, shaping.with_host)
+    if runs:
+        yield from _runs(items, shape, args, shaped)
+        return
     sources: dict[int, _ShapedSource] = {}
     for item in items:
         if type(item) is Keepable:
@@ -61,6 +68,27 @@ def kept_instances(
             yield KeptInstance(shape, item.owner, item.key, source)
         else:
             yield shaped(item, *args)
+
+
+def _runs(items: Iterable[CIMInstance | Keepable], shape: tuple, args: tuple, shaped: Shaper) -> Iterator[Any]:
+    run: KeptRun | None = None
+    raw: KeepableSource | None = None
+    for item in items:
+        if type(item) is Keepable:
+            if run is None or item.source is not raw:
+                if run is not None:
+                    yield run
+                raw = item.source
+                run = KeptRun(shape, [], [], _ShapedSource(item.source, shaped, args))
+            run.owners.append(item.owner)
+            run.keys.append(item.key)
+            continue
+        if run is not None:
+            yield run
+            run = raw = None
+        yield shaped(item, *args)
+    if run is not None:
+        yield run
 
 
 class _ShapedSource:

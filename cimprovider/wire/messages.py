@@ -9,7 +9,7 @@ bool, list) so that no other part sees XML.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any, Protocol
 
 from pywbem import CIMClassName, CIMError, CIMInstance, CIMInstanceName
@@ -108,6 +108,23 @@ class KeptInstance:
     owner: Hashable
     key: Hashable
     source: InstanceSource
+
+
+@dataclass(slots=True)
+class KeptRun:
+    """A stretch of one class's enumeration, each member standing for a
+    KeptInstance (same `shape`, same `source`): `owners[i]` and `keys[i]`
+    name the i-th. The writer may answer the whole stretch from one kept
+    list of pieces while its members are those it was built from."""
+
+    shape: Hashable
+    owners: list[Hashable]
+    keys: list[Hashable]
+    source: InstanceSource
+
+    def members(self) -> Iterator[KeptInstance]:
+        for owner, key in zip(self.owners, self.keys):
+            yield KeptInstance(self.shape, owner, key, self.source)
 
 
 @dataclass(slots=True)

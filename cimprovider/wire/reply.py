@@ -46,6 +46,13 @@ class ReplyBody:
         self.pieces.extend(pieces)
         self.size += sum(map(len, pieces))
 
+    def extend(self, pieces: list[bytes], size: int) -> None:
+        """Add many pieces at once; `size` is their length in bytes."""
+        if self._text:
+            self.flush()
+        self.pieces.extend(pieces)
+        self.size += size
+
     def flush(self) -> None:
         piece = "".join(self._text).encode("utf-8")
         self._text.clear()

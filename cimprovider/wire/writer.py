@@ -16,8 +16,8 @@ from pywbem import CIMClass, CIMClassName, CIMError, CIMInstance, CIMInstanceNam
 from cimprovider.wire import encode
 from cimprovider.wire.encode import Write
 from cimprovider.wire.intrinsics import Answer, find_intrinsic
-from cimprovider.wire.kept import FormWriter, KeptXml, write_kept
-from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, KeptInstance, MethodResult
+from cimprovider.wire.kept import FormWriter, KeptXml, write_kept, write_run
+from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, KeptInstance, KeptRun, MethodResult
 from cimprovider.wire.reply import Reply, ReplyBody
 from cimprovider.wire.scalars import escape_attr
 
@@ -54,6 +54,9 @@ def _kept_or_instances(items: Iterable[Any], form: FormWriter, name: str, call: 
             write_kept(item, full_shape, owners, store, form, out)
             if owners is None and store is not None:
                 owners = store.owners(full_shape)
+        elif type(item) is KeptRun:
+            write_run(item, (name, host, call.namespace, item.shape), store, form, out)
+            last_shape = _NO_SHAPE  # the run may have made the shape's entries
         else:
             form(item, w, frozenset(), None)
             out.settle()
