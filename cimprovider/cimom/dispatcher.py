@@ -115,7 +115,7 @@ class CIMOM:
         self, call: IntrinsicCall, principal: Principal = ANONYMOUS_ADMIN, kept_replies: bool = False
     ) -> IntrinsicResult:
         """Run `call`. With `kept_replies` (a caller whose writer keeps reply
-        XML) enumerations may answer KeptInstance items for the writer."""
+        XML) enumerations may answer KeptRun items for the writer."""
         handler = self.handlers.get(call.method)
         if handler is None:
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"intrinsic method {call.method} is not supported")

@@ -62,15 +62,13 @@ def iter_instances(
     pushdown: Pushdown | None = None,
     with_host: bool = False,
     kept: bool = False,
-    runs: bool = False,
 ) -> Iterator[Any]:
     """Instances of `classname` and its subclasses, shaped as DSP0200 asks:
     with DeepInheritance false only the requested class's properties. The
     class is checked at once; the instances come lazily. With `kept` (and
     a caller whose writer keeps reply XML) a provider's keepable instances come as
-    KeptInstance items for the writer, or with `runs` as KeptRun items (a
-    stretch of them the writer may answer whole; not for pulls, which
-    count items)."""
+    KeptRun items for the writer (stretches of instances it may answer
+    from one kept list; a pull enumeration cuts them where a batch ends)."""
     repo = engine.repository
     classname = repo.canonical_classname(ctx.namespace, classname)
     requested = repo.get_class(ctx.namespace, classname)
@@ -86,7 +84,7 @@ def iter_instances(
             cls = repo.get_class(ctx.namespace, subclass) if deep_inheritance else requested
             keepable = provider.enumerate_keepable(ctx, subclass, keep) if kept else None
             if keepable is not None:
-                yield from kept_instances(keepable, subclass, cls, shaping, ctx, shaped, runs)
+                yield from kept_instances(keepable, subclass, cls, shaping, ctx, shaped)
                 continue
             for instance in provider.enumerate_instances(ctx, subclass, keep, pushdown):
                 yield shaped(instance, cls, keep, include_class_origin, ctx, with_host)
@@ -154,7 +152,6 @@ def enumerate_instances(engine: Engine, ctx: OperationContext, p: dict[str, Any]
         property_list=p.get("PropertyList"),
         include_class_origin=bool(p.get("IncludeClassOrigin", False)),
         kept=True,
-        runs=True,
     )
     return IntrinsicResult(value=instances)
 

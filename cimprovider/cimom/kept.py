@@ -1,5 +1,5 @@
 """Enumerations the writer may answer from kept XML: a provider's
-Keepable items become KeptInstance items that carry everything the reply's
+Keepable items become KeptRun items that carry everything the reply's
 bytes depend on (the shape) and build the shaped instance only when the
 writer has nothing kept for them."""
 
@@ -12,7 +12,7 @@ from typing import Any
 from pywbem import CIMClass, CIMInstance
 
 from cimprovider.providers.base import Keepable, KeepableSource, OperationContext
-from cimprovider.wire.messages import KeptInstance, KeptRun
+from cimprovider.wire.messages import KeptRun
 
 Shaper = Callable[[CIMInstance, Any, frozenset[str] | None, bool, OperationContext, bool], CIMInstance]
 
@@ -47,30 +47,14 @@ def kept_instances(
     shaping: Shaping,
     ctx: OperationContext,
     shaped: Shaper,
-    runs: bool = False,
 ) -> Iterator[Any]:
-    """With `runs`, consecutive keepables of one source come as one
-    KeptRun (the writer may answer it whole); else one KeptInstance each
-    (a pull enumeration counts its items)."""
+    """Consecutive keepables of one source come as one KeptRun (the writer
+    may answer it whole; a pull enumeration cuts it into slices), other
+    instances shaped as they are."""
     # The instance's class decides its properties under deep inheritance:
     # it is part of the shape, so keys stay the provider's own.
     shape = (shaping.shape(ctx), subclass)
     args = (cls, shaping.keep, shaping.include_class_origin, ctx, shaping.with_host)
-    if runs:
-        yield from _runs(items, shape, args, shaped)
-        return
-    sources: dict[int, _ShapedSource] = {}
-    for item in items:
-        if type(item) is Keepable:
-            source = sources.get(id(item.source))
-            if source is None:
-                source = sources[id(item.source)] = _ShapedSource(item.source, shaped, args)
-            yield KeptInstance(shape, item.owner, item.key, source)
-        else:
-            yield shaped(item, *args)
-
-
-def _runs(items: Iterable[CIMInstance | Keepable], shape: tuple, args: tuple, shaped: Shaper) -> Iterator[Any]:
     run: KeptRun | None = None
     raw: KeepableSource | None = None
     for item in items:

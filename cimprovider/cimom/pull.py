@@ -12,7 +12,6 @@ the context back at once."""
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import threading
 import time
@@ -27,6 +26,8 @@ from pywbem import (
     CIM_ERR_SERVER_LIMITS_EXCEEDED,
     CIMError,
 )
+
+from cimprovider.wire.messages import KeptRun
 
 DEFAULT_OPERATION_TIMEOUT = 60  # seconds, when the client sends NULL
 MAX_OPERATION_TIMEOUT = 600
@@ -56,22 +57,39 @@ class EnumerationContext:
     done: bool = False
 
     def take(self, count: int) -> list[Any]:
-        batch = self.buffered[:count]
-        del self.buffered[:count]
-        if len(batch) < count and not self.done:
-            more = list(itertools.islice(self.items, count - len(batch)))
-            batch.extend(more)
-            if len(batch) < count:
-                self.done = True
+        """The next `count` instances. A KeptRun stands for many: it is cut
+        where the batch ends, its rest kept for the next pull."""
+        batch: list[Any] = []
+        wanted = count
+        while wanted > 0:
+            item = self._next()
+            if item is _END:
+                break
+            size = _members(item)
+            if size > wanted:
+                item, rest = item.split(wanted)
+                self.buffered.insert(0, rest)
+                size = wanted
+            batch.append(item)
+            wanted -= size
         if not self.buffered and not self.done:
             # Look one ahead so the client learns EndOfSequence with the last
             # batch instead of needing one more, empty, round trip.
-            nxt = next(self.items, _END)
-            if nxt is _END:
-                self.done = True
-            else:
+            nxt = self._next()
+            if nxt is not _END:
                 self.buffered.append(nxt)
         return batch
+
+    def _next(self) -> Any:
+        if self.buffered:
+            return self.buffered.pop(0)
+        while not self.done:
+            item = next(self.items, _END)
+            if item is _END:
+                self.done = True
+            elif _members(item):  # an empty stretch answers nothing
+                return item
+        return _END
 
     @property
     def exhausted(self) -> bool:
@@ -80,7 +98,12 @@ class EnumerationContext:
     def count_remaining(self) -> int:
         self.buffered.extend(self.items)
         self.done = True
-        return len(self.buffered)
+        return sum(map(_members, self.buffered))
+
+
+def _members(item: Any) -> int:
+    """How many instances an item stands for."""
+    return len(item) if type(item) is KeptRun else 1
 
 
 _END = object()

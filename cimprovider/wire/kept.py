@@ -26,7 +26,7 @@ from pywbem import CIMInstance
 from cimprovider.wire import encode, kept_fragments
 from cimprovider.wire.encode import Write, present_qualifiers
 from cimprovider.wire.kept_fragments import Fragments, Pieces
-from cimprovider.wire.messages import KeptInstance, KeptRun
+from cimprovider.wire.messages import KeptInstance
 from cimprovider.wire.reply import ReplyBody
 
 DEFAULT_BUDGET = 64 * 1024 * 1024
@@ -58,11 +58,13 @@ Entry = bytes | Pieces | Holed
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A KeptRun's reply pieces, valid while its members are the same."""
+    """A KeptRun's reply pieces, valid while its members are the same:
+    member i's pieces are pieces[starts[i]:starts[i + 1]]."""
 
     owners: list[Hashable]
     keys: list[Hashable]
     pieces: list[bytes | KeptInstance]  # a KeptInstance: a member with holes
+    starts: list[int]
     size: int
     holed: bool
 
@@ -134,13 +136,15 @@ class KeptXml:
     def runs_token(self) -> int:
         return self._runs_generation
 
-    def put_run(self, shape: Hashable, run: Run, token: int) -> None:
+    def put_run(self, shape: Hashable, run: Run, token: int) -> bool:
+        """Keep `run` for `shape`; False when it is stale already."""
         with self._lock:
             if token != self._runs_generation or shape not in self._shapes:
-                return  # something changed while it was built, or the shape was dropped
+                return False  # something changed while it was built, or the shape was dropped
             if len(self._runs) >= MAX_SHAPES:
                 self._runs.clear()
             self._runs[shape] = run
+            return True
 
     def forget(self, owner: Hashable) -> None:
         """Drop everything kept for `owner`: it changed."""
@@ -219,57 +223,6 @@ def write_kept(
         form(instance, out.write, frozenset(), None)
     else:
         _fill(entry, values, out)
-
-
-def write_run(run: KeptRun, shape: Hashable, store: KeptXml | None, form: FormWriter, out: ReplyBody) -> None:
-    """Write every member of `run`: the store's whole list for `shape` when
-    it was built from the same members, else member by member, keeping the
-    whole list when every member's entry is kept. A member whose entry has
-    holes (values that move without notice) stays a place in the list that
-    is filled afresh from `run.source` on every reply."""
-    if store is None:
-        for item in run.members():
-            write_kept(item, shape, None, None, form, out)
-        return
-    kept = store.run(shape)
-    if kept is not None and kept.owners == run.owners and kept.keys == run.keys:
-        if kept.holed:
-            _replay_holed(kept, run, shape, store, form, out)
-        else:
-            out.extend(kept.pieces, kept.size)  # type: ignore[arg-type]
-        return
-    token = store.runs_token()
-    owners = store.owners(shape)
-    pieces: list[bytes | KeptInstance] | None = []
-    holed = False
-    for item in run.members():
-        write_kept(item, shape, owners, store, form, out)
-        if owners is None:
-            owners = store.owners(shape)
-        if pieces is not None:
-            entry = None if owners is None else owners.get(item.owner, {}).get(item.key)
-            if type(entry) is bytes:
-                pieces.append(entry)
-            elif type(entry) is tuple:  # stored in shared pieces
-                pieces.extend(entry)
-            elif type(entry) is Holed:
-                pieces.append(item)
-                holed = True
-            else:
-                pieces = None  # unkept or vanished: no whole list
-    if pieces is not None:
-        size = sum(len(piece) for piece in pieces if type(piece) is bytes)
-        store.put_run(shape, Run(list(run.owners), list(run.keys), pieces, size, holed), token)
-
-
-def _replay_holed(kept: Run, run: KeptRun, shape: Hashable, store: KeptXml, form: FormWriter, out: ReplyBody) -> None:
-    owners = store.owners(shape)
-    for piece in kept.pieces:
-        if type(piece) is bytes:
-            out.add(piece)
-            continue
-        item = KeptInstance(shape, piece.owner, piece.key, run.source)  # type: ignore[union-attr]
-        write_kept(item, shape, owners, store, form, out)
 
 
 def _encode(instance: CIMInstance, live: frozenset[str], form: FormWriter) -> tuple[Entry | None, dict[str, Any]]:

@@ -110,21 +110,54 @@ class KeptInstance:
     source: InstanceSource
 
 
+class RunState:
+    """What the writer learnt about a KeptRun's members, shared by the
+    slices a pull enumeration cuts from it: the store's whole list found
+    for them (later slices check it by identity, not member by member),
+    and the store's token from before the first slice was written."""
+
+    __slots__ = ("found", "token")
+
+    def __init__(self) -> None:
+        self.found: Any = None
+        self.token: Any = None
+
+
 @dataclass(slots=True)
 class KeptRun:
     """A stretch of one class's enumeration, each member standing for a
     KeptInstance (same `shape`, same `source`): `owners[i]` and `keys[i]`
     name the i-th. The writer may answer the whole stretch from one kept
-    list of pieces while its members are those it was built from."""
+    list of pieces while its members are those it was built from.
+
+    A pull enumeration answers it in slices (`split`): members `start` to
+    `stop` of the same lists, so each slice is written from the same kept
+    list."""
 
     shape: Hashable
     owners: list[Hashable]
     keys: list[Hashable]
     source: InstanceSource
+    start: int = 0
+    stop: int = -1  # -1: up to the last member
+    state: RunState = field(default_factory=RunState)
+
+    @property
+    def end(self) -> int:
+        return len(self.owners) if self.stop < 0 else self.stop
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def split(self, count: int) -> tuple[KeptRun, KeptRun]:
+        """The first `count` members and the rest, as two slices."""
+        cut = self.start + count
+        head = KeptRun(self.shape, self.owners, self.keys, self.source, self.start, cut, self.state)
+        return head, KeptRun(self.shape, self.owners, self.keys, self.source, cut, self.stop, self.state)
 
     def members(self) -> Iterator[KeptInstance]:
-        for owner, key in zip(self.owners, self.keys):
-            yield KeptInstance(self.shape, owner, key, self.source)
+        for index in range(self.start, self.end):
+            yield KeptInstance(self.shape, self.owners[index], self.keys[index], self.source)
 
 
 @dataclass(slots=True)

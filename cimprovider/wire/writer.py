@@ -16,7 +16,8 @@ from pywbem import CIMClass, CIMClassName, CIMError, CIMInstance, CIMInstanceNam
 from cimprovider.wire import encode
 from cimprovider.wire.encode import Write
 from cimprovider.wire.intrinsics import Answer, find_intrinsic
-from cimprovider.wire.kept import FormWriter, KeptXml, write_kept, write_run
+from cimprovider.wire.kept import FormWriter, KeptXml, write_kept
+from cimprovider.wire.kept_runs import write_run
 from cimprovider.wire.messages import ExtrinsicCall, IntrinsicCall, IntrinsicResult, KeptInstance, KeptRun, MethodResult
 from cimprovider.wire.reply import Reply, ReplyBody
 from cimprovider.wire.scalars import escape_attr

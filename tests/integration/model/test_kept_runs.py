@@ -1,12 +1,15 @@
 """A kept enumeration answered whole (one kept list of pieces per class and
 reply shape) is byte for byte what the server builds without keeping, and
 every kind of change drops the whole lists, so the next reply shows it.
+Pull enumerations answer their slices from the same lists, and a change
+between two pulls shows in the next one.
 
 The VMs here are off and have no snapshots: nothing in their instances
 moves by itself, so every kept class is answered from a whole list."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from uuid import UUID
@@ -17,7 +20,7 @@ from cimprovider.backends.protocol import change_power_state
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
-from tests.integration.model.kept_support import Pair, reply, request, server_pair, without_uptime
+from tests.integration.model.kept_support import Pair, pulled, reply, request, server_pair, without_uptime
 
 WHOLE_CLASSES = (
     "Msvm_ComputerSystem",
@@ -137,3 +140,65 @@ def test_a_snapshot_shows_in_the_whole_lists(pair):
     # instance and as the Parent written afresh into the kept settings.
     vm = some_vm(pair, "snapshot")
     check_change(pair, None, lambda: pair.backend.create_snapshot(vm, name="taken"))
+
+
+# --- pull enumerations ------------------------------------------------------
+
+PULL_COUNTS = (1, 2, 3, 100)
+
+
+@pytest.mark.parametrize("classname", WHOLE_CLASSES)
+def test_a_pull_enumeration_keeps_a_whole_list_and_answers_the_same_bytes(pair, classname):
+    for count in PULL_COUNTS:
+        for properties in (None, ["ElementName", "InstanceID"]):
+            built = pulled(pair.built, classname, count, PropertyList=properties)
+            pair.store.forget_all()
+            assert pulled(pair.kept, classname, count, PropertyList=properties) == built, (classname, count)
+            assert pair.store.whole_lists() >= 1, "the pull enumeration kept no whole list"
+            # Now every slice comes from the whole list.
+            assert pulled(pair.kept, classname, count, PropertyList=properties) == built, (classname, count)
+
+
+def test_pulls_and_enumerations_of_one_shape_share_the_whole_list(pair):
+    body = request("OpenEnumerateInstances", ClassName="Msvm_ComputerSystem", MaxObjectCount=10_000)
+    pair.store.forget_all()
+    whole = reply(pair.kept, body)  # one batch: the pull's whole list of its shape
+    assert pair.store.whole_lists() == 1
+    assert pulled(pair.kept, "Msvm_ComputerSystem", 2) == pulled(pair.built, "Msvm_ComputerSystem", 2)
+    assert pair.store.whole_lists() == 1, "the slices kept a list of their own"
+    assert reply(pair.kept, body) == whole
+
+
+def names_in(body: bytes) -> set[bytes]:
+    return set(re.findall(rb'<PROPERTY NAME="ElementName" TYPE="string"><VALUE>([^<]*)</VALUE>', body))
+
+
+def instances_in(pages: list[bytes]) -> list[bytes]:
+    return sorted(re.findall(rb"<VALUE.INSTANCEWITHPATH>.*?</VALUE.INSTANCEWITHPATH>", b"".join(pages), re.S))
+
+
+def test_a_change_between_pulls_shows_in_the_next_pull(pair):
+    """The pull's first slice comes from the whole list; a VM renamed
+    before the next pull shows renamed, and the instances pulled in all are
+    those a server that keeps nothing has once the rename is done."""
+    backend = pair.backend
+    for name in ("later-a", "later-b", "later-c"):
+        some_vm(pair, name)
+    classname = "Msvm_VirtualSystemSettingData"
+    reply(pair.kept, enumeration(classname))
+    pages = [reply(pair.kept, request("OpenEnumerateInstances", ClassName=classname, MaxObjectCount=1))]
+    shown = names_in(pages[0])
+    target = next(vm for vm in backend.list_vms() if vm.settings.name.encode() not in shown)
+    backend.modify_vm(target.id, backend.get_vm(target.id).settings.replace(name="renamed between pulls"))
+    wait_until(lambda: pair.store.kept_for(target.id) == 0, "the renamed VM was not forgotten")
+    while context := context_of(pages[-1]):
+        pages.append(reply(pair.kept, request("PullInstancesWithPath", EnumerationContext=context.decode(), MaxObjectCount=1)))
+    assert any(b"renamed between pulls" in page for page in pages[1:]), "the rename did not show"
+    assert instances_in(pages) == instances_in(pulled(pair.built, classname, 100))
+    assert pair.store.whole_lists() >= 1, "the finished pull kept no new whole list"
+    assert reply(pair.kept, enumeration(classname)) == reply(pair.built, enumeration(classname))
+
+
+def context_of(body: bytes) -> bytes:
+    found = re.search(rb'NAME="EnumerationContext"[^>]*><VALUE>([^<]*)</VALUE>', body)
+    return found.group(1) if found else b""

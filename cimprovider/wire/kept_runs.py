@@ -1,0 +1,109 @@
+"""Whole enumerations answered from one kept list of pieces.
+
+An enumeration of a kept class is a KeptRun: its members (owner, key) in
+order. Once every member's entry is kept, the store also keeps the run's
+whole list of pieces for its shape (the entries' own bytes objects, no
+copy), so the next reply with the same members is one list extension
+rather than a lookup and a write per member. A pull enumeration cuts the
+run into slices (KeptRun.split) and answers each slice from the same
+list: member i's pieces start at Run.starts[i].
+
+Any change forgets every whole list (store.forget); a reply then goes
+member by member, as without whole lists, and keeps a new list once it
+has written the last member. Members whose entries have holes (values
+that move without notice) stay places in the list, filled afresh from
+the current reply's source every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from cimprovider.wire.kept import FormWriter, Holed, KeptXml, Run, write_kept
+from cimprovider.wire.messages import KeptInstance, KeptRun
+from cimprovider.wire.reply import ReplyBody
+
+_NONE: dict = {}
+
+
+def write_run(run: KeptRun, shape: Hashable, store: KeptXml | None, form: FormWriter, out: ReplyBody) -> None:
+    """Write the members of `run` (a whole enumeration or a slice of one):
+    from the store's whole list for `shape` when it was built from the
+    same members, else member by member, keeping a whole list once the
+    last member is written."""
+    if store is None:
+        for item in run.members():
+            write_kept(item, shape, None, None, form, out)
+        return
+    whole = _whole_list(run, shape, store)
+    if whole is not None:
+        _write_slice(whole, run, shape, store, form, out)
+        return
+    owners = store.owners(shape)
+    for item in run.members():
+        write_kept(item, shape, owners, store, form, out)
+        if owners is None:
+            owners = store.owners(shape)
+    if run.end == len(run.owners):
+        _keep_whole_list(run, shape, store)
+
+
+def _whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | None:
+    """The store's whole list for `shape` if it holds `run`'s members."""
+    kept = store.run(shape)
+    if kept is None:
+        return None
+    if kept is run.state.found:  # an earlier slice of this enumeration compared them
+        return kept
+    if kept.owners == run.owners and kept.keys == run.keys:
+        run.state.found = kept
+        return kept
+    return None
+
+
+def _write_slice(whole: Run, run: KeptRun, shape: Hashable, store: KeptXml, form: FormWriter, out: ReplyBody) -> None:
+    first, last = whole.starts[run.start], whole.starts[run.end]
+    if whole.holed:
+        owners = store.owners(shape)
+        for index in range(first, last):
+            piece = whole.pieces[index]
+            if type(piece) is bytes:
+                out.add(piece)
+                continue
+            # A member with holes: its values of now, through this reply's source.
+            item = KeptInstance(shape, piece.owner, piece.key, run.source)  # type: ignore[union-attr]
+            write_kept(item, shape, owners, store, form, out)
+    elif first == 0 and last == len(whole.pieces):
+        out.extend(whole.pieces, whole.size)  # type: ignore[arg-type]
+    else:
+        pieces = whole.pieces[first:last]
+        out.extend(pieces, sum(map(len, pieces)))  # type: ignore[arg-type]
+
+
+def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> None:
+    """Gather every member's kept pieces into one list and keep it; nothing
+    when a member has no entry (it vanished, or the budget is spent)."""
+    token = store.runs_token()  # any forget from here on refuses the list
+    owners = store.owners(shape)
+    if owners is None:
+        return
+    pieces: list[bytes | KeptInstance] = []
+    starts: list[int] = []
+    holed = False
+    for owner, key in zip(run.owners, run.keys):
+        starts.append(len(pieces))
+        entry = owners.get(owner, _NONE).get(key)
+        if type(entry) is bytes:
+            pieces.append(entry)
+        elif type(entry) is tuple:  # stored as shared pieces
+            pieces.extend(entry)
+        elif type(entry) is Holed:
+            pieces.append(KeptInstance(shape, owner, key, run.source))
+            holed = True
+        else:
+            return
+    starts.append(len(pieces))
+    size = sum(len(piece) for piece in pieces if type(piece) is bytes)
+    whole = Run(run.owners, run.keys, pieces, starts, size, holed)
+    if store.put_run(shape, whole, token):
+        run.state.found = whole
