@@ -4,6 +4,7 @@ import pytest
 from pywbem import CIM_ERR_FAILED, CIM_ERR_INVALID_ENUMERATION_CONTEXT, CIM_ERR_SERVER_LIMITS_EXCEEDED, CIMError
 
 from cimprovider.cimom.pull import EnumerationContexts
+from cimprovider.wire.messages import KeptRun
 
 ME, OTHER = "user me", "user other"
 
@@ -146,3 +147,31 @@ def test_a_failed_open_keeps_no_context():
     with pytest.raises(CIMError):
         contexts.open(ME, "ns", "instances", broken(0), 1, None)
     assert len(contexts) == 0
+
+
+def stretch(*names: str) -> KeptRun:
+    return KeptRun("shape", list(names), ["key"] * len(names), source=None)  # type: ignore[arg-type]
+
+
+def members(batch: list) -> list:
+    return [name for item in batch for name in (item.owners[item.start : item.end] if isinstance(item, KeptRun) else [item])]
+
+
+def test_a_stretch_of_kept_instances_is_cut_where_a_batch_ends():
+    contexts = EnumerationContexts()
+    items = iter([stretch("a", "b", "c", "d", "e"), "plain", stretch(), stretch("f", "g")])
+    batch, end, ctx = contexts.open(ME, "ns", "instances", items, 2, None)
+    assert (members(batch), end) == (["a", "b"], False)
+    batch, end, ctx = contexts.pull(ME, "ns", "instances", ctx, 4)
+    assert (members(batch), end) == (["c", "d", "e", "plain"], False)
+    assert contexts.count(ME, "ns", ctx) == 2
+    batch, end, ctx = contexts.pull(ME, "ns", "instances", ctx, 5)
+    assert (members(batch), end, ctx) == (["f", "g"], True, "")
+
+
+def test_slices_of_one_stretch_share_what_the_writer_learnt():
+    contexts = EnumerationContexts()
+    batch, _, ctx = contexts.open(ME, "ns", "instances", iter([stretch("a", "b", "c")]), 1, None)
+    later, _, _ = contexts.pull(ME, "ns", "instances", ctx, 1)
+    assert batch[0].state is later[0].state
+    assert batch[0].owners is later[0].owners
