@@ -11,7 +11,7 @@ from typing import Any
 
 from pywbem import CIMClass, CIMInstance
 
-from cimprovider.providers.base import Keepable, KeepableSource, OperationContext
+from cimprovider.providers.base import Keepable, Keepables, KeepableSource, OperationContext
 from cimprovider.wire.messages import KeptRun
 
 Shaper = Callable[[CIMInstance, Any, frozenset[str] | None, bool, OperationContext, bool], CIMInstance]
@@ -41,7 +41,7 @@ class Shaping:
 
 
 def kept_instances(
-    items: Iterable[CIMInstance | Keepable],
+    items: Iterable[CIMInstance | Keepable | Keepables],
     subclass: str,
     cls: CIMClass,
     shaping: Shaping,
@@ -58,14 +58,19 @@ def kept_instances(
     run: KeptRun | None = None
     raw: KeepableSource | None = None
     for item in items:
-        if type(item) is Keepable:
+        kind = type(item)
+        if kind is Keepable or kind is Keepables:
             if run is None or item.source is not raw:
                 if run is not None:
                     yield run
                 raw = item.source
                 run = KeptRun(shape, [], [], _ShapedSource(item.source, shaped, args))
-            run.owners.append(item.owner)
-            run.keys.append(item.key)
+            if kind is Keepables:
+                run.owners.extend(item.owners)
+                run.keys.extend(item.keys)
+            else:
+                run.owners.append(item.owner)
+                run.keys.append(item.key)
             continue
         if run is not None:
             yield run

@@ -97,6 +97,18 @@ class Keepable:
     source: KeepableSource
 
 
+@dataclass(slots=True)
+class Keepables:
+    """Many Keepable of one source at once, in order: `owners[i]` and
+    `keys[i]` name the i-th. An enumeration of thousands of VMs offers them
+    as two lists built in one go, not an object per VM; the lists are the
+    server's from then on (made afresh for each enumeration)."""
+
+    owners: list[Hashable]
+    keys: list[Hashable]
+    source: KeepableSource
+
+
 def not_supported(what: str, classname: str) -> CIMError:
     return CIMError(CIM_ERR_NOT_SUPPORTED, f"{what} is not supported for class {classname}")
 
@@ -121,10 +133,10 @@ class InstanceProvider:
 
     def enumerate_keepable(
         self, ctx: OperationContext, classname: str, properties: PropertySet
-    ) -> Iterator[CIMInstance | Keepable] | None:
+    ) -> Iterator[CIMInstance | Keepable | Keepables] | None:
         """The same instances as `enumerate_instances` without a pushdown,
-        those the server may keep as `Keepable`s; None when this provider
-        keeps nothing (the default)."""
+        those the server may keep as `Keepable`s (or many at once as
+        `Keepables`); None when this provider keeps nothing (the default)."""
         return None
 
     def enumerate_instance_names(

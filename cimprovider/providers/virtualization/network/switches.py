@@ -11,7 +11,7 @@ from uuid import UUID, uuid5
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.model import SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import identity
@@ -171,11 +171,11 @@ class AllocationsWithSwitchPorts(InstanceProvider):
                 if pushdown is None or pushdown.admits("InstanceID", port.allocation_id):
                     yield self.virt.renderer.instance(identity.EPASD, host_port_allocation_values(self.virt, port), properties)
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable] | None:
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable | Keepables] | None:
         inner = self.inner.enumerate_keepable(ctx, classname, properties)
         return None if inner is None else self._keepable(inner, classname, properties)
 
-    def _keepable(self, inner: Iterator[CIMInstance | Keepable], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+    def _keepable(self, inner: Iterator[CIMInstance | Keepable | Keepables], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable | Keepables]:
         # The switches' own ports change with switch events, which forget
         # everything kept; they are few and built every time.
         yield from inner

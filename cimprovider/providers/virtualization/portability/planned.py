@@ -17,7 +17,7 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NotFoundError
 from cimprovider.backends.planned import PlannedSystem, PlannedSystemBackend
-from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.systems.settings import VSSD, vssd_values
@@ -126,11 +126,11 @@ class SettingsWithPlanned(InstanceProvider):
         for planned in backend.list_planned_systems() if backend is not None else []:
             yield self.virt.renderer.instance(VSSD, planned_settings_values(self.virt, planned), properties)
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable] | None:
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable | Keepables] | None:
         inner = self.inner.enumerate_keepable(ctx, classname, properties)
         return None if inner is None else self._keepable(inner, properties)
 
-    def _keepable(self, inner: Iterator[CIMInstance | Keepable], properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+    def _keepable(self, inner: Iterator[CIMInstance | Keepable | Keepables], properties: PropertySet) -> Iterator[CIMInstance | Keepable | Keepables]:
         yield from inner
         backend = planned_backend(self.virt)
         for planned in backend.list_planned_systems() if backend is not None else []:

@@ -8,14 +8,14 @@ Clients copy the Default, change it and pass it to AddResourceSettings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.kinds import ResourceKind
 from cimprovider.providers.virtualization.keeping import fresh
@@ -154,11 +154,14 @@ class ResourceSettingsProvider(InstanceProvider):
             for kind, role in templates_of_class(classname):
                 yield render(classname, dict(template_values(kind, role)), properties)
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
-        source = _KeptResourceSettings(self.virt, classname, properties)
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepables]:
+        owners: list[Hashable] = []
+        keys: list[Hashable] = []
         for vm in self.virt.vms():
             for setting in fresh(self.virt, vm.id, lambda vm: list(settings_of_class(self.virt, vm, classname))) or ():
-                yield Keepable(vm.id, setting.instance_id, source)
+                owners.append(vm.id)
+                keys.append(setting.instance_id)
+        yield Keepables(owners, keys, _KeptResourceSettings(self.virt, classname, properties))
         for kind, role in templates_of_class(classname):
             yield self.virt.renderer.instance(classname, dict(template_values(kind, role)), properties)
 

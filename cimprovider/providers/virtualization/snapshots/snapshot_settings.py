@@ -18,7 +18,7 @@ from uuid import UUID
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NotFoundError, SnapshotBackend
-from cimprovider.providers.base import InstanceProvider, Keepable, KeepableSource, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, KeepableSource, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
 from cimprovider.providers.virtualization.model import CS, Virtualization
@@ -93,15 +93,17 @@ class SettingsWithSnapshots(InstanceProvider):
             if wanted is None or snapshot.vm_id in wanted or snapshot.id in _pushdown_ids(pushdown):
                 yield self.virt.renderer.instance(VSSD, snapshot_values(self.virt, snapshot), properties)
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable] | None:
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable | Keepables] | None:
         realized = self.realized.enumerate_keepable(ctx, classname, properties)
         return None if realized is None else self._keepable(realized, classname, properties)
 
-    def _keepable(self, realized: Iterator[CIMInstance | Keepable], classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+    def _keepable(
+        self, realized: Iterator[CIMInstance | Keepable | Keepables], classname: str, properties: PropertySet
+    ) -> Iterator[CIMInstance | Keepable | Keepables]:
         backend = snapshots_of(self.virt)
         sources: dict[int, _WithParent] = {}
         for item in realized:
-            if type(item) is Keepable:
+            if type(item) is Keepable or type(item) is Keepables:
                 source = sources.get(id(item.source))
                 if source is None:
                     source = sources[id(item.source)] = _WithParent(self, item.source, backend)

@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from pywbem import CIMInstance, CIMInstanceName
 
-from cimprovider.providers.base import InstanceProvider, Keepable, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
@@ -237,10 +237,9 @@ class SystemSettingsProvider(InstanceProvider):
             if pushdown is None or all(pushdown.admits(name, values[name]) for name in ("InstanceID", "ElementName", "VirtualSystemType")):
                 yield self.virt.renderer.instance(VSSD, values, properties)
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
-        source = _KeptSettings(self.virt, properties)
-        for vm in self.virt.vms():
-            yield Keepable(vm.id, VSSD, source)
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepables]:
+        owners = [vm.id for vm in self.virt.vms()]
+        yield Keepables(owners, [VSSD] * len(owners), _KeptSettings(self.virt, properties))
         for template in SecureBootTemplate:
             yield self.virt.renderer.instance(VSSD, template_values(template), properties)
 

@@ -17,7 +17,7 @@ from pywbem import CIMInstance, CIMInstanceName, Uint64
 from cimprovider.backends.protocol import HealthReporting
 from cimprovider.providers.base import (
     InstanceProvider,
-    Keepable,
+    Keepables,
     MethodProvider,
     MethodReturn,
     OperationContext,
@@ -139,13 +139,12 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
         yield from self.virt.present(self._reachable_vms(pushdown), lambda vm: [self.vm_instance(vm, properties)])
 
-    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepable]:
+    def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepables]:
         # The host's instance follows the backend's health, which no VM
         # event reports: it is built every time.
         yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
-        source = _KeptSystems(self, properties)
-        for vm in self._reachable_vms(None):
-            yield Keepable(vm.id, CS, source)
+        owners = [vm.id for vm in self._reachable_vms(None)]
+        yield Keepables(owners, [CS] * len(owners), _KeptSystems(self, properties))
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):
