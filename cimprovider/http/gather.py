@@ -18,9 +18,13 @@ replies keep the chunked path."""
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import os
 import socket
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 # The ASGI extension (advertised in the scope) and the message carrying the pieces.
 PIECES = "cimprovider.response.pieces"
@@ -61,7 +65,14 @@ def cork(transport: asyncio.BaseTransport, on: bool) -> None:
 class GatherWriter:
     """Writes pieces to the transport's socket through a duplicate of its
     descriptor, so the loop's own registration of the socket is untouched.
-    `stop()` (connection lost) wakes a writer waiting for room."""
+    `stop()` (connection lost) wakes a writer waiting for room.
+
+    A large reply's sendmsg calls run on a small pool of sender threads,
+    each until the socket is full: the kernel's copy of the bytes (most of
+    a large reply's cost) releases the interpreter lock, so copies for
+    several clients proceed on several cores while the loop reads the next
+    requests. A thread never waits for a slow client: when the socket is
+    full it returns, and the loop waits for room as before."""
 
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -87,24 +98,47 @@ class GatherWriter:
                 cork(self.transport, False)
 
     async def _send_all(self, sock: socket.socket, pieces: Sequence[bytes]) -> bool:
-        index, offset = 0, 0
-        while index < len(pieces) and not self.stopped:
-            batch: list[bytes | memoryview] = list(pieces[index : index + IOV_MAX])
-            if offset:
-                batch[0] = memoryview(batch[0])[offset:]
+        position = _Position(pieces)
+        offload = position.total >= OFFLOAD_BYTES
+        while not position.done and not self.stopped:
+            if offload:
+                broken = await self._send_on_thread(sock, position)
+            else:
+                broken = self._send_until_full(sock, position)
+            if broken:
+                return False  # reset or broken pipe: the transport learns of it when it reads
+            if not position.done and not self.stopped:
+                await self._wait_for_room(sock)
+        return not self.stopped
+
+    async def _send_on_thread(self, sock: socket.socket, position: _Position) -> bool:
+        sending = self.loop.run_in_executor(_senders(), self._send_until_full, sock, position)
+        try:
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            # The descriptor is closed when this returns: not while the
+            # thread still writes on it (its number could be reused).
+            self.stopped = True
+            await asyncio.wait([sending])
+            raise
+
+    def _send_until_full(self, sock: socket.socket, position: _Position) -> bool:
+        """sendmsg until every piece is sent or the socket is full; True if
+        the connection broke. Runs on a sender thread for large replies."""
+        while not position.done and not self.stopped:
+            batch = position.batch()
             try:
                 sent = sock.sendmsg(batch)
             except (BlockingIOError, InterruptedError):
-                sent = 0
+                return False
             except OSError:
-                return False  # reset or broken pipe: the transport learns of it when it reads
+                return True
             if self.corked:
                 self.corked = False
-                cork(self.transport, False)  # the head and the first bytes leave now
-            index, offset, full = _advance(pieces, index, offset, sent, len(batch))
-            if index < len(pieces) and not full:
-                await self._wait_for_room(sock)
-        return not self.stopped
+                _uncork(sock)  # the head and the first bytes leave now
+            if not position.advance(sent, batch):
+                return False  # the socket took less than offered: it is full
+        return False
 
     async def _wait_for_room(self, sock: socket.socket) -> None:
         room = self._room = self.loop.create_future()
@@ -116,19 +150,64 @@ class GatherWriter:
             self._room = None
 
 
+# Replies from this size on are sent from a sender thread; below, the hop
+# to a thread costs more than the copy it would move off the loop.
+OFFLOAD_BYTES = 256 * 1024
+SENDERS = max(2, min(4, os.cpu_count() or 1))
+_pool: list[ThreadPoolExecutor] = []
+_pool_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    if not _pool:
+        with _pool_lock:
+            if not _pool:
+                _pool.append(ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="reply-send"))
+    return _pool[0]
+
+
+def _uncork(sock: socket.socket) -> None:
+    if hasattr(socket, "TCP_CORK") and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+        except OSError:
+            pass  # closed meanwhile: nothing is left to let go
+
+
+class _Position:
+    """How far the sending has come, as a byte offset into the pieces; the
+    piece it falls in is found by bisection over the pieces' cumulative
+    ends, so a reply of thousands of pieces costs no walk over them per call."""
+
+    __slots__ = ("pieces", "ends", "total", "offset")
+
+    def __init__(self, pieces: Sequence[bytes]) -> None:
+        self.pieces = pieces
+        self.ends = list(itertools.accumulate(map(len, pieces)))
+        self.total = self.ends[-1] if self.ends else 0
+        self.offset = 0
+
+    @property
+    def done(self) -> bool:
+        return self.offset >= self.total
+
+    def batch(self) -> list[bytes | memoryview]:
+        """The next pieces to offer (up to IOV_MAX), the first cut where the
+        last call stopped."""
+        index = bisect.bisect_right(self.ends, self.offset)
+        batch: list[bytes | memoryview] = list(self.pieces[index : index + IOV_MAX])
+        start = self.ends[index - 1] if index else 0
+        if self.offset > start:
+            batch[0] = memoryview(batch[0])[self.offset - start :]
+        return batch
+
+    def advance(self, sent: int, batch: list[bytes | memoryview]) -> bool:
+        """Count `sent` bytes as gone; True if the whole batch went (the
+        socket may take more at once)."""
+        self.offset += sent
+        return sent >= sum(map(len, batch))
+
+
 def _settle(room: asyncio.Future[None]) -> None:
     if not room.done():
         room.set_result(None)
-
-
-def _advance(pieces: Sequence[bytes], index: int, offset: int, sent: int, count: int) -> tuple[int, int, bool]:
-    """Move (index, offset) on by `sent` bytes; `full` is True when the
-    whole batch of `count` pieces went (the socket may take more at once)."""
-    last = index + count
-    while sent and index < last:
-        left = len(pieces[index]) - offset
-        if sent < left:
-            return index, offset + sent, False
-        sent -= left
-        index, offset = index + 1, 0
-    return index, offset, index == last

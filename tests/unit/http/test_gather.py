@@ -1,5 +1,5 @@
-"""A reply written from its pieces with sendmsg (cimprovider.http.gather)
-arrives byte for byte, in order, over a real socket whose buffer fills many
+"""A reply written from its pieces with sendmsg (cimprovider.http.gather),
+from the loop or from a sender thread, arrives byte for byte, in order, over a real socket whose buffer fills many
 times over (partial sends inside a piece, more pieces than one call takes),
 and a writer waiting for room gives up when the connection is lost."""
 
@@ -9,7 +9,9 @@ import asyncio
 import socket
 import threading
 
-from cimprovider.http.gather import IOV_MAX, GatherWriter, can_gather
+import pytest
+
+from cimprovider.http.gather import IOV_MAX, OFFLOAD_BYTES, GatherWriter, can_gather
 
 SLOW_READ = 4096
 
@@ -32,8 +34,17 @@ def _read_all(sock: socket.socket, into: bytearray) -> None:
         into += chunk
 
 
-def test_every_piece_arrives_in_order_though_the_socket_fills() -> None:
-    pieces = _pieces()
+def _small_pieces() -> list[bytes]:
+    # A reply under OFFLOAD_BYTES, written from the loop itself.
+    sizes = [0, 1, 7, 60, 13] * ((3 * IOV_MAX) // 5 + 1)
+    pieces = [bytes([i % 251]) * size for i, size in enumerate(sizes)]
+    assert sum(map(len, pieces)) < OFFLOAD_BYTES
+    return pieces
+
+
+@pytest.mark.parametrize("make", [_pieces, _small_pieces], ids=["on sender threads", "on the loop"])
+def test_every_piece_arrives_in_order_though_the_socket_fills(make) -> None:
+    pieces = make()
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     received = bytearray()
