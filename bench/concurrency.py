@@ -21,7 +21,14 @@ to back and prints the load average and how idle the machine's CPUs were
 (an idle share near 0 means the server competed for CPU, and its cores
 busy say how much it got).
 
-    python bench/concurrency.py [N] [seconds] [rounds]   (default: 1000 VMs, 10 s, 1 round)
+GetInstance of a VM (each client its own VM) is measured the same way with
+`--get`. `--compare PYTHON` runs a second server, from another checkout's
+interpreter (a venv with that checkout installed), beside this one: each
+round measures both back to back, so the two are compared under the same
+load.
+
+    python bench/concurrency.py [N] [seconds] [rounds] [--get] [--compare PYTHON]
+        (default: 1000 VMs, 10 s, 1 round, EnumerateInstances)
 """
 
 from __future__ import annotations
@@ -39,42 +46,48 @@ from pathlib import Path
 
 import psutil
 
+NAMESPACE = "root/virtualization/v2"
+_NS_XML = '<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="virtualization"/><NAMESPACE NAME="v2"/></LOCALNAMESPACEPATH>'
+ENUMERATE = (
+    '<IMETHODCALL NAME="EnumerateInstances">' + _NS_XML +
+    '<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Msvm_ComputerSystem"/></IPARAMVALUE></IMETHODCALL>'
+)
+GET = (
+    '<IMETHODCALL NAME="GetInstance">' + _NS_XML + '<IPARAMVALUE NAME="InstanceName">'
+    '<INSTANCENAME CLASSNAME="Msvm_ComputerSystem">'
+    '<KEYBINDING NAME="CreationClassName"><KEYVALUE VALUETYPE="string">Msvm_ComputerSystem</KEYVALUE></KEYBINDING>'
+    '<KEYBINDING NAME="Name"><KEYVALUE VALUETYPE="string">{name}</KEYVALUE></KEYBINDING>'
+    "</INSTANCENAME></IPARAMVALUE></IMETHODCALL>"
+)
+STARTUP_DEADLINE = 120.0
+# Run by the server's own interpreter (perhaps another checkout's): defines
+# the VMs and prints their ids.
+POPULATE = """
+import sys
+from pathlib import Path
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.schemas.vm import SystemSettings
 from cimprovider.server import build_application
-
-NAMESPACE = "root/virtualization/v2"
-BODY = (
-    '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
-    '<MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances">'
-    '<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="virtualization"/><NAMESPACE NAME="v2"/>'
-    '</LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Msvm_ComputerSystem"/></IPARAMVALUE>'
-    "</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"
-).encode()
-HEADERS = {
-    "Content-Type": 'application/xml; charset="utf-8"',
-    "CIMOperation": "MethodCall",
-    "CIMMethod": "EnumerateInstances",
-    "CIMObject": "root%2Fvirtualization%2Fv2",
-}
-STARTUP_DEADLINE = 120.0
+found = {}
+config = ServerConfig(data_dir=Path(sys.argv[1]), host_name="benchhost")
+build_application(config, [lambda reg, cat, parts: found.update(parts=parts)])
+backend = found["parts"].registry.instance_provider("root/virtualization/v2", "Msvm_ComputerSystem").virt.backend
+for i in range(int(sys.argv[2])):
+    print(backend.define_vm(SystemSettings(name=f"vm-{i}")).id)
+for close in found["parts"].on_shutdown:
+    close()
+"""
 
 
-def populate(data_dir: Path, n: int) -> None:
+def populate(python: str, data_dir: Path, n: int) -> list[str]:
     """Define the VMs in the data directory the server will then serve."""
-    found = {}
-    config = ServerConfig(data_dir=data_dir, host_name="benchhost")
-    build_application(config, [lambda reg, cat, parts: found.update(parts=parts)])
-    provider = found["parts"].registry.instance_provider(NAMESPACE, "Msvm_ComputerSystem")
-    for i in range(n):
-        provider.virt.backend.define_vm(SystemSettings(name=f"vm-{i}"))  # type: ignore[attr-defined]
-    for close in found["parts"].on_shutdown:
-        close()
+    done = subprocess.run([python, "-c", POPULATE, str(data_dir), str(n)], capture_output=True, text=True, check=True)
+    return done.stdout.split()
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
+def start_server(python: str, data_dir: Path) -> tuple[subprocess.Popen, int]:
     server = subprocess.Popen(
-        [sys.executable, "-c", "from cimprovider.cli.main import main; main()", "serve", "--port", "0",
+        [python, "-c", "from cimprovider.cli.main import main; main()", "serve", "--port", "0",
          "--host", "127.0.0.1", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
@@ -90,13 +103,34 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the server did not start")
 
 
-def client(port: int, seconds: float, expected: int, results: multiprocessing.Queue) -> None:
+@dataclass(frozen=True)
+class Operation:
+    """What each client asks, and how the first reply is checked."""
+
+    name: str
+    body: str  # with {name}: the VM's id, one VM per client
+    marker: bytes
+    expected: int  # how many `marker`s the first reply holds
+
+    def request(self, vm: str) -> bytes:
+        body = (
+            '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
+            f'<MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ>{self.body.format(name=vm)}</SIMPLEREQ></MESSAGE></CIM>'
+        ).encode()
+        head = (
+            'POST /cimom HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/xml; charset="utf-8"\r\n'
+            f"CIMOperation: MethodCall\r\nCIMMethod: {self.name}\r\nCIMObject: root%2Fvirtualization%2Fv2\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+def client(port: int, seconds: float, operation: Operation, vm: str, results: multiprocessing.Queue) -> None:
     """One kept-alive connection; each reply is read into one buffer with
     recv_into, so the client costs little besides the kernel's copy. The
-    first reply is checked whole (every instance there), the rest by their
-    length and end."""
+    first reply is checked whole, the rest by their length and end."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
-    request = _request_bytes()
+    request = operation.request(vm)
     buffer = bytearray(64 * 1024 * 1024)
     view = memoryview(buffer)
     done, length = 0, None
@@ -105,8 +139,8 @@ def client(port: int, seconds: float, expected: int, results: multiprocessing.Qu
         sock.sendall(request)
         reply = _read_reply(sock, view)
         if length is None:
-            if bytes(view[:reply]).count(b"<VALUE.NAMEDINSTANCE>") != expected:
-                raise RuntimeError("the first reply does not hold every instance")
+            if bytes(view[:reply]).count(operation.marker) != operation.expected:
+                raise RuntimeError(f"the first reply does not hold what {operation.name} asked")
             length = reply
         if reply != length or not bytes(view[reply - 16:reply]).rstrip().endswith(b"</CIM>"):
             raise RuntimeError(f"bad reply: {reply} bytes")
@@ -115,9 +149,13 @@ def client(port: int, seconds: float, expected: int, results: multiprocessing.Qu
     results.put((done, usage.ru_utime + usage.ru_stime))
 
 
-def _request_bytes() -> bytes:
-    head = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items())
-    return f"POST /cimom HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY
+def _ack_at_once(sock: socket.socket) -> None:
+    """Acknowledge what arrived at once (Linux drops quick-ACK mode by
+    itself): a server that writes a reply's head and body apart without
+    TCP_NODELAY otherwise waits for the client's delayed ACK (40 ms) under
+    Nagle's rule, and the figure would count that timer, not the server."""
+    if hasattr(socket, "TCP_QUICKACK"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 def _read_reply(sock: socket.socket, view: memoryview) -> int:
@@ -125,6 +163,7 @@ def _read_reply(sock: socket.socket, view: memoryview) -> int:
     got = 0
     while True:
         got += sock.recv_into(view[got:])
+        _ack_at_once(sock)
         end = bytes(view[:got]).find(b"\r\n\r\n") if got < 65536 else bytes(view[:65536]).find(b"\r\n\r\n")
         if end >= 0:
             break
@@ -164,10 +203,13 @@ class Figures:
         )
 
 
-def run(port: int, server_pid: int, clients: int, seconds: float, expected: int) -> Figures:
+def run(port: int, server_pid: int, clients: int, seconds: float, operation: Operation, vms: list[str]) -> Figures:
     """Throughput and CPU with `clients` clients."""
     results: multiprocessing.Queue = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=client, args=(port, seconds, expected, results)) for _ in range(clients)]
+    workers = [
+        multiprocessing.Process(target=client, args=(port, seconds, operation, vms[i % len(vms)], results))
+        for i in range(clients)
+    ]
     server = psutil.Process(server_pid)
     cpu_before, idle_before, started = server.cpu_times(), psutil.cpu_times().idle, time.monotonic()
     for worker in workers:
@@ -187,27 +229,57 @@ def run(port: int, server_pid: int, clients: int, seconds: float, expected: int)
     )
 
 
+@dataclass
+class Served:
+    label: str
+    server: subprocess.Popen
+    port: int
+    vms: list[str]
+
+
+def serve(label: str, python: str, data_dir: Path, n: int) -> Served:
+    data_dir.mkdir()
+    vms = populate(python, data_dir, n)
+    server, port = start_server(python, data_dir)
+    return Served(label, server, port, vms)
+
+
+def measure_round(served: Served, seconds: float, operation: Operation) -> None:
+    prefix = f"{served.label}: " if served.label else ""
+    print(f"  {prefix}load average {os.getloadavg()[0]:.2f}")
+    single = run(served.port, served.server.pid, 1, seconds, operation, served.vms)
+    print(single.line("1 client "), flush=True)
+    eight = run(served.port, served.server.pid, 8, seconds, operation, served.vms)
+    print(eight.line("8 clients"), flush=True)
+    print(f"  8 clients / 1 client: {eight.rate / single.rate:4.2f}x;  8 clients / 23 req/s: {eight.rate / 23:4.2f}x")
+
+
 def main(argv: list[str]) -> None:
-    n = int(argv[0]) if argv else 1000
-    seconds = float(argv[1]) if len(argv) > 1 else 10.0
-    rounds = int(argv[2]) if len(argv) > 2 else 1
+    get = "--get" in argv
+    compare = argv[argv.index("--compare") + 1] if "--compare" in argv else None
+    numbers = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--compare")]
+    n = int(numbers[0]) if numbers else 1000
+    seconds = float(numbers[1]) if len(numbers) > 1 else 10.0
+    rounds = int(numbers[2]) if len(numbers) > 2 else 1
+    operation = (
+        Operation("GetInstance", GET, b"<INSTANCE ", 1) if get
+        else Operation("EnumerateInstances", ENUMERATE, b"<VALUE.NAMEDINSTANCE>", n + 1)
+    )
     with tempfile.TemporaryDirectory() as scratch:
-        data_dir = Path(scratch)
-        populate(data_dir, n)
-        server, port = start_server(data_dir)
+        servers = [serve("this checkout" if compare else "", sys.executable, Path(scratch) / "this", n)]
         try:
-            run(port, server.pid, 1, 2.0, n + 1)  # warm up
-            print(f"N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores")
+            if compare:
+                servers.append(serve(f"{compare}", compare, Path(scratch) / "compared", n))
+            for served in servers:
+                run(served.port, served.server.pid, 1, 2.0, operation, served.vms)  # warm up
+            print(f"{operation.name}, N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores")
             for _ in range(rounds):
-                print(f"  load average {os.getloadavg()[0]:.2f}")
-                single = run(port, server.pid, 1, seconds, n + 1)
-                print(single.line("1 client "), flush=True)
-                eight = run(port, server.pid, 8, seconds, n + 1)
-                print(eight.line("8 clients"), flush=True)
-                print(f"  8 clients / 1 client: {eight.rate / single.rate:4.2f}x;  8 clients / 23 req/s: {eight.rate / 23:4.2f}x")
+                for served in servers:
+                    measure_round(served, seconds, operation)
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            for served in servers:
+                served.server.terminate()
+                served.server.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from pywbem import (
 from pywbem import cimvalue
 
 from cimprovider.cimom.context import Engine
-from cimprovider.cimom.kept import Shaping, kept_instances
+from cimprovider.cimom.kept import Shaping, kept_instance, kept_instances
 from cimprovider.cimom.shaping import property_filter, shape_instance
-from cimprovider.providers.base import OperationContext, Pushdown
-from cimprovider.wire.messages import IntrinsicResult
+from cimprovider.providers.base import OperationContext, Pushdown, instance_not_found
+from cimprovider.wire.messages import IntrinsicResult, KeptInstance
 
 
 def required(params: dict[str, Any], name: str) -> Any:
@@ -162,10 +162,28 @@ def enumerate_instance_names(engine: Engine, ctx: OperationContext, p: dict[str,
 
 def get_instance_op(engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:
     path = instance_path_param(ctx, p, "InstanceName")
-    instance = get_instance(
-        engine, ctx, path, p.get("PropertyList"), bool(p.get("IncludeClassOrigin", False))
-    )
-    return IntrinsicResult(value=instance)
+    property_list, include_class_origin = p.get("PropertyList"), bool(p.get("IncludeClassOrigin", False))
+    if ctx.kept_replies:
+        kept = _kept_instance(engine, ctx, path, property_list, include_class_origin)
+        if kept is not None:
+            return IntrinsicResult(value=kept)
+    return IntrinsicResult(value=get_instance(engine, ctx, path, property_list, include_class_origin))
+
+
+def _kept_instance(
+    engine: Engine, ctx: OperationContext, path: CIMInstanceName, property_list: list[str] | None, include_class_origin: bool
+) -> KeptInstance | None:
+    """The instance as an item the writer may answer from kept XML, when
+    its provider keeps it (a VM); None to build it."""
+    located, classname = engine.locate(ctx, path)
+    provider = engine.instance_provider_for(located, classname)
+    keep = property_filter(property_list)
+    keepable = provider.get_keepable(located, path, keep)
+    if keepable is None:
+        return None
+    cls = engine.repository.get_class(located.namespace, classname)
+    shaping = Shaping(cls, True, keep, include_class_origin, False)
+    return kept_instance(keepable, classname, cls, shaping, located, shaped, lambda: instance_not_found(path))
 
 
 def create_instance(engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:

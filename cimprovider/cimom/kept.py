@@ -12,7 +12,7 @@ from typing import Any
 from pywbem import CIMClass, CIMInstance
 
 from cimprovider.providers.base import Keepable, Keepables, KeepableSource, OperationContext
-from cimprovider.wire.messages import KeptRun
+from cimprovider.wire.messages import KeptInstance, KeptRun
 
 Shaper = Callable[[CIMInstance, Any, frozenset[str] | None, bool, OperationContext, bool], CIMInstance]
 
@@ -80,6 +80,15 @@ def kept_instances(
         yield run
 
 
+def kept_instance(
+    item: Keepable, classname: str, cls: CIMClass, shaping: Shaping, ctx: OperationContext, shaped: Shaper, missing: Callable[[], Exception]
+) -> KeptInstance:
+    """One instance the writer may answer from kept XML (GetInstance); if
+    it vanishes before its reply is built, `missing()` is raised."""
+    args = (cls, shaping.keep, shaping.include_class_origin, ctx, shaping.with_host)
+    return KeptInstance((shaping.shape(ctx), classname), item.owner, item.key, _Required(item.source, shaped, args, missing))
+
+
 class _ShapedSource:
     """A provider's KeepableSource whose instances leave shaped."""
 
@@ -94,3 +103,19 @@ class _ShapedSource:
     def build(self, owner: Hashable, key: Hashable) -> CIMInstance | None:
         instance = self._source.build(owner, key)
         return None if instance is None else self._shaped(instance, *self._args)
+
+
+class _Required(_ShapedSource):
+    """A source of one instance the client named: gone is an error."""
+
+    __slots__ = ("_missing",)
+
+    def __init__(self, source: KeepableSource, shaped: Shaper, args: tuple, missing: Callable[[], Exception]) -> None:
+        super().__init__(source, shaped, args)
+        self._missing = missing
+
+    def build(self, owner: Hashable, key: Hashable) -> CIMInstance | None:
+        instance = super().build(owner, key)
+        if instance is None:
+            raise self._missing()
+        return instance

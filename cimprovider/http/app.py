@@ -41,6 +41,7 @@ Mount = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 METRICS_PATH = "/metrics"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 TRAILER_CHUNK = 64 * 1024
+GATHER_FROM = 64 * 1024  # replies from this size on are gathered from their pieces (gather.py)
 
 
 @dataclass(slots=True)
@@ -297,6 +298,11 @@ class CIMApplication:
             return
         headers.append((b"content-length", str(len(answer.body)).encode()))
         start = {"type": "http.response.start", "status": answer.status, "headers": headers}
+        if isinstance(answer.body, Reply) and len(answer.body) < GATHER_FROM:
+            # A small reply (a GetInstance) is one bytes body: gathering
+            # costs it a duplicate descriptor, corking and several system
+            # calls more than the copy it saves.
+            answer.body = bytes(answer.body)
         if isinstance(answer.body, Reply) and PIECES in scope.get("extensions", {}):
             await send({"type": PIECES, "start": start, "reply": answer.body})
             return

@@ -139,6 +139,12 @@ class InstanceProvider:
         `Keepables`); None when this provider keeps nothing (the default)."""
         return None
 
+    def get_keepable(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> Keepable | None:
+        """The instance `path` names as a Keepable, when the server may keep
+        its reply (raising as `get_instance` does when there is no such
+        instance); None to have it built by `get_instance` (the default)."""
+        return None
+
     def enumerate_instance_names(
         self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstanceName]:

@@ -17,6 +17,7 @@ from pywbem import CIMInstance, CIMInstanceName, Uint64
 from cimprovider.backends.protocol import HealthReporting
 from cimprovider.providers.base import (
     InstanceProvider,
+    Keepable,
     Keepables,
     MethodProvider,
     MethodReturn,
@@ -182,6 +183,18 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             raise instance_not_found(path)
         with self.virt.gone_is_not_found(path):
             return self.vm_instance(vm, properties)
+
+    def get_keepable(self, ctx: OperationContext, path: CIMInstanceName, properties: PropertySet) -> Keepable | None:
+        # A VM's reply is kept as its enumeration's are; the host's follows
+        # the backend's health and is built every time.
+        name = next((v for k, v in path.keybindings.items() if k.lower() == "name"), None)
+        if isinstance(name, str) and name.lower() == self.virt.host_name.lower():
+            return None
+        vm_id = ids.parse_guid(name) if isinstance(name, str) else None
+        vm = self.virt.find_vm(vm_id) if vm_id is not None else None
+        if vm is None:
+            raise instance_not_found(path)
+        return Keepable(vm.id, CS, _KeptSystems(self, properties))
 
     def vm_instance(self, vm: VirtualMachine, properties: PropertySet) -> CIMInstance:
         values = vm_values(self.virt, vm)
