@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from pywbem import CIMInstance
 
 from cimprovider.wire import encode, kept_fragments
 from cimprovider.wire.encode import Write, present_qualifiers
-from cimprovider.wire.kept_fragments import Fragments, Pieces
+from cimprovider.wire.kept_fragments import POINTER_BYTES, Fragments, Pieces
 from cimprovider.wire.messages import KeptInstance
 from cimprovider.wire.reply import ReplyBody
 
 DEFAULT_BUDGET = 64 * 1024 * 1024
+HOLED_BYTES = 200  # a Holed entry's own objects: itself, its tuples, its holes
+RUN_BYTES = 200  # a whole list's own objects besides its arrays
 MAX_SHAPES = 256  # property lists come from clients: bound their variety
 _MAX_OWNERS_REMEMBERED = 200_000
 
@@ -64,7 +67,7 @@ class Run:
     owners: list[Hashable]
     keys: list[Hashable]
     pieces: list[bytes | KeptInstance]  # a KeptInstance: a member with holes
-    starts: list[int]
+    starts: array[int]
     size: int
     holed: bool
 
@@ -101,17 +104,9 @@ class KeptXml:
         return self._epoch, self._changed.get(owner, 0)
 
     def put(self, shape: Hashable, owner: Hashable, key: Hashable, entry: Entry, token: tuple[int, int]) -> None:
-        size = len(entry) if isinstance(entry, bytes) else entry.size
         with self._lock:
             if token != (self._epoch, self._changed.get(owner, 0)):
                 return  # the owner changed while this was built
-            while self.size + size > self.budget:
-                victim = next((other for other in self._shapes if other != shape), None)
-                if victim is None:
-                    break
-                self._drop(victim)
-            if self.size + size > self.budget:
-                return  # this shape alone fills the budget: the rest is built every time
             owners = self._shapes.get(shape)
             if owners is None:
                 if len(self._shapes) >= MAX_SHAPES:
@@ -119,12 +114,27 @@ class KeptXml:
                 owners = self._shapes[shape] = {}
                 self._shape_sizes[shape] = 0
                 self._fragments[shape] = Fragments()
+            fragments = self._fragments[shape]
+            learnt = fragments.learnt
+            stored = _compacted(entry, fragments)
+            # What the shape learnt from the entry is counted with it.
+            size = _held(stored, fragments) + fragments.learnt - learnt
+            while self.size + size > self.budget:
+                victim = next((other for other in self._shapes if other != shape), None)
+                if victim is None:
+                    break
+                self._drop(victim)
+            if self.size + size > self.budget:
+                fragments.unlearn()
+                return  # this shape alone fills the budget: the rest is built every time
             kept = owners.setdefault(owner, {})
             previous = kept.get(key)
-            grown = size - (0 if previous is None else _size(previous))
-            kept[key] = _compacted(entry, self._fragments[shape])
-            self.size += grown
-            self._shape_sizes[shape] += grown
+            kept[key] = stored
+            self._grow(shape, size - (0 if previous is None else _held(previous, fragments)))
+
+    def _grow(self, shape: Hashable, grown: int) -> None:
+        self.size += grown
+        self._shape_sizes[shape] += grown
 
     def run(self, shape: Hashable) -> Run | None:
         return self._runs.get(shape)
@@ -142,8 +152,15 @@ class KeptXml:
             if token != self._runs_generation or shape not in self._shapes:
                 return False  # something changed while it was built, or the shape was dropped
             if len(self._runs) >= MAX_SHAPES:
-                self._runs.clear()
+                self._clear_runs()
+            previous = self._runs.pop(shape, None)
+            if previous is not None:
+                self.size -= _run_held(previous)
+            size = _run_held(run)
+            if self.size + size > self.budget:
+                return False  # the budget is for entries first: they are answered one by one
             self._runs[shape] = run
+            self.size += size
             return True
 
     def forget(self, owner: Hashable) -> None:
@@ -157,9 +174,8 @@ class KeptXml:
             for shape, owners in self._shapes.items():
                 dropped = owners.pop(owner, None)
                 if dropped:
-                    freed = sum(map(_size, dropped.values()))
-                    self.size -= freed
-                    self._shape_sizes[shape] -= freed
+                    fragments = self._fragments[shape]
+                    self._grow(shape, -sum(_held(stored, fragments) for stored in dropped.values()))
 
     def forget_all(self) -> None:
         """Drop everything: a change no single owner stands for."""
@@ -172,6 +188,10 @@ class KeptXml:
 
     def _drop_runs(self) -> None:
         self._runs_generation += 1
+        self._clear_runs()
+
+    def _clear_runs(self) -> None:
+        self.size -= sum(map(_run_held, self._runs.values()))
         self._runs = {}
 
     def _forget_all_locked(self) -> None:
@@ -184,14 +204,24 @@ class KeptXml:
         self.size = 0
 
     def _drop(self, shape: Hashable) -> None:
-        self._runs.pop(shape, None)
+        run = self._runs.pop(shape, None)
+        if run is not None:
+            self.size -= _run_held(run)
         del self._shapes[shape]
         del self._fragments[shape]
         self.size -= self._shape_sizes.pop(shape)
 
 
-def _size(entry: Entry) -> int:
-    return entry.size if type(entry) is Holed else kept_fragments.size(entry)
+def _run_held(run: Run) -> int:
+    """A whole list's memory: its pointers to the entries' pieces."""
+    return RUN_BYTES + POINTER_BYTES * len(run.pieces) + run.starts.itemsize * len(run.starts)
+
+
+def _held(stored: Entry, fragments: Fragments) -> int:
+    """The memory a stored entry takes beyond what its shape shares."""
+    if type(stored) is not Holed:
+        return fragments.held(stored)
+    return HOLED_BYTES + sum(fragments.held(segment) for segment in stored.segments)
 
 
 def _compacted(entry: Entry, fragments: Fragments) -> Entry:

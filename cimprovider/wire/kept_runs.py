@@ -17,6 +17,7 @@ the current reply's source every time.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable
 
 from cimprovider.wire.kept import FormWriter, Holed, KeptXml, Run, write_kept
@@ -88,7 +89,7 @@ def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> None:
     if owners is None:
         return
     pieces: list[bytes | KeptInstance] = []
-    starts: list[int] = []
+    starts = array("q")
     holed = False
     for owner, key in zip(run.owners, run.keys):
         starts.append(len(pieces))

@@ -1,11 +1,12 @@
 """The kept-XML store: what a change forgets, what a race may not put
-back, and the byte budget."""
+back, and the memory budget."""
 
 from __future__ import annotations
 
 from pywbem import CIMInstance, CIMInstanceName, CIMProperty, Uint64
 
 from cimprovider.wire import IntrinsicCall, IntrinsicResult, KeptInstance, KeptXml, write_intrinsic_reply
+from cimprovider.wire.kept_fragments import OBJECT_BYTES
 
 
 def test_forgetting_an_owner_drops_its_entries_in_every_shape_and_no_other():
@@ -37,12 +38,29 @@ def test_forgetting_everything_refuses_what_was_built_before():
 
 
 def test_over_the_budget_the_least_recently_used_shape_goes():
-    store = KeptXml(budget=100)
-    store.put("old", "a", 1, b"x" * 60, store.token("a"))
-    store.put("new", "a", 1, b"y" * 60, store.token("a"))
-    assert store.owners("old") is None and store.owners("new") is not None and store.size == 60
-    store.put("new", "b", 1, b"z" * 60, store.token("b"))  # one shape alone past the budget: not kept
-    assert store.kept_for("b") == 0 and store.size == 60
+    # An entry of one piece is what its shape learns: 120 bytes and a bytes object's own.
+    held = 120 + OBJECT_BYTES
+    store = KeptXml(budget=held + 50)
+    store.put("old", "a", 1, b"x" * 120, store.token("a"))
+    assert store.size == held
+    store.put("new", "a", 1, b"y" * 120, store.token("a"))
+    assert store.owners("old") is None and store.owners("new") is not None and store.size == held
+    store.put("new", "b", 1, b"z" * 120, store.token("b"))  # one shape alone past the budget: not kept
+    assert store.kept_for("b") == 0 and store.size == held
+
+
+def test_the_budget_counts_what_entries_hold_not_their_reply_bytes():
+    # Entries that differ in one value: the rest is held once for the shape.
+    entries = [f'<PROPERTY NAME="Caption"><VALUE>{"common " * 50}</VALUE></PROPERTY><PROPERTY NAME="Name"><VALUE>vm-{i:04}</VALUE></PROPERTY>'.encode() for i in range(1000)]
+    store = KeptXml(budget=sum(map(len, entries)) // 4)
+    for i, entry in enumerate(entries):
+        store.put("shape", i, 1, entry, store.token(i))
+    assert sum(store.kept_for(i) for i in range(1000)) == 1000, "the entries did not fit in a quarter of their reply bytes"
+    assert 0 < store.size <= store.budget
+    for i in range(1000):
+        store.forget(i)
+    fragments = store._fragments["shape"]
+    assert store.size == fragments.learnt, "forgetting every entry left memory counted"
 
 
 def _running_vm(uptime: int) -> CIMInstance:
