@@ -9,10 +9,11 @@ run into slices (KeptRun.split) and answers each slice from the same
 list: member i's pieces start at Run.starts[i].
 
 Any change forgets every whole list (store.forget); a reply then goes
-member by member, as without whole lists, and keeps a new list once it
-has written the last member. Members whose entries have holes (values
-that move without notice) stay places in the list, filled afresh from
-the current reply's source every time.
+member by member, as without whole lists, keeping their entries, and the
+next reply that finds every entry kept keeps a new list before it writes.
+Members whose entries have holes (values that move without notice) stay
+places in the list, filled afresh from the current reply's source every
+time.
 """
 
 from __future__ import annotations
@@ -29,14 +30,19 @@ _NONE: dict = {}
 
 def write_run(run: KeptRun, shape: Hashable, store: KeptXml | None, form: FormWriter, out: ReplyBody) -> None:
     """Write the members of `run` (a whole enumeration or a slice of one):
-    from the store's whole list for `shape` when it was built from the
-    same members, else member by member, keeping a whole list once the
-    last member is written."""
+    from the store's whole list for `shape` when it holds the same members
+    (kept first, at the enumeration's start, if every member's entry is
+    kept), else member by member."""
     if store is None:
         for item in run.members():
             write_kept(item, shape, None, None, form, out)
         return
     whole = _whole_list(run, shape, store)
+    if whole is None and run.start == 0:
+        # Made before anything of the reply: the list, long-lived, is not
+        # placed among the reply's short-lived objects, where it would keep
+        # the heap from shrinking once they are freed.
+        whole = _keep_whole_list(run, shape, store)
     if whole is not None:
         _write_slice(whole, run, shape, store, form, out)
         return
@@ -45,8 +51,6 @@ def write_run(run: KeptRun, shape: Hashable, store: KeptXml | None, form: FormWr
         write_kept(item, shape, owners, store, form, out)
         if owners is None:
             owners = store.owners(shape)
-    if run.end == len(run.owners):
-        _keep_whole_list(run, shape, store)
 
 
 def _whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | None:
@@ -81,13 +85,13 @@ def _write_slice(whole: Run, run: KeptRun, shape: Hashable, store: KeptXml, form
         out.extend(pieces, sum(map(len, pieces)))  # type: ignore[arg-type]
 
 
-def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> None:
-    """Gather every member's kept pieces into one list and keep it; nothing
-    when a member has no entry (it vanished, or the budget is spent)."""
+def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | None:
+    """Gather every member's kept pieces into one list and keep it; None
+    when a member has no entry (not kept yet, gone, or over the budget)."""
     token = store.runs_token()  # any forget from here on refuses the list
     owners = store.owners(shape)
     if owners is None:
-        return
+        return None
     pieces: list[bytes | KeptInstance] = []
     starts = array("q")
     holed = False
@@ -102,9 +106,11 @@ def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> None:
             pieces.append(KeptInstance(shape, owner, key, run.source))
             holed = True
         else:
-            return
+            return None
     starts.append(len(pieces))
     size = sum(len(piece) for piece in pieces if type(piece) is bytes)
     whole = Run(run.owners, run.keys, pieces, starts, size, holed)
-    if store.put_run(shape, whole, token):
-        run.state.found = whole
+    if not store.put_run(shape, whole, token):
+        return None
+    run.state.found = whole
+    return whole

@@ -54,12 +54,14 @@ def enumeration(classname: str, **flags) -> bytes:
 
 def answered_whole(pair: Pair, body: bytes) -> bytes:
     """The kept server's reply from its whole list: the first reply keeps
-    the list (checked), the second is answered from it."""
+    every entry, the second keeps the whole list (checked) and is answered
+    from it, as is the third."""
     pair.store.forget_all()
     first = reply(pair.kept, body)
+    second = reply(pair.kept, body)
     assert pair.store.whole_lists() >= 1, "the enumeration kept no whole list"
     again = reply(pair.kept, body)
-    assert again == first
+    assert first == second == again
     return again
 
 
@@ -85,8 +87,9 @@ def check_change(pair: Pair, vm: UUID | None, change: Callable[[], object]) -> N
     before = {}
     for classname in WHOLE_CLASSES:
         before[classname] = answered_whole(pair, enumeration(classname))
-    for classname in WHOLE_CLASSES:  # keep every class's list at once
-        reply(pair.kept, enumeration(classname))
+    for _ in range(2):  # keep every class's entries, then its whole list, at once
+        for classname in WHOLE_CLASSES:
+            reply(pair.kept, enumeration(classname))
     assert pair.store.whole_lists() >= len(WHOLE_CLASSES)
     change()
     if vm is not None:
@@ -154,15 +157,19 @@ def test_a_pull_enumeration_keeps_a_whole_list_and_answers_the_same_bytes(pair, 
             built = pulled(pair.built, classname, count, PropertyList=properties)
             pair.store.forget_all()
             assert pulled(pair.kept, classname, count, PropertyList=properties) == built, (classname, count)
+            assert pair.store.whole_lists() == 0
+            # The next pull finds every entry kept: it keeps the whole list
+            # at its start, and every slice comes from it.
+            assert pulled(pair.kept, classname, count, PropertyList=properties) == built, (classname, count)
             assert pair.store.whole_lists() >= 1, "the pull enumeration kept no whole list"
-            # Now every slice comes from the whole list.
             assert pulled(pair.kept, classname, count, PropertyList=properties) == built, (classname, count)
 
 
 def test_pulls_and_enumerations_of_one_shape_share_the_whole_list(pair):
     body = request("OpenEnumerateInstances", ClassName="Msvm_ComputerSystem", MaxObjectCount=10_000)
     pair.store.forget_all()
-    whole = reply(pair.kept, body)  # one batch: the pull's whole list of its shape
+    whole = reply(pair.kept, body)  # one batch: keeps every entry
+    assert reply(pair.kept, body) == whole  # and the whole list of its shape
     assert pair.store.whole_lists() == 1
     assert pulled(pair.kept, "Msvm_ComputerSystem", 2) == pulled(pair.built, "Msvm_ComputerSystem", 2)
     assert pair.store.whole_lists() == 1, "the slices kept a list of their own"
@@ -195,7 +202,11 @@ def test_a_change_between_pulls_shows_in_the_next_pull(pair):
         pages.append(reply(pair.kept, request("PullInstancesWithPath", EnumerationContext=context.decode(), MaxObjectCount=1)))
     assert any(b"renamed between pulls" in page for page in pages[1:]), "the rename did not show"
     assert instances_in(pages) == instances_in(pulled(pair.built, classname, 100))
-    assert pair.store.whole_lists() >= 1, "the finished pull kept no new whole list"
+    # The next enumeration keeps the renamed VM's entry again, and the one
+    # after it finds every entry kept and keeps a new whole list.
+    for _ in range(2):
+        assert reply(pair.kept, enumeration(classname)) == reply(pair.built, enumeration(classname))
+    assert pair.store.whole_lists() >= 1, "no new whole list was kept"
     assert reply(pair.kept, enumeration(classname)) == reply(pair.built, enumeration(classname))
 
 
