@@ -153,7 +153,7 @@ def measure(n: int, classes: tuple[str, ...] = CLASSES) -> None:
         kept = getattr(app, "kept", None)
         print(
             f"  after 10 more enumerations of {CLASSES[0]}: RSS {rss_bytes() / 2**20:6.1f} MiB"
-            + (f", kept reply XML {kept.size / 2**20:5.1f} MiB (budget {kept.budget / 2**20:.0f} MiB)" if kept else ""),
+            + (f", kept replies hold {kept.size / 2**20:5.1f} MiB (budget {kept.budget / 2**20:.0f} MiB of memory)" if kept else ""),
             flush=True,
         )
         for close in found["parts"].on_shutdown:
