@@ -68,6 +68,7 @@ class Run:
     keys: list[Hashable]
     pieces: list[bytes | KeptInstance]  # a KeptInstance: a member with holes
     starts: array[int]
+    offsets: array[int]  # bytes before member i (without holes: a slice's size is a difference)
     size: int
     holed: bool
 
@@ -214,7 +215,7 @@ class KeptXml:
 
 def _run_held(run: Run) -> int:
     """A whole list's memory: its pointers to the entries' pieces."""
-    return RUN_BYTES + POINTER_BYTES * len(run.pieces) + run.starts.itemsize * len(run.starts)
+    return RUN_BYTES + POINTER_BYTES * len(run.pieces) + run.starts.itemsize * (len(run.starts) + len(run.offsets))
 
 
 def _held(stored: Entry, fragments: Fragments) -> int:

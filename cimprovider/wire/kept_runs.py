@@ -81,8 +81,7 @@ def _write_slice(whole: Run, run: KeptRun, shape: Hashable, store: KeptXml, form
     elif first == 0 and last == len(whole.pieces):
         out.extend(whole.pieces, whole.size)  # type: ignore[arg-type]
     else:
-        pieces = whole.pieces[first:last]
-        out.extend(pieces, sum(map(len, pieces)))  # type: ignore[arg-type]
+        out.extend(whole.pieces[first:last], whole.offsets[run.end] - whole.offsets[run.start])  # type: ignore[arg-type]
 
 
 def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | None:
@@ -93,23 +92,27 @@ def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | Non
     if owners is None:
         return None
     pieces: list[bytes | KeptInstance] = []
-    starts = array("q")
+    starts, offsets = array("q"), array("q")
     holed = False
+    size = 0
     for owner, key in zip(run.owners, run.keys):
         starts.append(len(pieces))
+        offsets.append(size)
         entry = owners.get(owner, _NONE).get(key)
         if type(entry) is bytes:
             pieces.append(entry)
+            size += len(entry)
         elif type(entry) is tuple:  # stored as shared pieces
             pieces.extend(entry)
+            size += sum(map(len, entry))
         elif type(entry) is Holed:
             pieces.append(KeptInstance(shape, owner, key, run.source))
             holed = True
         else:
             return None
     starts.append(len(pieces))
-    size = sum(len(piece) for piece in pieces if type(piece) is bytes)
-    whole = Run(run.owners, run.keys, pieces, starts, size, holed)
+    offsets.append(size)
+    whole = Run(run.owners, run.keys, pieces, starts, offsets, size, holed)
     if not store.put_run(shape, whole, token):
         return None
     run.state.found = whole
