@@ -52,11 +52,15 @@ class FileSlot(SchemaModel):
 class MigratingDisk(SchemaModel):
     """A disk the hypervisor itself copies (libvirt's non-shared storage
     migration): where it lands, its format and virtual size, so the
-    destination can make the empty image it is copied into."""
+    destination can make the image it is copied into."""
 
     path: str = Field(min_length=1, max_length=4096)
     format: str = Field(pattern=r"^(qcow2|raw)$")
     virtual_size: int = Field(gt=0)
+    # The internal snapshots inside the qcow2: then the file itself travels
+    # first (an upload of the offer's files, at this path) and the
+    # hypervisor copies the disk into it instead of into an empty image.
+    snapshots: tuple[str, ...] = ()
 
 
 class MigrationOffer(SchemaModel):

@@ -265,7 +265,13 @@ class HypervisorMigration(Protocol):
     def migrate_to(self, vm_id: UUID, uri: str, placements: dict[str, str], progress: Callable[[int], None]) -> None:
         """Move the VM, live if it runs, to the hypervisor at `uri`, its
         disks copied to where `placements` puts them (else their own
-        paths); on failure the VM stays here as it was."""
+        paths); on failure the VM stays here as it was, snapshots too."""
+        ...
+
+    def adopt_snapshots(self, record: MigratingVm) -> None:
+        """On the destination, once the VM arrived: its snapshots as
+        `record` describes them, paths placed (their data came inside the
+        disks)."""
         ...
 
 

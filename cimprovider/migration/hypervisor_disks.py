@@ -2,7 +2,9 @@
 copies each disk into an image that must exist, of the same format and
 virtual size): the disks' places are checked like uploaded files' (inside
 this host's storage roots, not already there) and their empty images are
-made with qemu-img before the source's hypervisor starts."""
+made with qemu-img before the source's hypervisor starts. A disk holding
+internal snapshots is not made: its file is uploaded, the one file of the
+offer at its path (see snapshot_images)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,15 @@ QEMU_IMG_SECONDS = 60
 
 def disk_reasons(offer: MigrationOffer, roots: StorageRoots) -> list[str]:
     found: list[str] = []
+    if not offer.disks:
+        return found  # the VM travels as uploaded files
+    uploaded = {slot.path for slot in offer.files}
+    carried = {disk.path for disk in offer.disks if disk.snapshots}
+    for path in sorted(uploaded ^ carried):
+        found.append(f"{path}: a file is uploaded with a running VM only for a disk that holds snapshots")
     for disk in offer.disks:
+        if disk.snapshots:
+            continue  # checked as an uploaded file
         try:
             target = roots.confine(disk.path, "disk path")
         except PathOutsideStorageError as error:
@@ -32,6 +42,8 @@ def disk_reasons(offer: MigrationOffer, roots: StorageRoots) -> list[str]:
 def make_empty_disks(offer: MigrationOffer, roots: StorageRoots) -> None:
     """OSError naming the disk when one cannot be made."""
     for disk in offer.disks:
+        if disk.snapshots:
+            continue  # uploaded
         target = roots.confine(disk.path, "disk path")
         target.parent.mkdir(parents=True, exist_ok=True)
         made = subprocess.run(

@@ -5,7 +5,10 @@ there), then accepted with a one-time token; files arrive through the
 upload channel, each written beside its place as `<name>.migrating`,
 checked against its size and SHA-256 and only then renamed into place;
 the commit re-parents differencing disks and adopts the VM in one
-backend step. Until then nothing is the host's: an abort, a restart, or
+backend step. A running VM the hypervisor moves may bring its disks that
+hold snapshots as files first: each is prepared for the hypervisor's copy
+as it arrives (snapshot_images), and its snapshots are redefined once the
+VM is here. Until then nothing is the host's: an abort, a restart, or
 a source silent for longer than the expiry (it died mid-way) removes
 every file the offer brought."""
 
@@ -26,6 +29,8 @@ from cimprovider.backends import HypervisorMigration, MigrationBackend, Snapshot
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disks
+from cimprovider.migration.arrived_parents import ArrivedFileRefused, check_named_files, set_parent
+from cimprovider.migration.snapshot_images import ArrivedImageRefused, prepare_arrived_image
 from cimprovider.migration.store import Incoming, MigrationStore
 from cimprovider.schemas.migration import FileSlot, MigrationOffer
 from cimprovider.schemas.power import PowerState
@@ -147,6 +152,8 @@ class IncomingMigrations:
             except PathOutsideStorageError as error:
                 found.append(f"{error}")
                 continue
+            if slot.parent is not None and slot.parent not in {s.path for s in offer.files}:
+                found.append(f"{slot.path}: its parent {slot.parent} is not among the files offered")
             if slot.path in claimed:
                 found.append(f"{slot.path}: another migration to the destination host writes this file")
             elif target.exists() and not offer.allow_overwrite:
@@ -197,6 +204,7 @@ class IncomingMigrations:
                                              "and its files with it")
                 if complete:
                     upload.finish()
+                    self._prepare_disk(token, upload)
                     self.store.mark_received(token, index)
                 else:
                     upload.discard()
@@ -204,6 +212,21 @@ class IncomingMigrations:
             with self._lock:
                 self._uploading.discard((token, index))
             self.touch(token)
+
+    def _prepare_disk(self, token: str, upload: Upload) -> None:
+        """A disk with snapshots, arrived for the hypervisor's copy: emptied
+        and checked; any other file: a qcow2 names no file but its offered
+        parent. Else it is removed with the reason."""
+        offer = MigrationOffer.model_validate_json(self._record(token).offer)
+        disk = next((d for d in offer.disks if d.path == upload.slot.path), None)
+        try:
+            if disk is not None:
+                prepare_arrived_image(upload.target, disk)
+            else:
+                check_named_files(upload.target, upload.slot)
+        except (ArrivedImageRefused, ArrivedFileRefused) as refused:
+            self.roots.remove(upload.target, "disk path")
+            raise UploadRefused(422, str(refused)) from None
 
     def touch(self, token: str) -> None:
         self._touched[token] = time.monotonic()
@@ -244,7 +267,7 @@ class IncomingMigrations:
             raise MigrationRefused([f"files not received: {', '.join(missing)}"])
         for slot in offer.files:
             if slot.parent is not None:
-                self.images.set_parent(Path(slot.path), Path(slot.parent), ignore_id_mismatch=False)
+                set_parent(self.images, Path(slot.path), Path(slot.parent))
         self.backend.adopt_vm(offer.record)
         self.store.drop_incoming(token)
         self._touched.pop(token, None)
@@ -266,6 +289,11 @@ class IncomingMigrations:
         hypervisor has it, persisted."""
         if record.vm_id not in self._owned():
             raise MigrationRefused([f"the virtual machine {record.vm_id} has not arrived on the destination's hypervisor"])
+        if offer.record.snapshot_definitions:
+            try:
+                self.backend.adopt_snapshots(offer.record)  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - the VM is here and runs; its snapshots' data is inside its disks
+                log.exception("VM %s arrived but its snapshots could not be redefined", record.vm_id)
         self.store.drop_incoming(record.token)
         self._touched.pop(record.token, None)
         log.info("VM %s arrived from %s through the hypervisor", record.vm_id, offer.source_host)
@@ -278,9 +306,11 @@ class IncomingMigrations:
         if offer.disks:
             # Once the hypervisor has the VM the disks are its; else the
             # empty images made for it go.
+            for slot in offer.files:
+                self.roots.remove(partial_path(slot.path), "disk path")
             if record.vm_id not in self._owned():
                 for disk in offer.disks:
-                    Path(disk.path).unlink(missing_ok=True)
+                    self.roots.remove(disk.path, "disk path")
             return
         for index, slot in enumerate(offer.files):
             self.roots.remove(partial_path(slot.path), "disk path")

@@ -1,5 +1,6 @@
 """The source's offer: every file the VM and its snapshots read (disks,
-their parents, snapshot disks, ISOs), each placed on the destination —
+their parents — a differencing VHD's, a qcow2's backing file —, snapshot
+disks, ISOs), each placed on the destination —
 where NewResourceSettingData puts it, beside its placed child (a
 snapshot's or a parent's disk goes with the VM's disk it belongs to), or
 at its own path — with its size and SHA-256; and the VM record with its
@@ -10,7 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cimprovider.backends.images import ImageService
+from cimprovider.backends.images import ImageError, ImageService, PathOutsideStorageError
+from cimprovider.backends.images.qcow2_header import MAGIC as QCOW2_MAGIC, read_qcow2_header
 from cimprovider.schemas.migration import FileSlot, MigratingVm, MigrationOffer
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -52,6 +54,8 @@ def _chain(path: str, images: ImageService) -> list[str]:
 
 
 def parent_of(path: str, images: ImageService) -> str | None:
+    if _is_qcow2(path):
+        return _backing_file(path, images)
     if not path.lower().endswith((".vhd", ".avhd")):
         return None
     try:
@@ -59,6 +63,32 @@ def parent_of(path: str, images: ImageService) -> str | None:
     except Exception as error:  # noqa: BLE001 - a broken chain is the offer's failure
         raise OfferError(f"{path}: {error}") from None
     return str(settings.parent_path) if settings.parent_path is not None else None
+
+
+def _is_qcow2(path: str) -> bool:
+    try:
+        with open(path, "rb") as image:
+            return image.read(4) == QCOW2_MAGIC
+    except OSError:
+        return False
+
+
+def _backing_file(path: str, images: ImageService) -> str | None:
+    """A qcow2's backing file (relative to the image's folder when the
+    header names it so), confined to the storage roots before it is read."""
+    try:
+        header = read_qcow2_header(Path(path))
+    except (ImageError, OSError) as error:
+        raise OfferError(f"{path}: {error}") from None
+    if header.data_file is not None:
+        raise OfferError(f"{path}: the image keeps its data in another file ({header.data_file}), which does not move")
+    if header.backing_file is None:
+        return None
+    backing = Path(path).parent / header.backing_file
+    try:
+        return str(images.roots.confine(backing, "backing file"))
+    except PathOutsideStorageError as error:
+        raise OfferError(f"{path}'s backing file: {error}") from None
 
 
 class Placement:
@@ -126,11 +156,20 @@ def build_offer(
     place = Placement(placements)
     place_saved_state(record, place)
     files = source_files(record, images)
+    parents = {path: parent_of(path, images) for path in files}
+    for path in reversed(files):  # children first: a parent lands beside its placed child
+        parent = parents[path]
+        if parent is not None and place(parent) == parent and place(path) != path:
+            place.placements[str(Path(parent))] = str(Path(place(path)).parent / Path(parent).name)
     slots: list[FileSlot] = []
     for path in files:
-        parent = parent_of(path, images)
+        parent = parents[path]
         slots.append(FileSlot(path=place(path), size=Path(path).stat().st_size, sha256=sha256_of(path),
                               parent=place(parent) if parent is not None else None))
+    clashing = [slot.path for i, slot in enumerate(slots) if slot.path in {s.path for s in slots[:i]}]
+    if clashing:
+        raise OfferError(f"{clashing[0]}: two of the VM's files would land at this one path on the destination host; "
+                         "place its disks in folders of their own")
     offer = MigrationOffer(source_host=source_host, backend=backend, record=placed_record(record, place),
                            files=tuple(slots), allow_overwrite=allow_overwrite)
     return offer, files

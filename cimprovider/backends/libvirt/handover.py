@@ -93,7 +93,7 @@ class LibvirtHandover:
     def _make_arriving(self: "LibvirtBackend", record: MigratingVm, xml: str) -> None:
         domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {record.vm.id}")
         try:
-            self._redefine_snapshots(domain, record)
+            self._redefine_snapshots(domain, record.snapshot_definitions, record.current_snapshot, record.placed_paths)
             if record.saved_state is not None:
                 self._restore_saved(domain, record.saved_state, record.placed_paths)
         except Exception:
@@ -103,13 +103,15 @@ class LibvirtHandover:
         if record.saved_state is not None:
             Path(record.saved_state).unlink(missing_ok=True)
 
-    def _redefine_snapshots(self: "LibvirtBackend", domain: libvirt.virDomain, record: MigratingVm) -> None:
-        """The snapshots' metadata, their disk paths placed; their data came inside the disks."""
-        for xml in record.snapshot_definitions:
-            placed = with_disks_placed(xml, record.placed_paths)
+    def _redefine_snapshots(self: "LibvirtBackend", domain: libvirt.virDomain, definitions: tuple[str, ...],
+                            current: str | None, placed_paths: dict[str, str]) -> None:
+        """The snapshots' metadata, parents first, their disk paths placed;
+        their data came inside the disks."""
+        for xml in definitions:
+            placed = with_disks_placed(xml, placed_paths)
             name = etree.fromstring(placed).findtext("name")
             flags = libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
-            if name == record.current_snapshot:
+            if name == current:
                 flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
             self._call(lambda x=placed, f=flags: domain.snapshotCreateXML(x, f), f"redefine the snapshot {name}")
 

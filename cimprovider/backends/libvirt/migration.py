@@ -1,20 +1,29 @@
 """libvirt's own live migration, with the storage copied (Hyper-V's
 "virtual system and storage" move of a running VM): peer to peer, the
 source's libvirtd drives it to the destination's URI, QEMU streams the
-memory and mirrors each disk over NBD into the empty image the
-destination made beforehand, and the destination persists the domain
-while the source undefines it. Memory and disk traffic go to the host of
-the destination's URI (loopback for a UNIX socket URI, a hypervisor on
-this machine), never to an address libvirt would guess from a host name.
+memory and mirrors each disk over NBD into the image the destination
+made beforehand, and the destination persists the domain while the
+source undefines it. Memory and disk traffic go to the host of the
+destination's URI (loopback for a UNIX socket URI, a hypervisor on this
+machine), never to an address libvirt would guess from a host name.
 
 Only a running or paused VM moves this way: libvirt copies no storage for
-an offline migration. Snapshots (libvirt does not carry them) and an ISO
-in a drive (read-only media are not copied) are refused with the reason."""
+an offline migration. Internal snapshots move with it: a qcow2 disk that
+holds some is named with their names, travels first as a file (see
+cimprovider.migration.snapshot_images) and is the image the mirror
+writes into; libvirt refuses to migrate a domain that has snapshot
+metadata, so the metadata is set aside here for the move (redefined here
+if the move fails) and redefined on the destination, paths placed.
+External snapshots (overlays and memory files beside the disks) and an
+ISO in a drive (read-only media are not copied) are refused with the
+reason."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -23,7 +32,9 @@ import libvirt
 from lxml import etree
 
 from cimprovider.backends.errors import InvalidStateError
-from cimprovider.schemas.migration import MigratingDisk
+from cimprovider.backends.images import ImageError, QemuImg
+from cimprovider.backends.libvirt.snapshot_xml import is_external
+from cimprovider.schemas.migration import MigratingDisk, MigratingVm
 
 if TYPE_CHECKING:
     from cimprovider.backends.libvirt.backend import LibvirtBackend
@@ -36,6 +47,7 @@ MIGRATE_FLAGS = (
     | libvirt.VIR_MIGRATE_NON_SHARED_DISK
 )
 PROGRESS_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 class LibvirtMigration:
@@ -47,10 +59,13 @@ class LibvirtMigration:
         if not self._call(domain.isActive, "read the VM's state"):
             raise InvalidStateError(f"VM {vm_id} is not running: libvirt moves a VM's storage only with the running VM; "
                                     "start it first")
-        snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
-        if snapshots:
-            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s), which libvirt does not carry; "
-                                    "delete or apply them first")
+        snapshots = self._call(lambda: domain.listAllSnapshots(0), "list the VM's snapshots")
+        for snapshot in snapshots:
+            xml = self._call(lambda s=snapshot: s.getXMLDesc(0), "read a snapshot")
+            if is_external(etree.fromstring(xml)):
+                raise InvalidStateError(f"VM {vm_id}: its snapshot {snapshot.getName()} is external (overlays and memory "
+                                        "beside its disks), which does not move with a running VM; turn the VM off "
+                                        "or delete the snapshot first")
         root = etree.fromstring(self._call(lambda: domain.XMLDesc(0), "read the VM"))
         disks = []
         for disk in root.iterfind("devices/disk"):
@@ -67,7 +82,8 @@ class LibvirtMigration:
             if fmt not in ("qcow2", "raw"):
                 raise InvalidStateError(f"{path}: a {fmt or 'probed'} image cannot be copied by the hypervisor")
             capacity = self._call(lambda p=path: domain.blockInfo(p)[0], f"read the size of {path}")
-            disks.append(MigratingDisk(path=path, format=fmt, virtual_size=capacity))
+            inside = _internal_snapshots(path) if snapshots and fmt == "qcow2" else ()
+            disks.append(MigratingDisk(path=path, format=fmt, virtual_size=capacity, snapshots=inside))
         return disks
 
     def migrate_to(self: "LibvirtBackend", vm_id: UUID, uri: str, placements: dict[str, str],
@@ -85,12 +101,36 @@ class LibvirtMigration:
         }
         done = threading.Event()
         watcher = threading.Thread(target=_follow, args=(domain, progress, done), name=f"migrate-{vm_id}", daemon=True)
+        definitions, current = self._snapshot_definitions(domain, vm_id)
+        self._set_snapshots_aside(domain)
         watcher.start()
         try:
             self._call(lambda: domain.migrateToURI3(uri, params, MIGRATE_FLAGS), f"migrate VM {vm_id} to {uri}")
+        except Exception:
+            try:
+                self._redefine_snapshots(domain, definitions, current, {})
+            except Exception:  # noqa: BLE001 - the move's failure is the one to report
+                log.exception("VM %s stays here but its snapshots' metadata could not be redefined", vm_id)
+            raise
         finally:
             done.set()
             watcher.join(timeout=10)
+
+    def _set_snapshots_aside(self: "LibvirtBackend", domain: libvirt.virDomain) -> None:
+        """libvirt refuses to migrate a domain with snapshot metadata: drop
+        it, children first; the snapshots stay inside the disks."""
+        found = self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
+                           "list the VM's snapshots")
+        for snapshot in reversed(found):
+            self._call(lambda s=snapshot: s.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY),
+                       f"set the snapshot {snapshot.getName()} aside for the move")
+
+    def adopt_snapshots(self: "LibvirtBackend", record: MigratingVm) -> None:
+        """The arrived VM's snapshots, their data already inside its disks."""
+        with self._lock:
+            domain = self._domain(record.vm.id)
+            self._redefine_snapshots(domain, record.snapshot_definitions, record.current_snapshot, record.placed_paths)
+            self._published(record.vm.id)
 
 
 def with_disks_placed(xml: str, placements: dict[str, str]) -> str:
@@ -102,6 +142,15 @@ def with_disks_placed(xml: str, placements: dict[str, str]) -> str:
         if path in placements:
             source.set("file", placements[path])
     return etree.tostring(root, encoding="unicode")
+
+
+def _internal_snapshots(path: str) -> tuple[str, ...]:
+    """The snapshots inside a qcow2 a guest runs on (its header, read shared)."""
+    try:
+        info = QemuImg(timeout=60).info(Path(path), "qcow2", shared=True)
+    except ImageError as error:
+        raise InvalidStateError(f"{path}: its snapshots cannot be read: {error}") from None
+    return tuple(str(s.get("name")) for s in info.raw.get("snapshots", []))
 
 
 def _data_address(uri: str) -> str:

@@ -1,0 +1,76 @@
+"""A running VM's qcow2 disk that holds internal snapshots moves in two
+parts: the file as it stands on the source (its snapshots inside) through
+the upload channel, then the guest-visible disk through the hypervisor's
+storage migration, which writes into that file instead of an empty image.
+
+Both sides rely on one property of qcow2: while a VM runs, a snapshot's
+structures do not change. Its L1 and L2 tables and clusters are shared
+with the active layer and copied on write, and the snapshot table is
+written only when a snapshot is taken or deleted, which the source
+refuses while the VM moves. So the file read on the source holds every
+snapshot whole, whatever the guest wrote meanwhile; only the active
+layer and the refcounts may be caught half-written.
+
+On the destination the arrived file is judged from its header before any
+tool opens it (no backing file, no external data file, not encrypted),
+its active layer is emptied (the guest-visible disk then reads as zeros,
+as a fresh image would, until the hypervisor copies the disk into it),
+`qemu-img check -r all` rebuilds the refcounts from the snapshots alone,
+and the snapshots the source listed must all be there."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cimprovider.backends.images import ImageError, QemuImg
+from cimprovider.backends.images.qcow2_header import empty_active_layer, read_qcow2_header
+from cimprovider.schemas.migration import MigratingDisk
+
+STAGED_SUFFIX = ".outgoing"
+
+
+class ArrivedImageRefused(Exception):
+    """The uploaded image cannot be the VM's disk; the message says why."""
+
+
+def staged_copy(disk: Path) -> Path:
+    """A copy of the running VM's disk beside it, read as it is on disk, so
+    its size and SHA-256 can be offered and then hold while it uploads."""
+    copy = disk.with_name(disk.name + STAGED_SUFFIX)
+    shutil.copyfile(disk, copy)
+    return copy
+
+
+def prepare_arrived_image(path: Path, disk: MigratingDisk, qemu_img: QemuImg | None = None) -> None:
+    tool = qemu_img or QemuImg(timeout=600)
+    try:
+        header = read_qcow2_header(path)
+    except (ImageError, OSError) as error:
+        raise ArrivedImageRefused(f"{disk.path}: {error}") from None
+    if header.backing_file is not None:
+        raise ArrivedImageRefused(f"{disk.path}: the image names a backing file ({header.backing_file}) "
+                                  "that is not the placed parent of the disk")
+    if header.data_file is not None:
+        raise ArrivedImageRefused(f"{disk.path}: the image keeps its data in another file ({header.data_file})")
+    if header.encrypted:
+        raise ArrivedImageRefused(f"{disk.path}: an encrypted image cannot be prepared for the hypervisor's copy")
+    empty_active_layer(path)
+    try:
+        tool.run(["check", "-q", "-r", "all", "-f", "qcow2", str(path)], subject=path)
+        info = tool.info(path, "qcow2")
+    except ImageError as error:
+        raise ArrivedImageRefused(f"{disk.path}: {error}") from None
+    if info.virtual_size != disk.virtual_size:
+        raise ArrivedImageRefused(f"{disk.path}: {info.virtual_size} bytes, the disk offered has {disk.virtual_size}")
+    found = {s.get("name") for s in info.raw.get("snapshots", [])}
+    missing = [name for name in disk.snapshots if name not in found]
+    if missing:
+        raise ArrivedImageRefused(f"{disk.path}: the snapshot(s) {', '.join(missing)} are not in the image")
+
+
+def snapshot_names(path: Path, qemu_img: QemuImg | None = None) -> tuple[str, ...]:
+    """The internal snapshots a qcow2 holds (read while a guest runs on it)."""
+    info = (qemu_img or QemuImg(timeout=60)).info(path, "qcow2", shared=True)
+    return tuple(str(s.get("name")) for s in info.raw.get("snapshots", []))
+
