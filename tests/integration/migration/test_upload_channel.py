@@ -87,3 +87,36 @@ def test_a_deflated_file_is_inflated_and_checked_as_offered(host):
     assert requests.put(url, data=packed, headers={"Content-Encoding": "deflate"}, timeout=30).status_code == 204
     assert target.read_bytes() == content
     assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=token)[0] == 0
+
+
+def qcow2_naming(path, backing) -> bytes:
+    import subprocess
+
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", str(backing), "-F", "raw", str(path), "16M"],
+                   check=True)
+    return path.read_bytes()
+
+
+def test_an_image_naming_a_backing_file_outside_the_roots_is_refused_naming_it(host, tmp_path):
+    outside = tmp_path / "etc-like" / "secret.raw"
+    outside.parent.mkdir()
+    outside.write_bytes(b"not the destination's to read")
+    content = qcow2_naming(tmp_path / "crafted.qcow2", outside)
+    vm = VirtualMachine(id=uuid.uuid4(), name="incoming")
+    target = host.root / "in" / f"{vm.id}.qcow2"
+    slot = FileSlot(path=str(target), size=len(content), sha256=hashlib.sha256(content).hexdigest())
+    token = prepare(host, MigrationOffer(source_host="elsewhere", backend="simulated", record=MigratingVm(vm=vm), files=(slot,)))
+
+    refused = requests.put(f"{host.live.url}/migration/{token}/0", data=content, timeout=30)
+    assert refused.status_code == 422 and str(outside) in refused.text, refused.text
+    assert not target.exists() and not target.with_name(target.name + ".migrating").exists()
+    assert host.conn.InvokeMethod("CommitIncoming", RECEIVER, Token=token)[0] != 0
+
+
+def test_a_parent_offered_outside_the_roots_is_refused(host, tmp_path):
+    vm = VirtualMachine(id=uuid.uuid4(), name="incoming")
+    child = FileSlot(path=str(host.root / "in" / f"{vm.id}.qcow2"), size=1, sha256="0" * 64, parent=str(tmp_path / "base.qcow2"))
+    offer = MigrationOffer(source_host="elsewhere", backend="simulated", record=MigratingVm(vm=vm), files=(child,))
+    code, out = host.conn.InvokeMethod("PrepareIncoming", RECEIVER, Offer=offer.model_dump_json(), CheckOnly=False)
+    assert code == 32768 and out.get("Token") is None
+    assert any(str(tmp_path / "base.qcow2") in reason for reason in out["Reasons"]), out["Reasons"]
