@@ -6,10 +6,12 @@ cimprovider servers, ROUNDS times (there and back). Reports how long each
 move took, and its downtime: from the source's libvirt event "suspended
 (migrated)" to the destination's "resumed (migrated)", the time the guest
 ran nowhere — with libvirt's own figure (the completed job's downtime on
-the destination) beside it. Guests run under TCG; figures depend on the
-machine's load.
+the destination) beside it. With SNAPSHOTS, that many snapshots are taken
+over CIM while the guest runs, first: each move then uploads the qcow2
+with its snapshots before libvirt's mirror. Guests run under TCG; figures
+depend on the machine's load.
 
-    python bench/kvm_migration.py [SIZE_MIB] [ROUNDS]
+    python bench/kvm_migration.py [SIZE_MIB] [ROUNDS] [SNAPSHOTS]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from qemu_host import libvirtd_lock, wait_for_console  # noqa: E402
 from second_libvirtd import second_libvirtd  # noqa: E402
 from tests.integration.migration.two_hosts import migrate  # noqa: E402
 from tests.integration.model.hyperv import NS, settings_of  # noqa: E402
+from tests.integration.storage.snapshots_client import take  # noqa: E402
 from tests.support.live import in_process_server  # noqa: E402
 
 SOURCE_URI = "qemu:///system"
@@ -126,6 +129,7 @@ def counting_guest(tag: str, size_mib: int) -> Iterator[CountingGuest]:
 def main() -> None:
     size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 64
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    snapshots = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     ensure_event_loop()  # the one libvirt event loop of the process, the backends' too
     tag = f"cimp-bench-{os.getpid()}"
     results = []
@@ -150,6 +154,8 @@ def main() -> None:
                 live = {"hosta": a, "hostb": b}
                 vm = CIMInstanceName("Msvm_ComputerSystem", {"CreationClassName": "Msvm_ComputerSystem",
                                                               "Name": domain.UUIDString().upper()}, namespace=NS)
+                for _ in range(snapshots):
+                    take(a.connection(NS), vm)
                 here, there, path = "hosta", "hostb", str(disk)
                 for round_ in range(rounds):
                     target = roots[there] / f"disk-{round_}.qcow2"
@@ -159,7 +165,8 @@ def main() -> None:
                     here, there, path = there, here, str(target)
                 ticks = guest_ticks(base / f"{name}.console")
                 assert ticks == list(range(1, len(ticks) + 1)), "the guest restarted its count"
-    print(f"tiny guest under TCG, qcow2 disk with {size_mib} MiB of data, {rounds} live moves between two libvirtd "
+    print(f"tiny guest under TCG, qcow2 disk with {size_mib} MiB of data and {snapshots} snapshot(s), "
+          f"{rounds} live moves between two libvirtd "
           f"on this machine (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     for took, seen, reported in results:
         print(f"  move {took:6.2f} s  downtime {seen * 1000:7.1f} ms (libvirt says {reported * 1000:7.1f} ms)")

@@ -23,6 +23,7 @@ from uuid import UUID
 from cimprovider.backends import MigrationBackend
 from cimprovider.backends.images import ImageService
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
+from cimprovider.migration.arrived_parents import is_qcow2
 from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import OfferError, build_offer
 from cimprovider.migration.peers import Peer, PeerError, resolve_destination
@@ -160,8 +161,11 @@ class OutgoingMigrations:
         client = self.client(request.destination, request.destination_addresses)
         # A saved VM's memory image is the hypervisor's own file (libvirt's
         # managed save), not one of the host's: releasing the VM removes it.
+        # A qcow2 backing file may be a base image other VMs read too: it is copied, never taken away.
+        bases = {f for f, slot in zip(files, offer.files) if slot.path in {s.parent for s in offer.files} and is_qcow2(Path(f))}
         moved = [f for f, slot in zip(files, offer.files)
-                 if not (slot.path == f and request.allow_overwrite) and slot.path != offer.record.saved_state]
+                 if not (slot.path == f and request.allow_overwrite) and slot.path != offer.record.saved_state
+                 and f not in bases]
         keep = () if request.retain_source_copies else tuple(moved)
         record = Outgoing(request.vm_id, PREPARING, request.destination, None, keep)
         self.store.put_outgoing(record)

@@ -1,0 +1,68 @@
+"""An off KVM VM whose qcow2 disk was made on a base image (a backing
+file in another folder, not a snapshot of ours) moves between two KVM
+hosts with its parent: the base lands beside the placed disk, the disk
+reads through it there (the base's bytes and the disk's own), its header
+names the placed base, and the source keeps its base image (other VMs
+may read it) but not the VM's disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import libvirt
+from pywbem import Uint16
+
+import guest
+from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from second_libvirtd import second_libvirtd
+from test_qemu_offline_migration import cim_name, placed, qemu_io, reads
+from tests.integration.migration.two_hosts import ADMIN, exists, migrate, write_peers, write_users
+from tests.integration.model.hyperv import NS, state
+from tests.support.live import in_process_server
+
+OFF = 3
+
+
+def reads_at(image: Path, byte: int, offset: str) -> bool:
+    return subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"read -P {byte:#x} {offset} 1M", str(image)],
+                          capture_output=True).returncode == 0
+
+
+def test_an_off_vm_on_a_base_image_moves_with_its_parent(host: Host, tmp_path: Path):
+    a_root, b_root = host.workdir / "chain-host-a", host.workdir / "chain-host-b"
+    for folder in (a_root / "base", a_root / "vm", b_root):
+        folder.mkdir(mode=0o755, parents=True)
+    base, top = a_root / "base" / "base.qcow2", a_root / "vm" / "top.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "32M"], check=True)
+    qemu_io(base, "write -P 0x5a 0 2M")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)], check=True)
+    qemu_io(top, "write -P 0x33 1M 1M")
+    name = f"{host.tag}-chained"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(top, "qcow2")))
+    vm = cim_name(domain)
+
+    with second_libvirtd(host.tag) as b_uri:
+        with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
+                               storage_roots=[b_root], users_file=write_users(tmp_path / "b-users.json"),
+                               host_name="hostb") as b, \
+             in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system",
+                               libvirt_domain_type="qemu", storage_roots=[a_root],
+                               peers_file=write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)}),
+                               host_name="hosta") as a:
+            a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
+            target = b_root / "moved" / "top.qcow2"
+            job = migrate(a_conn, vm, "hostb", timeout=300, resources=[placed(a_conn, vm, top, target)],
+                          MigrationType=Uint16(32771))
+            assert job["JobState"] == 7, job["ErrorDescription"]
+            assert state(b_conn, vm) == OFF and not exists(a_conn, vm)
+            assert libvirt.open(b_uri).lookupByUUIDString(domain.UUIDString()).isPersistent()
+
+            placed_base = b_root / "moved" / "base.qcow2"
+            info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(target)],
+                                             capture_output=True, text=True, check=True).stdout)
+            assert info["backing-filename"] == str(placed_base) and info["backing-filename-format"] == "qcow2"
+            assert reads(target, 0x5a) and reads_at(target, 0x33, "1M")
+            assert not top.exists() and base.is_file()
