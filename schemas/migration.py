@@ -61,6 +61,11 @@ class MigratingDisk(SchemaModel):
     # first (an upload of the offer's files, at this path) and the
     # hypervisor copies the disk into it instead of into an empty image.
     snapshots: tuple[str, ...] = ()
+    # The image the disk reads through (an external snapshot's frozen disk,
+    # a base image): it travels as a file and the disk is made on it, so
+    # the hypervisor copies only what the disk itself holds.
+    backing: str | None = Field(default=None, max_length=4096)
+    backing_format: str | None = Field(default=None, pattern=r"^(qcow2|raw)$")
 
 
 class MigrationOffer(SchemaModel):

@@ -269,6 +269,18 @@ class HypervisorMigration(Protocol):
         paths); on failure the VM stays here as it was, snapshots too."""
         ...
 
+    def migration_files(self, vm_id: UUID) -> tuple[list[str], list[str], list[str]]:
+        """What the running VM's disks read but the hypervisor does not
+        copy, each confined here: (the image files under its disks and
+        those its snapshots name, parents first; those of them only this
+        VM reads; its snapshots' memory files)."""
+        ...
+
+    def migration_snapshots(self, vm_id: UUID) -> tuple[tuple[str, ...], str | None]:
+        """The hypervisor's description of each snapshot, parents first,
+        and the current one's name."""
+        ...
+
     def adopt_snapshots(self, record: MigratingVm) -> None:
         """On the destination, once the VM arrived: its snapshots as
         `record` describes them, paths placed (their data came inside the

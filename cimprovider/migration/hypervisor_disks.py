@@ -2,9 +2,10 @@
 copies each disk into an image that must exist, of the same format and
 virtual size): the disks' places are checked like uploaded files' (inside
 this host's storage roots, not already there) and their empty images are
-made with qemu-img before the source's hypervisor starts. A disk holding
-internal snapshots is not made: its file is uploaded, the one file of the
-offer at its path (see snapshot_images)."""
+made with qemu-img before the source's hypervisor starts, each on its
+placed backing file if it reads through one (that file is uploaded). A
+disk holding internal snapshots is not made: its file is uploaded, the one
+file of the offer at its path (see snapshot_images)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def disk_reasons(offer: MigrationOffer, roots: StorageRoots) -> list[str]:
     if not offer.disks:
         return found  # the VM travels as uploaded files
     uploaded = {slot.path for slot in offer.files}
-    carried = {disk.path for disk in offer.disks if disk.snapshots}
-    for path in sorted(uploaded ^ carried):
-        found.append(f"{path}: a file is uploaded with a running VM only for a disk that holds snapshots")
     for disk in offer.disks:
+        if disk.backing is not None and disk.backing not in uploaded:
+            found.append(f"{disk.path}: its backing file {disk.backing} is not among the files offered")
+        if (disk.path in uploaded) != bool(disk.snapshots):
+            found.append(f"{disk.path}: a disk of a running VM arrives as a file only when it holds snapshots")
         if disk.snapshots:
             continue  # checked as an uploaded file
         try:
@@ -46,8 +48,11 @@ def make_empty_disks(offer: MigrationOffer, roots: StorageRoots) -> None:
             continue  # uploaded
         target = roots.confine(disk.path, "disk path")
         target.parent.mkdir(parents=True, exist_ok=True)
+        # On its placed parent (uploaded, inside the roots), which is not opened (-u) as it may not be there yet.
+        backing = ["-u", "-b", str(roots.confine(disk.backing, "backing file")), "-F", disk.backing_format or "raw"] \
+            if disk.backing is not None else []
         made = subprocess.run(
-            ["qemu-img", "create", "-q", "-f", disk.format, str(target), str(disk.virtual_size)],
+            ["qemu-img", "create", "-q", "-f", disk.format, *backing, str(target), str(disk.virtual_size)],
             capture_output=True, text=True, timeout=QEMU_IMG_SECONDS, check=False,
         )
         if made.returncode != 0:

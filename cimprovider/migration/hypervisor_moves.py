@@ -29,14 +29,12 @@ from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import Placement, placed_record
 from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations
-from cimprovider.migration.offer import sha256_of
-from cimprovider.migration.snapshot_images import staged_copy
+from cimprovider.migration.running_offer import CarriedFiles, Uploads, place_carried, uploads
 from cimprovider.migration.store import Outgoing
 from cimprovider.schemas.power import PowerState
-from cimprovider.schemas.migration import FileSlot, MigratingDisk, MigratingVm, MigrationOffer, MigrationRequest
+from cimprovider.schemas.migration import MigratingDisk, MigratingVm, MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
-UNSTAGED = "0" * 64  # a check offers the files without reading them
 
 
 class HypervisorMoves:
@@ -54,49 +52,36 @@ class HypervisorMoves:
             return True
         return vm.power_state in (PowerState.RUNNING, PowerState.PAUSED)
 
-    def offer(self, request: MigrationRequest, staged: list[Path] | None = None) -> tuple[MigrationOffer, list[MigratingDisk]]:
-        """The offer, and the disks at their paths here. Given `staged`, the
-        disks that hold snapshots are copied for upload (the copies are
-        appended to it, in the order of the offer's files)."""
+    def offer(self, request: MigrationRequest, stage: bool = False) -> tuple[MigrationOffer, list[MigratingDisk], Uploads, CarriedFiles]:
+        """The offer; the disks at their paths here; the files to upload,
+        read (and the disks with snapshots copied) if `stage`; what the
+        backend carries beside the disks."""
         if any(o.vm_id == request.vm_id for o in self.outgoing.store.outgoing()):
             raise MigrationFailed([f"the virtual machine {request.vm_id} is already migrating"])
         try:
+            vm = self.backend.get_vm(request.vm_id)  # type: ignore[attr-defined]
             disks = self.backend.migration_disks(request.vm_id)
-            record = self._record(request.vm_id, disks)
-        except Exception as error:  # noqa: BLE001 - the backend's NotFound/InvalidState say why
+            carried = CarriedFiles(*self.backend.migration_files(request.vm_id))
+            definitions, current = self.backend.migration_snapshots(request.vm_id)
+            place = Placement(request.placements)
+            place_carried(place, disks, carried, self.roots)
+            files = uploads(place, disks, carried, self.roots, stage)
+        except Exception as error:  # noqa: BLE001 - the backend's NotFound/InvalidState, OfferError say why
             raise MigrationFailed([str(error)]) from None
-        place = Placement(request.placements)
-        placed = placed_record(record, place).model_copy(update={"placed_paths": {d.path: place(d.path) for d in disks}})
+        named = [d.path for d in disks] + carried.images + carried.memories
+        record = placed_record(MigratingVm(vm=vm, snapshot_definitions=definitions, current_snapshot=current), place)
+        record = record.model_copy(update={"placed_paths": {path: place(path) for path in named}})
         offer = MigrationOffer(
-            source_host=self.outgoing.host_name, backend=self.outgoing.backend_name, record=placed,
-            disks=tuple(d.model_copy(update={"path": place(d.path)}) for d in disks),
-            files=tuple(self._slot(d, place(d.path), staged) for d in disks if d.snapshots),
+            source_host=self.outgoing.host_name, backend=self.outgoing.backend_name, record=record,
+            disks=tuple(d.model_copy(update={"path": place(d.path), "backing": place(d.backing) if d.backing else None})
+                        for d in disks),
+            files=tuple(files.slots),
         )
-        return offer, disks
-
-    def _record(self, vm_id: UUID, disks: list[MigratingDisk]) -> MigratingVm:
-        """The VM, with its snapshots when its disks carry some."""
-        vm = self.backend.get_vm(vm_id)  # type: ignore[attr-defined]
-        if not any(d.snapshots for d in disks) or not isinstance(self.backend, MigrationBackend):
-            return MigratingVm(vm=vm)
-        full = self.backend.migration_record(vm_id)
-        return MigratingVm(vm=vm, snapshots=full.snapshots, position=full.position,
-                           snapshot_definitions=full.snapshot_definitions, current_snapshot=full.current_snapshot)
-
-    def _slot(self, disk: MigratingDisk, placed: str, staged: list[Path] | None) -> FileSlot:
-        try:
-            source = self.roots.confine(disk.path, "disk path")
-        except PathOutsideStorageError as error:
-            raise MigrationFailed([f"{disk.path} holds snapshots but cannot be copied beside itself: {error}"]) from None
-        if staged is None:
-            return FileSlot(path=placed, size=source.stat().st_size, sha256=UNSTAGED)
-        copy = staged_copy(source)
-        staged.append(copy)
-        return FileSlot(path=placed, size=copy.stat().st_size, sha256=sha256_of(str(copy)))
+        return offer, disks, files, carried
 
     def check(self, request: MigrationRequest) -> list[str]:
         try:
-            offer, _ = self.offer(request)
+            offer = self.offer(request)[0]
             self.outgoing.client(request.destination, request.destination_addresses).accept(offer, check_only=True)
         except (MigrationFailed, PeerRefused) as failure:
             return failure.reasons
@@ -128,19 +113,19 @@ class HypervisorMoves:
             raise MigrationFailed([str(error)]) from None
 
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
-        staged: list[Path] = []
+        offer, disks, files, carried = self.offer(request, stage=True)
         try:
-            offer, disks = self.offer(request, staged)
-            self._move(request, offer, disks, staged, progress, cancel)
+            self._move(request, offer, disks, files, carried, progress, cancel)
         finally:
-            for copy in staged:
+            for copy in files.staged:
                 copy.unlink(missing_ok=True)
 
-    def _move(self, request: MigrationRequest, offer: MigrationOffer, disks: list[MigratingDisk], staged: list[Path],
-              progress: ProgressReporter, cancel: CancelToken) -> None:
+    def _move(self, request: MigrationRequest, offer: MigrationOffer, disks: list[MigratingDisk], files: Uploads,
+              carried: CarriedFiles, progress: ProgressReporter, cancel: CancelToken) -> None:
         client = self.outgoing.client(request.destination, request.destination_addresses)
-        placements = {d.path: placed.path for d, placed in zip(disks, offer.disks)}
-        keep = () if request.retain_source_copies else self._deletable(placements)
+        placements = dict(offer.record.placed_paths)
+        owned = [d.path for d in disks] + carried.owned  # memory files are the backend's: it drops them once moved
+        keep = () if request.retain_source_copies else self._deletable({p: placements[p] for p in owned})
         store = self.outgoing.store
         store.put_outgoing(Outgoing(request.vm_id, PREPARING, request.destination, None, keep))
         token: str | None = None
@@ -150,8 +135,8 @@ class HypervisorMoves:
                 raise MigrationFailed(["the destination host does not move VMs through its hypervisor"])
             store.put_outgoing(Outgoing(request.vm_id, SENDING, request.destination, token, keep))
             progress(5)
-            for index, copy in enumerate(staged):
-                client.upload(token, index, copy, lambda _: cancel.raise_if_cancelled())
+            for index, source in enumerate(files.sources):
+                client.upload(token, index, source, lambda _: cancel.raise_if_cancelled())
             cancel.raise_if_cancelled()  # the last moment a cancel can stop the move
             progress(10)
             try:

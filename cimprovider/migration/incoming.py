@@ -26,7 +26,7 @@ from pathlib import Path
 from uuid import UUID
 
 from cimprovider.backends import HypervisorMigration, MigrationBackend, SnapshotBackend
-from cimprovider.backends.images import ImageService, StorageRoots
+from cimprovider.backends.images import ImageError, ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disks
 from cimprovider.migration.arrived_parents import ArrivedFileRefused, check_named_files, set_parent
@@ -221,10 +221,13 @@ class IncomingMigrations:
         disk = next((d for d in offer.disks if d.path == upload.slot.path), None)
         try:
             if disk is not None:
-                prepare_arrived_image(upload.target, disk)
+                prepare_arrived_image(upload.target, disk, self.images)
             else:
                 check_named_files(upload.target, upload.slot)
-        except (ArrivedImageRefused, ArrivedFileRefused) as refused:
+                if offer.disks and upload.slot.parent is not None:
+                    # The hypervisor opens the chain before any commit: it must name its placed parent now.
+                    set_parent(self.images, upload.target, Path(upload.slot.parent))
+        except (ArrivedImageRefused, ArrivedFileRefused, ImageError) as refused:
             self.roots.remove(upload.target, "disk path")
             raise UploadRefused(422, str(refused)) from None
 
@@ -309,8 +312,8 @@ class IncomingMigrations:
             for slot in offer.files:
                 self.roots.remove(partial_path(slot.path), "disk path")
             if record.vm_id not in self._owned():
-                for disk in offer.disks:
-                    self.roots.remove(disk.path, "disk path")
+                for path in {d.path for d in offer.disks} | {slot.path for slot in offer.files}:
+                    self.roots.remove(path, "disk path")
             return
         for index, slot in enumerate(offer.files):
             self.roots.remove(partial_path(slot.path), "disk path")

@@ -23,8 +23,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cimprovider.backends.images import ImageError, QemuImg
+from cimprovider.backends.images import ImageError, ImageService, QemuImg
 from cimprovider.backends.images.qcow2_header import empty_active_layer, read_qcow2_header
+from cimprovider.migration.arrived_parents import set_parent
 from cimprovider.schemas.migration import MigratingDisk
 
 STAGED_SUFFIX = ".outgoing"
@@ -42,19 +43,26 @@ def staged_copy(disk: Path) -> Path:
     return copy
 
 
-def prepare_arrived_image(path: Path, disk: MigratingDisk, qemu_img: QemuImg | None = None) -> None:
-    tool = qemu_img or QemuImg(timeout=600)
+def prepare_arrived_image(path: Path, disk: MigratingDisk, images: ImageService | None = None) -> None:
+    """`disk.backing`, if set, is its placed parent (confined, uploaded
+    before it): the image is pointed at it before any tool opens it."""
+    tool = images.qemu_img if images is not None else QemuImg(timeout=600)
     try:
         header = read_qcow2_header(path)
     except (ImageError, OSError) as error:
         raise ArrivedImageRefused(f"{disk.path}: {error}") from None
-    if header.backing_file is not None:
-        raise ArrivedImageRefused(f"{disk.path}: the image names a backing file ({header.backing_file}) "
-                                  "that is not the placed parent of the disk")
+    if (header.backing_file is None) != (disk.backing is None):
+        named = header.backing_file or "none"
+        raise ArrivedImageRefused(f"{disk.path}: the image names a backing file ({named}) where the offer "
+                                  f"names {disk.backing or 'none'}")
     if header.data_file is not None:
         raise ArrivedImageRefused(f"{disk.path}: the image keeps its data in another file ({header.data_file})")
     if header.encrypted:
         raise ArrivedImageRefused(f"{disk.path}: an encrypted image cannot be prepared for the hypervisor's copy")
+    if disk.backing is not None:
+        if images is None:
+            raise ArrivedImageRefused(f"{disk.path}: no storage roots to place its backing file in")
+        set_parent(images, path, Path(disk.backing))
     empty_active_layer(path)
     try:
         tool.run(["check", "-q", "-r", "all", "-f", "qcow2", str(path)], subject=path)
@@ -67,10 +75,4 @@ def prepare_arrived_image(path: Path, disk: MigratingDisk, qemu_img: QemuImg | N
     missing = [name for name in disk.snapshots if name not in found]
     if missing:
         raise ArrivedImageRefused(f"{disk.path}: the snapshot(s) {', '.join(missing)} are not in the image")
-
-
-def snapshot_names(path: Path, qemu_img: QemuImg | None = None) -> tuple[str, ...]:
-    """The internal snapshots a qcow2 holds (read while a guest runs on it)."""
-    info = (qemu_img or QemuImg(timeout=60)).info(path, "qcow2", shared=True)
-    return tuple(str(s.get("name")) for s in info.raw.get("snapshots", []))
 

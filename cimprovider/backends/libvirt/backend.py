@@ -56,6 +56,7 @@ from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.block_copy import LibvirtBlockCopy
 from cimprovider.backends.libvirt.handover import LibvirtHandover
 from cimprovider.backends.libvirt.migration import LibvirtMigration
+from cimprovider.backends.libvirt.migration_files import LibvirtMigrationFiles
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
 from cimprovider.backends.pci import check_pci_device
@@ -80,7 +81,7 @@ LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
 class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
+                     LibvirtMigration, LibvirtMigrationFiles, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:

@@ -42,16 +42,18 @@ class LibvirtHandover:
         return MigratingVm(vm=vm, definition=definition, saved_state=saved, snapshots=tuple(self.list_snapshots(vm_id)),
                            snapshot_definitions=snapshots, current_snapshot=current)
 
-    def _snapshot_definitions(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID) -> tuple[tuple[str, ...], str | None]:
+    def _snapshot_definitions(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID,
+                              external: bool = False) -> tuple[tuple[str, ...], str | None]:
         """Each snapshot's XML, parents first, and the current one's name.
         Internal snapshots live inside the qcow2 disks, which travel; an
-        external one's overlays and memory file are this host's alone."""
+        external one's overlays and memory file travel only with a running
+        VM (`external`: see migration_files)."""
         found = self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
                            "list the VM's snapshots")
         definitions = []
         for snapshot in found:
             xml = self._call(lambda s=snapshot: s.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE), "read a snapshot")
-            if is_external(etree.fromstring(xml)):
+            if not external and is_external(etree.fromstring(xml)):
                 raise InvalidStateError(f"VM {vm_id}: its snapshot {snapshot.getName()} is external (overlays beside its "
                                         "disks, not qcow2 snapshots inside them), which does not move between KVM hosts; "
                                         "delete it or convert the disks to qcow2 before taking snapshots")

@@ -21,6 +21,7 @@ reason."""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidStateError
 from cimprovider.backends.images import ImageError, QemuImg
-from cimprovider.backends.libvirt.snapshot_xml import is_external
+from cimprovider.backends.libvirt.snapshot_xml import memory_file, snapshot_id
 from cimprovider.schemas.migration import MigratingDisk, MigratingVm
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ MIGRATE_FLAGS = (
     | libvirt.VIR_MIGRATE_PEER2PEER
     | libvirt.VIR_MIGRATE_PERSIST_DEST
     | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
-    | libvirt.VIR_MIGRATE_NON_SHARED_DISK
 )
 PROGRESS_SECONDS = 0.5
 log = logging.getLogger(__name__)
@@ -59,13 +59,7 @@ class LibvirtMigration:
         if not self._call(domain.isActive, "read the VM's state"):
             raise InvalidStateError(f"VM {vm_id} is not running: libvirt moves a VM's storage only with the running VM; "
                                     "start it first")
-        snapshots = self._call(lambda: domain.listAllSnapshots(0), "list the VM's snapshots")
-        for snapshot in snapshots:
-            xml = self._call(lambda s=snapshot: s.getXMLDesc(0), "read a snapshot")
-            if is_external(etree.fromstring(xml)):
-                raise InvalidStateError(f"VM {vm_id}: its snapshot {snapshot.getName()} is external (overlays and memory "
-                                        "beside its disks), which does not move with a running VM; turn the VM off "
-                                        "or delete the snapshot first")
+        snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
         root = etree.fromstring(self._call(lambda: domain.XMLDesc(0), "read the VM"))
         disks = []
         for disk in root.iterfind("devices/disk"):
@@ -82,8 +76,7 @@ class LibvirtMigration:
             if fmt not in ("qcow2", "raw"):
                 raise InvalidStateError(f"{path}: a {fmt or 'probed'} image cannot be copied by the hypervisor")
             capacity = self._call(lambda p=path: domain.blockInfo(p)[0], f"read the size of {path}")
-            inside = _internal_snapshots(path) if snapshots and fmt == "qcow2" else ()
-            disks.append(MigratingDisk(path=path, format=fmt, virtual_size=capacity, snapshots=inside))
+            disks.append(_disk(path, fmt, capacity, bool(snapshots)))
         return disks
 
     def migrate_to(self: "LibvirtBackend", vm_id: UUID, uri: str, placements: dict[str, str],
@@ -101,11 +94,15 @@ class LibvirtMigration:
         }
         done = threading.Event()
         watcher = threading.Thread(target=_follow, args=(domain, progress, done), name=f"migrate-{vm_id}", daemon=True)
-        definitions, current = self._snapshot_definitions(domain, vm_id)
+        definitions, current = self._snapshot_definitions(domain, vm_id, external=True)
         self._set_snapshots_aside(domain)
         watcher.start()
         try:
-            self._call(lambda: domain.migrateToURI3(uri, params, MIGRATE_FLAGS), f"migrate VM {vm_id} to {uri}")
+            self._call(lambda: domain.migrateToURI3(uri, params, _flags(live)), f"migrate VM {vm_id} to {uri}")
+            for xml in definitions:
+                memory = memory_file(etree.fromstring(xml))
+                if memory is not None:
+                    self._remove_memory(memory)  # the destination has its copy
         except Exception:
             try:
                 self._redefine_snapshots(domain, definitions, current, {})
@@ -129,28 +126,65 @@ class LibvirtMigration:
         """The arrived VM's snapshots, their data already inside its disks."""
         with self._lock:
             domain = self._domain(record.vm.id)
-            self._redefine_snapshots(domain, record.snapshot_definitions, record.current_snapshot, record.placed_paths)
+            definitions = tuple(self._memory_kept(record.vm.id, with_disks_placed(xml, record.placed_paths))
+                                for xml in record.snapshot_definitions)
+            self._redefine_snapshots(domain, definitions, record.current_snapshot, {})
             self._published(record.vm.id)
+
+    def _memory_kept(self: "LibvirtBackend", vm_id: UUID, xml: str) -> str:
+        """An external snapshot's memory file arrives beside the disks; it is
+        kept where this host keeps its own (and deletes it from)."""
+        root = etree.fromstring(xml)
+        memory = root.find("memory")
+        arrived = memory_file(root)
+        if memory is None or arrived is None:
+            return xml
+        source = self._images.media.roots.confine(arrived, "snapshot memory file")
+        target = self._memory_path(vm_id, snapshot_id(vm_id, root.findtext("name") or ""))
+        shutil.move(source, target)
+        memory.set("file", target)
+        return etree.tostring(root, encoding="unicode")
 
 
 def with_disks_placed(xml: str, placements: dict[str, str]) -> str:
     """`xml` (a domain's, or a snapshot's with the domain it froze) with
-    each disk's file moved as `placements` says."""
+    each disk's file (and the files under it, and a snapshot's memory
+    file) moved as `placements` says."""
     root = etree.fromstring(xml)
-    for source in root.iterfind(".//disk/source"):
+    # A disk's source, the backing files under it, an external snapshot's memory file.
+    for source in [*root.iterfind(".//disk/source"), *root.iterfind(".//disk//backingStore/source"), *root.iterfind("memory")]:
         path = source.get("file")
         if path in placements:
             source.set("file", placements[path])
     return etree.tostring(root, encoding="unicode")
 
 
-def _internal_snapshots(path: str) -> tuple[str, ...]:
-    """The snapshots inside a qcow2 a guest runs on (its header, read shared)."""
+def _disk(path: str, fmt: str, capacity: int, has_snapshots: bool) -> MigratingDisk:
+    """A raw disk as it is; a qcow2 with the snapshots inside it and the
+    file it reads through, from its header (read shared: a guest runs on it)."""
+    if fmt != "qcow2":
+        return MigratingDisk(path=path, format=fmt, virtual_size=capacity)
     try:
         info = QemuImg(timeout=60).info(Path(path), "qcow2", shared=True)
     except ImageError as error:
-        raise InvalidStateError(f"{path}: its snapshots cannot be read: {error}") from None
-    return tuple(str(s.get("name")) for s in info.raw.get("snapshots", []))
+        raise InvalidStateError(f"{path} cannot be read: {error}") from None
+    inside = tuple(str(s.get("name")) for s in info.raw.get("snapshots", [])) if has_snapshots else ()
+    backing = info.raw.get("full-backing-filename") or info.backing_filename
+    backing_format = info.raw.get("backing-filename-format") if backing else None
+    if backing and backing_format not in ("qcow2", "raw"):
+        raise InvalidStateError(f"{path}: its backing file {backing} is a {backing_format or 'probed'} image, "
+                                "which cannot be carried under it")
+    return MigratingDisk(path=path, format=fmt, virtual_size=capacity, snapshots=inside, backing=backing,
+                         backing_format=backing_format)
+
+
+def _flags(live_xml: str) -> int:
+    """Every disk copied whole, or, when a disk reads through a backing
+    file (carried beside it as a file), each disk's top image alone: the
+    destination's images were made on the placed parents. A disk without
+    a parent is its own top, so it is copied whole either way."""
+    chained = etree.fromstring(live_xml).find("devices/disk/backingStore/source") is not None
+    return MIGRATE_FLAGS | (libvirt.VIR_MIGRATE_NON_SHARED_INC if chained else libvirt.VIR_MIGRATE_NON_SHARED_DISK)
 
 
 def _data_address(uri: str) -> str:
