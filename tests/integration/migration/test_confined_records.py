@@ -13,7 +13,7 @@ from pathlib import Path
 from cimprovider.backends.simulated import SimulatedBackend
 from cimprovider.migration.store import Incoming, MigrationStore
 from cimprovider.schemas import ServerConfig, SystemSettings
-from cimprovider.schemas.migration import FileSlot, MigrationOffer
+from cimprovider.schemas.migration import FileSlot, MigratingDisk, MigrationOffer
 from tests.support.live import in_process_server
 
 
@@ -56,3 +56,31 @@ def test_records_of_cut_short_migrations_delete_nothing_outside_the_roots(tmp_pa
     reopened = MigrationStore(data / "migrations.sqlite3")
     assert reopened.moves() == {} and reopened.incoming() == []
     reopened.close()
+
+
+def test_a_live_migration_cut_short_leaves_no_file_it_brought(tmp_path: Path) -> None:
+    """A running VM's migration (disks the hypervisor copies, files uploaded
+    beside them: a frozen disk, a memory file half arrived, a disk with
+    snapshots) whose VM never arrived: after a restart none of its files
+    is left, and a path outside the roots is still never deleted."""
+    data = tmp_path / "data"
+    root = data / "storage"
+    root.mkdir(parents=True)
+    outside = tmp_path / "elsewhere.raw"
+    outside.write_text("not the server's to delete")
+    frozen, memory, snapped, top = root / "frozen.raw", root / "vm.save", root / "snapped.qcow2", root / "top.qcow2"
+    for path in (frozen, snapped, top, memory.with_name(memory.name + ".migrating")):
+        path.write_text("a half-carried file")
+    offer = MigrationOffer.model_validate_json(offer_of(tmp_path, [frozen, memory, snapped, outside]))
+    disks = (MigratingDisk(path=str(top), format="qcow2", virtual_size=1 << 20, backing=str(frozen), backing_format="raw"),
+             MigratingDisk(path=str(snapped), format="qcow2", virtual_size=1 << 20, snapshots=("first",)))
+    store = MigrationStore(data / "migrations.sqlite3")
+    store.put_incoming(Incoming("live", uuid.uuid4(), offer.model_copy(update={"disks": disks}).model_dump_json(),
+                                frozenset({0, 2})))
+    store.close()
+
+    with in_process_server(data):
+        pass
+
+    assert list(root.iterdir()) == []
+    assert outside.read_text() == "not the server's to delete"
