@@ -3,7 +3,7 @@ file in another folder, not a snapshot of ours) moves between two KVM
 hosts with its parent: the base lands beside the placed disk, the disk
 reads through it there (the base's bytes and the disk's own), its header
 names the placed base, and the source keeps its base image (other VMs
-may read it) but not the VM's disk."""
+may read it) but not the VM's disk. Running, it moves live the same way."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import libvirt
 from pywbem import Uint16
 
 import guest
-from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
 from second_libvirtd import second_libvirtd
+from test_qemu_migration import ticks
 from test_qemu_offline_migration import cim_name, placed, qemu_io, reads
 from tests.integration.migration.two_hosts import ADMIN, exists, migrate, write_peers, write_users
 from tests.integration.model.hyperv import NS, state
@@ -66,3 +67,58 @@ def test_an_off_vm_on_a_base_image_moves_with_its_parent(host: Host, tmp_path: P
             assert info["backing-filename"] == str(placed_base) and info["backing-filename-format"] == "qcow2"
             assert reads(target, 0x5a) and reads_at(target, 0x33, "1M")
             assert not top.exists() and base.is_file()
+
+
+def test_a_running_vm_on_a_base_image_moves_live_with_its_parent(host: Host, tmp_path: Path):
+    """Running, the same disk on a base image moves live: the base travels
+    as a file beside the placed disk, the disk is made on it there and
+    libvirt copies only what the disk itself holds; the guest counts on,
+    and the disk reads through the placed base on the destination."""
+    a_root, b_root = host.workdir / "live-chain-host-a", host.workdir / "live-chain-host-b"
+    for folder in (a_root / "base", a_root / "vm", b_root):
+        folder.mkdir(mode=0o755, parents=True)
+    base, top = a_root / "base" / "base.qcow2", a_root / "vm" / "top.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "32M"], check=True)
+    qemu_io(base, "write -P 0x5a 0 2M")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)], check=True)
+    qemu_io(top, "write -P 0x33 1M 1M")
+    name = f"{host.tag}-live-chained"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(top, "qcow2"), console_append=True))
+    domain.create()
+    console = host.console(domain)
+    wait_for_console(console, r"guest: tick 3\b")
+    vm = cim_name(domain)
+
+    with second_libvirtd(host.tag) as b_uri:
+        with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
+                               storage_roots=[b_root], users_file=write_users(tmp_path / "b-users.json"),
+                               host_name="hostb") as b, \
+             in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system",
+                               libvirt_domain_type="qemu", storage_roots=[a_root],
+                               peers_file=write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)}),
+                               host_name="hosta") as a:
+            a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
+            target = b_root / "moved" / "top.qcow2"
+            job = migrate(a_conn, vm, "hostb", timeout=300, resources=[placed(a_conn, vm, top, target)],
+                          MigrationType=Uint16(32771))
+            assert job["JobState"] == 7, job["ErrorDescription"]
+            assert state(b_conn, vm) == 2 and not exists(a_conn, vm)
+            assert libvirt.open(b_uri).lookupByUUIDString(domain.UUIDString()).isActive()
+
+            placed_base = b_root / "moved" / "base.qcow2"
+            info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", str(target)],
+                                             capture_output=True, text=True, check=True).stdout)
+            assert info["backing-filename"] == str(placed_base), info
+            assert shared_reads(target, 0x5a, "0") and shared_reads(target, 0x33, "1M")
+            assert not top.exists() and base.is_file()
+            counted = ticks(console)
+            wait_for_console(console, rf"guest: tick {counted[-1] + 3}\b", after=0)
+            counted = ticks(console)
+            assert counted == list(range(1, len(counted) + 1)), counted
+
+
+def shared_reads(image: Path, byte: int, offset: str) -> bool:
+    """Whether 1 MiB of the image at `offset` holds `byte`, read while a guest runs on it."""
+    return subprocess.run(["qemu-io", "-U", "-r", "-f", "qcow2", "-c", f"read -P {byte:#x} {offset} 1M", str(image)],
+                          capture_output=True).returncode == 0
