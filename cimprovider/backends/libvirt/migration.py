@@ -14,9 +14,11 @@ cimprovider.migration.snapshot_images) and is the image the mirror
 writes into; libvirt refuses to migrate a domain that has snapshot
 metadata, so the metadata is set aside here for the move (redefined here
 if the move fails) and redefined on the destination, paths placed.
-External snapshots (overlays and memory files beside the disks) and an
-ISO in a drive (read-only media are not copied) are refused with the
-reason."""
+External snapshots and backing chains go too: what each disk reads
+through and what the snapshots name travel as files (migration_files),
+the destination makes each disk on its placed parent, and libvirt copies
+only the top images. An ISO in a drive (read-only media are not copied)
+is refused with the reason."""
 
 from __future__ import annotations
 
