@@ -8,7 +8,8 @@ placed frozen disk, and libvirt copies only the overlay. The guest never
 stops counting; the destination lists the snapshot over CIM, its files
 sit beside the placed disk (the memory in the destination's own memory
 folder), the source keeps no file of the VM; applying the snapshot there
-brings back the count from when it was taken."""
+brings back the count from when it was taken. The check said beforehand
+that it could move."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import guest
 from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
 from second_libvirtd import STATE, second_libvirtd
 from test_qemu_migration import TICK, ticks
-from test_qemu_snapshot_migration import SAVED, STANDARD, RUNNING, snapshots_of
+from test_qemu_snapshot_migration import RUNNING, SAVED, STANDARD, can_move, snapshots_of
 from tests.integration.migration.two_hosts import ADMIN, exists, migrate, write_peers, write_users
 from tests.integration.model.hyperv import NS, request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import snapshot_service, take
@@ -70,6 +71,8 @@ def test_a_running_guest_moves_live_with_its_external_snapshot(host: Host, tmp_p
             sasd = next(s for s in settings_of(a_conn, "Msvm_StorageAllocationSettingData", vm)
                         if s["HostResource"] and Path(s["HostResource"][0]).parent == a_root)
             sasd["HostResource"] = [str(b_root / "moved" / Path(sasd["HostResource"][0]).name)]
+            movable, checked = can_move(a_conn, vm, "hostb", sasd)
+            assert movable and checked["JobState"] == 7, checked["ErrorDescription"]
             job = migrate(a_conn, vm, "hostb", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
             assert job["JobState"] == 7, job["ErrorDescription"]
             assert state(b_conn, vm) == RUNNING and not exists(a_conn, vm)
