@@ -292,14 +292,18 @@ class IncomingMigrations:
         hypervisor has it, persisted."""
         if record.vm_id not in self._owned():
             raise MigrationRefused([f"the virtual machine {record.vm_id} has not arrived on the destination's hypervisor"])
-        if offer.record.snapshot_definitions:
-            try:
-                self.backend.adopt_snapshots(offer.record)  # type: ignore[union-attr]
-            except Exception:  # noqa: BLE001 - the VM is here and runs; its snapshots' data is inside its disks
-                log.exception("VM %s arrived but its snapshots could not be redefined", record.vm_id)
+        self._adopt_snapshots(record.vm_id, offer)
         self.store.drop_incoming(record.token)
         self._touched.pop(record.token, None)
         log.info("VM %s arrived from %s through the hypervisor", record.vm_id, offer.source_host)
+
+    def _adopt_snapshots(self, vm_id: UUID, offer: MigrationOffer) -> None:
+        if not offer.disks or not offer.record.snapshot_definitions:
+            return
+        try:
+            self.backend.adopt_snapshots(offer.record)  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - the VM is here and runs; its snapshots' data is in its files
+            log.exception("VM %s arrived but its snapshots could not be redefined", vm_id)
 
     def _owned(self) -> set[UUID]:
         return {vm.id for vm in self.backend.list_vms()}  # type: ignore[attr-defined]
@@ -362,7 +366,9 @@ class IncomingMigrations:
     def _adopted_at_last(self, record: Incoming, offer: MigrationOffer) -> None:
         """The VM was made whole before the stop. Its memory image as it came
         may be left over: the hypervisor keeps the VM's memory in a save
-        file of its own."""
+        file of its own. A VM the hypervisor brought before the source's
+        commit came gets its snapshots now, as the commit would have."""
+        self._adopt_snapshots(record.vm_id, offer)
         if offer.record.saved_state is not None:
             self.roots.remove(offer.record.saved_state, "saved memory image")
         self.store.drop_incoming(record.token)
