@@ -57,6 +57,7 @@ from cimprovider.backends.libvirt.block_copy import LibvirtBlockCopy
 from cimprovider.backends.libvirt.handover import LibvirtHandover
 from cimprovider.backends.libvirt.migration import LibvirtMigration
 from cimprovider.backends.libvirt.migration_files import LibvirtMigrationFiles
+from cimprovider.backends.libvirt.snapshots_aside import SnapshotsSetAside
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
 from cimprovider.backends.pci import check_pci_device
@@ -81,7 +82,7 @@ LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
 class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration, LibvirtMigrationFiles, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
+                     LibvirtMigration, LibvirtMigrationFiles, SnapshotsSetAside, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -117,6 +118,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             raise
         log.info("new VMs get domain type %s on %s: %s", self._domain_type, config.libvirt_uri, why)
         self._last_seen = LastSeen(config.data_dir / LAST_SEEN_FILE, config.libvirt_uri)
+        self._restore_set_aside_snapshots()
         current = self.list_vms()
         known = self._last_seen.load()
         with self._lock:

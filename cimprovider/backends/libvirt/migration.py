@@ -12,8 +12,8 @@ an offline migration. Internal snapshots move with it: a qcow2 disk that
 holds some is named with their names, travels first as a file (see
 cimprovider.migration.snapshot_images) and is the image the mirror
 writes into; libvirt refuses to migrate a domain that has snapshot
-metadata, so the metadata is set aside here for the move (redefined here
-if the move fails) and redefined on the destination, paths placed.
+metadata, so the metadata is set aside here for the move (see
+snapshots_aside) and redefined on the destination, paths placed.
 External snapshots and backing chains go too: what each disk reads
 through and what the snapshots name travel as files (migration_files),
 the destination makes each disk on its placed parent, and libvirt copies
@@ -97,32 +97,24 @@ class LibvirtMigration:
         done = threading.Event()
         watcher = threading.Thread(target=_follow, args=(domain, progress, done), name=f"migrate-{vm_id}", daemon=True)
         definitions, current = self._snapshot_definitions(domain, vm_id, external=True)
-        self._set_snapshots_aside(domain)
+        self._set_snapshots_aside(domain, vm_id, definitions, current)
         watcher.start()
         try:
             self._call(lambda: domain.migrateToURI3(uri, params, _flags(live)), f"migrate VM {vm_id} to {uri}")
+            self._snapshots_moved(vm_id)
             for xml in definitions:
                 memory = memory_file(etree.fromstring(xml))
                 if memory is not None:
                     self._remove_memory(memory)  # the destination has its copy
         except Exception:
             try:
-                self._redefine_snapshots(domain, definitions, current, {})
+                self._snapshots_back(domain, vm_id)
             except Exception:  # noqa: BLE001 - the move's failure is the one to report
                 log.exception("VM %s stays here but its snapshots' metadata could not be redefined", vm_id)
             raise
         finally:
             done.set()
             watcher.join(timeout=10)
-
-    def _set_snapshots_aside(self: "LibvirtBackend", domain: libvirt.virDomain) -> None:
-        """libvirt refuses to migrate a domain with snapshot metadata: drop
-        it, children first; the snapshots stay inside the disks."""
-        found = self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
-                           "list the VM's snapshots")
-        for snapshot in reversed(found):
-            self._call(lambda s=snapshot: s.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY),
-                       f"set the snapshot {snapshot.getName()} aside for the move")
 
     def adopt_snapshots(self: "LibvirtBackend", record: MigratingVm) -> None:
         """The arrived VM's snapshots, their data already inside its disks."""

@@ -21,6 +21,8 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
+import uuid
+
 import libvirt
 from pywbem import CIMInstanceName, Uint16
 
@@ -32,6 +34,10 @@ from tests.integration.migration.two_hosts import ADMIN, exists, migrate, migrat
 from tests.integration.model.hyperv import NS, request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import snapshot_service, take
 from tests.integration.storage.test_snapshots import set_user_snapshot_type
+from test_qemu_snapshots import vm_on
+from cimprovider.backends import change_power_state
+from cimprovider.backends.libvirt.backend import LibvirtBackend
+from cimprovider.schemas import PowerRequest, PowerState
 from tests.support.live import in_process_server
 
 SAVED, RUNNING = 6, 2
@@ -169,3 +175,32 @@ def test_a_running_guest_moves_live_with_its_internal_snapshots(host: Host, tmp_
         assert before_first < resumed <= after_first + 1 < last, (before_first, resumed, after_first, last)
         assert console.read_bytes().count(b"guest: ready") == 1
 
+
+
+def test_snapshots_set_aside_for_a_move_cut_short_come_back_at_the_next_start(host: Host):
+    """The source drops a VM's snapshot metadata just before libvirt moves
+    it; a server killed then, with the VM still here, finds them again at
+    its next start, the current one current; for a VM libvirt took away
+    there is nothing to redefine and nothing is left behind."""
+    disk = host.workdir / "aside.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True)
+    backend = host.backend
+    vm = vm_on(host, disk, "aside")
+    assert change_power_state(backend, vm.id, PowerRequest.START).power_state is PowerState.RUNNING
+    first = backend.create_snapshot(vm.id, "first")
+    second = backend.create_snapshot(vm.id, "second")
+    domain = host.conn.lookupByUUID(vm.id.bytes)
+    gone = uuid.uuid4()
+
+    # What a move does right before libvirt's migration, and then the kill.
+    backend._set_snapshots_aside(domain, vm.id, *backend._snapshot_definitions(domain, vm.id, external=True))
+    backend._set_snapshots_aside(domain, gone, (), None)
+    assert domain.snapshotNum(0) == 0
+    backend.close()
+    host.backend = restarted = LibvirtBackend(host.config)
+
+    assert [s.id for s in restarted.list_snapshots(vm.id)] == [first.id, second.id]
+    assert restarted.get_snapshot(second.id).parent_id == first.id
+    assert restarted.snapshot_position(vm.id).current_id == second.id
+    assert list((host.config.data_dir / "migrating-snapshots").iterdir()) == []
+    change_power_state(restarted, vm.id, PowerRequest.STOP)
