@@ -17,6 +17,7 @@ from cimprovider.migration.hypervisor_moves import HypervisorMoves
 from cimprovider.migration.incoming import IncomingMigrations, MigrationRefused
 from cimprovider.migration.outgoing import MigrationFailed, OutgoingMigrations, Slots
 from cimprovider.migration.peers import Peer
+from cimprovider.migration.snapshot_images import sweep_staged
 from cimprovider.migration.store import MigrationStore
 from cimprovider.migration.storage_move import StorageMoves
 from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
@@ -50,11 +51,14 @@ class MigrationEngine:
         self._expirer: threading.Thread | None = None
 
     def start(self) -> None:
-        """Settle what a restart cut short: incoming halves go at once;
+        """Settle what a restart cut short: incoming halves go at once, and
+        the copies staged for a live move's upload;
         outgoing ones are settled with their destinations, retried in the
         background while a destination does not answer."""
         self.incoming.reconcile()
         self.storage.reconcile()
+        if self.hypervisor is not None:
+            sweep_staged(self.hypervisor.roots)
         self._settler = threading.Thread(target=self._settle, name="migration-settle", daemon=True)
         self._settler.start()
         self._expirer = threading.Thread(target=self._expire, name="migration-expire", daemon=True)

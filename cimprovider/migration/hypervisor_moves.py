@@ -119,6 +119,10 @@ class HypervisorMoves:
         finally:
             for copy in files.staged:
                 copy.unlink(missing_ok=True)
+                try:
+                    copy.parent.rmdir()  # the staging folder, once no other move uses it
+                except OSError:
+                    pass
 
     def _move(self, request: MigrationRequest, offer: MigrationOffer, disks: list[MigratingDisk], files: Uploads,
               carried: CarriedFiles, progress: ProgressReporter, cancel: CancelToken) -> None:

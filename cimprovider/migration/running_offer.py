@@ -17,6 +17,7 @@ destination points the child at it before the hypervisor opens it."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def _staged_slot(disk: MigratingDisk, place: Placement, roots: StorageRoots, fou
     parent = place(disk.backing) if disk.backing else None
     if found is None:
         return FileSlot(path=place(disk.path), size=source.stat().st_size, sha256=UNSTAGED, parent=parent)
-    copy = staged_copy(source)
+    copy = staged_copy(source, roots, secrets.token_hex(4))
     found.staged.append(copy)
     found.sources.append(copy)
     return FileSlot(path=place(disk.path), size=copy.stat().st_size, sha256=sha256_of(str(copy)), parent=parent)

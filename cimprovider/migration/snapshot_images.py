@@ -23,24 +23,38 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cimprovider.backends.images import ImageError, ImageService, QemuImg
+from cimprovider.backends.images import ImageError, ImageService, QemuImg, StorageRoots
 from cimprovider.backends.images.qcow2_header import empty_active_layer, read_qcow2_header
 from cimprovider.migration.arrived_parents import set_parent
 from cimprovider.schemas.migration import MigratingDisk
 
-STAGED_SUFFIX = ".outgoing"
+STAGING_FOLDER = ".migrating-out"  # in each storage root: copies made for an upload, swept at start
 
 
 class ArrivedImageRefused(Exception):
     """The uploaded image cannot be the VM's disk; the message says why."""
 
 
-def staged_copy(disk: Path) -> Path:
-    """A copy of the running VM's disk beside it, read as it is on disk, so
-    its size and SHA-256 can be offered and then hold while it uploads."""
-    copy = disk.with_name(disk.name + STAGED_SUFFIX)
+def staged_copy(disk: Path, roots: StorageRoots, tag: str) -> Path:
+    """A copy of the running VM's disk (a real path inside `roots`), read
+    as it is on disk, so its size and SHA-256 can be offered and then hold
+    while it uploads; in its storage root's staging folder, on the disk's
+    own file system as a rule, where a restart finds what a kill left."""
+    root = next(r for r in roots.roots if disk.is_relative_to(r))
+    copy = root / STAGING_FOLDER / f"{tag}-{disk.name}"
+    copy.parent.mkdir(exist_ok=True)
     shutil.copyfile(disk, copy)
     return copy
+
+
+def sweep_staged(roots: StorageRoots) -> None:
+    """At start: no upload runs yet, so every staged copy is a leftover."""
+    for root in roots.roots:
+        folder = root / STAGING_FOLDER
+        if folder.is_dir() and not folder.is_symlink():
+            for copy in folder.iterdir():
+                if copy.is_file() and not copy.is_symlink():
+                    copy.unlink()
 
 
 def prepare_arrived_image(path: Path, disk: MigratingDisk, images: ImageService | None = None) -> None:

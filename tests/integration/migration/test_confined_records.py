@@ -84,3 +84,21 @@ def test_a_live_migration_cut_short_leaves_no_file_it_brought(tmp_path: Path) ->
 
     assert list(root.iterdir()) == []
     assert outside.read_text() == "not the server's to delete"
+
+
+def test_copies_staged_for_a_live_move_cut_short_go_at_start(tmp_path: Path) -> None:
+    """A KVM host killed while it uploaded a running VM's disk (copied for
+    the upload) finds the copy at its next start and deletes it; a file
+    elsewhere in the roots stays."""
+    data = tmp_path / "data"
+    root = data / "storage"
+    staging = root / ".migrating-out"
+    staging.mkdir(parents=True)
+    leftover, disk = staging / "1a2b3c4d-vm.qcow2", root / "vm.qcow2"
+    leftover.write_text("a copy made for an upload")
+    disk.write_text("the VM's disk")
+
+    with in_process_server(data, backend="libvirt", libvirt_uri="test:///default"):
+        pass
+
+    assert not leftover.exists() and disk.read_text() == "the VM's disk"
