@@ -4,17 +4,18 @@ persisted per VM as the upload flow is (see outgoing):
     preparing → sending (files up, then the hypervisors move the VM) → committing → done
 
 The destination checks the offer (the VM and where each disk lands), makes
-the empty images and answers with its hypervisor's URI. A qcow2 disk that
-holds internal snapshots goes first as a file, copied here as it stands
-and uploaded over the authenticated channel (see snapshot_images): the
-destination empties its active layer and the hypervisor copies the disk
-into it, so the snapshots arrive inside it. The source's hypervisor then
-moves the running VM there, disks copied, persisted there and undefined
-here; the destination confirms it has the VM and redefines its snapshots;
-only then does the source delete its copies of the disks. The VM is held
-meanwhile (no snapshot is taken or deleted, no power change). A failure
-before the move leaves the VM running here, with its snapshots, and has
-the destination drop its images."""
+the empty images and answers with its hypervisor's URI. Files go first,
+over the authenticated upload channel (see running_offer): what the disks
+read through and what the snapshots name, each disk made on its placed
+parent there, and each qcow2 disk that holds internal snapshots, copied
+here as it stands, whose active layer the destination empties for the
+hypervisor to copy the disk into (see snapshot_images). The source's
+hypervisor then moves the running VM there, disks copied, persisted there
+and undefined here; the destination confirms it has the VM and redefines
+its snapshots; only then does the source delete its copies of the files.
+The VM is held meanwhile (no snapshot is taken or deleted, no power
+change). A failure before the move leaves the VM running here, with its
+snapshots, and has the destination drop its files."""
 
 from __future__ import annotations
 
