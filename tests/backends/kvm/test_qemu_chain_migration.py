@@ -19,6 +19,7 @@ from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console
 from second_libvirtd import second_libvirtd
 from test_qemu_migration import ticks
 from test_qemu_offline_migration import cim_name, placed, qemu_io, reads
+from test_qemu_snapshot_migration import can_move
 from tests.integration.migration.two_hosts import ADMIN, exists, migrate, write_peers, write_users
 from tests.integration.model.hyperv import NS, state
 from tests.support.live import in_process_server
@@ -122,3 +123,39 @@ def shared_reads(image: Path, byte: int, offset: str) -> bool:
     """Whether 1 MiB of the image at `offset` holds `byte`, read while a guest runs on it."""
     return subprocess.run(["qemu-io", "-U", "-r", "-f", "qcow2", "-c", f"read -P {byte:#x} {offset} 1M", str(image)],
                           capture_output=True).returncode == 0
+
+
+def test_a_running_vm_whose_base_lies_outside_the_roots_is_refused_naming_it(host: Host, tmp_path: Path):
+    """The source confines what a disk reads through before it reads it: a
+    base image outside its storage roots is neither read nor sent, and the
+    check and the move say so, naming it; the VM runs on where it was."""
+    a_root, b_root, elsewhere = (host.workdir / n for n in ("out-chain-host-a", "out-chain-host-b", "out-chain-elsewhere"))
+    for folder in (a_root, b_root, elsewhere):
+        folder.mkdir(mode=0o755)
+    base, top = elsewhere / "base.qcow2", a_root / "top.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "32M"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)], check=True)
+    name = f"{host.tag}-outside-chained"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(top, "qcow2"), console_append=True))
+    domain.create()
+    wait_for_console(host.console(domain), r"guest: tick 1\b")
+    vm = cim_name(domain)
+
+    with second_libvirtd(host.tag) as b_uri:
+        with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
+                               storage_roots=[b_root], users_file=write_users(tmp_path / "b-users.json"),
+                               host_name="hostb") as b, \
+             in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system",
+                               libvirt_domain_type="qemu", storage_roots=[a_root],
+                               peers_file=write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)}),
+                               host_name="hosta") as a:
+            a_conn = a.connection(NS)
+            sasd = placed(a_conn, vm, top, b_root / "top.qcow2")
+            movable, checked = can_move(a_conn, vm, "hostb", sasd)
+            assert not movable and str(base) in checked["ErrorDescription"], checked["ErrorDescription"]
+            assert "storage roots" in checked["ErrorDescription"]
+            job = migrate(a_conn, vm, "hostb", timeout=300, resources=[sasd], MigrationType=Uint16(32771))
+            assert job["JobState"] == 10 and str(base) in job["ErrorDescription"], job["ErrorDescription"]
+            assert state(a_conn, vm) == 2 and domain.isActive()
+            assert list(b_root.iterdir()) == [] and libvirt.open(b_uri).listAllDomains() == []
