@@ -1,9 +1,9 @@
 """A libvirtd of the test's own inside a network namespace the test
-creates, for tests whose switches give the host an address: its
-bridges, their addresses, its firewall rules and its guests' traffic all
-stay in that namespace, and anything the test runs on the host's side of
-a switch runs there too (`run_inside`). Nothing reaches the machine's
-own interfaces.
+creates, for tests whose switches give the host an address or whose
+guests have one: its bridges, their addresses, its firewall rules and its
+guests' traffic all stay in that namespace, and anything the test runs on
+the host's side of a switch runs there too (`run_inside`). Nothing
+reaches the machine's own interfaces.
 
 The daemon also runs in a mount namespace of its own (`ip netns exec`
 makes one), with empty /run/libvirt, /var/lib/libvirt, /var/cache/libvirt

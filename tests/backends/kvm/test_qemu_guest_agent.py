@@ -11,7 +11,9 @@ Msvm_ShutdownComponent.InitiateShutdown through the agent.
 
 The guest (guest.py) runs Debian's qemu-ga, answers guest-get-osinfo from
 its own os-release and runs a /sbin/shutdown that names itself on the
-console, so the path a shutdown took is read from the console."""
+console, so the path a shutdown took is read from the console. Its NIC is
+on a network of a libvirtd in a network namespace this test creates
+(netns_host.py): the address the agent reports exists only there."""
 
 from __future__ import annotations
 
@@ -30,13 +32,15 @@ from cimprovider.backends import change_power_state
 from cimprovider.schemas import HeartbeatState, PowerRequest, PowerState
 from cimprovider.schemas.integration import IntegrationServiceKind, IntegrationServiceState, KvpSource
 from cimprovider.schemas.runtime import RuntimeFigures
-from qemu_host import URI, Host, console_size, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from netns_host import NamespacedHost, machine_interfaces, namespaced_host  # noqa: F401 (fixture)
+from netns_libvirtd import namespaced  # noqa: F401 (fixture)
+from qemu_host import console_size, wait_for_console
 from tests.integration.model.hyperv import NS, state
 from tests.support.live import in_process_server
 
 R, S = PowerRequest, PowerState
 T = TypeVar("T")
-ADDRESS = "192.0.2.10"  # TEST-NET-1, on the host's isolated network
+ADDRESS = "192.0.2.10"  # TEST-NET-1, only inside the test's namespace
 OS_NAME, OS_VERSION = "cimprovider tiny guest 1.0", "1.0"  # guest.OS_RELEASE's PRETTY_NAME and VERSION_ID
 ENABLED = {kind for kind in IntegrationServiceKind if kind is not IntegrationServiceKind.GUEST_SERVICES}
 
@@ -57,7 +61,9 @@ def intrinsic(figures: RuntimeFigures) -> dict[str, str]:
     return {item.name: item.data for item in figures.guest_kvp_items}
 
 
-def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_and_a_hung_one_is_lost(host: Host) -> None:
+def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_and_a_hung_one_is_lost(
+        namespaced_host: NamespacedHost) -> None:  # noqa: F811
+    host = namespaced_host
     domain = host.define_guest("agent", agent=True, address=f"{ADDRESS}/24")
     vm_id = UUID(domain.UUIDString())
     backend, console = host.backend, host.console(domain)
@@ -73,6 +79,8 @@ def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_an
         "OSVersion": OS_VERSION,
         "NetworkAddressIPv4": ADDRESS,  # loopback is left out
     }
+    outside = machine_interfaces()
+    assert host.bridge in host.inside().names and host.bridge not in outside.names and ADDRESS not in outside.addresses
 
     # Paused, the agent is not asked; resumed, it answers again.
     change_power_state(backend, vm_id, R.PAUSE)
@@ -105,7 +113,9 @@ def test_the_guest_agent_is_the_integration_services_heartbeat_kvp_and_reboot_an
     assert backend.get_runtime(vm_id).heartbeat is HeartbeatState.UNKNOWN
 
 
-def test_over_cim_the_components_show_the_agent_and_initiate_shutdown_uses_it(host: Host, tmp_path: Path) -> None:
+def test_over_cim_the_components_show_the_agent_and_initiate_shutdown_uses_it(
+        namespaced_host: NamespacedHost, tmp_path: Path) -> None:  # noqa: F811
+    host = namespaced_host
     domain = host.define_guest("agent-cim", agent=True, address=f"{ADDRESS}/24")
     vm_id = UUID(domain.UUIDString())
     console = host.console(domain)
@@ -114,7 +124,8 @@ def test_over_cim_the_components_show_the_agent_and_initiate_shutdown_uses_it(ho
     vm = CIMInstanceName("Msvm_ComputerSystem", namespace=NS,
                          keybindings={"CreationClassName": "Msvm_ComputerSystem", "Name": domain.UUIDString().upper()})
 
-    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu") as server:
+    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=host.uri, libvirt_domain_type="qemu",
+                           storage_roots=[host.workdir]) as server:
         conn = server.connection(NS)
 
         def component(classname: str):  # type: ignore[no-untyped-def]

@@ -1,6 +1,9 @@
 """Tier 2: the sampler over real QEMU. libvirt's bulk statistics give a
 booting guest's CPU time, its balloon and its NIC's traffic, mapped to the
-model's adapter; the sampler turns them into a load over the interval."""
+model's adapter; the sampler turns them into a load over the interval.
+
+The guest's NIC is on a network of a libvirtd in a network namespace this
+test creates (netns_host.py): its address exists only there."""
 
 from __future__ import annotations
 
@@ -10,11 +13,16 @@ from uuid import UUID
 from cimprovider.backends import StatisticsBackend, change_power_state
 from cimprovider.metrics.sampler import Sampler
 from cimprovider.schemas import PowerRequest
-from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from netns_host import NamespacedHost, machine_interfaces, namespaced_host  # noqa: F401 (fixture)
+from netns_libvirtd import namespaced  # noqa: F401 (fixture)
+from qemu_host import wait_for_console
+
+ADDRESS = "192.0.2.10"  # TEST-NET-1, only inside the test's namespace
 
 
-def test_a_booting_guest_is_sampled_from_bulk_statistics(host: Host) -> None:
-    domain = host.define_guest("sampled", address="192.0.2.10/24")
+def test_a_booting_guest_is_sampled_from_bulk_statistics(namespaced_host: NamespacedHost) -> None:  # noqa: F811
+    host = namespaced_host
+    domain = host.define_guest("sampled", address=f"{ADDRESS}/24")
     vm_id = UUID(domain.UUIDString())
     backend = host.backend
     assert isinstance(backend, StatisticsBackend)
@@ -32,3 +40,5 @@ def test_a_booting_guest_is_sampled_from_bulk_statistics(host: Host) -> None:
     assert 200 <= sample.memory_mb <= 256  # the balloon of a 256 MiB guest
     adapter = backend.get_vm(vm_id).network_adapters[0]
     assert [n.adapter_id for n in sample.counters.nics] == [adapter.id]
+    outside = machine_interfaces()
+    assert host.bridge in host.inside().names and host.bridge not in outside.names and ADDRESS not in outside.addresses
