@@ -78,14 +78,13 @@ class Host:
             assert time.monotonic() < deadline, f"the backend did not reconnect: {self.backend.health().detail}"
             time.sleep(0.2)
 
-    def define_guest(self, suffix: str, agent: bool = False, address: str | None = None, interactive: bool = False) -> libvirt.virDomain:
-        """The tiny guest; `agent` gives it the guest agent's channel (and
-        the guest runs qemu-ga on it), `address` a NIC on the host's
-        network with that address (CIDR) in the guest."""
+    def define_guest(self, suffix: str, agent: bool = False, interactive: bool = False) -> libvirt.virDomain:
+        """The tiny guest, with no NIC; `agent` gives it the guest agent's
+        channel (and the guest runs qemu-ga on it). A guest with an address
+        belongs on netns_host.py's host, whose network is in a namespace."""
         name = f"{self.tag}-{suffix}"
         self.domains.append(name)
-        network = self.tag if address else None
-        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, network, address, interactive=interactive))
+        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, interactive=interactive))
 
     def console(self, domain: libvirt.virDomain) -> Path:
         return self.workdir / f"{domain.name()}.console"

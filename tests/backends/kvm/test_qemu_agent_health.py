@@ -11,7 +11,10 @@ An agent that hangs with its port open (stopped with SIGSTOP inside the
 guest) raises no lifecycle event: the pings the backend sends on the
 sampler's cadence find it silent, and the same alerts follow; it is
 resumed (SIGCONT) when the host takes the link down, and the all-clear
-follows its first answer."""
+follows its first answer.
+
+Each guest's NIC is on a network of a libvirtd in a network namespace
+its test creates (netns_host.py): its address exists only there."""
 
 from __future__ import annotations
 
@@ -23,12 +26,14 @@ from uuid import UUID
 import libvirt
 import libvirt_qemu
 
-from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from netns_host import NamespacedHost, machine_interfaces, namespaced_host  # noqa: F401 (fixture)
+from netns_libvirtd import namespaced  # noqa: F401 (fixture)
+from qemu_host import wait_for_console
 from cimprovider.schemas import HeartbeatState
 from tests.support.alerts import NS, about, alert_streams, next_alert, wait_until
 from tests.support.live import in_process_server
 
-ADDRESS = "192.0.2.11/24"  # TEST-NET-1, on the host's isolated network
+ADDRESS = "192.0.2.11"  # TEST-NET-1, only inside each test's namespace
 # Stops qemu-ga (after it has answered guest-exec), waits for the host to
 # take eth0's link down, then starts qemu-ga again on the agent's port.
 STOP_AND_WAIT = """
@@ -64,16 +69,18 @@ def link_down(domain: libvirt.virDomain) -> None:
     domain.updateDeviceFlags(ElementTree.tostring(interface, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
 
-def test_a_guest_whose_agent_stops_loses_its_heartbeat_and_an_alert_says_so(host: Host, tmp_path: Path) -> None:
-    domain = host.define_guest("agent-health", agent=True, address=ADDRESS)
+def test_a_guest_whose_agent_stops_loses_its_heartbeat_and_an_alert_says_so(
+        namespaced_host: NamespacedHost, tmp_path: Path) -> None:  # noqa: F811
+    host = namespaced_host
+    domain = host.define_guest("agent-health", agent=True, address=f"{ADDRESS}/24")
     domain.create()
     console = host.console(domain)
     wait_for_console(console, r"guest: agent on /dev/vport\S+")
     vm_id = UUID(domain.UUIDString())
     wait_until("the agent answering", lambda: host.backend.get_runtime(vm_id).heartbeat is HeartbeatState.OK)
 
-    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu",
-                           metrics_interval_seconds=1) as server:
+    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=host.uri, libvirt_domain_type="qemu",
+                           storage_roots=[host.workdir], metrics_interval_seconds=1) as server:
         conn = server.connection(NS)
         vm = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["Name"] == domain.UUIDString().upper())
         assert (vm["EnabledState"], vm["HealthState"]) == (2, 5)
@@ -104,18 +111,22 @@ def test_a_guest_whose_agent_stops_loses_its_heartbeat_and_an_alert_says_so(host
     assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
     assert (healthy["EnabledState"], healthy["HealthState"], list(healthy["OperationalStatus"])) == (2, 5, [2])
     assert list(heartbeat_back["OperationalStatus"]) == [2]
+    outside = machine_interfaces()
+    assert host.bridge in host.inside().names and host.bridge not in outside.names and ADDRESS not in outside.addresses
 
 
-def test_a_guest_whose_agent_hangs_with_its_port_open_loses_its_heartbeat(host: Host, tmp_path: Path) -> None:
-    domain = host.define_guest("agent-hangs", agent=True, address="192.0.2.12/24")
+def test_a_guest_whose_agent_hangs_with_its_port_open_loses_its_heartbeat(
+        namespaced_host: NamespacedHost, tmp_path: Path) -> None:  # noqa: F811
+    host = namespaced_host
+    domain = host.define_guest("agent-hangs", agent=True, address=f"{ADDRESS}/24")
     domain.create()
     console = host.console(domain)
     wait_for_console(console, r"guest: agent on /dev/vport\S+")
     vm_id = UUID(domain.UUIDString())
     wait_until("the agent answering", lambda: host.backend.get_runtime(vm_id).heartbeat is HeartbeatState.OK)
 
-    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu",
-                           metrics_interval_seconds=1) as server:
+    with in_process_server(tmp_path / "data", backend="libvirt", libvirt_uri=host.uri, libvirt_domain_type="qemu",
+                           storage_roots=[host.workdir], metrics_interval_seconds=1) as server:
         conn = server.connection(NS)
         vm = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["Name"] == domain.UUIDString().upper())
         assert (vm["EnabledState"], vm["HealthState"]) == (2, 5)
@@ -141,3 +152,5 @@ def test_a_guest_whose_agent_hangs_with_its_port_open_loses_its_heartbeat(host: 
     assert (back["PerceivedSeverity"], back["ProbableCause"]) == (2, 59)  # Information, Previous Alert Cleared
     assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
     assert (healthy["EnabledState"], healthy["HealthState"], list(healthy["OperationalStatus"])) == (2, 5, [2])
+    outside = machine_interfaces()
+    assert host.bridge in host.inside().names and host.bridge not in outside.names and ADDRESS not in outside.addresses
