@@ -24,34 +24,24 @@ from lxml import etree
 
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
-from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.libvirt.agents import AgentWatch
 from cimprovider.backends.libvirt.consoles import LibvirtConsoles
 from cimprovider.backends.libvirt.connection import LibvirtConnection
+from cimprovider.backends.libvirt.defining import LibvirtDefining, definition_xml
 from cimprovider.backends.libvirt.disk_images import DiskImages, is_local, volume_xml
 from cimprovider.backends.libvirt.domain_write import new_domain, write_domain
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.health import HealthReport
-from cimprovider.backends.libvirt.networks import network_of, network_switch
-from cimprovider.backends.libvirt.port_features import check_features
+from cimprovider.backends.libvirt.networks import network_switch
 from cimprovider.backends.libvirt.switches import LibvirtSwitches
-from cimprovider.backends.libvirt.host import (
-    attached_bridges,
-    bridge_switch,
-    describe_host,
-    domain_type,
-    mac_allocator,
-    switch_source,
-)
-from cimprovider.backends.libvirt.identity import domain_name_for
+from cimprovider.backends.libvirt.host import bridge_switch, describe_host, domain_type
 from cimprovider.backends.libvirt.last_seen import LastSeen
-from cimprovider.backends.libvirt.live import apply_live
 from cimprovider.backends.libvirt.metadata import find_started_at
 from cimprovider.backends.libvirt.statistics import all_counters
 from cimprovider.backends.libvirt.runtime import RuntimeSampler
-from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE, RESYNC, LibvirtPublishing
+from cimprovider.backends.libvirt.publishing import RESYNC, LibvirtPublishing
 from cimprovider.backends.libvirt.snapshots import SnapshotOperations
 from cimprovider.backends.libvirt.block_copy import LibvirtBlockCopy
 from cimprovider.backends.libvirt.handover import LibvirtHandover
@@ -60,12 +50,11 @@ from cimprovider.backends.libvirt.migration_files import LibvirtMigrationFiles
 from cimprovider.backends.libvirt.snapshots_aside import SnapshotsSetAside
 from cimprovider.backends.libvirt.transition import LibvirtTransition
 from cimprovider.backends.libvirt.unfinished import UnfinishedSnapshotCleanup
-from cimprovider.backends.pci import check_pci_device
 from cimprovider.backends.placement import find_device
 from cimprovider.backends.transitions import Settlement, TransitionInFlight, plan_power_change, power_request
 from cimprovider.events import EventBus
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.schemas.devices import Device, NetworkAdapter, PciDevice
+from cimprovider.schemas.devices import Device
 from cimprovider.schemas.events import BackendHealth, BackendHealthChanged, PowerStateChanged
 from cimprovider.schemas.host import Host, VirtualSwitch
 from cimprovider.schemas.integration import KvpItem
@@ -81,8 +70,9 @@ CLOSE_GRACE_SECONDS = 10.0
 LAST_SEEN_FILE = "libvirt-last-seen.sqlite3"
 
 
-class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
-                     LibvirtMigration, LibvirtMigrationFiles, SnapshotsSetAside, LibvirtHandover, LibvirtBlockCopy, LibvirtConsoles):
+class LibvirtBackend(LibvirtPublishing, LibvirtDefining, SnapshotOperations, UnfinishedSnapshotCleanup, LibvirtSwitches,
+                     LibvirtMigration, LibvirtMigrationFiles, SnapshotsSetAside, LibvirtHandover, LibvirtBlockCopy,
+                     LibvirtConsoles):
     name = "libvirt"
 
     def __init__(self, config: ServerConfig, bus: EventBus | None = None) -> None:
@@ -178,7 +168,7 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             root = write_domain(
                 vm, new_domain(vm, self._domain_type, name, max_vcpus), name, self._switch_source, self._images.driver_format
             )
-            self._call(lambda: self._conn().defineXML(_xml(root)), "define the VM")
+            self._call(lambda: self._conn().defineXML(definition_xml(root)), "define the VM")
             return self._published(vm_id)
 
     def destroy_vm(self, vm_id: UUID) -> None:
@@ -341,80 +331,6 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
         if self._health.update(healthy, detail, attempts) and healthy:
             self._queue.put(RESYNC)  # catch up with what happened while we were away
 
-    # changing -----------------------------------------------------------
-
-    def _apply(self, vm: VirtualMachine, changed: VirtualMachine, what: str) -> VirtualMachine:
-        """Make libvirt hold `changed`: live first where the guest runs (a
-        refusal there leaves the definition untouched), then the definition."""
-        domain = self._domain(vm.id)
-        keep = self._call(lambda: self._running_on(domain), what)
-        running, changed = self._images.runnable(vm, keep), self._images.runnable(changed, keep)
-
-        def apply() -> None:
-            base = etree.fromstring(domain.XMLDesc(INACTIVE))
-            declared = {
-                disk.find("source").get("file"): disk.find("driver").get("type")
-                for disk in base.iterfind("devices/disk")
-                if disk.find("source") is not None and disk.find("driver") is not None
-            }
-
-            def formats(path: str) -> str:
-                return self._images.driver_format(path, declared)
-
-            if vm.power_state in ACTIVE_STATES:
-                apply_live(domain, running, changed, self._switch_source, formats)
-            name = base.findtext("name") or domain.name()
-            if changed.name != vm.name and not domain.isActive():
-                wanted = self._free_domain_name(changed.name, vm.id)
-                if wanted != name:
-                    domain.rename(wanted, 0)
-                    name = wanted
-            self._conn().defineXML(_xml(write_domain(changed, base, name, self._switch_source, formats)))
-
-        self._call(apply, what)
-        return self._published(vm.id)
-
-    def _running_on(self, domain: libvirt.virDomain) -> frozenset[str]:
-        """The disk files a running guest has open (none while it is off)."""
-        if not domain.isActive():
-            return frozenset()
-        return frozenset(str(path) for path in etree.fromstring(domain.XMLDesc(0)).xpath("devices/disk/source/@file"))
-
-    def _define(self, domain: libvirt.virDomain, vm: VirtualMachine) -> None:
-        """Write `vm` onto the domain's persistent definition only."""
-        vm = self._images.runnable(vm, self._running_on(domain))
-        base = etree.fromstring(domain.XMLDesc(INACTIVE))
-        name = base.findtext("name") or domain.name()
-        self._conn().defineXML(_xml(write_domain(vm, base, name, self._switch_source, self._images.driver_format)))
-
-    def _free_domain_name(self, element_name: str, vm_id: UUID) -> str:
-        """The VM's name if no other domain has it (libvirt names are
-        unique, Hyper-V's are not), else the name with the id's first part."""
-        wanted = domain_name_for(element_name)
-        try:
-            holder = self._conn().lookupByName(wanted)
-        except libvirt.libvirtError:
-            return wanted
-        return wanted if UUID(holder.UUIDString()) == vm_id else f"{wanted}-{str(vm_id)[:8]}"
-
-    def _mac_allocator(self) -> Callable[[], str]:
-        return self._call(lambda: mac_allocator(self._conn()), "list MAC addresses")
-
-    def _check_references(self, device: AnyDevice) -> None:
-        if isinstance(device, PciDevice):
-            check_pci_device(device, self.host_info(), self.list_vms())
-        if not isinstance(device, NetworkAdapter):
-            return
-        if device.switch_id is not None and self._switch_source(device.switch_id) is None:
-            raise InvalidParameterError("switch_id", f"no virtual switch {device.switch_id}")
-        check_features(device, self._call(lambda: network_of(self._conn(), device.switch_id), "read the network"))
-
-    def _switch_source(self, switch_id: UUID) -> tuple[str, str] | None:
-        return self._call(lambda: switch_source(self._conn(), switch_id), "find the virtual switch")
-
-    def _bridges(self) -> set[str]:
-        return self._call(lambda: attached_bridges(self._conn()), "list bridges")
-
     # plumbing -----------------------------------------------------------
 
     def _conn(self) -> libvirt.virConnect:
@@ -441,6 +357,3 @@ class LibvirtBackend(LibvirtPublishing, SnapshotOperations, UnfinishedSnapshotCl
             raise InvalidStateError(f"cannot {what}: the VM is migrating to another host")
         return vm
 
-
-def _xml(element: etree._Element) -> str:
-    return etree.tostring(element, encoding="unicode")
