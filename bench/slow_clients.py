@@ -37,7 +37,8 @@ import uvicorn
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.http.trailers import TrailerH11Protocol
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.server import bound_ports, build_application, connection_limits
+from cimprovider.server import build_application
+from cimprovider.serving import bound_ports, connection_limits
 
 BODY = (
     b'<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'

@@ -10,7 +10,8 @@ import click
 from cimprovider.cli.failures import CommandFailure
 from cimprovider.logs import configure_logging
 from cimprovider.schemas.config import ConfigError, load_config
-from cimprovider.server import StartupError, build_application, serve as run_server
+from cimprovider.server import build_application
+from cimprovider.serving import StartupError, serve as run_server
 
 
 def _option(*names: str, env: str, **kwargs):

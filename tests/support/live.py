@@ -21,7 +21,8 @@ import uvicorn
 
 from cimprovider.http.protocol import uvicorn_http_options
 from cimprovider.schemas.config import ServerConfig
-from cimprovider.server import Extension, bound_ports, build_application, connection_limits
+from cimprovider.server import Extension, build_application
+from cimprovider.serving import bound_ports, connection_limits
 
 
 @dataclass

@@ -10,7 +10,7 @@ import socket
 
 import uvicorn
 
-from cimprovider.server import listening_socket
+from cimprovider.serving import listening_socket
 
 
 def test_connections_accepted_on_the_listening_socket_have_nagle_off() -> None:
