@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from pywbem import CIMInstance, Uint32, Uint64
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, settings_of, state
 from tests.integration.model.switches import (
     BANDWIDTH,
@@ -21,10 +22,6 @@ from tests.integration.model.switches import (
 )
 from tests.support.live import in_process_server
 
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 RUNNING, OFF, SAVED, PAUSED = 2, 3, 6, 9
 
 

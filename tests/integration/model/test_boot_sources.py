@@ -12,14 +12,11 @@ import pytest
 from lxml import etree
 from pywbem import CIMInstance, Uint16
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, check, service, settings_of, template, wait_job
 from tests.integration.storage.vm_client import wmi_path
 from tests.support.live import in_process_server
 
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 VSSD = "Msvm_VirtualSystemSettingData"
 
 

@@ -12,14 +12,11 @@ import pytest
 from lxml import etree
 from pywbem import Uint8, Uint16
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, check, define_vm, request_state, service, template, wait_job
 from tests.support.live import in_process_server
 
 DISPLAY_SD = "Msvm_SyntheticDisplayControllerSettingData"
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 
 
 @pytest.fixture(params=sorted(BACKENDS), scope="module")

@@ -10,13 +10,9 @@ import os
 
 import pytest
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS
 from tests.support.live import in_process_server
-
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 
 
 @pytest.fixture(params=sorted(BACKENDS), scope="module")

@@ -8,13 +8,10 @@ from __future__ import annotations
 import pytest
 from pywbem import CIMInstance
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, check, service, wait_job
 from tests.support.live import in_process_server
 
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 VSSD = "Msvm_VirtualSystemSettingData"
 WINDOWS, UEFI_CA = "1734C6E8-3154-4DDA-BA5F-A874CC483422", "272E7447-90A4-4563-A4B9-8E4AB00526CE"
 

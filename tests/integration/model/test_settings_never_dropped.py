@@ -19,15 +19,12 @@ from pathlib import Path
 import pytest
 from pywbem import CIMDateTime, CIMInstance, CIMInstanceName, WBEMConnection, type_from_name
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, service, settings_of, template, wait_job
 from tests.integration.model.test_boot_sources import generation_2_vm
 from tests.integration.storage.vm_client import vm_with_disk, wmi_path
 from tests.support.live import in_process_server
 
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 VSSD = "Msvm_VirtualSystemSettingData"
 SETTING_CLASSES = (
     "Msvm_ResourceAllocationSettingData", "Msvm_MemorySettingData", "Msvm_ProcessorSettingData",

@@ -8,13 +8,10 @@ from __future__ import annotations
 import pytest
 from pywbem import CIMInstance, Uint16
 
+from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, check, service, wait_job
 from tests.support.live import in_process_server
 
-BACKENDS = {
-    "simulated": {"backend": "simulated"},
-    "libvirt": {"backend": "libvirt", "libvirt_uri": "test:///default"},
-}
 VSSD = "Msvm_VirtualSystemSettingData"
 ROOTS = ("ConfigurationDataRoot", "LogDataRoot", "SnapshotDataRoot", "SuspendDataRoot", "SwapFileDataRoot")
 
