@@ -11,22 +11,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from libvirt_harness import backend, harness  # noqa: F401 (fixtures)
-
+from libvirt_harness import backend, harness, sampled_server  # noqa: F401 (fixtures)
 from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.agent_ping import PING_TIMEOUT_SECONDS, AgentPings
 from cimprovider.backends.libvirt.agents import CLOSED_BY_GUEST, CONNECTED, DISCONNECTED, GRACE_SECONDS, GUEST_STARTED, AgentWatch
 from cimprovider.schemas import HeartbeatState, PowerState
 from tests.support.alerts import NS, about, alert_streams, next_alert
-from tests.support.live import in_process_server
 
 
 def test_an_agent_that_goes_away_is_a_lost_heartbeat_until_it_comes_back(tmp_path) -> None:
-    parts = []
-    with in_process_server(tmp_path, extensions=[lambda registry, catalog, p: parts.append(p)], backend="libvirt",
-                           libvirt_uri="test:///default", metrics_interval_seconds=0.2) as live:
-        backend = parts[0].metrics.backend
-        assert isinstance(backend, LibvirtBackend)
+    with sampled_server(tmp_path) as (live, backend):
         conn = live.connection(NS)
         vm = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["ElementName"] == "test")
         assert (vm["EnabledState"], vm["HealthState"]) == (2, 5)

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import libvirt
 
-from cimprovider.backends.libvirt import LibvirtBackend
+from libvirt_harness import sampled_server
 from tests.support.alerts import NS, about, alert_streams, next_alert
-from tests.support.live import in_process_server
 
 
 def test_an_unreachable_hypervisor_is_a_host_alert(tmp_path) -> None:
-    parts = []
-    with in_process_server(tmp_path, extensions=[lambda registry, catalog, p: parts.append(p)], backend="libvirt",
-                           libvirt_uri="test:///default", metrics_interval_seconds=0.2) as live:
-        backend = parts[0].metrics.backend
-        assert isinstance(backend, LibvirtBackend)
+    with sampled_server(tmp_path) as (live, backend):
         conn = live.connection(NS)
         host = next(s for s in conn.EnumerateInstances("Msvm_ComputerSystem") if s["Caption"] == "Hosting Computer System")
         assert host["HealthState"] == 5
