@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPED = {"schemas": "cimprovider/schemas", "mof": "cimprovider/mof", "cli": "cimprovider/cli"}
@@ -17,14 +20,21 @@ def installed_name(path: Path) -> str:
     return f"{MAPPED.get(top, top)}/{rest}" if rest else MAPPED.get(top, top)
 
 
-def test_wheel_contains_every_module_and_mof(tmp_path):
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The files of the wheel built from this tree (built once: it takes a while)."""
+    target = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(target), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("cimprovider-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    (wheel,) = target.glob("cimprovider-*.whl")
+    return set(zipfile.ZipFile(wheel).namelist())
+
+
+def test_wheel_contains_every_module_and_mof(wheel_names: set[str]):
+    names = wheel_names
     sources = [p for top in ("cimprovider", *MAPPED) for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts]
     missing = sorted(installed_name(p) for p in sources if installed_name(p) not in names)
     assert not missing, f"packages missing from pyproject's list: {missing}"
@@ -33,18 +43,10 @@ def test_wheel_contains_every_module_and_mof(tmp_path):
     assert {installed_name(p) for p in mof} <= names
 
 
-def test_wheel_carries_the_browser_files(tmp_path):
+def test_wheel_carries_the_browser_files(wheel_names: set[str]):
     """The web console runs from the wheel alone: its script and the
     vendored JavaScript (no CDN) are in it."""
-    import json
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("cimprovider-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = wheel_names
     vendor = ROOT / "cimprovider" / "web" / "static" / "vendor"
     wanted = [f"cimprovider/web/static/vendor/{e['file']}" for e in json.loads((vendor / "manifest.json").read_text())["files"]]
     wanted += [installed_name(p) for p in (ROOT / "cimprovider" / "web" / "vm_console" / "assets").iterdir()]
