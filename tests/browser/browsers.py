@@ -24,6 +24,14 @@ from tests.browser.firefox_relay import FIREFOX, SCHEME_PREF, SCHEMES
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSERS = {"chromium": CHROMIUM, "firefox": FIREFOX}
+# The tests' pages are on 127.0.0.1, and a browser must reach nothing else:
+# left alone, chromium looks up accounts.google.com at start, and
+# firefox-esr its remote settings' server, Playwright's dummy server pref
+# notwithstanding: every query is traffic to the name server, an address
+# off this machine. So chromium resolves no name but loopback's, and that
+# one name of firefox's resolves to loopback, where nothing answers.
+CHROMIUM_ARGS = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+FIREFOX_PREFS = {"network.dns.localDomains": "firefox.settings.services.mozilla.com"}
 RELAY = Path(__file__).with_name("firefox_relay.py")
 
 
@@ -45,11 +53,11 @@ def firefox_launcher(directory: Path) -> Path:
 def launch(playwright: Playwright, name: str, launcher_dir: Path, color_scheme: str = "light") -> Browser:
     require(name)
     if name == "chromium":
-        return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     pref = {value: key for key, value in SCHEMES.items()}[color_scheme]
     return playwright.firefox.launch(
         channel="moz-firefox", executable_path=firefox_launcher(launcher_dir), headless=True,
-        firefox_user_prefs={SCHEME_PREF: pref})
+        firefox_user_prefs={**FIREFOX_PREFS, SCHEME_PREF: pref})
 
 
 def retype(field: Locator, text: str) -> None:
