@@ -39,6 +39,18 @@
       if (existing) existing.replaceWith(list);
     });
   }
+  // A button that may lose data asks first. htmx reads hx-confirm from the
+  // element that issues the request, which for a form is the form, never
+  // the button pressed; so the button names its question in data-confirm
+  // and the form's request waits for the answer here.
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    var button = trigger && trigger.submitter;
+    var question = button && button.getAttribute("data-confirm");
+    if (!question) return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live]").forEach(follow);
   });

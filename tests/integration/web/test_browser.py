@@ -68,16 +68,19 @@ def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(brow
     page.get_by_role("button", name="Checkpoint", exact=True).click()
     tree = page.get_by_role("tree", name="Checkpoint tree")
     expect(tree.get_by_role("treeitem")).to_have_count(1)
-    page.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []  # what the browser asked before each change that loses data
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Turn off").click()
     expect(status_cell(page, vm, "Off")).to_be_visible()
+    assert asked == [f"Turn off {vm}? Unsaved work in the guest is lost, as when pulling the plug."]
     # Change a setting after the checkpoint; applying it brings the old one back.
     retype(page.get_by_label("Startup RAM (MB)"), "1024")
     page.get_by_role("button", name="Apply memory").click()
     expect(page.get_by_role("status").filter(has_text="Memory settings applied")).to_be_visible()
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     tree.get_by_role("button", name="Apply", exact=False).click()
     expect(page.get_by_role("status").filter(has_text="Checkpoint applied")).to_be_visible()
+    assert len(asked) == 2 and asked[1].startswith("Apply checkpoint") and "is lost" in asked[1]
     assert page.evaluate("window.notReloaded") is True
     page.reload()
     expect(page.get_by_label("Startup RAM (MB)")).to_have_value("512")
@@ -85,6 +88,7 @@ def test_an_admin_makes_starts_and_checkpoints_a_vm_and_a_reader_is_refused(brow
     reader = signed_in(browser, base, "rita")
     expect(reader.get_by_role("note")).to_contain_text("reader")
     reader.get_by_role("link", name=vm).click()
+    reader.wait_for_load_state()  # htmx readies the forms as the page loads; a click before would post plainly
     reader.get_by_role("button", name="Start", exact=True).click()
     expect(reader.get_by_role("alert")).to_contain_text("may look but not change")
     expect(status_cell(reader, vm, "Off")).to_be_visible()
