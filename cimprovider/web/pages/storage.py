@@ -45,7 +45,7 @@ def create(console: Console, request: Request) -> Response:
         storage.create(client, path, request.field("format", "vhdx"), request.field("type", "dynamic"),
                        _size(request.field("size")))
         return f"Created {path}"
-    return act(console, request, change)
+    return _with_files(console, request, act(console, request, change), request.field("folder"))
 
 
 def inspect(console: Console, request: Request) -> Response:
@@ -66,7 +66,19 @@ def convert(console: Console, request: Request) -> Response:
         destination = str(Path(source).parent / name)
         storage.convert(client, source, destination, request.field("format", "vhdx"), request.field("type", "dynamic"))
         return f"Converted to {destination}"
-    return act(console, request, change)
+    return _with_files(console, request, act(console, request, change), str(Path(request.field("path")).parent))
+
+
+def _with_files(console: Console, request: Request, done: Response, folder: str) -> Response:
+    """A made disk's outcome, with the folder's file table again (htmx puts
+    it in place out of band), so the new file is listed without a reload."""
+    found = inside(Path(folder), console.storage_roots) if done.status == 200 and folder else None
+    if found is None or not found.is_dir():
+        return done
+    table = console.env.get_template("_files.html").render(
+        folder=found, entries=listing(found), disk_suffixes=DISK_SUFFIXES, csrf_token=request.session.csrf_token,
+        oob=True)
+    return Response(done.status, f"{done.body}\n{table}")
 
 
 def compact(console: Console, request: Request) -> Response:
