@@ -25,6 +25,7 @@ def add_routes(app: WebApplication) -> None:
         ("GET", f"/vms/{G}", vm.vm_page),
         ("GET", f"/vms/{G}/jobs", vm.jobs_fragment),
         ("POST", f"/vms/{G}/power", vm.power),
+        ("POST", f"/vms/{G}/delete", vm.delete),
         ("POST", f"/vms/{G}/checkpoints", vm.checkpoint_create),
         ("POST", f"/vms/{G}/checkpoints/change", vm.checkpoint_change),
         ("POST", f"/vms/{G}/settings/memory", settings.memory),

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from cimprovider.web import actions, snapshots
 from cimprovider.web.cim import ActionFailed, CIMClient
 from cimprovider.web.console import Console
-from cimprovider.web.exchange import Request, Response
+from cimprovider.web.exchange import Request, Response, redirect
 from cimprovider.web.hardware import SWITCH, read_hardware
 from cimprovider.web.jobs import vm_jobs
-from cimprovider.web.machines import list_vms
+from cimprovider.web.machines import list_vms, service, vm_path
 from cimprovider.web.metrics import vm_charts
-from cimprovider.web.pages.outcome import act
+from cimprovider.web.pages.outcome import act, outcome
 from cimprovider.web.storage_files import DISK_SUFFIXES, ISO_SUFFIXES, files_with
 from cimprovider.web.vm_console.page import console_elements
 
@@ -28,7 +28,9 @@ LABELS = {"start": "Start", "shutdown": "Shut down", "turnoff": "Turn off", "sav
 # Where data may be lost, the browser asks first.
 CONFIRM = {"turnoff": "Turn off {name}? Unsaved work in the guest is lost, as when pulling the plug.",
            "reset": "Reset {name}? Unsaved work in the guest is lost.",
-           "shutdown": "Shut down {name}? Programs in the guest are closed."}
+           "shutdown": "Shut down {name}? Programs in the guest are closed.",
+           "delete": "Delete {name}? Its configuration and checkpoints are removed for good; "
+                     "its virtual hard disk files are kept."}
 
 
 def vm_page(console: Console, request: Request, guid: str) -> Response:
@@ -57,6 +59,17 @@ def vm_page(console: Console, request: Request, guid: str) -> Response:
 def power(console: Console, request: Request, guid: str) -> Response:
     action = request.field("action")
     return act(console, request, lambda client: actions.power(client, guid, action))
+
+
+def delete(console: Console, request: Request, guid: str) -> Response:
+    """DestroySystem, as Hyper-V Manager's Delete; then the VM list (htmx
+    follows HX-Redirect with a page load, as the VM's page is gone)."""
+    client = console.client(request)
+    try:
+        client.call(service(client), "DestroySystem", "Delete", AffectedSystem=vm_path(guid))
+    except ActionFailed as failure:
+        return outcome(console, request, str(failure), False)
+    return redirect("/ui/vms", htmx=request.htmx)
 
 
 def checkpoint_create(console: Console, request: Request, guid: str) -> Response:
