@@ -1,9 +1,12 @@
 """Every control of every page has a name a screen reader can say: inputs,
 selects and text areas a <label for> or aria-label, buttons their text or
-aria-label, links their text; images (charts) a role and a label."""
+aria-label, links their text; images (charts) a role and a label. And
+nothing a page loads comes from elsewhere: no CDN, the server may be on an
+isolated network."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from tests.integration.web.browserless import signed_in
@@ -52,6 +55,10 @@ def unnamed(page: str) -> list[str]:
     return missing
 
 
+# What a browser fetches by itself: scripts, styles, images, frames.
+LOADED = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="([^"]*)"')
+
+
 def test_every_control_on_every_page_has_a_name(web_server: LiveServer) -> None:
     admin = signed_in(web_server.port, "alice")
     guid = make_vm(admin, "named")
@@ -66,3 +73,6 @@ def test_every_control_on_every_page_has_a_name(web_server: LiveServer) -> None:
     for where, body in bodies.items():
         assert "<main" in body, where
         assert unnamed(body) == [], where
+        fetched = LOADED.findall(body)
+        assert all(url.startswith("/ui/") for url in fetched), (where, fetched)
+    assert "/ui/console/assets/console.js" in LOADED.findall(bodies[f"/ui/vms/{guid}"])

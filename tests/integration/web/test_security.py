@@ -128,6 +128,9 @@ def test_sign_in_failures_are_throttled_with_the_cim_ports(web_server: LiveServe
 
 def test_sign_out_and_a_removed_user_end_the_session(web_server: LiveServer, tmp_path) -> None:
     admin = signed_in(web_server.port, "alice")
+    # A foreign page cannot sign the user out: sign-out needs the token too.
+    assert admin.post("/ui/logout", {}, token=False).status == 403
+    assert admin.get("/ui/vms").status == 200
     assert admin.post("/ui/logout", {}).status == 303
     assert admin.get("/ui/vms").status == 303
     reader = signed_in(web_server.port, "rita")
