@@ -139,6 +139,11 @@ def test_the_list_shows_figures_follows_the_bus_without_polling_and_filters(
     expect(row.get_by_role("cell").nth(0)).to_have_text("Paused")
     set_state(web_server, guid, 2)
     expect(row.get_by_role("cell").nth(0)).to_have_text("Running")
+    # A VM made elsewhere joins the list; deleted, it leaves it.
+    arrival = make_vm(admin, f"arrives-{browser_name}")
+    expect(row_of(page, f"arrives-{browser_name}")).to_have_count(1)
+    assert admin.post(f"/ui/vms/{arrival}/delete", {}).status == 303
+    expect(row_of(page, f"arrives-{browser_name}")).to_have_count(0)
     assert asked == [], asked
     # Filters: by state, then by name.
     page.get_by_label("State").select_option("Off")
