@@ -19,6 +19,11 @@ class InvalidStateError(BackendError):
     """The request does not fit the VM's power state, or a transition is in flight."""
 
 
+class HeldError(InvalidStateError):
+    """The VM is held while it migrates: every change is refused; the
+    message says why and until when."""
+
+
 class InvalidParameterError(BackendError):
     """A value was refused; `field` names it (`memory.startup_mb`)."""
 

@@ -231,10 +231,12 @@ class MigrationBackend(Protocol):
         state, leaving its files where they are."""
         ...
 
-    def hold_vm(self, vm_id: UUID) -> None:
+    def hold_vm(self, vm_id: UUID, reason: str = "the VM is migrating", again: bool = False) -> None:
         """Refuse every change to the VM (power, settings, devices,
-        snapshots: InvalidStateError) until `unhold_vm`, as Hyper-V does
-        while a VM migrates; InvalidStateError if it is changing or held."""
+        snapshots: InvalidStateError saying `reason`) until `unhold_vm`, as
+        Hyper-V does while a VM migrates; InvalidStateError if it is
+        changing or held (unless `again`: the caller holds it and only the
+        reason changes)."""
         ...
 
     def unhold_vm(self, vm_id: UUID) -> None: ...

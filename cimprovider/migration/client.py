@@ -1,8 +1,9 @@
 """The source's client of a destination host: CIM-XML over pywbem, signed
 in with the peer's credentials, to the destination's
-Cimprovider_IncomingMigrationService (check, prepare, commit, abort) and
-its Msvm_ComputerSystem (does it own the VM?); and the file uploads to
-its channel, streamed in chunks with progress."""
+Cimprovider_IncomingMigrationService (check, prepare, commit, abort, and
+whether it owns the VM or is still adopting it); and the file uploads to
+its channel, streamed in chunks with progress. Every call gives up after
+the peer's `timeout`."""
 
 from __future__ import annotations
 
@@ -21,10 +22,16 @@ NAMESPACE = "root/virtualization/v2"
 RECEIVER = "Cimprovider_IncomingMigrationService"
 CHUNK = 1024 * 1024
 REFUSED = 32768
+ABSENT, ARRIVING, OWNED = 0, 1, 2  # ArrivalState's answers
 
 
 class PeerUnreachable(Exception):
     """The destination did not answer, or answered nothing usable."""
+
+
+class StillArriving(PeerUnreachable):
+    """The destination is still adopting the VM: neither its own nor
+    gone; ask again later, as of a destination that does not answer."""
 
 
 class PeerRefused(Exception):
@@ -34,12 +41,12 @@ class PeerRefused(Exception):
 
 
 class PeerClient:
-    def __init__(self, peer: Peer, timeout: float = 60) -> None:
+    def __init__(self, peer: Peer) -> None:
         self.peer = peer
         verify: bool | str = str(peer.ca_file) if peer.ca_file else not peer.no_verify
         self.verify = verify
         self.conn = pywbem.WBEMConnection(
-            peer.url, peer.credentials, default_namespace=NAMESPACE, timeout=timeout,
+            peer.url, peer.credentials, default_namespace=NAMESPACE, timeout=peer.timeout,
             no_verification=peer.no_verify, ca_certs=str(peer.ca_file) if peer.ca_file else None,
         )
 
@@ -85,26 +92,25 @@ class PeerClient:
             return  # it answered; what it said is for the calls that follow
 
     def owns(self, vm_id: UUID) -> bool:
-        path = pywbem.CIMInstanceName(
-            "Msvm_ComputerSystem", keybindings={"CreationClassName": "Msvm_ComputerSystem", "Name": str(vm_id).upper()},
-            namespace=NAMESPACE,
-        )
+        """True if the destination has the VM, False if it neither has it
+        nor is adopting it; StillArriving while it adopts it."""
         try:
-            self.conn.GetInstance(path, PropertyList=["Name"])
-        except pywbem.CIMError as error:
-            if error.status_code == pywbem.CIM_ERR_NOT_FOUND:
-                return False
-            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
-        except (pywbem.Error, OSError) as error:
-            raise PeerUnreachable(f"{self.peer.url}: {error}") from None
-        return True
+            code, out = self._invoke("ArrivalState", VirtualSystemName=str(vm_id).upper())
+        except PeerRefused as refused:
+            raise PeerUnreachable(f"{self.peer.url} cannot say whether it has the VM: {refused}") from None
+        state = out.get("State")
+        if code != 0 or state not in (ABSENT, ARRIVING, OWNED):
+            raise PeerUnreachable(f"{self.peer.url} cannot say whether it has the VM ({code}, {state!r})")
+        if state == ARRIVING:
+            raise StillArriving(f"{self.peer.url} is still adopting the VM {vm_id}")
+        return state == OWNED
 
     def upload(self, token: str, index: int, source: Path, sent: Callable[[int], None], compress: bool = False) -> None:
         url = f"{self.peer.url}/migration/{token}/{index}"
         data = _deflated(_chunks(source, sent)) if compress else _chunks(source, sent)
         headers = {"Content-Encoding": "deflate"} if compress else {}
         try:
-            answer = requests.put(url, data=data, headers=headers, verify=self.verify, timeout=120)
+            answer = requests.put(url, data=data, headers=headers, verify=self.verify, timeout=max(120.0, self.peer.timeout))
         except requests.RequestException as error:
             raise PeerUnreachable(f"{url}: {error}") from None
         if answer.status_code != 204:

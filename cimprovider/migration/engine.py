@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from uuid import UUID
 
 from cimprovider.backends import HypervisorMigration, MigrationBackend
 from cimprovider.backends.images import ImageService, StorageRoots
@@ -23,7 +24,7 @@ from cimprovider.migration.storage_move import StorageMoves
 from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
-RETRY_SECONDS = 5.0
+FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 1.0, 30.0  # the settler's backoff while a destination is silent
 STORAGE = 32769
 
 __all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
@@ -47,18 +48,22 @@ class MigrationEngine:
         self.enabled = enabled
         self.incoming_expiry_seconds = incoming_expiry_seconds
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a migration became pending
+        self.outgoing.wake = self._wake.set
         self._settler: threading.Thread | None = None
         self._expirer: threading.Thread | None = None
 
     def start(self) -> None:
         """Settle what a restart cut short: incoming halves go at once, and
-        the copies staged for a live move's upload;
-        outgoing ones are settled with their destinations, retried in the
-        background while a destination does not answer."""
+        the copies staged for a live move's upload; outgoing ones are
+        settled with their destinations, their VMs held meanwhile, retried
+        in the background while a destination does not answer — as are
+        those a failed commit leaves pending later."""
         self.incoming.reconcile()
         self.storage.reconcile()
         if self.hypervisor is not None:
             sweep_staged(self.hypervisor.roots)
+        self.outgoing.hold_unsettled()
         self._settler = threading.Thread(target=self._settle, name="migration-settle", daemon=True)
         self._settler.start()
         self._expirer = threading.Thread(target=self._expire, name="migration-expire", daemon=True)
@@ -74,13 +79,26 @@ class MigrationEngine:
                 log.exception("could not expire silent incoming migrations")
 
     def _settle(self) -> None:
+        """Pending migrations are retried with a growing pause while their
+        destinations are silent; with none pending, it sleeps until woken."""
+        delay = FIRST_RETRY_SECONDS
         while not self._stop.is_set():
-            if not self.outgoing.reconcile():
-                return
-            self._stop.wait(RETRY_SECONDS)
+            self._wake.clear()
+            try:
+                pending = self.outgoing.settle_pending()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("could not settle the pending migrations")
+                pending = 1
+            if pending:
+                self._wake.wait(delay)
+                delay = min(delay * 2, LAST_RETRY_SECONDS)
+            else:
+                delay = FIRST_RETRY_SECONDS
+                self._wake.wait()
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         for thread in (self._settler, self._expirer):
             if thread is not None:
                 thread.join(timeout=10)
@@ -144,3 +162,6 @@ class MigrationEngine:
 
     def abort_incoming(self, token: str | None, vm_id: "object") -> None:
         self.incoming.abort(token, vm_id)  # type: ignore[arg-type]
+
+    def arrival_state(self, vm_id: UUID) -> int:
+        return self.incoming.arrival_state(vm_id)

@@ -151,7 +151,7 @@ class HypervisorMoves:
             store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
             client.commit(token)
         except PeerUnreachable as error:
-            if self.outgoing.resolve(self.outgoing.store_record(request.vm_id), client):
+            if self.outgoing.settle_now(request.vm_id, request.destination, client, error):
                 progress(100)
                 return
             raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None

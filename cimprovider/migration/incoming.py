@@ -37,6 +37,7 @@ from cimprovider.schemas.power import PowerState
 
 log = logging.getLogger("cimprovider.migration")
 PARTIAL_SUFFIX = ".migrating"
+ABSENT, ARRIVING, OWNED = 0, 1, 2  # ArrivalState's answers
 _USING_MEMORY = (PowerState.RUNNING, PowerState.PAUSED)
 
 
@@ -106,6 +107,9 @@ class IncomingMigrations:
         self._settling = threading.RLock()
         self._uploading: set[tuple[str, int]] = set()
         self._touched: dict[str, float] = {}  # token -> last sign of life (monotonic)
+        # VMs a commit is adopting: hidden (or half made) until it ends, so
+        # a source asking meanwhile is told to ask again, never "absent".
+        self._adopting: set[UUID] = set()
 
     # --- checking and accepting
 
@@ -255,8 +259,27 @@ class IncomingMigrations:
     # --- ending
 
     def commit(self, token: str) -> None:
-        with self._settling:
-            self._commit(token)
+        found = self.store.incoming(token) if token else []
+        vm_id = found[0].vm_id if found else None
+        with self._lock:
+            if vm_id is not None:
+                self._adopting.add(vm_id)
+        try:
+            with self._settling:
+                self._commit(token)
+        finally:
+            with self._lock:
+                self._adopting.discard(vm_id)  # type: ignore[arg-type]
+
+    def arrival_state(self, vm_id: UUID) -> int:
+        """What a source that lost its commit's answer is told: ARRIVING
+        while a commit adopts the VM (it must not undo the move), else
+        OWNED or ABSENT. Answered without waiting for the commit."""
+        with self._lock:
+            if vm_id in self._adopting:
+                log.info("asked about VM %s while it is adopted here: still arriving", vm_id)
+                return ARRIVING
+        return OWNED if vm_id in self._owned() else ABSENT
 
     def _commit(self, token: str) -> None:
         self.touch(token)

@@ -9,13 +9,20 @@ destination says it has the VM — or, after a lost answer or a restart,
 shows it — does the source forget the VM and delete its own copies of
 the files. A failure before that aborts the destination's half (its
 files go) and leaves the VM as it was. Migrations beyond the service's
-maximum wait for a slot, as Hyper-V queues them."""
+maximum wait for a slot, as Hyper-V queues them.
+
+When the destination cannot say whether it has the VM — it stopped
+answering during the commit, or is still adopting the VM — the migration
+is pending: the VM stays held here (every change refused, naming the
+destination), since the destination may own it, and the engine settles
+it in the background once the destination answers."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
@@ -24,7 +31,7 @@ from cimprovider.backends import MigrationBackend
 from cimprovider.backends.images import ImageService
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.arrived_parents import is_qcow2
-from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
+from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable, StillArriving
 from cimprovider.migration.offer import OfferError, build_offer
 from cimprovider.migration.peers import Peer, PeerError, resolve_destination
 from cimprovider.migration.store import MigrationStore, Outgoing
@@ -33,6 +40,7 @@ from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
 log = logging.getLogger("cimprovider.migration")
 PREPARING, SENDING, COMMITTING = "preparing", "sending", "committing"
 _RANK = {1: 0, 0: 1, 2: 2}  # CIM's Priority: 1 Low, 0 Unknown (the usual), 2 High
+ARRIVAL_WAIT_SECONDS = 600.0  # how long a job asks a destination still adopting the VM before leaving it pending
 
 
 class MigrationFailed(Exception):
@@ -41,6 +49,17 @@ class MigrationFailed(Exception):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+
+
+class SettlePending(MigrationFailed):
+    """The destination may have the VM and cannot say so yet: the VM stays
+    held here and the migration is settled in the background."""
+
+
+def pending_hold(destination: str, why: str) -> str:
+    """Why a VM whose migration is pending refuses every change."""
+    return (f"its migration to {destination} is not settled ({why}); {destination} may own the VM, "
+            f"so it stays held here until {destination} answers")
 
 
 class Slots:
@@ -89,6 +108,10 @@ class OutgoingMigrations:
         self.host_name = host_name
         self.backend_name = backend_name
         self.slots = Slots(maximum)
+        self.arrival_wait = ARRIVAL_WAIT_SECONDS
+        self.wake: Callable[[], None] = lambda: None  # tells the engine's settler of a pending migration
+        self._pending: set[UUID] = set()
+        self._pending_lock = threading.Lock()
 
     def client(self, destination: str, addresses: tuple[str, ...] = ()) -> PeerClient:
         """The destination's client; given DestinationIPAddressList, on the
@@ -139,10 +162,15 @@ class OutgoingMigrations:
         self.slots.acquire(cancel, request.priority)
         try:
             self._hold(request)
+            pending = False
             try:
                 self._migrate(request, progress, cancel)
+            except SettlePending:
+                pending = True  # held until the settler lets it go
+                raise
             finally:
-                self.backend.unhold_vm(request.vm_id)
+                if not pending:
+                    self.backend.unhold_vm(request.vm_id)
         finally:
             self.slots.release()
 
@@ -152,7 +180,7 @@ class OutgoingMigrations:
         if not isinstance(self.backend, MigrationBackend):
             raise MigrationFailed([f"VMs of a {self.backend_name} host cannot migrate yet; only simulated hosts move VMs"])
         try:
-            self.backend.hold_vm(request.vm_id)
+            self.backend.hold_vm(request.vm_id, f"the VM is migrating to {request.destination}")
         except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
             raise MigrationFailed([str(error)]) from None
 
@@ -181,12 +209,11 @@ class OutgoingMigrations:
             self.store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
             client.commit(token)
         except PeerUnreachable as error:
-            try:
-                adopted = self.resolve(self.store_record(request.vm_id), client)
-            except PeerUnreachable:
-                raise MigrationFailed([f"the destination host stopped answering while it adopted the VM ({error}); "
-                                       "the migration is settled once it answers again"]) from None
-            if adopted:
+            if getattr(self.store_record(request.vm_id), "phase", None) != COMMITTING:
+                # Files are adopted only at the commit: the destination cannot have the VM.
+                self.undo(request.vm_id, client, token)
+                raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
+            if self.settle_now(request.vm_id, request.destination, client, error):
                 progress(100)
                 return
             raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
@@ -217,6 +244,37 @@ class OutgoingMigrations:
         progress(5)
         for index, path in enumerate(files):
             client.upload(token, index, Path(path), sent, compress)
+
+    def settle_now(self, vm_id: UUID, destination: str, client: PeerClient, error: PeerUnreachable) -> bool:
+        """After the commit's answer was lost: True if the destination has
+        the VM, False if the move was undone; SettlePending if it cannot say
+        (it does not answer, or is still adopting the VM past the wait)."""
+        deadline = time.monotonic() + self.arrival_wait
+        delay = 0.2
+        while True:
+            try:
+                return self.resolve(self.store_record(vm_id), client)
+            except StillArriving:
+                if time.monotonic() >= deadline:
+                    raise self.defer(vm_id, destination, f"the destination host {destination} is still adopting the VM",
+                                     f"after {self.arrival_wait:.0f} s") from None
+                time.sleep(delay)  # a job's own thread: the destination is finishing the commit
+                delay = min(delay * 2, 5.0)
+            except PeerUnreachable:
+                raise self.defer(vm_id, destination, f"the destination host {destination} stopped answering while "
+                                 "it adopted the VM", str(error)) from None
+
+    def defer(self, vm_id: UUID, destination: str, why: str, detail: str) -> SettlePending:
+        """Keep the VM held, saying why, and leave the migration to the settler."""
+        try:
+            self.backend.hold_vm(vm_id, pending_hold(destination, why), again=True)
+        except Exception:  # noqa: BLE001 - a hypervisor that moved the VM released it here already
+            log.debug("VM %s is no longer here to hold", vm_id)
+        with self._pending_lock:
+            self._pending.add(vm_id)
+        self.wake()
+        return SettlePending([f"{why} ({detail}); the migration is settled once {destination} answers again, "
+                              "and the VM stays held here until then"])
 
     def store_record(self, vm_id: UUID) -> Outgoing | None:
         return next((o for o in self.store.outgoing() if o.vm_id == vm_id), None)
@@ -254,14 +312,35 @@ class OutgoingMigrations:
         self.undo(record.vm_id, client, record.token)
         return False
 
-    def reconcile(self) -> list[UUID]:
-        """At start: settle each migration a restart cut short. Those whose
-        destination cannot be reached stay pending; their ids are returned."""
-        pending = []
+    def hold_unsettled(self) -> None:
+        """At start: each migration a restart cut short is pending, its VM
+        held (the destination may own it) until it is settled."""
         for record in self.store.outgoing():
+            why = f"the server restarted during the migration to {record.destination}"
+            try:
+                self.backend.hold_vm(record.vm_id, pending_hold(record.destination, why), again=True)
+            except Exception:  # noqa: BLE001 - released before the restart, or not here
+                log.debug("VM %s is not here to hold", record.vm_id)
+            with self._pending_lock:
+                self._pending.add(record.vm_id)
+
+    def settle_pending(self) -> int:
+        """Settle each pending migration whose destination can say whether
+        it has the VM, and let its VM go; how many stay pending."""
+        with self._pending_lock:
+            waiting = set(self._pending)
+        for record in self.store.outgoing():
+            if record.vm_id not in waiting:
+                continue  # a migration in flight: its job settles it
             try:
                 self.resolve(record, self.client(record.destination))
             except (PeerUnreachable, MigrationFailed) as error:
                 log.warning("migration of VM %s to %s is unsettled: %s", record.vm_id, record.destination, error)
-                pending.append(record.vm_id)
-        return pending
+                continue
+            try:
+                self.backend.unhold_vm(record.vm_id)
+            except Exception:  # noqa: BLE001 - released: the destination has it
+                log.debug("VM %s is no longer here to let go", record.vm_id)
+        with self._pending_lock:
+            self._pending &= {o.vm_id for o in self.store.outgoing()}
+            return len(self._pending)

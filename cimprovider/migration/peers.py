@@ -31,6 +31,7 @@ class Peer:
     password: str | None = None
     ca_file: Path | None = None
     no_verify: bool = False
+    timeout: float = 60  # seconds a call waits for the peer's answer
 
     @property
     def credentials(self) -> tuple[str, str] | None:
@@ -56,14 +57,18 @@ def _normal_url(url: str) -> str:
 def _peer(name: str, entry: object, source: Path) -> Peer:
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
         raise PeerError(f"{source}: peer {name!r} needs a url")
-    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify"}
+    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify", "timeout"}
     if unknown:
         raise PeerError(f"{source}: peer {name!r} has unknown keys: {', '.join(sorted(unknown))}")
     password = entry.get("password")
     if "password_file" in entry:
         password = Path(entry["password_file"]).expanduser().read_text().strip()
     ca_file = Path(entry["ca_file"]).expanduser() if entry.get("ca_file") else None
-    return Peer(name, _normal_url(entry["url"]), entry.get("user"), password, ca_file, bool(entry.get("no_verify", False)))
+    timeout = entry.get("timeout", 60)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise PeerError(f"{source}: peer {name!r}: timeout must be a positive number of seconds, not {timeout!r}")
+    return Peer(name, _normal_url(entry["url"]), entry.get("user"), password, ca_file, bool(entry.get("no_verify", False)),
+                float(timeout))
 
 
 def load_peers(path: Path | None) -> dict[str, Peer]:

@@ -66,7 +66,7 @@ class StorageMoves:
     def move(self, request: MigrationRequest, progress: ProgressReporter) -> None:
         moves = self.plan(request)
         try:
-            self.backend.hold_vm(request.vm_id)
+            self.backend.hold_vm(request.vm_id, "the VM's storage is moving on this host")
         except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
             raise MigrationFailed([str(error)]) from None
         try:

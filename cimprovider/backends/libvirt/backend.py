@@ -23,7 +23,7 @@ import libvirt
 from lxml import etree
 
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
-from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.errors import BackendError, HeldError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.kvp import add_items, modify_items, remove_items
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
 from cimprovider.backends.libvirt.agents import AgentWatch
@@ -82,7 +82,7 @@ class LibvirtBackend(LibvirtPublishing, LibvirtDefining, SnapshotOperations, Unf
         self._settled = threading.Condition(self._lock)
         self._closed = False
         self._busy: dict[UUID, PowerState] = {}  # VM → its transitional state
-        self._migrating: set[UUID] = set()  # VMs held while they move to another host
+        self._migrating: dict[UUID, str] = {}  # VMs held while they move to another host → why
         self._arriving: set[UUID] = set()  # VMs being made here from another host's record: not shown yet
         self._seen: dict[UUID, VirtualMachine] = {}
         self._first_seen_running: dict[UUID, float] = {}
@@ -354,6 +354,6 @@ class LibvirtBackend(LibvirtPublishing, LibvirtDefining, SnapshotOperations, Unf
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
         if vm_id in self._migrating:
-            raise InvalidStateError(f"cannot {what}: the VM is migrating to another host")
+            raise HeldError(f"cannot {what}: {self._migrating[vm_id]}")
         return vm
 

@@ -139,17 +139,19 @@ class LibvirtHandover:
             flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
                      | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
             self._call(lambda: domain.undefineFlags(flags), "release the VM")
-            self._migrating.discard(vm_id)
+            self._migrating.pop(vm_id, None)
             self._refresh(vm_id)
 
-    def hold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
+    def hold_vm(self: "LibvirtBackend", vm_id: UUID, reason: str = "the VM is migrating to another host",
+                again: bool = False) -> None:
         with self._lock:
-            self._idle_vm(vm_id, "migrate the VM")
-            self._migrating.add(vm_id)
+            if not (again and vm_id in self._migrating):
+                self._idle_vm(vm_id, "migrate the VM")
+            self._migrating[vm_id] = reason
 
     def unhold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
         with self._lock:
-            self._migrating.discard(vm_id)
+            self._migrating.pop(vm_id, None)
 
     def relocate_vm(self: "LibvirtBackend", record: MigratingVm) -> VirtualMachine:
         vm_id = record.vm.id

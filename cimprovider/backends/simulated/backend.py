@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from uuid import UUID, uuid4
 
-from cimprovider.backends.errors import BackendError, InvalidParameterError, InvalidStateError, NotFoundError
+from cimprovider.backends.errors import BackendError, HeldError, InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.edits import add_edit, default_vm, modify_edit, remove_edit, settings_edit
 from cimprovider.backends.hotplug import AnyDevice
 from cimprovider.backends.images import DriveMedia, PassthroughDisks, StorageRoots
@@ -84,7 +84,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         # that state is what the store keeps until the change completes.
         self._busy: dict[UUID, PowerState] = {}
         # VMs migrating (their storage or themselves): no change until done.
-        self._held: set[UUID] = set()
+        self._held: dict[UUID, str] = {}  # VM → why it refuses every change
         conditions = self._store.load_conditions()  # a crash outlives a restart, until the VM starts again
         for vm_id, document, started_at in self._store.load_vms():
             vm = VirtualMachine.model_validate_json(document)
@@ -324,7 +324,7 @@ class SimulatedBackend(SnapshotOperations, SnapshotMerges, PlannedOperations, Ne
         if vm_id in self._busy:
             raise InvalidStateError(f"cannot {what}: the VM is {vm.power_state.value}; a transition is in progress")
         if vm_id in self._held:
-            raise InvalidStateError(f"cannot {what}: the VM is migrating")
+            raise HeldError(f"cannot {what}: {self._held[vm_id]}")
         return vm
 
     def _check_references(self, device: AnyDevice) -> None:

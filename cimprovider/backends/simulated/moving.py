@@ -26,7 +26,7 @@ class MigrationOperations:
     _vms: dict[UUID, VirtualMachine]
     _started_at: dict[UUID, float]
     _busy: dict[UUID, Any]
-    _held: set[UUID]
+    _held: dict[UUID, str]
     _snapshots: dict[UUID, Any]
     _positions: dict[UUID, Any]
     _snapshot_disks: dict[str, UUID]
@@ -49,18 +49,18 @@ class MigrationOperations:
                 snapshot_disks=tuple(path for path, owner in self._snapshot_disks.items() if owner == vm_id),
             )
 
-    def hold_vm(self, vm_id: UUID) -> None:
+    def hold_vm(self, vm_id: UUID, reason: str = "the VM is migrating", again: bool = False) -> None:
         with self._lock:
             self.get_vm(vm_id)
             if vm_id in self._busy:
                 raise InvalidStateError(f"VM {vm_id} is changing its power state; migrate it once that is done")
-            if vm_id in self._held:
+            if vm_id in self._held and not again:
                 raise InvalidStateError(f"VM {vm_id} is already migrating")
-            self._held.add(vm_id)
+            self._held[vm_id] = reason
 
     def unhold_vm(self, vm_id: UUID) -> None:
         with self._lock:
-            self._held.discard(vm_id)
+            self._held.pop(vm_id, None)
 
     def adopt_vm(self, record: MigratingVm) -> VirtualMachine:
         vm = record.vm
@@ -98,7 +98,7 @@ class MigrationOperations:
             del self._vms[vm_id]
             self._started_at.pop(vm_id, None)
             self._busy.pop(vm_id, None)
-            self._held.discard(vm_id)
+            self._held.pop(vm_id, None)
             self.events.publish(VmDestroyed(vm=vm))
 
     def relocate_vm(self, record: MigratingVm) -> VirtualMachine:

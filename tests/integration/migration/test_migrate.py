@@ -181,7 +181,9 @@ def test_a_migrating_vm_refuses_changes_until_it_has_moved(hosts):
                                     NewResourceSettingData=[sasd.tocimxmlstr()])
     assert int(code) == 4096
     wait_until(lambda: any(p.stat().st_size > 0 for p in (b.root / "held").glob("*.migrating")), "uploading")
-    assert request_state(a.conn, vm, 3)[0] == 32775  # Hyper-V: invalid state while migrating
+    code, refused = request_state(a.conn, vm, 3)  # Hyper-V: invalid state while migrating, and why
+    assert code == 4096 and refused is not None and refused["ErrorCode"] == 32775
+    assert "migrating to hostb" in refused["ErrorDescription"], refused["ErrorDescription"]
     job = wait_job(a.conn, out["Job"], 60)
     assert job["JobState"] == 7, job["ErrorDescription"]
     assert state(b.conn, vm) == 2

@@ -30,6 +30,10 @@ class MigrationEngine(Protocol):
 
     def abort_incoming(self, token: str | None, vm_id: UUID | None) -> None: ...
 
+    def arrival_state(self, vm_id: UUID) -> int:
+        """0 absent, 1 still arriving (ask again later), 2 this host's."""
+        ...
+
 
 def reasons_of(error: BaseException) -> list[str]:
     reasons = getattr(error, "reasons", None)

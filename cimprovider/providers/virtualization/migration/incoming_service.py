@@ -2,7 +2,8 @@
 migration, called by the source host (with the admin role every method
 needs): PrepareIncoming checks an offer and, unless CheckOnly, accepts
 it with a one-time upload token; CommitIncoming adopts the VM once its
-files arrived; AbortIncoming drops a migration and its files."""
+files arrived; AbortIncoming drops a migration and its files;
+ArrivalState says whether the VM is here, or still being adopted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
-from pywbem import CIMInstance, CIMInstanceName
+from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.providers.base import (
     InstanceProvider,
@@ -54,7 +55,7 @@ class IncomingMigrationProvider(InstanceProvider, MethodProvider):
 
     def invoke_method(self, ctx: OperationContext, target: CIMInstanceName | str, method: str, params: dict[str, Any]) -> MethodReturn:
         name = method.lower()
-        if self.engine is None or name not in ("prepareincoming", "commitincoming", "abortincoming"):
+        if self.engine is None or name not in ("prepareincoming", "commitincoming", "abortincoming", "arrivalstate"):
             return super().invoke_method(ctx, target, method, params)
         try:
             if name == "prepareincoming":
@@ -68,6 +69,11 @@ class IncomingMigrationProvider(InstanceProvider, MethodProvider):
                 self.engine.commit_incoming(str(params.get("Token") or ""))
                 return MethodReturn(ACCEPTED, {"Reasons": []})
             vm_name = params.get("VirtualSystemName")
+            if name == "arrivalstate":
+                vm_id = ids.parse_guid(vm_name) if isinstance(vm_name, str) else None
+                if vm_id is None:
+                    return MethodReturn(INVALID_PARAMETER, {"Reasons": [f"VirtualSystemName: {vm_name!r} is not a VM's Name"]})
+                return MethodReturn(ACCEPTED, {"State": Uint16(self.engine.arrival_state(vm_id))})
             self.engine.abort_incoming(params.get("Token") or None, ids.parse_guid(vm_name) if isinstance(vm_name, str) else None)
             return MethodReturn(ACCEPTED)
         except ValidationError as error:

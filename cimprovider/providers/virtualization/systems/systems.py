@@ -14,7 +14,9 @@ from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName, Uint64
 
+from cimprovider.backends.errors import HeldError
 from cimprovider.backends.protocol import HealthReporting
+from cimprovider.jobs import JobFailure
 from cimprovider.providers.base import (
     InstanceProvider,
     Keepable,
@@ -235,14 +237,27 @@ class _KeptSystems:
 def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: Any) -> MethodReturn:
     """Hyper-V's answer: 32775 at once if the request does not fit the
     state (or a transition is in flight), else 4096 and a job that carries
-    the transition."""
+    the transition. A VM held while it migrates answers 4096 and a job
+    failed with 32775 whose ErrorDescription says why (which migration,
+    to which host), as the immediate code cannot."""
     if requested is None or int(requested) not in POWER_REQUESTS:
         return MethodReturn(INVALID_PARAMETER)
     request = POWER_REQUESTS[int(requested)]
     try:
         transition = virt.backend.begin_power_change(vm.id, request)
+    except HeldError as error:
+        return _failed_change(virt, vm, INVALID_STATE, str(error))
     except Exception as error:  # noqa: BLE001 - every failure is a return code
         return MethodReturn(hyperv_code(error)[0])
     description = f"Changing the state of '{vm.name}' to {request.value}"
     job = submit_transition(virt, transition, "Virtual machine state change", description, vm.id)
+    return MethodReturn(JOB_STARTED, {"Job": job_path(virt, job.id)})
+
+
+def _failed_change(virt: Virtualization, vm: VirtualMachine, code: int, message: str) -> MethodReturn:
+    def work(_progress: Any, _token: Any) -> None:
+        raise JobFailure(code, message)
+
+    job = virt.jobs.submit(work, "RequestStateChange", f"Changing the state of '{vm.name}' failed", (vm.id,),
+                           cancellable=False)
     return MethodReturn(JOB_STARTED, {"Job": job_path(virt, job.id)})
