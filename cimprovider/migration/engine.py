@@ -99,6 +99,7 @@ class MigrationEngine:
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
+        self.outgoing.stopping.set()
         for thread in (self._settler, self._expirer):
             if thread is not None:
                 thread.join(timeout=10)

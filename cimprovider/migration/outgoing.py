@@ -110,6 +110,7 @@ class OutgoingMigrations:
         self.slots = Slots(maximum)
         self.arrival_wait = ARRIVAL_WAIT_SECONDS
         self.wake: Callable[[], None] = lambda: None  # tells the engine's settler of a pending migration
+        self.stopping = threading.Event()  # the server stops: jobs waiting on a destination leave it pending
         self._pending: set[UUID] = set()
         self._pending_lock = threading.Lock()
 
@@ -255,10 +256,10 @@ class OutgoingMigrations:
             try:
                 return self.resolve(self.store_record(vm_id), client)
             except StillArriving:
-                if time.monotonic() >= deadline:
+                # A job's own thread waits while the destination finishes the commit.
+                if time.monotonic() >= deadline or self.stopping.wait(delay):
                     raise self.defer(vm_id, destination, f"the destination host {destination} is still adopting the VM",
-                                     f"after {self.arrival_wait:.0f} s") from None
-                time.sleep(delay)  # a job's own thread: the destination is finishing the commit
+                                     "asked again until this host stopped waiting") from None
                 delay = min(delay * 2, 5.0)
             except PeerUnreachable:
                 raise self.defer(vm_id, destination, f"the destination host {destination} stopped answering while "
