@@ -287,6 +287,9 @@ class OutgoingMigrations:
             client.abort(token, vm_id)
         except (PeerRefused, PeerUnreachable) as error:
             log.warning("could not tell the destination to drop VM %s: %s", vm_id, error)
+        # The VM is free again before the migration's record goes, so no
+        # one who sees the migration gone finds the VM still held.
+        self.backend.unhold_vm(vm_id)
         self.store.drop_outgoing(vm_id)
 
     def finish(self, vm_id: UUID, source_files: tuple[str, ...]) -> None:
@@ -327,7 +330,8 @@ class OutgoingMigrations:
 
     def settle_pending(self) -> int:
         """Settle each pending migration whose destination can say whether
-        it has the VM, and let its VM go; how many stay pending."""
+        it has the VM (its VM is let go: released or freed); how many stay
+        pending."""
         with self._pending_lock:
             waiting = set(self._pending)
         for record in self.store.outgoing():
@@ -337,11 +341,6 @@ class OutgoingMigrations:
                 self.resolve(record, self.client(record.destination))
             except (PeerUnreachable, MigrationFailed) as error:
                 log.warning("migration of VM %s to %s is unsettled: %s", record.vm_id, record.destination, error)
-                continue
-            try:
-                self.backend.unhold_vm(record.vm_id)
-            except Exception:  # noqa: BLE001 - released: the destination has it
-                log.debug("VM %s is no longer here to let go", record.vm_id)
         with self._pending_lock:
             self._pending &= {o.vm_id for o in self.store.outgoing()}
             return len(self._pending)
