@@ -29,7 +29,7 @@ from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import Placement, placed_record
-from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations
+from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, SettlePending
 from cimprovider.migration.running_offer import CarriedFiles, Uploads, place_carried, uploads
 from cimprovider.migration.store import Outgoing
 from cimprovider.schemas.power import PowerState
@@ -95,10 +95,14 @@ class HypervisorMoves:
         slots.acquire(cancel, request.priority)
         try:
             self._hold(request.vm_id)
+            pending = False
             try:
                 self._migrate(request, progress, cancel)
+            except SettlePending:
+                pending = True  # held until the settler lets it go
+                raise
             finally:
-                if isinstance(self.backend, MigrationBackend):
+                if isinstance(self.backend, MigrationBackend) and not pending:
                     self.backend.unhold_vm(request.vm_id)
         finally:
             slots.release()
