@@ -23,8 +23,11 @@ import itertools
 import os
 import socket
 import threading
+from array import array
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+
+from cimprovider.wire.reply import Measured
 
 # The ASGI extension (advertised in the scope) and the message carrying the pieces.
 PIECES = "cimprovider.response.pieces"
@@ -86,19 +89,19 @@ class GatherWriter:
         if self._room is not None and not self._room.done():
             self._room.set_result(None)
 
-    async def write(self, pieces: Sequence[bytes]) -> bool:
-        """Send every piece; False if the connection broke first."""
+    async def write(self, pieces: Sequence[bytes], measured: Sequence[Measured] = ()) -> bool:
+        """Send every piece (`measured`: stretches whose ends are known);
+        False if the connection broke first."""
         shared = self.transport.get_extra_info("socket")
         try:
             with socket.fromfd(shared.fileno(), shared.family, shared.type) as sock:
                 sock.setblocking(False)
-                return await self._send_all(sock, pieces)
+                return await self._send_all(sock, _Position(pieces, measured))
         finally:
             if self.corked and not self.stopped:  # nothing was sent: let the head go
                 cork(self.transport, False)
 
-    async def _send_all(self, sock: socket.socket, pieces: Sequence[bytes]) -> bool:
-        position = _Position(pieces)
+    async def _send_all(self, sock: socket.socket, position: _Position) -> bool:
         offload = position.total >= OFFLOAD_BYTES
         while not position.done and not self.stopped:
             if offload:
@@ -126,7 +129,7 @@ class GatherWriter:
         """sendmsg until every piece is sent or the socket is full; True if
         the connection broke. Runs on a sender thread for large replies."""
         while not position.done and not self.stopped:
-            batch = position.batch()
+            batch, offered = position.batch()
             try:
                 sent = sock.sendmsg(batch)
             except (BlockingIOError, InterruptedError):
@@ -136,7 +139,7 @@ class GatherWriter:
             if self.corked:
                 self.corked = False
                 _uncork(sock)  # the head and the first bytes leave now
-            if not position.advance(sent, batch):
+            if not position.advance(sent, offered):
                 return False  # the socket took less than offered: it is full
         return False
 
@@ -174,38 +177,71 @@ def _uncork(sock: socket.socket) -> None:
             pass  # closed meanwhile: nothing is left to let go
 
 
+class _Segment:
+    """A stretch of the pieces and their cumulative ends: pieces[start + k]
+    ends at ends[first + k] - base bytes into the stretch."""
+
+    __slots__ = ("start", "count", "ends", "first", "base", "size")
+
+    def __init__(self, start: int, count: int, ends: Sequence[int], first: int) -> None:
+        self.start, self.count, self.ends, self.first = start, count, ends, first
+        self.base = ends[first - 1] if first else 0
+        self.size = ends[first + count - 1] - self.base if count else 0
+
+
 class _Position:
-    """How far the sending has come, as a byte offset into the pieces; the
-    piece it falls in is found by bisection over the pieces' cumulative
-    ends, so a reply of thousands of pieces costs no walk over them per call."""
+    """How far the sending has come: a segment of the pieces and a byte
+    offset into it; the piece the offset falls in is found by bisection
+    over the segment's cumulative ends. A kept whole list brings its ends
+    (Measured), so a reply of thousands of pieces is not measured piece by
+    piece per reply nor per call; only the pieces around it are."""
 
-    __slots__ = ("pieces", "ends", "total", "offset")
+    __slots__ = ("pieces", "segments", "total", "index", "offset")
 
-    def __init__(self, pieces: Sequence[bytes]) -> None:
+    def __init__(self, pieces: Sequence[bytes], measured: Sequence[Measured] = ()) -> None:
         self.pieces = pieces
-        self.ends = list(itertools.accumulate(map(len, pieces)))
-        self.total = self.ends[-1] if self.ends else 0
+        self.segments: list[_Segment] = []
+        at = 0
+        for known in measured:
+            self._measure(at, known.start)
+            self.segments.append(_Segment(known.start, known.count, known.ends, known.first))
+            at = known.start + known.count
+        self._measure(at, len(pieces))
+        self.segments = [segment for segment in self.segments if segment.size]
+        self.total = sum(segment.size for segment in self.segments)
+        self.index = 0
         self.offset = 0
+
+    def _measure(self, start: int, stop: int) -> None:
+        if stop > start:
+            ends = array("q", itertools.accumulate(map(len, self.pieces[start:stop])))
+            self.segments.append(_Segment(start, stop - start, ends, 0))
 
     @property
     def done(self) -> bool:
-        return self.offset >= self.total
+        return self.index >= len(self.segments)
 
-    def batch(self) -> list[bytes | memoryview]:
-        """The next pieces to offer (up to IOV_MAX), the first cut where the
-        last call stopped."""
-        index = bisect.bisect_right(self.ends, self.offset)
-        batch: list[bytes | memoryview] = list(self.pieces[index : index + IOV_MAX])
-        start = self.ends[index - 1] if index else 0
-        if self.offset > start:
-            batch[0] = memoryview(batch[0])[self.offset - start :]
-        return batch
+    def batch(self) -> tuple[list[bytes | memoryview], int]:
+        """The next pieces to offer (up to IOV_MAX, within one segment), the
+        first cut where the last call stopped, and their length in bytes."""
+        segment = self.segments[self.index]
+        at = segment.base + self.offset
+        k = bisect.bisect_right(segment.ends, at, segment.first, segment.first + segment.count) - segment.first
+        stop = min(k + IOV_MAX, segment.count)
+        batch: list[bytes | memoryview] = list(self.pieces[segment.start + k : segment.start + stop])
+        piece_start = segment.ends[segment.first + k - 1] if k else segment.base
+        if at > piece_start:
+            batch[0] = memoryview(batch[0])[at - piece_start :]
+        return batch, segment.ends[segment.first + stop - 1] - at
 
-    def advance(self, sent: int, batch: list[bytes | memoryview]) -> bool:
+    def advance(self, sent: int, offered: int) -> bool:
         """Count `sent` bytes as gone; True if the whole batch went (the
         socket may take more at once)."""
         self.offset += sent
-        return sent >= sum(map(len, batch))
+        if self.offset >= self.segments[self.index].size:
+            self.index += 1
+            self.offset = 0
+        return sent >= offered
 
 
 def _settle(room: asyncio.Future[None]) -> None:

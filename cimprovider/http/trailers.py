@@ -61,7 +61,7 @@ class _TrailerCycle(RequestResponseCycle):
         else:
             self.conn.send_with_data_passthrough(h11.Data(data=BodyLength(len(reply))))  # type: ignore[arg-type]
             self.gather = GatherWriter(self.transport)
-            written = await self.gather.write(reply.pieces)
+            written = await self.gather.write(reply.pieces, reply.measured)
             self.gather = None
             if not written:
                 self.transport.close()

@@ -71,6 +71,8 @@ class Run:
     offsets: array[int]  # bytes before member i (without holes: a slice's size is a difference)
     size: int
     holed: bool
+    # Each piece's cumulative end, for a writer that gathers them (None with holes).
+    ends: array[int] | None = None
 
 
 class KeptXml:
@@ -215,7 +217,7 @@ class KeptXml:
 
 def _run_held(run: Run) -> int:
     """A whole list's memory: its pointers to the entries' pieces."""
-    return RUN_BYTES + POINTER_BYTES * len(run.pieces) + run.starts.itemsize * (len(run.starts) + len(run.offsets))
+    return RUN_BYTES + POINTER_BYTES * len(run.pieces) + run.starts.itemsize * (len(run.starts) + len(run.offsets) + len(run.ends or ()))
 
 
 def _held(stored: Entry, fragments: Fragments) -> int:

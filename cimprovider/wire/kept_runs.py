@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Hashable
+from itertools import accumulate
 
 from cimprovider.wire.kept import FormWriter, Holed, KeptXml, Run, write_kept
 from cimprovider.wire.messages import KeptInstance, KeptRun
@@ -79,9 +80,10 @@ def _write_slice(whole: Run, run: KeptRun, shape: Hashable, store: KeptXml, form
             item = KeptInstance(shape, piece.owner, piece.key, run.source)  # type: ignore[union-attr]
             write_kept(item, shape, owners, store, form, out)
     elif first == 0 and last == len(whole.pieces):
-        out.extend(whole.pieces, whole.size)  # type: ignore[arg-type]
+        out.extend(whole.pieces, whole.size, whole.ends)  # type: ignore[arg-type]
     else:
-        out.extend(whole.pieces[first:last], whole.offsets[run.end] - whole.offsets[run.start])  # type: ignore[arg-type]
+        size = whole.offsets[run.end] - whole.offsets[run.start]
+        out.extend(whole.pieces[first:last], size, whole.ends, first)  # type: ignore[arg-type]
 
 
 def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | None:
@@ -112,7 +114,8 @@ def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | Non
             return None
     starts.append(len(pieces))
     offsets.append(size)
-    whole = Run(run.owners, run.keys, pieces, starts, offsets, size, holed)
+    ends = None if holed else array("q", accumulate(map(len, pieces)))  # type: ignore[arg-type]
+    whole = Run(run.owners, run.keys, pieces, starts, offsets, size, holed, ends)
     if not store.put_run(shape, whole, token):
         return None
     run.state.found = whole

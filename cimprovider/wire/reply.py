@@ -7,6 +7,7 @@ CHUNK_SIZE bytes, each joined just before it is sent and let go after."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 
 CHUNK_SIZE = 64 * 1024
@@ -21,10 +22,11 @@ class ReplyBody:
     bytes already encoded (kept pieces). Writers of many instances call
     `settle` after each, so text is encoded as it grows."""
 
-    __slots__ = ("pieces", "_text", "size", "write")
+    __slots__ = ("pieces", "_text", "size", "write", "measured")
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
+        self.measured: list[Measured] = []
         self._text: list[str] = []
         self.size = 0
         self.write = self._text.append
@@ -46,10 +48,14 @@ class ReplyBody:
         self.pieces.extend(pieces)
         self.size += sum(map(len, pieces))
 
-    def extend(self, pieces: list[bytes], size: int) -> None:
-        """Add many pieces at once; `size` is their length in bytes."""
+    def extend(self, pieces: list[bytes], size: int, ends: array[int] | None = None, first: int = 0) -> None:
+        """Add many pieces at once; `size` is their length in bytes. `ends`,
+        if given, holds the pieces' cumulative ends from index `first` on
+        (a kept whole list's), so a writer need not measure them again."""
         if self._text:
             self.flush()
+        if ends is not None and pieces:
+            self.measured.append(Measured(len(self.pieces), len(pieces), ends, first))
         self.pieces.extend(pieces)
         self.size += size
 
@@ -62,17 +68,32 @@ class ReplyBody:
     def finish(self) -> "Reply":
         if self._text:
             self.flush()
-        return Reply(self.pieces, self.size)
+        return Reply(self.pieces, self.size, self.measured)
+
+
+class Measured:
+    """A stretch of a reply's pieces whose cumulative ends are known:
+    pieces[start + k] ends at ends[first + k] (minus the ends before
+    `first`), so a writer that sends them finds its place by bisection."""
+
+    __slots__ = ("start", "count", "ends", "first")
+
+    def __init__(self, start: int, count: int, ends: array[int], first: int) -> None:
+        self.start = start
+        self.count = count
+        self.ends = ends
+        self.first = first
 
 
 class Reply:
     """The bytes of a reply, in pieces; `len()` is its Content-Length."""
 
-    __slots__ = ("_pieces", "_size")
+    __slots__ = ("_pieces", "_size", "measured")
 
-    def __init__(self, pieces: list[bytes], size: int) -> None:
+    def __init__(self, pieces: list[bytes], size: int, measured: list[Measured] | None = None) -> None:
         self._pieces = pieces
         self._size = size
+        self.measured = measured or []
 
     def __len__(self) -> int:
         return self._size

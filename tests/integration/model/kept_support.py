@@ -13,9 +13,10 @@ from typing import Any
 
 from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM
 from cimprovider.http.app import CIMApplication
+from cimprovider.http.gather import _Position
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.server import build_application
-from cimprovider.wire import KeptXml
+from cimprovider.wire import KeptXml, Reply
 
 NS = "root/virtualization/v2"
 _NS_XML = "".join(f'<NAMESPACE NAME="{part}"/>' for part in NS.split("/"))
@@ -81,7 +82,27 @@ def reply(app: CIMApplication, body: bytes) -> bytes:
     """What the HTTP layer would send: every chunk of the answer."""
     answer = app.operate_in_pieces(body, ANONYMOUS_ADMIN)
     assert answer.status == 200
-    return b"".join(answer.chunks())
+    sent = b"".join(answer.chunks())
+    if isinstance(answer.body, Reply):
+        assert gathered(answer.body) == sent, "the reply's known piece ends do not match its pieces"
+    return sent
+
+
+def gathered(body: Reply) -> bytes:
+    """The bytes a gathering writer offers, batch by batch, when every
+    sendmsg takes all but the last byte of its batch (a cut inside a piece)
+    and then the rest: the writer's bisection over the pieces' known ends
+    (a kept whole list's) must find every next byte."""
+    position = _Position(body.pieces, body.measured)
+    out = bytearray()
+    while not position.done:
+        batch, offered = position.batch()
+        joined = b"".join(batch)
+        assert len(joined) == offered
+        taken = max(offered - 1, 1) if offered > 1 else offered
+        out += joined[:taken]
+        position.advance(taken, offered)
+    return bytes(out)
 
 
 def pulled(app: CIMApplication, classname: str, max_objects: int, **params: Any) -> list[bytes]:

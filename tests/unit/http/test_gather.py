@@ -11,7 +11,11 @@ import threading
 
 import pytest
 
+from array import array
+from itertools import accumulate
+
 from cimprovider.http.gather import IOV_MAX, OFFLOAD_BYTES, GatherWriter, can_gather
+from cimprovider.wire.reply import Measured
 
 SLOW_READ = 4096
 
@@ -63,6 +67,37 @@ def test_every_piece_arrives_in_order_though_the_socket_fills(make) -> None:
     theirs.close()
     assert not reader.is_alive()
     assert len(received) == sum(map(len, pieces))
+    assert bytes(received) == b"".join(pieces)
+
+
+def _measured_slice(kept: list[bytes]) -> tuple[list[bytes], list[Measured]]:
+    # A pull's slice of a kept whole list: its ends are the list's own,
+    # counted from the list's start, between loose pieces of the reply.
+    ends = array("q", accumulate(map(len, kept)))
+    first, count = 5, len(kept) - 12
+    pieces = [b"<head>", b"", *kept[first : first + count], b"<tail>", b"</end>"]
+    return pieces, [Measured(2, count, ends, first)]
+
+
+@pytest.mark.parametrize("make", [_pieces, _small_pieces], ids=["on sender threads", "on the loop"])
+def test_pieces_whose_ends_are_known_arrive_in_order(make) -> None:
+    pieces, measured = _measured_slice(make())
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    received = bytearray()
+    reader = threading.Thread(target=_read_all, args=(theirs, received))
+
+    async def write() -> bool:
+        transport = await _transport(ours)
+        reader.start()
+        written = await GatherWriter(transport).write(pieces, measured)
+        transport.close()
+        return written
+
+    assert asyncio.run(write())
+    reader.join(timeout=120)
+    theirs.close()
+    assert not reader.is_alive()
     assert bytes(received) == b"".join(pieces)
 
 
