@@ -79,6 +79,12 @@ def _write_slice(whole: Run, run: KeptRun, shape: Hashable, store: KeptXml, form
             # A member with holes: its values of now, through this reply's source.
             item = KeptInstance(shape, piece.owner, piece.key, run.source)  # type: ignore[union-attr]
             write_kept(item, shape, owners, store, form, out)
+    elif whole.joined is not None:
+        if first == 0 and last == len(whole.pieces):
+            out.add(whole.joined)
+        else:
+            start, end = whole.offsets[run.start], whole.offsets[run.end]
+            out.add(memoryview(whole.joined)[start:end])  # type: ignore[arg-type]
     elif first == 0 and last == len(whole.pieces):
         out.extend(whole.pieces, whole.size, whole.ends)  # type: ignore[arg-type]
     else:
@@ -114,8 +120,14 @@ def _keep_whole_list(run: KeptRun, shape: Hashable, store: KeptXml) -> Run | Non
             return None
     starts.append(len(pieces))
     offsets.append(size)
-    ends = None if holed else array("q", accumulate(map(len, pieces)))  # type: ignore[arg-type]
-    whole = Run(run.owners, run.keys, pieces, starts, offsets, size, holed, ends)
+    ends = joined = None
+    # Joined only while the copy leaves the budget room for entries: they
+    # answer every reply the lists cannot.
+    if not holed and size <= min(store.join_bytes, store.room() // 4):
+        joined = b"".join(pieces)  # type: ignore[arg-type]
+    elif not holed:
+        ends = array("q", accumulate(map(len, pieces)))  # type: ignore[arg-type]
+    whole = Run(run.owners, run.keys, pieces, starts, offsets, size, holed, ends, joined)
     if not store.put_run(shape, whole, token):
         return None
     run.state.found = whole

@@ -35,7 +35,7 @@ class ReplyBody:
         if len(self._text) >= _TEXT_FLUSH:
             self.flush()
 
-    def add(self, piece: bytes) -> None:
+    def add(self, piece: bytes | memoryview) -> None:
         if self._text:
             self.flush()
         self.pieces.append(piece)
@@ -107,14 +107,23 @@ class Reply:
         return b"".join(self._pieces)
 
     def chunks(self, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The reply in chunks of about `size` bytes (a piece is never split)."""
+        """The reply in chunks of about `size` bytes: small pieces grouped,
+        a piece of twice that or more (a joined whole list) cut in slices."""
         group: list[bytes] = []
         grouped = 0
         for piece in self._pieces:
+            if len(piece) >= 2 * size:  # a joined list: sent in slices, never whole
+                if group:
+                    yield b"".join(group)
+                    group, grouped = [], 0
+                view = memoryview(piece)
+                for start in range(0, len(view), size):
+                    yield bytes(view[start : start + size])
+                continue
             group.append(piece)
             grouped += len(piece)
             if grouped >= size:
-                yield group[0] if len(group) == 1 else b"".join(group)
+                yield group[0] if len(group) == 1 and type(group[0]) is bytes else b"".join(group)
                 group, grouped = [], 0
         if group:
-            yield group[0] if len(group) == 1 else b"".join(group)
+            yield group[0] if len(group) == 1 and type(group[0]) is bytes else b"".join(group)

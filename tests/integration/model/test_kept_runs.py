@@ -38,9 +38,11 @@ FLAGS = (
 DEADLINE = 60.0
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
+@pytest.fixture(scope="module", params=["joined", "in pieces"])
+def pair(tmp_path_factory, request):
     with server_pair(tmp_path_factory.mktemp("whole")) as pair:
+        if request.param == "in pieces":
+            pair.store.join_bytes = 0  # every whole list kept as its entries' pieces, with their ends
         backend = pair.backend
         for name in ("first", "second", "third"):
             vm = backend.define_vm(SystemSettings(name=name))
