@@ -101,8 +101,8 @@ class Keepable:
 class Keepables:
     """Many Keepable of one source at once, in order: `owners[i]` and
     `keys[i]` name the i-th. An enumeration of thousands of VMs offers them
-    as two lists built in one go, not an object per VM; the lists are the
-    server's from then on (made afresh for each enumeration)."""
+    as two lists built in one go, not an object per VM; the server copies
+    them and never changes them (a provider may offer the same lists again)."""
 
     owners: list[Hashable]
     keys: list[Hashable]

@@ -22,6 +22,7 @@ from cimprovider.providers.base import Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.render import Renderer
 from cimprovider.schemas.events import (
+    BackendHealthChanged,
     ComponentHealthChanged,
     DeviceAdded,
     DeviceModified,
@@ -64,12 +65,16 @@ class Virtualization:
     _cache: dict[tuple[str, UUID], Any] = field(default_factory=dict)
     _cache_names: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every VM's id in the backend's order, until a VM comes or goes (None:
+    # list them again); the generation refuses a list taken across a change.
+    _vm_ids: list[UUID] | None = None
+    _vm_ids_generation: int = 0
 
     def __post_init__(self) -> None:
         self._subscription = self.backend.events.subscribe(
             self._on_event,
             (VmDefined, VmDestroyed, VmModified, PowerStateChanged, DeviceAdded, DeviceRemoved, DeviceModified, KvpChanged,
-             VmHealthChanged, ComponentHealthChanged),
+             VmHealthChanged, ComponentHealthChanged, BackendHealthChanged),
         )
 
     @property
@@ -82,6 +87,11 @@ class Virtualization:
     # --- events ----------------------------------------------------------
 
     def _on_event(self, event: EventBase) -> None:
+        if isinstance(event, (VmDefined, VmDestroyed, BackendHealthChanged)):
+            # A reconnected backend may find VMs that came or went meanwhile.
+            with self._lock:
+                self._vm_ids_generation += 1
+                self._vm_ids = None
         vm_id = getattr(event, "vm_id", None) or getattr(getattr(event, "vm", None), "id", None)
         if vm_id is None:
             return
@@ -105,6 +115,21 @@ class Virtualization:
 
     def cached(self, name: str, vm_id: UUID) -> Any:
         return self._cache.get((name, vm_id))
+
+    def vm_ids(self) -> list[UUID]:
+        """Every VM's id, in the backend's order, kept until the bus says a
+        VM came or went: an enumeration answered from kept XML then lists
+        nothing (with libvirt, listing reads every domain). The list is
+        shared: never to be changed."""
+        kept = self._vm_ids
+        if kept is not None:
+            return kept
+        generation = self._vm_ids_generation
+        listed = [vm.id for vm in self.backend.list_vms()]
+        with self._lock:
+            if generation == self._vm_ids_generation:
+                self._vm_ids = listed
+        return listed
 
     def remember(self, name: str, vm_id: UUID, value: Any, vm: VirtualMachine) -> None:
         # Only if the VM did not change while we built: an event in between

@@ -204,3 +204,17 @@ def test_callers_inside_the_server_get_instances_not_kept_items(pair):
     call = IntrinsicCall("1", "EnumerateInstances", NS, {"ClassName": "Msvm_ComputerSystem"})
     found = list(pair.kept.cimom.intrinsic(call).value)
     assert len(found) >= 3 and all(isinstance(instance, CIMInstance) for instance in found)
+
+
+def test_a_vm_defined_or_destroyed_between_two_enumerations_shows(pair):
+    # The VMs' list is kept too, until the bus says one came or went.
+    body = enumeration("Msvm_ComputerSystem")
+    for _ in range(2):
+        reply(pair.kept, body)
+    vm = pair.backend.define_vm(SystemSettings(name="newcomer"))
+    name = str(vm.id).upper().encode()
+    wait_until(lambda: name in reply(pair.kept, body), "a defined VM is missing from the kept enumeration")
+    assert without_uptime(reply(pair.kept, body)) == without_uptime(reply(pair.built, body))
+    pair.backend.destroy_vm(vm.id)
+    wait_until(lambda: name not in reply(pair.kept, body), "a destroyed VM stays in the kept enumeration")
+    assert without_uptime(reply(pair.kept, body)) == without_uptime(reply(pair.built, body))

@@ -146,7 +146,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         # The host's instance follows the backend's health, which no VM
         # event reports: it is built every time.
         yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
-        owners = [vm.id for vm in self._reachable_vms(None)]
+        owners = self._reachable_ids()
         yield Keepables(owners, [CS] * len(owners), _KeptSystems(self, properties))
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
@@ -161,6 +161,17 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         which tells a client more than a failed enumeration would."""
         try:
             return self.virt.vms(pushdown, key="Name", name="ElementName")
+        except Exception:
+            health = self.virt.backend.health() if isinstance(self.virt.backend, HealthReporting) else None
+            if health is not None and not health.healthy:
+                return []
+            raise
+
+    def _reachable_ids(self) -> list[UUID]:
+        """The VMs' ids as the model keeps them (shared: not to be
+        changed), or none while the backend has lost its hypervisor."""
+        try:
+            return self.virt.vm_ids()
         except Exception:
             health = self.virt.backend.health() if isinstance(self.virt.backend, HealthReporting) else None
             if health is not None and not health.healthy:
