@@ -13,6 +13,7 @@ import pytest
 from pywbem import CIMInstance
 
 from cimprovider.backends.protocol import change_power_state
+from cimprovider.providers.virtualization.systems.systems import HOST
 from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
@@ -218,3 +219,23 @@ def test_a_vm_defined_or_destroyed_between_two_enumerations_shows(pair):
     pair.backend.destroy_vm(vm.id)
     wait_until(lambda: name not in reply(pair.kept, body), "a destroyed VM stays in the kept enumeration")
     assert without_uptime(reply(pair.kept, body)) == without_uptime(reply(pair.built, body))
+
+
+def test_a_change_of_the_hosts_health_shows_in_its_kept_instance(pair, tmp_path):
+    body = enumeration("Msvm_ComputerSystem")
+    for _ in range(2):
+        healthy = without_uptime(reply(pair.kept, body))
+    assert pair.store.kept_for(HOST), "the host's instance is not kept"
+    health = pair.parts.metrics.health
+    roots, floor = health.storage_roots, health.minimum_free_mb
+    # A storage root with less free space than asked: the sampler finds the host degraded.
+    health.storage_roots, health.minimum_free_mb = [tmp_path], 1 << 40
+    try:
+        health.on_interval()
+        degraded = without_uptime(reply(pair.kept, body))
+        assert degraded != healthy and b"free" in degraded
+        assert degraded == without_uptime(reply(pair.kept, body)) == without_uptime(reply(pair.built, body))
+    finally:
+        health.storage_roots, health.minimum_free_mb = roots, floor
+        health.on_interval()
+    assert without_uptime(reply(pair.kept, body)) == healthy == without_uptime(reply(pair.built, body))

@@ -50,6 +50,8 @@ from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
 
 _RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
+# The host's owner among kept replies: no VM's event names it.
+HOST = "host"
 
 
 def host_values(virt: Virtualization) -> dict[str, Any]:
@@ -58,6 +60,13 @@ def host_values(virt: Virtualization) -> dict[str, Any]:
     health = virt.backend.health() if isinstance(virt.backend, HealthReporting) else None
     lost = health is not None and not health.healthy
     return {**host_identity(virt), **host_health_values(virt, health.detail if lost and health is not None else None)}
+
+
+def host_health_while_lost(virt: Virtualization) -> dict[str, Any]:
+    """The host's health properties while the backend has lost its
+    hypervisor; empty while it reaches it."""
+    health = virt.backend.health() if isinstance(virt.backend, HealthReporting) else None
+    return {} if health is None or health.healthy else host_health_values(virt, health.detail)
 
 
 def host_health_values(virt: Virtualization, lost: str | None) -> dict[str, Any]:
@@ -143,11 +152,13 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         yield from self.virt.present(self._reachable_vms(pushdown), lambda vm: [self.vm_instance(vm, properties)])
 
     def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepables]:
-        # The host's instance follows the backend's health, which no VM
-        # event reports: it is built every time.
-        yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
+        source = _KeptSystems(self, properties)
+        if self._host_keepable():
+            yield Keepable(HOST, CS, source)
+        else:
+            yield self.virt.renderer.instance(CS, host_values(self.virt), properties)
         owners = self._reachable_ids()
-        yield Keepables(owners, [CS] * len(owners), _KeptSystems(self, properties))
+        yield Keepables(owners, [CS] * len(owners), source)
 
     def enumerate_instance_names(self, ctx: OperationContext, classname: str, pushdown: Pushdown | None = None) -> Iterator[CIMInstanceName]:
         if self._host_admitted(pushdown):
@@ -166,6 +177,15 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
             if health is not None and not health.healthy:
                 return []
             raise
+
+    def _host_keepable(self) -> bool:
+        """The host's instance is kept while the backend reaches its
+        hypervisor: its health then changes only with the sampler's finding
+        or a loss, both on the bus (which forgets every kept reply). A lost
+        backend's detail changes quietly with each reconnection try: that
+        instance is built every time."""
+        backend = self.virt.backend
+        return not isinstance(backend, HealthReporting) or backend.health().healthy
 
     def _reachable_ids(self) -> list[UUID]:
         """The VMs' ids as the model keeps them (shared: not to be
@@ -227,22 +247,31 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
 
 
 class _KeptSystems:
-    """The VMs' instances of one enumeration, built when nothing is kept."""
+    """The host's and the VMs' instances of one enumeration, built when
+    nothing is kept."""
 
     def __init__(self, provider: ComputerSystemProvider, properties: PropertySet) -> None:
         self.provider = provider
         self.properties = properties
 
-    def build(self, vm_id: UUID, key: object) -> CIMInstance | None:
-        return fresh(self.provider.virt, vm_id, lambda vm: self.provider.vm_instance(vm, self.properties))
-
-    def live(self, vm_id: UUID) -> dict[str, Any]:
-        """What moves without an event: a running VM's uptime."""
+    def build(self, owner: UUID | str, key: object) -> CIMInstance | None:
         virt = self.provider.virt
-        vm = virt.find_vm(vm_id)
+        if isinstance(owner, str):
+            return virt.renderer.instance(CS, host_values(virt), self.properties)
+        return fresh(virt, owner, lambda vm: self.provider.vm_instance(vm, self.properties))  # type: ignore[arg-type]
+
+    def live(self, owner: UUID | str) -> dict[str, Any]:
+        """What moves without an event: a running VM's uptime; the host's
+        health while the backend has lost its hypervisor (its detail
+        changes quietly with each reconnection try), in case the host was
+        offered as kept just before the loss and is built after it."""
+        virt = self.provider.virt
+        if isinstance(owner, str):
+            return host_health_while_lost(virt)
+        vm = virt.find_vm(owner)
         if vm is None or vm.power_state not in _RUNNING_CLOCK:
             return {}
-        return {"OnTimeInMilliseconds": Uint64(virt.backend.get_runtime(vm_id).uptime_ms)}
+        return {"OnTimeInMilliseconds": Uint64(virt.backend.get_runtime(vm.id).uptime_ms)}
 
 
 def request_state_change(virt: Virtualization, vm: VirtualMachine, requested: Any) -> MethodReturn:
