@@ -61,3 +61,29 @@ def test_a_change_made_with_another_libvirt_client_reaches_kept_replies(pair):
         time.sleep(0.05)
     assert after == replies(pair.built)
     assert pair.store.kept_for(untouched), "a change to one VM forgot another's replies"
+
+
+def test_a_domain_defined_or_undefined_by_another_client_shows_in_kept_replies(pair):
+    # The VMs' list is kept too: the backend's notice of a new or removed
+    # domain is what drops it.
+    pair, _, _ = pair
+    replies(pair.kept)
+    outside = libvirt.open("test:///default")
+    try:
+        domain = outside.defineXML("<domain type='test'><name>outsider</name><memory>524288</memory>"
+                                   "<os><type>hvm</type></os></domain>")
+        name = domain.UUIDString().upper().encode()
+        wait_for(lambda: name in replies(pair.kept)["Msvm_ComputerSystem"], "a domain defined outside never showed")
+        assert replies(pair.kept) == replies(pair.built)
+        domain.undefine()
+        wait_for(lambda: name not in replies(pair.kept)["Msvm_ComputerSystem"], "an undefined domain stayed")
+        assert replies(pair.kept) == replies(pair.built)
+    finally:
+        outside.close()
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
