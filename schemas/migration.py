@@ -37,6 +37,9 @@ class MigratingVm(SchemaModel):
     # name of the current one.
     snapshot_definitions: tuple[str, ...] = ()
     current_snapshot: str | None = None
+    # External snapshots' memory files the hypervisor keeps outside the
+    # storage roots: they travel as files, beside the VM's first disk.
+    snapshot_memory: tuple[str, ...] = ()
 
 
 class FileSlot(SchemaModel):

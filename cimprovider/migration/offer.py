@@ -33,6 +33,7 @@ def source_files(record: MigratingVm, images: ImageService) -> list[str]:
     named += list(record.snapshot_disks)
     if record.saved_state is not None:
         named.append(record.saved_state)
+    named += list(record.snapshot_memory)
     ordered: list[str] = []
     for path in dict.fromkeys(named):
         for link in reversed(_chain(path, images)):
@@ -107,7 +108,10 @@ class Placement:
         return str(Path(folder) / Path(given).name) if folder is not None else given
 
 
-def placed_record(record: MigratingVm, place: Placement) -> MigratingVm:
+def placed_record(record: MigratingVm, place: Placement, files: list[str] | None = None) -> MigratingVm:
+    """`record` with its paths placed; `files` (every file that travels)
+    are named in `placed_paths` too, as the hypervisor's descriptions name
+    frozen disks, overlays and memory files."""
     def vm_placed(vm: VirtualMachine) -> VirtualMachine:
         drives = tuple(
             d.model_copy(update={"media": d.media.model_copy(update={"path": place(d.media.path)})}) if d.media else d
@@ -119,25 +123,31 @@ def placed_record(record: MigratingVm, place: Placement) -> MigratingVm:
         s.model_copy(update={"vm": vm_placed(s.vm), "frozen_disks": tuple(map(place, s.frozen_disks))})
         for s in record.snapshots
     )
-    named = drive_paths(record.vm) + [p for s in record.snapshots for p in drive_paths(s.vm)]
+    named = drive_paths(record.vm) + [p for s in record.snapshots for p in drive_paths(s.vm)] + list(files or ())
     return record.model_copy(update={
         "vm": vm_placed(record.vm), "snapshots": snapshots, "snapshot_disks": tuple(map(place, record.snapshot_disks)),
+        "snapshot_memory": tuple(map(place, record.snapshot_memory)),
         "placed_paths": {path: place(path) for path in named} if record.definition is not None else {},
         "saved_state": place(record.saved_state) if record.saved_state is not None else None,
     })
 
 
 def place_saved_state(record: MigratingVm, place: Placement) -> None:
-    """A memory image the hypervisor keeps in its own directory lands
-    beside the VM's first disk on the destination, where its storage
-    roots are; a saved VM without a disk has no such place."""
-    if record.saved_state is None:
+    """A memory image the hypervisor keeps in its own directory (a saved
+    VM's, an external snapshot's) lands beside the VM's first disk on the
+    destination, where its storage roots are; a VM without a disk has no
+    such place."""
+    if record.saved_state is None and not record.snapshot_memory:
         return
     disks = drive_paths(record.vm)
     if not disks:
-        raise OfferError(f"VM {record.vm.id}: a saved VM without a disk has no place for its memory on the destination "
-                         "host; start and turn it off, or give it a disk")
-    place.placements[str(Path(record.saved_state))] = str(Path(place(disks[0])).parent / f"{record.vm.id}.save")
+        raise OfferError(f"VM {record.vm.id}: a VM without a disk has no place for its saved memory (or its snapshots') "
+                         "on the destination host; give it a disk, or turn it off and delete its snapshots")
+    beside = Path(place(disks[0])).parent
+    if record.saved_state is not None:
+        place.placements[str(Path(record.saved_state))] = str(beside / f"{record.vm.id}.save")
+    for memory in record.snapshot_memory:
+        place.placements[str(Path(memory))] = str(beside / Path(memory).name)
 
 
 def sha256_of(path: str) -> str:
@@ -170,6 +180,6 @@ def build_offer(
     if clashing:
         raise OfferError(f"{clashing[0]}: two of the VM's files would land at this one path on the destination host; "
                          "place its disks in folders of their own")
-    offer = MigrationOffer(source_host=source_host, backend=backend, record=placed_record(record, place),
+    offer = MigrationOffer(source_host=source_host, backend=backend, record=placed_record(record, place, files),
                            files=tuple(slots), allow_overwrite=allow_overwrite)
     return offer, files

@@ -191,10 +191,14 @@ class OutgoingMigrations:
         # A saved VM's memory image is the hypervisor's own file (libvirt's
         # managed save), not one of the host's: releasing the VM removes it.
         # A qcow2 backing file may be a base image other VMs read too: it is copied, never taken away.
-        bases = {f for f, slot in zip(files, offer.files) if slot.path in {s.parent for s in offer.files} and is_qcow2(Path(f))}
+        # An image a snapshot names (an overlay another reads through) is the VM's alone; a snapshot's memory
+        # file is the hypervisor's, released with the VM.
+        owned = {p for s in offer.record.snapshots for p in s.frozen_disks} | set(offer.record.snapshot_disks)
+        bases = {f for f, slot in zip(files, offer.files)
+                 if slot.path in {s.parent for s in offer.files} and slot.path not in owned and is_qcow2(Path(f))}
         moved = [f for f, slot in zip(files, offer.files)
                  if not (slot.path == f and request.allow_overwrite) and slot.path != offer.record.saved_state
-                 and f not in bases]
+                 and slot.path not in offer.record.snapshot_memory and f not in bases]
         keep = () if request.retain_source_copies else tuple(moved)
         record = Outgoing(request.vm_id, PREPARING, request.destination, None, keep)
         self.store.put_outgoing(record)

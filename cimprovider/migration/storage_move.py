@@ -48,6 +48,11 @@ class StorageMoves:
             files = source_files(record, self.images)
         except OfferError as error:
             raise MigrationFailed([str(error)]) from None
+        if record.snapshot_definitions and (record.snapshot_memory or any(s.frozen_disks for s in record.snapshots)):
+            # The hypervisor's descriptions of external snapshots name their files; a switch on one host re-points
+            # only the VM's own.
+            raise MigrationFailed([f"VM {request.vm_id}: its external snapshots (overlays beside its disks) keep their "
+                                   "files where they are on this host; move the VM to another host, or delete them"])
         place = Placement(request.placements)
         moves = [(old, place(old)) for old in files if place(old) != old]
         reasons = []

@@ -20,7 +20,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError
 from cimprovider.backends.libvirt.migration import with_disks_placed
-from cimprovider.backends.libvirt.snapshot_xml import is_external
+from cimprovider.backends.libvirt.snapshot_xml import is_external, memory_file
 from cimprovider.schemas.migration import MigratingVm
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -36,18 +36,21 @@ class LibvirtHandover:
     def migration_record(self: "LibvirtBackend", vm_id: UUID) -> MigratingVm:
         vm = self.get_vm(vm_id)
         domain = self._domain(vm_id)
-        snapshots, current = self._snapshot_definitions(domain, vm_id)
+        snapshots, current = self._snapshot_definitions(domain, vm_id, external=True)
         definition = self._call(lambda: domain.XMLDesc(DEFINITION_FLAGS), "read the VM")
         saved = self._saved_image(domain, vm) if vm.power_state is PowerState.SAVED else None
+        # External snapshots' overlays and memory files, confined (see migration_files).
+        _, owned, memories = self.migration_files(vm_id)
         return MigratingVm(vm=vm, definition=definition, saved_state=saved, snapshots=tuple(self.list_snapshots(vm_id)),
-                           snapshot_definitions=snapshots, current_snapshot=current)
+                           snapshot_definitions=snapshots, current_snapshot=current,
+                           snapshot_disks=tuple(p for p in owned if Path(p).is_file()), snapshot_memory=tuple(memories))
 
     def _snapshot_definitions(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID,
                               external: bool = False) -> tuple[tuple[str, ...], str | None]:
         """Each snapshot's XML, parents first, and the current one's name.
         Internal snapshots live inside the qcow2 disks, which travel; an
-        external one's overlays and memory file travel only with a running
-        VM (`external`: see migration_files)."""
+        external one's files travel beside them (see migration_files), so
+        only a caller that carries them passes `external`."""
         found = self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
                            "list the VM's snapshots")
         definitions = []
@@ -94,13 +97,18 @@ class LibvirtHandover:
 
     def _make_arriving(self: "LibvirtBackend", record: MigratingVm, xml: str) -> None:
         domain = self._call(lambda: self._conn().defineXML(xml), f"define the arriving VM {record.vm.id}")
+        kept: list[str] = []
         try:
-            self._redefine_snapshots(domain, record.snapshot_definitions, record.current_snapshot, record.placed_paths)
+            definitions = tuple(self._memory_kept(record.vm.id, with_disks_placed(x, record.placed_paths), kept)
+                                for x in record.snapshot_definitions)
+            self._redefine_snapshots(domain, definitions, record.current_snapshot, {})
             if record.saved_state is not None:
                 self._restore_saved(domain, record.saved_state, record.placed_paths)
         except Exception:
             flags = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
             self._call(lambda: domain.undefineFlags(flags), "drop the arriving VM")
+            for memory in kept:
+                self._remove_memory(memory)
             raise
         if record.saved_state is not None:
             Path(record.saved_state).unlink(missing_ok=True)
@@ -138,9 +146,18 @@ class LibvirtHandover:
                 self._call(domain.destroy, "stop the VM")
             flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
                      | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+            # The snapshots' memory files went with the VM (or, half made here, stay with its source).
+            memories = self._memory_files(domain)
             self._call(lambda: domain.undefineFlags(flags), "release the VM")
+            for memory in memories:
+                self._remove_memory(memory)
             self._migrating.pop(vm_id, None)
             self._refresh(vm_id)
+
+    def _memory_files(self: "LibvirtBackend", domain: libvirt.virDomain) -> list[str]:
+        found = self._call(lambda: domain.listAllSnapshots(0), "list the VM's snapshots")
+        named = [memory_file(etree.fromstring(self._call(lambda s=s: s.getXMLDesc(0), "read a snapshot"))) for s in found]
+        return [path for path in named if path is not None]
 
     def hold_vm(self: "LibvirtBackend", vm_id: UUID, reason: str = "the VM is migrating to another host",
                 again: bool = False) -> None:

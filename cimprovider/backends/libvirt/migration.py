@@ -120,14 +120,14 @@ class LibvirtMigration:
         """The arrived VM's snapshots, their data already inside its disks."""
         with self._lock:
             domain = self._domain(record.vm.id)
-            definitions = tuple(self._memory_kept(record.vm.id, with_disks_placed(xml, record.placed_paths))
+            definitions = tuple(self._memory_kept(record.vm.id, with_disks_placed(xml, record.placed_paths), [])
                                 for xml in record.snapshot_definitions)
             self._redefine_snapshots(domain, definitions, record.current_snapshot, {})
             self._published(record.vm.id)
 
-    def _memory_kept(self: "LibvirtBackend", vm_id: UUID, xml: str) -> str:
+    def _memory_kept(self: "LibvirtBackend", vm_id: UUID, xml: str, kept: list[str]) -> str:
         """An external snapshot's memory file arrives beside the disks; it is
-        kept where this host keeps its own (and deletes it from)."""
+        kept where this host keeps its own (and deletes it from), and added to `kept`."""
         root = etree.fromstring(xml)
         memory = root.find("memory")
         arrived = memory_file(root)
@@ -136,6 +136,7 @@ class LibvirtMigration:
         source = self._images.media.roots.confine(arrived, "snapshot memory file")
         target = self._memory_path(vm_id, snapshot_id(vm_id, root.findtext("name") or ""))
         shutil.move(source, target)
+        kept.append(target)
         memory.set("file", target)
         return etree.tostring(root, encoding="unicode")
 
