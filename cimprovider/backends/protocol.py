@@ -262,7 +262,7 @@ class HypervisorMigration(Protocol):
     def migration_disks(self, vm_id: UUID) -> list[MigratingDisk]:
         """The VM's disks at their paths here, each qcow2 with the names of
         the internal snapshots inside it; InvalidStateError when the
-        hypervisor cannot move the VM as it is (external snapshots, a VHD…)."""
+        hypervisor cannot move the VM as it is (a VHD, an ISO in a drive…)."""
         ...
 
     def migrate_to(self, vm_id: UUID, uri: str, placements: dict[str, str], progress: Callable[[int], None]) -> None:

@@ -3,8 +3,10 @@ files (libvirt copies no storage for an offline migration): the source
 gives its domain's definition, with a saved VM's managed save file; the
 destination defines the domain with the disk paths placed and, for a
 saved VM, restores the memory image paused and saves it again as its own
-managed save, so the VM arrives saved. While it moves the VM refuses
-every change (`hold_vm`). A running VM moves live instead (see migration).
+managed save, so the VM arrives saved. External snapshots' overlays and
+memory files travel as files too (see migration_files); the destination
+keeps the memory files in its own folder and redefines the snapshots with
+the paths placed. While it moves the VM refuses every change (`hold_vm`). A running VM moves live instead (see migration).
 
 On one host, `relocate_vm` points an off or saved VM at moved files (its
 managed save image too); a running VM's disks would need a block copy."""

@@ -1,10 +1,11 @@
-"""What a running VM's disks read but the hypervisor does not copy: the
+"""What a VM's disks read but the hypervisor does not copy: the
 files under each disk's top image (an external snapshot's frozen disk, a
 base image, older overlays), those its snapshots name, and the memory
 files of its external snapshots. None of them is written while the VM
 runs (QEMU opens backing files read-only and a snapshot's files are not
 open at all), so they travel as they are, beside the disks; the
-hypervisor copies only each top image, onto its placed parent.
+hypervisor copies only each top image, onto its placed parent. An off
+or saved VM carries them as files with its disks (see handover).
 
 Every file is confined before it is read: a disk's chain to the storage
 roots (walked from the headers, never through a link that leaves them),
