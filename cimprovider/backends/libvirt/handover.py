@@ -42,10 +42,11 @@ class LibvirtHandover:
         definition = self._call(lambda: domain.XMLDesc(DEFINITION_FLAGS), "read the VM")
         saved = self._saved_image(domain, vm) if vm.power_state is PowerState.SAVED else None
         # External snapshots' overlays and memory files, confined (see migration_files).
-        _, owned, memories = self.migration_files(vm_id)
+        _, owned, memories = self._snapshot_files(domain)
         return MigratingVm(vm=vm, definition=definition, saved_state=saved, snapshots=tuple(self.list_snapshots(vm_id)),
                            snapshot_definitions=snapshots, current_snapshot=current,
-                           snapshot_disks=tuple(p for p in owned if Path(p).is_file()), snapshot_memory=tuple(memories))
+                           snapshot_disks=tuple(p for p in dict.fromkeys(owned) if Path(p).is_file()),
+                           snapshot_memory=tuple(memories))
 
     def _snapshot_definitions(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID,
                               external: bool = False) -> tuple[tuple[str, ...], str | None]:

@@ -37,10 +37,21 @@ class LibvirtMigrationFiles:
         root = etree.fromstring(self._call(lambda: domain.XMLDesc(0), "read the VM"))
         tops = [str(p) for p in root.xpath("devices/disk[@device='disk']/source/@file")]
         named: list[str] = []
-        owned: list[str] = []
-        memories: list[str] = []
         for top in tops:
             named += self._chain(top)[1:]
+        snapshot_chains, owned, memories = self._snapshot_files(domain)
+        ordered: list[str] = []
+        for path in reversed(named + snapshot_chains):  # each chain is top first: its parents come before it
+            if path not in ordered and path not in tops:
+                ordered.append(path)
+        return ordered, [p for p in ordered if p in owned], memories
+
+    def _snapshot_files(self: "LibvirtBackend", domain: libvirt.virDomain) -> tuple[list[str], list[str], list[str]]:
+        """The files the VM's external snapshots name, each confined: (their
+        chains, top first; the files named; the memory files)."""
+        named: list[str] = []
+        owned: list[str] = []
+        memories: list[str] = []
         for snapshot in self._call(lambda: domain.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL),
                                    "list the VM's snapshots"):
             xml = etree.fromstring(self._call(lambda s=snapshot: s.getXMLDesc(0), "read a snapshot"))
@@ -50,11 +61,7 @@ class LibvirtMigrationFiles:
             memory = memory_file(xml)
             if memory is not None:
                 memories.append(self._own_memory_file(memory))
-        ordered: list[str] = []
-        for path in reversed(named):  # each chain is top first: its parents come before it
-            if path not in ordered and path not in tops:
-                ordered.append(path)
-        return ordered, [p for p in ordered if p in owned], list(dict.fromkeys(memories))
+        return named, owned, list(dict.fromkeys(memories))
 
     def migration_snapshots(self: "LibvirtBackend", vm_id: UUID) -> tuple[tuple[str, ...], str | None]:
         """Each snapshot's XML, parents first, and the current one's name."""
