@@ -48,7 +48,9 @@ class Console:
 
     def render(self, request: Request, template: str, status: int = 200, **values: Any) -> Response:
         session = request.session
+        flash, session.flash = session.flash, None
         page = self.env.get_template(template).render(
+            flash=flash,
             user=session.user or "local administrator", role=session.role, may_change=session.may_write(),
             csrf_token=session.csrf_token, host_name=self.host_name, path=request.path, **values)
         return Response(status, page)

@@ -38,6 +38,7 @@ class Request:
     session: Session
     address: str | None
     htmx: bool  # asked by htmx for a fragment
+    said: tuple[str, bool] | None = None  # what a change answered: message, success
 
     def arg(self, name: str, default: str = "") -> str:
         values = self.query.get(name) or self.form.get(name)

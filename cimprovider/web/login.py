@@ -45,15 +45,18 @@ async def login_routes(app: "WebApplication", scope: dict[str, Any], receive: An
     query = parse_qs(scope.get("query_string", b"").decode())
     method = scope["method"]
     if path == "/logout":
-        if method == "POST":
-            session = app.access.sessions.find(cookie_from(headers))
-            if session is not None:
-                body = await read_body(receive)
-                token = (parse_form(body or b"").get("csrf_token") or [None])[0]
-                if not session.csrf_matches(token):
-                    await send_response(send, text(403, "the form's security token is missing or stale"))
-                    return
-                app.access.sessions.close(cookie_from(headers))
+        if method != "POST":  # signing out is a change: never over GET, whatever a link or image asks
+            await send_response(send, Response(405, "method not allowed\n", "text/plain; charset=utf-8",
+                                               [(b"allow", b"POST")]))
+            return
+        session = app.access.sessions.find(cookie_from(headers))
+        if session is not None:
+            body = await read_body(receive)
+            token = (parse_form(body or b"").get("csrf_token") or [None])[0]
+            if not session.csrf_matches(token):
+                await send_response(send, text(403, "the form's security token is missing or stale"))
+                return
+            app.access.sessions.close(cookie_from(headers))
         response = redirect("/ui/login")
         response.headers.append((b"set-cookie", cookie_header("", scope.get("scheme") == "https", max_age=0)))
         await send_response(send, response)

@@ -44,6 +44,9 @@ class Session:
     seen: float
     # The password record the user signed in with: a new password ends it.
     credential: str = ""
+    # What the last change said, shown once on the next page: a form posted
+    # without htmx is answered with a redirect, and this crosses it.
+    flash: tuple[str, bool] | None = None
 
     def may_write(self) -> bool:
         return self.role == "admin"

@@ -103,6 +103,7 @@ def _checkpoint_change(console: Console, request: Request, guid: str, change: Ca
         change(client)
     except ActionFailed as failure:
         message, ok = str(failure), False
+    request.said = (message, ok)
     tree = snapshots.checkpoints(client, guid)
     html = console.env.get_template("_checkpoints.html").render(
         checkpoints=tree, guid=guid, csrf_token=request.session.csrf_token, message=message, ok=ok)

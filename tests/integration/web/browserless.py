@@ -49,10 +49,13 @@ class WebClient:
     def get(self, path: str) -> Answer:
         return self.request("GET", path)
 
-    def post(self, path: str, form: dict[str, str], token: bool = True) -> Answer:
+    def post(self, path: str, form: dict[str, str], token: bool = True, htmx: bool = True) -> Answer:
+        """A form posted as the page's htmx posts it (answered with a
+        fragment), or with `htmx` False as a plain form (answered with a
+        redirect back to its page)."""
         if token and self.token is not None:
             form = {"csrf_token": self.token, **form}
-        return self.request("POST", path, form)
+        return self.request("POST", path, form, headers={"HX-Request": "true"} if htmx else None)
 
 
 def signed_in(port: int, user: str) -> WebClient:

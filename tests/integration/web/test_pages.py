@@ -202,7 +202,7 @@ def test_integration_services_and_network_adapters_follow_the_dialog(web_server:
     keep = [value for label, value in services.items() if label != "Heartbeat"]
     body = "&".join([f"csrf_token={admin.token}"] + [f"enabled={v}" for v in keep])
     sent = admin.request("POST", f"/ui/vms/{guid}/settings/integration", headers={
-        "Content-Type": "application/x-www-form-urlencoded"}, body=body)
+        "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"}, body=body)
     assert "Integration services applied" in sent.body, sent.body
     heartbeat = settings_of(web_server, guid, "Msvm_HeartbeatComponentSettingData")[0]
     shutdown = settings_of(web_server, guid, "Msvm_ShutdownComponentSettingData")[0]
