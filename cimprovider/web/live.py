@@ -4,7 +4,8 @@ and only that VM's row is read again (as the signed-in user, through the
 CIMOM) and sent to the browser as HTML to put in place.
 
 Events: `vm` (a row's HTML), `gone` (the GUID of a VM that went), `jobs`
-(the HTML of a VM's job list), and comments to keep the stream open."""
+(the HTML of a VM's job list), `metrics` (a VM's charts, on its own page's
+stream only), and comments to keep the stream open."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs
 from cimprovider.schemas.events import EventBase, JobChanged, VmDestroyed
 from cimprovider.web.access import client_address, cookie_from, headers_of
 from cimprovider.web.exchange import SECURITY_HEADERS, Request
-from cimprovider.web.pages.vms import job_list_html, row_html
+from cimprovider.web.pages.vms import job_list_html, metrics_html, row_html
 from cimprovider.web.sessions import Session
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ async def event_stream(app: "WebApplication", scope: dict[str, Any], receive: An
     scope["cimprovider.stream"] = True  # http.protocol.STREAM_KEY: a stopping server ends it
     subscription = console.bus.subscribe(on_event)
     cookie = cookie_from(headers_of(scope))
-    request = Request("GET", "/events", {}, {}, session, client_address(scope), False)
+    request = Request("GET", "/events", {"vm": [watched]} if watched else {}, {}, session, client_address(scope), False)
     try:
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"text/event-stream; charset=utf-8"), *SECURITY_HEADERS]})
@@ -126,7 +127,12 @@ def _render(app: "WebApplication", request: Request, kind: str, guid: str) -> by
         if kind == "jobs":
             return sse("jobs", job_list_html(app.console, request, guid))
         html = row_html(app.console, request, guid)
-        return sse("vm", html) if html else sse("gone", guid)
+        if not html:
+            return sse("gone", guid)
+        # A VM's own page also draws its charts again: a change of state
+        # moves its figures, and the page already follows this stream.
+        charts = sse("metrics", metrics_html(app.console, request, guid)) if request.arg("vm") else b""
+        return sse("vm", html) + charts
     except Exception:  # noqa: BLE001 - a failed read must not end the stream
         log.exception("web console: could not render %s of %s", kind, guid)
         return b": render failed\n\n"

@@ -8,6 +8,7 @@ from cimprovider.web.console import Console
 from cimprovider.web.exchange import Request, Response
 from cimprovider.web.jobs import vm_jobs
 from cimprovider.web.machines import list_vms
+from cimprovider.web.metrics import vm_charts
 
 FILTER_STATES = ("Running", "Off", "Saved", "Paused", "Starting", "Stopping")
 
@@ -34,3 +35,8 @@ def row_html(console: Console, request: Request, guid: str) -> str:
 def job_list_html(console: Console, request: Request, guid: str) -> str:
     jobs = vm_jobs(console.client(request), guid)
     return console.env.get_template("_jobs.html").render(jobs=jobs, guid=guid)
+
+
+def metrics_html(console: Console, request: Request, guid: str) -> str:
+    """A VM's charts as its page shows them."""
+    return console.env.get_template("_metrics.html").render(charts=vm_charts(console.client(request), guid))

@@ -33,6 +33,11 @@
       var existing = document.getElementById("vm-" + event.data);
       if (existing) existing.remove();
     });
+    source.addEventListener("metrics", function (event) {
+      var charts = fragment(event.data);
+      var existing = charts && document.getElementById(charts.id);
+      if (existing) existing.replaceWith(charts);
+    });
     source.addEventListener("jobs", function (event) {
       var list = fragment(event.data);
       var existing = list && document.getElementById(list.id);
