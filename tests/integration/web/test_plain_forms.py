@@ -12,10 +12,10 @@ import re
 import pywbem
 from playwright.sync_api import Browser, Request as BrowserRequest, expect
 
-from tests.integration.web.browserless import TOKEN, WebClient, signed_in
+from tests.integration.web.browserless import TOKEN, signed_in
 from tests.integration.web.conftest import PASSWORDS
 from tests.integration.web.test_pages import make_vm
-from tests.integration.web.test_security import cim, post_routes, vm_state
+from tests.integration.web.test_security import cim, vm_state
 from tests.support.live import LiveServer
 from tests.support.waiting import wait_until
 
