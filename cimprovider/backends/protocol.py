@@ -296,11 +296,14 @@ class LiveDiskCopy(Protocol):
     guest writes them (libvirt's block copy): storage migration on one host
     of a running VM, which no file copy could do consistently."""
 
-    def copy_disks_live(self, vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None]) -> None:
+    def copy_disks_live(self, vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None],
+                        prepared: frozenset[str] = frozenset()) -> None:
         """Copy each disk at a key of `moves` to its value (a new file the
-        hypervisor makes), switch the running guest and its definition to the
+        hypervisor makes, or, for a value in `prepared`, an image made
+        beforehand holding the disk's snapshots), switch the running guest and its definition to the
         copies once they are in sync; on failure the VM reads its old files
-        and the copies are the caller's to delete. The old files are left."""
+        and the copies are the caller's to delete. The old files are left;
+        the VM's snapshots are then described with the copies' paths."""
         ...
 
     def settle_live_copies(self, vm_id: UUID, moves: dict[str, str]) -> None:

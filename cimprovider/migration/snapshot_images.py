@@ -16,7 +16,11 @@ tool opens it (no backing file, no external data file, not encrypted),
 its active layer is emptied (the guest-visible disk then reads as zeros,
 as a fresh image would, until the hypervisor copies the disk into it),
 `qemu-img check -r all` rebuilds the refcounts from the snapshots alone,
-and the snapshots the source listed must all be there."""
+and the snapshots the source listed must all be there.
+
+A storage move of a running VM on one host prepares its new file the
+same way (`prepared_in_place`): the file copied as it is on disk to the
+new path, then prepared as if it had arrived."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import shutil
 from pathlib import Path
 
 from cimprovider.backends.images import ImageError, ImageService, QemuImg, StorageRoots
-from cimprovider.backends.images.qcow2_header import empty_active_layer, read_qcow2_header
+from cimprovider.backends.images.qcow2_header import MAGIC as QCOW2_MAGIC, empty_active_layer, read_qcow2_header
 from cimprovider.migration.arrived_parents import set_parent
 from cimprovider.schemas.migration import MigratingDisk
 
@@ -90,3 +94,25 @@ def prepare_arrived_image(path: Path, disk: MigratingDisk, images: ImageService 
     if missing:
         raise ArrivedImageRefused(f"{disk.path}: the snapshot(s) {', '.join(missing)} are not in the image")
 
+
+def prepared_in_place(old: Path, new: Path, parent: str | None, images: ImageService) -> bool:
+    """For a storage move on one host of a running VM (held: no snapshot is
+    taken or deleted meanwhile): `old`, a qcow2 holding internal
+    snapshots, copied to `new` (both confined by the caller) and prepared
+    for the hypervisor's copy into it, reading through `parent` (its
+    placed backing file) if any. False, and nothing written, for a disk
+    that holds no snapshot, or is no qcow2: the hypervisor makes its image itself."""
+    with open(old, "rb") as image:
+        if image.read(4) != QCOW2_MAGIC:
+            return False
+    try:
+        info = images.qemu_img.info(old, "qcow2", shared=True)
+    except ImageError as error:
+        raise ArrivedImageRefused(f"{old}: {error}") from None
+    names = tuple(str(s.get("name")) for s in info.raw.get("snapshots", []))
+    if not names:
+        return False
+    shutil.copyfile(old, new)
+    disk = MigratingDisk(path=str(old), format="qcow2", virtual_size=info.virtual_size, snapshots=names, backing=parent)
+    prepare_arrived_image(new, disk, images)
+    return True

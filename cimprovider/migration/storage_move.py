@@ -23,6 +23,7 @@ from cimprovider.jobs import ProgressReporter
 from cimprovider.migration.incoming import partial_path
 from cimprovider.migration.offer import OfferError, Placement, drive_paths, parent_of, placed_record, source_files
 from cimprovider.migration.outgoing import MigrationFailed
+from cimprovider.migration.snapshot_images import prepared_in_place
 from cimprovider.migration.store import MigrationStore
 from cimprovider.schemas.migration import MigrationRequest
 from cimprovider.schemas.power import PowerState
@@ -104,12 +105,25 @@ class StorageMoves:
         try:
             for _, new in moves:
                 Path(new).parent.mkdir(parents=True, exist_ok=True)
-            self.backend.copy_disks_live(request.vm_id, dict(moves), progress)  # type: ignore[attr-defined]
+            prepared = self._prepare_snapshot_disks(moves) if self.backend.migration_record(request.vm_id).snapshots else []
+            self.backend.copy_disks_live(request.vm_id, dict(moves), progress,  # type: ignore[attr-defined]
+                                         frozenset(prepared))
         except Exception as error:  # noqa: BLE001 - every failure leaves the guest on its old disks
             self._undo(request.vm_id, moves)
             raise MigrationFailed([f"the storage of VM {request.vm_id} stays where it was: {error}"]) from None
         self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)
         progress(100)
+
+    def _prepare_snapshot_disks(self, moves: list[tuple[str, str]]) -> list[str]:
+        """The new paths of qcow2 disks holding internal snapshots, each made
+        beforehand from the disk's file so the hypervisor's copy keeps them."""
+        place = Placement(dict(moves))
+        prepared = []
+        for old, new in moves:
+            parent = parent_of(old, self.images)
+            if prepared_in_place(Path(old), Path(new), place(parent) if parent else None, self.images):
+                prepared.append(new)
+        return prepared
 
     def _copy(self, moves: list[tuple[str, str]], progress: ProgressReporter) -> None:
         total = sum(Path(old).stat().st_size for old, _ in moves) or 1

@@ -5,7 +5,12 @@ definition is then pointed at the copies. A copy that fails or does not
 get in sync is abandoned, so the guest reads its old disk as before.
 
 Internal snapshots live inside a qcow2 disk and a block copy does not
-carry them: a running VM with snapshots is refused with the reason.
+carry them: the caller copies such a disk as a file first and prepares it
+(its active layer emptied, see cimprovider.migration.snapshot_images), the
+block copy then writes the whole guest-visible disk into that image
+(REUSE_EXT, not shallow), and the snapshots' metadata is redefined with
+the new paths once the guest is switched. A VM with snapshots whose moved
+disks were not so prepared is refused with the reason.
 
 libvirtd runs the copy, not this process: a server killed mid-copy leaves
 the job mirroring with nobody to pivot or abandon it. The restarted server
@@ -35,14 +40,18 @@ PERSISTENT_FLAGS = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECU
 
 
 class LibvirtBlockCopy:
-    def copy_disks_live(self: "LibvirtBackend", vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None]) -> None:
+    def copy_disks_live(self: "LibvirtBackend", vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None],
+                        prepared: frozenset[str] = frozenset()) -> None:
         domain = self._domain(vm_id)
         if not self._call(domain.isActive, "read the VM's state"):
             raise InvalidStateError(f"VM {vm_id} is not running: its files are moved, not copied live")
         snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
-        if snapshots:
-            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s), which a live disk copy leaves behind; "
-                                    "move its storage while it is off or saved, or delete them first")
+        unprepared = sorted(old for old, new in moves.items() if new not in prepared)
+        if snapshots and unprepared:
+            raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s), which a live disk copy into a new image "
+                                    f"leaves behind ({', '.join(unprepared)}); move its storage while it is off or "
+                                    "saved, or delete them first")
+        definitions, current = self._snapshot_definitions(domain, vm_id) if snapshots else ((), None)
         disks = _file_disks(self._call(lambda: domain.XMLDesc(0), "read the VM"))
         unknown = sorted(set(moves) - set(disks))
         if unknown:
@@ -50,16 +59,20 @@ class LibvirtBlockCopy:
                                     "only its disks can be copied live")
         for number, (old, new) in enumerate(moves.items()):
             target, fmt = disks[old]
-            self._copy_one(domain, target, fmt, new, lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
+            self._copy_one(domain, target, fmt, new, new in prepared, lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
         persistent = self._call(lambda: domain.XMLDesc(PERSISTENT_FLAGS), "read the VM")
         self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, moves)), "point the VM at its copied disks")
+        # Each snapshot's description names the disks it froze: redefined (replaced) with the copies' paths.
+        self._redefine_snapshots(domain, definitions, current, moves)
         self._published(vm_id)
 
-    def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str,
+    def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str, reuse: bool,
                   progress: Callable[[int], None]) -> None:
+        """`reuse`: `new` is a prepared image (the snapshots inside it), written
+        into whole rather than made anew."""
         copy = f"<disk type='file'><source file='{_attribute(new)}'/><driver type='{fmt}'/></disk>"
-        self._call(lambda: domain.blockCopy(target, copy, {}, libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB),
-                   f"copy the disk {target} to {new}")
+        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | (libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT if reuse else 0)
+        self._call(lambda: domain.blockCopy(target, copy, {}, flags), f"copy the disk {target} to {new}")
         try:
             self._pivot_when_synced(domain, target, progress)
         except Exception:
