@@ -5,7 +5,9 @@ into place), differencing disks are pointed at their moved parents, and
 then the VM (running or not) is switched to the new paths in one backend
 step; only then are the old files deleted. A running VM on a hypervisor
 that copies disks live (libvirt's block copy) has them copied and
-switched by the hypervisor instead, as the guest keeps writing. The pairs of paths are kept
+switched by the hypervisor instead, as the guest keeps writing; a qcow2
+disk holding internal snapshots is first copied as a file and prepared
+(snapshot_images) so that the hypervisor's copy into it keeps them. The pairs of paths are kept
 until the end, so a restart finishes a switched move (old files go) or
 undoes one that was not (the copies go)."""
 

@@ -7,7 +7,9 @@ copy is deleted, and the migration job reads failed, interrupted. With
 two disks, copied one after the other, a kill during the second's copy
 leaves the first switched: it stays on its copy (its old file goes), the
 second on its old file (its partial copy goes) — no disk the guest reads
-is deleted.
+is deleted. A qcow2 disk holding an internal snapshot is copied into an
+image prepared from its file: a kill during that copy deletes the prepared
+image too, and the snapshot stays in the old disk, described with it.
 
 The copy is slowed through libvirt (the job's bandwidth, set the moment
 the job appears, on a disk whose every byte is data) so the kill lands
@@ -78,6 +80,32 @@ def test_a_kill_between_two_disks_keeps_each_on_the_file_it_reads(host: Host, tm
     _assert_counts_on(host.console(domain))
 
 
+def test_a_kill_during_the_copy_into_a_prepared_image_deletes_it_and_keeps_the_snapshot(host: Host, tmp_path: Path) -> None:
+    root = host.workdir / "cut-snapshot"
+    raw = _data_disk(root / "old" / "big.img", BIG_MIB)
+    disk = root / "old" / "big.qcow2"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(disk)], check=True)
+    raw.unlink()
+    copy = root / "new" / "big.qcow2"
+    domain = _running_guest(host, "cut-snapshot", [disk], "qcow2")
+    domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)
+    job = _killed_while_copying(host, domain, root, tmp_path, {disk: copy}, "sda")
+
+    with serve_process(*_serve_args(root, tmp_path)) as served:
+        conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
+        _assert_interrupted(conn.GetInstance(job))
+        assert domain.blockJobInfo("sda", 0) == {}, "the copy still runs after the restart"
+        assert _sources(domain, 0) == _sources(domain, libvirt.VIR_DOMAIN_XML_INACTIVE) == [str(disk)]
+        assert disk.is_file() and not copy.exists()
+        [kept] = domain.listAllSnapshots(0)
+        described = etree.fromstring(kept.getXMLDesc(0))
+        assert [s.get("file") for s in described.iterfind("domain/devices/disk/source")] == [str(disk)]
+        info = subprocess.run(["qemu-img", "snapshot", "-U", "-l", str(disk)], check=True, capture_output=True, text=True)
+        assert "kept" in info.stdout, info.stdout
+        assert served.stop() == 0
+    _assert_counts_on(host.console(domain))
+
+
 def _data_disk(path: Path, mib: int) -> Path:
     """A raw disk whose every byte is data (a copy has all of it to carry)."""
     path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -85,10 +113,10 @@ def _data_disk(path: Path, mib: int) -> Path:
     return path
 
 
-def _running_guest(host: Host, suffix: str, disks: list[Path]) -> libvirt.virDomain:
+def _running_guest(host: Host, suffix: str, disks: list[Path], fmt: str = "raw") -> libvirt.virDomain:
     name = f"{host.tag}-{suffix}"
     host.domains.append(name)
-    xml = guest.domain_xml(name, host.workdir, host.initrd, disk=(disks[0], "raw"), console_append=True)
+    xml = guest.domain_xml(name, host.workdir, host.initrd, disk=(disks[0], fmt), console_append=True)
     for letter, disk in zip("bcd", disks[1:]):
         xml = xml.replace("</devices>", f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                                         f"<source file='{disk}'/><target dev='sd{letter}' bus='scsi'/></disk></devices>")
