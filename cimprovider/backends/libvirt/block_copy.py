@@ -63,7 +63,11 @@ class LibvirtBlockCopy:
         persistent = self._call(lambda: domain.XMLDesc(PERSISTENT_FLAGS), "read the VM")
         self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, moves)), "point the VM at its copied disks")
         # Each snapshot's description names the disks it froze: redefined (replaced) with the copies' paths.
-        self._redefine_snapshots(domain, definitions, current, moves)
+        # The guest already reads the copies, so a failure here must not have the caller delete them.
+        try:
+            self._redefine_snapshots(domain, definitions, current, moves)
+        except Exception:  # noqa: BLE001 - the disks moved; only the descriptions lag
+            log.exception("VM %s reads its moved disks but its snapshots still name the old paths", vm_id)
         self._published(vm_id)
 
     def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str, reuse: bool,
