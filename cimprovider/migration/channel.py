@@ -15,7 +15,8 @@ import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cimprovider.migration.incoming import IncomingMigrations, Upload, UploadRefused
+from cimprovider.migration.incoming import IncomingMigrations
+from cimprovider.migration.upload import Upload, UploadRefused
 
 log = logging.getLogger("cimprovider.migration")
 PREFIX = "/migration/"

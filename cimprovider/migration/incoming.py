@@ -14,14 +14,11 @@ every file the offer brought."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
@@ -32,11 +29,11 @@ from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disk
 from cimprovider.migration.arrived_parents import ArrivedFileRefused, check_named_files, set_parent
 from cimprovider.migration.snapshot_images import ArrivedImageRefused, prepare_arrived_image
 from cimprovider.migration.store import Incoming, MigrationStore
-from cimprovider.schemas.migration import FileSlot, MigrationOffer
+from cimprovider.migration.upload import Upload, UploadRefused, partial_path
+from cimprovider.schemas.migration import MigrationOffer
 from cimprovider.schemas.power import PowerState
 
 log = logging.getLogger("cimprovider.migration")
-PARTIAL_SUFFIX = ".migrating"
 ABSENT, ARRIVING, OWNED = 0, 1, 2  # ArrivalState's answers
 _USING_MEMORY = (PowerState.RUNNING, PowerState.PAUSED)
 
@@ -45,51 +42,6 @@ class MigrationRefused(Exception):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
-
-
-class UploadRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def partial_path(path: str) -> Path:
-    target = Path(path)
-    return target.with_name(target.name + PARTIAL_SUFFIX)
-
-
-@dataclass
-class Upload:
-    """One file on its way in; `finish` checks it and puts it in place."""
-
-    slot: FileSlot
-    target: Path
-    handle: object = None
-    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
-    size: int = 0
-    touched: Callable[[], None] = lambda: None  # each chunk is a sign of life from the source
-
-    def write(self, chunk: bytes) -> None:
-        self.touched()
-        self.size += len(chunk)
-        if self.size > self.slot.size:
-            raise UploadRefused(413, f"{self.slot.path}: more than the {self.slot.size} bytes offered")
-        self.digest.update(chunk)
-        self.handle.write(chunk)  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        self.handle.flush()  # type: ignore[attr-defined]
-        os.fsync(self.handle.fileno())  # type: ignore[attr-defined]
-        self.handle.close()  # type: ignore[attr-defined]
-        if self.size != self.slot.size or self.digest.hexdigest() != self.slot.sha256:
-            partial_path(self.slot.path).unlink(missing_ok=True)
-            raise UploadRefused(422, f"{self.slot.path}: size or SHA-256 differs from the offer; the file was discarded")
-        os.replace(partial_path(self.slot.path), self.target)
-
-    def discard(self) -> None:
-        if self.handle is not None:
-            self.handle.close()  # type: ignore[attr-defined]
-        partial_path(self.slot.path).unlink(missing_ok=True)
 
 
 class IncomingMigrations:

@@ -1,0 +1,61 @@
+"""One file of an incoming migration on its way in: written beside its
+place as `<name>.migrating`, checked against the size and SHA-256 its offer
+gave, and only then renamed into place; refused with the HTTP status the
+upload channel answers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cimprovider.schemas.migration import FileSlot
+
+PARTIAL_SUFFIX = ".migrating"
+
+
+class UploadRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def partial_path(path: str) -> Path:
+    target = Path(path)
+    return target.with_name(target.name + PARTIAL_SUFFIX)
+
+
+@dataclass
+class Upload:
+    """One file on its way in; `finish` checks it and puts it in place."""
+
+    slot: FileSlot
+    target: Path
+    handle: object = None
+    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    size: int = 0
+    touched: Callable[[], None] = lambda: None  # each chunk is a sign of life from the source
+
+    def write(self, chunk: bytes) -> None:
+        self.touched()
+        self.size += len(chunk)
+        if self.size > self.slot.size:
+            raise UploadRefused(413, f"{self.slot.path}: more than the {self.slot.size} bytes offered")
+        self.digest.update(chunk)
+        self.handle.write(chunk)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.handle.flush()  # type: ignore[attr-defined]
+        os.fsync(self.handle.fileno())  # type: ignore[attr-defined]
+        self.handle.close()  # type: ignore[attr-defined]
+        if self.size != self.slot.size or self.digest.hexdigest() != self.slot.sha256:
+            partial_path(self.slot.path).unlink(missing_ok=True)
+            raise UploadRefused(422, f"{self.slot.path}: size or SHA-256 differs from the offer; the file was discarded")
+        os.replace(partial_path(self.slot.path), self.target)
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # type: ignore[attr-defined]
+        partial_path(self.slot.path).unlink(missing_ok=True)
