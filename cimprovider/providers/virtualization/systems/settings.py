@@ -238,7 +238,9 @@ class SystemSettingsProvider(InstanceProvider):
                 yield self.virt.renderer.instance(VSSD, values, properties)
 
     def enumerate_keepable(self, ctx: OperationContext, classname: str, properties: PropertySet) -> Iterator[CIMInstance | Keepables]:
-        owners = [vm.id for vm in self.virt.vms()]
+        # One realized settings per VM, from the kept list of VM ids; the
+        # snapshots' settings are added from their own list by the wrapper.
+        owners = self.virt.vm_ids()
         yield Keepables(owners, [VSSD] * len(owners), _KeptSettings(self.virt, properties))
         for template in SecureBootTemplate:
             yield self.virt.renderer.instance(VSSD, template_values(template), properties)

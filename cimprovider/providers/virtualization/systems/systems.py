@@ -8,8 +8,8 @@ enumerations. Under a property list only the asked properties are built."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName, Uint64
@@ -52,6 +52,7 @@ from cimprovider.schemas.vm import VirtualMachine
 _RUNNING_CLOCK = frozenset(GUEST_PRESENT - {PowerState.STARTING})
 # The host's owner among kept replies: no VM's event names it.
 HOST = "host"
+T = TypeVar("T")
 
 
 def host_values(virt: Virtualization) -> dict[str, Any]:
@@ -170,13 +171,7 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
         """The VMs, or none while the backend has lost its hypervisor: the
         host instance (HealthState 20, its StatusDescriptions) then says why,
         which tells a client more than a failed enumeration would."""
-        try:
-            return self.virt.vms(pushdown, key="Name", name="ElementName")
-        except Exception:
-            health = self.virt.backend.health() if isinstance(self.virt.backend, HealthReporting) else None
-            if health is not None and not health.healthy:
-                return []
-            raise
+        return self._unless_lost(lambda: self.virt.vms(pushdown, key="Name", name="ElementName"))
 
     def _host_keepable(self) -> bool:
         """The host's instance is kept while the backend reaches its
@@ -190,8 +185,13 @@ class ComputerSystemProvider(InstanceProvider, MethodProvider):
     def _reachable_ids(self) -> list[UUID]:
         """The VMs' ids as the model keeps them (shared: not to be
         changed), or none while the backend has lost its hypervisor."""
+        return self._unless_lost(self.virt.vm_ids)
+
+    def _unless_lost(self, listing: Callable[[], list[T]]) -> list[T]:
+        """What `listing` finds, or nothing when it fails because the
+        backend has lost its hypervisor; any other failure is raised."""
         try:
-            return self.virt.vm_ids()
+            return listing()
         except Exception:
             health = self.virt.backend.health() if isinstance(self.virt.backend, HealthReporting) else None
             if health is not None and not health.healthy:
