@@ -9,7 +9,8 @@ switched by the hypervisor instead, as the guest keeps writing; a qcow2
 disk holding internal snapshots is first copied as a file and prepared
 (snapshot_images) so that the hypervisor's copy into it keeps them. The pairs of paths are kept
 until the end, so a restart finishes a switched move (old files go) or
-undoes one that was not (the copies go)."""
+undoes one that was not (the copies go); a live copy that fails after the
+hypervisor switched some disks is settled the same way, disk by disk."""
 
 from __future__ import annotations
 
@@ -110,9 +111,9 @@ class StorageMoves:
             prepared = self._prepare_snapshot_disks(moves) if self.backend.migration_record(request.vm_id).snapshots else []
             self.backend.copy_disks_live(request.vm_id, dict(moves), progress,  # type: ignore[attr-defined]
                                          frozenset(prepared))
-        except Exception as error:  # noqa: BLE001 - every failure leaves the guest on its old disks
-            self._undo(request.vm_id, moves)
-            raise MigrationFailed([f"the storage of VM {request.vm_id} stays where it was: {error}"]) from None
+        except Exception as error:  # noqa: BLE001 - disks switched before the failure stay on their copies
+            switched = self._keep_what_the_vm_reads(request.vm_id, moves)
+            raise MigrationFailed([_partial_failure(request.vm_id, moves, switched, error)]) from None
         self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)
         progress(100)
 
@@ -166,14 +167,22 @@ class StorageMoves:
                     # Its copy may still be written: kept, with its record, for the next start.
                     log.exception("could not settle the live copy of VM %s's disks; left until the next start", vm_id)
                     continue
-            try:
-                now = set(drive_paths(self.backend.migration_record(vm_id).vm))
-            except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
-                now = set()
-            if now & {new for _, new in moves}:
-                self._finish_switched(vm_id, moves, now)
-            else:
-                self._undo(vm_id, moves)
+            self._keep_what_the_vm_reads(vm_id, moves)
+
+    def _keep_what_the_vm_reads(self, vm_id: UUID, moves: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """A move that stopped part way (a failed copy, a restart): each disk
+        keeps the file the VM reads now and the other goes; the moves that
+        took place."""
+        try:
+            now = set(drive_paths(self.backend.migration_record(vm_id).vm))
+        except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
+            now = set()
+        switched = [(old, new) for old, new in moves if new in now]
+        if switched:
+            self._finish_switched(vm_id, moves, now)
+        else:
+            self._undo(vm_id, moves)
+        return switched
 
     def _finish_switched(self, vm_id: UUID, moves: list[tuple[str, str]], now: set[str]) -> None:
         for old, new in moves:
@@ -183,4 +192,13 @@ class StorageMoves:
             else:
                 self.roots.remove(old, "disk path")
         self.store.drop_moves(vm_id)
-        log.info("the storage move of VM %s cut short by a restart was finished where the VM had switched", vm_id)
+        log.info("the storage move of VM %s, cut short, was finished where the VM had switched", vm_id)
+
+
+def _partial_failure(vm_id: UUID, moves: list[tuple[str, str]], switched: list[tuple[str, str]], error: Exception) -> str:
+    """What a failed move left where: a disk switched before the failure stays on its copy."""
+    if not switched:
+        return f"the storage of VM {vm_id} stays where it was: {error}"
+    moved = ", ".join(f"{old} moved to {new}" for old, new in switched)
+    stayed = ", ".join(old for old, new in moves if (old, new) not in switched)
+    return f"the storage of VM {vm_id} moved only in part ({moved}; {stayed} stays where it was): {error}"

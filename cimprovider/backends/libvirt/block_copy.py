@@ -57,9 +57,15 @@ class LibvirtBlockCopy:
         if unknown:
             raise InvalidStateError(f"VM {vm_id}: {', '.join(unknown)} is not a disk the running guest reads; "
                                     "only its disks can be copied live")
-        for number, (old, new) in enumerate(moves.items()):
-            target, fmt = disks[old]
-            self._copy_one(domain, target, fmt, new, new in prepared, lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
+        try:
+            for number, (old, new) in enumerate(moves.items()):
+                target, fmt = disks[old]
+                self._copy_one(domain, target, fmt, new, new in prepared,
+                               lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
+        except Exception:
+            # Disks copied before the failure already read their copies: the caller judges each by what it reads now.
+            self._published(vm_id)
+            raise
         persistent = self._call(lambda: domain.XMLDesc(PERSISTENT_FLAGS), "read the VM")
         self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, moves)), "point the VM at its copied disks")
         # Each snapshot's description names the disks it froze: redefined (replaced) with the copies' paths.

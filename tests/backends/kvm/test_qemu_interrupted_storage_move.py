@@ -7,7 +7,9 @@ copy is deleted, and the migration job reads failed, interrupted. With
 two disks, copied one after the other, a kill during the second's copy
 leaves the first switched: it stays on its copy (its old file goes), the
 second on its old file (its partial copy goes) — no disk the guest reads
-is deleted. A qcow2 disk holding an internal snapshot is copied into an
+is deleted. So too when the second's copy fails with the server running
+(aborted from another libvirt connection, as `virsh blockjob --abort`):
+the job fails saying which disk moved and which stayed. A qcow2 disk holding an internal snapshot is copied into an
 image prepared from its file: a kill during that copy deletes the prepared
 image too, and the snapshot stays in the old disk, described with it.
 
@@ -31,7 +33,7 @@ from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_co
 from test_qemu_migration import ticks
 from test_qemu_offline_migration import cim_name
 from tests.integration.migration.two_hosts import migration_service, migration_setting
-from tests.integration.model.hyperv import NS, settings_of, state
+from tests.integration.model.hyperv import NS, settings_of, state, wait_job
 from tests.integration.storage.vm_client import disk_paths
 from tests.support.live import serve_process
 
@@ -76,6 +78,32 @@ def test_a_kill_between_two_disks_keeps_each_on_the_file_it_reads(host: Host, tm
         assert state(conn, vm) == RUNNING and sorted(disk_paths(conn, vm)) == sorted(on)
         assert first_copy.is_file() and second.is_file()
         assert not first.exists() and not second_copy.exists()
+        assert served.stop() == 0
+    _assert_counts_on(host.console(domain))
+
+
+def test_a_failed_copy_of_the_second_disk_keeps_the_first_on_its_copy(host: Host, tmp_path: Path) -> None:
+    root = host.workdir / "failed-second"
+    first, second = _data_disk(root / "old" / "first.img", 8), _data_disk(root / "old" / "second.img", BIG_MIB)
+    first_copy, second_copy = root / "new" / "first.img", root / "new" / "second.img"
+    domain = _running_guest(host, "failed-second", [first, second])
+
+    with serve_process(*_serve_args(root, tmp_path)) as served:
+        conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
+        job = _slowed_move(conn, domain, {first: first_copy, second: second_copy}, "sdb")
+        assert _sources(domain, 0)[0] == str(first_copy), "the first disk was not switched before the second's copy"
+        _abort_from_elsewhere(domain, "sdb")
+        failed = wait_job(conn, job)
+        assert (failed["JobState"], failed["ErrorCode"]) == (EXCEPTION, 32768)
+        description = failed["ErrorDescription"]
+        assert f"{first} moved to {first_copy}" in description and f"{second} stays where it was" in description, description
+        assert "the copy of disk sdb ended before it was in sync" in description, description
+        on = [str(first_copy), str(second)]
+        assert _sources(domain, 0) == _sources(domain, libvirt.VIR_DOMAIN_XML_INACTIVE) == on
+        vm = cim_name(domain)
+        assert state(conn, vm) == RUNNING and sorted(disk_paths(conn, vm)) == sorted(on)
+        assert first_copy.is_file() and second.is_file() and not first.exists()
+        assert sorted(p.name for p in first_copy.parent.iterdir()) == ["first.img"], "a copy was left behind"
         assert served.stop() == 0
     _assert_counts_on(host.console(domain))
 
@@ -137,22 +165,30 @@ def _killed_while_copying(host: Host, domain: libvirt.virDomain, root: Path, tmp
     the moment it begins, and kill the server while it runs; the job."""
     with serve_process(*_serve_args(root, tmp_path)) as served:
         conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
-        vm = cim_name(domain)
-        placed = []
-        for disk, copy in moves.items():
-            sasd = next(s for s in settings_of(conn, "Msvm_StorageAllocationSettingData", vm) if s["HostResource"] == [str(disk)])
-            sasd["HostResource"] = [str(copy)]
-            placed.append(sasd.tocimxmlstr())
-        code, out = conn.InvokeMethod("MigrateVirtualSystemToHost", migration_service(conn), ComputerSystem=vm,
-                                      DestinationHost=None, MigrationSettingData=migration_setting(conn, 32769).tocimxmlstr(),
-                                      NewResourceSettingData=placed)
-        assert int(code) == 4096, code
-        _slow_down_when_started(domain, slowed)
-        info = domain.blockJobInfo(slowed, 0)
-        assert info and info["cur"] < info["end"], f"the copy ended before it could be slowed: {info}"
-        assert moves[Path(_mirror_of(domain, slowed))].exists()
+        job = _slowed_move(conn, domain, moves, slowed)
         assert served.stop(signal.SIGKILL) == -signal.SIGKILL
     assert domain.blockJobInfo(slowed, 0), "the copy is libvirtd's: it outlives the server"
+    return job
+
+
+def _slowed_move(conn: pywbem.WBEMConnection, domain: libvirt.virDomain, moves: dict[Path, Path],
+                 slowed: str) -> pywbem.CIMInstanceName:
+    """Start the storage migration over CIM and slow the copy of disk
+    `slowed` the moment it begins; the job, its copy still running."""
+    vm = cim_name(domain)
+    placed = []
+    for disk, copy in moves.items():
+        sasd = next(s for s in settings_of(conn, "Msvm_StorageAllocationSettingData", vm) if s["HostResource"] == [str(disk)])
+        sasd["HostResource"] = [str(copy)]
+        placed.append(sasd.tocimxmlstr())
+    code, out = conn.InvokeMethod("MigrateVirtualSystemToHost", migration_service(conn), ComputerSystem=vm,
+                                  DestinationHost=None, MigrationSettingData=migration_setting(conn, 32769).tocimxmlstr(),
+                                  NewResourceSettingData=placed)
+    assert int(code) == 4096, code
+    _slow_down_when_started(domain, slowed)
+    info = domain.blockJobInfo(slowed, 0)
+    assert info and info["cur"] < info["end"], f"the copy ended before it could be slowed: {info}"
+    assert moves[Path(_mirror_of(domain, slowed))].exists()
     return out["Job"]
 
 
@@ -162,6 +198,16 @@ def _slow_down_when_started(domain: libvirt.virDomain, target: str) -> None:
     while not domain.blockJobInfo(target, 0):  # no pause between polls: the copy runs at full speed until slowed
         assert time.monotonic() < deadline, f"libvirt never started the copy of {target}"
     domain.blockJobSetSpeed(target, SLOW_MIB_PER_SECOND, 0)
+
+
+def _abort_from_elsewhere(domain: libvirt.virDomain, target: str) -> None:
+    """What `virsh blockjob --abort` does: cancel the copy on another
+    connection than the server's, so the server sees its copy fail."""
+    other = libvirt.open(URI)
+    try:
+        other.lookupByUUIDString(domain.UUIDString()).blockJobAbort(target, 0)
+    finally:
+        other.close()
 
 
 def _mirror_of(domain: libvirt.virDomain, target: str) -> str:
