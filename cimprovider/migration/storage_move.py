@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends import LiveDiskCopy, MigrationBackend
+from cimprovider.backends import LiveDiskCopy, MigrationBackend, NotFoundError
 from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import ProgressReporter
@@ -112,7 +112,11 @@ class StorageMoves:
             self.backend.copy_disks_live(request.vm_id, dict(moves), progress,  # type: ignore[attr-defined]
                                          frozenset(prepared))
         except Exception as error:  # noqa: BLE001 - disks switched before the failure stay on their copies
-            switched = self._keep_what_the_vm_reads(request.vm_id, moves)
+            try:
+                switched = self._keep_what_the_vm_reads(request.vm_id, moves)
+            except Exception:  # noqa: BLE001 - which file the VM reads is unknown: nothing is deleted
+                raise MigrationFailed([f"the storage move of VM {request.vm_id} failed ({error}); which of its files the"
+                                       " VM reads could not be read, so every one is kept until the next start"]) from None
             raise MigrationFailed([_partial_failure(request.vm_id, moves, switched, error)]) from None
         self._finish(request.vm_id, moves, keep_old=request.retain_source_copies)
         progress(100)
@@ -167,7 +171,10 @@ class StorageMoves:
                     # Its copy may still be written: kept, with its record, for the next start.
                     log.exception("could not settle the live copy of VM %s's disks; left until the next start", vm_id)
                     continue
-            self._keep_what_the_vm_reads(vm_id, moves)
+            try:
+                self._keep_what_the_vm_reads(vm_id, moves)
+            except Exception:  # noqa: BLE001 - a start-up must not fail for a leftover
+                log.exception("could not read which files VM %s reads; its move is left until the next start", vm_id)
 
     def _keep_what_the_vm_reads(self, vm_id: UUID, moves: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """A move that stopped part way (a failed copy, a restart): each disk
@@ -175,8 +182,10 @@ class StorageMoves:
         took place."""
         try:
             now = set(drive_paths(self.backend.migration_record(vm_id).vm))
-        except Exception:  # noqa: BLE001 - the VM is gone: its copies are nobody's
+        except NotFoundError:  # the VM is gone: its copies are nobody's
             now = set()
+        # Any other failure to read it propagates: deleting on a guess could
+        # take the very file the guest runs on.
         switched = [(old, new) for old, new in moves if new in now]
         if switched:
             self._finish_switched(vm_id, moves, now)
