@@ -43,7 +43,6 @@ class Host:
         except libvirt.libvirtError as error:
             pytest.fail(f"libvirtd is not reachable at {URI} ({error}); run tests/backends/kvm/start-daemons.sh")
         self.tag = f"cimp-t2-{os.getpid()}"
-        self._clear_leftovers()
         # QEMU runs as libvirt-qemu: the directory must be traversable.
         self.workdir = Path(tempfile.mkdtemp(prefix="cimprovider-kvm-"))
         self.workdir.chmod(0o755)
@@ -57,22 +56,6 @@ class Host:
         )
         self.backend = LibvirtBackend(self.config)
         self.domains: list[str] = []
-
-    def _clear_leftovers(self) -> None:
-        """Guests and the network named with our tag are a dead run's: no
-        living process shares our pid, but pids are reused (pid_max is often
-        32,768), and a run killed before its clean-up left them defined."""
-        for domain in self.conn.listAllDomains():
-            if domain.name().startswith(f"{self.tag}-"):
-                if domain.isActive():
-                    domain.destroy()
-                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                                     | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                                     | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
-        try:
-            self.conn.networkLookupByName(self.tag).destroy()
-        except libvirt.libvirtError:
-            pass  # none left: the usual case
 
     def ready(self, timeout: float = 60) -> None:
         """After another test restarted libvirtd: our connection is new and
