@@ -29,7 +29,7 @@ def test_a_destination_restarted_before_the_commit_redefines_the_arrived_vms_sna
     root.mkdir(mode=0o755)
     disk = root / "arrived.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "16M"], check=True)
-    vm = vm_on(host, disk, "arrived")
+    vm = vm_on(host, disk, "arrival-restart")
     first = host.backend.create_snapshot(vm.id, "first")
     second = host.backend.create_snapshot(vm.id, "second")
     record = MigratingVm(vm=host.backend.get_vm(vm.id))

@@ -38,7 +38,7 @@ def test_a_running_guest_moves_live_with_its_external_snapshot(host: Host, tmp_p
         root.mkdir(mode=0o755)
     disk = a_root / "plain.raw"
     subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "32M"], check=True)
-    name = f"{host.tag}-external"
+    name = f"{host.tag}-external-live"
     host.domains.append(name)
     domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(disk, "raw"), console_append=True))
     domain.create()
