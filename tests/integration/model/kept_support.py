@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cimprovider.backends.protocol import change_power_state
 from cimprovider.cimom import ANONYMOUS_ADMIN, CIMOM
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.gather import _Position
 from cimprovider.schemas.config import ServerConfig
+from cimprovider.schemas.devices import NetworkAdapter
+from cimprovider.schemas.power import PowerRequest
+from cimprovider.schemas.vm import SystemSettings
 from cimprovider.server import build_application
 from cimprovider.wire import KeptXml, Reply
 
@@ -39,6 +43,16 @@ class Pair:
     @property
     def backend(self) -> Any:
         return self.parts.registry.instance_provider(NS, "Msvm_ComputerSystem").virt.backend
+
+
+def populate(backend: Any) -> None:
+    """What the kept-reply tests ask about: a resting VM with a NIC and a
+    snapshot, and a running one (whose uptime moves between replies)."""
+    resting = backend.define_vm(SystemSettings(name="resting", notes="kept"))
+    backend.add_device(resting.id, NetworkAdapter(name="Front end", switch_id=backend.list_switches()[0].id))
+    backend.create_snapshot(resting.id, name="before")
+    running = backend.define_vm(SystemSettings(name="running"))
+    change_power_state(backend, running.id, PowerRequest.START)
 
 
 @contextmanager

@@ -11,11 +11,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from cimprovider.backends.protocol import change_power_state
-from cimprovider.schemas.devices import NetworkAdapter
-from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
-from tests.integration.model.kept_support import NS, Pair, iparam, reply, server_pair, uptimes, without_uptime
+from tests.integration.model.kept_support import NS, Pair, populate, iparam, reply, server_pair, uptimes, without_uptime
 
 _NS_XML = "".join(f'<NAMESPACE NAME="{part}"/>' for part in NS.split("/"))
 FLAGS = (
@@ -31,12 +28,7 @@ DEADLINE = 60.0
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     with server_pair(tmp_path_factory.mktemp("get")) as pair:
-        backend = pair.backend
-        resting = backend.define_vm(SystemSettings(name="resting", notes="kept"))
-        backend.add_device(resting.id, NetworkAdapter(name="Front end", switch_id=backend.list_switches()[0].id))
-        backend.create_snapshot(resting.id, name="before")
-        running = backend.define_vm(SystemSettings(name="running"))
-        change_power_state(backend, running.id, PowerRequest.START)
+        populate(pair.backend)
         yield pair
 
 

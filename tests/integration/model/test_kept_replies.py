@@ -18,7 +18,7 @@ from cimprovider.schemas.devices import NetworkAdapter
 from cimprovider.schemas.power import PowerRequest
 from cimprovider.schemas.vm import SystemSettings
 from cimprovider.wire import IntrinsicCall
-from tests.integration.model.kept_support import NS, Pair, pulled, reply, request, server_pair, uptimes, without_uptime
+from tests.integration.model.kept_support import NS, Pair, populate, pulled, reply, request, server_pair, uptimes, without_uptime
 
 KEPT_CLASSES = (
     "Msvm_ComputerSystem",
@@ -38,12 +38,7 @@ DEADLINE = 60.0
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     with server_pair(tmp_path_factory.mktemp("kept")) as pair:
-        backend = pair.backend
-        off = backend.define_vm(SystemSettings(name="resting", notes="kept"))
-        backend.add_device(off.id, NetworkAdapter(name="Front end", switch_id=backend.list_switches()[0].id))
-        backend.create_snapshot(off.id, name="before")
-        running = backend.define_vm(SystemSettings(name="running"))
-        change_power_state(backend, running.id, PowerRequest.START)
+        populate(pair.backend)
         yield pair
 
 
