@@ -17,7 +17,7 @@ from cimprovider.cli.hyperv import list_vms
 from cimprovider.cli.output import emit
 from cimprovider.migration.peers import Peer, PeerError, load_peers
 
-HOST_FIELDS = ("name", "url", "state", "vms", "running", "free_memory_mb", "error")
+HOST_FIELDS = ("name", "url", "state", "vms", "running", "held", "free_memory_mb", "error")
 MEMORY = 4
 USING_MEMORY = (2, 9)  # running, paused
 
@@ -42,7 +42,10 @@ def describe(session: Session, peer: Peer) -> dict:
                    if prefixes and str(m["InstanceID"]).lower().startswith(prefixes))
     except (pywbem.Error, OSError, StopIteration) as error:
         return {**record, "state": "unreachable", "error": str(error)}
-    return {**record, "state": "up", "vms": len(vms), "running": len(running),
+    # A VM held by a migration (one not yet settled with its destination
+    # among them) refuses every change: the host says which, and why.
+    held = [f"{v.name} ({v.held.split(': ')[0]})" for v in vms if v.held is not None]
+    return {**record, "state": "up", "vms": len(vms), "running": len(running), "held": held,
             "free_memory_mb": int(pool["Capacity"] or 0) - used}
 
 

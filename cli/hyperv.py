@@ -11,6 +11,7 @@ import pywbem
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.cli.failures import HYPERVISOR_UNREACHABLE, LOST_COMMUNICATION, UNREACHABLE, CommandFailure, NotFound, failure
+from cimprovider.cli.value_names import Labelled
 
 CS = "Msvm_ComputerSystem"
 VSSD = "Msvm_VirtualSystemSettingData"
@@ -22,6 +23,7 @@ MEMORY = "Msvm_MemorySettingData"
 PROCESSOR = "Msvm_ProcessorSettingData"
 REALIZED = "Microsoft:Hyper-V:System:Realized"
 SUBTYPE = "Microsoft:Hyper-V:"
+MIGRATING = 32774  # OperationalStatus: an operation holds the VM, refusing every change
 
 SERVICES = {
     "vsms": "Msvm_VirtualSystemManagementService",
@@ -64,6 +66,25 @@ class VM:
     @property
     def state(self) -> int:
         return int(self.system["EnabledState"] or 0)
+
+    @property
+    def held(self) -> str | None:
+        """Why the server refuses every change to the VM now, as
+        Msvm_ComputerSystem says it (the StatusDescriptions entry of
+        OperationalStatus 32774, Migrating Virtual Machine); None while free."""
+        codes = [int(code) for code in self.system.get("OperationalStatus") or ()]
+        if MIGRATING not in codes:
+            return None
+        descriptions = list(self.system.get("StatusDescriptions") or ())
+        index = codes.index(MIGRATING)
+        return str(descriptions[index]) if index < len(descriptions) else "Migrating Virtual Machine"
+
+    @property
+    def shown_state(self) -> str:
+        """The state, which a table follows with why the VM is held: the
+        reason's first clause (what holds it; the rest says why)."""
+        name, held = state_name(self.state), self.held
+        return name if held is None else Labelled(name, f"{name} (held: {held.split(': ')[0]})")
 
     def refresh(self) -> VM:
         self.system = self.conn.GetInstance(self.path)

@@ -24,13 +24,15 @@ import yaml
 from cimprovider.cli.connection import Session
 from cimprovider.cli.tables import text_table
 from cimprovider.cli.times import human_duration, iso_time, local_time, seconds
-from cimprovider.cli.value_names import Named
+from cimprovider.cli.value_names import Labelled, Named
 
 Record = dict[str, Any]
 
 
 def plain(value: Any) -> Any:
     """A CIM value as JSON/YAML can carry it."""
+    if isinstance(value, Labelled):
+        return str(value)
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, pywbem.CIMInt) or isinstance(value, int):
@@ -65,7 +67,7 @@ def instance_record(instance: pywbem.CIMInstance, with_path: bool = True) -> Rec
 
 def cell(value: Any) -> str:
     """A value as a person reads it in a table."""
-    if isinstance(value, Named):
+    if isinstance(value, (Named, Labelled)):
         return value.label
     if isinstance(value, pywbem.CIMDateTime):
         return human_duration(value.timedelta) if value.is_interval else local_time(value.datetime)

@@ -22,6 +22,18 @@ class Named(int):
         return named
 
 
+class Labelled(str):
+    """A text that a table shows longer (a VM's state with why it is held)
+    while JSON, YAML and CSV keep the plain value scripts compare against."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Labelled:
+        labelled = super().__new__(cls, value)
+        labelled.label = label
+        return labelled
+
+
 class ValueNames:
     """Value names per class of one server, read on first use."""
 

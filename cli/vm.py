@@ -99,7 +99,7 @@ def list_command(session: Session, pattern: str | None, states: tuple[str, ...])
 
     gathered = gather(session, fetch)
     shown = LIST_FIELDS if session.several else LIST_FIELDS[1:]
-    emit(session, gathered.rows, (*LIST_FIELDS, "memory_assigned_mb", "memory_startup_mb"), "id",
+    emit(session, gathered.rows, (*LIST_FIELDS, "memory_assigned_mb", "memory_startup_mb", "held"), "id",
          table_columns=shown, answered=gathered.answered)
     gathered.finish("vm list")
 

@@ -23,7 +23,6 @@ from cimprovider.cli.hyperv import (
     parse_embedded,
     service,
     settings_of,
-    state_name,
     vssd,
 )
 from cimprovider.cli.output import note
@@ -67,7 +66,8 @@ def summary_record(vm: VM, summary: CIMInstance | None, startup_mb: int | None =
     running = assigned and vm.state not in (3, 6)
     return {
         "name": vm.name,
-        "state": state_name(vm.state),
+        "state": vm.shown_state,
+        "held": vm.held,
         "cpus": get("NumberOfProcessors"),
         "cpu_load": get("ProcessorLoad"),
         "memory_mb": assigned if running or startup_mb is None else startup_mb,
@@ -109,7 +109,8 @@ def describe(vm: VM) -> dict:
     return {
         "name": vm.name,
         "id": vm.guid,
-        "state": state_name(vm.state),
+        "state": vm.shown_state,
+        "held": vm.held,
         "health": HEALTH.get(int(vm.system.get("HealthState") or 0)),
         "uptime_seconds": timedelta(milliseconds=int(uptime)) if uptime is not None else None,
         "generation": 2 if subtype.endswith(":2") else 1,

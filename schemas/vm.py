@@ -155,6 +155,11 @@ class VirtualMachine(SystemSettings):
     # HealthState, OperationalStatus and StatusDescriptions). A reading, not
     # a setting: left out of what is stored or exported.
     condition: VmCondition = Field(default_factory=VmCondition, exclude=True)
+    # Why the host refuses every change to the VM now (it migrates, or its
+    # migration waits to be settled with the destination); empty while it
+    # is free. Msvm_ComputerSystem shows it (OperationalStatus 32774, its
+    # StatusDescriptions the reason). A reading too: never stored.
+    held: str = Field(default="", exclude=True)
     processor: ProcessorSettings = Field(default_factory=ProcessorSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     controllers: tuple[Controller, ...] = ()

@@ -94,7 +94,7 @@ class HypervisorMoves:
         slots = self.outgoing.slots
         slots.acquire(cancel, request.priority)
         try:
-            self._hold(request.vm_id)
+            self._hold(request.vm_id, request.destination)
             pending = False
             try:
                 self._migrate(request, progress, cancel)
@@ -107,13 +107,13 @@ class HypervisorMoves:
         finally:
             slots.release()
 
-    def _hold(self, vm_id: UUID) -> None:
+    def _hold(self, vm_id: UUID, destination: str) -> None:
         """No snapshot taken or deleted, no power change, while it moves: the
         snapshots read from its disks must be the ones it has."""
         if not isinstance(self.backend, MigrationBackend):
             return
         try:
-            self.backend.hold_vm(vm_id)
+            self.backend.hold_vm(vm_id, f"the VM is migrating to {destination}")
         except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
             raise MigrationFailed([str(error)]) from None
 

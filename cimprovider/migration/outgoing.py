@@ -58,7 +58,7 @@ class SettlePending(MigrationFailed):
 
 def pending_hold(destination: str, why: str) -> str:
     """Why a VM whose migration is pending refuses every change."""
-    return (f"its migration to {destination} is not settled ({why}); {destination} may own the VM, "
+    return (f"its migration to {destination} is not settled: {why}; {destination} may own the VM, "
             f"so it stays held here until {destination} answers")
 
 

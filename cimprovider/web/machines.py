@@ -17,6 +17,7 @@ STATES = {0: "Unknown", 2: "Running", 3: "Off", 4: "Stopping", 6: "Saved", 9: "P
           11: "Resetting", 32773: "Saving", 32776: "Pausing", 32777: "Resuming", 32779: "Fast saved",
           32780: "Fast saving"}
 HEARTBEATS = {2: "OK", 6: "Error", 12: "No contact", 13: "Lost communication", 15: "Paused"}
+MIGRATING = 32774  # OperationalStatus: an operation (a migration) holds the VM, refusing every change
 # Name, ElementName, processors, state, CPU load, memory in use, heartbeat, uptime, snapshots
 SUMMARY_CODES = [0, 1, 4, 100, 101, 103, 104, 105]
 
@@ -32,6 +33,12 @@ class VMRow:
     uptime_ms: int | None = None
     heartbeat: int | None = None
     addresses: tuple[str, ...] = ()
+    held: str = ""  # why every change is refused now (the server's words), empty while free
+
+    @property
+    def held_text(self) -> str:
+        """What holds the VM: the reason's first clause (the rest says why)."""
+        return self.held.split(": ")[0]
 
     @property
     def state_text(self) -> str:
@@ -85,8 +92,8 @@ def list_vms(client: CIMClient, only: str | None = None) -> list[VMRow]:
             systems = [client.get(vm_path(only))]
         except ActionFailed:
             return []  # gone, or never there
-    rows = {str(s["Name"]): VMRow(str(s["Name"]), str(s.get("ElementName") or ""), int(s.get("EnabledState") or 0))
-            for s in systems}
+    rows = {str(s["Name"]): VMRow(str(s["Name"]), str(s.get("ElementName") or ""), int(s.get("EnabledState") or 0),
+                                  held=held_reason(s)) for s in systems}
     if not rows:
         return []
     _add_summaries(client, rows, None if only is None else [vssd_path(guid) for guid in rows])
@@ -94,6 +101,17 @@ def list_vms(client: CIMClient, only: str | None = None) -> list[VMRow]:
                   client.associators(vm_path(only), assoc="Msvm_SystemDevice", result="Msvm_KvpExchangeComponent"))
     _add_addresses(rows, components)
     return sorted(rows.values(), key=lambda row: row.name.lower())
+
+
+def held_reason(system: CIMInstance) -> str:
+    """Why the VM refuses every change, as any WBEM client reads it: the
+    StatusDescriptions entry beside OperationalStatus 32774 (empty: free)."""
+    codes = [int(code) for code in system.get("OperationalStatus") or ()]
+    if MIGRATING not in codes:
+        return ""
+    descriptions = list(system.get("StatusDescriptions") or ())
+    index = codes.index(MIGRATING)
+    return str(descriptions[index]) if index < len(descriptions) else "Migrating Virtual Machine"
 
 
 def _add_summaries(client: CIMClient, rows: dict[str, VMRow], settings: list[CIMInstanceName] | None) -> None:

@@ -36,7 +36,7 @@ def test_list_in_every_format(cimprovider):
     assert any(line.startswith("beta ") for line in table.stdout.splitlines())
     rows = run_json(cimprovider, "vm", "list")
     assert {"host", "name", "state", "cpus", "memory_mb", "uptime_seconds", "switches", "id", "memory_assigned_mb",
-            "memory_startup_mb"} == set(rows[0])
+            "memory_startup_mb", "held"} == set(rows[0])
     assert yaml.safe_load(cimprovider("vm", "list", "-o", "yaml").stdout) == rows
     parsed = list(csv.DictReader(io.StringIO(cimprovider("vm", "list", "-o", "csv").stdout)))
     assert [r["name"] for r in parsed] == [r["name"] for r in rows]

@@ -34,10 +34,10 @@ def vm_events(
     if new is None:
         return [VmDestroyed(vm=old)]
     events: list[EventBase] = []
-    # A change of health alone (paused by the user, then by an I/O error)
-    # is a change of the system as well.
+    # A change of health alone (paused by the user, then by an I/O error),
+    # or of the hold a migration keeps on it, is a change of the system as well.
     condition_only = old.condition != new.condition and old.power_state is new.power_state
-    if condition_only or any(getattr(old, name) != getattr(new, name) for name in SystemSettings.model_fields):
+    if condition_only or old.held != new.held or any(getattr(old, name) != getattr(new, name) for name in SystemSettings.model_fields):
         events.append(VmModified(previous=old, vm=new))
     before = {device.id: device for device in all_devices(old)}
     after = {device.id: device for device in all_devices(new)}

@@ -168,10 +168,12 @@ class LibvirtHandover:
             if not (again and vm_id in self._migrating):
                 self._idle_vm(vm_id, "migrate the VM")
             self._migrating[vm_id] = reason
+            self._refresh(vm_id)  # the VM read again shows the hold, published at once
 
     def unhold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
         with self._lock:
-            self._migrating.pop(vm_id, None)
+            if self._migrating.pop(vm_id, None) is not None:
+                self._refresh(vm_id)
 
     def relocate_vm(self: "LibvirtBackend", record: MigratingVm) -> VirtualMachine:
         vm_id = record.vm.id

@@ -42,6 +42,7 @@ class LibvirtPublishing:
     _lock: threading.RLock
     _busy: dict[UUID, PowerState]
     _arriving: set[UUID]
+    _migrating: dict[UUID, str]
     _seen: dict[UUID, VirtualMachine]
     _first_seen_running: dict[UUID, float]
     _last_seen: LastSeen
@@ -78,6 +79,9 @@ class LibvirtPublishing:
         condition = condition_of(*raw)
         if condition != vm.condition:
             vm = vm.model_copy(update={"condition": condition})
+        held = self._migrating.get(vm.id, "")
+        if held:
+            vm = vm.model_copy(update={"held": held})
         if state not in ACTIVE_STATES:
             self._first_seen_running.pop(vm.id, None)
         busy = self._busy.get(vm.id)

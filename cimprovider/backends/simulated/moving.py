@@ -57,10 +57,22 @@ class MigrationOperations:
             if vm_id in self._held and not again:
                 raise InvalidStateError(f"VM {vm_id} is already migrating")
             self._held[vm_id] = reason
+            self._show_hold(vm_id, reason)
 
     def unhold_vm(self, vm_id: UUID) -> None:
         with self._lock:
             self._held.pop(vm_id, None)
+            self._show_hold(vm_id, "")
+
+    def _show_hold(self, vm_id: UUID, reason: str) -> None:
+        """The VM as the model sees it says why it is held (or nothing once
+        free), published at once: a client sees the hold the moment every
+        change starts being refused, and its end the moment they are not."""
+        vm = self._vms.get(vm_id)
+        if vm is None or vm.held == reason:
+            return
+        self._vms[vm_id] = vm.model_copy(update={"held": reason})
+        self.events.publish(VmModified(previous=vm, vm=self._vms[vm_id]))
 
     def adopt_vm(self, record: MigratingVm) -> VirtualMachine:
         vm = record.vm

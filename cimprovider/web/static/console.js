@@ -11,6 +11,19 @@
     var search = document.getElementById("search"), state = document.getElementById("state");
     return (search && search.value) || (state && state.value);
   }
+  // A VM's page: while the VM is held every change is refused, so its
+  // buttons are disabled and the note says why; freed when the hold ends.
+  function showHold(reason) {
+    var note = document.getElementById("held-note");
+    if (!note) return;
+    note.textContent = reason ? "Held, so every change is refused: " + reason : "";
+    note.hidden = !reason;
+    document.querySelectorAll("button[data-refused-while-held]").forEach(function (button) {
+      button.disabled = !!reason;
+      if (reason) button.setAttribute("aria-describedby", "held-note");
+      else button.removeAttribute("aria-describedby");
+    });
+  }
   function follow(container) {
     var source = new EventSource(container.getAttribute("data-live"));
     source.addEventListener("vm", function (event) {
@@ -25,6 +38,7 @@
         if (empty) empty.remove();
         if (body) body.appendChild(row);
       }
+      if (container.hasAttribute("data-single")) showHold(row.getAttribute("data-held") || "");
       var area = document.getElementById("console-area");
       if (area && row.dataset.state) area.setAttribute("data-state-text", row.dataset.state);
       document.dispatchEvent(new CustomEvent("vm-state", { detail: { id: row.id, state: row.dataset.state } }));

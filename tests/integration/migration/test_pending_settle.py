@@ -11,7 +11,9 @@ transaction — waits inside the commit until the test lets it go."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -19,12 +21,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pywbem
+from click.testing import CliRunner, Result
 from pywbem import CIMInstanceName
+
+from cimprovider.cli.main import cli as main
 
 from tests.integration.migration.test_faults import connect, serve_host, start_migration
 from tests.integration.migration.two_hosts import (
     ADMIN, Host, destination_host, exists, vm_with_new_disk, wait_until,
-    write_users,
+    write_peers, write_users,
 )
 from tests.integration.model.hyperv import request_state, state, wait_job
 from tests.integration.storage.vhd_client import create
@@ -32,6 +37,7 @@ from tests.integration.storage.vm_client import vm_with_disk
 from tests.support.live import in_process_server
 
 RUNNING, OFF, COMPLETED, EXCEPTION, INVALID_STATE = 2, 3, 7, 10, 32775
+IN_SERVICE, MIGRATING = 11, 32774  # OperationalStatus while a migration holds the VM
 
 
 class AdoptionHeld:
@@ -110,6 +116,20 @@ def refusal(conn: pywbem.WBEMConnection, vm: CIMInstanceName, requested: int) ->
     return job["ErrorDescription"]
 
 
+def held_status(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> tuple[list[int], list[str]]:
+    """What Msvm_ComputerSystem says of the VM's operational status."""
+    system = conn.GetInstance(vm, PropertyList=["OperationalStatus", "StatusDescriptions"])
+    return [int(code) for code in system["OperationalStatus"]], list(system["StatusDescriptions"])
+
+
+def cli(url: str, *args: str) -> Result:
+    environment = {k: None for k in os.environ if k.startswith("CIMPROVIDER_")}
+    environment.update({"CIMPROVIDER_SERVER": url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull})
+    result = CliRunner(mix_stderr=False).invoke(main, list(args), env=environment, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def test_a_destination_killed_during_the_commit_keeps_the_vm_held_on_the_source_until_it_is_back(tmp_path: Path):
     b_args = ("--port", str(free_port()), "--users-file", str(write_users(tmp_path / "b-users.json")))
     with ExitStack() as hosts:
@@ -135,11 +155,25 @@ def test_a_destination_killed_during_the_commit_keeps_the_vm_held_on_the_source_
         assert why is not None, "the source started a VM its destination may own"
         assert "hostb" in why and "migration" in why, why
         assert image.exists()
+        # ...and shows the hold before anything is asked of the VM: to a WBEM client, and on the command line
+        codes, descriptions = held_status(conn, vm)
+        assert codes == [IN_SERVICE, MIGRATING], (codes, descriptions)
+        assert descriptions[1].startswith("its migration to hostb is not settled: "), descriptions
+        assert descriptions[1] in why, (descriptions, why)
+        assert "Off (held: its migration to hostb is not settled)" in cli(a.url, "vm", "list", "--wide").stdout
+        listed = json.loads(cli(a.url, "vm", "list", "-o", "json").stdout)
+        assert [(row["name"], row["state"], row["held"]) for row in listed] == [("cut-commit", "Off", descriptions[1])]
+        hosta = write_peers(tmp_path / "client-peers.toml", {"hosta": (a.url, None)})
+        hosts_seen = json.loads(cli(a.url, "host", "list", "--peers", str(hosta), "-o", "json").stdout)
+        assert hosts_seen[0]["held"] == ["cut-commit (its migration to hostb is not settled)"], hosts_seen
         b = hosts.enter_context(serve_host(tmp_path, "hostb", *b_args))
         # hostb is back: the source settles with it without a restart of its own
         wait_until(lambda: outgoing_phase(tmp_path / "hosta-data") is None, "settled", timeout=120)
+        assert held_status(conn, vm) == ([2], ["Operating normally"]), "the source still shows the VM held"
         assert refusal(conn, vm, RUNNING) is None, "the source still holds the VM"
         assert state(conn, vm) == RUNNING
+        assert json.loads(cli(a.url, "vm", "list", "-o", "json").stdout)[0]["held"] is None
+        assert "held" not in cli(a.url, "vm", "list", "--wide").stdout.lower()
         assert not exists(connect(b, ADMIN), vm), "the VM is on both hosts"
         assert [p for p in (tmp_path / "hostb-storage").rglob("*") if p.is_file()] == []
         assert image.exists()

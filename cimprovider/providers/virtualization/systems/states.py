@@ -92,3 +92,18 @@ def health_values(condition: VmCondition) -> dict[str, object]:
     health, operational = HEALTH[condition.health]
     description = "Operating normally" if condition.health is Health.OK else condition.detail or condition.health.value
     return {"HealthState": health, "OperationalStatus": operational, "StatusDescriptions": [description]}
+
+
+# An operation holding a VM, as Hyper-V shows it: OperationalStatus[0] In
+# Service (11) where it would say OK, and after the health codes the
+# operation's own, 32774 Migrating Virtual Machine; its StatusDescriptions
+# entry is the reason every change is refused now.
+IN_SERVICE, MIGRATING = 11, 32774
+
+
+def held_values(values: dict[str, object], reason: str) -> dict[str, object]:
+    codes = list(values["OperationalStatus"])  # type: ignore[call-overload]
+    descriptions = list(values["StatusDescriptions"])  # type: ignore[call-overload]
+    if codes == [2]:
+        codes, descriptions = [IN_SERVICE], ["In Service"]
+    return {**values, "OperationalStatus": [*codes, MIGRATING], "StatusDescriptions": [*descriptions, reason]}

@@ -45,6 +45,7 @@ from cimprovider.providers.virtualization.systems.states import (
     POWER_REQUESTS,
     REQUESTED_STATE_IDLE,
     health_values,
+    held_values,
 )
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.vm import VirtualMachine
@@ -106,9 +107,11 @@ def vm_health_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]
     root) and, until its next interval, what the hypervisor says now."""
     found = virt.vm_health(vm.id) if virt.vm_health is not None else None
     if found is not None and found.health_state != 5:
-        return {"HealthState": found.health_state, "OperationalStatus": list(found.operational_status),
-                "StatusDescriptions": list(found.descriptions)}
-    return health_values(vm.condition)
+        values = {"HealthState": found.health_state, "OperationalStatus": list(found.operational_status),
+                  "StatusDescriptions": list(found.descriptions)}
+    else:
+        values = health_values(vm.condition)
+    return held_values(values, vm.held) if vm.held else values
 
 
 def vm_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
