@@ -9,7 +9,7 @@ under the storage roots is a leftover of a killed job and is removed.
 Export's staging folder uses the same scheme and is removed the same way.
 
 In-place operations and a kill:
-- VHD shrink and compact, and every VHDX resize, are copy-then-rename (the
+- VHD shrink and compact, and every VHDX resize and compact, are copy-then-rename (the
   rewrite is a partial file renamed over the original): the old disk stays
   whole until the rename.
 - Fixed VHD expansion writes the new footer at the new end before zeroing

@@ -5,7 +5,7 @@ parent or backing file named inside a crafted image is refused before any
 tool opens it; then each operation goes to the tool that does it well — qemu-img
 for creating fixed/dynamic images, converting and checking VHDX/qcow2, our
 VHD code for differencing disks, merges, VHD resizing, compaction and
-validation, and the convert round trip for VHDX resizing.
+validation, and qemu-img's convert for VHDX resizing and compaction.
 
 Every long operation takes an optional progress callback (0–100) and ends
 with 100 on success. Errors are the typed ones of `errors`. A new file is
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cimprovider.backends.images import file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx
+from cimprovider.backends.images import file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx, vhdx_compact
 from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.errors import (
     CorruptImageError,
@@ -115,9 +115,15 @@ class ImageService:
         _done(progress)
 
     def compact(self, path: Path, progress: ProgressCallback | None = None) -> None:
-        path = self._vhd(path, "compact")
+        path = self._existing(path)
+        fmt = detect_format(path, self.qemu_img)
+        if fmt not in (Format.VHD, Format.VHDX):
+            raise InvalidImageParameterError("path", f"{path} is not a VHD or VHDX but {fmt.value}; only those compact")
         self._not_attached(path)
-        vhd_resize.compact(path, progress)
+        if fmt is Format.VHD:
+            vhd_resize.compact(path, progress)
+        else:
+            vhdx_compact.compact(path, self.qemu_img, progress)
         _done(progress)
 
     def merge(self, source: Path, destination: Path, progress: ProgressCallback | None = None) -> list[Path]:

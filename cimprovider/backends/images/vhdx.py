@@ -67,6 +67,19 @@ def read_parameters(path: Path) -> VhdxParameters:
 
 
 def _metadata_items(fd: int, path: Path) -> dict[UUID, bytes]:
+    return {guid: os.pread(fd, length, offset) for guid, (offset, length) in metadata_places(fd, path).items()}
+
+
+def set_physical_sector_size(path: Path, size: int) -> None:
+    """Write the Physical Sector Size item of a VHDX no one has open (a
+    copy being made): qemu-img writes 512, and a copy keeps the original's."""
+    with open(path, "r+b") as file:
+        offset, _ = metadata_places(file.fileno(), path)[_PHYSICAL_SECTOR]
+        os.pwrite(file.fileno(), struct.pack("<I", size), offset)
+
+
+def metadata_places(fd: int, path: Path) -> dict[UUID, tuple[int, int]]:
+    """Each metadata item's (file offset, length)."""
     table = os.pread(fd, 64 * 1024, _REGION_TABLE)
     signature, _, count, _ = struct.unpack_from("<4sIII", table, 0)
     if signature != b"regi":
@@ -82,11 +95,11 @@ def _metadata_items(fd: int, path: Path) -> dict[UUID, bytes]:
     signature, _, entries = struct.unpack_from("<8sHH", metadata, 0)
     if signature != b"metadata":
         raise CorruptImageError(path, ["no VHDX metadata table"])
-    items = {}
+    places = {}
     for index in range(min(entries, 2047)):
         guid, offset, length, _flags, _ = struct.unpack_from("<16sIIII", metadata, 32 + 32 * index)
-        items[UUID(bytes_le=guid)] = os.pread(fd, length, region_offset + offset)
-    return items
+        places[UUID(bytes_le=guid)] = (region_offset + offset, length)
+    return places
 
 
 def resize(path: Path, size: int, tool: QemuImg, progress: ProgressCallback | None = None) -> None:

@@ -116,6 +116,35 @@ def test_compact_gives_back_zeroed_blocks(conn, root: Path) -> None:
     fail(conn, "CompactVirtualHardDisk", 32773, Path=str(path), Mode=Uint16(9))
 
 
+def test_compact_gives_back_a_vhdx_s_zeroed_blocks(conn, root: Path, tmp_path: Path) -> None:
+    path = root / "compact.vhdx"
+    create(conn, path, "dynamic", "vhdx", size=64 * MIB, BlockSize=Uint32(MIB))
+    qemu_io(path, "vhdx", "write -P 0x44 0 8M", "write -P 0x45 16M 8M", "write -P 0x46 40M 4M")
+    # The guest frees what it wrote at 16M, zeroing it (written zeros, and a write-zeroes request).
+    qemu_io(path, "vhdx", "write -P 0 16M 4M", "write -z 20M 4M")
+    as_written = tmp_path / "as-written.vhdx"
+    shutil.copyfile(path, as_written)
+    before = path.stat().st_size
+    succeed(conn, "CompactVirtualHardDisk", Path=str(path), Mode=Uint16(0))
+    assert path.stat().st_size <= before - 8 * MIB, (before, path.stat().st_size)
+    assert qemu_compare(as_written, "vhdx", path, "vhdx"), "the compacted disk reads differently"
+    qemu_check(path, "vhdx")
+    found = settings(conn, path)
+    assert (found["Type"], found["Format"], int(found["MaxInternalSize"]), found["BlockSize"]) == (3, 3, 64 * MIB, MIB)
+    # Nothing more to give back: the disk stays as it is, and still reads the same.
+    compacted = path.stat().st_size
+    succeed(conn, "CompactVirtualHardDisk", Path=str(path), Mode=Uint16(1))
+    assert path.stat().st_size == compacted and qemu_compare(as_written, "vhdx", path, "vhdx")
+    fail(conn, "CompactVirtualHardDisk", 32773, Path=str(path), Mode=Uint16(9))
+
+
+def test_a_fixed_vhdx_does_not_compact(conn, root: Path) -> None:
+    path = root / "fixed-compact.vhdx"
+    create(conn, path, "fixed", "vhdx", size=4 * MIB)
+    message = fail(conn, "CompactVirtualHardDisk", 32773, Path=str(path), Mode=Uint16(0))
+    assert "fixed disk" in message, message
+
+
 def test_merge_a_child_into_its_parent(conn, root: Path, tmp_path: Path) -> None:
     base, child = root / "base.vhd", root / "child.vhd"
     create(conn, base, "dynamic")
