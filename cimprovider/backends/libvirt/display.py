@@ -5,14 +5,21 @@ the display offers the guest first, through its EDID) with video memory
 enough to drive it; the default resolution leaves the model as QEMU sets
 it. QEMU cannot hold a guest to one single mode, so that is refused.
 Read back from the running domain, that `<resolution>` is the mode its
-display drives."""
+display drives; read back from the definition, whoever wrote it (a `virsh
+edit` too), it is the display setting: a maximum of that resolution, and
+no `<resolution>` the default type."""
 
 from __future__ import annotations
 
+import logging
+
 from lxml import etree
+from pydantic import ValidationError
 
 from cimprovider.backends.errors import InvalidParameterError
-from cimprovider.schemas.vm import ResolutionType, VirtualMachine
+from cimprovider.schemas.vm import ResolutionType, SystemSettings, VirtualMachine
+
+log = logging.getLogger(__name__)
 
 _BYTES_PER_PIXEL = 4
 _MIN_VRAM_KIB = 16384  # QEMU's VGA default
@@ -59,3 +66,24 @@ def running_mode(live: etree._Element) -> tuple[int, int] | None:
         return int(resolution.get("x", "")), int(resolution.get("y", ""))
     except ValueError:
         return None
+
+
+def defined_display(config: etree._Element) -> dict[str, object]:
+    """The display setting the domain's definition holds, as settings
+    fields over those our metadata keeps: the metadata's alone where the
+    domain has no video model, or one whose mode the model cannot hold."""
+    model = config.find("devices/video/model")
+    if model is None:
+        return {}
+    resolution = model.find("resolution")
+    if resolution is None:
+        return {"display_resolution_type": ResolutionType.DEFAULT}
+    try:
+        width, height = int(resolution.get("x", "")), int(resolution.get("y", ""))
+        SystemSettings(name="vm", display_horizontal_resolution=width, display_vertical_resolution=height)
+    except (ValueError, ValidationError):
+        log.warning("domain %s: its video resolution %s×%s is not one a Hyper-V display holds; showing the setting as last made",
+                    config.findtext("name"), resolution.get("x"), resolution.get("y"))
+        return {}
+    return {"display_resolution_type": ResolutionType.MAXIMUM, "display_horizontal_resolution": width,
+            "display_vertical_resolution": height}

@@ -18,6 +18,7 @@ import libvirt
 from lxml import etree
 from pydantic import ValidationError
 
+from cimprovider.backends.libvirt.display import defined_display
 from cimprovider.backends.libvirt.identity import bridge_switch_id, derived_id, device_id, disk_index, model_mac
 from cimprovider.backends.libvirt.pci_devices import read_pci_devices
 from cimprovider.backends.libvirt.metadata import HyperVExtras, find_extras, parse_extras, setting_value
@@ -86,6 +87,7 @@ def read_settings(config: etree._Element, extras: HyperVExtras) -> dict[str, obj
     values: dict[str, object] = {"name": name[:100] or "vm"}
     for field, text in extras.settings.items():
         values[field] = setting_value(field, text)
+    values.update(defined_display(config))  # the domain's own video model, edited by anyone, wins
     if "generation" not in values:
         os = config.find("os")
         efi = os is not None and (os.get("firmware") == "efi" or os.find("loader[@type='pflash']") is not None)

@@ -137,3 +137,41 @@ def test_a_running_vms_display_controller_is_defined_by_its_setting(served):
     # As on Hyper-V, the guest's display is set while the VM is off.
     assert "running" in failure(conn, modified(conn, vm, 2, 1920, 1080))
     request_state(conn, vm, 3)
+
+
+def edited_behind_the_servers_back(vm, resolution: tuple[str, str] | None) -> None:
+    """`virsh edit` of the domain's video model: its <resolution> set, or removed."""
+    host = libvirt.open("test:///default")
+    domain = host.lookupByUUIDString(vm["Name"].lower())
+    config = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    model = config.find("devices/video/model")
+    for old in model.findall("resolution"):
+        model.remove(old)
+    if resolution is not None:
+        etree.SubElement(model, "resolution", x=resolution[0], y=resolution[1])
+    host.defineXML(etree.tostring(config, encoding="unicode"))
+    host.close()
+
+
+def resolution_of(conn, vm) -> tuple[int, int, int]:
+    setting = display_of(conn, vm)
+    return setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"]
+
+
+@pytest.mark.parametrize("served", ["libvirt"], indirect=True)
+def test_a_resolution_set_outside_the_server_reads_back(served):
+    """The domain's video model is the truth: a <resolution> someone else
+    gave it is a maximum of that resolution, its removal the default type,
+    and a mode no Hyper-V display holds leaves the setting as last made."""
+    live, _ = served
+    conn = live.connection(NS)
+    vm = define_vm(conn, "display-edited", VirtualSystemSubType="Microsoft:Hyper-V:SubType:2")
+    assert resolution_of(conn, vm) == (4, 1024, 768)
+    edited_behind_the_servers_back(vm, ("1600", "900"))
+    assert resolution_of(conn, vm) == (2, 1600, 900)
+    assert resolution_of(live.connection(NS), vm) == (2, 1600, 900)  # a fresh client sees it too
+    edited_behind_the_servers_back(vm, None)
+    assert resolution_of(conn, vm) == (4, 1024, 768)  # the default type, with the resolution last set here
+    check(conn, modified(conn, vm, 2, 1920, 1200))
+    edited_behind_the_servers_back(vm, ("320", "200"))  # below any Hyper-V display's
+    assert resolution_of(conn, vm) == (2, 1920, 1200)

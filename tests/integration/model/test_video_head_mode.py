@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from tests.integration.model.hyperv import NS, check, define_vm, request_state
-from tests.integration.model.test_display_settings import BACKENDS, modified
+from tests.integration.model.test_display_settings import BACKENDS, display_of, modified
 from tests.support.live import in_process_server
 
 GEN2 = "Microsoft:Hyper-V:SubType:2"
@@ -78,7 +78,7 @@ def test_a_single_resolution_is_the_only_mode_where_the_host_holds_one(served):
 @pytest.mark.parametrize("served", ["libvirt"], indirect=True)
 def test_libvirt_reports_the_mode_of_the_running_domains_video_model(served):
     """A domain whose video model was given a resolution outside the model
-    (virsh edit) runs in that mode though its display setting says default."""
+    (virsh edit) runs in that mode, and its display setting reads it back."""
     live, _ = served
     conn = live.connection(NS)
     vm = define_vm(conn, "head-edited", VirtualSystemSubType=GEN2)
@@ -88,6 +88,8 @@ def test_libvirt_reports_the_mode_of_the_running_domains_video_model(served):
     model = config.find("devices/video/model")
     etree.SubElement(model, "resolution", x="1600", y="900")
     host.defineXML(etree.tostring(config, encoding="unicode"))
+    setting = display_of(conn, vm)
+    assert (setting["ResolutionType"], setting["HorizontalResolution"], setting["VerticalResolution"]) == (2, 1600, 900)
     running(conn, vm)
     assert head_mode(conn, vm) == (1600, 900, 32)
     request_state(conn, vm, 3)
