@@ -14,6 +14,7 @@ from cimprovider.backends.hotplug import HOT_PLUG_RULES, Change
 from cimprovider.backends.loading import available_backends, load_backend
 from cimprovider.backends.protocol import (
     Backend,
+    GuestDisplay,
     HealthReporting,
     HypervisorMigration,
     LiveDiskCopy,
@@ -34,6 +35,7 @@ __all__ = [
     "Backend",
     "BackendError",
     "Change",
+    "GuestDisplay",
     "HealthReporting",
     "HypervisorMigration",
     "LiveDiskCopy",

@@ -324,6 +324,16 @@ class HealthReporting(Protocol):
 
 
 @runtime_checkable
+class GuestDisplay(Protocol):
+    """For backends that can read the mode a running guest's display is in
+    now (the guest may have switched since it started): a reading taken
+    only where a client asks for the display's mode, never with every
+    runtime figure. None: the backend cannot tell now."""
+
+    def guest_display_mode(self, vm_id: UUID) -> tuple[int, int] | None: ...
+
+
+@runtime_checkable
 class StatisticsBackend(Protocol):
     """For backends that count what each VM uses: `vm_counters()` reads the
     cumulative counters of every VM in one bulk call (a sampler calls it

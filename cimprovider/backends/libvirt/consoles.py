@@ -26,6 +26,7 @@ from lxml import etree
 from cimprovider.backends.console import ClosedCallback, ConsoleKind, ConsoleStream, OutputCallback
 from cimprovider.backends.errors import InUseError, InvalidStateError, NotFoundError
 from cimprovider.backends.libvirt.errors import translate
+from cimprovider.backends.libvirt.guest_display import framebuffer_size
 from cimprovider.schemas.power import PowerState
 
 log = logging.getLogger("cimprovider.backends.libvirt")
@@ -216,6 +217,19 @@ class LibvirtConsoles:
             skip_auth = libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH
             return ScreenSocket(self._call(lambda: domain.openGraphicsFD(0, skip_auth), f"open the screen of VM {vm.name!r}"))  # type: ignore[attr-defined]
         return self._serial_line(vm_id, domain, vm.name).attach()
+
+    def guest_display_mode(self, vm_id: UUID) -> tuple[int, int] | None:
+        """The mode the guest's display is in now, from its VNC display
+        (see guest_display); None where it has none or does not answer."""
+        domain = self._domain(vm_id)  # type: ignore[attr-defined]
+        try:
+            if not domain.isActive() or ConsoleKind.GRAPHICS not in console_kinds_of(domain.XMLDesc(0)):
+                return None
+            fd = domain.openGraphicsFD(0, libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
+        except libvirt.libvirtError as error:
+            log.debug("no display mode of VM %s: %s", vm_id, error.get_error_message())
+            return None  # stopped meanwhile, or a display libvirt cannot hand over
+        return framebuffer_size(fd)
 
     def _serial_line(self, vm_id: UUID, domain: libvirt.virDomain, name: str) -> SerialLine:
         with self._lock:  # type: ignore[attr-defined]

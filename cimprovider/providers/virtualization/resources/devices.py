@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from pywbem import CIMInstance, CIMInstanceName
 
+from cimprovider.backends import GuestDisplay
 from cimprovider.providers.base import InstanceProvider, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids, kinds
 from cimprovider.providers.virtualization.model import Virtualization
@@ -65,8 +66,9 @@ def hardware(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
 
 def display(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
     """The display controller and the mode it drives its screen in: as the
-    hypervisor says where it does, else as the VM's display setting says
-    (set while the VM is off, so the mode it was started in)."""
+    hypervisor says where it does (the mode the guest switched to, or the
+    one the running domain's video model names), else as the VM's display
+    setting says (set while the VM is off, so the mode it was started in)."""
     synthetic = vm.generation == 2
     classname = SYNTHETIC_DISPLAY if synthetic else S3_DISPLAY
     controller_guid = display_guid(vm.id, "controller")
@@ -80,11 +82,17 @@ def display(vm: VirtualMachine, runtime: RuntimeFigures) -> list[Present]:
     return [Present(classname, controller, setting, kinds.DISPLAY_SD), Present(VIDEO_HEAD, head)]
 
 
-def present_devices(virt: Virtualization, vm: VirtualMachine) -> list[Present]:
-    """Hardware and integration components of a VM whose guest exists."""
+def present_devices(virt: Virtualization, vm: VirtualMachine, classname: str | None = None) -> list[Present]:
+    """Hardware and integration components of a VM whose guest exists
+    (those of `classname` are the ones asked for; None: every one)."""
     if vm.power_state not in GUEST_PRESENT:
         return []
     runtime = virt.backend.get_runtime(vm.id)
+    if (classname is None or classname.lower() == VIDEO_HEAD.lower()) and isinstance(virt.backend, GuestDisplay):
+        # The mode the guest switched to, read only where the video head is asked for.
+        mode = virt.backend.guest_display_mode(vm.id)
+        if mode is not None:
+            runtime = runtime.model_copy(update={"display_mode": mode})
     return hardware(vm, runtime) + components(virt, vm, runtime)
 
 
@@ -99,7 +107,7 @@ class DeviceProvider(InstanceProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         lowered = classname.lower()
-        for device in self.virt.present(self.virt.vms(pushdown, key="SystemName"), lambda vm: present_devices(self.virt, vm)):
+        for device in self.virt.present(self.virt.vms(pushdown, key="SystemName"), lambda vm: present_devices(self.virt, vm, classname)):
             if device.classname.lower() == lowered:
                 yield self.virt.renderer.instance(device.classname, device.values, properties)
 
@@ -108,7 +116,7 @@ class DeviceProvider(InstanceProvider):
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None
         device_id = next((v for k, v in path.keybindings.items() if k.lower() == "deviceid"), "")
         with self.virt.gone_is_not_found(path):
-            devices = present_devices(self.virt, vm) if vm is not None else []
+            devices = present_devices(self.virt, vm, path.classname) if vm is not None else []
         for device in devices:
             if device.classname.lower() == path.classname.lower() and str(device.values["DeviceID"]).lower() == str(device_id).lower():
                 return self.virt.renderer.instance(device.classname, device.values, properties)
