@@ -18,7 +18,8 @@ Models handed out are immutable snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
@@ -297,13 +298,18 @@ class LiveDiskCopy(Protocol):
     of a running VM, which no file copy could do consistently."""
 
     def copy_disks_live(self, vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None],
-                        prepared: frozenset[str] = frozenset()) -> None:
+                        prepared: frozenset[str] = frozenset(), shallow: frozenset[str] = frozenset(),
+                        carried: Mapping[str, str] = MappingProxyType({})) -> None:
         """Copy each disk at a key of `moves` to its value (a new file the
-        hypervisor makes, or, for a value in `prepared`, an image made
-        beforehand holding the disk's snapshots), switch the running guest and its definition to the
-        copies once they are in sync; on failure the VM reads its old files
-        and the copies are the caller's to delete. The old files are left;
-        the VM's snapshots are then described with the copies' paths."""
+        hypervisor makes; for a value in `prepared`, an image made
+        beforehand holding the disk's snapshots; for one in `shallow`, an
+        empty overlay made beforehand on the disk's moved backing chain,
+        which gets the top's own data alone), switch the running guest and its definition to the
+        copies once they are in sync; on failure disks not switched read
+        their old files, and what each reads decides which file the caller deletes. The old files are left;
+        the VM's definition and snapshots are then described with the new
+        paths of `moves` and of `carried` (the files the caller moved
+        itself: frozen disks, lower overlays, snapshot memory files)."""
         ...
 
     def settle_live_copies(self, vm_id: UUID, moves: dict[str, str]) -> None:

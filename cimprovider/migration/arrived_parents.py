@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cimprovider.backends.images import ImageError, ImageService
+from cimprovider.backends.images import ImageError, ImageService, detect_format
 from cimprovider.backends.images.qcow2_header import MAGIC, read_qcow2_header
+from cimprovider.schemas.images import VirtualHardDiskFormat
 from cimprovider.schemas.migration import FileSlot
+
+QEMU_NAMES = {VirtualHardDiskFormat.VHD: "vpc", VirtualHardDiskFormat.VHDX: "vhdx",
+               VirtualHardDiskFormat.QCOW2: "qcow2", VirtualHardDiskFormat.RAW: "raw"}
 
 
 class ArrivedFileRefused(Exception):
@@ -47,5 +51,6 @@ def set_parent(images: ImageService, child: Path, parent: Path) -> None:
         return
     child = images.roots.confine(child, "disk path")
     parent = images.roots.confine(parent, "parent path")
-    fmt = "qcow2" if is_qcow2(parent) else "raw"
+    # Read from the content: a VHD parent named raw would hand the guest its container.
+    fmt = "qcow2" if is_qcow2(parent) else QEMU_NAMES[detect_format(parent, images.qemu_img)]
     images.qemu_img.run(["rebase", "-u", "-f", "qcow2", "-F", fmt, "-b", str(parent), str(child)], subject=child)

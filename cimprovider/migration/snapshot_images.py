@@ -27,9 +27,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cimprovider.backends.images import ImageError, ImageService, QemuImg, StorageRoots
+from cimprovider.backends.images import ImageError, ImageService, QemuImg, StorageRoots, detect_format
 from cimprovider.backends.images.qcow2_header import MAGIC as QCOW2_MAGIC, empty_active_layer, read_qcow2_header
-from cimprovider.migration.arrived_parents import set_parent
+from cimprovider.migration.arrived_parents import QEMU_NAMES, is_qcow2, set_parent
 from cimprovider.schemas.migration import MigratingDisk
 
 STAGING_FOLDER = ".migrating-out"  # in each storage root: copies made for an upload, swept at start
@@ -116,3 +116,19 @@ def prepared_in_place(old: Path, new: Path, parent: str | None, images: ImageSer
     disk = MigratingDisk(path=str(old), format="qcow2", virtual_size=info.virtual_size, snapshots=names, backing=parent)
     prepare_arrived_image(new, disk, images)
     return True
+
+
+def overlay_on_moved_chain(old: Path, new: Path, parent: Path, images: ImageService) -> None:
+    """For a storage move on one host of a running VM whose disk `old` is a
+    qcow2 reading through files that move as files (an external snapshot's
+    frozen disk, older overlays): `new` made as an empty qcow2 of `old`'s
+    size over `parent` (its moved backing file; all three confined by the
+    caller), for the hypervisor to copy `old`'s own clusters into. Nothing
+    under `new` is written: the guest reads the same bytes there."""
+    try:
+        size = images.qemu_img.info(old, "qcow2", shared=True).virtual_size
+        fmt = "qcow2" if is_qcow2(parent) else QEMU_NAMES[detect_format(parent, images.qemu_img)]
+        images.qemu_img.run(["create", "-q", "-f", "qcow2", "-b", str(parent), "-F", fmt, str(new), str(size)],
+                            subject=new)
+    except ImageError as error:
+        raise ArrivedImageRefused(f"{old}: no overlay can be made on its moved backing file {parent}: {error}") from None

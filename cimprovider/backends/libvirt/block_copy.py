@@ -9,8 +9,14 @@ carry them: the caller copies such a disk as a file first and prepares it
 (its active layer emptied, see cimprovider.migration.snapshot_images), the
 block copy then writes the whole guest-visible disk into that image
 (REUSE_EXT, not shallow), and the snapshots' metadata is redefined with
-the new paths once the guest is switched. A VM with snapshots whose moved
-disks were not so prepared is refused with the reason.
+the new paths once the guest is switched. External snapshots keep the
+guest on an overlay over the files they froze, which QEMU only reads: the
+caller carries those (and the memory files) as files, re-pointed at each
+other, and makes an empty overlay on the moved chain; the block copy
+writes only the top's own clusters into it (REUSE_EXT and SHALLOW), so
+after the switch the guest reads the moved chain, and every snapshot is
+described with the new paths. A VM with snapshots whose moved disks were
+not so prepared is refused with the reason.
 
 libvirtd runs the copy, not this process: a server killed mid-copy leaves
 the job mirroring with nobody to pivot or abandon it. The restarted server
@@ -20,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -41,17 +48,20 @@ PERSISTENT_FLAGS = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECU
 
 class LibvirtBlockCopy:
     def copy_disks_live(self: "LibvirtBackend", vm_id: UUID, moves: dict[str, str], progress: Callable[[int], None],
-                        prepared: frozenset[str] = frozenset()) -> None:
+                        prepared: frozenset[str] = frozenset(), shallow: frozenset[str] = frozenset(),
+                        carried: Mapping[str, str] = MappingProxyType({})) -> None:
         domain = self._domain(vm_id)
         if not self._call(domain.isActive, "read the VM's state"):
             raise InvalidStateError(f"VM {vm_id} is not running: its files are moved, not copied live")
         snapshots = self._call(lambda: domain.snapshotNum(0), "count the VM's snapshots")
-        unprepared = sorted(old for old, new in moves.items() if new not in prepared)
+        unprepared = sorted(old for old, new in moves.items() if new not in prepared | shallow)
         if snapshots and unprepared:
             raise InvalidStateError(f"VM {vm_id} has {snapshots} snapshot(s), which a live disk copy into a new image "
                                     f"leaves behind ({', '.join(unprepared)}); move its storage while it is off or "
                                     "saved, or delete them first")
-        definitions, current = self._snapshot_definitions(domain, vm_id) if snapshots else ((), None)
+        # External ones' files are carried by the caller (`carried`): their descriptions are redefined too.
+        definitions, current = self._snapshot_definitions(domain, vm_id, external=True) if snapshots else ((), None)
+        placed = {**carried, **moves}
         disks = _file_disks(self._call(lambda: domain.XMLDesc(0), "read the VM"))
         unknown = sorted(set(moves) - set(disks))
         if unknown:
@@ -60,28 +70,29 @@ class LibvirtBlockCopy:
         try:
             for number, (old, new) in enumerate(moves.items()):
                 target, fmt = disks[old]
-                self._copy_one(domain, target, fmt, new, new in prepared,
+                self._copy_one(domain, target, fmt, new, _copy_flags(new, prepared, shallow),
                                lambda p, n=number: progress(min(95, (n * 100 + p) * 95 // (100 * len(moves)))))
         except Exception:
             # Disks copied before the failure already read their copies: the caller judges each by what it reads now.
             self._published(vm_id)
             raise
         persistent = self._call(lambda: domain.XMLDesc(PERSISTENT_FLAGS), "read the VM")
-        self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, moves)), "point the VM at its copied disks")
-        # Each snapshot's description names the disks it froze: redefined (replaced) with the copies' paths.
-        # The guest already reads the copies, so a failure here must not have the caller delete them.
+        self._call(lambda: self._conn().defineXML(with_disks_placed(persistent, placed)), "point the VM at its copied disks")
+        # Each snapshot's description names the disks it froze (an external one its overlay and memory file
+        # too): redefined (replaced) with the new paths. The guest already reads the copies and the snapshots
+        # may still name the old files: the caller keeps both, by what each reads.
         try:
-            self._redefine_snapshots(domain, definitions, current, moves)
-        except Exception:  # noqa: BLE001 - the disks moved; only the descriptions lag
+            self._redefine_snapshots(domain, definitions, current, placed)
+        except Exception as error:
             log.exception("VM %s reads its moved disks but its snapshots still name the old paths", vm_id)
-        self._published(vm_id)
+            raise InvalidStateError(f"VM {vm_id} reads its moved disks, but its snapshots still name the old files, "
+                                    f"which are kept: {error}") from None
+        finally:
+            self._published(vm_id)
 
-    def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str, reuse: bool,
+    def _copy_one(self: "LibvirtBackend", domain: libvirt.virDomain, target: str, fmt: str, new: str, flags: int,
                   progress: Callable[[int], None]) -> None:
-        """`reuse`: `new` is a prepared image (the snapshots inside it), written
-        into whole rather than made anew."""
         copy = f"<disk type='file'><source file='{_attribute(new)}'/><driver type='{fmt}'/></disk>"
-        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | (libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT if reuse else 0)
         self._call(lambda: domain.blockCopy(target, copy, {}, flags), f"copy the disk {target} to {new}")
         try:
             self._pivot_when_synced(domain, target, progress)
@@ -135,6 +146,18 @@ class LibvirtBlockCopy:
                             "on its disk", vm_id, dev, _mirror_file(mirror))
                 self._call(lambda d=dev: domain.blockJobAbort(d, 0), f"abandon the copy of disk {dev}")
             self._published(vm_id)
+
+
+def _copy_flags(new: str, prepared: frozenset[str], shallow: frozenset[str]) -> int:
+    """Into an image made beforehand: one holding internal snapshots is
+    written whole (REUSE_EXT); an empty overlay on the moved chain gets the
+    top's own clusters alone (and SHALLOW). Otherwise libvirt makes the copy."""
+    flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+    if new in prepared or new in shallow:
+        flags |= libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT
+    if new in shallow:
+        flags |= libvirt.VIR_DOMAIN_BLOCK_COPY_SHALLOW
+    return flags
 
 
 def _mirror_file(mirror: etree._Element) -> str | None:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 MEMORY_FOLDER = "snapshot-memory"  # in the data directory: a running guest's memory, for external snapshots
+MEMORY_SUFFIX = ".save"
 S = libvirt.virDomainSnapshot
 
 
@@ -66,7 +67,21 @@ class ExternalSnapshots:
     def _memory_path(self, vm_id: UUID, snapshot: UUID) -> str:
         folder = self._config.data_dir / MEMORY_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
-        return str(folder / f"{vm_id}-{snapshot}.save")
+        return str(folder / f"{vm_id}-{snapshot}{MEMORY_SUFFIX}")
+
+    def _kept_memory_file(self, path: str) -> Path | None:
+        """The real path of a snapshot's memory file where this host keeps
+        them: its memory folder, or (moved with the VM's storage, as Hyper-V
+        keeps a checkpoint's memory beside its disks) a `.save` file inside
+        the storage roots; None for any other file (a snapshot redefined
+        elsewhere may name any), which is never carried, moved or deleted."""
+        file = Path(path)
+        if file.is_symlink() or file.suffix != MEMORY_SUFFIX:
+            return None
+        real = file.resolve()
+        if real.parent == (self._config.data_dir / MEMORY_FOLDER).resolve() or self._images.inside_roots(str(real)):
+            return real
+        return None
 
     def _apply_external(
         self, domain: libvirt.virDomain, snap: S, xml: etree._Element, keep_memory: bool

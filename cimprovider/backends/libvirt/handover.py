@@ -9,7 +9,8 @@ keeps the memory files in its own folder and redefines the snapshots with
 the paths placed. While it moves the VM refuses every change (`hold_vm`). A running VM moves live instead (see migration).
 
 On one host, `relocate_vm` points an off or saved VM at moved files (its
-managed save image too); a running VM's disks would need a block copy."""
+managed save image and its snapshots' descriptions too); a running VM's
+disks need a block copy (see block_copy)."""
 
 from __future__ import annotations
 
@@ -190,5 +191,7 @@ class LibvirtHandover:
             if vm.power_state is PowerState.SAVED:
                 saved = self._call(lambda: domain.managedSaveGetXMLDesc(libvirt.VIR_DOMAIN_XML_SECURE), "read the saved VM")
                 self._call(lambda: domain.managedSaveDefineXML(with_disks_placed(saved, moved), 0), "point the saved VM at its moved files")
+            # Each snapshot names the files it froze, its overlay and its memory file: redefined with their new paths.
+            self._redefine_snapshots(domain, record.snapshot_definitions, record.current_snapshot, moved)
             return self._published(vm_id)
 

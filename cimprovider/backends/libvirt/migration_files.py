@@ -9,7 +9,8 @@ or saved VM carries them as files with its disks (see handover).
 
 Every file is confined before it is read: a disk's chain to the storage
 roots (walked from the headers, never through a link that leaves them),
-a memory file to this host's snapshot memory folder."""
+a memory file to this host's snapshot memory folder or, moved with
+the VM's storage, to the storage roots."""
 
 from __future__ import annotations
 
@@ -76,8 +77,9 @@ class LibvirtMigrationFiles:
             raise InvalidStateError(f"{path} cannot move with the VM: {error}") from None
 
     def _own_memory_file(self: "LibvirtBackend", path: str) -> str:
-        folder = (self._config.data_dir / MEMORY_FOLDER).resolve()
-        file = Path(path)
-        if file.is_symlink() or file.resolve().parent != folder or not file.is_file():
-            raise InvalidStateError(f"{path}: a snapshot's memory file that is not in {folder} does not move with the VM")
-        return str(file.resolve())
+        kept = self._kept_memory_file(path)
+        if kept is None or not kept.is_file():
+            folder = (self._config.data_dir / MEMORY_FOLDER).resolve()
+            raise InvalidStateError(f"{path}: a snapshot's memory file that is neither in {folder} nor a .save file "
+                                    "inside the storage roots does not move with the VM")
+        return str(kept)

@@ -25,7 +25,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -310,13 +309,14 @@ class SnapshotOperations(ExternalSnapshots):
             self._define(domain, moved.replace(drives=drives))
 
     def _remove_memory(self, path: str) -> None:
-        """A snapshot's memory file goes only if this server wrote it (in its
-        own folder): a snapshot redefined elsewhere may name any file."""
-        file = Path(path)
-        if file.is_symlink() or file.parent.resolve() != (self._config.data_dir / MEMORY_FOLDER).resolve():
-            log.warning("kept %s, the memory file of a destroyed snapshot: not in %s", path, self._config.data_dir / MEMORY_FOLDER)
+        """A snapshot's memory file goes only if it lies where this server
+        keeps them: a snapshot redefined elsewhere may name any file."""
+        kept = self._kept_memory_file(path)
+        if kept is None:
+            log.warning("kept %s, the memory file of a destroyed snapshot: neither in %s nor a .save file inside the "
+                        "storage roots", path, self._config.data_dir / MEMORY_FOLDER)
             return
-        file.unlink(missing_ok=True)
+        kept.unlink(missing_ok=True)
 
     def _set_last_applied(self, domain: libvirt.virDomain, applied: UUID) -> None:
         domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, position_xml(applied), POSITION_PREFIX, POSITION_NAMESPACE, CONFIG)
