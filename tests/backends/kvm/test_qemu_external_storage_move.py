@@ -25,6 +25,7 @@ from lxml import etree
 
 import guest
 from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from test_qemu_interrupted_storage_move import _abort_from_elsewhere, _slow_down_when_started
 from test_qemu_migration import TICK, ticks
 from test_qemu_offline_external_migration import apply, reads, snapshots_by_id, write
 from test_qemu_offline_migration import cim_name, placed
@@ -36,7 +37,7 @@ from tests.integration.storage.snapshots_client import take
 from tests.integration.storage.test_snapshots import set_user_snapshot_type
 from tests.support.live import in_process_server
 
-OFF, RUNNING, SAVED = 3, 2, 6
+OFF, RUNNING, SAVED, EXCEPTION = 3, 2, 6, 10
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 
 
@@ -164,13 +165,61 @@ def test_an_off_vm_with_two_snapshots_moves_its_storage_and_applies_each(host: H
         assert applied.parent == new and applied != moved and reads(applied, 0x11), applied
 
 
-def _raw_disk(host: Host, label: str) -> tuple[Path, Path]:
+def test_a_failed_copy_of_a_running_guests_overlay_keeps_its_chain_and_its_snapshot(host: Host, tmp_path: Path):
+    """The copy of the overlay is cancelled from another libvirt connection
+    (as `virsh blockjob --abort`) after the frozen disk was carried: the
+    guest keeps running on its old chain, the snapshot still names it, the
+    carried copies go, and the job says what happened."""
+    root, disk = _raw_disk(host, "ext-storage-failed", "256M")
+    name = f"{host.tag}-ext-storage-failed"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(disk, "raw"), console_append=True))
+    vm, new = cim_name(domain), root / "new"
+
+    with _server(tmp_path, root) as server:
+        conn = server.connection(NS)
+        take(conn, vm)
+        overlay = _top(domain, INACTIVE)
+        # Data of the overlay's own, which the copy carries at a crawl once slowed.
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 192M", str(overlay)], check=True, capture_output=True)
+        domain.create()
+        console = host.console(domain)
+        wait_for_console(console, r"guest: tick 2\b")
+
+        code, out = conn.InvokeMethod("MigrateVirtualSystemToHost", migration_service(conn), ComputerSystem=vm,
+                                      DestinationHost=None,
+                                      MigrationSettingData=migration_setting(conn, 32769).tocimxmlstr(),
+                                      NewResourceSettingData=[placed(conn, vm, overlay, new / overlay.name).tocimxmlstr()])
+        assert int(code) == 4096, code
+        _slow_down_when_started(domain, "sda")
+        assert (new / disk.name).is_file(), "the frozen disk was not carried before the overlay's copy"
+        _abort_from_elsewhere(domain, "sda")
+        failed = wait_job(conn, out["Job"], 300)
+
+        assert (failed["JobState"], failed["ErrorCode"]) == (EXCEPTION, 32768)
+        description = failed["ErrorDescription"]
+        assert "stays where it was" in description and "ended before it was in sync" in description, description
+        assert state(conn, vm) == RUNNING and _top(domain, 0) == _top(domain, INACTIVE) == overlay
+        live = etree.fromstring(domain.XMLDesc(0))
+        assert live.find("devices/disk/backingStore/source").get("file") == str(disk)
+        assert sorted(p.name for p in disk.parent.iterdir()) == sorted([disk.name, overlay.name])
+        assert list(new.iterdir()) == [], "a copy was left behind"
+        [snapshot] = domain.listAllSnapshots(0)
+        described = etree.fromstring(snapshot.getXMLDesc(0))
+        assert [s.get("file") for s in described.iterfind("domain/devices/disk/source")] == [str(disk)]
+        assert [s.get("file") for s in described.iterfind("disks/disk/source")] == [str(overlay)]
+        assert subprocess.run(["qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -P 0x5a 0 192M", str(overlay)],
+                              capture_output=True).returncode == 0, "the overlay lost what it held"
+        _assert_counts_on(console)
+
+
+def _raw_disk(host: Host, label: str, size: str = "32M") -> tuple[Path, Path]:
     """A storage root with an empty raw disk in its folder `old`."""
     root = host.workdir / label
     disk = root / "old" / "plain.raw"
     disk.parent.mkdir(mode=0o755, parents=True)
     root.chmod(0o755)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "32M"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), size], check=True)
     return root, disk
 
 
