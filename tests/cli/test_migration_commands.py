@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cimprovider.backends.images import StorageRoots
+from cimprovider.backends.images.vhd_chain import VhdChain
 from cimprovider.cli.main import cli
 from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, vm_with_new_disk, write_peers
-from tests.integration.model.hyperv import request_state, state
-from tests.integration.storage.snapshots_client import take
+from tests.integration.model.hyperv import request_state, state, wait_job
+from tests.integration.storage.snapshots_client import guest_writes, snapshot_service, take
 from tests.integration.storage.vhd_client import settings
 from tests.integration.storage.vm_client import disk_paths
 
@@ -77,7 +79,9 @@ def test_host_list_shows_each_peer(hosts):
 def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts):
     _, a, _ = hosts
     vm, image = vm_with_new_disk(a, "here", "here-vm")
-    take(a.conn, vm)
+    guest_writes(a.conn, vm, 0, 0x11)
+    snapshot = take(a.conn, vm)
+    guest_writes(a.conn, vm, 0, 0x22)
     assert request_state(a.conn, vm, 2)[0] == 4096
     result = run(a.live.url, "vm", "move-storage", "here-vm", str(a.root / "there"))
     assert result.exit_code == 0, result.stderr
@@ -87,5 +91,15 @@ def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts)
     assert sorted(p.name for p in (a.root / "there").iterdir()) == sorted([Path(leaf).name, "here.vhd"])
     assert list((a.root / "here").iterdir()) == []
     assert Path(settings(a.conn, Path(leaf))["ParentPath"]) == a.root / "there" / "here.vhd"
+    # The snapshot describes the moved disk: applied, the VM reads a new disk on it, nothing in the old folder.
+    assert request_state(a.conn, vm, 6)[0] in (0, 4096)
+    code, out = a.conn.InvokeMethod("ApplySnapshot", snapshot_service(a.conn), Snapshot=snapshot)
+    assert code == 0 or wait_job(a.conn, out["Job"])["JobState"] == 7
+    applied = disk_paths(a.conn, vm)[0]
+    assert Path(applied).parent == a.root / "there"
+    assert Path(settings(a.conn, Path(applied))["ParentPath"]) == a.root / "there" / "here.vhd"
+    assert list((a.root / "here").iterdir()) == []
+    with VhdChain.open(Path(applied), StorageRoots([a.root])) as chain:
+        assert chain.read(0, 1 << 20) == b"\x11" * (1 << 20), "the applied disk is not the snapshot's"
     refused = run(a.live.url, "vm", "move-storage", "here-vm", "/proc/outside")
     assert refused.exit_code == 1 and "storage roots" in refused.stderr
