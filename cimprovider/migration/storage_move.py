@@ -13,7 +13,9 @@ disk, older overlays, a base image) and the snapshots' memory files are
 not written while it runs: they move as files, pointed at each other,
 and the hypervisor copies only the top, onto an overlay made on its moved
 parent. Snapshot and parent files go beside the VM's disks, as Hyper-V
-places them (a snapshot's memory file beside the first disk).
+places them (a snapshot's memory file beside the first disk); a base
+image (a qcow2 parent no snapshot names) is copied and left where it
+was, since other VMs may read it.
 
 The pairs of paths are kept until the end; whatever ends a move (success,
 a failure part way, a restart), each pair is settled by what the VM and
@@ -34,7 +36,7 @@ from cimprovider.backends.images import ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import ProgressReporter
 from cimprovider.migration.incoming import partial_path
-from cimprovider.migration.arrived_parents import set_parent
+from cimprovider.migration.arrived_parents import is_qcow2, set_parent
 from cimprovider.migration.offer import OfferError, Placement, drive_paths, parent_of, placed_record, source_files
 from cimprovider.migration.outgoing import MigrationFailed
 from cimprovider.migration.snapshot_images import overlay_on_moved_chain, prepared_in_place
@@ -186,14 +188,14 @@ class StorageMoves:
     def _finish(self, vm_id: UUID, moves: list[tuple[str, str]], keep_old: bool, memory: frozenset[str]) -> None:
         if not keep_old:
             try:
-                read = self._files_read(vm_id)
+                read, bases = self._files_read(vm_id, moves)
             except Exception:  # noqa: BLE001 - the VM moved; a file it may still read is not deleted on a guess
                 log.exception("VM %s moved its storage, but what it reads could not be read: its old files are kept", vm_id)
-                read = {old for old, _ in moves}
+                read, bases = {old for old, _ in moves}, set()
             for old, _ in moves:
                 if old in read:
                     log.warning("kept %s: VM %s or one of its snapshots still reads it", old, vm_id)
-                else:
+                elif old not in bases:
                     self._remove_old(old, memory)
         self.store.drop_moves(vm_id)
         log.info("the storage of VM %s moved (%d files)", vm_id, len(moves))
@@ -222,9 +224,9 @@ class StorageMoves:
         and the other goes; the moves that took place (their copy is read).
         `memory`: the snapshot memory files the backend named its own."""
         try:
-            read = self._files_read(vm_id)
+            read, bases = self._files_read(vm_id, moves)
         except NotFoundError:  # the VM is gone: its copies are nobody's
-            read = set()
+            read, bases = set(), set()
         # Any other failure to read it propagates: deleting on a guess could
         # take the very file the guest runs on.
         switched = []
@@ -233,7 +235,7 @@ class StorageMoves:
                 switched.append((old, new))
                 if old in read:
                     log.warning("kept %s and its copy %s: VM %s reads the copy, a snapshot still the file", old, new, vm_id)
-                else:
+                elif old not in bases:
                     self._remove_old(old, memory)
             else:  # not switched (its copy cut short, or never begun): the copy goes
                 self.roots.remove(partial_path(new), "disk path")
@@ -252,13 +254,23 @@ class StorageMoves:
         else:
             self.roots.remove(old, "disk path")
 
-    def _files_read(self, vm_id: UUID) -> set[str]:
-        """Every file the VM and its snapshots read, down each chain (read
-        from the headers, each parent confined); NotFoundError if it is gone."""
+    def _files_read(self, vm_id: UUID, moves: list[tuple[str, str]]) -> tuple[set[str], set[str]]:
+        """(every file the VM and its snapshots read, down each chain (read
+        from the headers, each parent confined); the old files of `moves`
+        that are base images: a qcow2 another old file reads through that
+        none of the VM's snapshots names, which other VMs may read too, so
+        it is copied and never taken away, as a migration to another host
+        leaves it). NotFoundError if the VM is gone."""
+        record = self.backend.migration_record(vm_id)
         try:
-            return set(source_files(self.backend.migration_record(vm_id), self.images))
+            read = set(source_files(record, self.images))
+            placed = dict(moves)
+            owned = {p for s in record.snapshots for p in s.frozen_disks} | set(record.snapshot_disks)
+            parents = {parent_of(old, self.images) for old in placed if Path(old).is_file()}
         except OfferError as error:
             raise RuntimeError(f"the files of VM {vm_id} cannot be followed: {error}") from None
+        bases = {p for p in parents if p in placed and p not in owned and placed[p] not in owned and is_qcow2(Path(p))}
+        return read, bases
 
 
 def _place_memory(record: MigratingVm, place: Placement) -> None:

@@ -213,6 +213,31 @@ def test_a_failed_copy_of_a_running_guests_overlay_keeps_its_chain_and_its_snaps
         _assert_counts_on(console)
 
 
+def test_an_off_vm_on_a_base_image_moves_with_a_copy_of_it_and_leaves_the_base(host: Host, tmp_path: Path):
+    """A qcow2 base image no snapshot names may be read by other VMs too: it
+    is copied beside the moved disk, which reads through the copy, and stays."""
+    root = host.workdir / "ext-storage-base"
+    old, new = root / "old", root / "new"
+    old.mkdir(mode=0o755, parents=True)
+    base, top = old / "base.qcow2", old / "vm.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "32M"], check=True)
+    write(base, "qcow2", 0x44)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)], check=True)
+    name = f"{host.tag}-ext-storage-base"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(top, "qcow2")))
+    vm = cim_name(domain)
+
+    with _server(tmp_path, root) as server:
+        conn = server.connection(NS)
+        job = _storage_move(conn, vm, top, new / top.name)
+        assert job["JobState"] == 7, job["ErrorDescription"]
+        assert state(conn, vm) == OFF and _top(domain, INACTIVE) == new / top.name
+        assert sorted(p.name for p in new.iterdir()) == sorted([base.name, top.name])
+        assert _backing_of(new / top.name) == str(new / base.name) and reads(new / top.name, 0x44)
+        assert [p.name for p in old.iterdir()] == [base.name] and reads(base, 0x44)
+
+
 def _raw_disk(host: Host, label: str, size: str = "32M") -> tuple[Path, Path]:
     """A storage root with an empty raw disk in its folder `old`."""
     root = host.workdir / label
