@@ -25,7 +25,13 @@ from lxml import etree
 
 import guest
 from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
-from test_qemu_interrupted_storage_move import _abort_from_elsewhere, _slow_down_when_started
+from test_qemu_interrupted_storage_move import (
+    _abort_from_elsewhere,
+    _assert_interrupted,
+    _killed_while_copying,
+    _serve_args,
+    _slow_down_when_started,
+)
 from test_qemu_migration import TICK, ticks
 from test_qemu_offline_external_migration import apply, reads, snapshots_by_id, write
 from test_qemu_offline_migration import cim_name, placed
@@ -35,7 +41,7 @@ from tests.integration.migration.two_hosts import migration_service, migration_s
 from tests.integration.model.hyperv import NS, request_state, settings_of, state, wait_job
 from tests.integration.storage.snapshots_client import take
 from tests.integration.storage.test_snapshots import set_user_snapshot_type
-from tests.support.live import in_process_server
+from tests.support.live import in_process_server, serve_process
 
 OFF, RUNNING, SAVED, EXCEPTION = 3, 2, 6, 10
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
@@ -211,6 +217,41 @@ def test_a_failed_copy_of_a_running_guests_overlay_keeps_its_chain_and_its_snaps
         assert subprocess.run(["qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -P 0x5a 0 192M", str(overlay)],
                               capture_output=True).returncode == 0, "the overlay lost what it held"
         _assert_counts_on(console)
+
+
+def test_a_kill_during_the_copy_of_the_overlay_keeps_the_guest_on_its_chain_at_restart(host: Host, tmp_path: Path):
+    """The server is killed (-9) while libvirt copies the overlay, after the
+    frozen disk was carried: the restarted server abandons the copy, the
+    guest keeps running on its old chain, the snapshot still names it, the
+    carried copies are deleted and the job reads failed, interrupted."""
+    root, disk = _raw_disk(host, "ext-storage-killed", "256M")
+    name = f"{host.tag}-ext-storage-killed"
+    host.domains.append(name)
+    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(disk, "raw"), console_append=True))
+    vm, new = cim_name(domain), root / "new"
+    with _server(tmp_path, root) as server:
+        take(server.connection(NS), vm)
+    overlay = _top(domain, INACTIVE)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 192M", str(overlay)], check=True, capture_output=True)
+    domain.create()
+    console = host.console(domain)
+    wait_for_console(console, r"guest: tick 2\b")
+
+    job = _killed_while_copying(host, domain, root, tmp_path, {overlay: new / overlay.name}, "sda")
+
+    with serve_process(*_serve_args(root, tmp_path)) as served:
+        conn = pywbem.WBEMConnection(served.url, default_namespace=NS, timeout=30)
+        _assert_interrupted(conn.GetInstance(job))
+        assert domain.blockJobInfo("sda", 0) == {}, "the copy still runs after the restart"
+        assert state(conn, vm) == RUNNING and _top(domain, 0) == _top(domain, INACTIVE) == overlay
+        assert etree.fromstring(domain.XMLDesc(0)).find("devices/disk/backingStore/source").get("file") == str(disk)
+        assert sorted(p.name for p in disk.parent.iterdir()) == sorted([disk.name, overlay.name])
+        assert list(new.iterdir()) == [], "a carried copy was left behind"
+        [snapshot] = domain.listAllSnapshots(0)
+        described = etree.fromstring(snapshot.getXMLDesc(0))
+        assert [s.get("file") for s in described.iterfind("domain/devices/disk/source")] == [str(disk)]
+        assert served.stop() == 0
+    _assert_counts_on(console)
 
 
 def test_an_off_vm_on_a_base_image_moves_with_a_copy_of_it_and_leaves_the_base(host: Host, tmp_path: Path):
