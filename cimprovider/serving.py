@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import uvicorn
+import uvloop
 
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.limits import ConnectionLimits, fit_open_file_limit
@@ -73,6 +74,15 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str
         )
         servers.append(("https", _Server(https)))
     return servers
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The loop the server runs on: uvloop's, whose transports, polling and
+    wake-ups from the worker threads are C, not Python: about a third of the
+    loop's time per enumeration went to asyncio's own Python code (its
+    selector, its transports' flow control and writes), time every other
+    connection waits for."""
+    return uvloop.new_event_loop()
 
 
 def bound_ports(server: uvicorn.Server) -> list[int]:

@@ -11,7 +11,7 @@ from cimprovider.cli.failures import CommandFailure
 from cimprovider.logs import configure_logging
 from cimprovider.schemas.config import ConfigError, load_config
 from cimprovider.server import build_application
-from cimprovider.serving import StartupError, serve as run_server
+from cimprovider.serving import StartupError, event_loop, serve as run_server
 
 
 def _option(*names: str, env: str, **kwargs):
@@ -76,7 +76,8 @@ def serve(config_file: Path | None, **options) -> None:
     except StartupError as exc:
         raise CommandFailure(f"serve: {exc}", exc.exit_code) from None
     try:
-        asyncio.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
+        with asyncio.Runner(loop_factory=event_loop) as runner:
+            runner.run(run_server(config, app, announce=lambda line: click.echo(line, err=False)))
     except StartupError as exc:
         raise CommandFailure(f"serve: {exc}", exc.exit_code) from None
     finally:

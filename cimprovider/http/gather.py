@@ -51,7 +51,8 @@ def can_gather(transport: asyncio.BaseTransport) -> bool:
     its own buffer, which would otherwise be overtaken."""
     if transport.get_extra_info("sslcontext") is not None or transport.get_extra_info("socket") is None:
         return False
-    return isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size() == 0
+    buffered = getattr(transport, "get_write_buffer_size", None)
+    return buffered is not None and buffered() == 0
 
 
 def cork(transport: asyncio.BaseTransport, on: bool) -> None:

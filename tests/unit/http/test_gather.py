@@ -1,7 +1,9 @@
 """A reply written from its pieces with sendmsg (cimprovider.http.gather),
 from the loop or from a sender thread, arrives byte for byte, in order, over a real socket whose buffer fills many
 times over (partial sends inside a piece, more pieces than one call takes),
-and a writer waiting for room gives up when the connection is lost."""
+and a writer waiting for room gives up when the connection is lost. Each
+runs on asyncio's own loop and on the one `cimprovider serve` runs (uvloop),
+whose transports are not asyncio's classes."""
 
 from __future__ import annotations
 
@@ -14,10 +16,24 @@ import pytest
 from array import array
 from itertools import accumulate
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from cimprovider.http.gather import IOV_MAX, OFFLOAD_BYTES, GatherWriter, can_gather
+from cimprovider.serving import event_loop
 from cimprovider.wire.reply import Measured
 
 SLOW_READ = 4096
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@pytest.fixture(params=[asyncio.new_event_loop, event_loop], ids=["asyncio", "served loop"])
+def run(request: pytest.FixtureRequest) -> Run:
+    def on_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
+        with asyncio.Runner(loop_factory=request.param) as runner:
+            return runner.run(coroutine)
+
+    return on_loop
 
 
 def _pieces() -> list[bytes]:
@@ -47,7 +63,7 @@ def _small_pieces() -> list[bytes]:
 
 
 @pytest.mark.parametrize("make", [_pieces, _small_pieces], ids=["on sender threads", "on the loop"])
-def test_every_piece_arrives_in_order_though_the_socket_fills(make) -> None:
+def test_every_piece_arrives_in_order_though_the_socket_fills(make, run: Run) -> None:
     pieces = make()
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
@@ -62,7 +78,7 @@ def test_every_piece_arrives_in_order_though_the_socket_fills(make) -> None:
         transport.close()
         return written
 
-    assert asyncio.run(write())
+    assert run(write())
     reader.join(timeout=120)
     theirs.close()
     assert not reader.is_alive()
@@ -80,7 +96,7 @@ def _measured_slice(kept: list[bytes]) -> tuple[list[bytes], list[Measured]]:
 
 
 @pytest.mark.parametrize("make", [_pieces, _small_pieces], ids=["on sender threads", "on the loop"])
-def test_pieces_whose_ends_are_known_arrive_in_order(make) -> None:
+def test_pieces_whose_ends_are_known_arrive_in_order(make, run: Run) -> None:
     pieces, measured = _measured_slice(make())
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
@@ -94,14 +110,14 @@ def test_pieces_whose_ends_are_known_arrive_in_order(make) -> None:
         transport.close()
         return written
 
-    assert asyncio.run(write())
+    assert run(write())
     reader.join(timeout=120)
     theirs.close()
     assert not reader.is_alive()
     assert bytes(received) == b"".join(pieces)
 
 
-def test_a_writer_waiting_for_room_stops_when_the_connection_is_lost() -> None:
+def test_a_writer_waiting_for_room_stops_when_the_connection_is_lost(run: Run) -> None:
     ours, theirs = socket.socketpair()  # nobody reads theirs: the buffer fills
 
     async def write() -> bool:
@@ -119,11 +135,11 @@ def test_a_writer_waiting_for_room_stops_when_the_connection_is_lost() -> None:
         transport.close()
         return written
 
-    assert asyncio.run(write()) is False
+    assert run(write()) is False
     theirs.close()
 
 
-def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken() -> None:
+def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken(run: Run) -> None:
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
 
@@ -134,5 +150,5 @@ def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken() -> None:
         transport.abort()
         return gathering
 
-    assert asyncio.run(check()) is False
+    assert run(check()) is False
     theirs.close()

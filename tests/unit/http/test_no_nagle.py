@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 import uvicorn
 
-from cimprovider.serving import listening_socket
+from cimprovider.serving import event_loop, listening_socket
 
 
-def test_connections_accepted_on_the_listening_socket_have_nagle_off() -> None:
+@pytest.mark.parametrize("loop_factory", [asyncio.new_event_loop, event_loop], ids=["asyncio", "served loop"])
+def test_connections_accepted_on_the_listening_socket_have_nagle_off(loop_factory) -> None:
     server = uvicorn.Server(uvicorn.Config(app=None, host="127.0.0.1", port=0))
     listener = listening_socket(server)
     port = listener.getsockname()[1]
@@ -36,5 +38,6 @@ def test_connections_accepted_on_the_listening_socket_have_nagle_off() -> None:
         served.close()
         await served.wait_closed()
 
-    asyncio.run(accept_one())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(accept_one())
     assert seen and seen[0] != 0, "the server's connection has Nagle's algorithm on"
