@@ -28,12 +28,18 @@ it); the server's user time well under 1 core then says the interpreter
 lock was not what limited it.
 
 GetInstance of a VM (each client its own VM) is measured the same way with
-`--get`. `--compare PYTHON` runs a second server, from another checkout's
+`--get`. `--nice-clients K` runs the clients at niceness K (the server
+stays at its own), as if they ran elsewhere: on a small machine the 8
+clients' processes otherwise take the server's share of the CPU (the
+scheduler shares it out per thread), so the figures then say more about
+the server and less about the scheduler; the 1-client run is niced too,
+so it may lose time to other jobs, and the ratio must be read with that.
+`--compare PYTHON` runs a second server, from another checkout's
 interpreter (a venv with that checkout installed), beside this one: each
 round measures both back to back, so the two are compared under the same
 load.
 
-    python bench/concurrency.py [N] [seconds] [rounds] [--get] [--compare PYTHON]
+    python bench/concurrency.py [N] [seconds] [rounds] [--get] [--nice-clients K] [--compare PYTHON]
         (default: 1000 VMs, 10 s, 1 round, EnumerateInstances)
 """
 
@@ -135,10 +141,11 @@ class Operation:
         return head.encode() + body
 
 
-def client(port: int, seconds: float, operation: Operation, vm: str, results: multiprocessing.Queue) -> None:
+def client(port: int, seconds: float, operation: Operation, vm: str, results: multiprocessing.Queue, niceness: int) -> None:
     """One kept-alive connection; each reply is read into one buffer with
     recv_into, so the client costs little besides the kernel's copy. The
     first reply is checked whole, the rest by their length and end."""
+    os.nice(niceness)
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     request = operation.request(vm)
     buffer = bytearray(64 * 1024 * 1024)
@@ -243,11 +250,13 @@ def _main_thread_cpu(server: psutil.Process) -> float:
     return next((t.user_time + t.system_time for t in server.threads() if t.id == server.pid), 0.0)
 
 
-def run(port: int, server_pid: int, clients: int, seconds: float, operation: Operation, vms: list[str]) -> Figures:
+def run(
+    port: int, server_pid: int, clients: int, seconds: float, operation: Operation, vms: list[str], niceness: int = 0
+) -> Figures:
     """Throughput and CPU with `clients` clients."""
     results: multiprocessing.Queue = multiprocessing.Queue()
     workers = [
-        multiprocessing.Process(target=client, args=(port, seconds, operation, vms[i % len(vms)], results))
+        multiprocessing.Process(target=client, args=(port, seconds, operation, vms[i % len(vms)], results, niceness))
         for i in range(clients)
     ]
     server = psutil.Process(server_pid)
@@ -308,12 +317,12 @@ GOAL_CORES = 1.5  # or the server's cores busy with 8 clients
 FIRST_MEASURE = 23.0  # req/s with 8 clients at 1,000 VMs when first measured
 
 
-def measure_round(served: Served, seconds: float, operation: Operation) -> Round:
+def measure_round(served: Served, seconds: float, operation: Operation, niceness: int) -> Round:
     prefix = f"{served.label}: " if served.label else ""
     print(f"  {prefix}load average {os.getloadavg()[0]:.2f}")
-    single = run(served.port, served.server.pid, 1, seconds, operation, served.vms)
+    single = run(served.port, served.server.pid, 1, seconds, operation, served.vms, niceness)
     print(single.line(), flush=True)
-    eight = run(served.port, served.server.pid, 8, seconds, operation, served.vms)
+    eight = run(served.port, served.server.pid, 8, seconds, operation, served.vms, niceness)
     print(eight.line(), flush=True)
     measured = Round(single, eight)
     print(f"  8 clients / 1 client: {measured.ratio:4.2f}x;  8 clients / {FIRST_MEASURE:g} req/s: {eight.rate / FIRST_MEASURE:4.2f}x")
@@ -358,7 +367,9 @@ def summarise(label: str, rounds: list[Round], cores: int) -> None:
 def main(argv: list[str]) -> None:
     get = "--get" in argv
     compare = argv[argv.index("--compare") + 1] if "--compare" in argv else None
-    numbers = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] != "--compare")]
+    niceness = int(argv[argv.index("--nice-clients") + 1]) if "--nice-clients" in argv else 0
+    valued = ("--compare", "--nice-clients")
+    numbers = [a for i, a in enumerate(argv) if not a.startswith("--") and (i == 0 or argv[i - 1] not in valued)]
     n = int(numbers[0]) if numbers else 1000
     seconds = float(numbers[1]) if len(numbers) > 1 else 10.0
     rounds = int(numbers[2]) if len(numbers) > 2 else 1
@@ -373,11 +384,12 @@ def main(argv: list[str]) -> None:
                 servers.append(serve(f"{compare}", compare, Path(scratch) / "compared", n))
             for served in servers:
                 run(served.port, served.server.pid, 1, 2.0, operation, served.vms)  # warm up
-            print(f"{operation.name}, N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores")
+            print(f"{operation.name}, N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores"
+                  + (f", clients at niceness {niceness}" if niceness else ""))
             measured: dict[str, list[Round]] = {served.label: [] for served in servers}
             for _ in range(rounds):
                 for served in servers:
-                    measured[served.label].append(measure_round(served, seconds, operation))
+                    measured[served.label].append(measure_round(served, seconds, operation, niceness))
             for served in servers:
                 summarise(f"{served.label}: " if served.label else "", measured[served.label], os.cpu_count() or 1)
         finally:
