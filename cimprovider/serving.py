@@ -13,7 +13,11 @@ import socket
 from collections.abc import Callable, Iterator
 
 import uvicorn
-import uvloop
+
+try:
+    import uvloop
+except ImportError:  # not built for this platform (Windows): asyncio's own loop serves
+    uvloop = None  # type: ignore[assignment]
 
 from cimprovider.http.app import CIMApplication
 from cimprovider.http.limits import ConnectionLimits, fit_open_file_limit
@@ -82,7 +86,7 @@ def event_loop() -> asyncio.AbstractEventLoop:
     loop's time per enumeration went to asyncio's own Python code (its
     selector, its transports' flow control and writes), time every other
     connection waits for."""
-    return uvloop.new_event_loop()
+    return uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
 
 
 def bound_ports(server: uvicorn.Server) -> list[int]:
