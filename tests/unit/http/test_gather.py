@@ -1,7 +1,8 @@
 """A reply written from its pieces with sendmsg (cimprovider.http.gather),
 from the loop or from a sender thread, arrives byte for byte, in order, over a real socket whose buffer fills many
 times over (partial sends inside a piece, more pieces than one call takes),
-and a writer waiting for room gives up when the connection is lost. Each
+and a writer waiting for room gives up when the connection is lost; a TLS
+connection is never gathered. Each
 runs on asyncio's own loop and on the one `cimprovider serve` runs (uvloop),
 whose transports are not asyncio's classes."""
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -152,3 +155,39 @@ def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken(run: Run) ->
 
     assert run(check()) is False
     theirs.close()
+
+
+def test_a_tls_connection_is_never_gathered(run: Run, tmp_path) -> None:
+    # sendmsg on the socket beneath TLS would put the reply on the wire in clear.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    client_side = ssl.create_default_context()
+    client_side.check_hostname = False
+    client_side.verify_mode = ssl.CERT_NONE
+
+    async def check() -> bool:
+        loop = asyncio.get_running_loop()
+        accepted: asyncio.Future[asyncio.BaseTransport] = loop.create_future()
+
+        class Accept(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+                accepted.set_result(transport)
+
+        server = await loop.create_server(Accept, "127.0.0.1", 0, ssl=server_side)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_side)
+        transport = await asyncio.wait_for(accepted, 60)
+        assert transport.get_extra_info("socket") is not None  # there is a socket to be tempted by
+        gathering = can_gather(transport)
+        writer.close()
+        server.close()
+        return gathering
+
+    assert run(check()) is False
