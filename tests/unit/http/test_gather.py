@@ -1,8 +1,8 @@
 """A reply written from its pieces with sendmsg (cimprovider.http.gather),
-from the loop or from a sender thread, arrives byte for byte, in order, over a real socket whose buffer fills many
-times over (partial sends inside a piece, more pieces than one call takes),
-and a writer waiting for room gives up when the connection is lost; a TLS
-connection is never gathered. Each
+from the loop or from a sender thread, arrives byte for byte, in order,
+over a real socket whose buffer fills many times over (partial sends inside
+a piece, more pieces than one call takes); a writer waiting for room gives
+up when the connection is lost; a TLS connection is never gathered. Each
 runs on asyncio's own loop and on the one `cimprovider serve` runs (uvloop),
 whose transports are not asyncio's classes."""
 
