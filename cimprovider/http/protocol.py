@@ -301,4 +301,9 @@ def uvicorn_http_options(limits: ConnectionLimits, gate: ConnectionGate | None =
         "ws": GatedWSProtocol,
         "ws_max_size": WEBSOCKET_MAX_MESSAGE_BYTES,
         "ws_per_message_deflate": False,
+        # No proxy stands in front: the address a request came from is the
+        # peer's, never what a client writes in X-Forwarded-For, which
+        # would otherwise give it a fresh allowance of failed logins per
+        # address it names (uvicorn trusts it from 127.0.0.1 by default).
+        "proxy_headers": False,
     }

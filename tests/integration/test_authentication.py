@@ -1,5 +1,6 @@
 """HTTP Basic authentication on a live server: failures are throttled per
-address and per name with 429 and Retry-After, unknown names are answered
+address (the connection's, whatever X-Forwarded-For says) and per name
+with 429 and Retry-After, unknown names are answered
 as wrong passwords are, changes to the users file apply without a restart,
 and wrong passwords do not stall other clients."""
 
@@ -28,9 +29,11 @@ ENUMERATE = (
 ).encode()
 
 
-def enumerate_from(server: LiveServer, name: str, password: str, source: str = "127.0.0.1"):
+def enumerate_from(
+    server: LiveServer, name: str, password: str, source: str = "127.0.0.1", extra: dict[str, str] | None = None
+):
     """One CIM operation over a fresh connection from a loopback `source`
-    address; (status, lower-cased headers, body)."""
+    address (with `extra` headers); (status, lower-cased headers, body)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60, source_address=(source, 0))
     credentials = base64.b64encode(f"{name}:{password}".encode()).decode()
     headers = {
@@ -39,6 +42,7 @@ def enumerate_from(server: LiveServer, name: str, password: str, source: str = "
         "CIMMethod": "EnumerateInstanceNames",
         "CIMObject": "root/interop",
         "Authorization": f"Basic {credentials}",
+        **(extra or {}),
     }
     try:
         conn.request("POST", "/cimom", body=ENUMERATE, headers=headers)
@@ -82,6 +86,22 @@ def test_wrong_passwords_from_one_address_are_throttled_others_still_get_in(tmp_
     messages = [record.getMessage() for record in caplog.records]
     assert "authentication failed for user 'alice' from 127.0.0.1" in messages
     assert any(m.startswith("too many failed authentications for address 127.0.0.1") for m in messages)
+
+
+def test_a_forwarded_for_header_does_not_change_the_address_failures_count_against(tmp_path, users, caplog):
+    # The server is no proxy's backend: a client naming another address in
+    # X-Forwarded-For (or Forwarded) would get a fresh allowance per name.
+    with caplog.at_level(logging.INFO, logger="cimprovider.auth"), serving(
+        tmp_path, users, auth_failures_per_address=3, auth_failures_per_user=1000
+    ) as server:
+        for n in range(3):
+            forged = {"X-Forwarded-For": f"127.0.0.{n + 21}", "Forwarded": f"for=127.0.0.{n + 21}"}
+            assert enumerate_from(server, "alice", f"guess-{n}", extra=forged)[0] == 401
+        status, _, body = enumerate_from(server, "alice", "guess-4", extra={"X-Forwarded-For": "127.0.0.29"})
+        assert status == 429 and b"too many failed authentications" in body
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages.count("authentication failed for user 'alice' from 127.0.0.1") == 3
+    assert not any(f"127.0.0.{n}" in m for m in messages for n in range(21, 30))
 
 
 def test_unknown_names_are_answered_and_throttled_as_known_ones(tmp_path, users):
