@@ -128,6 +128,7 @@ _TABLE = [
 
 INTRINSICS: dict[str, Intrinsic] = {op.name: op for op in _TABLE}
 _BY_LOWER = {name.lower(): op for name, op in INTRINSICS.items()}
+_PARAMETERS_BY_LOWER = {op.name: {name.lower(): name for name in op.params} for op in _TABLE}
 
 
 def find_intrinsic(name: str) -> Intrinsic | None:
@@ -137,8 +138,4 @@ def find_intrinsic(name: str) -> Intrinsic | None:
 
 def find_parameter(op: Intrinsic, name: str) -> str | None:
     """The canonical spelling of parameter `name` of `op`, if it has one."""
-    lowered = name.lower()
-    for canonical in op.params:
-        if canonical.lower() == lowered:
-            return canonical
-    return None
+    return _PARAMETERS_BY_LOWER[op.name].get(name.lower())

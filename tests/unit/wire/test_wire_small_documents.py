@@ -1,0 +1,187 @@
+"""Differential: a small request parsed in one call (safexml._parse_small)
+reads exactly as the chunked, counting walk reads it, and a body either
+path refuses is refused with the same answer, word for word.
+
+Every body goes through parse_request twice: with the default limits
+(small bodies take the one-call path) and with small_document_bytes=0
+(every body takes the walk, as before the one-call path existed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lxml import etree
+from test_wire_requests_pywbem import CASES
+from wire_support import WireLoop
+
+from cimprovider.wire import CallError, ParseLimits, ProtocolError, parse_request, safexml
+
+WALKED = ParseLimits(small_document_bytes=0)
+HEAD = '<?xml version="1.0" encoding="utf-8" ?>\n'
+NS = '<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="virtualization"/><NAMESPACE NAME="v2"/></LOCALNAMESPACEPATH>'
+
+
+def envelope(call: str, head: str = HEAD) -> bytes:
+    return (
+        f'{head}<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1001" PROTOCOLVERSION="1.0">'
+        f"<SIMPLEREQ>{call}</SIMPLEREQ></MESSAGE></CIM>"
+    ).encode()
+
+
+def iparam(name: str, content: str) -> str:
+    return f'<IPARAMVALUE NAME="{name}">{content}</IPARAMVALUE>'
+
+
+PULL = envelope(
+    f'<IMETHODCALL NAME="PullInstancesWithPath">{NS}'
+    + iparam("EnumerationContext", "<VALUE>7f3c2a9e-ctx</VALUE>")
+    + iparam("MaxObjectCount", "<VALUE>100</VALUE>")
+    + "</IMETHODCALL>"
+)
+GET = envelope(
+    f'<IMETHODCALL NAME="GetInstance">{NS}'
+    + iparam(
+        "InstanceName",
+        '<INSTANCENAME CLASSNAME="Msvm_ComputerSystem">'
+        '<KEYBINDING NAME="CreationClassName"><KEYVALUE VALUETYPE="string">Msvm_ComputerSystem</KEYVALUE></KEYBINDING>'
+        '<KEYBINDING NAME="Name"><KEYVALUE VALUETYPE="string">a &amp; b &#233;</KEYVALUE></KEYBINDING>'
+        "</INSTANCENAME>",
+    )
+    + iparam("PropertyList", "<VALUE.ARRAY><VALUE>Name</VALUE><VALUE>EnabledState</VALUE></VALUE.ARRAY>")
+    + "</IMETHODCALL>"
+)
+
+
+def outcome(body: bytes, limits: ParseLimits | None = None) -> tuple[Any, ...]:
+    """What a client would be told: the request, or the error's every field."""
+    try:
+        request = parse_request(body) if limits is None else parse_request(body, limits)
+    except ProtocolError as error:
+        return ("protocol", error.status, error.cim_error, error.message)
+    except CallError as error:
+        cim = error.error
+        return ("call", error.message_id, error.method, error.intrinsic, cim.status_code, cim.status_description)
+    return ("request", request)
+
+
+def assert_same(body: bytes) -> None:
+    assert outcome(body) == outcome(body, WALKED), body
+
+
+def took_small_path(body: bytes) -> bool:
+    before = safexml.counts.small
+    outcome(body)
+    return safexml.counts.small > before
+
+
+def nesting(levels: int, inner: str = "x") -> bytes:
+    return envelope(f'<IMETHODCALL NAME="GetClass">{NS}' + iparam("PropertyList", "<VALUE.ARRAY>" * levels + inner
+                    + "</VALUE.ARRAY>" * levels) + "</IMETHODCALL>")
+
+
+def test_the_common_requests_take_the_small_path_and_read_the_same() -> None:
+    for body in (PULL, GET):
+        assert took_small_path(body)
+        assert_same(body)
+        small, walked = safexml.parse_document(body), safexml.parse_document(body, WALKED)
+        assert etree.tostring(small) == etree.tostring(walked)
+
+
+@pytest.mark.parametrize(("method", "operation", "params"), CASES, ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
+def test_what_pywbem_sends_reads_the_same_either_way(loop: WireLoop, method: str, operation: Any, params: dict) -> None:
+    loop.capture(operation)
+    assert_same(loop.bodies[-1])
+
+
+def test_every_intrinsic_pywbem_sends_in_the_pull_family_takes_the_small_path(loop: WireLoop) -> None:
+    pull_family = {"OpenEnumerateInstances", "PullInstancesWithPath", "PullInstances", "PullInstancePaths",
+                   "CloseEnumeration", "GetInstance", "EnumerateInstances", "OpenEnumerateInstancePaths"}
+    for method, operation, _ in CASES:
+        if method in pull_family:
+            loop.capture(operation)
+            assert took_small_path(loop.bodies[-1]), method
+
+
+@pytest.mark.parametrize("body", [PULL, GET], ids=["pull", "get"])
+def test_every_truncation_is_answered_the_same(body: bytes) -> None:
+    for end in range(len(body)):
+        assert_same(body[:end])
+
+
+# Bytes that make a body malformed, change how it is read (line ends and
+# tabs in attributes, entities), or try to fool the count of start tags.
+TROUBLE = [b"<", b">", b"&", b'"', b"'", b"/", b"!", b"?", b"\x00", b"\x01", b"\r", b"\t", b"\xc3\xa9", b"</", b"<!", b"<?"]
+
+
+@pytest.mark.parametrize("body", [PULL, GET], ids=["pull", "get"])
+def test_every_single_change_is_answered_the_same(body: bytes) -> None:
+    for at in range(len(body)):
+        for trouble in TROUBLE:
+            assert_same(body[:at] + trouble + body[at + 1 :])
+            assert_same(body[:at] + trouble + body[at:])
+
+
+HOSTILE = {
+    # DTDs and entities, refused before any parser runs
+    "doctype": PULL.replace(b"<CIM ", b'<!DOCTYPE CIM SYSTEM "http://127.0.0.1:1/cim.dtd"><CIM ', 1),
+    "entity bomb": (HEAD + '<!DOCTYPE CIM [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><CIM>&b;</CIM>').encode(),
+    "undefined entity": PULL.replace(b"7f3c2a9e-ctx", b"&secret;"),
+    "predefined and character references": PULL.replace(b"7f3c2a9e-ctx", b"&lt;&gt;&amp;&quot;&apos;&#65;&#x42;"),
+    "reference to a forbidden character": PULL.replace(b"7f3c2a9e-ctx", b"&#0;&#1;"),
+    # markup that may hold a literal "<" or "</" around deep nesting
+    "cdata full of end tags around deep nesting": nesting(100, "<![CDATA[" + "</" * 200 + "]]>"),
+    "cdata in a value": PULL.replace(b"7f3c2a9e-ctx", b"<![CDATA[a</b>c]]>"),
+    "comment full of end tags": nesting(100, "<!--" + "</a>" * 200 + "-->"),
+    "comment in the call": PULL.replace(b"<IPARAMVALUE", b"<!-- a </x> comment --><IPARAMVALUE", 1),
+    "processing instruction full of end tags": nesting(100, "<?pi " + "</a>" * 200 + "?>"),
+    "processing instruction in the call": PULL.replace(b"<IPARAMVALUE", b"<?pi x?><IPARAMVALUE", 1),
+    "second xml declaration": PULL + HEAD.encode(),
+    # the bounds themselves
+    "nesting at the bound": b"".join((b"<a>" * 64, b"x", b"</a>" * 64)),
+    "nesting past the bound": b"".join((b"<a>" * 65, b"x", b"</a>" * 65)),
+    "deep request": nesting(70),
+    "deeper than libxml2 allows": nesting(300),
+    "too many elements": envelope(f'<IMETHODCALL NAME="GetClass">{NS}'
+                                  + iparam("PropertyList", "<VALUE.ARRAY>" + "<VALUE>p</VALUE>" * 80 + "</VALUE.ARRAY>")
+                                  + "</IMETHODCALL>"),
+    # declarations, encodings, white space
+    "no declaration": PULL[len(HEAD):],
+    "declaration in single quotes, standalone": PULL.replace(HEAD.encode(), b"<?xml version='1.0' standalone='yes'?>"),
+    "version 1.1": PULL.replace(b'version="1.0"', b'version="1.1"'),
+    "latin-1 declared, utf-8 sent": GET.replace(b"utf-8", b"ISO-8859-1", 1),
+    "byte order mark": b"\xef\xbb\xbf" + PULL,
+    "white space before the declaration": b" " + PULL,
+    "line ends and tabs in attributes": PULL.replace(b'NAME="root"', b'NAME="ro\r\not\t"'),
+    "carriage returns in text": PULL.replace(b"7f3c2a9e-ctx", b"a\r\nb\rc"),
+    "pretty-printed": PULL.replace(b"><", b">\n  <"),
+    "invalid utf-8": PULL.replace(b"7f3c2a9e", b"\xff\xfe"),
+    "utf-16": PULL.decode().replace("utf-8", "utf-16").encode("utf-16"),
+    # documents that are not one CIM element
+    "empty": b"",
+    "text only": b"not xml",
+    "two roots": PULL + b"<CIM/>",
+    "text after the root": PULL + b"tail",
+    "duplicate attribute": PULL.replace(b'<IMETHODCALL NAME="', b'<IMETHODCALL NAME="x" NAME="', 1),
+    "xml namespaces": PULL.replace(b"<CIM ", b'<CIM xmlns="urn:x" ', 1),
+    "undeclared prefix": PULL.replace(b"<SIMPLEREQ>", b"<p:SIMPLEREQ>").replace(b"</SIMPLEREQ>", b"</p:SIMPLEREQ>"),
+}
+
+
+@pytest.mark.parametrize("body", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_and_odd_bodies_are_answered_the_same(body: bytes) -> None:
+    assert_same(body)
+
+
+def test_bodies_that_may_cross_a_bound_never_take_the_small_path() -> None:
+    for name in ("cdata full of end tags around deep nesting", "comment full of end tags",
+                 "processing instruction full of end tags", "nesting past the bound", "deep request"):
+        assert not took_small_path(HOSTILE[name]), name
+        assert outcome(HOSTILE[name])[:3] == ("protocol", 400, "request-not-valid"), name
+
+
+def test_a_parser_that_failed_reads_the_next_body_afresh() -> None:
+    for broken in (PULL[:-5], HOSTILE["undefined entity"], HOSTILE["two roots"], PULL):
+        outcome(broken)
+        assert took_small_path(GET)
+        assert_same(GET)
