@@ -12,6 +12,7 @@ the context back at once."""
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -121,6 +122,10 @@ class EnumerationContexts:
         self._max_open = max_open
         self._max_per_owner = max_per_owner
         self._clock = clock
+        # No context expires before this moment: each pull looks at the
+        # clock, not at every open context. Expiry times only move later,
+        # so a stale value merely brings the next scan forward.
+        self._next_expiry = math.inf
 
     def open(
         self,
@@ -184,6 +189,7 @@ class EnumerationContexts:
                 )
             context_id = secrets.token_hex(12)
             self._contexts[context_id] = ctx
+            self._next_expiry = min(self._next_expiry, ctx.expires)
         return context_id
 
     def _settle(self, context_id: str, work: Callable[[], T]) -> T:
@@ -222,8 +228,11 @@ class EnumerationContexts:
 
     def _expire(self) -> None:
         now = self._clock()
+        if now <= self._next_expiry:
+            return
         for context_id in [c for c, ctx in self._contexts.items() if ctx.expires < now]:
             del self._contexts[context_id]
+        self._next_expiry = min((ctx.expires for ctx in self._contexts.values()), default=math.inf)
 
     def __len__(self) -> int:
         with self._lock:

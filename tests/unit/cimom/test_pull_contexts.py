@@ -54,6 +54,29 @@ def test_expired_context_is_invalid():
     assert err.value.status_code == CIM_ERR_INVALID_ENUMERATION_CONTEXT
 
 
+def test_each_context_expires_on_its_own_time_as_pulls_extend_it():
+    clock = Clock()
+    contexts = EnumerationContexts(clock=clock)
+    _, _, soon = contexts.open(ME, "ns", "instances", iter(range(9)), 1, 10)
+    _, _, late = contexts.open(ME, "ns", "instances", iter(range(9)), 1, 100)
+    clock.now = 5
+    contexts.pull(ME, "ns", "instances", soon, 1)  # now expires at 15, after the first expiry foreseen
+    clock.now = 12
+    assert contexts.pull(ME, "ns", "instances", soon, 1)[0] == [2]  # and again at 22
+    assert len(contexts) == 2
+    clock.now = 23
+    assert len(contexts) == 1
+    with pytest.raises(CIMError) as err:
+        contexts.pull(ME, "ns", "instances", soon, 1)
+    assert err.value.status_code == CIM_ERR_INVALID_ENUMERATION_CONTEXT
+    assert contexts.pull(ME, "ns", "instances", late, 1)[0] == [1]  # expires at 123 now
+    clock.now = 124
+    assert len(contexts) == 0
+    _, _, fresh = contexts.open(ME, "ns", "instances", iter(range(9)), 1, 10)
+    clock.now = 133
+    assert contexts.pull(ME, "ns", "instances", fresh, 1)[0] == [1]
+
+
 def test_wrong_namespace_or_kind_is_invalid():
     contexts = EnumerationContexts()
     _, _, ctx = contexts.open(ME, "ns", "instances", iter(range(5)), 1, None)
