@@ -20,14 +20,19 @@ def _one(element: Element, tag: str) -> Element:
     return element
 
 
-def _uint32(element: Element) -> Uint32:
-    text = text_of(_one(element, "VALUE")).strip()
+def uint32_of(text: str) -> Uint32:
+    """A uint32 parameter's VALUE text as its number."""
+    text = text.strip()
     if not text.isdigit() or not text.isascii():
         raise DecodeError(f"{text!r} is not a uint32")
     number = int(text)
     if number > 0xFFFFFFFF:
         raise DecodeError(f"{text!r} is out of range for uint32")
     return Uint32(number)
+
+
+def _uint32(element: Element) -> Uint32:
+    return uint32_of(text_of(_one(element, "VALUE")))
 
 
 def _string_array(element: Element) -> list[str]:

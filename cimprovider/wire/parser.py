@@ -11,12 +11,13 @@ from typing import Any
 
 from pywbem import CIM_ERR_INVALID_PARAMETER, CIM_ERR_NOT_SUPPORTED, CIMClassName, CIMError
 
+from cimprovider.wire.common_requests import recognise
 from cimprovider.wire.decode_paths import Element, class_name, instance_name, local_namespace
 from cimprovider.wire.intrinsics import find_intrinsic, find_parameter
 from cimprovider.wire.iparams import convert_iparam
 from cimprovider.wire.messages import CallError, ExtrinsicCall, IntrinsicCall, ParamValue, ProtocolError, Request
 from cimprovider.wire.mparams import convert_param, param_name
-from cimprovider.wire.safexml import DEFAULT_LIMITS, ParseLimits, parse_document
+from cimprovider.wire.safexml import DEFAULT_LIMITS, ParseLimits, counts, parse_document
 from cimprovider.wire.scalars import DecodeError
 
 
@@ -167,6 +168,11 @@ def parse_request(body: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Request:
     Raises ProtocolError when the body cannot be answered in CIM-XML and
     CallError when it can (the method is known but a parameter is wrong, or
     the intrinsic method does not exist)."""
+    if len(body) <= limits.small_document_bytes:
+        call = recognise(body, limits)
+        if call is not None:
+            counts.recognised += 1
+            return call
     message = _message(parse_document(body, limits))
     message_id = message.get("ID") or ""
     call = _call(message)

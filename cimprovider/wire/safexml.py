@@ -154,9 +154,12 @@ _parsers = threading.local()
 
 @dataclass
 class ParseCounts:
-    """How many documents each way of parsing read: figures for benches
-    and tests (updated without a lock, so approximate under concurrency)."""
+    """How many request bodies each way of reading read: recognised without
+    a parser (wire/common_requests.py), parsed in one call, or walked in
+    chunks. Figures for benches and tests (updated without a lock, so
+    approximate under concurrency)."""
 
+    recognised: int = 0
     small: int = 0
     walked: int = 0
 

@@ -55,16 +55,17 @@ def test_instance_get(server):
     assert "RegisteredOrganization = 2;" in result.stdout
 
 
-def test_pull_requests_are_read_on_the_small_path(server):
+def test_pull_requests_are_recognised_without_a_parser(server):
     from cimprovider.wire import safexml
 
-    small, walked = safexml.counts.small, safexml.counts.walked
+    counts = safexml.counts
+    before = (counts.recognised, counts.small, counts.walked)
     result = pywbemcli(server, "--use-pull", "yes", "--pull-max-cnt", "1", "-o", "mof", "instance", "enumerate",
                        "CIM_RegisteredProfile")
     assert result.returncode == 0, result.stderr
     profiles = result.stdout.count("instance of CIM_RegisteredProfile")
     assert profiles >= 2
     # One instance per round trip: an open and a pull for each further
-    # instance at least, every one read on the one-call path.
-    assert safexml.counts.walked == walked
-    assert safexml.counts.small - small >= profiles
+    # instance at least, every one recognised in the common layout.
+    assert (counts.small, counts.walked) == before[1:]
+    assert counts.recognised - before[0] >= profiles

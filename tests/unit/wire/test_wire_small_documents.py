@@ -1,10 +1,12 @@
-"""Differential: a small request parsed in one call (safexml._parse_small)
-reads exactly as the chunked, counting walk reads it, and a body either
+"""Differential: a request recognised without a parser
+(wire/common_requests.py) or parsed in one call (safexml._parse_small)
+reads exactly as the chunked, counting walk reads it, and a body any
 path refuses is refused with the same answer, word for word.
 
 Every body goes through parse_request twice: with the default limits
-(small bodies take the one-call path) and with small_document_bytes=0
-(every body takes the walk, as before the one-call path existed)."""
+(a small body is recognised, or else parsed in one call) and with
+small_document_bytes=0 (every body takes the walk, as before the two
+shorter paths existed)."""
 
 from __future__ import annotations
 
@@ -65,14 +67,26 @@ def outcome(body: bytes, limits: ParseLimits | None = None) -> tuple[Any, ...]:
     return ("request", request)
 
 
-def assert_same(body: bytes) -> None:
-    assert outcome(body) == outcome(body, WALKED), body
+def assert_same(body: bytes, limits: ParseLimits | None = None) -> None:
+    if limits is None:
+        assert outcome(body) == outcome(body, WALKED), body
+    else:
+        walked = ParseLimits(limits.max_depth, limits.max_elements, small_document_bytes=0)
+        assert outcome(body, limits) == outcome(body, walked), body
+
+
+def path_taken(body: bytes) -> str:
+    """Which way parse_request read `body`: recognised, small or walked."""
+    counts = safexml.counts
+    before = (counts.recognised, counts.small, counts.walked)
+    outcome(body)
+    after = (counts.recognised, counts.small, counts.walked)
+    (taken,) = [name for name, b, a in zip(("recognised", "small", "walked"), before, after) if a > b]
+    return taken
 
 
 def took_small_path(body: bytes) -> bool:
-    before = safexml.counts.small
-    outcome(body)
-    return safexml.counts.small > before
+    return path_taken(body) == "small"
 
 
 def nesting(levels: int, inner: str = "x") -> bytes:
@@ -80,9 +94,10 @@ def nesting(levels: int, inner: str = "x") -> bytes:
                     + "</VALUE.ARRAY>" * levels) + "</IMETHODCALL>")
 
 
-def test_the_common_requests_take_the_small_path_and_read_the_same() -> None:
+def test_the_common_requests_take_a_short_path_and_read_the_same() -> None:
+    assert path_taken(PULL) == "recognised"
+    assert path_taken(GET) == "small"  # an INSTANCENAME is left to the parser
     for body in (PULL, GET):
-        assert took_small_path(body)
         assert_same(body)
         small, walked = safexml.parse_document(body), safexml.parse_document(body, WALKED)
         assert etree.tostring(small) == etree.tostring(walked)
@@ -94,13 +109,107 @@ def test_what_pywbem_sends_reads_the_same_either_way(loop: WireLoop, method: str
     assert_same(loop.bodies[-1])
 
 
-def test_every_intrinsic_pywbem_sends_in_the_pull_family_takes_the_small_path(loop: WireLoop) -> None:
+def test_every_intrinsic_pywbem_sends_in_the_pull_family_takes_a_short_path(loop: WireLoop) -> None:
     pull_family = {"OpenEnumerateInstances", "PullInstancesWithPath", "PullInstances", "PullInstancePaths",
-                   "CloseEnumeration", "GetInstance", "EnumerateInstances", "OpenEnumerateInstancePaths"}
+                   "CloseEnumeration", "EnumerationCount", "GetInstance", "EnumerateInstances",
+                   "OpenEnumerateInstancePaths"}
     for method, operation, _ in CASES:
         if method in pull_family:
             loop.capture(operation)
-            assert took_small_path(loop.bodies[-1]), method
+            assert path_taken(loop.bodies[-1]) in ("recognised", "small"), method
+
+
+CONTEXT = ("7f3c2a9e0b1d", "root/virtualization/v2")
+PYWBEM_PULLS = {
+    "open": lambda c: c.OpenEnumerateInstances("Msvm_ComputerSystem", namespace=CONTEXT[1], MaxObjectCount=100),
+    "open with options": lambda c: c.OpenEnumerateInstances(
+        "CIM_ResourceAllocationSettingData", namespace=CONTEXT[1], DeepInheritance=True, IncludeClassOrigin=False,
+        PropertyList=["InstanceID", "ResourceType"], OperationTimeout=30, ContinueOnError=False, MaxObjectCount=5),
+    "open paths": lambda c: c.OpenEnumerateInstancePaths("Msvm_ComputerSystem", namespace=CONTEXT[1], MaxObjectCount=1),
+    "pull with path": lambda c: c.PullInstancesWithPath(CONTEXT, 100),
+    "pull paths": lambda c: c.PullInstancePaths(CONTEXT, 0),
+    "pull": lambda c: c.PullInstances(CONTEXT, 7),
+    "close": lambda c: c.CloseEnumeration(CONTEXT),
+    "count": lambda c: c._imethodcall("EnumerationCount", CONTEXT[1], EnumerationContext=CONTEXT[0]),
+}
+
+
+@pytest.mark.parametrize("operation", list(PYWBEM_PULLS.values()), ids=list(PYWBEM_PULLS))
+def test_a_pull_enumeration_as_pywbem_sends_it_is_recognised(loop: WireLoop, operation: Any) -> None:
+    loop.capture(operation)
+    body = loop.bodies[-1]
+    assert path_taken(body) == "recognised"
+    assert_same(body)
+    assert_same(HEAD.encode() + body)
+
+
+def _pull(*params: str, method: str = "PullInstancesWithPath", ns: str = NS) -> bytes:
+    return envelope(f'<IMETHODCALL NAME="{method}">{ns}' + "".join(params) + "</IMETHODCALL>")
+
+
+CONTEXT_PARAM = iparam("EnumerationContext", "<VALUE>c1</VALUE>")
+NEAR_MISSES = {
+    "count out of range": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>4294967296</VALUE>")),
+    "count at the top of its range": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>4294967295</VALUE>")),
+    "negative count": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>-1</VALUE>")),
+    "signed count": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>+5</VALUE>")),
+    "empty count": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE></VALUE>")),
+    "count as a class name": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", '<CLASSNAME NAME="C"/>')),
+    "count missing": _pull(CONTEXT_PARAM),
+    "count given twice": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>1</VALUE>"),
+                               iparam("maxobjectcount", "<VALUE>2</VALUE>")),
+    "names in other case": _pull(iparam("enumerationcontext", "<VALUE>c1</VALUE>"),
+                                 iparam("MAXOBJECTCOUNT", "<VALUE>1</VALUE>"), method="pullinstanceswithpath"),
+    "empty context": _pull(iparam("EnumerationContext", "<VALUE></VALUE>"), iparam("MaxObjectCount", "<VALUE>1</VALUE>")),
+    "unknown parameter": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>1</VALUE>"),
+                               iparam("Bogus", "<VALUE>1</VALUE>")),
+    "unknown method": _pull(CONTEXT_PARAM, method="FrobnicateInstances"),
+    "context with spaces": _pull(iparam("EnumerationContext", "<VALUE> c1 </VALUE>"),
+                                 iparam("MaxObjectCount", "<VALUE>1</VALUE>")),
+    "boolean that is not": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                    + iparam("ClassName", '<CLASSNAME NAME="C"/>')
+                                    + iparam("DeepInheritance", "<VALUE>maybe</VALUE>") + "</IMETHODCALL>"),
+    "booleans in any case": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                     + iparam("ClassName", '<CLASSNAME NAME="C"/>')
+                                     + iparam("DeepInheritance", "<VALUE>tRuE</VALUE>")
+                                     + iparam("ContinueOnError", "<VALUE>false</VALUE>") + "</IMETHODCALL>"),
+    "class name as a value": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                      + iparam("ClassName", "<VALUE>C</VALUE>") + "</IMETHODCALL>"),
+    "property list of one value": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                           + iparam("ClassName", '<CLASSNAME NAME="C"/>')
+                                           + iparam("PropertyList", "<VALUE>Name</VALUE>") + "</IMETHODCALL>"),
+    "empty property list": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                    + iparam("ClassName", '<CLASSNAME NAME="C"/>')
+                                    + iparam("PropertyList", "<VALUE.ARRAY></VALUE.ARRAY>") + "</IMETHODCALL>"),
+    "property list with a null": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}'
+                                          + iparam("ClassName", '<CLASSNAME NAME="C"/>')
+                                          + iparam("PropertyList", "<VALUE.ARRAY><VALUE>a</VALUE><VALUE.NULL/>"
+                                                   "</VALUE.ARRAY>") + "</IMETHODCALL>"),
+    "one namespace": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>1</VALUE>"),
+                           ns='<LOCALNAMESPACEPATH><NAMESPACE NAME="interop"/></LOCALNAMESPACEPATH>'),
+    "no namespace": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>1</VALUE>"),
+                          ns="<LOCALNAMESPACEPATH></LOCALNAMESPACEPATH>"),
+    "namespace with a slash": _pull(CONTEXT_PARAM, iparam("MaxObjectCount", "<VALUE>1</VALUE>"),
+                                    ns='<LOCALNAMESPACEPATH><NAMESPACE NAME="root/"/></LOCALNAMESPACEPATH>'),
+    "a newline after the end": PULL + b"\n",
+    "two newlines after the end": PULL + b"\n\n",
+    "a correlator": PULL.replace(b"<SIMPLEREQ>", b'<SIMPLEREQ><CORRELATOR NAME="c" TYPE="string"><VALUE>1</VALUE>'
+                                 b"</CORRELATOR>"),
+    "cim version 2.1": PULL.replace(b'CIMVERSION="2.0"', b'CIMVERSION="2.1"'),
+    "empty message id": PULL.replace(b'ID="1001"', b'ID=""'),
+}
+
+
+@pytest.mark.parametrize("body", list(NEAR_MISSES.values()), ids=list(NEAR_MISSES))
+def test_bodies_near_the_common_layout_are_answered_the_same(body: bytes) -> None:
+    assert_same(body)
+
+
+def test_the_recogniser_keeps_to_the_parse_limits() -> None:
+    for limits in (ParseLimits(max_elements=10), ParseLimits(max_depth=6), ParseLimits(max_depth=7)):
+        assert_same(PULL, limits)
+        assert_same(NEAR_MISSES["property list of one value"], limits)
+    assert outcome(PULL, ParseLimits(max_elements=10))[:3] == ("protocol", 400, "request-not-valid")
 
 
 @pytest.mark.parametrize("body", [PULL, GET], ids=["pull", "get"])
@@ -181,7 +290,8 @@ def test_bodies_that_may_cross_a_bound_never_take_the_small_path() -> None:
 
 
 def test_a_parser_that_failed_reads_the_next_body_afresh() -> None:
-    for broken in (PULL[:-5], HOSTILE["undefined entity"], HOSTILE["two roots"], PULL):
+    for broken in (GET[:-5], HOSTILE["undefined entity"].replace(b"PullInstancesWithPath", b"GetClass"),
+                   HOSTILE["two roots"], PULL):
         outcome(broken)
         assert took_small_path(GET)
         assert_same(GET)
