@@ -16,6 +16,9 @@ Then a pull enumeration of Msvm_ComputerSystem with MaxObjectCount 100,
 all its round trips summed, against one warm EnumerateInstances (target:
 ≤ 1.5×).
 
+These are server-side figures in this process; bench/pull_over_http.py
+measures the pull against the enumeration as a client sees both over HTTP.
+
     python bench/enumerate_instances.py [N ...] [CLASS ...]
         (default: 1000 10000 and the three classes; the pull is always of
         Msvm_ComputerSystem)
