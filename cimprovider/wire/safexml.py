@@ -43,8 +43,10 @@ class ParseLimits:
 
     max_depth: int = 64
     max_elements: int = 200_000
-    # Bodies up to this size with too few elements to cross either bound
-    # are parsed in one call (_parse_small); 0 sends every body the chunked way.
+    # Bodies up to this size may be read a shorter way: recognised in the
+    # common layout (common_requests.py), or parsed in one call when they
+    # have too few elements to cross either bound (_parse_small). 0 sends
+    # every body the chunked way.
     small_document_bytes: int = 16 * 1024
 
     def __post_init__(self) -> None:
