@@ -1,9 +1,9 @@
 """The common intrinsic requests, read without an XML parser.
 
 Clients write the requests of a pull enumeration (OpenEnumerateInstances,
-PullInstancesWithPath, CloseEnumeration, …) in one fixed layout: pywbem's
-declaration or none, no white space between elements, a namespace and
-values of plain ASCII words. A body of exactly that layout is matched by a
+PullInstancesWithPath, CloseEnumeration, …) and GetInstance in one fixed
+layout: pywbem's declaration or none, no white space between elements, a
+namespace, values and key values of plain ASCII words. A body of exactly that layout is matched by a
 few anchored patterns and made into its IntrinsicCall directly, at a
 fraction of the cost of a parse and a walk over the tree.
 
@@ -22,11 +22,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pywbem import CIMInstanceName
+
 from cimprovider.wire.intrinsics import Intrinsic, Kind, find_intrinsic, find_parameter
 from cimprovider.wire.iparams import uint32_of
 from cimprovider.wire.messages import IntrinsicCall
 from cimprovider.wire.safexml import ParseLimits
-from cimprovider.wire.scalars import DecodeError, decode_boolean
+from cimprovider.wire.scalars import DecodeError, decode_boolean, decode_keyvalue
 
 _PROLOG = re.compile(
     rb'(?:<\?xml version="1\.0" encoding="utf-8" \?>\n?)?'
@@ -35,18 +37,27 @@ _PROLOG = re.compile(
 )
 _NAMESPACE = re.compile(rb'<NAMESPACE NAME="([A-Za-z0-9_]{1,64})"/>')
 _END_OF_NAMESPACE = b"</LOCALNAMESPACEPATH>"
-# A VALUE's text, a CLASSNAME's name, or a VALUE.ARRAY of names.
+# A key value's text: characters XML gives as they are, "<", "&", "]"
+# (of "]]>"), ">" and carriage returns (read as line feeds) left out.
+_KEY_TEXT = rb"[A-Za-z0-9_.:+\\/{}=,#@ -]{0,1024}"
+_KEYBINDING = re.compile(
+    rb'<KEYBINDING NAME="([A-Za-z0-9_]{1,256})"><KEYVALUE(?: VALUETYPE="([a-z]{1,16})")?(?: TYPE="([a-z0-9]{1,16})")?>'
+    rb"(" + _KEY_TEXT + rb")</KEYVALUE></KEYBINDING>"
+)
+# A VALUE's text, a CLASSNAME's name, a VALUE.ARRAY of names, or an
+# INSTANCENAME with its KEYBINDINGs.
 _PARAMETER = re.compile(
     rb'<IPARAMVALUE NAME="([A-Za-z]{1,64})">'
     rb'(?:<VALUE>([A-Za-z0-9_.:+-]{0,256})</VALUE>'
     rb'|<CLASSNAME NAME="([A-Za-z0-9_]{1,256})"/>'
-    rb"|<VALUE\.ARRAY>((?:<VALUE>[A-Za-z0-9_]{1,256}</VALUE>){0,64})</VALUE\.ARRAY>)"
+    rb"|<VALUE\.ARRAY>((?:<VALUE>[A-Za-z0-9_]{1,256}</VALUE>){0,64})</VALUE\.ARRAY>"
+    rb'|<INSTANCENAME CLASSNAME="([A-Za-z0-9_]{1,256})">((?:' + _KEYBINDING.pattern + rb"){1,16})</INSTANCENAME>)"
     rb"</IPARAMVALUE>"
 )
 _ARRAY_ITEM = re.compile(rb"<VALUE>([A-Za-z0-9_]+)</VALUE>")
 _EPILOG = re.compile(rb"</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>\n?")
-# CIM, MESSAGE, SIMPLEREQ, IMETHODCALL, IPARAMVALUE, VALUE.ARRAY, VALUE
-_DEEPEST = 7
+# CIM, MESSAGE, SIMPLEREQ, IMETHODCALL, IPARAMVALUE, INSTANCENAME, KEYBINDING, KEYVALUE
+_DEEPEST = 8
 
 
 class _Unrecognised(Exception):
@@ -56,7 +67,7 @@ class _Unrecognised(Exception):
 def _converted(kind: Kind, match: re.Match[bytes]) -> Any:
     """The parameter's value, as iparams.convert_iparam makes it of the
     same element; _Unrecognised wherever that would refuse it."""
-    text, classname, array = match.group(2, 3, 4)
+    text, classname, array, instance_class, bindings = match.group(2, 3, 4, 5, 6)
     try:
         if text is not None:
             value = text.decode("ascii")
@@ -72,9 +83,24 @@ def _converted(kind: Kind, match: re.Match[bytes]) -> Any:
             return classname.decode("ascii")
         elif array is not None and kind is Kind.STRING_ARRAY:
             return [item.decode("ascii") for item in _ARRAY_ITEM.findall(array)]
-    except DecodeError:
+        elif instance_class is not None and kind in (Kind.INSTANCENAME, Kind.OBJECTNAME):
+            return _instance_name(instance_class.decode("ascii"), bindings)
+    except (DecodeError, ValueError, TypeError, KeyError):  # whatever the parser would make of it
         pass
     raise _Unrecognised
+
+
+def _instance_name(classname: str, bindings: bytes) -> CIMInstanceName:
+    """As decode_paths.instance_name makes it of the same INSTANCENAME."""
+    keys: dict[Any, Any] = {}
+    for name, valuetype, cimtype, text in _KEYBINDING.findall(bindings):
+        keys[name.decode("ascii")] = decode_keyvalue(
+            text.decode("ascii"), valuetype.decode("ascii") or None, cimtype.decode("ascii") or None
+        )
+    try:
+        return CIMInstanceName(classname, keys, namespace=None, host=None)
+    except (TypeError, ValueError):
+        raise _Unrecognised from None
 
 
 def _parameters(body: bytes, at: int, op: Intrinsic) -> tuple[dict[str, Any], int]:

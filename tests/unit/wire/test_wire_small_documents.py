@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from pywbem import CIMInstanceName, Uint16
 from test_wire_requests_pywbem import CASES
 from wire_support import WireLoop
 
@@ -120,6 +121,8 @@ def test_every_intrinsic_pywbem_sends_in_the_pull_family_takes_a_short_path(loop
 
 
 CONTEXT = ("7f3c2a9e0b1d", "root/virtualization/v2")
+VM = CIMInstanceName("Msvm_ComputerSystem", {"CreationClassName": "Msvm_ComputerSystem",
+                                             "Name": "5F3A0C1E-77D2-4F6B-9B7C-0A1B2C3D4E5F"}, namespace=CONTEXT[1])
 PYWBEM_PULLS = {
     "open": lambda c: c.OpenEnumerateInstances("Msvm_ComputerSystem", namespace=CONTEXT[1], MaxObjectCount=100),
     "open with options": lambda c: c.OpenEnumerateInstances(
@@ -131,11 +134,16 @@ PYWBEM_PULLS = {
     "pull": lambda c: c.PullInstances(CONTEXT, 7),
     "close": lambda c: c.CloseEnumeration(CONTEXT),
     "count": lambda c: c._imethodcall("EnumerationCount", CONTEXT[1], EnumerationContext=CONTEXT[0]),
+    "get": lambda c: c.GetInstance(VM.copy(), PropertyList=["Name", "EnabledState"]),
+    "get with options": lambda c: c.GetInstance(VM.copy(), LocalOnly=False, IncludeQualifiers=False,
+                                                IncludeClassOrigin=True),
+    "get with typed keys": lambda c: c.GetInstance(CIMInstanceName(
+        "Msvm_Key", {"Id": Uint16(7), "On": True, "Where": "C:\\VMs\\a b/{x}=1,#@+-"}, namespace=CONTEXT[1])),
 }
 
 
 @pytest.mark.parametrize("operation", list(PYWBEM_PULLS.values()), ids=list(PYWBEM_PULLS))
-def test_a_pull_enumeration_as_pywbem_sends_it_is_recognised(loop: WireLoop, operation: Any) -> None:
+def test_a_pull_enumeration_and_get_instance_as_pywbem_sends_them_are_recognised(loop: WireLoop, operation: Any) -> None:
     loop.capture(operation)
     body = loop.bodies[-1]
     assert path_taken(body) == "recognised"
@@ -145,6 +153,11 @@ def test_a_pull_enumeration_as_pywbem_sends_it_is_recognised(loop: WireLoop, ope
 
 def _pull(*params: str, method: str = "PullInstancesWithPath", ns: str = NS) -> bytes:
     return envelope(f'<IMETHODCALL NAME="{method}">{ns}' + "".join(params) + "</IMETHODCALL>")
+
+
+def _get(key: str) -> bytes:
+    name = f'<INSTANCENAME CLASSNAME="C"><KEYBINDING NAME="Name">{key}</KEYBINDING></INSTANCENAME>'
+    return envelope(f'<IMETHODCALL NAME="GetInstance">{NS}' + iparam("InstanceName", name) + "</IMETHODCALL>")
 
 
 CONTEXT_PARAM = iparam("EnumerationContext", "<VALUE>c1</VALUE>")
@@ -196,6 +209,31 @@ NEAR_MISSES = {
     "a correlator": PULL.replace(b"<SIMPLEREQ>", b'<SIMPLEREQ><CORRELATOR NAME="c" TYPE="string"><VALUE>1</VALUE>'
                                  b"</CORRELATOR>"),
     "cim version 2.1": PULL.replace(b'CIMVERSION="2.0"', b'CIMVERSION="2.1"'),
+    "key of a boolean that is not": _get('<KEYVALUE VALUETYPE="boolean">maybe</KEYVALUE>'),
+    "key of a number that is not": _get('<KEYVALUE VALUETYPE="numeric">12a</KEYVALUE>'),
+    "key of an unknown value type": _get('<KEYVALUE VALUETYPE="date">1</KEYVALUE>'),
+    "key of an unknown type": _get('<KEYVALUE TYPE="uint7">1</KEYVALUE>'),
+    "key out of its type's range": _get('<KEYVALUE VALUETYPE="numeric" TYPE="uint8">256</KEYVALUE>'),
+    "key as a real": _get('<KEYVALUE VALUETYPE="numeric">1.5</KEYVALUE>'),
+    "key without value type": _get("<KEYVALUE>plain</KEYVALUE>"),
+    "key with an empty type": _get('<KEYVALUE VALUETYPE="string" TYPE="">x</KEYVALUE>'),
+    "empty key": _get('<KEYVALUE VALUETYPE="string"></KEYVALUE>'),
+    "key with spaces around": _get('<KEYVALUE VALUETYPE="string">  a b  </KEYVALUE>'),
+    "key named twice": _get('<KEYVALUE>a</KEYVALUE></KEYBINDING><KEYBINDING NAME="Name"><KEYVALUE>b</KEYVALUE>'),
+    "key named twice in other case": _get('<KEYVALUE>a</KEYVALUE></KEYBINDING><KEYBINDING NAME="name">'
+                                          "<KEYVALUE>b</KEYVALUE>"),
+    "key with a line feed": _get("<KEYVALUE>a\nb</KEYVALUE>"),
+    "key with a carriage return": _get("<KEYVALUE>a\rb</KEYVALUE>"),
+    "key with an entity": _get("<KEYVALUE>a&amp;b</KEYVALUE>"),
+    "key with a bracket": _get("<KEYVALUE>a]]b</KEYVALUE>"),
+    "instance name as a class name": envelope(f'<IMETHODCALL NAME="GetInstance">{NS}'
+                                              + iparam("InstanceName", '<CLASSNAME NAME="C"/>') + "</IMETHODCALL>"),
+    "class name as an instance name": envelope(f'<IMETHODCALL NAME="OpenEnumerateInstances">{NS}' + iparam(
+        "ClassName", '<INSTANCENAME CLASSNAME="C"><KEYBINDING NAME="k"><KEYVALUE>v</KEYVALUE></KEYBINDING>'
+        "</INSTANCENAME>") + "</IMETHODCALL>"),
+    "associators of an instance name": envelope(f'<IMETHODCALL NAME="AssociatorNames">{NS}' + iparam(
+        "ObjectName", '<INSTANCENAME CLASSNAME="C"><KEYBINDING NAME="k"><KEYVALUE>v</KEYVALUE></KEYBINDING>'
+        "</INSTANCENAME>") + iparam("AssocClass", '<CLASSNAME NAME="A"/>') + "</IMETHODCALL>"),
     "empty message id": PULL.replace(b'ID="1001"', b'ID=""'),
 }
 
