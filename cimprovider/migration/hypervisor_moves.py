@@ -29,7 +29,9 @@ from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerRefused, PeerUnreachable
 from cimprovider.migration.offer import Placement, placed_record
-from cimprovider.migration.outgoing import COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, SettlePending
+from cimprovider.migration.outgoing import (
+    COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, move_held, refusals,
+)
 from cimprovider.migration.running_offer import CarriedFiles, Uploads, place_carried, uploads
 from cimprovider.migration.store import Outgoing
 from cimprovider.schemas.power import PowerState
@@ -81,31 +83,15 @@ class HypervisorMoves:
         return offer, disks, files, carried
 
     def check(self, request: MigrationRequest) -> list[str]:
-        try:
+        def ask() -> None:
             offer = self.offer(request)[0]
             self.outgoing.client(request.destination, request.destination_addresses).accept(offer, check_only=True)
-        except (MigrationFailed, PeerRefused) as failure:
-            return failure.reasons
-        except PeerUnreachable as error:
-            return [f"the destination host cannot be reached: {error}"]
-        return []
+
+        return refusals(ask)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
-        slots = self.outgoing.slots
-        slots.acquire(cancel, request.priority)
-        try:
-            self._hold(request.vm_id, request.destination)
-            pending = False
-            try:
-                self._migrate(request, progress, cancel)
-            except SettlePending:
-                pending = True  # held until the settler lets it go
-                raise
-            finally:
-                if isinstance(self.backend, MigrationBackend) and not pending:
-                    self.backend.unhold_vm(request.vm_id)
-        finally:
-            slots.release()
+        move_held(self.outgoing.slots, request, cancel, hold=lambda: self._hold(request.vm_id, request.destination),
+                  move=lambda: self._migrate(request, progress, cancel), unhold=lambda: self._unhold(request.vm_id))
 
     def _hold(self, vm_id: UUID, destination: str) -> None:
         """No snapshot taken or deleted, no power change, while it moves: the
@@ -116,6 +102,10 @@ class HypervisorMoves:
             self.backend.hold_vm(vm_id, f"the VM is migrating to {destination}")
         except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
             raise MigrationFailed([str(error)]) from None
+
+    def _unhold(self, vm_id: UUID) -> None:
+        if isinstance(self.backend, MigrationBackend):
+            self.backend.unhold_vm(vm_id)
 
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         offer, disks, files, carried = self.offer(request, stage=True)

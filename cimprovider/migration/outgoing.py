@@ -98,6 +98,39 @@ class Slots:
             self._free.notify_all()
 
 
+def refusals(ask: Callable[[], None]) -> list[str]:
+    """Why the VM cannot move as `ask` offers it (empty: it can): this
+    host's reasons, or the destination's."""
+    try:
+        ask()
+    except (MigrationFailed, PeerRefused) as failure:
+        return failure.reasons
+    except PeerUnreachable as error:
+        return [f"the destination host cannot be reached: {error}"]
+    return []
+
+
+def move_held(slots: Slots, request: MigrationRequest, cancel: CancelToken, hold: Callable[[], None],
+              move: Callable[[], None], unhold: Callable[[], None]) -> None:
+    """A migration in its turn (see Slots), the VM held while it moves and
+    let go when the move ends, unless the move is pending: then the settler
+    lets it go, since the destination may own it."""
+    slots.acquire(cancel, request.priority)
+    try:
+        hold()
+        pending = False
+        try:
+            move()
+        except SettlePending:
+            pending = True
+            raise
+        finally:
+            if not pending:
+                unhold()
+    finally:
+        slots.release()
+
+
 class OutgoingMigrations:
     def __init__(self, store: MigrationStore, backend: MigrationBackend, images: ImageService,
                  peers: dict[str, Peer], host_name: str, backend_name: str, maximum: Callable[[], int]) -> None:
@@ -150,30 +183,16 @@ class OutgoingMigrations:
 
     def check(self, request: MigrationRequest) -> list[str]:
         """Why the VM cannot move as asked (empty: it can); asks the destination."""
-        try:
+        def ask() -> None:
             offer, _ = self.offer(request)
             self.client(request.destination, request.destination_addresses).prepare(offer, check_only=True)
-        except (MigrationFailed, PeerRefused) as failure:
-            return failure.reasons
-        except PeerUnreachable as error:
-            return [f"the destination host cannot be reached: {error}"]
-        return []
+
+        return refusals(ask)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
-        self.slots.acquire(cancel, request.priority)
-        try:
-            self._hold(request)
-            pending = False
-            try:
-                self._migrate(request, progress, cancel)
-            except SettlePending:
-                pending = True  # held until the settler lets it go
-                raise
-            finally:
-                if not pending:
-                    self.backend.unhold_vm(request.vm_id)
-        finally:
-            self.slots.release()
+        move_held(self.slots, request, cancel, hold=lambda: self._hold(request),
+                  move=lambda: self._migrate(request, progress, cancel),
+                  unhold=lambda: self.backend.unhold_vm(request.vm_id))
 
     def _hold(self, request: MigrationRequest) -> None:
         """No change to the VM while it moves, so nothing done to it on
