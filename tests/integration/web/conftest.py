@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,20 @@ def write_users(path: Path) -> None:
         "alice": User("alice", "admin", hash_password(PASSWORDS["alice"], **CHEAP)),
         "rita": User("rita", "reader", hash_password(PASSWORDS["rita"], **CHEAP)),
     })
+
+
+@contextmanager
+def peers_file(folder: Path) -> Iterator[Path]:
+    """A peers file in `folder` naming two hosts: peer-host, a server
+    started here (data in folder/peer) that signs its peers in as its
+    administrator migrator, and gone, where nothing listens."""
+    peer_users = folder / "peer-users.json"
+    UsersFile(peer_users).save({"migrator": User("migrator", "admin", hash_password("m-pw", **CHEAP))})
+    with in_process_server(folder / "peer", users_file=peer_users, host_name="peer-host") as peer:
+        peers = folder / "peers.toml"
+        peers.write_text(f'[peers.peer-host]\nurl = "http://127.0.0.1:{peer.port}"\nuser = "migrator"\n'
+                         f'password = "m-pw"\n[peers.gone]\nurl = "http://127.0.0.1:9"\n')
+        yield peers
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,9 @@ import pytest
 import pywbem
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from cimprovider.http.auth import User, UsersFile, hash_password
 from tests.browser.browsers import retype
-from tests.integration.web.browserless import signed_in as signed_in_http
-from tests.integration.web.conftest import CHEAP, PASSWORDS, write_users
+from tests.integration.web.browserless import WebClient, signed_in as signed_in_http
+from tests.integration.web.conftest import PASSWORDS, peers_file, write_users
 from tests.integration.web.test_browser import signed_in
 from tests.integration.web.test_pages import make_vm
 from tests.support.live import LiveServer, in_process_server
@@ -31,12 +30,7 @@ CS = "Msvm_ComputerSystem"
 def web_server(tmp_path_factory: pytest.TempPathFactory):
     """This server ("here"), with a peer that answers and one that does not."""
     data = tmp_path_factory.mktemp("manager")
-    peer_users = data / "peer-users.json"
-    UsersFile(peer_users).save({"migrator": User("migrator", "admin", hash_password("m-pw", **CHEAP))})
-    with in_process_server(data / "peer", users_file=peer_users, host_name="peer-host") as peer:
-        peers = data / "peers.toml"
-        peers.write_text(f'[peers.peer-host]\nurl = "http://127.0.0.1:{peer.port}"\nuser = "migrator"\n'
-                         f'password = "m-pw"\n[peers.gone]\nurl = "http://127.0.0.1:9"\n')
+    with peers_file(data) as peers:
         (data / "here").mkdir()
         users = data / "here" / "users.json"
         write_users(users)
@@ -50,6 +44,14 @@ def set_state(server: LiveServer, guid: str, state: int) -> None:
     path = pywbem.CIMInstanceName(CS, {"CreationClassName": CS, "Name": guid}, namespace="root/virtualization/v2")
     code, _ = conn.InvokeMethod("RequestStateChange", path, RequestedState=pywbem.Uint16(state))
     assert int(code) in (0, 4096)
+
+
+def running_vm(server: LiveServer, name: str) -> tuple[WebClient, str]:
+    """A VM alice made and started over plain HTTP: (her client, its GUID)."""
+    admin = signed_in_http(server.port, "alice")
+    guid = make_vm(admin, name)
+    assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
+    return admin, guid
 
 
 def row_of(page: Page, name: str):
@@ -120,9 +122,7 @@ def test_the_wizard_with_dynamic_memory_an_existing_disk_and_an_iso(browser: Bro
 def test_the_list_shows_figures_follows_the_bus_without_polling_and_filters(
         browser: Browser, browser_name: str, base: str, web_server: LiveServer) -> None:
     vm = f"figures-{browser_name}"
-    admin = signed_in_http(web_server.port, "alice")
-    guid = make_vm(admin, vm)
-    assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
+    admin, guid = running_vm(web_server, vm)
     page = signed_in(browser, base, "rita")
     row = row_of(page, vm)
     # The figures of a running VM: CPU, memory, uptime, heartbeat, address.
@@ -159,9 +159,7 @@ def test_the_list_shows_figures_follows_the_bus_without_polling_and_filters(
 def test_the_vm_page_asks_before_data_is_lost_and_refuses_what_hyperv_refuses(
         browser: Browser, browser_name: str, base: str, web_server: LiveServer) -> None:
     vm = f"guarded-{browser_name}"
-    admin = signed_in_http(web_server.port, "alice")
-    guid = make_vm(admin, vm)
-    assert admin.post(f"/ui/vms/{guid}/power", {"action": "start"}).status == 200
+    guid = running_vm(web_server, vm)[1]
     page = signed_in(browser, base, "alice")
     row_of(page, vm).get_by_role("link", name=vm).click()
     page.wait_for_load_state()  # htmx readies the forms as the page loads

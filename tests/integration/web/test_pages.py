@@ -14,7 +14,7 @@ import pywbem
 
 from cimprovider.http.auth import User, UsersFile, hash_password
 from tests.integration.web.browserless import WebClient, signed_in
-from tests.integration.web.conftest import CHEAP, PASSWORDS
+from tests.integration.web.conftest import CHEAP, PASSWORDS, peers_file
 from tests.support.live import LiveServer, in_process_server
 from tests.support.waiting import wait_until
 
@@ -82,12 +82,7 @@ def test_virtual_hard_disks_are_made_inspected_converted_and_compacted(web_serve
 
 
 def test_the_hosts_page_shows_this_server_and_its_peers(tmp_path: Path) -> None:
-    peer_users = tmp_path / "peer-users.json"
-    UsersFile(peer_users).save({"migrator": User("migrator", "admin", hash_password("m-pw", **CHEAP))})
-    with in_process_server(tmp_path / "peer", users_file=peer_users, host_name="peer-host") as peer:
-        peers = tmp_path / "peers.toml"
-        peers.write_text(f'[peers.peer-host]\nurl = "http://127.0.0.1:{peer.port}"\nuser = "migrator"\npassword = "m-pw"\n'
-                         f'[peers.gone]\nurl = "http://127.0.0.1:9"\n')
+    with peers_file(tmp_path) as peers:
         local_users = tmp_path / "users.json"
         UsersFile(local_users).save({"alice": User("alice", "admin", hash_password(PASSWORDS["alice"], **CHEAP))})
         with in_process_server(tmp_path / "local", users_file=local_users, peers_file=peers, host_name="here") as local:
