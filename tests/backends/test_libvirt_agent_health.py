@@ -16,7 +16,7 @@ from cimprovider.backends.libvirt import LibvirtBackend
 from cimprovider.backends.libvirt.agent_ping import PING_TIMEOUT_SECONDS, AgentPings
 from cimprovider.backends.libvirt.agents import CLOSED_BY_GUEST, CONNECTED, DISCONNECTED, GRACE_SECONDS, GUEST_STARTED, AgentWatch
 from cimprovider.schemas import HeartbeatState, PowerState
-from tests.support.alerts import NS, about, alert_streams, next_alert
+from tests.support.alerts import NS, alert_streams, assert_lost_then_cleared, heartbeat_alerts
 
 
 def test_an_agent_that_goes_away_is_a_lost_heartbeat_until_it_comes_back(tmp_path) -> None:
@@ -28,19 +28,12 @@ def test_an_agent_that_goes_away_is_a_lost_heartbeat_until_it_comes_back(tmp_pat
         domain = connection.get().lookupByName("test")
         with alert_streams(live) as streams:
             connection._agent_event(connection.get(), domain, DISCONNECTED, CLOSED_BY_GUEST, None)
-            lost = next_alert(streams["dmtf"], about(vm["Name"]))
-            component_lost = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+            lost, component_lost = heartbeat_alerts(streams, vm["Name"])
             sick = conn.GetInstance(vm.path)
             connection._agent_event(connection.get(), domain, CONNECTED, CLOSED_BY_GUEST, None)
-            back = next_alert(streams["dmtf"], about(vm["Name"]))
-            component_back = next_alert(streams["wmi"], about(vm["Name"], "Msvm_HeartbeatComponent"))
+            back, component_back = heartbeat_alerts(streams, vm["Name"])
         healthy = conn.GetInstance(vm.path)
-    assert (sick["EnabledState"], sick["HealthState"], list(sick["OperationalStatus"])) == (2, 20, [13])
-    assert "heartbeat is lost" in sick["StatusDescriptions"][0]
-    assert (lost["PerceivedSeverity"], lost["ProbableCause"]) == (5, 30)  # Major, Loss of Signal
-    assert (component_lost["PerceivedSeverity"], component_lost["ProbableCause"]) == (5, 30)
-    assert (back["PerceivedSeverity"], back["ProbableCause"]) == (2, 59)  # Information, Previous Alert Cleared
-    assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
+    assert_lost_then_cleared(sick, lost, component_lost, back, component_back)
     assert (healthy["HealthState"], list(healthy["OperationalStatus"])) == (5, [2])
 
 

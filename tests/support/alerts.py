@@ -58,6 +58,27 @@ def about(element: str, classname: str = "Msvm_ComputerSystem") -> Callable[[CIM
                           and f":{classname}." in alert["AlertingManagedElement"])
 
 
+def heartbeat_alerts(streams: dict[str, IndicationStream], vm_name: str) -> tuple[CIMInstance, CIMInstance]:
+    """The next alert about the VM (on the DMTF subscription), and about its
+    heartbeat component (on the WQL one)."""
+    return (next_alert(streams["dmtf"], about(vm_name)),
+            next_alert(streams["wmi"], about(vm_name, "Msvm_HeartbeatComponent")))
+
+
+def assert_lost_then_cleared(sick: CIMInstance, lost: CIMInstance, component_lost: CIMInstance,
+                             back: CIMInstance, component_back: CIMInstance) -> None:
+    """A running VM whose heartbeat was lost: it read Major Failure / Lost
+    Communication, saying why; the alerts about it and its heartbeat
+    component were Major, Loss of Signal; those after it came back,
+    Information, Previous Alert Cleared."""
+    assert (sick["EnabledState"], sick["HealthState"], list(sick["OperationalStatus"])) == (2, 20, [13])
+    assert "heartbeat is lost" in sick["StatusDescriptions"][0]
+    assert (lost["PerceivedSeverity"], lost["ProbableCause"]) == (5, 30)
+    assert (component_lost["PerceivedSeverity"], component_lost["ProbableCause"]) == (5, 30)
+    assert (back["PerceivedSeverity"], back["ProbableCause"]) == (2, 59)
+    assert (component_back["PerceivedSeverity"], component_back["ProbableCause"]) == (2, 59)
+
+
 def wait_until(what: str, check: Callable[[], object], timeout: float = 60) -> object:
     deadline = time.monotonic() + timeout
     while not (found := check()):
