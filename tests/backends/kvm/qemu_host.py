@@ -78,13 +78,16 @@ class Host:
             assert time.monotonic() < deadline, f"the backend did not reconnect: {self.backend.health().detail}"
             time.sleep(0.2)
 
-    def define_guest(self, suffix: str, agent: bool = False, interactive: bool = False) -> libvirt.virDomain:
+    def define_guest(self, suffix: str, agent: bool = False, interactive: bool = False,
+                     disk: tuple[Path, str] | None = None, console_append: bool = False) -> libvirt.virDomain:
         """The tiny guest, with no NIC; `agent` gives it the guest agent's
-        channel (and the guest runs qemu-ga on it). A guest with an address
+        channel (and the guest runs qemu-ga on it); `disk` and
+        `console_append` as guest.domain_xml has them. A guest with an address
         belongs on netns_host.py's host, whose network is in a namespace."""
         name = f"{self.tag}-{suffix}"
         self.domains.append(name)
-        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, interactive=interactive))
+        return self.conn.defineXML(guest.domain_xml(name, self.workdir, self.initrd, agent, interactive=interactive,
+                                                    disk=disk, console_append=console_append))
 
     def console(self, domain: libvirt.virDomain) -> Path:
         return self.workdir / f"{domain.name()}.console"

@@ -31,9 +31,18 @@ QEMU_CONF = 'stdio_handler = "file"\ncgroup_controllers = [ ]\n'
 START_SECONDS = 60
 
 
+def _base(tag: str) -> Path:
+    return STATE / f"{tag}-second-libvirtd"
+
+
+def save_dir(tag: str) -> Path:
+    """Where the second libvirtd keeps its guests' managed save images."""
+    return _base(tag) / "lib" / "qemu" / "save"
+
+
 @contextmanager
 def second_libvirtd(tag: str, qemu_hook: str | None = None) -> Iterator[str]:
-    base = STATE / f"{tag}-second-libvirtd"
+    base = _base(tag)
     shutil.rmtree(base, ignore_errors=True)
     for name in (*MOUNTED, "sock"):
         (base / name).mkdir(parents=True)

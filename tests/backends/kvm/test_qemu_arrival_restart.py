@@ -15,13 +15,12 @@ from pathlib import Path
 import libvirt
 
 from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from migration_support import cim_name, parent_name
 from test_qemu_snapshots import vm_on
-from test_qemu_snapshot_migration import parent_name
 from cimprovider.migration.store import Incoming, MigrationStore
 from cimprovider.schemas.migration import MigratingDisk, MigratingVm, MigrationOffer
 from tests.integration.model.hyperv import NS
 from tests.support.live import in_process_server
-from test_qemu_offline_migration import cim_name
 
 
 def test_a_destination_restarted_before_the_commit_redefines_the_arrived_vms_snapshots(host: Host, tmp_path: Path):

@@ -30,8 +30,7 @@ from lxml import etree
 
 import guest
 from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
-from test_qemu_migration import ticks
-from test_qemu_offline_migration import cim_name
+from migration_support import cim_name, ticks
 from tests.integration.migration.two_hosts import migration_service, migration_setting
 from tests.integration.model.hyperv import NS, settings_of, state, wait_job
 from tests.integration.storage.vm_client import disk_paths

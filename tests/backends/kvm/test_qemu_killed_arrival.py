@@ -23,10 +23,9 @@ import libvirt
 import pywbem
 from pywbem import CIMInstanceName, Uint16
 
-from qemu_host import Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
-from second_libvirtd import STATE, second_libvirtd
-from test_qemu_migration import ticks
-from test_qemu_offline_migration import cim_name, new_guest, placed
+from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
+from migration_support import assert_counts_on, cim_name, new_guest, placed, start_counting, ticks
+from second_libvirtd import save_dir, second_libvirtd
 from tests.integration.migration.two_hosts import (
     ADMIN, exists, migration_service, migration_setting, wait_until, write_peers, write_users,
 )
@@ -57,13 +56,11 @@ def test_a_destination_killed_before_the_arriving_vm_is_saved_leaves_it_saved_on
     for folder in (a_root, b_root, seam):
         folder.mkdir(mode=0o755, parents=True)
     domain, disk = new_guest(host, a_root, "killed-arrival")
-    domain.create()
-    console = host.console(domain)
-    wait_for_console(console, r"guest: tick 3\b")
+    console = start_counting(host, domain)
     vm = cim_name(domain)
 
     with second_libvirtd(host.tag, HOOK.format(dir=seam, ticks=HOOK_SECONDS * 10)) as b_uri:
-        b_save_dir = STATE / f"{host.tag}-second-libvirtd" / "lib" / "qemu" / "save"
+        b_save_dir = save_dir(host.tag)
         b_args = ("--port", "0", "--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
                   "--libvirt-domain-type", "qemu", "--libvirt-save-dir", str(b_save_dir), "--storage-root", str(b_root),
                   "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb")
@@ -101,9 +98,7 @@ def test_a_destination_killed_before_the_arriving_vm_is_saved_leaves_it_saved_on
                     assert request_state(a_conn, vm, RUNNING)[0] in (0, 4096) and state(a_conn, vm) == RUNNING
         finally:
             (seam / "release").touch()
-    wait_for_console(console, rf"guest: tick {last + 3}\b", after=0)
-    counted = ticks(console)
-    assert counted == list(range(1, len(counted) + 1)), counted
+    assert_counts_on(console, since=last)
     assert console.read_bytes().count(b"guest: ready") == 1
 
 
