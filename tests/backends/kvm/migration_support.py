@@ -239,6 +239,12 @@ def parent_name(conn: pywbem.WBEMConnection, snapshot: CIMInstanceName) -> list[
                                                        ResultClass="Msvm_VirtualSystemSettingData")]
 
 
+def snapshots_by_id(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> dict[str, CIMInstance]:
+    """Each snapshot's InstanceID → its settings."""
+    return {s["InstanceID"]: s for s in conn.Associators(vm, AssocClass="Msvm_SnapshotOfVirtualSystem",
+                                                           ResultClass="Msvm_VirtualSystemSettingData")}
+
+
 @dataclass
 class Taken:
     """A standard snapshot of the counting guest, and its last tick before and after."""
@@ -286,12 +292,22 @@ def qemu_io(image: Path, command: str, fmt: str = "qcow2") -> None:
     subprocess.run(["qemu-io", "-f", fmt, "-c", command, str(image)], check=True, capture_output=True)
 
 
+def write(image: Path, fmt: str, byte: int) -> None:
+    """`byte` throughout the image's first MiB."""
+    qemu_io(image, f"write -P {byte:#x} 0 1M", fmt)
+
+
 def reads(image: Path, byte: int, offset: str = "0", shared: bool = False) -> bool:
     """Whether 1 MiB of the qcow2 image at `offset` holds `byte` throughout;
     `shared`, read while a guest runs on it."""
     share = ["-U", "-r"] if shared else []
     return subprocess.run(["qemu-io", *share, "-f", "qcow2", "-c", f"read -P {byte:#x} {offset} 1M", str(image)],
                           capture_output=True).returncode == 0
+
+
+def backing_of(image: Path) -> str | None:
+    """The file the image's header names as its backing file."""
+    return image_info(image).get("backing-filename")
 
 
 def image_info(image: Path, shared: bool = False) -> dict:

@@ -32,10 +32,7 @@ from test_qemu_interrupted_storage_move import (
     _serve_args,
     _slow_down_when_started,
 )
-from test_qemu_migration import TICK, ticks
-from test_qemu_offline_external_migration import apply, reads, snapshots_by_id, write
-from test_qemu_offline_migration import cim_name, placed
-from test_qemu_snapshot_migration import STANDARD
+from migration_support import STANDARD, TICK, apply, cim_name, placed, reads, snapshots_by_id, ticks, write
 from test_qemu_storage_migration import _move_storage
 from tests.integration.migration.two_hosts import migration_service, migration_setting
 from tests.integration.model.hyperv import NS, request_state, settings_of, state, wait_job

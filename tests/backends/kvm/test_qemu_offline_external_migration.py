@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_support import (
-    OFF, SAVED, apply, change_state, cim_name, counting_guest, current_disk, guest_on, image_info, move_after_check,
-    new_image, parent_name, placed, qemu_io, reads, resumed_from, storage_roots, take_while_counting, two_hosts,
+    OFF, SAVED, apply, backing_of, change_state, cim_name, counting_guest, current_disk, guest_on, move_after_check,
+    new_image, parent_name, placed, reads, resumed_from, snapshots_by_id, storage_roots, take_while_counting,
+    two_hosts, write,
 )
 from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
 from tests.integration.migration.two_hosts import exists
@@ -23,15 +24,10 @@ from tests.integration.model.hyperv import state
 from tests.integration.storage.snapshots_client import take
 
 
-def snapshots_by_id(conn, vm) -> dict[str, object]:
-    return {s["InstanceID"]: s for s in conn.Associators(vm, AssocClass="Msvm_SnapshotOfVirtualSystem",
-                                                           ResultClass="Msvm_VirtualSystemSettingData")}
-
-
 def test_an_off_vm_moves_with_its_external_snapshots(host: Host, tmp_path: Path):
     a_root, b_root = storage_roots(host, "off-ext-host-a", "off-ext-host-b")
     disk = new_image(a_root / "plain.raw", "raw")
-    qemu_io(disk, "write -P 0x11 0 1M", "raw")
+    write(disk, "raw", 0x11)
     domain = guest_on(host, "off-external", disk, "raw")
     vm = cim_name(domain)
 
@@ -40,11 +36,11 @@ def test_an_off_vm_moves_with_its_external_snapshots(host: Host, tmp_path: Path)
         first = a_conn.GetInstance(take(a_conn, vm))["InstanceID"]
         top = current_disk(domain)
         assert top.parent == a_root and top != disk, top
-        qemu_io(top, "write -P 0x22 0 1M")
+        write(top, "qcow2", 0x22)
         # The disk is a qcow2 overlay now: the next snapshot is kept inside it.
         second = a_conn.GetInstance(take(a_conn, vm))["InstanceID"]
         assert current_disk(domain) == top
-        qemu_io(top, "write -P 0x33 0 1M")
+        write(top, "qcow2", 0x33)
 
         target = b_root / "moved" / top.name
         move_after_check(a_conn, vm, placed(a_conn, vm, top, target))
@@ -53,7 +49,7 @@ def test_an_off_vm_moves_with_its_external_snapshots(host: Host, tmp_path: Path)
 
         moved = target.parent
         assert sorted(p.name for p in moved.iterdir()) == sorted([disk.name, top.name])
-        assert image_info(target).get("backing-filename") == str(moved / disk.name)
+        assert backing_of(target) == str(moved / disk.name)
         assert reads(target, 0x33)
         found = snapshots_by_id(b_conn, vm)
         assert set(found) == {first, second}

@@ -8,20 +8,16 @@ is left there."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from pywbem import Uint16
-
-import guest
+from migration_support import (
+    OFF, backing_of, cim_name, current_disk, guest_on, move, new_image, placed, reads, snapshots_by_id,
+    storage_roots, two_hosts, write,
+)
 from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
-from second_libvirtd import second_libvirtd
-from test_qemu_offline_external_migration import backing_of, current_disk, reads, snapshots_by_id, two_servers, write
-from test_qemu_offline_migration import cim_name, placed
-from tests.integration.migration.two_hosts import ADMIN, exists, migrate
-from tests.integration.model.hyperv import NS, state
+from tests.integration.migration.two_hosts import exists
+from tests.integration.model.hyperv import state
 
-OFF = 3
 DISK_ONLY = 0x10  # VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
 
 
@@ -32,32 +28,25 @@ def virsh_snapshot(domain, name: str, overlay: Path) -> None:
 
 
 def test_an_off_vm_with_stacked_external_snapshots_leaves_no_file_on_the_source(host: Host, tmp_path: Path):
-    a_root, b_root = host.workdir / "stacked-host-a", host.workdir / "stacked-host-b"
-    for root in (a_root, b_root):
-        root.mkdir(mode=0o755)
+    a_root, b_root = storage_roots(host, "stacked-host-a", "stacked-host-b")
     disk, lower, upper = a_root / "plain.raw", a_root / "plain-lower.qcow2", a_root / "plain-upper.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "32M"], check=True)
+    new_image(disk, "raw")
     write(disk, "raw", 0x11)
-    name = f"{host.tag}-stacked-overlays"
-    host.domains.append(name)
-    domain = host.conn.defineXML(guest.domain_xml(name, host.workdir, host.initrd, disk=(disk, "raw")))
+    domain = guest_on(host, "stacked-overlays", disk, "raw")
     virsh_snapshot(domain, "lower", lower)
     virsh_snapshot(domain, "upper", upper)
     assert current_disk(domain) == upper and backing_of(upper) == str(lower)
     write(upper, "qcow2", 0x33)
     vm = cim_name(domain)
 
-    with second_libvirtd(host.tag) as b_uri:
-        server_b, server_a = two_servers(host, tmp_path, a_root, b_root, b_uri)
-        with server_b as b, server_a(b.url) as a:
-            a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
-            target = b_root / "moved" / upper.name
-            job = migrate(a_conn, vm, "hostb", timeout=300, resources=[placed(a_conn, vm, upper, target)],
-                          MigrationType=Uint16(32771))
-            assert job["JobState"] == 7, job["ErrorDescription"]
-            assert state(b_conn, vm) == OFF and not exists(a_conn, vm)
-            moved = target.parent
-            assert sorted(p.name for p in moved.iterdir()) == sorted([disk.name, lower.name, upper.name])
-            assert backing_of(target) == str(moved / lower.name) and backing_of(moved / lower.name) == str(moved / disk.name)
-            assert reads(target, 0x33) and len(snapshots_by_id(b_conn, vm)) == 2
-            assert list(a_root.iterdir()) == [], "a file of the VM was left on the source"
+    with two_hosts(host, tmp_path, a_root, b_root) as hosts:
+        a_conn, b_conn = hosts.a_conn, hosts.b_conn
+        target = b_root / "moved" / upper.name
+        job = move(a_conn, vm, placed(a_conn, vm, upper, target))
+        assert job["JobState"] == 7, job["ErrorDescription"]
+        assert state(b_conn, vm) == OFF and not exists(a_conn, vm)
+        moved = target.parent
+        assert sorted(p.name for p in moved.iterdir()) == sorted([disk.name, lower.name, upper.name])
+        assert backing_of(target) == str(moved / lower.name) and backing_of(moved / lower.name) == str(moved / disk.name)
+        assert reads(target, 0x33) and len(snapshots_by_id(b_conn, vm)) == 2
+        assert list(a_root.iterdir()) == [], "a file of the VM was left on the source"
