@@ -113,6 +113,11 @@ class MigrationEngine:
     def active_storage(self) -> int:
         return self.storage_slots.active
 
+    def stray_address(self, request: MigrationRequest) -> str | None:
+        """Why the request's DestinationIPAddressList may not be used with
+        its destination's credentials; None when it may."""
+        return self.outgoing.stray_address(request.destination, request.destination_addresses)
+
     def check(self, request: MigrationRequest) -> list[str]:
         if request.migration_type == STORAGE:
             try:

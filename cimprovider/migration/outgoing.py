@@ -56,6 +56,11 @@ class SettlePending(MigrationFailed):
     held here and the migration is settled in the background."""
 
 
+def stray_address_reason(peer: Peer, address: str) -> str:
+    return (f"DestinationIPAddressList: {address} is not an address of peer {peer.name} (its URL {peer.url}, "
+            "or its addresses in the peers file); its credentials go nowhere else")
+
+
 def pending_hold(destination: str, why: str) -> str:
     """Why a VM whose migration is pending refuses every change."""
     return (f"its migration to {destination} is not settled: {why}; {destination} may own the VM, "
@@ -147,6 +152,14 @@ class OutgoingMigrations:
         self._pending: set[UUID] = set()
         self._pending_lock = threading.Lock()
 
+    def stray_address(self, destination: str, addresses: tuple[str, ...]) -> str | None:
+        try:
+            peer = resolve_destination(destination, self.peers)
+        except PeerError:
+            return None  # the migration fails on its destination, saying why
+        stray = peer.stray_address(addresses) if addresses else None
+        return stray_address_reason(peer, stray) if stray is not None else None
+
     def client(self, destination: str, addresses: tuple[str, ...] = ()) -> PeerClient:
         """The destination's client; given DestinationIPAddressList, on the
         first of those addresses the destination answers at."""
@@ -156,6 +169,9 @@ class OutgoingMigrations:
             raise MigrationFailed([str(error)]) from None
         if not addresses:
             return PeerClient(peer)
+        stray = peer.stray_address(addresses)
+        if stray is not None:
+            raise MigrationFailed([stray_address_reason(peer, stray)])
         tried = []
         for address in addresses:
             client = PeerClient(peer.at(address))

@@ -7,14 +7,23 @@ name, with its URL and the credentials this server signs in with there
     user = "migrator"
     password = "…"          # or password_file = "/etc/cimprovider/hostb.pw"
     ca_file = "/etc/cimprovider/ca.pem"   # optional; no_verify = true to skip
+    addresses = ["192.0.2.7"]            # optional: its other addresses
 
 A DestinationHost is a peer's name, `host:port` or a URL; the last two
-take the credentials of the peer with that URL, if there is one."""
+take the credentials of the peer with that URL, if there is one.
+
+A migration's DestinationIPAddressList reaches the peer on other
+addresses with the same credentials, so those addresses must be the
+peer's own: what its URL's host resolves to, or what `addresses` lists.
+Anything else would hand the peer's account to whatever answers there."""
 
 from __future__ import annotations
 
+import socket
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +41,7 @@ class Peer:
     ca_file: Path | None = None
     no_verify: bool = False
     timeout: float = 60  # seconds a call waits for the peer's answer
+    addresses: tuple[str, ...] = ()  # other addresses the peers file gives it
 
     @property
     def credentials(self) -> tuple[str, str] | None:
@@ -43,6 +53,32 @@ class Peer:
         parts = urlsplit(self.url)
         host = f"[{address}]" if ":" in address else address
         return replace(self, url=f"{parts.scheme}://{host}:{parts.port}")
+
+    def stray_address(self, addresses: tuple[str, ...], resolve: Callable[[str], set[str]] | None = None) -> str | None:
+        """The first of `addresses` that is not this peer's own, if the
+        peer has credentials to lose; None when all may be used."""
+        if self.credentials is None:
+            return None  # nothing of the peers file's goes with the call
+        own = {_normal_address(a) for a in self.addresses}
+        hostname = urlsplit(self.url).hostname or ""
+        own |= (resolve or _resolved)(hostname)
+        return next((a for a in addresses if _normal_address(a) not in own), None)
+
+
+def _normal_address(address: str) -> str:
+    try:
+        return str(ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        return address
+
+
+def _resolved(host: str) -> set[str]:
+    """The addresses `host` (a name or a literal) resolves to; none when it does not."""
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return set()
+    return {_normal_address(str(sockaddr[0])) for *_, sockaddr in found}
 
 
 def _normal_url(url: str) -> str:
@@ -57,7 +93,7 @@ def _normal_url(url: str) -> str:
 def _peer(name: str, entry: object, source: Path) -> Peer:
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
         raise PeerError(f"{source}: peer {name!r} needs a url")
-    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify", "timeout"}
+    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify", "timeout", "addresses"}
     if unknown:
         raise PeerError(f"{source}: peer {name!r} has unknown keys: {', '.join(sorted(unknown))}")
     password = entry.get("password")
@@ -67,8 +103,16 @@ def _peer(name: str, entry: object, source: Path) -> Peer:
     timeout = entry.get("timeout", 60)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise PeerError(f"{source}: peer {name!r}: timeout must be a positive number of seconds, not {timeout!r}")
+    addresses = entry.get("addresses", [])
+    if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        raise PeerError(f"{source}: peer {name!r}: addresses must be a list of IP addresses")
+    for address in addresses:
+        try:
+            ip_address(address)
+        except ValueError:
+            raise PeerError(f"{source}: peer {name!r}: {address!r} in addresses is not an IP address") from None
     return Peer(name, _normal_url(entry["url"]), entry.get("user"), password, ca_file, bool(entry.get("no_verify", False)),
-                float(timeout))
+                float(timeout), tuple(addresses))
 
 
 def load_peers(path: Path | None) -> dict[str, Peer]:

@@ -20,7 +20,8 @@ from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("settings")
-    with destination_host(base) as b, source_host(base, b.live.url) as a:
+    # 127.0.0.2 is hostb's too, as the peers file says; b listens on 127.0.0.1 only.
+    with destination_host(base) as b, source_host(base, b.live.url, destination_addresses=("127.0.0.2",)) as a:
         yield a, b
 
 

@@ -38,12 +38,15 @@ def write_users(path: Path) -> Path:
     return path
 
 
-def write_peers(path: Path, peers: dict[str, tuple[str, tuple[str, str] | None]]) -> Path:
+def write_peers(path: Path, peers: dict[str, tuple]) -> Path:
+    """Each peer as (url, credentials or None[, its other addresses])."""
     lines: list[str] = []
-    for name, (url, creds) in peers.items():
+    for name, (url, creds, *addresses) in peers.items():
         lines += [f"[peers.{name}]", f'url = "{url}"']
         if creds:
             lines += [f'user = "{creds[0]}"', f'password = "{creds[1]}"']
+        if addresses and addresses[0]:
+            lines.append("addresses = [" + ", ".join(f'"{a}"' for a in addresses[0]) + "]")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -57,9 +60,10 @@ def destination_host(base: Path, **config: object) -> Iterator[Host]:
 
 
 @contextmanager
-def source_host(base: Path, destination_url: str, more_peers: dict | None = None, **config: object) -> Iterator[Host]:
+def source_host(base: Path, destination_url: str, more_peers: dict | None = None,
+                destination_addresses: tuple[str, ...] = (), **config: object) -> Iterator[Host]:
     root = base / "a-storage"
-    peers = write_peers(base / "a-peers.toml", {"hostb": (destination_url, ADMIN), **(more_peers or {})})
+    peers = write_peers(base / "a-peers.toml", {"hostb": (destination_url, ADMIN, destination_addresses), **(more_peers or {})})
     with in_process_server(base / "a-data", storage_roots=[root], peers_file=peers, host_name="hosta", **config) as live:
         yield Host(live, root)
 

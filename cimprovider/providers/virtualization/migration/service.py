@@ -31,12 +31,14 @@ from cimprovider.jobs import CancelToken, JobCancelled, JobFailure, JobStatus, P
 from cimprovider.providers.virtualization.errors import (
     COMPLETED,
     FAILED,
+    INVALID_PARAMETER,
     JOB_STARTED,
     NOT_SUPPORTED,
     MethodFailure,
     invalid_parameter,
 )
 from cimprovider.providers.virtualization.migration.engine import MigrationEngine, reasons_of
+from cimprovider.schemas.migration import MigrationRequest
 from cimprovider.providers.virtualization.migration.job_types import CHECK, CHECK_TO_HOST, MIGRATE
 from cimprovider.providers.virtualization.migration.migration_jobs import (
     MigrationJobDetails,
@@ -147,12 +149,14 @@ class MigrationService(InstanceProvider, MethodProvider):
     def migrate(self, ctx: OperationContext, params: dict[str, Any]) -> MethodReturn:
         engine = self._engine()
         vm, request = read_request(self.virt, params, self.settings.compress)
+        _refuse_stray_address(engine, request)
         details = MigrationJobDetails(request.migration_type, vm.id, request.destination)
         return self._job(MIGRATE, (vm.id,), lambda progress, cancel: engine.migrate(request, progress, cancel), details)
 
     def check(self, params: dict[str, Any], method: str) -> MethodReturn:
         engine = self._engine()
         vm, request = read_request(self.virt, params, self.settings.compress)
+        _refuse_stray_address(engine, request)
         reasons = engine.check(request)
         details = MigrationJobDetails(request.migration_type, vm.id, request.destination, tuple(reasons))
 
@@ -201,3 +205,10 @@ def _refuse_unhonoured_service(bag: PropertyBag) -> None:
 
 def _raise(failure: MethodFailure) -> None:
     raise failure
+
+
+def _refuse_stray_address(engine: MigrationEngine, request: MigrationRequest) -> None:
+    """Before anything connects: the destination's credentials go only to its own addresses."""
+    why = engine.stray_address(request)
+    if why is not None:
+        raise MethodFailure(INVALID_PARAMETER, why)
