@@ -38,6 +38,15 @@ def peer_storage(peer: PeerHost, timeout: float) -> list[tuple[str, int, int]]:
     return [(root, free[root], size[root]) for root in sorted(size) if root in free]
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a redirect with our Authorization header to
+    any host (or down to plain HTTP): the peer's credentials are for its
+    URL only, so a redirect is an answer without figures."""
+
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
 def _scrape(peer: PeerHost, timeout: float) -> str:
     parts = urlsplit(peer.url)
     request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}/metrics")
@@ -50,5 +59,6 @@ def _scrape(peer: PeerHost, timeout: float) -> str:
         if peer.no_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirects())
+    with opener.open(request, timeout=timeout) as answer:
         return answer.read().decode("utf-8", "replace")
