@@ -5,6 +5,7 @@ upload channel answers."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Callable
@@ -44,12 +45,19 @@ class Upload:
         if self.size > self.slot.size:
             raise UploadRefused(413, f"{self.slot.path}: more than the {self.slot.size} bytes offered")
         self.digest.update(chunk)
-        self.handle.write(chunk)  # type: ignore[attr-defined]
+        try:
+            self.handle.write(chunk)  # type: ignore[attr-defined]
+        except OSError as error:
+            raise self._unwritable(error) from None
 
     def finish(self) -> None:
-        self.handle.flush()  # type: ignore[attr-defined]
-        os.fsync(self.handle.fileno())  # type: ignore[attr-defined]
-        self.handle.close()  # type: ignore[attr-defined]
+        try:
+            self.handle.flush()  # type: ignore[attr-defined]
+            os.fsync(self.handle.fileno())  # type: ignore[attr-defined]
+            self.handle.close()  # type: ignore[attr-defined]
+        except OSError as error:
+            self.discard()
+            raise self._unwritable(error) from None
         if self.size != self.slot.size or self.digest.hexdigest() != self.slot.sha256:
             partial_path(self.slot.path).unlink(missing_ok=True)
             raise UploadRefused(422, f"{self.slot.path}: size or SHA-256 differs from the offer; the file was discarded")
@@ -57,5 +65,15 @@ class Upload:
 
     def discard(self) -> None:
         if self.handle is not None:
-            self.handle.close()  # type: ignore[attr-defined]
+            try:
+                self.handle.close()  # type: ignore[attr-defined]
+            except OSError:
+                pass  # what it could not write goes with the file
         partial_path(self.slot.path).unlink(missing_ok=True)
+
+    def _unwritable(self, error: OSError) -> UploadRefused:
+        """A full disk (or quota) is the destination's to say, with 507;
+        the source then fails the migration and keeps the VM."""
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+        return UploadRefused(507 if full else 500, f"{self.slot.path}: the destination could not write the file "
+                                                   f"({error.strerror}); the part written was discarded")
