@@ -29,6 +29,10 @@ LIFETIME_SECONDS = 12 * 3600.0
 # Beyond this many live sessions the least recently used end, so a flood of
 # logins cannot grow memory without bound.
 MAX_SESSIONS = 4096
+# Beyond this many of one user's, that user's least recently used end: a
+# user signing in over and over (a reader will do) cannot push everyone
+# else's sessions out of the bound above.
+MAX_SESSIONS_PER_USER = 64
 
 
 @dataclass(slots=True)
@@ -77,12 +81,14 @@ class Sessions:
         idle_seconds: float = IDLE_SECONDS,
         lifetime_seconds: float = LIFETIME_SECONDS,
         max_sessions: int = MAX_SESSIONS,
+        max_sessions_per_user: int = MAX_SESSIONS_PER_USER,
     ) -> None:
         self.users = users
         self.clock = clock
         self.idle_seconds = idle_seconds
         self.lifetime_seconds = lifetime_seconds
         self.max_sessions = max_sessions
+        self.max_sessions_per_user = max_sessions_per_user
         self._live: OrderedDict[bytes, Session] = OrderedDict()
 
     def __len__(self) -> int:
@@ -98,10 +104,17 @@ class Sessions:
         else:
             session = Session(_digest(cookie), user.name, user.role, secrets.token_urlsafe(32), now, now,
                               user.password_hash)
+        self._end_oldest_of(session.user)
         self._live[session.key] = session
         while len(self._live) > self.max_sessions:
             self._live.popitem(last=False)
         return cookie, session
+
+    def _end_oldest_of(self, user: str | None) -> None:
+        """Make room for one more of `user`'s sessions among their own."""
+        own = [key for key, session in self._live.items() if session.user == user]  # least recently used first
+        for key in own[: max(0, len(own) - self.max_sessions_per_user + 1)]:
+            del self._live[key]
 
     def find(self, cookie: str | None, touch: bool = True) -> Session | None:
         """The live session this cookie names, touched (unless `touch` is

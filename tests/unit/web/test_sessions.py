@@ -106,3 +106,12 @@ def test_without_authentication_a_session_is_the_anonymous_admin() -> None:
     cookie, session = sessions.open(None)
     assert sessions.find(cookie) is session
     assert session.principal("127.0.0.1").role == "admin" and session.user is None
+
+
+def test_one_user_signing_in_again_and_again_ends_only_their_own_sessions(users: UsersSource) -> None:
+    sessions = Sessions(users.users)
+    alice, _ = sessions.open(users.users()["alice"])
+    rita = [sessions.open(users.users()["rita"])[0] for _ in range(sessions.max_sessions + 1)]
+    assert sessions.find(alice) is not None  # another user's flood does not sign her out
+    assert sessions.find(rita[-1]) is not None and sessions.find(rita[0]) is None
+    assert len(sessions) == 1 + sessions.max_sessions_per_user
