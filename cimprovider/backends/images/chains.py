@@ -1,7 +1,10 @@
 """Every file an image reads through, confined before any tool opens it.
 
 A qcow2 names its backing file in its header and a differencing VHD its
-parent in its locators; whoever made the file chose those names. qemu-img
+parent in its locators; whoever made the file chose those names. A qcow2
+may also keep the guest's clusters in an external data file its header
+names, which qemu-img opens even for `info`: that name is read from the
+header bytes and confined before any tool sees the image. qemu-img
 follows a backing file by itself (check, convert, commit, create -b), and so
 does QEMU when a VM runs on the image, so the whole chain is walked first
 — each qcow2 level with `qemu-img info`, which reads one header and opens
@@ -21,6 +24,8 @@ from cimprovider.backends.images.errors import (
     PathOutsideStorageError,
 )
 from cimprovider.backends.images.formats import QEMU_FORMAT, detect_format
+from cimprovider.backends.images.qcow2_header import MAGIC as QCOW2_MAGIC
+from cimprovider.backends.images.qcow2_header import read_qcow2_header
 from cimprovider.backends.images.qemu_img import QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_chain import MAX_CHAIN_DEPTH, open_parent
@@ -35,6 +40,7 @@ def confined_chain(path: Path, roots: StorageRoots, qemu_img: QemuImg, field: st
     """`path` and the files under it, top first, each the real path inside
     `roots`; PathOutsideStorageError naming the first link that leaves them."""
     chain = [roots.confine(path, field)]
+    _confine_data_file(chain[0], roots, field)
     fmt = QEMU_FORMAT[detect_format(chain[0], qemu_img)]
     while fmt not in _SELF_CONTAINED:
         if len(chain) > MAX_CHAIN_DEPTH:
@@ -50,6 +56,7 @@ def confined_chain(path: Path, roots: StorageRoots, qemu_img: QemuImg, field: st
             raise CorruptImageError(path, [f"backing chain loops back to {parent}"])
         if not parent.is_file():
             break
+        _confine_data_file(parent, roots, field)
         chain.append(parent)
         # Without a recorded format qemu probes the backing file: so do we.
         fmt = info.raw.get("backing-filename-format") or qemu_img.info(parent, shared=True).format
@@ -82,3 +89,23 @@ def _confined_link(child: Path, backing: str, roots: StorageRoots, field: str) -
         return roots.confine(backing, field)
     except PathOutsideStorageError as error:
         raise PathOutsideStorageError(field, f"{child}'s backing file: {error.reason}") from None
+
+
+def _confine_data_file(image: Path, roots: StorageRoots, field: str) -> None:
+    """PathOutsideStorageError if `image` is a qcow2 whose external data
+    file lies outside the roots, or is left for the opener to name."""
+    try:
+        with open(image, "rb") as file:
+            if file.read(4) != QCOW2_MAGIC:
+                return
+    except OSError:
+        return  # the tools report an unreadable image as they always have
+    data_file = read_qcow2_header(image).data_file
+    if data_file is None:
+        return
+    if data_file.startswith("("):  # the external data file bit without a name
+        raise PathOutsideStorageError(field, f"{image} keeps its data in an external file it does not name")
+    try:
+        roots.confine(image.parent / data_file, field)  # qemu takes a relative name from the image's folder
+    except PathOutsideStorageError as error:
+        raise PathOutsideStorageError(field, f"{image}'s data file: {error.reason}") from None
