@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from pywbem import CIMInstance, CIMInstanceName
 
@@ -34,6 +35,7 @@ from cimprovider.providers.base import (
     PropertySet,
     Pushdown,
 )
+from cimprovider.providers.virtualization.storage.inspection_shares import InspectionShares, principal_of
 from cimprovider.providers.virtualization.storage.disk_settings import (
     FIELD_PROPERTIES,
     named_image_failure,
@@ -115,6 +117,7 @@ class ImageManagementService(InstanceProvider, MethodProvider):
     def __init__(self, virt: Virtualization, images: ImageService) -> None:
         self.virt = virt
         self.images = images
+        self.inspections = InspectionShares(virt.jobs)
         self.handlers: dict[str, Callable[[dict[str, Any]], MethodReturn]] = {
             "createvirtualharddisk": self.create,
             "resizevirtualharddisk": self.resize,
@@ -152,7 +155,15 @@ class ImageManagementService(InstanceProvider, MethodProvider):
         handler = self.handlers.get(method.lower())
         if handler is None:
             return super().invoke_method(ctx, target, method, params)
-        return handler(params)
+        if not self.reads_only(method):
+            return handler(params)
+        principal = principal_of(ctx)
+        self.inspections.admit(principal)
+        answer = handler(params)
+        job = answer.out_params.get("Job")
+        if isinstance(job, CIMInstanceName):
+            self.inspections.started(principal, UUID(str(job.keybindings["InstanceID"])))
+        return answer
 
     # --- running the work as a storage job -----------------------------------
 
