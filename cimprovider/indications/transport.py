@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pywbem import CIMError
 
@@ -79,7 +79,9 @@ class ListenerAddress:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return cls(scheme, parts.hostname, port, path)
+        # The request line is ASCII without spaces: a client's `/café x`
+        # goes as `/caf%C3%A9%20x` (escapes already there stay as they are).
+        return cls(scheme, parts.hostname, port, quote(path, safe="/?&=%:@!$'()*+,;~-._"))
 
 
 def request_head(address: ListenerAddress, length: int) -> bytes:

@@ -182,3 +182,11 @@ def test_an_https_listener_with_an_untrusted_certificate_gets_nothing(
         assert worker.counters.delivered == 0
         assert stream.received.empty()
     assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+
+
+def test_a_destination_path_with_spaces_and_letters_past_ascii_is_escaped_and_reached(guarded: Served) -> None:
+    with listening(ALLOWED) as stream:
+        subscribe(guarded.connection(), f"{stream.listener_url}/café x", "escaped", STATE_CHANGES, "DMTF:CQL")
+        guarded.service.publish(state_change("escaped-vm", 3, 2))
+        (indication,) = stream.collect(1, timeout=DEADLINE)
+    assert indication["SourceInstance"]["Name"] == "escaped-vm"
