@@ -26,6 +26,7 @@ from cimprovider.backends import HypervisorMigration, MigrationBackend, Snapshot
 from cimprovider.backends.images import ImageError, ImageService, StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.migration.hypervisor_disks import disk_reasons, make_empty_disks
+from cimprovider.migration.offer_definitions import definition_reasons
 from cimprovider.migration.offer_paths import unoffered_path_reasons
 from cimprovider.migration.room import room_reasons
 from cimprovider.migration.arrived_parents import ArrivedFileRefused, check_named_files, set_parent
@@ -92,7 +93,7 @@ class IncomingMigrations:
         for nic in vm.network_adapters:
             if nic.switch_id is not None and nic.switch_id not in switches:
                 found.append(f"network adapter {nic.name!r}: the virtual switch {nic.switch_id} does not exist on the destination host")
-        file_reasons = self._file_reasons(offer) + unoffered_path_reasons(offer)
+        file_reasons = self._file_reasons(offer) + unoffered_path_reasons(offer) + definition_reasons(offer)
         # Room is looked for only where every path was confined to the roots.
         found += file_reasons or room_reasons(offer)
         found += disk_reasons(offer, self.roots)

@@ -58,3 +58,45 @@ def test_a_drive_on_an_offered_file_is_taken(host, tmp_path: Path):
     code, out = prepare(host, offer_with_disk(tmp_path / "scratch", carried, (carried,)))
     assert code == 0 and out.get("Token"), out.get("Reasons")
     assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=out["Token"])[0] == 0
+
+
+def domain(devices: str, extra: str = "") -> str:
+    return (f"<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>arriving</name>"
+            f"<memory unit='KiB'>1048576</memory><os><type>hvm</type></os><devices>{devices}</devices>{extra}</domain>")
+
+
+CRAFTED = {
+    "qemu command line": (domain("", "<qemu:commandline><qemu:arg value='-hda'/><qemu:arg value='/dev/sda'/>"
+                                     "</qemu:commandline>"), "qemu/1.0"),
+    "block device": (domain("<disk type='block' device='disk'><source dev='/dev/sda'/><target dev='vda'/></disk>"),
+                     "block disk"),
+    "host file": (domain("<disk type='file' device='disk'><source file='/etc/shadow'/><target dev='vda'/></disk>"),
+                  "/etc/shadow"),
+    "host pci device": (domain("<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0' "
+                               "function='0'/></source></hostdev>"), "<hostdev>"),
+    "serial port to a host file": (domain("<serial type='file'><source path='/etc/motd'/></serial>"), "host file"),
+    "kernel": (domain("").replace("<type>hvm</type>", "<type>hvm</type><kernel>/boot/vmlinuz</kernel>"), "<kernel>"),
+}
+
+
+@pytest.mark.parametrize("kind", CRAFTED)
+def test_a_definition_reaching_past_the_offered_files_is_refused(host, tmp_path: Path, kind: str):
+    carried = host.root / "defined" / f"{uuid.uuid4().hex}.qcow2"
+    offer = offer_with_disk(tmp_path / "scratch", carried, (carried,))
+    definition, named = CRAFTED[kind]
+    offer = offer.model_copy(update={"record": offer.record.model_copy(update={"definition": definition})})
+    code, out = prepare(host, offer)
+    assert code == 32768 and out.get("Token") is None
+    assert any(named in reason for reason in out["Reasons"]), out["Reasons"]
+
+
+def test_a_definition_whose_disks_are_the_offered_files_is_taken(host, tmp_path: Path):
+    carried = host.root / "defined" / f"{uuid.uuid4().hex}.qcow2"
+    offer = offer_with_disk(tmp_path / "scratch", carried, (carried,))
+    source = "/on/the/source/disk.qcow2"
+    definition = domain(f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{source}'/>"
+                        "<target dev='vda'/></disk><serial type='pty'/><disk type='file' device='cdrom'/>")
+    record = offer.record.model_copy(update={"definition": definition, "placed_paths": {source: str(carried)}})
+    code, out = prepare(host, offer.model_copy(update={"record": record}))
+    assert code == 0 and out.get("Token"), out.get("Reasons")
+    assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=out["Token"])[0] == 0
