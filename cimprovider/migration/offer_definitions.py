@@ -2,12 +2,14 @@
 XML, and its snapshots'), which a destination of that kind defines as it
 comes, with only its disks' files placed. Whoever calls PrepareIncoming
 wrote it, so it may name no more than the offer's files let the VM have:
-every disk a file the offer carries or the hypervisor brings, and nothing
-that reaches the host past the storage roots — a block device or a
-network disk, a host PCI device or folder, a kernel to boot, a file or a
-device behind a serial port, or QEMU's own command line (an element of a
-namespace of its own, outside `<metadata>`). Such an offer is refused
-naming what it asked for."""
+every disk a file the offer carries or the hypervisor brings, and none
+of what reaches the host past the storage roots — a block device or a
+network disk, a host PCI or USB device or folder, shared memory, a log
+file, or QEMU's own command line (an element of a namespace of its own,
+outside `<metadata>`). Such an offer is refused naming what it asked
+for. A kernel to boot and a serial port on a host file are still taken as
+they come: VMs defined outside this server use them (a console log, a
+direct kernel boot), and no rule for them is settled yet."""
 
 from __future__ import annotations
 
@@ -16,9 +18,7 @@ from lxml import etree
 from cimprovider.schemas.migration import MigrationOffer
 
 # Devices and boot files a destination gives only through its own settings.
-_HOST_REACHING = ("hostdev", "filesystem", "redirdev", "shmem", "smartcard", "kernel", "initrd", "dtb")
-_CHARACTER_DEVICES = ("serial", "parallel", "console", "channel")
-_HOST_FILE_CHARACTER_TYPES = ("file", "dev", "pipe")
+_HOST_REACHING = ("hostdev", "filesystem", "redirdev", "shmem", "smartcard")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 
 
@@ -46,8 +46,6 @@ def _reasons(root: etree._Element, placed: dict[str, str], offered: set[str]) ->
                          "hypervisor extensions are not taken from an offer")
         elif name.localname in _HOST_REACHING and name.namespace is None:
             found.append(f"the VM's definition asks for a <{name.localname}>: a destination gives that only by its own settings")
-        elif name.localname in _CHARACTER_DEVICES and element.get("type") in _HOST_FILE_CHARACTER_TYPES:
-            found.append(f"the VM's definition connects a <{name.localname}> to a host {element.get('type')}")
         elif name.localname == "log" and element.get("file"):
             found.append(f"the VM's definition logs to the host file {element.get('file')}")
     for disk in root.iter("disk"):

@@ -74,8 +74,7 @@ CRAFTED = {
                   "/etc/shadow"),
     "host pci device": (domain("<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0' "
                                "function='0'/></source></hostdev>"), "<hostdev>"),
-    "serial port to a host file": (domain("<serial type='file'><source path='/etc/motd'/></serial>"), "host file"),
-    "kernel": (domain("").replace("<type>hvm</type>", "<type>hvm</type><kernel>/boot/vmlinuz</kernel>"), "<kernel>"),
+    "log file": (domain("<serial type='pty'><log file='/etc/motd'/></serial>"), "/etc/motd"),
 }
 
 
