@@ -290,6 +290,12 @@ class HypervisorMigration(Protocol):
         disks)."""
         ...
 
+    def arriving_vms(self) -> set[UUID]:
+        """On the destination, the VMs its hypervisor is still taking in: a
+        move under way, whose outcome (here, or back on the source) is not
+        known yet. Listed, but not yet this host's."""
+        ...
+
 
 @runtime_checkable
 class LiveDiskCopy(Protocol):

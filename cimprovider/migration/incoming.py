@@ -236,6 +236,10 @@ class IncomingMigrations:
             if vm_id in self._adopting:
                 log.info("asked about VM %s while it is adopted here: still arriving", vm_id)
                 return ARRIVING
+        if vm_id in self._taking_in():
+            # Released now, the source would stop the only copy that runs.
+            log.info("asked about VM %s while the hypervisor still moves it here: still arriving", vm_id)
+            return ARRIVING
         return OWNED if vm_id in self._owned() else ABSENT
 
     def _commit(self, token: str) -> None:
@@ -288,6 +292,10 @@ class IncomingMigrations:
     def _owned(self) -> set[UUID]:
         return {vm.id for vm in self.backend.list_vms()}  # type: ignore[attr-defined]
 
+    def _taking_in(self) -> set[UUID]:
+        """VMs the hypervisor is still moving here: neither this host's nor gone."""
+        return self.backend.arriving_vms() if isinstance(self.backend, HypervisorMigration) else set()
+
     def _remove_files(self, record: Incoming) -> None:
         offer = MigrationOffer.model_validate_json(record.offer)
         if offer.disks:
@@ -305,14 +313,17 @@ class IncomingMigrations:
                 self.roots.remove(slot.path, "disk path")
 
     def reconcile(self) -> None:
-        """At start: a migration whose VM arrived whole is done; any other
-        was cut short, and its files go. A VM a kill left half made here
+        """At start: a migration whose VM arrived whole is done; one the
+        hypervisor still carries is left to its source; any other was cut
+        short, and its files go. A VM a kill left half made here
         (defined, but not yet saved again with its memory) is released
         first: the source still has the VM, and asks whether this host
         owns it before it lets go."""
-        owned = self._owned()
+        owned, moving = self._owned(), self._taking_in()
         for record in self.store.incoming():
             offer = MigrationOffer.model_validate_json(record.offer)
+            if record.vm_id in moving:
+                continue  # the hypervisor still writes into its images: the source's commit or abort settles it
             if record.vm_id in owned and self._whole(offer):
                 self._adopted_at_last(record, offer)
                 continue

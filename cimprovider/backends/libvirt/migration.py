@@ -116,6 +116,15 @@ class LibvirtMigration:
             done.set()
             watcher.join(timeout=10)
 
+    def arriving_vms(self: "LibvirtBackend") -> set[UUID]:
+        """Domains an incoming migration made and has not finished: libvirt
+        keeps them paused for the migration and transient until the memory
+        is all here, then persists and resumes them (or, failed, removes
+        them)."""
+        domains = self._call(lambda: self._conn().listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_TRANSIENT),
+                             "list domains")
+        return {UUID(bytes=d.UUID()) for d in domains if _incoming(d)}
+
     def adopt_snapshots(self: "LibvirtBackend", record: MigratingVm) -> None:
         """The arrived VM's snapshots, their data already inside its disks."""
         with self._lock:
@@ -180,6 +189,13 @@ def _flags(live_xml: str) -> int:
     a parent is its own top, so it is copied whole either way."""
     chained = etree.fromstring(live_xml).find("devices/disk/backingStore/source") is not None
     return MIGRATE_FLAGS | (libvirt.VIR_MIGRATE_NON_SHARED_INC if chained else libvirt.VIR_MIGRATE_NON_SHARED_DISK)
+
+
+def _incoming(domain: libvirt.virDomain) -> bool:
+    try:
+        return domain.state(0) == [libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_MIGRATION]
+    except libvirt.libvirtError:
+        return False  # gone while listed: the move failed
 
 
 def _data_address(uri: str) -> str:

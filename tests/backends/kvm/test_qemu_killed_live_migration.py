@@ -1,0 +1,226 @@
+"""Tier 2: a server killed (-9) while libvirt moves a running guest live
+to another KVM host. libvirtd carries the migration peer to peer, not the
+server, so the kill leaves it running: the restarted server must settle
+it with libvirt's outcome, whichever it is. Until the destination's
+hypervisor has finished taking the guest (it waits paused and transient
+for the memory), the destination says it is still arriving: neither a
+source restarted mid-way releases the guest (which would stop the only
+copy that runs), nor a destination restarted mid-way drops the images
+libvirt writes into.
+
+Either way exactly one host owns the guest afterwards (CIM on both
+servers and libvirt on both daemons agree), it runs and kept counting
+(never rebooted), the disk it reads exists, and nothing of it stays on
+the other host: no domain, no disk file.
+
+The move is slowed through libvirt (the domain's migration bandwidth, as
+`virsh migrate-setspeed` sets it, before the move starts) so the kill
+lands while libvirt transfers; the test checks it does, and lifts the
+limit once the server is back."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import libvirt
+import pywbem
+from pywbem import CIMInstanceName
+
+from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from second_libvirtd import second_libvirtd
+from test_qemu_killed_arrival import migratable, start_migration
+from test_qemu_migration import ticks
+from test_qemu_offline_migration import cim_name, new_guest, placed
+from tests.integration.migration.two_hosts import ADMIN, exists, wait_until, write_peers, write_users
+from tests.integration.model.hyperv import NS, state, wait_job
+from tests.support.live import LiveServer, in_process_server, serve_process
+
+RUNNING, COMPLETED, EXCEPTION = 2, 7, 10
+SLOW_MIB_PER_SECOND = 1
+FAST_MIB_PER_SECOND = 8192
+SETTLE_SECONDS = 90
+
+
+def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path) -> None:
+    a_root, b_root = _roots(host, "killsrc-live")
+    domain, disk = new_guest(host, a_root, "killsrc-live")
+    console = _counting(host, domain)
+    vm, target = cim_name(domain), b_root / "killsrc-live.qcow2"
+
+    with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root) as b:
+        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
+        a_args = ("--port", "0", "--data-dir", str(tmp_path / "a-data"), "--backend", "libvirt", "--libvirt-uri", URI,
+                  "--libvirt-domain-type", "qemu", "--storage-root", str(a_root), "--peers", str(peers),
+                  "--host-name", "hosta")
+        domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
+        with serve_process(*a_args) as a:
+            a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
+            start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
+            _wait_for_transfer(domain)
+            assert a.stop(signal.SIGKILL) == -signal.SIGKILL
+        assert _migrating(domain), "the move is libvirtd's: it outlives the server"
+
+        with serve_process(*a_args) as a:
+            _speed_up(domain)
+            a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
+            b_conn = b.connection(NS, creds=ADMIN)
+            b_libvirt = libvirt.open(b_uri)
+            on_b = _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+            _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
+            _assert_nothing_left(a_root, b_root, disk, target, on_b)
+            _assert_counts_on(console)  # before the second libvirtd stops, with any guest it runs
+            assert a.stop() == 0
+
+
+def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path) -> None:
+    a_root, b_root = _roots(host, "killdst-live")
+    domain, disk = new_guest(host, a_root, "killdst-live")
+    console = _counting(host, domain)
+    vm, target = cim_name(domain), b_root / "killdst-live.qcow2"
+
+    with second_libvirtd(host.tag) as b_uri:
+        b_args = ["--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
+                  "--libvirt-domain-type", "qemu", "--storage-root", str(b_root),
+                  "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb"]
+        b_libvirt = libvirt.open(b_uri)
+        domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
+        with serve_process("--port", "0", *b_args) as b:
+            port = str(b.ports["http"])
+            with _source(tmp_path, a_root, b.url) as a:
+                a_conn = a.connection(NS)
+                job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
+                _wait_for_transfer(domain)
+                assert b.stop(signal.SIGKILL) == -signal.SIGKILL
+                assert _migrating(domain), "the move is libvirtd's: it outlives the destination's server"
+                # Back where the source's peers file says, while libvirt still moves the guest.
+                with serve_process("--port", port, *b_args) as b:
+                    assert _migrating(domain), "the move ended before the destination's server was back"
+                    _speed_up(domain)
+                    b_conn = pywbem.WBEMConnection(b.url, ADMIN, default_namespace=NS, timeout=30)
+                    finished = wait_job(a_conn, job, SETTLE_SECONDS)
+                    on_b = _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+                    expected = COMPLETED if on_b else EXCEPTION
+                    assert finished["JobState"] == expected, finished["ErrorDescription"]
+                    _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
+                    _assert_nothing_left(a_root, b_root, disk, target, on_b)
+                    _assert_counts_on(console)
+
+
+def _roots(host: Host, suffix: str) -> tuple[Path, Path]:
+    roots = host.workdir / f"{suffix}-a", host.workdir / f"{suffix}-b"
+    for root in roots:
+        root.mkdir(mode=0o755)
+    return roots
+
+
+def _counting(host: Host, domain: libvirt.virDomain) -> Path:
+    domain.create()
+    console = host.console(domain)
+    wait_for_console(console, r"guest: tick 3\b")
+    return console
+
+
+@contextmanager
+def _destination(tmp_path: Path, uri: str, root: Path) -> Iterator[LiveServer]:
+    with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=uri, libvirt_domain_type="qemu",
+                           storage_roots=[root], users_file=write_users(tmp_path / "b-users.json"),
+                           host_name="hostb") as live:
+        yield live
+
+
+@contextmanager
+def _source(tmp_path: Path, root: Path, destination_url: str) -> Iterator[LiveServer]:
+    peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (destination_url, ADMIN)})
+    with in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu",
+                           storage_roots=[root], peers_file=peers, host_name="hosta") as live:
+        yield live
+
+
+def _job(domain: libvirt.virDomain) -> dict:
+    try:
+        return domain.jobStats(0)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() in (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_OPERATION_INVALID):
+            return {}  # moved away: undefined here (or stopped, as libvirt undefines it)
+        raise
+
+
+def _migrating(domain: libvirt.virDomain) -> bool:
+    return _job(domain).get("type", libvirt.VIR_DOMAIN_JOB_NONE) != libvirt.VIR_DOMAIN_JOB_NONE
+
+
+def _wait_for_transfer(domain: libvirt.virDomain) -> None:
+    """Until libvirt's job on the source has moved some data (disk or memory)."""
+    def moving() -> bool:
+        job = _job(domain)
+        return job.get("disk_processed", 0) + job.get("memory_processed", 0) > 0
+    wait_until(moving, "transferring (libvirt's job on the source moved no data)", timeout=SETTLE_SECONDS)
+    assert _migrating(domain), f"the move ended before the kill: {_job(domain)}"
+
+
+def _speed_up(domain: libvirt.virDomain) -> None:
+    """Lift the limit, if libvirt still moves the guest from here."""
+    try:
+        domain.migrateSetMaxSpeed(FAST_MIB_PER_SECOND, 0)
+    except libvirt.libvirtError as error:
+        if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+
+
+def _where(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain | None:
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError:
+        return None
+
+
+def _settled(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virConnect, a_conn: pywbem.WBEMConnection,
+             b_conn: pywbem.WBEMConnection, domain: libvirt.virDomain, disk: Path, target: Path) -> bool:
+    """Wait until libvirt's move ended and the servers settled it; True if
+    the guest ended on the destination. Fails at once if it runs nowhere."""
+    uuid, vm = domain.UUIDString(), cim_name(domain)
+
+    def decided() -> bool:
+        if _migrating(domain):
+            return False
+        running = [d for d in (_where(a_libvirt, uuid), _where(b_libvirt, uuid)) if d is not None and d.isActive()]
+        assert running, "the guest runs on neither host: it was lost"
+        return exists(a_conn, vm) != exists(b_conn, vm)
+
+    wait_until(decided, "owned by exactly one host", timeout=SETTLE_SECONDS)
+    if exists(b_conn, vm):
+        wait_until(lambda: not disk.exists(), "rid of the moved guest's disk on the source", timeout=SETTLE_SECONDS)
+        return True
+    wait_until(lambda: migratable(a_conn, vm, placed(a_conn, vm, disk, target)),
+               "migratable again (the cut-short move settled)", timeout=SETTLE_SECONDS)
+    return False
+
+
+def _assert_one_owner(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virConnect, a_conn: pywbem.WBEMConnection,
+                      b_conn: pywbem.WBEMConnection, domain: libvirt.virDomain, on_b: bool) -> None:
+    vm, uuid = cim_name(domain), domain.UUIDString()
+    owner, other = (b_conn, a_conn) if on_b else (a_conn, b_conn)
+    assert exists(owner, vm) and not exists(other, vm)
+    assert state(owner, vm) == RUNNING
+    owned = _where(b_libvirt if on_b else a_libvirt, uuid)
+    assert owned is not None and owned.isActive() and owned.isPersistent()
+    assert _where(a_libvirt if on_b else b_libvirt, uuid) is None, "both hypervisors have the guest"
+    assert [d.UUIDString() for d in b_libvirt.listAllDomains()] == ([uuid] if on_b else [])
+
+
+def _assert_nothing_left(a_root: Path, b_root: Path, disk: Path, target: Path, on_b: bool) -> None:
+    files_a = sorted(p for p in a_root.rglob("*") if p.is_file())
+    files_b = sorted(p for p in b_root.rglob("*") if p.is_file())
+    assert (files_a, files_b) == (([], [target]) if on_b else ([disk], []))
+
+
+def _assert_counts_on(console: Path) -> None:
+    """The guest kept counting from where it was: no reboot."""
+    last = ticks(console)[-1]
+    wait_for_console(console, rf"guest: tick {last + 3}\b", after=0)
+    counted = ticks(console)
+    assert counted == list(range(1, len(counted) + 1)), counted
+    assert console.read_bytes().count(b"guest: ready") == 1
