@@ -350,10 +350,22 @@ class OutgoingMigrations:
         # A hypervisor that moves the VM itself may have finished the move
         # while this host was down (sending); files are adopted only at commit.
         if record.phase in (SENDING, COMMITTING) and client.owns(record.vm_id):
+            self._commit_again(record, client)
             self.finish(record.vm_id, record.source_files)
             return True
         self.undo(record.vm_id, client, record.token)
         return False
+
+    def _commit_again(self, record: Outgoing, client: PeerClient) -> None:
+        """The commit, for a VM the hypervisor moved while this host was
+        down (sending): the destination then drops its migration and
+        redefines the snapshots. One that came already is refused."""
+        if record.token is None:
+            return
+        try:
+            client.commit(record.token)
+        except (PeerRefused, PeerUnreachable) as error:
+            log.info("the destination has VM %s; it did not take the commit again: %s", record.vm_id, error)
 
     def hold_unsettled(self) -> None:
         """At start: each migration a restart cut short is pending, its VM

@@ -11,7 +11,10 @@ libvirt writes into.
 Either way exactly one host owns the guest afterwards (CIM on both
 servers and libvirt on both daemons agree), it runs and kept counting
 (never rebooted), the disk it reads exists, and nothing of it stays on
-the other host: no domain, no disk file.
+the other host: no domain, no disk file. The guest whose source is
+killed has an internal snapshot: it is described where the guest ends
+(a source restarted after libvirt moved the guest still commits, so the
+destination redefines it).
 
 The move is slowed through libvirt (the domain's migration bandwidth, as
 `virsh migrate-setspeed` sets it, before the move starts) so the kill
@@ -34,6 +37,7 @@ from second_libvirtd import second_libvirtd
 from test_qemu_killed_arrival import migratable, start_migration
 from test_qemu_migration import ticks
 from test_qemu_offline_migration import cim_name, new_guest, placed
+from test_qemu_snapshot_migration import snapshots_of
 from tests.integration.migration.two_hosts import ADMIN, exists, wait_until, write_peers, write_users
 from tests.integration.model.hyperv import NS, state, wait_job
 from tests.support.live import LiveServer, in_process_server, serve_process
@@ -48,6 +52,7 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
     a_root, b_root = _roots(host, "killsrc-live")
     domain, disk = new_guest(host, a_root, "killsrc-live")
     console = _counting(host, domain)
+    domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)  # inside the qcow2 disk
     vm, target = cim_name(domain), b_root / "killsrc-live.qcow2"
 
     with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root) as b:
@@ -71,6 +76,7 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
             on_b = _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
             _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
             _assert_nothing_left(a_root, b_root, disk, target, on_b)
+            _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, on_b)
             _assert_counts_on(console)  # before the second libvirtd stops, with any guest it runs
             assert a.stop() == 0
 
@@ -215,6 +221,16 @@ def _assert_nothing_left(a_root: Path, b_root: Path, disk: Path, target: Path, o
     files_a = sorted(p for p in a_root.rglob("*") if p.is_file())
     files_b = sorted(p for p in b_root.rglob("*") if p.is_file())
     assert (files_a, files_b) == (([], [target]) if on_b else ([disk], []))
+
+
+def _assert_snapshot_kept(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virConnect, b_conn: pywbem.WBEMConnection,
+                          domain: libvirt.virDomain, on_b: bool) -> None:
+    """The snapshot is where the guest is: described by that hypervisor
+    (and, on the destination, shown over CIM)."""
+    owned = (b_libvirt if on_b else a_libvirt).lookupByUUIDString(domain.UUIDString())
+    assert [s.getName() for s in owned.listAllSnapshots(0)] == ["kept"]
+    if on_b:
+        assert list(snapshots_of(b_conn, cim_name(domain))) == ["kept"]
 
 
 def _assert_counts_on(console: Path) -> None:
