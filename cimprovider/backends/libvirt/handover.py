@@ -173,6 +173,7 @@ class LibvirtHandover:
 
     def unhold_vm(self: "LibvirtBackend", vm_id: UUID) -> None:
         with self._lock:
+            self.settle_set_aside(vm_id)  # a move a restart cut short stays here: its snapshots come back
             if self._migrating.pop(vm_id, None) is not None:
                 self._refresh(vm_id)
 

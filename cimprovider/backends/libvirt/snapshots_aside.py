@@ -68,9 +68,39 @@ class SnapshotsSetAside:
             except (ValueError, NotFoundError):
                 file.unlink()  # moved: the destination redefines them
                 continue
+            if _moving(domain):
+                # libvirtd carries the move on without the server: its outcome settles them (see settle_set_aside).
+                log.info("VM %s is still moving: its snapshots set aside wait for the move's end", vm_id)
+                continue
             try:
                 self._snapshots_back(domain, vm_id)
                 log.info("VM %s stayed here when its move was cut short: its snapshots are back", vm_id)
             except (BackendError, OSError, ValueError, KeyError) as error:
                 log.warning("VM %s: its snapshots set aside for a move could not be redefined yet (%s); "
                             "tried again at the next start", vm_id, error)
+
+    def settle_set_aside(self: "LibvirtBackend", vm_id: UUID) -> None:
+        """A move found settled after a restart: a VM still here gets the
+        snapshots set aside for it back; one that left drops them."""
+        file = self._aside_file(vm_id)
+        if not file.is_file():
+            return
+        try:
+            domain = self._domain(vm_id)
+        except NotFoundError:
+            file.unlink(missing_ok=True)  # moved: the destination redefines them
+            return
+        try:
+            self._snapshots_back(domain, vm_id)
+            log.info("VM %s stayed here when its move was settled: its snapshots are back", vm_id)
+        except (BackendError, OSError, ValueError, KeyError) as error:
+            log.warning("VM %s: its snapshots set aside for a move could not be redefined yet (%s); "
+                        "tried again at the next start", vm_id, error)
+
+
+def _moving(domain: libvirt.virDomain) -> bool:
+    """Whether libvirt runs a job on the domain (its migration)."""
+    try:
+        return domain.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE
+    except libvirt.libvirtError:
+        return False  # not running: no move

@@ -18,8 +18,9 @@ destination redefines it).
 
 The move is slowed through libvirt (the domain's migration bandwidth, as
 `virsh migrate-setspeed` sets it, before the move starts) so the kill
-lands while libvirt transfers; the test checks it does, and lifts the
-limit once the server is back."""
+lands while libvirt transfers; the test checks it does. Once the server
+is back, the limit is lifted (libvirt hands the guest over) or the move
+is aborted (`virsh domjobabort`: the guest stays on the source)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import libvirt
+import pytest
 import pywbem
 from pywbem import CIMInstanceName
 
@@ -48,12 +50,14 @@ FAST_MIB_PER_SECOND = 8192
 SETTLE_SECONDS = 90
 
 
-def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path) -> None:
-    a_root, b_root = _roots(host, "killsrc-live")
-    domain, disk = new_guest(host, a_root, "killsrc-live")
+@pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
+def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
+    suffix = "killsrc-live" if hand_over else "killsrc-live-abort"
+    a_root, b_root = _roots(host, suffix)
+    domain, disk = new_guest(host, a_root, suffix)
     console = _counting(host, domain)
     domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)  # inside the qcow2 disk
-    vm, target = cim_name(domain), b_root / "killsrc-live.qcow2"
+    vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
 
     with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root) as b:
         peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
@@ -63,17 +67,18 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
         domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
         with serve_process(*a_args) as a:
             a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
-            start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
-            _wait_for_transfer(domain)
+            job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
+            _wait_for_transfer(domain, a_conn, job)
             assert a.stop(signal.SIGKILL) == -signal.SIGKILL
         assert _migrating(domain), "the move is libvirtd's: it outlives the server"
 
         with serve_process(*a_args) as a:
-            _speed_up(domain)
+            _end_move(domain, hand_over)
             a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
             b_conn = b.connection(NS, creds=ADMIN)
             b_libvirt = libvirt.open(b_uri)
             on_b = _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+            assert on_b == hand_over
             _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
             _assert_nothing_left(a_root, b_root, disk, target, on_b)
             _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, on_b)
@@ -81,11 +86,13 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
             assert a.stop() == 0
 
 
-def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path) -> None:
-    a_root, b_root = _roots(host, "killdst-live")
-    domain, disk = new_guest(host, a_root, "killdst-live")
+@pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
+def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
+    suffix = "killdst-live" if hand_over else "killdst-live-abort"
+    a_root, b_root = _roots(host, suffix)
+    domain, disk = new_guest(host, a_root, suffix)
     console = _counting(host, domain)
-    vm, target = cim_name(domain), b_root / "killdst-live.qcow2"
+    vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
 
     with second_libvirtd(host.tag) as b_uri:
         b_args = ["--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
@@ -98,16 +105,17 @@ def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tm
             with _source(tmp_path, a_root, b.url) as a:
                 a_conn = a.connection(NS)
                 job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
-                _wait_for_transfer(domain)
+                _wait_for_transfer(domain, a_conn, job)
                 assert b.stop(signal.SIGKILL) == -signal.SIGKILL
                 assert _migrating(domain), "the move is libvirtd's: it outlives the destination's server"
                 # Back where the source's peers file says, while libvirt still moves the guest.
                 with serve_process("--port", port, *b_args) as b:
                     assert _migrating(domain), "the move ended before the destination's server was back"
-                    _speed_up(domain)
+                    _end_move(domain, hand_over)
                     b_conn = pywbem.WBEMConnection(b.url, ADMIN, default_namespace=NS, timeout=30)
                     finished = wait_job(a_conn, job, SETTLE_SECONDS)
                     on_b = _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+                    assert on_b == hand_over
                     expected = COMPLETED if on_b else EXCEPTION
                     assert finished["JobState"] == expected, finished["ErrorDescription"]
                     _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
@@ -158,19 +166,26 @@ def _migrating(domain: libvirt.virDomain) -> bool:
     return _job(domain).get("type", libvirt.VIR_DOMAIN_JOB_NONE) != libvirt.VIR_DOMAIN_JOB_NONE
 
 
-def _wait_for_transfer(domain: libvirt.virDomain) -> None:
-    """Until libvirt's job on the source has moved some data (disk or memory)."""
+def _wait_for_transfer(domain: libvirt.virDomain, conn: pywbem.WBEMConnection, job: CIMInstanceName) -> None:
+    """Until libvirt's job on the source has moved some data (disk or
+    memory); the disk with a snapshot is uploaded first."""
     def moving() -> bool:
-        job = _job(domain)
-        return job.get("disk_processed", 0) + job.get("memory_processed", 0) > 0
-    wait_until(moving, "transferring (libvirt's job on the source moved no data)", timeout=SETTLE_SECONDS)
+        migration = conn.GetInstance(job, PropertyList=["JobState", "ErrorDescription"])
+        assert migration["JobState"] not in (COMPLETED, EXCEPTION), migration["ErrorDescription"]
+        stats = _job(domain)
+        return stats.get("disk_processed", 0) + stats.get("memory_processed", 0) > 0
+    wait_until(moving, "transferring (libvirt's job on the source moved no data)", timeout=2 * SETTLE_SECONDS)
     assert _migrating(domain), f"the move ended before the kill: {_job(domain)}"
 
 
-def _speed_up(domain: libvirt.virDomain) -> None:
-    """Lift the limit, if libvirt still moves the guest from here."""
+def _end_move(domain: libvirt.virDomain, hand_over: bool) -> None:
+    """Let libvirt finish the move (the limit lifted), or abort it from
+    another connection than the servers' (`virsh domjobabort`)."""
     try:
-        domain.migrateSetMaxSpeed(FAST_MIB_PER_SECOND, 0)
+        if hand_over:
+            domain.migrateSetMaxSpeed(FAST_MIB_PER_SECOND, 0)
+        else:
+            domain.abortJob()
     except libvirt.libvirtError as error:
         if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
