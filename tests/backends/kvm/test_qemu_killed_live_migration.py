@@ -34,12 +34,10 @@ import pytest
 import pywbem
 from pywbem import CIMInstanceName
 
-from qemu_host import URI, Host, host, libvirtd_in_use, shared_host, wait_for_console  # noqa: F401 (fixtures)
+from migration_support import assert_counts_on, cim_name, new_guest, placed, snapshots_of, start_counting, storage_roots
+from qemu_host import URI, Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
 from second_libvirtd import second_libvirtd
 from test_qemu_killed_arrival import migratable, start_migration
-from test_qemu_migration import ticks
-from test_qemu_offline_migration import cim_name, new_guest, placed
-from test_qemu_snapshot_migration import snapshots_of
 from tests.integration.migration.two_hosts import ADMIN, exists, wait_until, write_peers, write_users
 from tests.integration.model.hyperv import NS, state, wait_job
 from tests.support.live import LiveServer, in_process_server, serve_process
@@ -53,9 +51,9 @@ SETTLE_SECONDS = 90
 @pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
 def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
     suffix = "killsrc-live" if hand_over else "killsrc-live-abort"
-    a_root, b_root = _roots(host, suffix)
+    a_root, b_root = storage_roots(host, f"{suffix}-a", f"{suffix}-b")
     domain, disk = new_guest(host, a_root, suffix)
-    console = _counting(host, domain)
+    console = start_counting(host, domain)
     domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)  # inside the qcow2 disk
     vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
 
@@ -89,9 +87,9 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
 @pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
 def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
     suffix = "killdst-live" if hand_over else "killdst-live-abort"
-    a_root, b_root = _roots(host, suffix)
+    a_root, b_root = storage_roots(host, f"{suffix}-a", f"{suffix}-b")
     domain, disk = new_guest(host, a_root, suffix)
-    console = _counting(host, domain)
+    console = start_counting(host, domain)
     vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
 
     with second_libvirtd(host.tag) as b_uri:
@@ -121,20 +119,6 @@ def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tm
                     _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, on_b)
                     _assert_nothing_left(a_root, b_root, disk, target, on_b)
                     _assert_counts_on(console)
-
-
-def _roots(host: Host, suffix: str) -> tuple[Path, Path]:
-    roots = host.workdir / f"{suffix}-a", host.workdir / f"{suffix}-b"
-    for root in roots:
-        root.mkdir(mode=0o755)
-    return roots
-
-
-def _counting(host: Host, domain: libvirt.virDomain) -> Path:
-    domain.create()
-    console = host.console(domain)
-    wait_for_console(console, r"guest: tick 3\b")
-    return console
 
 
 @contextmanager
@@ -250,8 +234,5 @@ def _assert_snapshot_kept(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virC
 
 def _assert_counts_on(console: Path) -> None:
     """The guest kept counting from where it was: no reboot."""
-    last = ticks(console)[-1]
-    wait_for_console(console, rf"guest: tick {last + 3}\b", after=0)
-    counted = ticks(console)
-    assert counted == list(range(1, len(counted) + 1)), counted
+    assert_counts_on(console)
     assert console.read_bytes().count(b"guest: ready") == 1
