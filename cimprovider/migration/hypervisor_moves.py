@@ -27,7 +27,8 @@ from cimprovider.backends import HypervisorMigration, MigrationBackend
 from cimprovider.backends.images import StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
-from cimprovider.migration.client import PeerRefused, PeerUnreachable
+from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
+from cimprovider.migration.hypervisor_uri import uri_refusal
 from cimprovider.migration.offer import Placement, placed_record
 from cimprovider.migration.outgoing import (
     COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, move_held, refusals,
@@ -85,7 +86,10 @@ class HypervisorMoves:
     def check(self, request: MigrationRequest) -> list[str]:
         def ask() -> None:
             offer = self.offer(request)[0]
-            self.outgoing.client(request.destination, request.destination_addresses).accept(offer, check_only=True)
+            client = self.outgoing.client(request.destination, request.destination_addresses)
+            uri = client.accept(offer, check_only=True)[1]
+            if uri:  # a destination that names it for a check too: refused now rather than at the move
+                _check_uri(client, uri)
 
         return refusals(ask)
 
@@ -132,6 +136,7 @@ class HypervisorMoves:
             token, uri = client.accept(offer)
             if not token or not uri:
                 raise MigrationFailed(["the destination host does not move VMs through its hypervisor"])
+            _check_uri(client, uri)  # before anything is uploaded or handed to the hypervisor
             store.put_outgoing(Outgoing(request.vm_id, SENDING, request.destination, token, keep))
             progress(5)
             for index, source in enumerate(files.sources):
@@ -171,3 +176,11 @@ class HypervisorMoves:
             except PathOutsideStorageError:
                 log.info("%s is outside the storage roots: left where it is", old)
         return tuple(found)
+
+
+def _check_uri(client: PeerClient, uri: str) -> None:
+    """Refuses a hypervisor URI that would have this host's libvirt run,
+    open or sign in with something of this host's (see hypervisor_uri)."""
+    why = uri_refusal(uri, client.peer.hypervisor_uri)
+    if why:
+        raise MigrationFailed([why])

@@ -8,6 +8,8 @@ name, with its URL and the credentials this server signs in with there
     password = "…"          # or password_file = "/etc/cimprovider/hostb.pw"
     ca_file = "/etc/cimprovider/ca.pem"   # optional; no_verify = true to skip
     addresses = ["192.0.2.7"]            # optional: its other addresses
+    hypervisor_uri = "qemu+ssh://hostb.example/system"   # optional: the one
+                             # hypervisor URI taken from it (see hypervisor_uri)
 
 A DestinationHost is a peer's name, `host:port` or a URL; the last two
 take the credentials of the peer with that URL, if there is one.
@@ -42,6 +44,7 @@ class Peer:
     no_verify: bool = False
     timeout: float = 60  # seconds a call waits for the peer's answer
     addresses: tuple[str, ...] = ()  # other addresses the peers file gives it
+    hypervisor_uri: str | None = None  # the only hypervisor URI taken from it, when given
 
     @property
     def credentials(self) -> tuple[str, str] | None:
@@ -93,7 +96,8 @@ def _normal_url(url: str) -> str:
 def _peer(name: str, entry: object, source: Path) -> Peer:
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
         raise PeerError(f"{source}: peer {name!r} needs a url")
-    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify", "timeout", "addresses"}
+    unknown = set(entry) - {"url", "user", "password", "password_file", "ca_file", "no_verify", "timeout", "addresses",
+                           "hypervisor_uri"}
     if unknown:
         raise PeerError(f"{source}: peer {name!r} has unknown keys: {', '.join(sorted(unknown))}")
     password = entry.get("password")
@@ -111,8 +115,11 @@ def _peer(name: str, entry: object, source: Path) -> Peer:
             ip_address(address)
         except ValueError:
             raise PeerError(f"{source}: peer {name!r}: {address!r} in addresses is not an IP address") from None
+    hypervisor_uri = entry.get("hypervisor_uri")
+    if hypervisor_uri is not None and not isinstance(hypervisor_uri, str):
+        raise PeerError(f"{source}: peer {name!r}: hypervisor_uri must be a libvirt URI")
     return Peer(name, _normal_url(entry["url"]), entry.get("user"), password, ca_file, bool(entry.get("no_verify", False)),
-                float(timeout), tuple(addresses))
+                float(timeout), tuple(addresses), hypervisor_uri)
 
 
 def load_peers(path: Path | None) -> dict[str, Peer]:

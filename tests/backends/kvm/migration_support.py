@@ -133,27 +133,34 @@ class TwoHosts:
 
 @contextmanager
 def two_hosts(host: Host, tmp_path: Path, a_root: Path, b_root: Path, wrong_root: Path | None = None,
-              simulated: bool = False) -> Iterator[TwoHosts]:
+              simulated: bool = False, hostile_uri: str | None = None) -> Iterator[TwoHosts]:
     """hosta on the suite's libvirtd, storage in `a_root`, data in
     tmp_path/a-data; hostb on a second libvirtd, storage in `b_root`, data
-    in tmp_path/b-data. Given `wrong_root`, hosta's peers also name
-    hostb-wrong: the second libvirtd behind a server whose hypervisor
-    migration URI nobody listens at (storage in `wrong_root`); given
-    `simulated`, hostc, a simulated host."""
+    in tmp_path/b-data, its UNIX socket URI pinned in hosta's peers file.
+    Given `wrong_root`, hosta's peers also name hostb-wrong: the second
+    libvirtd behind a server whose hypervisor migration URI (pinned too)
+    nobody listens at (storage in `wrong_root`); given `simulated`, hostc,
+    a simulated host; given `hostile_uri`, hostb-hostile, the second
+    libvirtd behind a server that answers with that URI, not pinned."""
     with second_libvirtd(host.tag) as b_uri, ExitStack() as stack:
         users = write_users(tmp_path / "b-users.json")
         b = stack.enter_context(in_process_server(
             tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
             libvirt_save_dir=save_dir(host.tag), storage_roots=[b_root], users_file=users, host_name="hostb"))
-        peers: dict[str, tuple[str, tuple[str, str] | None]] = {"hostb": (b.url, ADMIN)}
+        peers: dict[str, tuple] = {"hostb": (b.url, ADMIN, (), b_uri)}
         if simulated:
             peers["hostc"] = (stack.enter_context(in_process_server(tmp_path / "c-data", host_name="hostc")).url, None)
         if wrong_root is not None:
+            nobody = f"qemu+unix:///system?socket={tmp_path / 'nobody-listens'}"
             wrong = stack.enter_context(in_process_server(
                 tmp_path / "d-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
-                libvirt_migration_uri=f"qemu+unix:///system?socket={tmp_path / 'nobody-listens'}",
-                storage_roots=[wrong_root], users_file=users, host_name="hostb-wrong"))
-            peers["hostb-wrong"] = (wrong.url, ADMIN)
+                libvirt_migration_uri=nobody, storage_roots=[wrong_root], users_file=users, host_name="hostb-wrong"))
+            peers["hostb-wrong"] = (wrong.url, ADMIN, (), nobody)
+        if hostile_uri is not None:
+            hostile = stack.enter_context(in_process_server(
+                tmp_path / "e-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
+                libvirt_migration_uri=hostile_uri, storage_roots=[b_root], users_file=users, host_name="hostb-hostile"))
+            peers["hostb-hostile"] = (hostile.url, ADMIN)
         a = stack.enter_context(in_process_server(
             tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system", libvirt_domain_type="qemu",
             storage_roots=[a_root], peers_file=write_peers(tmp_path / "a-peers.toml", peers), host_name="hosta"))

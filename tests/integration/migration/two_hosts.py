@@ -39,14 +39,17 @@ def write_users(path: Path) -> Path:
 
 
 def write_peers(path: Path, peers: dict[str, tuple]) -> Path:
-    """Each peer as (url, credentials or None[, its other addresses])."""
+    """Each peer as (url, credentials or None[, its other addresses[, the
+    hypervisor URI pinned for it]])."""
     lines: list[str] = []
-    for name, (url, creds, *addresses) in peers.items():
+    for name, (url, creds, *more) in peers.items():
         lines += [f"[peers.{name}]", f'url = "{url}"']
         if creds:
             lines += [f'user = "{creds[0]}"', f'password = "{creds[1]}"']
-        if addresses and addresses[0]:
-            lines.append("addresses = [" + ", ".join(f'"{a}"' for a in addresses[0]) + "]")
+        if more and more[0]:
+            lines.append("addresses = [" + ", ".join(f'"{a}"' for a in more[0]) + "]")
+        if len(more) > 1 and more[1]:
+            lines.append(f'hypervisor_uri = "{more[1]}"')
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -62,8 +62,10 @@ class IncomingMigrationProvider(InstanceProvider, MethodProvider):
                 offer = params.get("Offer")
                 if not isinstance(offer, str):
                     return MethodReturn(INVALID_PARAMETER, {"Reasons": ["Offer: the offer (JSON) is required"]})
-                token = self.engine.prepare_incoming(offer, bool(params.get("CheckOnly")))
-                uri = self.engine.hypervisor_uri() if token else None
+                check_only = bool(params.get("CheckOnly"))
+                token = self.engine.prepare_incoming(offer, check_only)
+                # Named for a check too, so the source can refuse a URI it would not use before any move.
+                uri = self.engine.hypervisor_uri() if token or check_only else None
                 return MethodReturn(ACCEPTED, {"Token": token, "HypervisorURI": uri, "Reasons": []})
             if name == "commitincoming":
                 self.engine.commit_incoming(str(params.get("Token") or ""))
