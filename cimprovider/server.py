@@ -303,6 +303,7 @@ def add_migration(parts: ServerParts, virt: Virtualization) -> None:
         enabled=lambda: settings.enabled, maximum=lambda: settings.max_active,
         maximum_storage=lambda: settings.max_active_storage,
         incoming_expiry_seconds=parts.config.incoming_migration_expiry_seconds,
+        host_paths=tuple(parts.config.migration_host_paths),
     )
     # ModifyServiceSettings' last values outlive a restart; until a client
     # changes them, the configuration's are the service's.

@@ -53,6 +53,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--max-connections-per-client", env="MAX_CONNECTIONS_PER_CLIENT", type=int, default=None, help="Open connections from one client address; beyond, 503.  [default: 256]")
 @_option("--max-header-bytes", env="MAX_HEADER_BYTES", type=int, default=None, help="Size of a request's line and headers; beyond, 431.  [default: 32768]")
 @_option("--peers", "peers_file", env="PEERS", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Peer hosts VMs may migrate to (TOML: each peer's URL and the credentials used there; see README).")
+@_option("--migration-host-path", "migration_host_paths", env="MIGRATION_HOST_PATHS", multiple=True, type=click.Path(path_type=Path), help="A file or folder outside the storage roots and data directory that a KVM migration offer may name for a kernel, initrd, firmware or a serial port's file (repeatable; the environment variable takes a ':'-separated list).  [default: none]")
 @_option("--incoming-migration-expiry-seconds", env="INCOMING_MIGRATION_EXPIRY_SECONDS", type=float, default=None, help="How long an incoming migration may go without a byte or a call from its source before it is dropped with its files.  [default: 600]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
@@ -64,6 +65,7 @@ def serve(config_file: Path | None, **options) -> None:
     options["listener_allow"] = list(options["listener_allow"]) or None
     options["passthrough_disks"] = list(options["passthrough_disks"]) or None
     options["pci_passthrough_devices"] = list(options["pci_passthrough_devices"]) or None
+    options["migration_host_paths"] = list(options["migration_host_paths"]) or None
     try:
         config = load_config(config_file, **options)
     except ConfigError as exc:

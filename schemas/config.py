@@ -104,6 +104,12 @@ class ServerConfig(ConnectionLimitSettings):
     # the running VMs whose disks live there read degraded (an alert says
     # so) until space is freed.
     storage_minimum_free_mb: int = Field(default=1024, ge=0)
+    # Files and folders outside the storage roots and the data directory
+    # that a KVM migration offer's definition may name for a kernel,
+    # initrd, firmware or variable store, or the file, pipe, device or
+    # socket behind a serial port or console (a VM defined elsewhere that
+    # boots its own kernel or logs its console to a file).
+    migration_host_paths: list[Path] = Field(default_factory=list)
     # Host block devices (or, for tests, files) an admin hands to VMs whole
     # as pass-through disks; no other device node is ever given to a guest.
     passthrough_disks: list[Path] = Field(default_factory=list)

@@ -34,10 +34,11 @@ class MigrationEngine:
     def __init__(self, data_dir: Path, backend: MigrationBackend, backend_name: str, roots: list[Path],
                  peers: dict[str, Peer], host_name: str, enabled: Callable[[], bool],
                  maximum: Callable[[], int], maximum_storage: Callable[[], int],
-                 incoming_expiry_seconds: float = 600) -> None:
+                 incoming_expiry_seconds: float = 600, host_paths: tuple[Path, ...] = ()) -> None:
         self.store = MigrationStore(data_dir / "migrations.sqlite3")
         storage = StorageRoots(roots)
-        self.incoming = IncomingMigrations(self.store, backend, storage, backend_name, enabled)
+        host_files = StorageRoots([*roots, data_dir, *host_paths])
+        self.incoming = IncomingMigrations(self.store, backend, storage, backend_name, enabled, host_files)
         self.outgoing = OutgoingMigrations(self.store, backend, ImageService(storage), peers, host_name,
                                            backend_name, maximum)
         self.channel = UploadChannel(self.incoming)

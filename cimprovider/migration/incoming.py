@@ -49,8 +49,10 @@ class MigrationRefused(Exception):
 
 class IncomingMigrations:
     def __init__(self, store: MigrationStore, backend: MigrationBackend, roots: StorageRoots, backend_name: str,
-                 enabled: Callable[[], bool]) -> None:
+                 enabled: Callable[[], bool], host_files: StorageRoots | None = None) -> None:
         self.store = store
+        # Where an offered definition's kernel, firmware and console files may lie.
+        self.host_files = host_files or roots
         self.backend = backend
         self.roots = roots
         self.backend_name = backend_name
@@ -93,7 +95,7 @@ class IncomingMigrations:
         for nic in vm.network_adapters:
             if nic.switch_id is not None and nic.switch_id not in switches:
                 found.append(f"network adapter {nic.name!r}: the virtual switch {nic.switch_id} does not exist on the destination host")
-        file_reasons = self._file_reasons(offer) + unoffered_path_reasons(offer) + definition_reasons(offer)
+        file_reasons = self._file_reasons(offer) + unoffered_path_reasons(offer) + definition_reasons(offer, self.host_files)
         # Room is looked for only where every path was confined to the roots.
         found += file_reasons or room_reasons(offer)
         found += disk_reasons(offer, self.roots)

@@ -7,14 +7,15 @@ of what reaches the host past the storage roots — a block device or a
 network disk, a host PCI or USB device or folder, shared memory, a log
 file, or QEMU's own command line (an element of a namespace of its own,
 outside `<metadata>`). Such an offer is refused naming what it asked
-for. A kernel to boot and a serial port on a host file are still taken as
-they come: VMs defined outside this server use them (a console log, a
-direct kernel boot), and no rule for them is settled yet."""
+for. A kernel to boot, firmware, and a serial port on a host file are
+taken only where the destination lets offers name them (offer_host_files)."""
 
 from __future__ import annotations
 
 from lxml import etree
 
+from cimprovider.backends.images import StorageRoots
+from cimprovider.migration.offer_host_files import host_file_reasons
 from cimprovider.schemas.migration import MigrationOffer
 
 # Devices and boot files a destination gives only through its own settings.
@@ -22,7 +23,10 @@ _HOST_REACHING = ("hostdev", "filesystem", "redirdev", "shmem", "smartcard")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 
 
-def definition_reasons(offer: MigrationOffer) -> list[str]:
+def definition_reasons(offer: MigrationOffer, host_files: StorageRoots | None = None) -> list[str]:
+    """Why the offer's definitions cannot be taken (empty: they can);
+    `host_files` where the boot, firmware and character device files they
+    name may lie (see offer_host_files), none when not checked."""
     record = offer.record
     texts = ([record.definition] if record.definition else []) + list(record.snapshot_definitions)
     offered = {slot.path for slot in offer.files} | {disk.path for disk in offer.disks}
@@ -34,6 +38,9 @@ def definition_reasons(offer: MigrationOffer) -> list[str]:
             found.append(f"the VM's hypervisor definition is not XML: {error}")
             continue
         found += _reasons(root, record.placed_paths, offered)
+        if host_files is not None:
+            for domain in [root] if root.tag == "domain" else root.iter("domain"):
+                found += host_file_reasons(domain, host_files)
     return list(dict.fromkeys(found))
 
 

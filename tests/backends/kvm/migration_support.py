@@ -24,6 +24,7 @@ import libvirt
 import pywbem
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
+from guest import kernel
 from qemu_host import Host, wait_for_console
 from second_libvirtd import save_dir, second_libvirtd
 from tests.integration.migration.two_hosts import ADMIN, migrate, migration_service, migration_setting, write_peers, write_users
@@ -131,6 +132,12 @@ class TwoHosts:
         return libvirt.open(self.b_uri).lookupByUUIDString(domain.UUIDString())
 
 
+def guest_file_paths(host: Host) -> list[Path]:
+    """Where the tiny guest's kernel, initrd and console file lie: a
+    destination lets an offer name them (they are outside its storage roots)."""
+    return [host.workdir, kernel().parent]
+
+
 @contextmanager
 def two_hosts(host: Host, tmp_path: Path, a_root: Path, b_root: Path, wrong_root: Path | None = None,
               simulated: bool = False, hostile_uri: str | None = None) -> Iterator[TwoHosts]:
@@ -144,9 +151,11 @@ def two_hosts(host: Host, tmp_path: Path, a_root: Path, b_root: Path, wrong_root
     libvirtd behind a server that answers with that URI, not pinned."""
     with second_libvirtd(host.tag) as b_uri, ExitStack() as stack:
         users = write_users(tmp_path / "b-users.json")
+        guest_files = guest_file_paths(host)
         b = stack.enter_context(in_process_server(
             tmp_path / "b-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
-            libvirt_save_dir=save_dir(host.tag), storage_roots=[b_root], users_file=users, host_name="hostb"))
+            libvirt_save_dir=save_dir(host.tag), storage_roots=[b_root], users_file=users, host_name="hostb",
+            migration_host_paths=guest_files))
         peers: dict[str, tuple] = {"hostb": (b.url, ADMIN, (), b_uri)}
         if simulated:
             peers["hostc"] = (stack.enter_context(in_process_server(tmp_path / "c-data", host_name="hostc")).url, None)
@@ -154,16 +163,19 @@ def two_hosts(host: Host, tmp_path: Path, a_root: Path, b_root: Path, wrong_root
             nobody = f"qemu+unix:///system?socket={tmp_path / 'nobody-listens'}"
             wrong = stack.enter_context(in_process_server(
                 tmp_path / "d-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
-                libvirt_migration_uri=nobody, storage_roots=[wrong_root], users_file=users, host_name="hostb-wrong"))
+                libvirt_migration_uri=nobody, storage_roots=[wrong_root], users_file=users, host_name="hostb-wrong",
+                migration_host_paths=guest_files))
             peers["hostb-wrong"] = (wrong.url, ADMIN, (), nobody)
         if hostile_uri is not None:
             hostile = stack.enter_context(in_process_server(
                 tmp_path / "e-data", backend="libvirt", libvirt_uri=b_uri, libvirt_domain_type="qemu",
-                libvirt_migration_uri=hostile_uri, storage_roots=[b_root], users_file=users, host_name="hostb-hostile"))
+                libvirt_migration_uri=hostile_uri, storage_roots=[b_root], users_file=users, host_name="hostb-hostile",
+                migration_host_paths=guest_files))
             peers["hostb-hostile"] = (hostile.url, ADMIN)
         a = stack.enter_context(in_process_server(
             tmp_path / "a-data", backend="libvirt", libvirt_uri="qemu:///system", libvirt_domain_type="qemu",
-            storage_roots=[a_root], peers_file=write_peers(tmp_path / "a-peers.toml", peers), host_name="hosta"))
+            storage_roots=[a_root], peers_file=write_peers(tmp_path / "a-peers.toml", peers), host_name="hosta",
+            migration_host_paths=guest_files))
         yield TwoHosts(a, b, b_uri, a.connection(NS), b.connection(NS, creds=ADMIN))
 
 

@@ -24,7 +24,7 @@ import pywbem
 from pywbem import CIMInstanceName, Uint16
 
 from qemu_host import Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
-from migration_support import assert_counts_on, cim_name, new_guest, placed, start_counting, ticks
+from migration_support import assert_counts_on, cim_name, guest_file_paths, new_guest, placed, start_counting, ticks
 from second_libvirtd import save_dir, second_libvirtd
 from tests.integration.migration.two_hosts import (
     ADMIN, exists, migration_service, migration_setting, wait_until, write_peers, write_users,
@@ -63,7 +63,8 @@ def test_a_destination_killed_before_the_arriving_vm_is_saved_leaves_it_saved_on
         b_save_dir = save_dir(host.tag)
         b_args = ("--port", "0", "--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
                   "--libvirt-domain-type", "qemu", "--libvirt-save-dir", str(b_save_dir), "--storage-root", str(b_root),
-                  "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb")
+                  "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb",
+                  *(arg for path in guest_file_paths(host) for arg in ("--migration-host-path", str(path))))
         b_libvirt = libvirt.open(b_uri)
         try:
             with serve_process(*b_args) as b, source(tmp_path, a_root, b) as a:

@@ -65,6 +65,10 @@ def domain(devices: str, extra: str = "") -> str:
             f"<memory unit='KiB'>1048576</memory><os><type>hvm</type></os><devices>{devices}</devices>{extra}</domain>")
 
 
+def with_os(boot: str) -> str:
+    return domain("").replace("<type>hvm</type>", f"<type>hvm</type>{boot}")
+
+
 CRAFTED = {
     "qemu command line": (domain("", "<qemu:commandline><qemu:arg value='-hda'/><qemu:arg value='/dev/sda'/>"
                                      "</qemu:commandline>"), "qemu/1.0"),
@@ -75,6 +79,20 @@ CRAFTED = {
     "host pci device": (domain("<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='3' slot='0' "
                                "function='0'/></source></hostdev>"), "<hostdev>"),
     "log file": (domain("<serial type='pty'><log file='/etc/motd'/></serial>"), "/etc/motd"),
+    "serial port to a host file": (domain("<serial type='file'><source path='/etc/motd'/></serial>"),
+                                   "/etc/motd for its <serial type='file'>"),
+    "console on a host device": (domain("<console type='dev'><source path='/dev/sda'/></console>"),
+                                 "/dev/sda for its <console type='dev'>"),
+    "channel to a host socket": (domain("<channel type='unix'><source mode='connect' path='/run/libvirt/libvirt-sock'/>"
+                                        "<target type='virtio' name='x'/></channel>"), "/run/libvirt/libvirt-sock"),
+    "kernel": (with_os("<kernel>/etc/shadow</kernel>"), "/etc/shadow for its <kernel>"),
+    "initrd": (with_os("<initrd>/etc/shadow</initrd>"), "/etc/shadow for its <initrd>"),
+    "writable loader": (with_os("<loader type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"), "for its <loader>"),
+    "loader outside the firmware": (with_os("<loader readonly='yes' type='pflash'>/etc/shadow</loader>"), "<loader>"),
+    "another VM's variable store": (with_os("<nvram>/var/lib/libvirt/qemu/nvram/other_VARS.fd</nvram>"),
+                                    "other_VARS.fd for its <nvram>"),
+    "variable store template": (with_os("<nvram template='/etc/shadow'>/var/lib/libvirt/qemu/nvram/arriving_VARS.fd"
+                                        "</nvram>"), "/etc/shadow for its <nvram> template"),
 }
 
 
@@ -99,3 +117,35 @@ def test_a_definition_whose_disks_are_the_offered_files_is_taken(host, tmp_path:
     code, out = prepare(host, offer.model_copy(update={"record": record}))
     assert code == 0 and out.get("Token"), out.get("Reasons")
     assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=out["Token"])[0] == 0
+
+
+def test_boot_firmware_and_console_files_the_destination_allows_are_taken(host, tmp_path: Path):
+    """In its storage roots, or the host's own firmware and the variable
+    store libvirt keeps for the VM (as a generation 2 VM names them)."""
+    carried = host.root / "defined" / f"{uuid.uuid4().hex}.qcow2"
+    offer = offer_with_disk(tmp_path / "scratch", carried, (carried,))
+    boot = (f"<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"
+            f"<nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>/var/lib/libvirt/qemu/nvram/arriving_VARS.fd</nvram>"
+            f"<kernel>{host.root}/boot/vmlinuz</kernel><initrd>{host.root}/boot/initrd</initrd>")
+    definition = with_os(boot).replace("</devices>", f"<serial type='file'><source path='{host.root}/console.log'/>"
+                                       "</serial><channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/"
+                                       "channel/target/org.qemu.guest_agent.0'/><target type='virtio'/></channel></devices>")
+    code, out = prepare(host, offer.model_copy(update={"record": offer.record.model_copy(update={"definition": definition})}))
+    assert code == 0 and out.get("Token"), out.get("Reasons")
+    assert host.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=out["Token"])[0] == 0
+
+
+def test_a_folder_the_configuration_allows_is_taken_for_a_kernel_and_console(tmp_path: Path):
+    allowed = tmp_path / "guests"
+    with destination_host(tmp_path / "allowing", migration_host_paths=[allowed]) as b:
+        carried = b.root / "defined" / f"{uuid.uuid4().hex}.qcow2"
+        offer = offer_with_disk(tmp_path / "scratch", carried, (carried,))
+        definition = with_os(f"<kernel>{allowed}/vmlinuz</kernel>").replace(
+            "</devices>", f"<serial type='file'><source path='{allowed}/console.log'/></serial></devices>")
+        record = offer.record.model_copy(update={"definition": definition})
+        code, out = prepare(b, offer.model_copy(update={"record": record}))
+        assert code == 0 and out.get("Token"), out.get("Reasons")
+        assert b.conn.InvokeMethod("AbortIncoming", RECEIVER, Token=out["Token"])[0] == 0
+        outside = with_os(f"<kernel>{tmp_path}/vmlinuz</kernel>")
+        code, out = prepare(b, offer.model_copy(update={"record": offer.record.model_copy(update={"definition": outside})}))
+        assert code == 32768 and any(f"{tmp_path}/vmlinuz for its <kernel>" in r for r in out["Reasons"]), out["Reasons"]
