@@ -34,7 +34,9 @@ import pytest
 import pywbem
 from pywbem import CIMInstanceName
 
-from migration_support import assert_counts_on, cim_name, new_guest, placed, snapshots_of, start_counting, storage_roots
+from migration_support import (
+    assert_counts_on, cim_name, guest_file_paths, new_guest, placed, snapshots_of, start_counting, storage_roots,
+)
 from qemu_host import URI, Host, host, libvirtd_in_use, shared_host  # noqa: F401 (fixtures)
 from second_libvirtd import second_libvirtd
 from test_qemu_killed_arrival import migratable, start_migration
@@ -57,8 +59,8 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
     domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)  # inside the qcow2 disk
     vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
 
-    with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root) as b:
-        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN)})
+    with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root, guest_file_paths(host)) as b:
+        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN, (), b_uri)})
         a_args = ("--port", "0", "--data-dir", str(tmp_path / "a-data"), "--backend", "libvirt", "--libvirt-uri", URI,
                   "--libvirt-domain-type", "qemu", "--storage-root", str(a_root), "--peers", str(peers),
                   "--host-name", "hosta")
@@ -95,12 +97,13 @@ def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tm
     with second_libvirtd(host.tag) as b_uri:
         b_args = ["--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
                   "--libvirt-domain-type", "qemu", "--storage-root", str(b_root),
-                  "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb"]
+                  "--users-file", str(write_users(tmp_path / "b-users.json")), "--host-name", "hostb",
+                  *(arg for path in guest_file_paths(host) for arg in ("--migration-host-path", str(path)))]
         b_libvirt = libvirt.open(b_uri)
         domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
         with serve_process("--port", "0", *b_args) as b:
             port = str(b.ports["http"])
-            with _source(tmp_path, a_root, b.url) as a:
+            with _source(tmp_path, a_root, b.url, b_uri) as a:
                 a_conn = a.connection(NS)
                 job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
                 _wait_for_transfer(domain, a_conn, job)
@@ -122,16 +125,17 @@ def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tm
 
 
 @contextmanager
-def _destination(tmp_path: Path, uri: str, root: Path) -> Iterator[LiveServer]:
+def _destination(tmp_path: Path, uri: str, root: Path, guest_files: list[Path]) -> Iterator[LiveServer]:
     with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=uri, libvirt_domain_type="qemu",
                            storage_roots=[root], users_file=write_users(tmp_path / "b-users.json"),
-                           host_name="hostb") as live:
+                           host_name="hostb", migration_host_paths=guest_files) as live:
         yield live
 
 
 @contextmanager
-def _source(tmp_path: Path, root: Path, destination_url: str) -> Iterator[LiveServer]:
-    peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (destination_url, ADMIN)})
+def _source(tmp_path: Path, root: Path, destination_url: str, destination_uri: str) -> Iterator[LiveServer]:
+    """The source, its peers file pinning the destination's hypervisor URI."""
+    peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (destination_url, ADMIN, (), destination_uri)})
     with in_process_server(tmp_path / "a-data", backend="libvirt", libvirt_uri=URI, libvirt_domain_type="qemu",
                            storage_roots=[root], peers_file=peers, host_name="hosta") as live:
         yield live
