@@ -72,12 +72,7 @@ class SnapshotsSetAside:
                 # libvirtd carries the move on without the server: its outcome settles them (see settle_set_aside).
                 log.info("VM %s is still moving: its snapshots set aside wait for the move's end", vm_id)
                 continue
-            try:
-                self._snapshots_back(domain, vm_id)
-                log.info("VM %s stayed here when its move was cut short: its snapshots are back", vm_id)
-            except (BackendError, OSError, ValueError, KeyError) as error:
-                log.warning("VM %s: its snapshots set aside for a move could not be redefined yet (%s); "
-                            "tried again at the next start", vm_id, error)
+            self._put_snapshots_back(domain, vm_id, "cut short")
 
     def settle_set_aside(self: "LibvirtBackend", vm_id: UUID) -> None:
         """A move found settled after a restart: a VM still here gets the
@@ -90,9 +85,14 @@ class SnapshotsSetAside:
         except NotFoundError:
             file.unlink(missing_ok=True)  # moved: the destination redefines them
             return
+        self._put_snapshots_back(domain, vm_id, "settled")
+
+    def _put_snapshots_back(self: "LibvirtBackend", domain: libvirt.virDomain, vm_id: UUID, how: str) -> None:
+        """Redefines a VM's set-aside snapshots; a failure leaves the file
+        for the next start to try again."""
         try:
             self._snapshots_back(domain, vm_id)
-            log.info("VM %s stayed here when its move was settled: its snapshots are back", vm_id)
+            log.info("VM %s stayed here when its move was %s: its snapshots are back", vm_id, how)
         except (BackendError, OSError, ValueError, KeyError) as error:
             log.warning("VM %s: its snapshots set aside for a move could not be redefined yet (%s); "
                         "tried again at the next start", vm_id, error)
