@@ -3,7 +3,7 @@ VMs use directly as virtual switches (its networks: networks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
 import libvirt
@@ -148,11 +148,22 @@ def switch_source(conn: libvirt.virConnect, switch_id: UUID) -> tuple[str, str] 
     return None
 
 
+def defined_domains(conn: libvirt.virConnect) -> Iterator[etree._Element]:
+    """Each domain's persistent definition. A domain undefined between the
+    listing and its read (another client, a migration leaving) is skipped:
+    it no longer holds a bridge or a MAC address."""
+    for domain in conn.listAllDomains():
+        try:
+            yield etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        except libvirt.libvirtError as error:
+            if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+
+
 def attached_bridges(conn: libvirt.virConnect) -> set[str]:
     """Host bridges VMs are attached to directly (not through a network)."""
     bridges: set[str] = set()
-    for domain in conn.listAllDomains():
-        xml = etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    for xml in defined_domains(conn):
         bridges.update(str(name) for name in xml.xpath("devices/interface[@type='bridge']/source/@bridge"))
     return bridges
 
@@ -160,8 +171,8 @@ def attached_bridges(conn: libvirt.virConnect) -> set[str]:
 def mac_allocator(conn: libvirt.virConnect) -> Callable[[], str]:
     """Hands out MAC addresses no domain on the host uses (nor an earlier call)."""
     taken: set[str] = set()
-    for domain in conn.listAllDomains():
-        for mac in etree.fromstring(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).xpath("devices/interface/mac/@address"):
+    for xml in defined_domains(conn):
+        for mac in xml.xpath("devices/interface/mac/@address"):
             taken.add(model_mac(str(mac)))
 
     def allocate() -> str:
