@@ -186,6 +186,18 @@ def _where(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain | None:
         return None
 
 
+def _runs_on(conn: libvirt.virConnect, uuid: str) -> bool:
+    """The guest runs on this hypervisor; a domain undefined between the
+    lookup and the question (the settling server dropped it) runs nowhere."""
+    domain = _where(conn, uuid)
+    try:
+        return domain is not None and bool(domain.isActive())
+    except libvirt.libvirtError as error:
+        if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+        return False
+
+
 def _settled(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virConnect, a_conn: pywbem.WBEMConnection,
              b_conn: pywbem.WBEMConnection, domain: libvirt.virDomain, disk: Path, target: Path) -> bool:
     """Wait until libvirt's move ended and the servers settled it; True if
@@ -195,8 +207,9 @@ def _settled(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virConnect, a_con
     def decided() -> bool:
         if _migrating(domain):
             return False
-        running = [d for d in (_where(a_libvirt, uuid), _where(b_libvirt, uuid)) if d is not None and d.isActive()]
-        assert running, "the guest runs on neither host: it was lost"
+        # The source is asked first: libvirt starts the guest on the destination
+        # before it stops it on the source, so one of the two answers is yes.
+        assert _runs_on(a_libvirt, uuid) or _runs_on(b_libvirt, uuid), "the guest runs on neither host: it was lost"
         return exists(a_conn, vm) != exists(b_conn, vm)
 
     wait_until(decided, "owned by exactly one host", timeout=SETTLE_SECONDS)
