@@ -300,10 +300,11 @@ class CIMApplication:
         start = {"type": "http.response.start", "status": answer.status, "headers": headers}
         if isinstance(answer.body, Reply) and len(answer.body) < GATHER_FROM:
             # A small reply (a GetInstance) is one bytes body: gathering
-            # costs it a duplicate descriptor, corking and several system
-            # calls more than the copy it saves.
+            # costs it a duplicate descriptor and a system call more than
+            # the copy it saves.
             answer.body = bytes(answer.body)
-        if isinstance(answer.body, Reply) and PIECES in scope.get("extensions", {}):
+        if PIECES in scope.get("extensions", {}):
+            # Head and body leave together (one write, one wake-up of the client).
             await send({"type": PIECES, "start": start, "reply": answer.body})
             return
         await send(start)

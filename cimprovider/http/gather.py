@@ -1,4 +1,4 @@
-"""A large reply written straight from its pieces with sendmsg.
+"""A large reply written straight from its pieces with writev.
 
 An enumeration's reply is a list of byte pieces (wire/reply.py), mostly the
 kept XML of each instance. Sent as ASGI body messages, each 64 KiB chunk is
@@ -6,7 +6,7 @@ joined from its pieces, framed by h11, and copied twice more by asyncio's
 socket transport (the unsent tail is sliced, then appended to its buffer);
 the event loop wakes once per chunk for flow control. At 1,000 VMs (3.6 MB)
 that was most of the loop's time per reply. Here the kernel gathers the
-pieces itself (sendmsg, up to IOV_MAX of them a call) and the loop wakes
+pieces itself (writev, up to IOV_MAX of them a call) and the loop wakes
 only when the socket's buffer is full.
 
 h11 still frames the message: it is told of the body as one Data event
@@ -21,7 +21,6 @@ import asyncio
 import bisect
 import itertools
 import os
-import socket
 import threading
 from array import array
 from collections.abc import Sequence
@@ -55,68 +54,60 @@ def can_gather(transport: asyncio.BaseTransport) -> bool:
     return buffered is not None and buffered() == 0
 
 
-def cork(transport: asyncio.BaseTransport, on: bool) -> None:
-    """TCP_CORK (Linux): while on, what is written waits to fill whole
-    segments, so a response's head leaves with its body's first bytes."""
-    sock = transport.get_extra_info("socket")
-    if hasattr(socket, "TCP_CORK") and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
-        except OSError:
-            pass  # closed meanwhile: nothing is left to hold back or let go
-
-
 class GatherWriter:
     """Writes pieces to the transport's socket through a duplicate of its
-    descriptor, so the loop's own registration of the socket is untouched.
+    descriptor, so the loop's own registration of the socket is untouched
+    and the descriptor stays this writer's even if the transport closes
+    meanwhile (its number could otherwise be reused by another connection).
     `stop()` (connection lost) wakes a writer waiting for room.
 
-    A large reply's sendmsg calls run on a small pool of sender threads,
+    A large reply's writev calls run on a small pool of sender threads,
     each until the socket is full: the kernel's copy of the bytes (most of
     a large reply's cost) releases the interpreter lock, so copies for
     several clients proceed on several cores while the loop reads the next
     requests. A thread never waits for a slow client: when the socket is
-    full it returns, and the loop waits for room as before."""
+    full it returns, and the loop waits for room as before.
+
+    Every system call made on the loop thread gives up the interpreter lock
+    and must win it back from busy worker threads, which delays every other
+    connection: so the loop makes two here (dup, close) and the response's
+    head leaves in the same writev as the body's first bytes."""
 
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.loop = asyncio.get_running_loop()
         self._room: asyncio.Future[None] | None = None
         self.stopped = False
-        self.corked = True
 
     def stop(self) -> None:
         self.stopped = True
         if self._room is not None and not self._room.done():
             self._room.set_result(None)
 
-    async def write(self, pieces: Sequence[bytes], measured: Sequence[Measured] = ()) -> bool:
-        """Send every piece (`measured`: stretches whose ends are known);
-        False if the connection broke first."""
-        shared = self.transport.get_extra_info("socket")
+    async def write(self, pieces: Sequence[bytes], measured: Sequence[Measured] = (), head: bytes = b"") -> bool:
+        """Send `head`, then every piece (`measured`: stretches whose ends
+        are known); False if the connection broke first."""
+        fd = os.dup(self.transport.get_extra_info("socket").fileno())
         try:
-            with socket.fromfd(shared.fileno(), shared.family, shared.type) as sock:
-                sock.setblocking(False)
-                return await self._send_all(sock, _Position(pieces, measured))
+            return await self._send_all(fd, _Position(pieces, measured, head))
         finally:
-            if self.corked and not self.stopped:  # nothing was sent: let the head go
-                cork(self.transport, False)
+            os.close(fd)
 
-    async def _send_all(self, sock: socket.socket, position: _Position) -> bool:
+    async def _send_all(self, fd: int, position: _Position) -> bool:
         offload = position.total >= OFFLOAD_BYTES
         while not position.done and not self.stopped:
             if offload:
-                broken = await self._send_on_thread(sock, position)
+                broken = await self._send_on_thread(fd, position)
             else:
-                broken = self._send_until_full(sock, position)
+                broken = self._send_until_full(fd, position)
             if broken:
                 return False  # reset or broken pipe: the transport learns of it when it reads
             if not position.done and not self.stopped:
-                await self._wait_for_room(sock)
+                await self._wait_for_room(fd)
         return not self.stopped
 
-    async def _send_on_thread(self, sock: socket.socket, position: _Position) -> bool:
-        sending = self.loop.run_in_executor(_senders(), self._send_until_full, sock, position)
+    async def _send_on_thread(self, fd: int, position: _Position) -> bool:
+        sending = self.loop.run_in_executor(_senders(), self._send_until_full, fd, position)
         try:
             return await asyncio.shield(sending)
         except asyncio.CancelledError:
@@ -126,31 +117,29 @@ class GatherWriter:
             await asyncio.wait([sending])
             raise
 
-    def _send_until_full(self, sock: socket.socket, position: _Position) -> bool:
-        """sendmsg until every piece is sent or the socket is full; True if
-        the connection broke. Runs on a sender thread for large replies."""
+    def _send_until_full(self, fd: int, position: _Position) -> bool:
+        """writev until every piece is sent or the socket is full; True if
+        the connection broke. Runs on a sender thread for large replies.
+        (The descriptor is non-blocking: it shares the transport's.)"""
         while not position.done and not self.stopped:
             batch, offered = position.batch()
             try:
-                sent = sock.sendmsg(batch)
+                sent = os.writev(fd, batch)
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError:
                 return True
-            if self.corked:
-                self.corked = False
-                _uncork(sock)  # the head and the first bytes leave now
             if not position.advance(sent, offered):
                 return False  # the socket took less than offered: it is full
         return False
 
-    async def _wait_for_room(self, sock: socket.socket) -> None:
+    async def _wait_for_room(self, fd: int) -> None:
         room = self._room = self.loop.create_future()
-        self.loop.add_writer(sock.fileno(), _settle, room)
+        self.loop.add_writer(fd, _settle, room)
         try:
             await room
         finally:
-            self.loop.remove_writer(sock.fileno())
+            self.loop.remove_writer(fd)
             self._room = None
 
 
@@ -170,22 +159,14 @@ def _senders() -> ThreadPoolExecutor:
     return _pool[0]
 
 
-def _uncork(sock: socket.socket) -> None:
-    if hasattr(socket, "TCP_CORK") and sock.family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
-        except OSError:
-            pass  # closed meanwhile: nothing is left to let go
-
-
 class _Segment:
-    """A stretch of the pieces and their cumulative ends: pieces[start + k]
+    """A stretch of pieces and their cumulative ends: pieces[start + k]
     ends at ends[first + k] - base bytes into the stretch."""
 
-    __slots__ = ("start", "count", "ends", "first", "base", "size")
+    __slots__ = ("pieces", "start", "count", "ends", "first", "base", "size")
 
-    def __init__(self, start: int, count: int, ends: Sequence[int], first: int) -> None:
-        self.start, self.count, self.ends, self.first = start, count, ends, first
+    def __init__(self, pieces: Sequence[bytes], start: int, count: int, ends: Sequence[int], first: int) -> None:
+        self.pieces, self.start, self.count, self.ends, self.first = pieces, start, count, ends, first
         self.base = ends[first - 1] if first else 0
         self.size = ends[first + count - 1] - self.base if count else 0
 
@@ -199,13 +180,13 @@ class _Position:
 
     __slots__ = ("pieces", "segments", "total", "index", "offset")
 
-    def __init__(self, pieces: Sequence[bytes], measured: Sequence[Measured] = ()) -> None:
+    def __init__(self, pieces: Sequence[bytes], measured: Sequence[Measured] = (), head: bytes = b"") -> None:
         self.pieces = pieces
-        self.segments: list[_Segment] = []
+        self.segments: list[_Segment] = [_Segment((head,), 0, 1, (len(head),), 0)]
         at = 0
         for known in measured:
             self._measure(at, known.start)
-            self.segments.append(_Segment(known.start, known.count, known.ends, known.first))
+            self.segments.append(_Segment(pieces, known.start, known.count, known.ends, known.first))
             at = known.start + known.count
         self._measure(at, len(pieces))
         self.segments = [segment for segment in self.segments if segment.size]
@@ -216,33 +197,50 @@ class _Position:
     def _measure(self, start: int, stop: int) -> None:
         if stop > start:
             ends = array("q", itertools.accumulate(map(len, self.pieces[start:stop])))
-            self.segments.append(_Segment(start, stop - start, ends, 0))
+            self.segments.append(_Segment(self.pieces, start, stop - start, ends, 0))
 
     @property
     def done(self) -> bool:
         return self.index >= len(self.segments)
 
     def batch(self) -> tuple[list[bytes | memoryview], int]:
-        """The next pieces to offer (up to IOV_MAX, within one segment), the
-        first cut where the last call stopped, and their length in bytes."""
-        segment = self.segments[self.index]
-        at = segment.base + self.offset
-        k = bisect.bisect_right(segment.ends, at, segment.first, segment.first + segment.count) - segment.first
-        stop = min(k + IOV_MAX, segment.count)
-        batch: list[bytes | memoryview] = list(self.pieces[segment.start + k : segment.start + stop])
-        piece_start = segment.ends[segment.first + k - 1] if k else segment.base
-        if at > piece_start:
-            batch[0] = memoryview(batch[0])[at - piece_start :]
-        return batch, segment.ends[segment.first + stop - 1] - at
+        """The next pieces to offer (up to IOV_MAX, across segments, so the
+        head leaves with the body's first bytes), the first cut where the
+        last call stopped, and their length in bytes."""
+        batch: list[bytes | memoryview] = []
+        offered, index, offset = 0, self.index, self.offset
+        while index < len(self.segments) and len(batch) < IOV_MAX:
+            segment = self.segments[index]
+            pieces, size, whole = _stretch(segment, offset, IOV_MAX - len(batch))
+            batch += pieces
+            offered += size
+            if not whole:
+                break
+            index, offset = index + 1, 0
+        return batch, offered
 
     def advance(self, sent: int, offered: int) -> bool:
         """Count `sent` bytes as gone; True if the whole batch went (the
         socket may take more at once)."""
         self.offset += sent
-        if self.offset >= self.segments[self.index].size:
+        while self.index < len(self.segments) and self.offset >= self.segments[self.index].size:
+            self.offset -= self.segments[self.index].size
             self.index += 1
-            self.offset = 0
         return sent >= offered
+
+
+def _stretch(segment: _Segment, offset: int, room: int) -> tuple[list[bytes | memoryview], int, bool]:
+    """Up to `room` pieces of a segment from `offset` bytes into it (the
+    first cut where that falls inside a piece), their length, and whether
+    they reach the segment's end."""
+    at = segment.base + offset
+    k = bisect.bisect_right(segment.ends, at, segment.first, segment.first + segment.count) - segment.first
+    stop = min(k + room, segment.count)
+    pieces: list[bytes | memoryview] = list(segment.pieces[segment.start + k : segment.start + stop])
+    piece_start = segment.ends[segment.first + k - 1] if k else segment.base
+    if at > piece_start:
+        pieces[0] = memoryview(pieces[0])[at - piece_start :]
+    return pieces, segment.ends[segment.first + stop - 1] - at, stop == segment.count
 
 
 def _settle(room: asyncio.Future[None]) -> None:

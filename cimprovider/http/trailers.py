@@ -17,10 +17,25 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
-from cimprovider.http.gather import PIECES, BodyLength, GatherWriter, can_gather, cork
+from cimprovider.http.gather import PIECES, BodyLength, GatherWriter, can_gather
 from cimprovider.wire import Reply
 
 TRAILERS = "http.response.trailers"
+
+
+class _KeptWrites:
+    """Stands for the transport while uvicorn frames a response head: keeps
+    what it writes, and answers every other question as the transport."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
 class _TrailerCycle(RequestResponseCycle):
@@ -44,29 +59,50 @@ class _TrailerCycle(RequestResponseCycle):
             return
         await super().send(message)
 
-    async def _send_reply(self, start: Any, reply: Reply) -> None:
-        """A whole response whose body is a Reply: its head, then the body
-        gathered from its pieces (gather.py) where the transport allows,
-        else in chunks. The head is held back (corked) until the body's
-        first bytes join it, so the client is woken once, not twice."""
-        gathering = can_gather(self.transport)
-        if gathering:
-            cork(self.transport, True)
-        await super().send(start)
-        if self.disconnected or self.response_complete:
+    async def _send_reply(self, start: Any, reply: Reply | bytes) -> None:
+        """A whole response: a small body in the same write as its head; a
+        Reply gathered from its pieces (gather.py) where the transport
+        allows, its head leaving in the first write, else in chunks."""
+        if isinstance(reply, bytes):
+            await self._send_whole(start, reply)
             return
-        if not gathering:
+        if not can_gather(self.transport):
+            await super().send(start)
+            if self.disconnected or self.response_complete:
+                return
             for chunk in reply.chunks():
                 await super().send({"type": "http.response.body", "body": chunk, "more_body": True})
         else:
+            head = await self._head(start)
+            if self.disconnected or self.response_complete:
+                return
             self.conn.send_with_data_passthrough(h11.Data(data=BodyLength(len(reply))))  # type: ignore[arg-type]
             self.gather = GatherWriter(self.transport)
-            written = await self.gather.write(reply.pieces, reply.measured)
+            written = await self.gather.write(reply.pieces, reply.measured, head)
             self.gather = None
             if not written:
                 self.transport.close()
                 return
         await super().send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _send_whole(self, start: Any, body: bytes) -> None:
+        head = await self._head(start)
+        if self.disconnected or self.response_complete:
+            return
+        self.transport.write(head + self.conn.send(h11.Data(data=body)))  # type: ignore[operator]
+        await super().send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _head(self, start: Any) -> bytes:
+        """The response head as uvicorn frames it (its default headers, its
+        keep-alive decision), kept instead of written to the transport."""
+        transport = self.transport
+        kept = _KeptWrites(transport)
+        self.transport = kept  # type: ignore[assignment]
+        try:
+            await super().send(start)
+        finally:
+            self.transport = transport
+        return b"".join(kept.writes)
 
     def _end_with_trailers(self, message: Any) -> None:
         if self.disconnected or self.response_complete:

@@ -100,7 +100,7 @@ class Reply:
 
     @property
     def pieces(self) -> list[bytes]:
-        """The pieces themselves, for a writer that gathers them (sendmsg)."""
+        """The pieces themselves, for a writer that gathers them (writev)."""
         return self._pieces
 
     def __bytes__(self) -> bytes:

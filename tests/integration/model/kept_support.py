@@ -104,7 +104,7 @@ def reply(app: CIMApplication, body: bytes) -> bytes:
 
 def gathered(body: Reply) -> bytes:
     """The bytes a gathering writer offers, batch by batch, when every
-    sendmsg takes all but the last byte of its batch (a cut inside a piece)
+    writev takes all but the last byte of its batch (a cut inside a piece)
     and then the rest: the writer's bisection over the pieces' known ends
     (a kept whole list's) must find every next byte."""
     position = _Position(body.pieces, body.measured)

@@ -1,4 +1,4 @@
-"""A reply written from its pieces with sendmsg (cimprovider.http.gather),
+"""A reply written from its pieces with writev (cimprovider.http.gather),
 from the loop or from a sender thread, arrives byte for byte, in order,
 over a real socket whose buffer fills many times over (partial sends inside
 a piece, more pieces than one call takes); a writer waiting for room gives
@@ -41,7 +41,7 @@ def run(request: pytest.FixtureRequest) -> Run:
 
 def _pieces() -> list[bytes]:
     # Sizes that straddle every boundary: empty, tiny, and larger than the
-    # socket buffer, and more of them than one sendmsg may carry.
+    # socket buffer, and more of them than one writev may carry.
     sizes = [0, 1, 7, 3600, 65536, 300_000, 13] * ((3 * IOV_MAX) // 7 + 1)
     return [bytes([i % 251]) * size for i, size in enumerate(sizes)]
 
@@ -98,8 +98,9 @@ def _measured_slice(kept: list[bytes]) -> tuple[list[bytes], list[Measured]]:
     return pieces, [Measured(2, count, ends, first)]
 
 
+@pytest.mark.parametrize("head", [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"], ids=["no head", "a head"])
 @pytest.mark.parametrize("make", [_pieces, _small_pieces], ids=["on sender threads", "on the loop"])
-def test_pieces_whose_ends_are_known_arrive_in_order(make, run: Run) -> None:
+def test_pieces_whose_ends_are_known_arrive_in_order(make, head: bytes, run: Run) -> None:
     pieces, measured = _measured_slice(make())
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
@@ -109,7 +110,7 @@ def test_pieces_whose_ends_are_known_arrive_in_order(make, run: Run) -> None:
     async def write() -> bool:
         transport = await _transport(ours)
         reader.start()
-        written = await GatherWriter(transport).write(pieces, measured)
+        written = await GatherWriter(transport).write(pieces, measured, head)
         transport.close()
         return written
 
@@ -117,7 +118,7 @@ def test_pieces_whose_ends_are_known_arrive_in_order(make, run: Run) -> None:
     reader.join(timeout=120)
     theirs.close()
     assert not reader.is_alive()
-    assert bytes(received) == b"".join(pieces)
+    assert bytes(received) == head + b"".join(pieces)
 
 
 def test_a_writer_waiting_for_room_stops_when_the_connection_is_lost(run: Run) -> None:
@@ -158,7 +159,7 @@ def test_a_transport_with_bytes_of_its_own_waiting_is_not_overtaken(run: Run) ->
 
 
 def test_a_tls_connection_is_never_gathered(run: Run, tmp_path) -> None:
-    # sendmsg on the socket beneath TLS would put the reply on the wire in clear.
+    # writev on the socket beneath TLS would put the reply on the wire in clear.
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
