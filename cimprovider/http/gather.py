@@ -144,8 +144,10 @@ class GatherWriter:
 
 
 # Replies from this size on are sent from a sender thread; below, the hop
-# to a thread costs more than the copy it would move off the loop.
-OFFLOAD_BYTES = 256 * 1024
+# to a thread costs more than the copy it would move off the loop (the
+# copy releases the interpreter lock either way). A pull's page of 100 VMs
+# (360 KB) is below: its round trip cost the server 10-30 % less CPU so.
+OFFLOAD_BYTES = 1024 * 1024
 SENDERS = max(2, min(4, os.cpu_count() or 1))
 _pool: list[ThreadPoolExecutor] = []
 _pool_lock = threading.Lock()
