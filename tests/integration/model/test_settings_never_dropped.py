@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from pywbem import CIMDateTime, CIMInstance, CIMInstanceName, WBEMConnection, type_from_name
+from pywbem import CIMClass, CIMDateTime, CIMInstance, CIMInstanceName, WBEMConnection, type_from_name
 
 from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, service, settings_of, template, wait_job
@@ -71,15 +71,20 @@ def added(conn: WBEMConnection, vm: CIMInstanceName, setting: CIMInstance) -> CI
     return out["ResultingResourceSettings"][0]
 
 
-def walked_properties(conn: WBEMConnection, classname: str) -> list[str]:
-    cls = conn.GetClass(classname, LocalOnly=False, IncludeQualifiers=True)
+def declared(conn: WBEMConnection, classname: str) -> CIMClass:
+    """The class as the server's repository declares it (fetched once per
+    class: a class does not change while its instances are)."""
+    return conn.GetClass(classname, LocalOnly=False, IncludeQualifiers=True)
+
+
+def walked_properties(cls: CIMClass) -> list[str]:
     return [name for name, prop in cls.properties.items() if "Key" not in prop.qualifiers and prop.type != "reference"]
 
 
-def changed_value(conn: WBEMConnection, classname: str, name: str, current: object) -> object:
+def changed_value(cls: CIMClass, name: str, current: object) -> object:
     """A value different from `current`, of the property's declared type
     (another ValueMap entry where the class names them)."""
-    prop = conn.GetClass(classname, LocalOnly=False, IncludeQualifiers=True).properties[name]
+    classname, prop = cls.classname, cls.properties[name]
     if prop.is_array:
         if prop.type == "string":
             return list(current or []) + ["changed"]
@@ -128,18 +133,30 @@ def judged(conn: WBEMConnection, path: CIMInstanceName, name: str, value: object
     return None
 
 
+def first_of_each_subtype(instances: list[CIMInstance]) -> list[CIMInstanceName]:
+    """The paths of the first instance of each ResourceSubType, in the
+    order the subtypes come; the instance is fetched afresh through its path
+    (its key, which judged reads the change back through) before each change."""
+    first: dict[object, CIMInstanceName] = {}
+    for instance in instances:
+        first.setdefault(instance["ResourceSubType"], instance.path)
+    return list(first.values())
+
+
 def test_every_resource_setting_round_trips_or_is_refused(served):
     conn, vm, _ = served
+    management = service(conn)
     complaints = []
     for classname in SETTING_CLASSES:
+        cls = declared(conn, classname)
         instances = settings_of(conn, classname, vm)
         assert instances, f"the VM has no {classname}"
-        for subtype in dict.fromkeys(i["ResourceSubType"] for i in instances):
-            for name in walked_properties(conn, classname):
-                instance = next(i for i in settings_of(conn, classname, vm) if i["ResourceSubType"] == subtype)
-                value = changed_value(conn, classname, name, instance[name])
+        for path in first_of_each_subtype(instances):
+            for name in walked_properties(cls):
+                instance = conn.GetInstance(path)
+                value = changed_value(cls, name, instance[name])
                 instance[name] = value
-                answer = conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[instance.tocimxmlstr()])
+                answer = conn.InvokeMethod("ModifyResourceSettings", management, ResourceSettings=[instance.tocimxmlstr()])
                 complaint = judged(conn, instance.path, name, value, outcome(conn, answer))
                 if complaint:
                     complaints.append(complaint)
@@ -151,12 +168,13 @@ def test_every_system_setting_round_trips_or_is_refused(served, generation):
     conn, vm_1, vm_2 = served
     vm = vm_1 if generation == 1 else vm_2
     vssd_path = conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState", ResultClass=VSSD)[0]
+    cls, management = declared(conn, VSSD), service(conn)
     complaints = []
-    for name in walked_properties(conn, VSSD):
+    for name in walked_properties(cls):
         vssd = conn.GetInstance(vssd_path)
-        value = changed_value(conn, VSSD, name, vssd[name])
+        value = changed_value(cls, name, vssd[name])
         vssd[name] = value
-        answer = conn.InvokeMethod("ModifySystemSettings", service(conn), SystemSettings=vssd.tocimxmlstr())
+        answer = conn.InvokeMethod("ModifySystemSettings", management, SystemSettings=vssd.tocimxmlstr())
         complaint = judged(conn, vssd_path, name, value, outcome(conn, answer))
         if complaint:
             complaints.append(complaint)
@@ -166,22 +184,23 @@ def test_every_system_setting_round_trips_or_is_refused(served, generation):
 def test_every_system_setting_given_to_define_system_is_honoured_or_refused(served):
     conn, vm, _ = served
     reference = conn.GetInstance(conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState", ResultClass=VSSD)[0])
+    cls, management = declared(conn, VSSD), service(conn)
     complaints = []
-    for name in walked_properties(conn, VSSD):
+    for name in walked_properties(cls):
         if name == "ElementName":
             continue  # every definition below names its VM
-        value = changed_value(conn, VSSD, name, reference[name])
+        value = changed_value(cls, name, reference[name])
         prop = reference.properties[name].copy()
         prop.value = value
         vssd = CIMInstance(VSSD, properties={"ElementName": f"defined-{name}"})
         vssd.properties[name] = prop
-        answer = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd.tocimxmlstr(), ResourceSettings=[], ReferenceConfiguration=None)
+        answer = conn.InvokeMethod("DefineSystem", management, SystemSettings=vssd.tocimxmlstr(), ResourceSettings=[], ReferenceConfiguration=None)
         failure = outcome(conn, answer)
         if failure is None:
             defined = answer[1]["ResultingSystem"]
             path = conn.AssociatorNames(defined, AssocClass="Msvm_SettingsDefineState", ResultClass=VSSD)[0]
             complaint = judged(conn, path, name, value, None)
-            outcome(conn, conn.InvokeMethod("DestroySystem", service(conn), AffectedSystem=defined))
+            outcome(conn, conn.InvokeMethod("DestroySystem", management, AffectedSystem=defined))
         else:
             complaint = None if name.lower() in failure.lower() else f"DefineSystem {name}: refused without naming it: {failure}"
             names = {i["ElementName"] for i in conn.EnumerateInstances("Msvm_ComputerSystem")}
