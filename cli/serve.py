@@ -8,10 +8,6 @@ from pathlib import Path
 import click
 
 from cimprovider.cli.failures import CommandFailure
-from cimprovider.logs import configure_logging
-from cimprovider.schemas.config import ConfigError, load_config
-from cimprovider.server import build_application
-from cimprovider.serving import StartupError, event_loop, serve as run_server
 
 
 def _option(*names: str, env: str, **kwargs):
@@ -60,6 +56,14 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")
 def serve(config_file: Path | None, **options) -> None:
     """Run the WBEM server (CIM-XML over HTTP/HTTPS) until SIGTERM or Ctrl-C."""
+    # The server is imported here, not with the command line: every client
+    # command (`vm list`, `job wait`...) would otherwise load it first, which
+    # took most of a client command's start.
+    from cimprovider.logs import configure_logging
+    from cimprovider.schemas.config import ConfigError, load_config
+    from cimprovider.server import build_application
+    from cimprovider.serving import StartupError, event_loop, serve as run_server
+
     # An empty tuple means the option was not given: the file or default decides.
     options["storage_roots"] = list(options["storage_roots"]) or None
     options["listener_allow"] = list(options["listener_allow"]) or None

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from cimprovider.http.auth import ROLES, UsersFile
-from cimprovider.schemas.config import default_data_dir
 
 
 def _users_file(path: Path | None, data_dir: Path | None) -> UsersFile:
     # The same default as `serve`: users.json in the data directory.
+    from cimprovider.schemas.config import default_data_dir  # the server's configuration, loaded only when needed
+
     return UsersFile(path or (data_dir or default_data_dir()).expanduser() / "users.json")
 
 

@@ -20,7 +20,6 @@ from cimprovider.cli.connection import Session, client_command
 from cimprovider.cli.failures import CommandFailure, UsageFailure
 from cimprovider.cli.hyperv import state_name
 from cimprovider.cli.output import instance_record
-from cimprovider.indications.listener import watch_indications
 
 VM_STATE_CHANGES = (
     "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA Msvm_ComputerSystem "
@@ -80,6 +79,10 @@ def summary_line(indication: pywbem.CIMInstance) -> dict:
 def watch(session: Session, query_text: str, language: str, listener_host: str, count: int | None,
           duration: float | None, full: bool, alerts: bool) -> None:
     """Print indications as they arrive (default: every VM state change)."""
+    # Imported here: the indications package brings the server's indication
+    # service with it, which every other client command would load for nothing.
+    from cimprovider.indications.listener import watch_indications
+
     if alerts:
         if click.get_current_context().get_parameter_source("query_text") is not ParameterSource.DEFAULT:
             raise UsageFailure("watch: give --alerts or --query, not both")
