@@ -30,6 +30,7 @@ import libvirt
 import pytest
 
 import guest
+from second_libvirtd import CAPABILITIES
 
 SUBREAPER = Path(__file__).with_name("subreaper.py")
 PRIVATE_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt")
@@ -40,6 +41,8 @@ START_SECONDS = 60
 START = """set -e
 mount --bind "$1/etc" /etc/libvirt
 for dir in {dirs}; do mkdir -p "$dir"; mount -t tmpfs tmpfs "$dir"; done
+# The machine's daemon's QEMU capabilities (see second_libvirtd.CAPABILITIES), not probed again.
+if [ -d "$1/capabilities" ]; then mkdir -p /var/cache/libvirt/qemu && cp -a "$1/capabilities" /var/cache/libvirt/qemu/; fi
 # The network driver keeps its guests' MAC addresses here and does not make it.
 mkdir -p /var/lib/libvirt/dnsmasq
 ip link set lo up
@@ -113,6 +116,8 @@ class NamespacedLibvirtd:
         with open(etc / "qemu.conf", "a") as conf:
             conf.write('\nstdio_handler = "file"\n')
         os.chmod(self.root, 0o755)
+        if CAPABILITIES.is_dir():
+            shutil.copytree(CAPABILITIES, self.root / "capabilities")
 
 
 def _clear(conn: libvirt.virConnect) -> None:

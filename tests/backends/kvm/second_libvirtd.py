@@ -28,6 +28,10 @@ STATE = Path("/run/cimprovider-tests")
 MOUNTED = {"run": "/run/libvirt", "lib": "/var/lib/libvirt", "etc": "/etc/libvirt", "cache": "/var/cache/libvirt",
            "log": "/var/log/libvirt"}
 QEMU_CONF = 'stdio_handler = "file"\ncgroup_controllers = [ ]\n'
+# What the first libvirtd learnt by probing this machine's QEMU binaries:
+# the same binaries on the same host, which a new daemon would otherwise
+# probe again (seconds of QEMU starts) at its first question.
+CAPABILITIES = Path("/var/cache/libvirt/qemu/capabilities")
 START_SECONDS = 60
 
 
@@ -47,6 +51,7 @@ def second_libvirtd(tag: str, qemu_hook: str | None = None) -> Iterator[str]:
     for name in (*MOUNTED, "sock"):
         (base / name).mkdir(parents=True)
     (base / "etc" / "qemu.conf").write_text(QEMU_CONF)
+    seed_capabilities(base / "cache")
     if qemu_hook is not None:
         hook = base / "etc" / "hooks" / "qemu"  # libvirt looks for it once, as it starts
         hook.parent.mkdir()
@@ -72,6 +77,14 @@ def second_libvirtd(tag: str, qemu_hook: str | None = None) -> Iterator[str]:
             daemon.kill()
             daemon.wait(timeout=30)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def seed_capabilities(cache: Path) -> None:
+    """The first daemon's QEMU capabilities cache copied into a new
+    daemon's cache directory (libvirt checks each entry against the binary
+    and the host, and probes again any that does not match)."""
+    if CAPABILITIES.is_dir():
+        shutil.copytree(CAPABILITIES, cache / "qemu" / "capabilities", dirs_exist_ok=True)
 
 
 def _wait_for(uri: str, daemon: subprocess.Popen, base: Path) -> None:
