@@ -25,6 +25,9 @@ from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
 
 log = logging.getLogger("cimprovider.migration")
 FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 1.0, 30.0  # the settler's backoff while a destination is silent
+# The settler's longest pause while a destination answers that it still adopts
+# the VM (as a job asks it): the move ends soon, and the VM stays held until asked.
+ARRIVING_RETRY_SECONDS = 5.0
 STORAGE = 32769
 
 __all__ = ["MigrationEngine", "MigrationFailed", "MigrationRefused"]
@@ -81,17 +84,18 @@ class MigrationEngine:
 
     def _settle(self) -> None:
         """Pending migrations are retried with a growing pause while their
-        destinations are silent; with none pending, it sleeps until woken."""
+        destinations are silent (a shorter one while a destination says it
+        is still adopting the VM); with none pending, it sleeps until woken."""
         delay = FIRST_RETRY_SECONDS
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                pending = self.outgoing.settle_pending()
+                pending, arriving = self.outgoing.settle_pending()
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.exception("could not settle the pending migrations")
-                pending = 1
+                pending, arriving = 1, False
             if pending:
-                self._wake.wait(delay)
+                self._wake.wait(min(delay, ARRIVING_RETRY_SECONDS) if arriving else delay)
                 delay = min(delay * 2, LAST_RETRY_SECONDS)
             else:
                 delay = FIRST_RETRY_SECONDS

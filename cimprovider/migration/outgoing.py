@@ -379,19 +379,22 @@ class OutgoingMigrations:
             with self._pending_lock:
                 self._pending.add(record.vm_id)
 
-    def settle_pending(self) -> int:
+    def settle_pending(self) -> tuple[int, bool]:
         """Settle each pending migration whose destination can say whether
         it has the VM (its VM is let go: released or freed); how many stay
-        pending."""
+        pending, and whether a destination answered that it is still
+        adopting its VM (it is not silent: the move ends soon)."""
         with self._pending_lock:
             waiting = set(self._pending)
+        arriving = False
         for record in self.store.outgoing():
             if record.vm_id not in waiting:
                 continue  # a migration in flight: its job settles it
             try:
                 self.resolve(record, self.client(record.destination))
             except (PeerUnreachable, MigrationFailed) as error:
+                arriving = arriving or isinstance(error, StillArriving)
                 log.warning("migration of VM %s to %s is unsettled: %s", record.vm_id, record.destination, error)
         with self._pending_lock:
             self._pending &= {o.vm_id for o in self.store.outgoing()}
-            return len(self._pending)
+            return len(self._pending), arriving
