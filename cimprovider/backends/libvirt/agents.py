@@ -68,6 +68,12 @@ class AgentWatch:
             else:
                 self._unanswered.setdefault(vm_id, self._clock())
 
+    def silent(self, vm_id: UUID) -> bool:
+        """The VM's agent let its last ping go unanswered (a reading need not
+        wait for it: the next ping, on the sampler's cadence, asks again)."""
+        with self._lock:
+            return vm_id in self._unanswered
+
     def heartbeat(self, vm: VirtualMachine) -> HeartbeatState:
         """LOST_COMMUNICATION for a running VM whose agent has been gone (its
         port closed) or silent (pings unanswered) past the grace, UNKNOWN

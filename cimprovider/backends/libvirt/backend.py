@@ -267,7 +267,8 @@ class LibvirtBackend(LibvirtPublishing, LibvirtDefining, SnapshotOperations, Unf
             started_at = find_started_at(live) if live is not None else None
             if live is not None and started_at is None:
                 started_at = self._first_seen_running.setdefault(vm_id, time.time())
-            read = self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at)
+            read = self._sampler.figures(vm, domain, live if live is not None else etree.Element("domain"), started_at,
+                                         agent_silent=self._agents.silent(vm_id))
             return self._agents.figures(vm, read)
 
         return self._call(figures, "read the VM's figures")

@@ -52,8 +52,12 @@ class RuntimeSampler:
         self._cpu_samples: dict[UUID, tuple[float, int]] = {}
 
     def figures(
-        self, vm: VirtualMachine, domain: libvirt.virDomain, live: etree._Element, started_at: float | None
+        self, vm: VirtualMachine, domain: libvirt.virDomain, live: etree._Element, started_at: float | None,
+        agent_silent: bool = False,
     ) -> RuntimeFigures:
+        """The VM's figures as read now; `agent_silent` (the agent let the
+        last ping go unanswered) reads it as not answering without asking
+        it again: each question to a hung agent costs AGENT_TIMEOUT_SECONDS."""
         if vm.power_state not in _GUEST_UP:
             with self._lock:
                 self._cpu_samples.pop(vm.id, None)
@@ -63,7 +67,10 @@ class RuntimeSampler:
         paused = vm.power_state is PowerState.PAUSED
         load = 0 if paused else self._load(vm.id, cpu_time, max(vcpus, 1))
         enabled = {service.service for service in vm.integration_services if service.enabled}
-        report = GuestReport(None, None) if paused else probe_agent(domain, live)
+        if paused:
+            report = GuestReport(None, None)
+        else:
+            report = silent_agent(live) if agent_silent else probe_agent(domain, live)
         answered = report.addresses is not None
         if paused:
             heartbeat = HeartbeatState.PAUSED
@@ -108,6 +115,12 @@ def _balloon_mb(domain: libvirt.virDomain, fallback_kib: int) -> int:
     except libvirt.libvirtError:
         actual = None
     return int((actual or fallback_kib) // 1024)
+
+
+def silent_agent(live: etree._Element) -> GuestReport:
+    """What probe_agent finds of an agent that does not answer, without asking it."""
+    channel = live.find(f"devices/channel/target[@name='{AGENT_CHANNEL}']")
+    return GuestReport(None, None, channel is not None and channel.get("state") == "connected")
 
 
 def probe_agent(domain: libvirt.virDomain, live: etree._Element) -> GuestReport:
