@@ -160,6 +160,9 @@ def test_every_resource_setting_round_trips_or_is_refused(served):
                 complaint = judged(conn, instance.path, name, value, outcome(conn, answer))
                 if complaint:
                     complaints.append(complaint)
+            # Changed every way, the setting is still one the VM's enumeration finds.
+            listed = [i for i in settings_of(conn, classname, vm) if i.path == path]
+            assert listed, f"{path}: no longer enumerated after its properties were walked"
     assert not complaints, "\n".join(complaints)
 
 
