@@ -58,12 +58,9 @@ SETTLE_SECONDS = 90
 
 @pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
 def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
-    suffix = "killsrc-live" if hand_over else "killsrc-live-abort"
-    a_root, b_root = storage_roots(host, f"{suffix}-a", f"{suffix}-b")
-    domain, disk = new_guest(host, a_root, suffix)
-    console = start_counting(host, domain)
+    a_root, b_root, domain, disk, console = _counting_guest(host, "killsrc-live" if hand_over else "killsrc-live-abort")
     domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)  # inside the qcow2 disk
-    vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
+    vm, target = cim_name(domain), b_root / disk.name
 
     with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root, guest_file_paths(host)) as b:
         peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN, (), b_uri)})
@@ -94,11 +91,8 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
 
 @pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
 def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_path: Path, hand_over: bool) -> None:
-    suffix = "killdst-live" if hand_over else "killdst-live-abort"
-    a_root, b_root = storage_roots(host, f"{suffix}-a", f"{suffix}-b")
-    domain, disk = new_guest(host, a_root, suffix)
-    console = start_counting(host, domain)
-    vm, target = cim_name(domain), b_root / f"{suffix}.qcow2"
+    a_root, b_root, domain, disk, console = _counting_guest(host, "killdst-live" if hand_over else "killdst-live-abort")
+    vm, target = cim_name(domain), b_root / disk.name
 
     with second_libvirtd(host.tag) as b_uri:
         b_args = ["--data-dir", str(tmp_path / "b-data"), "--backend", "libvirt", "--libvirt-uri", b_uri,
@@ -194,6 +188,14 @@ def _lift_disk_copies(domain: libvirt.virDomain) -> None:
     for job in jobs.get("return", []):
         lift = {"execute": "block-job-set-speed", "arguments": {"device": job["device"], "speed": 0}}
         libvirt_qemu.qemuMonitorCommand(domain, json.dumps(lift), 0)
+
+
+def _counting_guest(host: Host, suffix: str) -> tuple[Path, Path, libvirt.virDomain, Path, Path]:
+    """Two storage roots, and a guest booted from a disk in the first that
+    counts on its console (the console returned to check it later)."""
+    a_root, b_root = storage_roots(host, f"{suffix}-a", f"{suffix}-b")
+    domain, disk = new_guest(host, a_root, suffix)
+    return a_root, b_root, domain, disk, start_counting(host, domain)
 
 
 def _where(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain | None:
