@@ -37,9 +37,12 @@ so it may lose time to other jobs, and the ratio must be read with that.
 `--compare PYTHON` runs a second server, from another checkout's
 interpreter (a venv with that checkout installed), beside this one: each
 round measures both back to back, so the two are compared under the same
-load.
+load. `--ceiling` measures bench/copy_server.py the same way, beside the
+server: it answers each request with the server's own reply bytes and
+does nothing else, so its figures are the most this machine gives for
+such replies (1 client and 8): a ratio it cannot reach, no server can.
 
-    python bench/concurrency.py [N] [seconds] [rounds] [--get] [--nice-clients K] [--compare PYTHON]
+    python bench/concurrency.py [N] [seconds] [rounds] [--get] [--nice-clients K] [--compare PYTHON] [--ceiling]
         (default: 1000 VMs, 10 s, 1 round, EnumerateInstances)
 """
 
@@ -298,6 +301,27 @@ def serve(label: str, python: str, data_dir: Path, n: int) -> Served:
     return Served(label, server, port, vms)
 
 
+CEILING_LABEL = "copy server (the machine's ceiling: the same reply's bytes, no CIM work)"
+
+
+def serve_ceiling(served: Served, operation: Operation, scratch: Path) -> Served:
+    """bench/copy_server.py answering every request with the reply the
+    real server gives, whole (head and body) as it gave it."""
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=120)
+    sock.sendall(operation.request(served.vms[0]))
+    view = memoryview(bytearray(64 * 1024 * 1024))
+    length = _read_reply(sock, view)
+    sock.close()
+    head = f'HTTP/1.1 200 OK\r\ncontent-type: application/xml; charset="utf-8"\r\ncontent-length: {length}\r\n\r\n'
+    reply_file = scratch / "reply"
+    reply_file.write_bytes(head.encode() + bytes(view[:length]))
+    copier = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("copy_server.py")), str(reply_file)], stdout=subprocess.PIPE, text=True
+    )
+    assert copier.stdout is not None
+    return Served(CEILING_LABEL, copier, int(copier.stdout.readline()), served.vms)
+
+
 @dataclass(frozen=True)
 class Round:
     single: Figures
@@ -369,6 +393,7 @@ def summarise(label: str, rounds: list[Round], cores: int, goals: bool) -> None:
 
 def main(argv: list[str]) -> None:
     get = "--get" in argv
+    ceiling = "--ceiling" in argv
     compare = argv[argv.index("--compare") + 1] if "--compare" in argv else None
     niceness = int(argv[argv.index("--nice-clients") + 1]) if "--nice-clients" in argv else 0
     valued = ("--compare", "--nice-clients")
@@ -385,6 +410,8 @@ def main(argv: list[str]) -> None:
         try:
             if compare:
                 servers.append(serve(f"{compare}", compare, Path(scratch) / "compared", n))
+            if ceiling:
+                servers.append(serve_ceiling(servers[0], operation, Path(scratch)))
             for served in servers:
                 run(served.port, served.server.pid, 1, 2.0, operation, served.vms)  # warm up
             print(f"{operation.name}, N={n} VMs, {seconds:.0f} s per run, {os.cpu_count()} cores"

@@ -16,7 +16,10 @@ as the best of R repeats:
     bytes, in wall time and in the server's CPU (user + system of its
     process, averaged over the repeats);
   - GetInstance of a VM: p50 wall time, its inverse (requests per second
-    for one client) and the server's CPU per request.
+    for one client) and the server's CPU per request;
+  - the floor: as many round trips, each with a page's bytes, against a
+    bare uvicorn server that does no CIM work (bench/http_floor.py), as a
+    multiple of the fastest enumeration: what the HTTP stack alone costs.
 
 The machine may be shared, so the load average is printed with each
 figure. `--compare PYTHON` runs a second server from another checkout's
@@ -41,6 +44,7 @@ from pathlib import Path
 import psutil
 from concurrency import ENUMERATE, GET, Operation, _read_reply, populate, start_server
 from enumerate_instances import _NS_XML, iparam
+from http_floor import measure_floor
 
 _TAIL = 2048  # the out parameters after IRETURNVALUE fit in far less
 _CONTEXT = re.compile(rb'NAME="EnumerationContext"[^>]*>(?:<VALUE>([^<]*)</VALUE>)?')
@@ -132,7 +136,9 @@ class Served:
     vms: list[str]
 
 
-def measure_round(served: Served, n: int, repeats: int) -> None:
+def measure_round(served: Served, n: int, repeats: int) -> tuple[float, int]:
+    """Print one round's figures; return the enumeration's seconds and the
+    pull's round trips."""
     client = Client(served.port)
     cpu = Cpu(served.server.pid)  # type: ignore[attr-defined]
     load = os.getloadavg()[0]
@@ -159,6 +165,21 @@ def measure_round(served: Served, n: int, repeats: int) -> None:
         f"GetInstance p50 {get_p50 * 1e6:4.0f} µs ({1 / get_p50:5.0f} req/s), server CPU {get_cpu * 1e6:4.0f} µs",
         flush=True,
     )
+    return enum[0], trips
+
+
+def print_floor(enumeration: float, trips: int) -> None:
+    """What the pull's round trips would cost on a bare uvicorn (h11)
+    server that does no CIM work at all (bench/http_floor.py), against the
+    best enumeration measured: the least the pull could cost."""
+    floor = measure_floor(MAX_OBJECTS * 3_600)
+    alone = floor.wall * trips
+    print(
+        f"  floor: a bare uvicorn (h11) round trip with a page of {MAX_OBJECTS} VMs costs {floor.wall * 1e6:4.0f} µs "
+        f"wall ({floor.cpu * 1e6:4.0f} µs server CPU); {trips} of them alone take {alone * 1e3:5.1f} ms "
+        f"= {alone / enumeration:4.2f}x the fastest EnumerateInstances above",
+        flush=True,
+    )
 
 
 def serve(label: str, python: str, data_dir: Path, n: int) -> Served:
@@ -180,9 +201,8 @@ def measure(n: int, repeats: int, rounds: int, compare: str | None) -> None:
                     enumerate_once(client)
                     pull_once(client)
                 client.close()
-            for _ in range(rounds):
-                for served in servers:
-                    measure_round(served, n, repeats)
+            measured = [measure_round(served, n, repeats) for _ in range(rounds) for served in servers]
+            print_floor(min(seconds for seconds, _ in measured), measured[0][1])
         finally:
             for served in servers:
                 served.server.terminate()  # type: ignore[attr-defined]
