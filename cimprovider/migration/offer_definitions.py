@@ -6,15 +6,19 @@ every disk a file the offer carries or the hypervisor brings, and none
 of what reaches the host past the storage roots — a block device or a
 network disk, a host PCI or USB device or folder, shared memory, a log
 file, or QEMU's own command line (an element of a namespace of its own,
-outside `<metadata>`). Such an offer is refused naming what it asked
-for. A kernel to boot, firmware, and a serial port on a host file are
-taken only where the destination lets offers name them (offer_host_files)."""
+outside `<metadata>`), nor a device whose backend reaches the host (a
+display's socket, a host TPM, input device or sound device, a network
+script: offer_host_devices). Such an offer is refused naming what it
+asked for. A kernel to boot, firmware, and a serial port on a host file
+are taken only where the destination lets offers name them
+(offer_host_files)."""
 
 from __future__ import annotations
 
 from lxml import etree
 
 from cimprovider.backends.images import StorageRoots
+from cimprovider.migration.offer_host_devices import host_device_reasons
 from cimprovider.migration.offer_host_files import host_file_reasons
 from cimprovider.schemas.migration import MigrationOffer
 
@@ -38,8 +42,9 @@ def definition_reasons(offer: MigrationOffer, host_files: StorageRoots | None = 
             found.append(f"the VM's hypervisor definition is not XML: {error}")
             continue
         found += _reasons(root, record.placed_paths, offered)
-        if host_files is not None:
-            for domain in [root] if root.tag == "domain" else root.iter("domain"):
+        for domain in [root] if root.tag == "domain" else root.iter("domain"):
+            found += host_device_reasons(domain)
+            if host_files is not None:
                 found += host_file_reasons(domain, host_files)
     return list(dict.fromkeys(found))
 

@@ -93,6 +93,32 @@ CRAFTED = {
                                     "other_VARS.fd for its <nvram>"),
     "variable store template": (with_os("<nvram template='/etc/shadow'>/var/lib/libvirt/qemu/nvram/arriving_VARS.fd"
                                         "</nvram>"), "/etc/shadow for its <nvram> template"),
+    "display socket": (domain("<graphics type='vnc' socket='/etc/passwd'/>"), "host socket /etc/passwd"),
+    "display listening on a socket": (domain("<graphics type='spice'><listen type='socket' socket='/etc/passwd'/>"
+                                             "</graphics>"), "<graphics type='spice'> listens on the host socket /etc/passwd"),
+    "host tpm": (domain("<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"),
+                 "host's TPM device /dev/tpm0"),
+    "external tpm socket": (domain("<tpm model='tpm-crb'><backend type='external'><source type='unix' mode='connect' "
+                                   "path='/run/swtpm.sock'/></backend></tpm>"), "/run/swtpm.sock"),
+    "random source on a host file": (domain("<rng model='virtio'><backend model='random'>/etc/shadow</backend></rng>"),
+                                     "<rng> reads the host file /etc/shadow"),
+    "entropy daemon socket": (domain("<rng model='virtio'><backend model='egd' type='unix'><source mode='connect' "
+                                     "path='/run/egd'/></backend></rng>"), "/run/egd"),
+    "host keyboard": (domain("<input type='passthrough' bus='virtio'><source evdev='/dev/input/event0'/></input>"),
+                      "input device /dev/input/event0"),
+    "host input device": (domain("<input type='evdev'><source dev='/dev/input/event1' grab='all'/></input>"),
+                          "input device /dev/input/event1"),
+    "network script": (domain("<interface type='ethernet'><script path='/tmp/run-me'/></interface>"),
+                       "host program /tmp/run-me"),
+    "vhost-user socket": (domain("<interface type='vhostuser'><source type='unix' path='/run/vhost.sock' "
+                                 "mode='client'/><model type='virtio'/></interface>"), "/run/vhost.sock"),
+    "nvdimm on a host file": (domain("<memory model='nvdimm'><source><path>/etc/shadow</path></source><target>"
+                                     "<size unit='KiB'>524288</size></target></memory>"), "host file /etc/shadow"),
+    "acpi table": (with_os("<acpi><table type='slic'>/etc/shadow</table></acpi>"), "ACPI table from the host file"),
+    "fw_cfg from a host file": (domain("", "<sysinfo type='fwcfg'><entry name='opt/x' file='/etc/shadow'/></sysinfo>"),
+                                "<sysinfo type='fwcfg'> reads the host file /etc/shadow"),
+    "sound to a host file": (domain("<audio id='1' type='file' path='/etc/motd'/>"), "writes to the host file /etc/motd"),
+    "host sound device": (domain("<audio id='1' type='oss'><input dev='/dev/dsp'/></audio>"), "sound device /dev/dsp"),
 }
 
 
@@ -111,8 +137,16 @@ def test_a_definition_whose_disks_are_the_offered_files_is_taken(host, tmp_path:
     carried = host.root / "defined" / f"{uuid.uuid4().hex}.qcow2"
     offer = offer_with_disk(tmp_path / "scratch", carried, (carried,))
     source = "/on/the/source/disk.qcow2"
+    # With what libvirt writes into a running VM's definition by itself:
+    # the console's display without a socket, the kernel's random source,
+    # an emulated TPM, default input and sound.
     definition = domain(f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{source}'/>"
-                        "<target dev='vda'/></disk><serial type='pty'/><disk type='file' device='cdrom'/>")
+                        "<target dev='vda'/></disk><serial type='pty'/><disk type='file' device='cdrom'/>"
+                        "<graphics type='vnc' port='-1' autoport='yes'><listen type='none'/></graphics>"
+                        "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
+                        "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+                        "<input type='mouse' bus='ps2'/><input type='keyboard' bus='ps2'/><audio id='1' type='none'/>",
+                        "<sysinfo type='smbios'><system><entry name='serial'>0123</entry></system></sysinfo>")
     record = offer.record.model_copy(update={"definition": definition, "placed_paths": {source: str(carried)}})
     code, out = prepare(host, offer.model_copy(update={"record": record}))
     assert code == 0 and out.get("Token"), out.get("Reasons")
