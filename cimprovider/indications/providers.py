@@ -77,6 +77,11 @@ def subscription_path(filter_path: CIMInstanceName, handler_path: CIMInstanceNam
     )
 
 
+def refuse_beyond_limit(classname: str, count: int, limit: int) -> None:
+    if count >= limit:
+        raise CIMError(CIM_ERR_FAILED, f"the server keeps at most {limit} {classname} instances: delete one first")
+
+
 def merged(stored: Properties, change: CIMInstance, property_list: list[str] | None, fixed: tuple[str, ...]) -> Properties:
     """`stored` with the properties of `change` that ModifyInstance may set."""
     wanted = None if property_list is None else {p.lower() for p in property_list}
@@ -128,9 +133,12 @@ class _ElementProvider(InstanceProvider):
                     f"to destination {sub.handler_name}: delete that subscription first",
                 )
 
-    def refuse_duplicate(self, name: str) -> None:
-        if any(r.name == name for r in self.records()):
+    def admit_new(self, name: str) -> None:
+        """Refuse a new element whose name is taken, or one past the limit."""
+        records = self.records()
+        if any(r.name == name for r in records):
             raise CIMError(CIM_ERR_ALREADY_EXISTS, f"a {self.classname} named {name!r} already exists")
+        refuse_beyond_limit(self.classname, len(records), self.service.max_catalog)
 
 
 class IndicationFilterProvider(_ElementProvider):
@@ -147,7 +155,7 @@ class IndicationFilterProvider(_ElementProvider):
         if value_of(props, "QueryLanguage") is None:
             props["QueryLanguage"] = ("string", "WQL", False)
         record = check_filter(props, ctx.repository)
-        self.refuse_duplicate(record.name)
+        self.admit_new(record.name)
         self.service.put_filter(record)
         return element_path(FILTER_CLASS, props)
 
@@ -177,7 +185,7 @@ class ListenerDestinationProvider(_ElementProvider):
         if value_of(props, "PersistenceType") is None:
             props["PersistenceType"] = ("uint16", Uint16(2), False)  # Permanent
         name = value_of(props, "Name")
-        self.refuse_duplicate(name)
+        self.admit_new(name)
         self.service.put_destination(DestinationRecord(name, props))
         return element_path(DESTINATION_CLASS, props)
 
@@ -253,8 +261,10 @@ class IndicationSubscriptionProvider(AssociationProvider):
     def create_instance(self, ctx: OperationContext, instance: CIMInstance) -> CIMInstanceName:
         filter_ref, handler_ref = reference(instance, "Filter"), reference(instance, "Handler")
         filter_name, handler_name = self._resolve(filter_ref, handler_ref)
-        if any(s.key == (filter_name, handler_name) for s in self.service.subscriptions()):
+        subscriptions = self.service.subscriptions()
+        if any(s.key == (filter_name, handler_name) for s in subscriptions):
             raise CIMError(CIM_ERR_ALREADY_EXISTS, f"filter {filter_name} is already subscribed to {handler_name}")
+        refuse_beyond_limit(SUBSCRIPTION_CLASS, len(subscriptions), self.service.max_catalog)
         props = {k: v for k, v in properties_of(instance).items() if k.lower() not in {s.lower() for s in SERVER_OWNED}}
         check_subscription_state(props)
         if value_of(props, "SubscriptionState") is None:

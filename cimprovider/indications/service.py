@@ -44,6 +44,9 @@ ROUTER_BATCH = 256  # raised indications routed (and stored) in one transaction
 Translator = Callable[[EventBase], Iterable[InstanceChange | MethodCall]]
 
 
+MAX_CATALOG = 1_000
+
+
 class IndicationService:
     def __init__(
         self,
@@ -56,11 +59,16 @@ class IndicationService:
         max_pending: int = 10_000,
         max_raised: int = 100_000,
         access: ListenerAccess | None = None,
+        max_catalog: int = MAX_CATALOG,
     ) -> None:
         self.repository = repository
         self.host = host
         self.delivery_timeout = delivery_timeout
         self.max_pending = max_pending
+        # Filters, destinations and subscriptions, each: a destination
+        # holds a delivery worker and each change is matched against every
+        # filter, so their numbers are bounded like the server's others.
+        self.max_catalog = max_catalog
         self.access = access if access is not None else ListenerAccess()
         self.store = SubscriptionStore(data_dir / DATABASE)
         if settings is not None:

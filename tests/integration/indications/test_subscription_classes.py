@@ -21,7 +21,7 @@ from pywbem import (
 )
 
 from cimprovider.indications.listener import free_port
-from tests.integration.indications.conftest import STATE_CHANGES, V2, WMI_STATE_CHANGES, Served
+from tests.integration.indications.conftest import STATE_CHANGES, V2, WMI_STATE_CHANGES, Served, served
 
 
 @pytest.fixture
@@ -203,3 +203,33 @@ def test_indication_service_and_profile(server: Served) -> None:
     assert err.value.status_code == CIM_ERR_INVALID_PARAMETER
     service["DeliveryRetryInterval"] = Uint32(30)
     conn.ModifyInstance(service, PropertyList=["DeliveryRetryInterval"])
+
+
+def test_filters_destinations_and_subscriptions_beyond_the_limit_are_refused(tmp_path) -> None:
+    """Each kind is bounded (a destination holds a delivery worker, every
+    change is matched against every filter): one more is refused, naming
+    the limit, and nothing of it is kept; deleting one makes room."""
+    with served(tmp_path) as limited:
+        limited.service.max_catalog = 2
+        conn = limited.connection()
+        filters = [conn.CreateInstance(filter_instance(f"f{i}", STATE_CHANGES, "DMTF:CQL")) for i in range(2)]
+        handlers = [conn.CreateInstance(CIMInstance("CIM_ListenerDestinationCIMXML", properties={
+            "Name": f"d{i}", "Destination": f"http://127.0.0.1:{free_port()}"})) for i in range(2)]
+        subscribed = [conn.CreateInstance(CIMInstance("CIM_IndicationSubscription", properties={
+            "Filter": filters[0], "Handler": handler})) for handler in handlers]
+        one_more = {
+            "CIM_IndicationFilter": filter_instance("f2", STATE_CHANGES, "DMTF:CQL"),
+            "CIM_ListenerDestinationCIMXML": CIMInstance("CIM_ListenerDestinationCIMXML", properties={
+                "Name": "d2", "Destination": f"http://127.0.0.1:{free_port()}"}),
+            "CIM_IndicationSubscription": CIMInstance("CIM_IndicationSubscription", properties={
+                "Filter": filters[1], "Handler": handlers[0]}),
+        }
+        for classname, instance in one_more.items():
+            with pytest.raises(CIMError) as err:
+                conn.CreateInstance(instance)
+            assert err.value.status_code == CIM_ERR_FAILED
+            assert f"at most 2 {classname} instances" in err.value.status_description
+            assert len(conn.EnumerateInstanceNames(classname)) == 2
+        conn.DeleteInstance(subscribed[1])
+        conn.CreateInstance(one_more["CIM_IndicationSubscription"])
+        assert len(conn.EnumerateInstanceNames("CIM_IndicationSubscription")) == 2
