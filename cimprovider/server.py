@@ -38,7 +38,7 @@ from cimprovider.providers.virtualization.migration.registration import Migratio
 from cimprovider.migration.engine import MigrationEngine
 from cimprovider.migration.peers import PeerError, load_peers
 from cimprovider.reply_keeping import keep_replies
-from cimprovider.repository import ClassRepository
+from cimprovider.repository import ClassRepository, default_cache_dir
 from cimprovider.schemas.config import ServerConfig
 from cimprovider.serving import StartupError, connection_limits
 from cimprovider.web.access import WebAccess
@@ -157,7 +157,7 @@ def _build_application(config: ServerConfig, extensions: list[Extension] | None)
     authenticator = load_users(config)
     give_back_large_blocks()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    repository = ClassRepository.load(cache_dir=config.data_dir / "cache")
+    repository = ClassRepository.load(cache_dir=config.class_cache_dir or default_cache_dir())
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)
     parts.web_access = WebAccess.for_authenticator(authenticator)

@@ -22,6 +22,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--certfile", env="CERTFILE", type=click.Path(path_type=Path), default=None, help="TLS certificate (PEM) for HTTPS.")
 @_option("--keyfile", env="KEYFILE", type=click.Path(path_type=Path), default=None, help="TLS private key (PEM) for HTTPS.")
 @_option("--data-dir", env="DATA_DIR", type=click.Path(path_type=Path), default=None, help="Where state is kept.  [default: ~/.local/share/cimprovider]")
+@_option("--class-cache-dir", env="CLASS_CACHE_DIR", type=click.Path(path_type=Path, file_okay=False), default=None, help="Where the compiled schema is kept, shared by servers on any data directory (a folder of this user's alone).  [default: ~/.cache/cimprovider]")
 @_option("--users-file", env="USERS_FILE", type=click.Path(path_type=Path), default=None, help="Users for HTTP Basic authentication (see `cimprovider user`).  [default: DATA_DIR/users.json if it exists]")
 @_option("--backend", env="BACKEND", default=None, help="Hypervisor backend.  [default: simulated]")
 @_option("--libvirt-uri", env="LIBVIRT_URI", default=None, help="libvirt connection URI for --backend libvirt.  [default: qemu:///system]")

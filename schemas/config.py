@@ -55,6 +55,11 @@ class ServerConfig(ConnectionLimitSettings):
     certfile: Path | None = Field(default=None, validate_default=True)
     keyfile: Path | None = Field(default=None, validate_default=True)
     data_dir: Path = Field(default_factory=default_data_dir)
+    # Where the compiled schema (the shipped MOF's classes, the same for
+    # every server of one installation) is kept, so that a server on a new
+    # data directory loads it rather than compiling the MOF again; None
+    # means $XDG_CACHE_HOME/cimprovider (~/.cache/cimprovider).
+    class_cache_dir: Path | None = None
     # None: `<data_dir>/users.json` if it exists (where `cimprovider user
     # add` writes by default), else HTTP Basic auth is off (local use only).
     users_file: Path | None = None

@@ -33,6 +33,11 @@ CACHE_FORMAT = 3
 
 CACHE_PREFIX = "classes-"
 
+KEPT_SCHEMAS = 4
+"""Compiled schemas kept in one cache folder, the newest first: several
+installations of different versions may share a user's cache, and each
+would compile again at every start if one deleted the others' schema."""
+
 
 @dataclass
 class CompiledNamespace:
@@ -129,7 +134,7 @@ def _resolve_all(conn, namespace: str,
 def write_cache(cache_file: Path, schema: CompiledSchema) -> bool:
     """Whether the cache file was written (a failure is logged)."""
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".tmp-", suffix=".pickle")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -139,10 +144,20 @@ def write_cache(cache_file: Path, schema: CompiledSchema) -> bool:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        for stale in cache_file.parent.glob(f"{CACHE_PREFIX}*.pickle"):
-            if stale != cache_file:
-                stale.unlink(missing_ok=True)
+        _drop_oldest(cache_file.parent)
     except OSError as exc:
         log.warning("cannot write class cache %s: %s", cache_file, exc)
         return False
     return True
+
+
+def _drop_oldest(cache_dir: Path) -> None:
+    """Deletes the compiled schemas beyond the KEPT_SCHEMAS newest."""
+    def written(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # another server dropped it meanwhile
+            return 0.0
+    kept = sorted(cache_dir.glob(f"{CACHE_PREFIX}*.pickle"), key=written, reverse=True)
+    for stale in kept[KEPT_SCHEMAS:]:
+        stale.unlink(missing_ok=True)

@@ -8,7 +8,9 @@ process when the child cannot, which reports a fault in the MOF as always.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import stat
 from pathlib import Path
 
 from .compile_child import compile_apart
@@ -28,6 +30,8 @@ def load_schema(
     read or written is logged and bypassed, never fatal.
     """
     digest = schema_digest(mof_dir, manifest)
+    if cache_dir is not None and not _private(cache_dir):
+        cache_dir = None
     cache_file = cache_dir / f"{CACHE_PREFIX}{digest[:32]}.pickle" if cache_dir else None
     if cache_file is not None and cache_file.is_file():
         schema = _read_cache(cache_file, digest)
@@ -48,9 +52,31 @@ def load_schema(
     return schema
 
 
+def _private(cache_dir: Path) -> bool:
+    """Whether only this process's user can put a file in cache_dir (or it
+    is not there yet: it is made so). A pickle runs code as it loads, so a
+    schema another user could have written is never read."""
+    try:
+        info = cache_dir.stat()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        log.warning("not using class cache %s: %s", cache_dir, exc)
+        return False
+    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        log.warning("not using class cache %s: it is not this user's alone (owner uid %d, mode %o); compiling the MOF",
+                    cache_dir, info.st_uid, stat.S_IMODE(info.st_mode))
+        return False
+    return True
+
+
 def _read_cache(cache_file: Path, digest: str) -> CompiledSchema | None:
     try:
         with cache_file.open("rb") as f:
+            info = os.fstat(f.fileno())
+            if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                log.warning("ignoring class cache %s: it is not this user's alone", cache_file)
+                return None
             schema = pickle.load(f)
         if isinstance(schema, CompiledSchema) and schema.digest == digest:
             schema.from_cache = True

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from cimprovider.repository import ClassRepository
+from cimprovider.repository.compiler import KEPT_SCHEMAS
 
 V2 = "root/virtualization/v2"
 
@@ -28,8 +34,9 @@ def test_a_changed_mof_text_recompiles(tmp_path, mof_copy):
     changed = ClassRepository.load(tmp_path, mof_dir=mof_copy)
     assert not changed.from_cache
     assert "AddedForTheTest" in changed.get_class(V2, "CIM_ConcreteJob").properties
-    # The stale cache file is gone; the new one serves the next start.
-    assert len(list(tmp_path.glob("classes-*.pickle"))) == 1
+    # The new file serves the next start; the other stays for the
+    # installation it was compiled for (a user's cache is shared).
+    assert len(list(tmp_path.glob("classes-*.pickle"))) == 2
     assert ClassRepository.load(tmp_path, mof_dir=mof_copy).from_cache
 
 
@@ -57,3 +64,61 @@ def test_a_cache_miss_is_compiled_outside_the_loading_process(tmp_path, mof_copy
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=True)
     assert done.stdout.split() == ["False", "True", "False"]
     assert len(list(tmp_path.glob("classes-*.pickle"))) == 1
+
+
+def test_only_the_newest_schemas_are_kept(tmp_path, mof_copy):
+    for old in range(KEPT_SCHEMAS + 2):
+        stale = tmp_path / f"classes-{old:032x}.pickle"
+        stale.write_bytes(b"another version's schema")
+        os.utime(stale, (old, old))
+    ClassRepository.load(tmp_path, mof_dir=mof_copy)
+    kept = sorted(p.name for p in tmp_path.glob("classes-*.pickle"))
+    newest_others = [f"classes-{old:032x}.pickle" for old in range(2, KEPT_SCHEMAS + 2)][-(KEPT_SCHEMAS - 1):]
+    assert len(kept) == KEPT_SCHEMAS and set(newest_others) < set(kept)
+
+
+class _Planted:
+    """A pickle that, loaded, makes a folder: what a user who could write
+    to the cache would plant to run code as the server."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+def _plant(cache_dir: Path, name: str, marker: Path) -> None:
+    (cache_dir / name).write_bytes(pickle.dumps(_Planted(marker)))
+
+
+@pytest.mark.parametrize("shared", ["writable by others", "another user's"])
+def test_a_cache_folder_another_user_can_write_is_never_read(tmp_path, mof_copy, shared):
+    ours = tmp_path / "ours"
+    ClassRepository.load(ours, mof_dir=mof_copy)
+    (name,) = [p.name for p in ours.glob("classes-*.pickle")]
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    _plant(theirs, name, tmp_path / "ran")
+    if shared == "writable by others":
+        theirs.chmod(0o777)
+    else:
+        os.chown(theirs, 65534, 65534)
+    repo = ClassRepository.load(theirs, mof_dir=mof_copy)
+    assert not repo.from_cache and repo.has_class(V2, "Msvm_ComputerSystem")
+    assert not (tmp_path / "ran").exists()
+    # Nothing is written there either: the planted file is as it was.
+    assert [p.name for p in theirs.iterdir()] == [name]
+
+
+def test_a_cache_file_another_user_wrote_is_never_read(tmp_path, mof_copy):
+    ClassRepository.load(tmp_path, mof_dir=mof_copy)
+    (cache_file,) = tmp_path.glob("classes-*.pickle")
+    _plant(tmp_path, cache_file.name, tmp_path / "ran")
+    os.chown(cache_file, 65534, 65534)
+    repo = ClassRepository.load(tmp_path, mof_dir=mof_copy)
+    assert not repo.from_cache and repo.has_class(V2, "Msvm_ComputerSystem")
+    assert not (tmp_path / "ran").exists()
+    # Compiled over with this user's own file, which the next start reads.
+    assert cache_file.stat().st_uid == os.geteuid()
+    assert ClassRepository.load(tmp_path, mof_dir=mof_copy).from_cache

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pywbem import CIMInstance, CIMInstanceName, CIMProperty, Uint16, Uint64
 
 from cimprovider.providers.virtualization.render import Renderer
-from cimprovider.repository import ClassRepository
+from cimprovider.repository import ClassRepository, default_cache_dir
 
 
 def test_rendered_instance_equals_pywbem_construction(tmp_path):
-    renderer = Renderer(ClassRepository.load(cache_dir=tmp_path))
+    renderer = Renderer(ClassRepository.load(cache_dir=default_cache_dir()))
     values = {
         "CreationClassName": "Msvm_ComputerSystem",
         "Name": "6B7C1D8E-3F4A-4C2B-9D1E-0A1B2C3D4E5F",
@@ -41,7 +41,7 @@ def test_rendered_instance_equals_pywbem_construction(tmp_path):
 
 
 def test_property_list_builds_only_what_is_kept(tmp_path):
-    renderer = Renderer(ClassRepository.load(cache_dir=tmp_path))
+    renderer = Renderer(ClassRepository.load(cache_dir=default_cache_dir()))
     values = {"CreationClassName": "Msvm_ComputerSystem", "Name": "X", "ElementName": "web01"}
     rendered = renderer.instance("Msvm_ComputerSystem", values, keep=frozenset({"elementname"}))
     assert list(rendered.properties) == ["ElementName"]
@@ -49,7 +49,7 @@ def test_property_list_builds_only_what_is_kept(tmp_path):
 
 
 def test_rendered_instance_behaves_as_a_pywbem_instance(tmp_path):
-    renderer = Renderer(ClassRepository.load(cache_dir=tmp_path))
+    renderer = Renderer(ClassRepository.load(cache_dir=default_cache_dir()))
     values = {"CreationClassName": "Msvm_ComputerSystem", "Name": "AB", "ElementName": "web01"}
     rendered = renderer.instance("Msvm_ComputerSystem", values)
     assert rendered["elementname"] == "web01" and "ELEMENTNAME" in rendered.properties
