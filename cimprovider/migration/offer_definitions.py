@@ -8,7 +8,8 @@ network disk, a host PCI or USB device or folder, shared memory, a log
 file, or QEMU's own command line (an element of a namespace of its own,
 outside `<metadata>`), nor a device whose backend reaches the host (a
 display's socket, a host TPM, input device or sound device, a network
-script: offer_host_devices). Such an offer is refused naming what it
+script: offer_host_devices), nor choose how the destination confines
+QEMU (offer_confinement). Such an offer is refused naming what it
 asked for. A kernel to boot, firmware, and a serial port on a host file
 are taken only where the destination lets offers name them
 (offer_host_files)."""
@@ -18,6 +19,7 @@ from __future__ import annotations
 from lxml import etree
 
 from cimprovider.backends.images import StorageRoots
+from cimprovider.migration.offer_confinement import confinement_reasons
 from cimprovider.migration.offer_host_devices import host_device_reasons
 from cimprovider.migration.offer_host_files import host_file_reasons
 from cimprovider.schemas.migration import MigrationOffer
@@ -44,6 +46,7 @@ def definition_reasons(offer: MigrationOffer, host_files: StorageRoots | None = 
         found += _reasons(root, record.placed_paths, offered)
         for domain in [root] if root.tag == "domain" else root.iter("domain"):
             found += host_device_reasons(domain)
+            found += confinement_reasons(domain)
             if host_files is not None:
                 found += host_file_reasons(domain, host_files)
     return list(dict.fromkeys(found))

@@ -119,6 +119,18 @@ CRAFTED = {
                                 "<sysinfo type='fwcfg'> reads the host file /etc/shadow"),
     "sound to a host file": (domain("<audio id='1' type='file' path='/etc/motd'/>"), "writes to the host file /etc/motd"),
     "host sound device": (domain("<audio id='1' type='oss'><input dev='/dev/dsp'/></audio>"), "sound device /dev/dsp"),
+    "qemu unconfined": (domain("", "<seclabel type='none'/>"), "confined: <seclabel type='none'>"),
+    "qemu as root": (domain("", "<seclabel type='static' model='dac' relabel='yes'><label>+0:+0</label></seclabel>"),
+                     "<seclabel type='static'> of model dac"),
+    "a label without a type": (domain("", "<seclabel model='dac'><label>+0:+0</label></seclabel>"),
+                               "<seclabel> with a label but no type of model dac"),
+    "a base label": (domain("", "<seclabel type='dynamic' model='selinux'><baselabel>system_u:system_r:unconfined_t:s0"
+                                "</baselabel></seclabel>"), "<baselabel> system_u:system_r:unconfined_t:s0"),
+    "files left unlabelled": (domain("", "<seclabel type='dynamic' model='dac' relabel='no'/>"),
+                              "<seclabel relabel='no'> of model dac"),
+    "a disk's own label": (domain("<disk type='file' device='disk'><source file='/x.qcow2'><seclabel model='dac' "
+                                  "relabel='yes'><label>+0:+0</label></seclabel></source><target dev='vda'/></disk>"),
+                           "a <seclabel> of its own on <disk>"),
 }
 
 
@@ -139,14 +151,17 @@ def test_a_definition_whose_disks_are_the_offered_files_is_taken(host, tmp_path:
     source = "/on/the/source/disk.qcow2"
     # With what libvirt writes into a running VM's definition by itself:
     # the console's display without a socket, the kernel's random source,
-    # an emulated TPM, default input and sound.
+    # an emulated TPM, default input and sound, a dynamic security label.
     definition = domain(f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{source}'/>"
                         "<target dev='vda'/></disk><serial type='pty'/><disk type='file' device='cdrom'/>"
                         "<graphics type='vnc' port='-1' autoport='yes'><listen type='none'/></graphics>"
                         "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>"
                         "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
                         "<input type='mouse' bus='ps2'/><input type='keyboard' bus='ps2'/><audio id='1' type='none'/>",
-                        "<sysinfo type='smbios'><system><entry name='serial'>0123</entry></system></sysinfo>")
+                        "<sysinfo type='smbios'><system><entry name='serial'>0123</entry></system></sysinfo>"
+                        # A saved VM's label: dynamic, so made anew by the destination's libvirt.
+                        "<seclabel type='dynamic' model='dac' relabel='yes'><label>+64055:+64055</label>"
+                        "<imagelabel>+64055:+64055</imagelabel></seclabel>")
     record = offer.record.model_copy(update={"definition": definition, "placed_paths": {source: str(carried)}})
     code, out = prepare(host, offer.model_copy(update={"record": record}))
     assert code == 0 and out.get("Token"), out.get("Reasons")
