@@ -11,6 +11,9 @@ from cimprovider.schemas.base import SchemaModel
 
 KVP_DATA_LIMIT = 1024  # characters; Hyper-V refuses longer values with 32773
 KVP_NAME_LIMIT = 256
+# Host-written items one VM keeps: each is stored with the VM and copied
+# into every read of it, so a client cannot grow one record without end.
+KVP_ITEMS_PER_VM = 1024
 
 
 class IntegrationServiceKind(str, Enum):

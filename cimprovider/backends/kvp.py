@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from cimprovider.backends.errors import InvalidParameterError, NotFoundError
 from cimprovider.schemas.events import KvpChange
-from cimprovider.schemas.integration import HOST_WRITABLE_SOURCES, KvpItem
+from cimprovider.schemas.integration import HOST_WRITABLE_SOURCES, KVP_ITEMS_PER_VM, KvpItem
 from cimprovider.schemas.vm import VirtualMachine
 
 KvpChanges = tuple[tuple[KvpItem, ...], list[tuple[KvpChange, KvpItem]]]
@@ -28,6 +28,9 @@ def add_items(vm: VirtualMachine, items: Sequence[KvpItem]) -> KvpChanges:
     for item in items:
         if item.name in existing:
             raise InvalidParameterError("name", f"KVP item {item.name!r} already exists")
+    if len(existing) + len(items) > KVP_ITEMS_PER_VM:
+        raise InvalidParameterError("DataItems", f"VM {vm.id} keeps at most {KVP_ITEMS_PER_VM} KVP items and has "
+                                    f"{len(existing)}: remove some first")
     return vm.kvp_items + tuple(items), [(KvpChange.ADDED, item) for item in items]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from pywbem import CIMInstance, Uint16
 
+from cimprovider.schemas.integration import KVP_ITEMS_PER_VM
 from tests.support.waiting import wait_until
 from tests.integration.model.hyperv import check, define_vm, request_state, service, state, wait_job
 
@@ -86,6 +87,24 @@ def test_host_kvp_items_read_back_after_add_modify_remove(conn) -> None:
     # The query form a script uses finds the same.
     query = f"SELECT * FROM Msvm_KvpExchangeComponentSettingData WHERE InstanceID LIKE 'Microsoft:{vm['Name']}%'"
     assert items(conn.ExecQuery("WQL", query)[0], "HostOnlyItems") == {"owner": ("ops", 4)}
+
+
+def test_a_vm_keeps_a_bounded_number_of_host_items(conn) -> None:
+    vm = define_vm(conn, "kvp-bounded")
+    for call in range(KVP_ITEMS_PER_VM // 128):
+        kvp_call(conn, "AddKvpItems", vm, *(item(f"key-{call}-{n}", "x", 0) for n in range(128)))
+    answer = conn.InvokeMethod("AddKvpItems", service(conn), TargetSystem=vm,
+                               DataItems=[item(name, "y", 0).tocimxmlstr() for name in ("one-more", "and-another")])
+    assert answer[0] == 4096
+    job = wait_job(conn, answer[1]["Job"])
+    assert job["JobState"] == 10 and job["ErrorCode"] == 32773
+    assert f"keeps at most {KVP_ITEMS_PER_VM} KVP items and has {KVP_ITEMS_PER_VM}" in job["ErrorDescription"]
+    kept = items(kvp_setting(conn, vm), "HostExchangeItems")
+    assert len(kept) == KVP_ITEMS_PER_VM and "one-more" not in kept
+    # Room is made by removing one.
+    kvp_call(conn, "RemoveKvpItems", vm, item("key-0-0", "", 0))
+    kvp_call(conn, "AddKvpItems", vm, item("one-more", "y", 0))
+    assert items(kvp_setting(conn, vm), "HostExchangeItems")["one-more"] == ("y", 0)
 
 
 def test_items_are_embedded_instances_a_client_parses(conn) -> None:
