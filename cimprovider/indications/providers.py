@@ -155,8 +155,9 @@ class IndicationFilterProvider(_ElementProvider):
         if value_of(props, "QueryLanguage") is None:
             props["QueryLanguage"] = ("string", "WQL", False)
         record = check_filter(props, ctx.repository)
-        self.admit_new(record.name)
-        self.service.put_filter(record)
+        with self.service.changing():
+            self.admit_new(record.name)
+            self.service.put_filter(record)
         return element_path(FILTER_CLASS, props)
 
     def modify_instance(self, ctx: OperationContext, instance: CIMInstance, property_list: list[str] | None) -> None:
@@ -185,8 +186,9 @@ class ListenerDestinationProvider(_ElementProvider):
         if value_of(props, "PersistenceType") is None:
             props["PersistenceType"] = ("uint16", Uint16(2), False)  # Permanent
         name = value_of(props, "Name")
-        self.admit_new(name)
-        self.service.put_destination(DestinationRecord(name, props))
+        with self.service.changing():
+            self.admit_new(name)
+            self.service.put_destination(DestinationRecord(name, props))
         return element_path(DESTINATION_CLASS, props)
 
     def modify_instance(self, ctx: OperationContext, instance: CIMInstance, property_list: list[str] | None) -> None:
@@ -261,10 +263,6 @@ class IndicationSubscriptionProvider(AssociationProvider):
     def create_instance(self, ctx: OperationContext, instance: CIMInstance) -> CIMInstanceName:
         filter_ref, handler_ref = reference(instance, "Filter"), reference(instance, "Handler")
         filter_name, handler_name = self._resolve(filter_ref, handler_ref)
-        subscriptions = self.service.subscriptions()
-        if any(s.key == (filter_name, handler_name) for s in subscriptions):
-            raise CIMError(CIM_ERR_ALREADY_EXISTS, f"filter {filter_name} is already subscribed to {handler_name}")
-        refuse_beyond_limit(SUBSCRIPTION_CLASS, len(subscriptions), self.service.max_catalog)
         props = {k: v for k, v in properties_of(instance).items() if k.lower() not in {s.lower() for s in SERVER_OWNED}}
         check_subscription_state(props)
         if value_of(props, "SubscriptionState") is None:
@@ -272,7 +270,12 @@ class IndicationSubscriptionProvider(AssociationProvider):
         now = CIMDateTime.now()
         props["SubscriptionStartTime"] = ("datetime", now, False)
         props["TimeOfLastStateChange"] = ("datetime", now, False)
-        self.service.put_subscription(SubscriptionRecord(filter_name, handler_name, props))
+        with self.service.changing():
+            subscriptions = self.service.subscriptions()
+            if any(s.key == (filter_name, handler_name) for s in subscriptions):
+                raise CIMError(CIM_ERR_ALREADY_EXISTS, f"filter {filter_name} is already subscribed to {handler_name}")
+            refuse_beyond_limit(SUBSCRIPTION_CLASS, len(subscriptions), self.service.max_catalog)
+            self.service.put_subscription(SubscriptionRecord(filter_name, handler_name, props))
         filters, handlers = self._paths()
         return subscription_path(filters[filter_name], handlers[handler_name])
 

@@ -196,6 +196,12 @@ class IndicationService:
     def subscriptions(self) -> list[SubscriptionRecord]:
         return self.store.subscriptions()
 
+    def changing(self) -> threading.RLock:
+        """Held around a check and the change it allows (a name free, the
+        catalog below its limit), so that concurrent creates cannot all pass
+        the check before any of them is stored; put_* takes it again."""
+        return self._lock
+
     def put_filter(self, record: FilterRecord, replace: bool = False) -> None:
         with self._lock:
             self.store.put_filter(record, replace)

@@ -3,6 +3,9 @@ them, and as a client creating instances by hand meets their checks."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from pywbem import (
     CIM_ERR_ALREADY_EXISTS,
@@ -233,3 +236,27 @@ def test_filters_destinations_and_subscriptions_beyond_the_limit_are_refused(tmp
         conn.DeleteInstance(subscribed[1])
         conn.CreateInstance(one_more["CIM_IndicationSubscription"])
         assert len(conn.EnumerateInstanceNames("CIM_IndicationSubscription")) == 2
+
+
+def test_concurrent_creates_never_pass_the_limit(tmp_path) -> None:
+    """Twelve clients create filters at once against a limit of 3: three
+    are kept, nine are refused naming the limit."""
+    with served(tmp_path) as limited:
+        limited.service.max_catalog = 3
+        start = threading.Barrier(12)
+
+        def create(i: int) -> int:
+            conn = limited.connection()
+            start.wait()
+            try:
+                conn.CreateInstance(filter_instance(f"racing-{i}", STATE_CHANGES, "DMTF:CQL"))
+                return 0
+            except CIMError as error:
+                assert "at most 3 CIM_IndicationFilter instances" in error.status_description
+                return error.status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(create, range(12)))
+        assert sorted(codes) == [0] * 3 + [CIM_ERR_FAILED] * 9
+        assert len(limited.connection().EnumerateInstanceNames("CIM_IndicationFilter")) == 3
+
