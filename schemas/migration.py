@@ -93,3 +93,5 @@ class MigrationRequest(SchemaModel):
     destination_addresses: tuple[str, ...] = ()
     compress: bool = False  # the files travel deflated
     priority: int = 0  # 0 Unknown, 1 Low, 2 High: the order waiting migrations start in
+    # Hyper-V's Bandwidth: the most the move sends, in Mbit/s (0: no cap).
+    bandwidth_mbps: int = Field(default=0, ge=0, le=65535)

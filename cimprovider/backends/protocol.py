@@ -266,10 +266,12 @@ class HypervisorMigration(Protocol):
         hypervisor cannot move the VM as it is (a VHD, an ISO in a drive…)."""
         ...
 
-    def migrate_to(self, vm_id: UUID, uri: str, placements: dict[str, str], progress: Callable[[int], None]) -> None:
+    def migrate_to(self, vm_id: UUID, uri: str, placements: dict[str, str], progress: Callable[[int], None],
+                   mebibytes_per_second: int = 0) -> None:
         """Move the VM, live if it runs, to the hypervisor at `uri`, its
         disks copied to where `placements` puts them (else their own
-        paths); on failure the VM stays here as it was, snapshots too."""
+        paths), sending at most `mebibytes_per_second` (0: no cap); on
+        failure the VM stays here as it was, snapshots too."""
         ...
 
     def migration_files(self, vm_id: UUID) -> tuple[list[str], list[str], list[str]]:

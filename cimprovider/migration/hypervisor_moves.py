@@ -30,6 +30,7 @@ from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
 from cimprovider.migration.hypervisor_uri import uri_refusal
 from cimprovider.migration.offer import Placement, placed_record
+from cimprovider.migration.pacing import Pacer, mebibytes_per_second
 from cimprovider.migration.outgoing import (
     COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, move_held, refusals,
 )
@@ -91,7 +92,7 @@ class HypervisorMoves:
             if uri:  # a destination that names it for a check too: refused now rather than at the move
                 _check_uri(client, uri)
 
-        return refusals(ask)
+        return _bandwidth_refusal(request) or refusals(ask)
 
     def migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
         move_held(self.outgoing.slots, request, cancel, hold=lambda: self._hold(request.vm_id, request.destination),
@@ -112,6 +113,9 @@ class HypervisorMoves:
             self.backend.unhold_vm(vm_id)
 
     def _migrate(self, request: MigrationRequest, progress: ProgressReporter, cancel: CancelToken) -> None:
+        refused = _bandwidth_refusal(request)
+        if refused:
+            raise MigrationFailed(refused)
         offer, disks, files, carried = self.offer(request, stage=True)
         try:
             self._move(request, offer, disks, files, carried, progress, cancel)
@@ -139,12 +143,13 @@ class HypervisorMoves:
             _check_uri(client, uri)  # before anything is uploaded or handed to the hypervisor
             store.put_outgoing(Outgoing(request.vm_id, SENDING, request.destination, token, keep))
             progress(5)
+            pace = Pacer(request.bandwidth_mbps, cancel)
             for index, source in enumerate(files.sources):
-                client.upload(token, index, source, lambda _: cancel.raise_if_cancelled())
+                client.upload(token, index, source, pace)
             cancel.raise_if_cancelled()  # the last moment a cancel can stop the move
             progress(10)
             try:
-                self.backend.migrate_to(request.vm_id, uri, placements, progress)
+                self.backend.migrate_to(request.vm_id, uri, placements, progress, mebibytes_per_second(request.bandwidth_mbps))
             except Exception as error:  # noqa: BLE001 - the hypervisor's reason; the VM stays here
                 raise MigrationFailed([f"the hypervisor could not move the VM: {error}"]) from None
             store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
@@ -176,6 +181,14 @@ class HypervisorMoves:
             except PathOutsideStorageError:
                 log.info("%s is outside the storage roots: left where it is", old)
         return tuple(found)
+
+
+def _bandwidth_refusal(request: MigrationRequest) -> list[str]:
+    """The hypervisor caps a move in whole MiB/s: a cap below one cannot be kept."""
+    if 0 < request.bandwidth_mbps and not mebibytes_per_second(request.bandwidth_mbps):
+        return [f"Bandwidth: the hypervisor caps a move in whole MiB/s, so {request.bandwidth_mbps} Mbit/s cannot be kept: "
+                "give at least 9 (or 0 for no cap)"]
+    return []
 
 
 def _check_uri(client: PeerClient, uri: str) -> None:

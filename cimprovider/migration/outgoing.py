@@ -33,6 +33,7 @@ from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.arrived_parents import is_qcow2
 from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable, StillArriving
 from cimprovider.migration.offer import OfferError, build_offer
+from cimprovider.migration.pacing import Pacer
 from cimprovider.migration.peers import Peer, PeerError, resolve_destination
 from cimprovider.migration.store import MigrationStore, Outgoing
 from cimprovider.schemas.migration import MigrationOffer, MigrationRequest
@@ -242,7 +243,7 @@ class OutgoingMigrations:
             token = client.prepare(offer, check_only=False)
             record = Outgoing(request.vm_id, SENDING, request.destination, token, keep)
             self.store.put_outgoing(record)
-            self._send(client, token, files, offer, progress, cancel, request.compress)
+            self._send(client, token, files, offer, progress, Pacer(request.bandwidth_mbps, cancel), request.compress)
             cancel.raise_if_cancelled()  # the last moment a cancel can undo the move
             if self._changed(request.vm_id, offer):
                 raise MigrationFailed([f"the virtual machine {request.vm_id} changed while it migrated"])
@@ -271,13 +272,13 @@ class OutgoingMigrations:
         return now.vm.power_state != offer.record.vm.power_state or len(now.snapshots) != len(offer.record.snapshots)
 
     def _send(self, client: PeerClient, token: str, files: list[str], offer: MigrationOffer,
-              progress: ProgressReporter, cancel: CancelToken, compress: bool) -> None:
+              progress: ProgressReporter, pace: Pacer, compress: bool) -> None:
         total = sum(slot.size for slot in offer.files) or 1
         done = 0
 
         def sent(count: int) -> None:
             nonlocal done
-            cancel.raise_if_cancelled()  # stops the upload between chunks
+            pace(count)  # stops the upload between chunks once cancelled, and holds it to the Bandwidth
             done += count
             progress(min(95, 5 + done * 90 // total))
 

@@ -82,7 +82,7 @@ class LibvirtMigration:
         return disks
 
     def migrate_to(self: "LibvirtBackend", vm_id: UUID, uri: str, placements: dict[str, str],
-                   progress: Callable[[int], None]) -> None:
+                   progress: Callable[[int], None], mebibytes_per_second: int = 0) -> None:
         domain = self._domain(vm_id)
         flags = libvirt.VIR_DOMAIN_XML_SECURE | libvirt.VIR_DOMAIN_XML_MIGRATABLE
         live = with_disks_placed(self._call(lambda: domain.XMLDesc(flags), "read the VM"), placements)
@@ -94,6 +94,8 @@ class LibvirtMigration:
             libvirt.VIR_MIGRATE_PARAM_DEST_XML: live,
             libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: persistent,
         }
+        if mebibytes_per_second:  # memory and the disks copied with it alike
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = mebibytes_per_second
         done = threading.Event()
         watcher = threading.Thread(target=_follow, args=(domain, progress, done), name=f"migrate-{vm_id}", daemon=True)
         definitions, current = self._snapshot_definitions(domain, vm_id, external=True)

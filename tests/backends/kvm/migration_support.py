@@ -190,9 +190,11 @@ def placed(conn: pywbem.WBEMConnection, vm: CIMInstanceName, disk: Path, target:
     return sasd
 
 
-def move(conn: pywbem.WBEMConnection, vm: CIMInstanceName, sasd: CIMInstance, destination: str = "hostb") -> CIMInstance:
-    """MigrateVirtualSystemToHost, the VM and its storage; the finished job."""
-    return migrate(conn, vm, destination, timeout=MOVE_SECONDS, resources=[sasd], MigrationType=WITH_STORAGE)
+def move(conn: pywbem.WBEMConnection, vm: CIMInstanceName, sasd: CIMInstance, destination: str = "hostb",
+         **settings: object) -> CIMInstance:
+    """MigrateVirtualSystemToHost, the VM and its storage (and other
+    migration `settings`); the finished job."""
+    return migrate(conn, vm, destination, timeout=MOVE_SECONDS, resources=[sasd], MigrationType=WITH_STORAGE, **settings)
 
 
 def can_move(conn: pywbem.WBEMConnection, vm: CIMInstanceName, destination: str, sasd: CIMInstance) -> tuple[bool, dict]:
@@ -227,14 +229,16 @@ def watch_state(conn: pywbem.WBEMConnection, vm: CIMInstanceName, shown: list[in
         done.wait(0.05)
 
 
-def move_watched(hosts: TwoHosts, vm: CIMInstanceName, sasd: CIMInstance) -> tuple[CIMInstance, list[int]]:
-    """The move to hostb, and every EnabledState hostb showed the VM in while it arrived."""
+def move_watched(hosts: TwoHosts, vm: CIMInstanceName, sasd: CIMInstance,
+                 **settings: object) -> tuple[CIMInstance, list[int]]:
+    """The move to hostb (with migration `settings`), and every EnabledState
+    hostb showed the VM in while it arrived."""
     shown: list[int] = []
     done = threading.Event()
     watcher = threading.Thread(target=watch_state, args=(hosts.b.connection(NS, creds=ADMIN), vm, shown, done))
     watcher.start()
     try:
-        job = move(hosts.a_conn, vm, sasd)
+        job = move(hosts.a_conn, vm, sasd, **settings)
     finally:
         done.set()
         watcher.join()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import libvirt
 import pytest
+from pywbem import Uint16
 
 from migration_support import (
     RUNNING, assert_counts_on, counting_guest, move, move_watched, new_image, placed, storage_roots, ticks,
@@ -55,10 +56,16 @@ def test_a_running_guest_moves_live_with_its_disk_and_keeps_counting(host: Host,
         assert failed["JobState"] == 10 and "hypervisor could not move" in failed["ErrorDescription"], failed["ErrorDescription"]
         assert state(a_conn, vm) == RUNNING and domain.isActive() and disk.is_file()
         assert list(wrong_root.iterdir()) == [] and libvirt.open(hosts.b_uri).listAllDomains() == []
+        # A cap the hypervisor cannot keep (it counts whole MiB/s) is refused before anything moves.
+        slow = move(a_conn, vm, placed(a_conn, vm, disk, b_root / "slow.qcow2"), Bandwidth=Uint16(5))
+        assert slow["JobState"] == 10 and slow["ErrorDescription"].startswith("Bandwidth: the hypervisor caps a move in "
+                                                                              "whole MiB/s"), slow["ErrorDescription"]
+        assert state(a_conn, vm) == RUNNING and list(b_root.iterdir()) == []
 
         target = b_root / "moved" / "moving.qcow2"
         before = ticks(console)[-1]
-        job, shown = move_watched(hosts, vm, placed(a_conn, vm, disk, target))
+        # With a cap libvirt holds memory and the disk's copy to (800 Mbit/s: 95 MiB/s).
+        job, shown = move_watched(hosts, vm, placed(a_conn, vm, disk, target), Bandwidth=Uint16(800))
         assert job["JobState"] == 7, job["ErrorDescription"]
         assert job["PercentComplete"] == 100
         # While it arrived the destination showed it paused at most, never off (3) or saved (6).

@@ -1,19 +1,21 @@
 """Every writable property of Msvm_VirtualSystemMigrationSettingData and
 of the service's settings is either carried out or refused naming it:
 DestinationIPAddressList picks the address the destination is reached
-at, EnableCompression deflates the files on the way, Priority orders
-the migrations that wait (see the unit tests of the slots); what this
+at, EnableCompression deflates the files on the way, Bandwidth caps the
+rate they are sent at, Priority orders the migrations that wait (see the unit tests of the slots); what this
 host cannot do (capping processors, a blackout threshold, another
 transport, SMB…) fails the call and leaves the VM where it was."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from pywbem import Uint16, Uint32
 
 from tests.integration.migration.two_hosts import destination_host, exists, migrate, migration_service, source_host
 from tests.integration.model.hyperv import settings_of, state, wait_job
-from tests.integration.storage.vhd_client import create
+from tests.integration.storage.vhd_client import MIB, create
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 
@@ -25,10 +27,10 @@ def hosts(tmp_path_factory: pytest.TempPathFactory):
         yield a, b
 
 
-def vm_on(host, name: str):
+def vm_on(host, name: str, type: str = "dynamic"):
     image = host.root / name / f"{name}.vhd"
     image.parent.mkdir()
-    create(host.conn, image)
+    create(host.conn, image, type)
     return vm_with_disk(host.conn, name, image), image
 
 
@@ -39,7 +41,6 @@ REFUSED = [
     ("RemoveSourceUnmanagedVhds", True, 32770),
     ("OtherTransportType", "RDMA", 32770),
     ("BandwidthUnit", "byte / second", 32773),
-    ("Bandwidth", Uint16(100), 32770),
     ("Priority", Uint16(7), 32773),
     ("DestinationIPAddressList", ["hostb.example"], 32773),
     ("Description", "a description the model keeps nowhere", 32770),
@@ -82,6 +83,20 @@ def test_a_compressed_migration_arrives_byte_for_byte(hosts):
     assert target.read_bytes() == before
 
 
+def test_a_migration_with_a_bandwidth_sends_no_faster(hosts):
+    """4 MiB of disk at Bandwidth 8 (Mbit/s, 1,000,000 bytes a second):
+    the job runs at least 4 s, and the disk arrives whole."""
+    a, b = hosts
+    vm, image = vm_on(a, "paced", type="fixed")
+    before = image.read_bytes()
+    assert len(before) > 4 * MIB
+    target = b.root / "paced" / "paced.vhd"
+    job = migrate(a.conn, vm, "hostb", Bandwidth=Uint16(8), resources=[_placed(a, vm, target)])
+    assert job["JobState"] == 7, job["ErrorDescription"]
+    assert job["ElapsedTime"].timedelta >= timedelta(seconds=4), job["ElapsedTime"]
+    assert target.read_bytes() == before
+
+
 def test_the_service_compression_becomes_each_migrations_default(hosts):
     a, _ = hosts
     service = migration_service(a.conn)
@@ -119,7 +134,7 @@ def test_a_service_setting_the_host_cannot_carry_out_is_refused_naming_it(hosts,
 def test_a_storage_migration_refuses_network_settings(hosts):
     a, _ = hosts
     vm, image = vm_on(a, "stays")
-    for name, value in (("DestinationIPAddressList", ["127.0.0.1"]), ("EnableCompression", True)):
+    for name, value in (("DestinationIPAddressList", ["127.0.0.1"]), ("EnableCompression", True), ("Bandwidth", Uint16(100))):
         job = migrate(a.conn, vm, "hosta", MigrationType=Uint16(32769), resources=[_placed(a, vm, a.root / "elsewhere" / "stays.vhd")],
                       **{name: value})
         assert job["JobState"] == 10 and job["ErrorDescription"].startswith(f"{name}:"), job["ErrorDescription"]

@@ -2,7 +2,7 @@
 MigrationRequest: the VM, the destination, the MigrationType and the
 settings this host honours (AllowOverwriteExistingFile,
 RetainVhdCopiesOnSource, AvoidRemovingVHDs, DestinationIPAddressList,
-EnableCompression, Priority), and the disks NewResourceSettingData places
+EnableCompression, Priority, Bandwidth), and the disks NewResourceSettingData places
 elsewhere (each an SASD of the VM with its new HostResource). Every other
 writable setting is refused, naming the property, when it asks for
 something other than what this host does: none is taken and dropped."""
@@ -73,10 +73,13 @@ def _honoured(virt: Virtualization, bag: PropertyBag, migration_type: int, compr
         "destination_addresses": _destination_addresses(bag),
         "compress": bool(bag.boolean("EnableCompression")) if bag.has("EnableCompression") else compress,
         "priority": _priority(bag),
+        "bandwidth_mbps": _bandwidth(bag),
     }
-    if migration_type == STORAGE and (settings["destination_addresses"] or settings["compress"]):
-        name = "DestinationIPAddressList" if settings["destination_addresses"] else "EnableCompression"
-        raise invalid_parameter(name, "a storage migration copies files on this host; nothing crosses the network")
+    if migration_type == STORAGE:
+        for name, key in (("DestinationIPAddressList", "destination_addresses"), ("EnableCompression", "compress"),
+                          ("Bandwidth", "bandwidth_mbps")):
+            if settings[key]:
+                raise invalid_parameter(name, "a storage migration copies files on this host; nothing crosses the network")
     # The identities follow the MigrationType a client may have switched.
     base = migration_settings_values(migration_type, compress)
     refuse_unhonoured(virt.renderer, MIGRATION_SETTINGS, bag, base, _IDENTITIES)
@@ -84,8 +87,6 @@ def _honoured(virt: Virtualization, bag: PropertyBag, migration_type: int, compr
 
 
 def _refuse_unhonoured(bag: PropertyBag) -> None:
-    if bag.integer("Bandwidth"):
-        raise MethodFailure(NOT_SUPPORTED, "Bandwidth: migrations here are not rate-limited")
     unit = bag.text("BandwidthUnit")
     if unit and unit != BANDWIDTH_UNIT:
         raise invalid_parameter("BandwidthUnit", f"{unit!r} is not {BANDWIDTH_UNIT!r}")
@@ -120,6 +121,14 @@ def _destination_addresses(bag: PropertyBag) -> tuple[str, ...]:
         except ValueError:
             raise invalid_parameter("DestinationIPAddressList", f"{address!r} is not an IP address") from None
     return tuple(addresses)
+
+
+def _bandwidth(bag: PropertyBag) -> int:
+    """Hyper-V's Bandwidth, in BandwidthUnit (Mbit/s); 0 or none: no cap."""
+    bandwidth = bag.integer("Bandwidth") or 0
+    if not 0 <= bandwidth <= 65535:
+        raise invalid_parameter("Bandwidth", f"{bandwidth} is not between 0 (no cap) and 65535 Mbit/s")
+    return bandwidth
 
 
 def _priority(bag: PropertyBag) -> int:
