@@ -34,13 +34,18 @@ def migration_service(conn: pywbem.WBEMConnection) -> pywbem.CIMInstanceName:
     return conn.EnumerateInstanceNames("Msvm_VirtualSystemMigrationService")[0]
 
 
-def migration_setting(conn: pywbem.WBEMConnection, migration_type: int = VIRTUAL_SYSTEM_AND_STORAGE) -> str:
-    """The server's preexisting setting for this kind of migration."""
+def migration_setting(conn: pywbem.WBEMConnection, migration_type: int = VIRTUAL_SYSTEM_AND_STORAGE,
+                      bandwidth: int | None = None) -> str:
+    """The server's preexisting setting for this kind of migration, with
+    its Bandwidth (Mbit/s) set when given."""
     found = conn.ExecQuery("WQL", "SELECT * FROM Msvm_VirtualSystemMigrationSettingData "
                                   f"WHERE MigrationType = '{migration_type}'", conn.default_namespace)
     if not found:
         raise CommandFailure("vm move: the server offers no migration settings; it cannot migrate VMs")
-    return found[0].tocimxmlstr()
+    setting = found[0]
+    if bandwidth is not None:
+        setting["Bandwidth"] = pywbem.Uint16(bandwidth)
+    return setting.tocimxmlstr()
 
 
 def placed_disks(target: VM, directory: str) -> list[str]:
@@ -73,10 +78,13 @@ def destination_connection(session: Session, to: str, peers_file: Path | None) -
 @click.option("--to", "to", required=True, help="Destination host: a peer of the server, host:port or a URL.")
 @click.option("--storage-path", help="Directory on the destination for every disk.  [default: each keeps its path]")
 @click.option("--quick", is_flag=True, help="Quick migration: save the VM, move it, restore it on the destination.")
+@click.option("--bandwidth", type=click.IntRange(0, 65535), metavar="MBITS",
+              help="The most the move sends, in Mbit/s (0: no cap).  [default: no cap]")
 @click.option("--peers", "peers_file", envvar="CIMPROVIDER_PEERS", type=click.Path(path_type=Path, dir_okay=False),
               help="Peers file naming the destination's URL and credentials (for --quick's restore).")
 @client_command(job=True)
-def move(session: Session, name: str, to: str, storage_path: str | None, quick: bool, peers_file: Path | None) -> None:
+def move(session: Session, name: str, to: str, storage_path: str | None, quick: bool, bandwidth: int | None,
+         peers_file: Path | None) -> None:
     """Move VM NAME to another host, with its disks and snapshots (a running VM keeps running)."""
     target = require_vm(session.single(), name)
     was_running = target.state == RUNNING
@@ -85,7 +93,7 @@ def move(session: Session, name: str, to: str, storage_path: str | None, quick: 
     params = {
         "ComputerSystem": target.path,
         "DestinationHost": to,
-        "MigrationSettingData": migration_setting(target.conn),
+        "MigrationSettingData": migration_setting(target.conn, bandwidth=bandwidth),
         "NewResourceSettingData": placed_disks(target, storage_path) if storage_path else [],
     }
     service = migration_service(target.conn)

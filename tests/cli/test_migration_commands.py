@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from cimprovider.cli.main import cli
 from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, vm_with_new_disk, write_peers
 from tests.integration.model.hyperv import request_state, state, wait_job
 from tests.integration.storage.snapshots_client import guest_writes, snapshot_service, take
-from tests.integration.storage.vhd_client import settings
-from tests.integration.storage.vm_client import disk_paths
+from tests.integration.storage.vhd_client import create, settings
+from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,25 @@ def test_quick_move_saves_moves_and_restores(hosts):
                  "--storage-path", str(b.root / "quick"))
     assert result.exit_code == 0, result.stderr
     assert not exists(a.conn, vm) and state(b.conn, vm) == 2
+
+
+def test_vm_move_with_a_bandwidth_sends_no_faster(hosts):
+    """--bandwidth 16 (Mbit/s: 2,000,000 bytes a second) for a fixed 4 MiB
+    disk: the move's job ran at least 2 s; a cap out of Hyper-V's range is
+    refused by the command before it asks."""
+    _, a, b = hosts
+    image = a.root / "paced" / "paced.vhd"
+    image.parent.mkdir()
+    create(a.conn, image, "fixed")
+    vm = vm_with_disk(a.conn, "paced-vm", image)
+    refused = run(a.live.url, "vm", "move", "paced-vm", "--to", "hostb", "--bandwidth", "65536")
+    assert refused.exit_code == 2 and "--bandwidth" in refused.stderr
+    result = run(a.live.url, "vm", "move", "paced-vm", "--to", "hostb", "--bandwidth", "16",
+                 "--storage-path", str(b.root / "paced"))
+    assert result.exit_code == 0, result.stderr
+    assert state(b.conn, vm) == 3
+    (job,) = [j for j in a.conn.EnumerateInstances("Msvm_MigrationJob") if j["VirtualSystemName"] == vm["Name"]]
+    assert job["ElapsedTime"].timedelta >= timedelta(seconds=2), job["ElapsedTime"]
 
 
 def test_a_refused_move_says_why_and_exits_nonzero(hosts):
