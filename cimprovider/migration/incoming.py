@@ -10,7 +10,8 @@ hold snapshots as files first: each is prepared for the hypervisor's copy
 as it arrives (snapshot_images), and its snapshots are redefined once the
 VM is here. Until then nothing is the host's: an abort, a restart, or
 a source silent for longer than the expiry (it died mid-way) removes
-every file the offer brought."""
+every file the offer brought — except a VM the hypervisor finished
+moving here, which the expiry, like a restart, makes this host's."""
 
 from __future__ import annotations
 
@@ -198,22 +199,40 @@ class IncomingMigrations:
         self._touched[token] = time.monotonic()
 
     def expire(self, silent_seconds: float) -> list[UUID]:
-        """Drop, with their files, the migrations whose source has given no
-        sign of life (a call, a chunk) for `silent_seconds`; their VM ids."""
+        """Settle the migrations whose source has given no sign of life (a
+        call, a chunk) for `silent_seconds`: one the hypervisor finished
+        moving here is this host's, as a commit would have made it (the
+        source, if it ever comes back, asks and lets the VM go); any other
+        is dropped with its files. The ids of the VMs dropped."""
         now = time.monotonic()
         dropped = []
         with self._settling:
-            owned = self._owned()
+            owned, moving = self._owned(), self._taking_in()
             for record in self.store.incoming():
-                if record.vm_id in owned:
-                    continue  # the hypervisor is moving it (or has): it is not silent
+                if record.vm_id in moving:
+                    # Not silent: the source's hypervisor sends. Silence counts from
+                    # the end of the move, when the source's commit is due.
+                    self.touch(record.token)
+                    continue
                 last = self._touched.setdefault(record.token, now)
-                if now - last >= silent_seconds:
-                    log.warning("the migration of VM %s was silent for %.0f s: dropping it and its files",
-                                record.vm_id, now - last)
-                    self.abort(record.token)
-                    dropped.append(record.vm_id)
+                if now - last < silent_seconds:
+                    continue
+                if record.vm_id in owned:
+                    self._kept_without_commit(record, now - last)
+                    continue
+                log.warning("the migration of VM %s was silent for %.0f s: dropping it and its files",
+                            record.vm_id, now - last)
+                self.abort(record.token)
+                dropped.append(record.vm_id)
         return dropped
+
+    def _kept_without_commit(self, record: Incoming, silent: float) -> None:
+        offer = MigrationOffer.model_validate_json(record.offer)
+        if not offer.disks:
+            return  # a VM adopted from files is this host's only through its commit, which is under way
+        log.warning("the source of VM %s (%s) was silent for %.0f s after the hypervisor moved the VM here: "
+                    "it is this host's", record.vm_id, offer.source_host, silent)
+        self._adopted_at_last(record, offer)
 
     # --- ending
 

@@ -14,7 +14,10 @@ servers and libvirt on both daemons agree), it runs and kept counting
 the other host: no domain, no disk file. The guest whose source is
 killed has an internal snapshot: it is described where the guest ends
 (a source restarted after libvirt moved the guest still commits, so the
-destination redefines it).
+destination redefines it). A source that stays down while libvirt hands
+the guest over leaves it to the destination once it has been silent for
+the destination's expiry: the guest is that host's then, snapshot and all,
+and the source, back later, lets it go.
 
 The move is slowed through libvirt (the domain's migration bandwidth, as
 `virsh migrate-setspeed` sets it, before the move starts) so the kill
@@ -63,17 +66,8 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
     vm, target = cim_name(domain), b_root / disk.name
 
     with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root, guest_file_paths(host)) as b:
-        peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b.url, ADMIN, (), b_uri)})
-        a_args = ("--port", "0", "--data-dir", str(tmp_path / "a-data"), "--backend", "libvirt", "--libvirt-uri", URI,
-                  "--libvirt-domain-type", "qemu", "--storage-root", str(a_root), "--peers", str(peers),
-                  "--host-name", "hosta")
-        domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
-        with serve_process(*a_args) as a:
-            a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
-            job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
-            _wait_for_transfer(domain, a_conn, job)
-            assert a.stop(signal.SIGKILL) == -signal.SIGKILL
-        assert _migrating(domain), "the move is libvirtd's: it outlives the server"
+        a_args = _source_args(tmp_path, a_root, b.url, b_uri)
+        _source_killed_mid_move(a_args, domain, vm, disk, target)
 
         with serve_process(*a_args) as a:
             _end_move(domain, hand_over)
@@ -86,6 +80,36 @@ def test_a_source_killed_during_a_live_move_leaves_one_owner(host: Host, tmp_pat
             _assert_nothing_left(a_root, b_root, disk, target, on_b)
             _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, on_b)
             _assert_counts_on(console)  # before the second libvirtd stops, with any guest it runs
+            assert a.stop() == 0
+
+
+def test_a_source_gone_for_good_after_the_hand_over_leaves_the_guest_to_the_destination(host: Host, tmp_path: Path) -> None:
+    """The source is killed mid-move and stays down while libvirt hands the
+    guest over: once the source has been silent for the destination's
+    expiry, the destination makes the guest its own, as the commit would
+    have (its snapshot described there); the source, back later, lets it go."""
+    a_root, b_root, domain, disk, console = _counting_guest(host, "killsrc-away")
+    domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)
+    vm, target = cim_name(domain), b_root / disk.name
+
+    with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root, guest_file_paths(host),
+                                                          expiry_seconds=10) as b:
+        a_args = _source_args(tmp_path, a_root, b.url, b_uri)
+        _source_killed_mid_move(a_args, domain, vm, disk, target)
+        _end_move(domain, hand_over=True)
+        b_conn = b.connection(NS, creds=ADMIN)
+        wait_until(lambda: _snapshots_shown(b_conn, vm) == ["kept"], "the guest's own, snapshot and all, on the "
+                   "destination", timeout=SETTLE_SECONDS)
+        b_libvirt = libvirt.open(b_uri)
+        assert _runs_on(b_libvirt, domain.UUIDString())
+
+        with serve_process(*a_args) as a:
+            a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
+            assert _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+            _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, True)
+            _assert_nothing_left(a_root, b_root, disk, target, True)
+            _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, True)
+            _assert_counts_on(console)
             assert a.stop() == 0
 
 
@@ -125,11 +149,33 @@ def test_a_destination_killed_during_a_live_move_leaves_one_owner(host: Host, tm
 
 
 @contextmanager
-def _destination(tmp_path: Path, uri: str, root: Path, guest_files: list[Path]) -> Iterator[LiveServer]:
+def _destination(tmp_path: Path, uri: str, root: Path, guest_files: list[Path],
+                 expiry_seconds: float = 600) -> Iterator[LiveServer]:
     with in_process_server(tmp_path / "b-data", backend="libvirt", libvirt_uri=uri, libvirt_domain_type="qemu",
                            storage_roots=[root], users_file=write_users(tmp_path / "b-users.json"),
-                           host_name="hostb", migration_host_paths=guest_files) as live:
+                           host_name="hostb", migration_host_paths=guest_files,
+                           incoming_migration_expiry_seconds=expiry_seconds) as live:
         yield live
+
+
+def _source_args(tmp_path: Path, a_root: Path, b_url: str, b_uri: str) -> tuple[str, ...]:
+    """`cimprovider serve` as the source: its peers file pins hostb's hypervisor URI."""
+    peers = write_peers(tmp_path / "a-peers.toml", {"hostb": (b_url, ADMIN, (), b_uri)})
+    return ("--port", "0", "--data-dir", str(tmp_path / "a-data"), "--backend", "libvirt", "--libvirt-uri", URI,
+            "--libvirt-domain-type", "qemu", "--storage-root", str(a_root), "--peers", str(peers), "--host-name", "hosta")
+
+
+def _source_killed_mid_move(a_args: tuple[str, ...], domain: libvirt.virDomain, vm: CIMInstanceName, disk: Path,
+                            target: Path) -> None:
+    """The source served, the move started (slowed in libvirt), and the
+    source killed once libvirt transfers, which goes on without it."""
+    domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
+    with serve_process(*a_args) as a:
+        a_conn = pywbem.WBEMConnection(a.url, default_namespace=NS, timeout=30)
+        job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
+        _wait_for_transfer(domain, a_conn, job)
+        assert a.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert _migrating(domain), "the move is libvirtd's: it outlives the server"
 
 
 @contextmanager
@@ -266,6 +312,15 @@ def _assert_snapshot_kept(a_libvirt: libvirt.virConnect, b_libvirt: libvirt.virC
     assert [s.getName() for s in owned.listAllSnapshots(0)] == ["kept"]
     if on_b:
         assert list(snapshots_of(b_conn, cim_name(domain))) == ["kept"]
+
+
+def _snapshots_shown(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> list[str]:
+    """The VM's snapshots over CIM; none while the VM is not there yet."""
+    try:
+        return list(snapshots_of(conn, vm))
+    except pywbem.CIMError as error:
+        assert error.status_code == pywbem.CIM_ERR_NOT_FOUND, error
+        return []
 
 
 def _assert_counts_on(console: Path) -> None:
