@@ -30,10 +30,10 @@ from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.client import PeerClient, PeerRefused, PeerUnreachable
 from cimprovider.migration.hypervisor_uri import uri_refusal
 from cimprovider.migration.offer import Placement, placed_record
-from cimprovider.migration.pacing import Pacer, mebibytes_per_second
 from cimprovider.migration.outgoing import (
     COMMITTING, PREPARING, SENDING, MigrationFailed, OutgoingMigrations, move_held, refusals,
 )
+from cimprovider.migration.pacing import Pacer, mebibytes_per_second
 from cimprovider.migration.running_offer import CarriedFiles, Uploads, place_carried, uploads
 from cimprovider.migration.store import Outgoing
 from cimprovider.schemas.power import PowerState
