@@ -6,6 +6,7 @@ the copy. Images are made and read back with qemu-img."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,32 @@ def test_every_disk_names_its_format_by_content_not_by_name(backend: LibvirtBack
     copy = f"{vhd}.qcow2"
     assert driver_formats(vm.id) == {copy: "qcow2", str(qcow2): "qcow2", str(disguised): "qcow2", str(raw): "raw"}
     assert qemu_compare(vhd, "vpc", Path(copy), "qcow2")
+
+
+def test_a_raw_disk_stays_raw_whatever_its_guest_writes_into_it(backend: LibvirtBackend, storage: Path) -> None:
+    """A guest owns its raw disk's bytes: one that writes a qcow2 header
+    there, naming another VM's disk as its backing file, must not have its
+    disk read as qcow2 when the VM's definition is written again — QEMU
+    would then open that other disk for it."""
+    raw = image(storage / "guest.img", "raw")
+    other = image(storage / "other-vm.img", "raw")
+    vm = new_vm(backend, "raw-guest")
+    backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(raw))))
+    assert driver_formats(vm.id) == {str(raw): "raw"}
+
+    header = storage / "header.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(other), "-F", "raw", str(header), "4M"],
+                   check=True)
+    with open(raw, "r+b") as disk:  # what the guest writes over its first sectors
+        disk.write(header.read_bytes())
+    header.unlink()
+    probed = subprocess.run(["qemu-img", "info", "--output=json", str(raw)], capture_output=True, text=True, check=True)
+    assert json.loads(probed.stdout)["format"] == "qcow2"  # as a prober now reads it
+
+    # The definition written again (a second disk added): the first is still raw.
+    backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, slot=1,
+                                    media=Media(path=str(image(storage / "data.qcow2", "qcow2")))))
+    assert driver_formats(vm.id) == {str(raw): "raw", str(storage / "data.qcow2"): "qcow2"}
 
 
 def test_a_vhdx_disk_is_converted_to_qcow2_and_the_vm_runs_on_the_copy(backend: LibvirtBackend, storage: Path) -> None:

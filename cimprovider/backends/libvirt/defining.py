@@ -27,6 +27,15 @@ from cimprovider.schemas.devices import NetworkAdapter, PciDevice
 from cimprovider.schemas.vm import VirtualMachine
 
 
+def declared_formats(definition: etree._Element) -> dict[str, str]:
+    """Each disk file of a domain's definition and the format it declares."""
+    return {
+        disk.find("source").get("file"): disk.find("driver").get("type")
+        for disk in definition.iterfind("devices/disk")
+        if disk.find("source") is not None and disk.find("driver") is not None and disk.find("source").get("file")
+    }
+
+
 class LibvirtDefining:
     # Provided by LibvirtBackend.
     _images: DiskImages
@@ -42,15 +51,11 @@ class LibvirtDefining:
         refusal there leaves the definition untouched), then the definition."""
         domain = self._domain(vm.id)
         keep = self._call(lambda: self._running_on(domain), what)
-        running, changed = self._images.runnable(vm, keep), self._images.runnable(changed, keep)
+        declared = self._call(lambda: declared_formats(etree.fromstring(domain.XMLDesc(INACTIVE))), what)
+        running, changed = self._images.runnable(vm, keep, declared), self._images.runnable(changed, keep, declared)
 
         def apply() -> None:
             base = etree.fromstring(domain.XMLDesc(INACTIVE))
-            declared = {
-                disk.find("source").get("file"): disk.find("driver").get("type")
-                for disk in base.iterfind("devices/disk")
-                if disk.find("source") is not None and disk.find("driver") is not None
-            }
 
             def formats(path: str) -> str:
                 return self._images.driver_format(path, declared)
@@ -76,10 +81,15 @@ class LibvirtDefining:
 
     def _define(self, domain: libvirt.virDomain, vm: VirtualMachine) -> None:
         """Write `vm` onto the domain's persistent definition only."""
-        vm = self._images.runnable(vm, self._running_on(domain))
         base = etree.fromstring(domain.XMLDesc(INACTIVE))
+        declared = declared_formats(base)
+        vm = self._images.runnable(vm, self._running_on(domain), declared)
         name = base.findtext("name") or domain.name()
-        self._conn().defineXML(definition_xml(write_domain(vm, base, name, self._switch_source, self._images.driver_format)))
+
+        def formats(path: str) -> str:
+            return self._images.driver_format(path, declared)
+
+        self._conn().defineXML(definition_xml(write_domain(vm, base, name, self._switch_source, formats)))
 
     def _free_domain_name(self, element_name: str, vm_id: UUID) -> str:
         """The VM's name if no other domain has it (libvirt names are

@@ -136,14 +136,19 @@ class DiskImages:
         return None if found is None else found.get("type")
 
     def driver_format(self, path: str, declared: Mapping[str, str] | None = None) -> str:
-        """QEMU's name for the format of the image at `path`. A local file
-        outside the storage roots (a disk of a domain defined elsewhere) is
-        never opened: it keeps the format its domain `declared` for it."""
+        """QEMU's name for the format of the image at `path`. A disk its
+        domain already `declared` keeps that format: its guest writes its
+        bytes, and a raw disk's guest could write an image header there
+        naming a file QEMU would then open for it. A new disk's format is
+        read from its content; a local file outside the storage roots (a
+        disk of a domain defined elsewhere) is never opened."""
         if path.startswith("/dev/"):
             return "raw"
+        if declared and declared.get(path):
+            return declared[path]
         file = Path(path)
         if self.local and not self.inside_roots(path):
-            return (declared or {}).get(path) or suffix_format(path)
+            return suffix_format(path)
         if self.local and file.is_file():
             with open(file, "rb") as handle:
                 if handle.read(4) == QCOW2_MAGIC:
@@ -158,16 +163,18 @@ class DiskImages:
                 return probed
         return suffix_format(path)
 
-    def runnable(self, vm: VirtualMachine, keep: frozenset[str] = frozenset()) -> VirtualMachine:
+    def runnable(self, vm: VirtualMachine, keep: frozenset[str] = frozenset(),
+                 declared: Mapping[str, str] | None = None) -> VirtualMachine:
         """`vm` as QEMU runs it: each VHD or VHDX disk replaced by its qcow2
         working copy, except those in `keep` (disks a running guest has on
         the file itself, moved when it is off: the copy would miss what
-        the guest writes meanwhile)."""
+        the guest writes meanwhile). A disk the domain `declared` keeps
+        that format (see driver_format)."""
         drives = []
         for drive in vm.drives:
             media = drive.media
             if media is not None and drive.drive_type is DriveType.DISK and media.path not in keep:
-                fmt = self.driver_format(media.path)
+                fmt = self.driver_format(media.path, declared)
                 # A VHD not there (yet) is left to QEMU's VHD driver, and so is
                 # one outside the roots (a domain changed elsewhere: never
                 # opened, so never copied); a VHDX is refused (converted()).

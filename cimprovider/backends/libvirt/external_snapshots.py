@@ -98,7 +98,8 @@ class ExternalSnapshots:
             if path in frozen:
                 self._images.vetted(path)
                 overlay = overlay_path(path, tag)
-                fmt = self._images.driver_format(path)
+                # The format the VM runs the disk in, never one read from what its guest wrote there.
+                fmt = (driver.get("type") if driver is not None else None) or self._images.driver_format(path)
                 try:
                     self._images.qemu_img.run(
                         ["create", "-q", "-f", "qcow2", "-b", path, "-F", fmt, overlay], subject=Path(path)
@@ -140,13 +141,15 @@ class ExternalSnapshots:
             except ImageError as error:
                 log.warning("left %s uncommitted: %s", path, error)
                 continue
-            base = self._images.qemu_img.info(Path(path)).backing_filename
+            info = self._images.qemu_img.info(Path(path), "qcow2")
+            base = info.backing_filename
             if base not in frozen or base in still_read:
                 continue
             self._images.qemu_img.run(["commit", "-q", "-f", "qcow2", path], subject=Path(path))
             source.set("file", base)
             if driver is not None:
-                driver.set("type", self._images.driver_format(base))
+                # As the overlay was made over it (-F), not as its content now reads.
+                driver.set("type", info.raw.get("backing-filename-format") or self._images.driver_format(base))
             committed.append(Path(path))
         if committed:
             self._conn().defineXML(etree.tostring(definition, encoding="unicode"))
