@@ -63,18 +63,23 @@ def _private(cache_dir: Path) -> bool:
     except OSError as exc:
         log.warning("not using class cache %s: %s", cache_dir, exc)
         return False
-    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if not _ours_alone(info):
         log.warning("not using class cache %s: it is not this user's alone (owner uid %d, mode %o); compiling the MOF",
                     cache_dir, info.st_uid, stat.S_IMODE(info.st_mode))
         return False
     return True
 
 
+def _ours_alone(info: os.stat_result) -> bool:
+    """Owned by this process's user, and no one else may write it."""
+    return info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def _read_cache(cache_file: Path, digest: str) -> CompiledSchema | None:
     try:
         with cache_file.open("rb") as f:
             info = os.fstat(f.fileno())
-            if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            if not _ours_alone(info):
                 log.warning("ignoring class cache %s: it is not this user's alone", cache_file)
                 return None
             schema = pickle.load(f)

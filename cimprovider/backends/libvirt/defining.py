@@ -14,7 +14,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidParameterError
 from cimprovider.backends.hotplug import AnyDevice
-from cimprovider.backends.libvirt.disk_images import DiskImages
+from cimprovider.backends.libvirt.disk_images import DiskImages, declared_formats
 from cimprovider.backends.libvirt.domain_write import write_domain
 from cimprovider.backends.libvirt.host import attached_bridges, mac_allocator, switch_source
 from cimprovider.backends.libvirt.identity import domain_name_for
@@ -25,15 +25,6 @@ from cimprovider.backends.libvirt.publishing import ACTIVE_STATES, INACTIVE
 from cimprovider.backends.pci import check_pci_device
 from cimprovider.schemas.devices import NetworkAdapter, PciDevice
 from cimprovider.schemas.vm import VirtualMachine
-
-
-def declared_formats(definition: etree._Element) -> dict[str, str]:
-    """Each disk file of a domain's definition and the format it declares."""
-    return {
-        disk.find("source").get("file"): disk.find("driver").get("type")
-        for disk in definition.iterfind("devices/disk")
-        if disk.find("source") is not None and disk.find("driver") is not None and disk.find("source").get("file")
-    }
 
 
 class LibvirtDefining:

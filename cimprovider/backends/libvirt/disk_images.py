@@ -89,6 +89,15 @@ def volume_xml(conn: libvirt.virConnect, path: str) -> etree._Element | None:
     return etree.fromstring(volume.XMLDesc(0))
 
 
+def declared_formats(definition: etree._Element) -> dict[str, str]:
+    """Each disk file of a domain's definition and the format it declares."""
+    return {
+        disk.find("source").get("file"): disk.find("driver").get("type")
+        for disk in definition.iterfind("devices/disk")
+        if disk.find("source") is not None and disk.find("driver") is not None and disk.find("source").get("file")
+    }
+
+
 class DiskImages:
     def __init__(
         self,

@@ -18,7 +18,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidStateError
 from cimprovider.backends.images import ImageError
-from cimprovider.backends.libvirt.disk_images import DiskImages
+from cimprovider.backends.libvirt.disk_images import DiskImages, declared_formats
 from cimprovider.backends.libvirt.snapshot_xml import (
     SnapshotExtras,
     external_snapshot_xml,
@@ -91,6 +91,7 @@ class ExternalSnapshots:
         assert kept is not None
         definition = etree.fromstring(etree.tostring(kept))
         frozen = set(frozen_files(xml))
+        declared = declared_formats(definition)
         tag = secrets.token_hex(4)
         for disk in definition.iterfind("devices/disk"):
             source, driver = disk.find("source"), disk.find("driver")
@@ -98,8 +99,7 @@ class ExternalSnapshots:
             if path in frozen:
                 self._images.vetted(path)
                 overlay = overlay_path(path, tag)
-                # The format the VM runs the disk in, never one read from what its guest wrote there.
-                fmt = (driver.get("type") if driver is not None else None) or self._images.driver_format(path)
+                fmt = self._images.driver_format(path, declared)
                 try:
                     self._images.qemu_img.run(
                         ["create", "-q", "-f", "qcow2", "-b", path, "-F", fmt, overlay], subject=Path(path)

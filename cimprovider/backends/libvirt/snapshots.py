@@ -33,6 +33,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import InvalidParameterError, InvalidStateError, NotFoundError
 from cimprovider.backends.libvirt.connection import LibvirtConnection
+from cimprovider.backends.libvirt.disk_images import declared_formats
 from cimprovider.backends.libvirt.domain_read import read_vm
 from cimprovider.backends.libvirt.errors import translate
 from cimprovider.backends.libvirt.external_snapshots import MEMORY_FOLDER, ExternalSnapshots
@@ -281,6 +282,7 @@ class SnapshotOperations(ExternalSnapshots):
         """Every disk of the domain: target → (its file if a snapshot should
         freeze it, else None; its driver format)."""
         xml = etree.fromstring(domain.XMLDesc(0))
+        declared = declared_formats(xml)
         disks: dict[str, tuple[str | None, str]] = {}
         for disk in xml.iterfind("devices/disk"):
             target, source = disk.find("target"), disk.find("source")
@@ -290,8 +292,6 @@ class SnapshotOperations(ExternalSnapshots):
             if disk.get("device") != "disk" or disk.find("readonly") is not None or not path:
                 disks[target.get("dev")] = (None, "qcow2")  # a DVD or an empty drive: nothing to freeze
             else:
-                driver = disk.find("driver")
-                declared = {path: driver.get("type")} if driver is not None and driver.get("type") else {}
                 disks[target.get("dev")] = (path, self._images.driver_format(path, declared))
         return disks
 
