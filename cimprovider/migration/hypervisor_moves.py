@@ -155,12 +155,14 @@ class HypervisorMoves:
             store.put_outgoing(Outgoing(request.vm_id, COMMITTING, request.destination, token, keep))
             client.commit(token)
         except PeerUnreachable as error:
-            if self.outgoing.settle_now(request.vm_id, request.destination, client, error):
+            if self.outgoing.settle_now(request.vm_id, request.destination, client, str(error)):
                 progress(100)
                 return
             raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
         except (PeerRefused, MigrationFailed) as failure:
-            self.outgoing.undo(request.vm_id, client, token)
+            if self.outgoing.refused(request.vm_id, request.destination, client, token, failure):
+                progress(100)
+                return
             raise MigrationFailed(failure.reasons) from None
         except JobCancelled:
             self.outgoing.undo(request.vm_id, client, token)

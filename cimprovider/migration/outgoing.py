@@ -254,12 +254,14 @@ class OutgoingMigrations:
                 # Files are adopted only at the commit: the destination cannot have the VM.
                 self.undo(request.vm_id, client, token)
                 raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
-            if self.settle_now(request.vm_id, request.destination, client, error):
+            if self.settle_now(request.vm_id, request.destination, client, str(error)):
                 progress(100)
                 return
             raise MigrationFailed([f"the destination host failed: {error}; the VM stays here"]) from None
         except (PeerRefused, MigrationFailed) as failure:
-            self.undo(request.vm_id, client, token)
+            if self.refused(request.vm_id, request.destination, client, token, failure):
+                progress(100)
+                return
             raise MigrationFailed(failure.reasons) from None
         except JobCancelled:
             self.undo(request.vm_id, client, token)
@@ -286,7 +288,20 @@ class OutgoingMigrations:
         for index, path in enumerate(files):
             client.upload(token, index, Path(path), sent, compress)
 
-    def settle_now(self, vm_id: UUID, destination: str, client: PeerClient, error: PeerUnreachable) -> bool:
+    def refused(self, vm_id: UUID, destination: str, client: PeerClient, token: str | None,
+                failure: PeerRefused | MigrationFailed) -> bool:
+        """After a refusal: True if the destination has the VM all the same,
+        False once the move is undone. A commit is refused when it comes
+        after the destination made the VM its own: its hypervisor finished
+        the move and this host was silent past the destination's expiry
+        (alive, but cut off or stalled). Undone then, the job would report
+        a failure for a VM that moved, and leave its disks here."""
+        if isinstance(failure, PeerRefused) and getattr(self.store_record(vm_id), "phase", None) == COMMITTING:
+            return self.settle_now(vm_id, destination, client, str(failure))
+        self.undo(vm_id, client, token)
+        return False
+
+    def settle_now(self, vm_id: UUID, destination: str, client: PeerClient, detail: str) -> bool:
         """After the commit's answer was lost: True if the destination has
         the VM, False if the move was undone; SettlePending if it cannot say
         (it does not answer, or is still adopting the VM past the wait)."""
@@ -303,7 +318,7 @@ class OutgoingMigrations:
                 delay = min(delay * 2, 5.0)
             except PeerUnreachable:
                 raise self.defer(vm_id, destination, f"the destination host {destination} stopped answering while "
-                                 "it adopted the VM", str(error)) from None
+                                 "it adopted the VM", detail) from None
 
     def defer(self, vm_id: UUID, destination: str, why: str, detail: str) -> SettlePending:
         """Keep the VM held, saying why, and leave the migration to the settler."""

@@ -17,7 +17,9 @@ killed has an internal snapshot: it is described where the guest ends
 destination redefines it). A source that stays down while libvirt hands
 the guest over leaves it to the destination once it has been silent for
 the destination's expiry: the guest is that host's then, snapshot and all,
-and the source, back later, lets it go.
+and the source, back later, lets it go. A source that stays up but is cut
+off from the destination as long (its commit held on the way) has that
+late commit refused: it asks, finds the guest moved, and finishes the move.
 
 The move is slowed through libvirt (the domain's migration bandwidth, as
 `virsh migrate-setspeed` sets it, before the move starts) so the kill
@@ -51,9 +53,11 @@ from second_libvirtd import second_libvirtd
 from test_qemu_killed_arrival import migratable, start_migration
 from tests.integration.migration.two_hosts import ADMIN, exists, wait_until, write_peers, write_users
 from tests.integration.model.hyperv import NS, state, wait_job
+from tests.support.held_link import HeldLink
 from tests.support.live import LiveServer, in_process_server, serve_process
 
 RUNNING, COMPLETED, EXCEPTION = 2, 7, 10
+JOB_RUNNING = 4
 SLOW_MIB_PER_SECOND = 1
 FAST_MIB_PER_SECOND = 8192
 SETTLE_SECONDS = 90
@@ -111,6 +115,39 @@ def test_a_source_gone_for_good_after_the_hand_over_leaves_the_guest_to_the_dest
             _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, True)
             _assert_counts_on(console)
             assert a.stop() == 0
+
+
+def test_a_source_cut_off_past_the_destinations_expiry_still_finishes_the_move(host: Host, tmp_path: Path) -> None:
+    """The source's link to the destination stalls while libvirt hands the
+    guest over: the destination makes the guest its own once the source
+    has been silent for its expiry, so the commit that comes later is
+    refused. The source asks then, and its job completes: the guest is
+    the destination's, and the source keeps nothing of it."""
+    a_root, b_root, domain, disk, console = _counting_guest(host, "cutoff")
+    domain.snapshotCreateXML("<domainsnapshot><name>kept</name></domainsnapshot>", 0)
+    vm, target = cim_name(domain), b_root / disk.name
+
+    with second_libvirtd(host.tag) as b_uri, _destination(tmp_path, b_uri, b_root, guest_file_paths(host),
+                                                          expiry_seconds=10) as b, HeldLink(b.url) as link:
+        domain.migrateSetMaxSpeed(SLOW_MIB_PER_SECOND, 0)
+        with _source(tmp_path, a_root, link.url, b_uri) as a:
+            a_conn, b_conn = a.connection(NS), b.connection(NS, creds=ADMIN)
+            job = start_migration(a_conn, vm, placed(a_conn, vm, disk, target))
+            _wait_for_transfer(domain, a_conn, job)
+            link.hold()
+            _end_move(domain, hand_over=True)
+            wait_until(lambda: _snapshots_shown(b_conn, vm) == ["kept"], "the guest the destination's after the "
+                       "source's silence", timeout=SETTLE_SECONDS)
+            assert a_conn.GetInstance(job, PropertyList=["JobState"])["JobState"] == JOB_RUNNING, "the commit came through"
+            link.release()
+            finished = wait_job(a_conn, job, SETTLE_SECONDS)
+            assert finished["JobState"] == COMPLETED, finished["ErrorDescription"]
+            b_libvirt = libvirt.open(b_uri)
+            assert _settled(host.conn, b_libvirt, a_conn, b_conn, domain, disk, target)
+            _assert_one_owner(host.conn, b_libvirt, a_conn, b_conn, domain, True)
+            _assert_nothing_left(a_root, b_root, disk, target, True)
+            _assert_snapshot_kept(host.conn, b_libvirt, b_conn, domain, True)
+            _assert_counts_on(console)
 
 
 @pytest.mark.parametrize("hand_over", [True, False], ids=["handed-over", "aborted"])
