@@ -2,8 +2,9 @@
 every backend: a host file, a path that climbs out with `..`, a symlink
 that points out, a device node, a missing file, or an image whose backing
 file lies outside are all refused with an error naming the path, and the
-VM (and on libvirt, the domain XML) is left without them. An empty DVD
-drive needs no medium."""
+VM (and on libvirt, the domain XML) is left without them. An image that
+reads through another file is taken only under its format's name: a raw
+disk's guest can write such a header. An empty DVD drive needs no medium."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from backend_scenarios import new_vm
 from conftest import BackendHarness
 from cimprovider.backends import Backend, InvalidParameterError
+from cimprovider.backends.images.vhd_chain import create_differencing
 from cimprovider.schemas import Controller, ControllerType, Drive, DriveType, Media, SystemSettings
 from tests.support.untouched import assert_untouched, fingerprint
 
@@ -96,6 +98,60 @@ def test_an_image_whose_backing_file_is_outside_is_refused(harness: BackendHarne
     with pytest.raises(InvalidParameterError, match=str(base)):
         backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(child))))
     assert_untouched(base, before)
+    _assert_not_in_libvirt(harness, vm.id, str(child))
+
+
+def _guest_written_qcow2_header(disk: Path, *options: str) -> None:
+    """What a guest can write over its raw disk's first sectors: the header
+    of a qcow2 image made with `options` (a backing file, a data file)."""
+    header = disk.with_name("header.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", *options, str(header), "1M"], check=True)
+    with open(disk, "r+b") as raw:
+        raw.write(header.read_bytes())
+    header.unlink()
+
+
+@pytest.mark.parametrize("link", ["backing file", "data file"])
+def test_a_raw_disk_its_guest_made_read_through_another_vms_disk_is_not_attached_afresh(
+    harness: BackendHarness, backend: Backend, link: str
+) -> None:
+    """A guest wrote a qcow2 header into its raw disk naming another VM's
+    disk (inside the roots): attached to another VM, the disk would be read
+    as that qcow2 and QEMU would open the other VM's disk for its guest.
+    Refused, naming the file it reads through and the way out; the same
+    image under a .qcow2 name (what an admin gives a real qcow2) is taken."""
+    victim = Path(harness.medium("victim.img"))
+    guest_disk = Path(harness.medium("guest.img"))
+    options = {"backing file": ["-b", str(victim), "-F", "raw"],
+               "data file": ["-o", f"data_file={victim},data_file_raw=on"]}[link]
+    _guest_written_qcow2_header(guest_disk, *options)
+    if link == "data file":
+        victim.write_bytes(bytes(1024 * 1024))  # qemu-img sized the data file to the image: the victim's disk again
+    before = fingerprint(victim)
+    vm = new_vm(backend)
+    with pytest.raises(InvalidParameterError) as refused:
+        backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(guest_disk))))
+    assert refused.value.field == "media.path"
+    assert f"reads through the {link} '{victim}'" in str(refused.value) and "does not end in .qcow2" in str(refused.value)
+    assert backend.get_vm(vm.id).drives == ()
+    _assert_not_in_libvirt(harness, vm.id, str(guest_disk))
+    assert_untouched(victim, before)
+
+    named = guest_disk.rename(guest_disk.with_suffix(".qcow2"))
+    drive = backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(named))))
+    assert drive.media is not None and drive.media.path == str(named)
+
+
+def test_a_differencing_vhd_is_attached_only_under_a_vhd_name(harness: BackendHarness, backend: Backend) -> None:
+    parent = Path(harness.medium("parent.vhd"))
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=dynamic", str(parent), "1M"], check=True)
+    child = harness.storage / "child.img"
+    create_differencing(child, parent)
+    vm = new_vm(backend)
+    with pytest.raises(InvalidParameterError, match=r"is a VHD image that reads through the parent .*does not end in "
+                                                   r"\.vhd or \.avhd"):
+        backend.add_device(vm.id, Drive(controller_id=vm.controllers[0].id, media=Media(path=str(child))))
+    assert backend.get_vm(vm.id).drives == ()
     _assert_not_in_libvirt(harness, vm.id, str(child))
 
 

@@ -6,7 +6,9 @@ them by `..` or a symlink, not a device node or a folder, not a file that
 is not there — and every file it reads through (a VHD's parents, a qcow2's
 backing files) lies inside them too: QEMU would open those on the guest's
 behalf, so a medium naming /etc/shadow, /dev/sda or a crafted child of
-either would hand the host's files to the guest. A drive with no medium (an
+either would hand the host's files to the guest; and an image that reads
+through another file is taken only under its format's name (format_names:
+a raw disk's guest can write such a header). A drive with no medium (an
 empty DVD drive) is always allowed. The one exception is a pass-through
 disk, a host disk an admin listed (passthrough_disks.py); a listed device
 named as an image medium is still refused.
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.errors import InvalidImageParameterError
+from cimprovider.backends.images.format_names import check_named_for_links
 from cimprovider.backends.images.passthrough_disks import PassthroughDisks
 from cimprovider.backends.images.qemu_img import QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
@@ -47,6 +50,7 @@ class DriveMedia:
             raise InvalidImageParameterError(FIELD, f"{path}: no such file")
         if not real.is_file():
             raise InvalidImageParameterError(FIELD, f"{path} is not a regular file; only image files are attached")
+        check_named_for_links(real, FIELD)  # before any file it names is opened
         confined_chain(real, self.roots, self.qemu_img, FIELD)
         return real
 
