@@ -169,3 +169,26 @@ def test_a_recovery_snapshot(conn, root: Path) -> None:
     snapshot = take(conn, vm, 32768)
     assert conn.GetInstance(snapshot)["VirtualSystemType"] == "Microsoft:Hyper-V:Snapshot:Recovery"
     assert disk_paths(conn, vm) == [str(root / "raw.img")]
+
+
+def test_the_settings_of_a_vm_with_snapshots_are_changed_as_read_back(conn, root: Path) -> None:
+    """A client changes the VM's settings as WMI taught it: the whole VSSD
+    read back, a few properties changed. Once the VM has a snapshot the VSSD
+    names it as Parent, and sending that back unchanged is no request; a
+    Parent naming another snapshot is (the VM runs from its own), refused."""
+    (root / "named.img").write_bytes(bytes(64 * 1024))
+    vm = vm_with_disk(conn, "renamed-with-snapshots", root / "named.img")
+    first = take(conn, vm)
+    second = take(conn, vm)
+    settings = conn.GetInstance(conn.AssociatorNames(vm, AssocClass="Msvm_SettingsDefineState")[0])
+    assert second["InstanceID"] in settings["Parent"]
+    settings["ElementName"], settings["Notes"] = "renamed", ["with two snapshots"]
+    check(conn, conn.InvokeMethod("ModifySystemSettings", service(conn), SystemSettings=settings.tocimxmlstr()))
+    now = conn.GetInstance(settings.path)
+    assert (now["ElementName"], now["Notes"], now["Parent"]) == ("renamed", ["with two snapshots"], settings["Parent"])
+
+    settings["Parent"] = settings["Parent"].replace(second["InstanceID"], first["InstanceID"])
+    code, out = conn.InvokeMethod("ModifySystemSettings", service(conn), SystemSettings=settings.tocimxmlstr())
+    failed = wait_job(conn, out["Job"]) if code == 4096 else {"ErrorCode": code, "ErrorDescription": ""}
+    assert failed["ErrorCode"] == 32770 and failed["ErrorDescription"].startswith("Parent:"), failed["ErrorDescription"]
+    assert conn.GetInstance(settings.path)["Parent"] == now["Parent"]

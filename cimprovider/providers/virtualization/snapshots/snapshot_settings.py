@@ -22,7 +22,7 @@ from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, Ke
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
 from cimprovider.providers.virtualization.model import CS, Virtualization
-from cimprovider.providers.virtualization.systems.settings import VSSD, SystemSettingsProvider, vssd_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, SystemSettingsProvider, running_from, vssd_values
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
 from cimprovider.schemas.vm import VirtualMachine
 
@@ -122,16 +122,12 @@ class SettingsWithSnapshots(InstanceProvider):
 
     def _with_parent(self, instance: CIMInstance) -> CIMInstance:
         """Hyper-V's realized VSSD names the snapshot its VM runs on from."""
-        backend = snapshots_of(self.virt)
         ref = ids.parse_setting_id(str(instance.path.keybindings.get("InstanceID", ""))) if instance.path else None
-        if backend is None or ref is None or "Parent" not in instance.properties:
+        if ref is None or "Parent" not in instance.properties:
             return instance
-        try:
-            current = backend.snapshot_position(ref.vm_id).current_id
-        except NotFoundError:
-            return instance
-        if current is not None:
-            instance["Parent"] = self.virt.text(snapshot_path(self.virt, current))
+        parent = running_from(self.virt, ref.vm_id)
+        if parent is not None:
+            instance["Parent"] = self.virt.text(parent)
         return instance
 
 
@@ -153,12 +149,9 @@ class _WithParent:
         moving = self.inner.live(vm_id)
         if self.backend is None:
             return moving
-        try:
-            current = self.backend.snapshot_position(vm_id).current_id
-        except NotFoundError:
-            return moving
         virt = self.provider.virt
-        return {**moving, "Parent": virt.text(snapshot_path(virt, current)) if current is not None else None}
+        parent = running_from(virt, vm_id)
+        return {**moving, "Parent": virt.text(parent) if parent is not None else None}
 
 
 def _pushdown_ids(pushdown: Pushdown | None) -> set[UUID]:

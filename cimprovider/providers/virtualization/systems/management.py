@@ -42,7 +42,7 @@ from cimprovider.providers.virtualization.resources.resources import CONNECTION,
 from cimprovider.providers.virtualization.resources.templates import template_values
 from cimprovider.providers.virtualization.systems.boot_sources import read_boot_source_order
 from cimprovider.providers.virtualization.systems.data_roots import default_data_roots
-from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, settings_from_bag, vssd_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, settings_from_bag, vssd_as_shown, vssd_values
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.systems.summary import summary_information
@@ -127,7 +127,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         if ref is None or ref.parts:
             raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")
         vm = self.existing_vm(ref.vm_id, "InstanceID")
-        shown = vssd_values(self.virt, vm)
+        shown = vssd_as_shown(self.virt, vm)
         settings = read_boot_source_order(self.virt, bag, vm, settings_from_bag(bag, vm.settings, self.roots(), shown))
         if settings.generation != vm.generation:
             raise MethodFailure(NOT_SUPPORTED, "VirtualSystemSubType: a virtual machine's generation cannot change")
@@ -248,7 +248,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
     def shown_before(self, source: VirtualMachine | None) -> dict[str, Any]:
         """The VSSD a DefineSystem's settings start from: the reference
         VM's, or a new VM's defaults."""
-        return vssd_values(self.virt, source) if source is not None else default_data_roots(default_root(self.virt))
+        return vssd_as_shown(self.virt, source) if source is not None else default_data_roots(default_root(self.virt))
 
     def existing_vm(self, vm_id: UUID | None, parameter: str) -> VirtualMachine:
         vm = self.virt.find_vm(vm_id) if vm_id is not None else None

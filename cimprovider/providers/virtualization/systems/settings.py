@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from pywbem import CIMInstance, CIMInstanceName
 
+from cimprovider.backends import NotFoundError, SnapshotBackend
 from cimprovider.providers.base import InstanceProvider, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.embedded import PropertyBag
@@ -100,6 +101,27 @@ class _KeptSettings:
 
     def live(self, vm_id: UUID) -> dict[str, Any]:
         return {}
+
+
+def running_from(virt: Virtualization, vm_id: UUID) -> CIMInstanceName | None:
+    """The snapshot the VM runs on from, which Hyper-V's realized VSSD names
+    as its Parent; None for a VM with none (or a backend without snapshots)."""
+    backend = virt.backend
+    if not isinstance(backend, SnapshotBackend):
+        return None
+    try:
+        current = backend.snapshot_position(vm_id).current_id
+    except NotFoundError:
+        return None
+    return None if current is None else virt.setting_path(VSSD, ids.vssd_id(current))
+
+
+def vssd_as_shown(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
+    """The VM's VSSD as a client reads it, Parent included: what a settings
+    change the client sends back is compared with."""
+    values = vssd_values(virt, vm)
+    parent = running_from(virt, vm.id)
+    return values if parent is None else {**values, "Parent": virt.text(parent)}
 
 
 def vssd_values(virt: Virtualization, vm: VirtualMachine) -> dict[str, Any]:
