@@ -17,6 +17,7 @@ from cimprovider.cimom import associations
 from cimprovider.cimom.context import Engine
 from cimprovider.cimom.instances import iter_instance_names, iter_instances, required
 from cimprovider.cimom.pull import EnumerationContexts, principal_of
+from cimprovider.cimom.shaping import only_properties, property_filter
 from cimprovider.providers.base import OperationContext
 from cimprovider.wire.messages import IntrinsicResult
 
@@ -36,6 +37,14 @@ def _result(batch: list[Any], end: bool, context_id: str) -> IntrinsicResult:
     )
 
 
+def _whole(p: dict[str, Any]) -> dict[str, Any]:
+    """The parameters instances are fetched with: a FilterQuery reads
+    properties the PropertyList may leave out (`EnabledState = 2` with
+    PropertyList ElementName), so it sees the whole instance and the list
+    is applied to what passes."""
+    return {**p, "PropertyList": None} if p.get("FilterQuery") is not None else p
+
+
 class PullOperations:
     """Handlers for the DSP0200 pull operations, sharing one context table."""
 
@@ -50,7 +59,9 @@ class PullOperations:
             )
         keep = self.filter_builder(ctx, p.get("FilterQueryLanguage"), p.get("FilterQuery"))
         if keep is not None:
-            items = (item for item in items if keep(item))
+            # The filter read whole instances (see _whole): the PropertyList cuts what passed it.
+            wanted = property_filter(p.get("PropertyList"))
+            items = (only_properties(item, wanted) for item in items if keep(item))
         batch, end, context_id = self.contexts.open(
             _owner(ctx), ctx.namespace, kind, items, p.get("MaxObjectCount"), p.get("OperationTimeout")
         )
@@ -62,7 +73,7 @@ class PullOperations:
             ctx,
             required(p, "ClassName"),
             deep_inheritance=p.get("DeepInheritance", True),
-            property_list=p.get("PropertyList"),
+            property_list=_whole(p).get("PropertyList"),
             include_class_origin=bool(p.get("IncludeClassOrigin", False)),
             with_host=True,
             kept=p.get("FilterQuery") is None,  # a filter reads the instances
@@ -77,7 +88,7 @@ class PullOperations:
         target = required(p, "InstanceName")
         if not isinstance(target, CIMInstanceName):
             raise CIMError(CIM_ERR_INVALID_PARAMETER, "InstanceName must be an instance path")
-        result = handler(engine, ctx, {**p, "ObjectName": target})
+        result = handler(engine, ctx, {**_whole(p), "ObjectName": target})
         return self._open(ctx, kind, iter(result.value), p)
 
     def open_associator_instances(self, engine: Engine, ctx: OperationContext, p: dict[str, Any]) -> IntrinsicResult:

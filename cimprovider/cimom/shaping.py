@@ -54,3 +54,11 @@ def _within(instance: CIMInstance, cls: CIMClass) -> bool:
         if any(name not in declared for name in instance.properties):
             return False
     return True
+
+
+def only_properties(instance: CIMInstance, keep: frozenset[str] | None) -> CIMInstance:
+    """`instance` with just the properties `keep` allows (None: all)."""
+    if keep is None or not isinstance(instance, CIMInstance):
+        return instance
+    kept = [prop for name, prop in instance.properties.items() if name.lower() in keep]
+    return CIMInstance(instance.classname, properties=kept, path=instance.path, qualifiers=instance.qualifiers)

@@ -47,6 +47,22 @@ def test_fql_filter_query(conn):
     assert [i["Name"] for i in result.instances] == [GUID1]
 
 
+def test_a_filter_query_reads_properties_the_property_list_leaves_out(conn):
+    """The filter sees whole instances; the PropertyList shapes what passes."""
+    result = conn.OpenEnumerateInstances(
+        "Msvm_ComputerSystem", FilterQueryLanguage="DMTF:FQL", FilterQuery="EnabledState = 2",
+        PropertyList=["ElementName"], MaxObjectCount=100,
+    )
+    shown = {i.path.keybindings["Name"]: {k: v.value for k, v in i.properties.items()} for i in result.instances}
+    assert shown == {"WIN-HOST": {"ElementName": "WIN-HOST"}, GUID1: {"ElementName": "web01"}}  # the host runs too
+    vm = next(i.path for i in result.instances if i.path.keybindings["Name"] == GUID1)
+    result = conn.OpenAssociatorInstances(
+        vm, AssocClass="Msvm_AffectedJobElement", FilterQueryLanguage="DMTF:FQL", FilterQuery="JobState = 4",
+        PropertyList=["ElementName"], MaxObjectCount=100,
+    )
+    assert [{k: v.value for k, v in i.properties.items()} for i in result.instances] == [{"ElementName": "Creating snapshot"}]
+
+
 def test_iter_query_instances_as_pywbem_users_call_it(model_server):
     conn = model_server.connection(NAMESPACE, use_pull_operations=None)
     rows = list(conn.IterQueryInstances("WQL", "SELECT * FROM Msvm_ComputerSystem").generator)
