@@ -18,6 +18,10 @@ from cimprovider.cli.jobs import JOB_STARTED, invoke, wait
 from cimprovider.cli.vm import vm
 
 INVALID_STATE = 32775
+# Commands whose RequestedState the server also takes from states the command
+# does not mean (2 starts an Off or Saved VM: `vm resume` must not); the
+# others are judged by the server, whose 32775 names the VM's state.
+CHECKED_HERE = {"resume"}
 # command: (RequestedState, the state it ends in, the states it may start from, past tense)
 POWER = {
     "start": (2, 2, {3, 6}, "started"),
@@ -40,6 +44,9 @@ HELP = {
 def change_state(session: Session, target: VM, command: str) -> None:
     requested, end, sources, done = POWER[command]
     what = f"vm {command} {target.name!r}"
+    if command in CHECKED_HERE and target.state not in sources | {end}:
+        starts = ", ".join(state_name(state) for state in sorted(sources))
+        raise CommandFailure(f"{what}: the VM is {state_name(target.state)}; {command} takes a VM that is {starts}")
     code, out = invoke(target.conn, target.path, "RequestStateChange", what, RequestedState=Uint16(requested))
     if code == INVALID_STATE or (code != 0 and code != JOB_STARTED):
         current = target.refresh().state

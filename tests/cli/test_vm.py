@@ -64,6 +64,15 @@ def test_a_request_the_state_forbids_fails_with_the_state_named(cimprovider):
     assert "32775" in result.stderr and "the VM is Off" in result.stderr
 
 
+def test_resume_takes_only_a_paused_vm(cimprovider):
+    """RequestStateChange 2 starts an Off VM too: `vm resume` must not."""
+    cimprovider("vm", "new", "resumed-off")
+    result = cimprovider("vm", "resume", "resumed-off")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == "cimprovider: vm resume 'resumed-off': the VM is Off; resume takes a VM that is Paused"
+    assert run_json(cimprovider, "vm", "show", "resumed-off")["state"] == "Off"
+
+
 def test_guest_shutdown_waits_until_off(cimprovider):
     cimprovider("vm", "new", "epsilon")
     cimprovider("vm", "start", "epsilon")
