@@ -188,9 +188,22 @@ def _existing_ca(path: str | None, origin: str) -> str | None:
     return str(Path(path).expanduser()) if path is not None else None
 
 
+def ask_secret(prompt: str, unanswered: str, confirm: bool = False) -> str:
+    """What the user types at `prompt`, unechoed. Input that ends before
+    an answer (a script's closed stdin) is a usage error saying
+    `unanswered`; Ctrl-C stays an interruption."""
+    try:
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    except click.Abort as stopped:
+        if isinstance(stopped.__context__, EOFError):  # click raises Abort for both, from None
+            raise UsageFailure(unanswered) from None
+        raise
+
+
 def _password(user: str | None, password: str | None, interactive: bool) -> str | None:
     if user and password is None and interactive:
-        return click.prompt(f"Password for {user}", hide_input=True, err=True)
+        return ask_secret(f"Password for {user}", f"--user {user}: no password was given (give --password or "
+                          f"{_env('PASSWORD')}, or type it when asked)")
     return password
 
 

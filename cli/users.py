@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from cimprovider.http.auth import ROLES, UsersFile
+from cimprovider.cli.connection import ask_secret
+from cimprovider.cli.failures import CommandFailure, NotFound, UsageFailure
+from cimprovider.http.auth import ROLES, InvalidUser, UsersFile
 
 
 def _users_file(path: Path | None, data_dir: Path | None) -> UsersFile:
@@ -42,13 +44,19 @@ def user() -> None:
 @users_file_option
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True)
-@click.password_option(envvar="CIMPROVIDER_NEW_PASSWORD", help="The password (prompted if not given).")
-def add(users_file: Path | None, data_dir: Path | None, name: str, role: str, password: str) -> None:
+@click.option("--password", envvar="CIMPROVIDER_NEW_PASSWORD", show_envvar=True,
+              help="The password (asked for, twice, if not given).")
+def add(users_file: Path | None, data_dir: Path | None, name: str, role: str, password: str | None) -> None:
     """Add NAME, or replace its password and role."""
+    if password is None:
+        password = ask_secret("Password", f"user {name}: no password was given (give --password or "
+                              "CIMPROVIDER_NEW_PASSWORD, or type it when asked)", confirm=True)
     try:
         _users_file(users_file, data_dir).add(name, password, role)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except InvalidUser as exc:
+        raise UsageFailure(str(exc)) from None
+    except ValueError as exc:  # the users file itself
+        raise CommandFailure(str(exc)) from None
     click.echo(f"user {name} ({role}) saved")
 
 
@@ -60,7 +68,9 @@ def remove(users_file: Path | None, data_dir: Path | None, name: str) -> None:
     try:
         _users_file(users_file, data_dir).remove(name)
     except KeyError as exc:
-        raise click.ClickException(exc.args[0]) from None
+        raise NotFound(exc.args[0]) from None
+    except ValueError as exc:
+        raise CommandFailure(str(exc)) from None
     click.echo(f"user {name} removed")
 
 
@@ -71,6 +81,6 @@ def list_users(users_file: Path | None, data_dir: Path | None) -> None:
     try:
         users = _users_file(users_file, data_dir).load()
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailure(str(exc)) from None
     for entry in sorted(users.values(), key=lambda u: u.name):
         click.echo(f"{entry.name}\t{entry.role}")

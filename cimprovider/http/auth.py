@@ -45,6 +45,10 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed.hex(), digest)
 
 
+class InvalidUser(ValueError):
+    """A user entry the file must not hold (its name, role or password)."""
+
+
 class UsersFile:
     """The users file: JSON {"users": {name: {"role": …, "password": hash}}},
     written atomically with mode 0600."""
@@ -76,9 +80,11 @@ class UsersFile:
 
     def add(self, name: str, password: str, role: str) -> None:
         if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+            raise InvalidUser(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not name or ":" in name:
-            raise ValueError("a user name must be non-empty and contain no ':'")
+            raise InvalidUser("a user name must be non-empty and contain no ':'")
+        if not password:
+            raise InvalidUser(f"user {name}: the password must not be empty (anyone could sign in as {name})")
         users = self.load()
         users[name] = User(name, role, hash_password(password))
         self.save(users)

@@ -5,6 +5,8 @@ refused), and shell completion of VM names."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -51,6 +53,13 @@ def test_credentials_given_prompted_from_env_and_refused(guarded):
     assert run(guarded.url, "vm", "list", "--user", "admin", "--password", "s3cret").exit_code == 0
     prompted = run(guarded.url, "vm", "list", "--user", "admin", input="s3cret\n")
     assert prompted.exit_code == 0 and "Password for admin" in prompted.stderr
+    # A script's stdin, closed (CliRunner answers an empty line at its end, so a real process is asked).
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CIMPROVIDER_")}
+    unanswered = subprocess.run([sys.executable, "-m", "cimprovider.cli", "vm", "list", "--user", "admin"],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                                env={**environment, "CIMPROVIDER_SERVER": guarded.url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull})
+    assert unanswered.returncode == 2 and unanswered.stderr.endswith(
+        "cimprovider: --user admin: no password was given (give --password or CIMPROVIDER_PASSWORD, or type it when asked)\n")
     from_env = run(guarded.url, "vm", "list", env={"CIMPROVIDER_USER": "admin", "CIMPROVIDER_PASSWORD": "s3cret"})
     assert from_env.exit_code == 0
     refused = run(guarded.url, "vm", "list", "--user", "admin", "--password", "wrong")

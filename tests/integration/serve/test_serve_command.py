@@ -45,7 +45,21 @@ def test_user_commands(users_file):
     removed = run_cli("user", "remove", "bob", "--users-file", str(users_file))
     assert removed.returncode == 0
     again = run_cli("user", "remove", "bob", "--users-file", str(users_file))
-    assert again.returncode != 0 and "no user 'bob'" in again.stderr
+    assert (again.returncode, again.stderr) == (5, f"cimprovider: no user 'bob' in {users_file}\n")
+
+
+def test_a_user_with_an_empty_password_is_refused(users_file):
+    before = users_file.read_bytes()
+    added = run_cli("user", "add", "carol", "--users-file", str(users_file), "--password", "")
+    assert (added.returncode, added.stderr) == (
+        2, "cimprovider: user carol: the password must not be empty (anyone could sign in as carol)\n")
+    unasked = run_cli("user", "add", "carol", "--users-file", str(users_file), input="")  # no terminal to ask on
+    assert unasked.returncode == 2 and unasked.stderr.endswith(
+        "cimprovider: user carol: no password was given (give --password or CIMPROVIDER_NEW_PASSWORD, or type it "
+        "when asked)\n")
+    assert users_file.read_bytes() == before
+    named = run_cli("user", "add", "a:b", "--users-file", str(users_file), env={"CIMPROVIDER_NEW_PASSWORD": "pw"})
+    assert (named.returncode, named.stderr) == (2, "cimprovider: a user name must be non-empty and contain no ':'\n")
 
 
 def test_serves_on_announced_port_and_stops_cleanly_on_sigterm(tmp_path):
