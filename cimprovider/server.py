@@ -153,10 +153,21 @@ def build_application(config: ServerConfig, extensions: list[Extension] | None =
         raise StartupError(f"cannot start: {full}") from None
 
 
+def make_data_dir(path: Path) -> None:
+    """The data directory, made if missing; StartupError (a usage error)
+    naming it when it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise StartupError(f"the data directory {path} is a file, not a folder", 2)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StartupError(f"cannot make the data directory {path}: {error.strerror or error}", 2) from None
+
+
 def _build_application(config: ServerConfig, extensions: list[Extension] | None) -> CIMApplication:
     authenticator = load_users(config)
     give_back_large_blocks()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(config.data_dir)
     repository = ClassRepository.load(cache_dir=config.class_cache_dir or default_cache_dir())
     host_name = config.host_name or socket.gethostname()
     parts = ServerParts(config, repository, ProviderRegistry(), ProfileCatalog(), host_name)

@@ -10,7 +10,9 @@ import errno
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -68,6 +70,7 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str
     if not config.no_http:
         servers.append(("http", _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))))
     if config.https_port is not None:
+        check_tls_files(config.certfile, config.keyfile)
         https = uvicorn.Config(
             app,
             host=config.host,
@@ -78,6 +81,19 @@ def uvicorn_servers(config: ServerConfig, app: CIMApplication) -> list[tuple[str
         )
         servers.append(("https", _Server(https)))
     return servers
+
+
+def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
+    """StartupError (a usage error) naming the certificate or key that
+    HTTPS cannot use, before anything listens."""
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path is None or not path.is_file():
+            raise StartupError(f"{option} {path}: no such file", 2)
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(certfile), str(keyfile))
+    except (OSError, ssl.SSLError) as error:
+        raise StartupError(f"HTTPS cannot use the certificate {certfile} with the key {keyfile}: "
+                           f"{getattr(error, 'reason', None) or error}", 2) from None
 
 
 def event_loop() -> asyncio.AbstractEventLoop:

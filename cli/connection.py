@@ -217,7 +217,7 @@ def session_from(params: dict[str, Any], interactive: bool = True) -> Session:
         password=_password(user, params.get("password") or config.get("password"), interactive),
         ca_cert=_existing_ca(params.get("ca_cert"), "--ca-cert") or _existing_ca(config.get("ca_cert"), f"ca_cert in {config_path()}"),
         verify=not (params.get("no_verify") or config.get("no_verify", False)),
-        timeout=float(params.get("timeout") or config.get("timeout") or 30),
+        timeout=float(params.get("timeout") or config.get("timeout") or 30),  # -t is > 0 (FloatRange)
         output=params.get("output") or "table",
         quiet=bool(params.get("quiet")),
         wide=bool(params.get("wide")),
@@ -266,7 +266,7 @@ def client_command(*, job: bool = False) -> Callable[[Callable[..., Any]], Calla
                          help="CA certificate file or directory to verify an HTTPS server with."),
             click.option("--no-verify", is_flag=True, default=None, envvar=_env("NO_VERIFY"), show_envvar=True,
                          help="Do not verify the HTTPS server's certificate."),
-            click.option("-t", "--timeout", type=float, envvar=_env("TIMEOUT"), show_envvar=True,
+            click.option("-t", "--timeout", type=click.FloatRange(min=0, min_open=True), envvar=_env("TIMEOUT"), show_envvar=True,
                          help="Seconds to wait for each answer.  [default: 30]"),
             click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), envvar=_env("OUTPUT"), show_envvar=True,
                          help="Output format.  [default: table]"),

@@ -102,6 +102,9 @@ def typed_arguments(cls: CIMClass, method: str, pairs: tuple[str, ...], namespac
     return typed
 
 
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def convert(parameter: pywbem.CIMParameter, values: list[str], namespace: str):
     def one(text: str):
         if parameter.type == "reference":
@@ -109,8 +112,14 @@ def convert(parameter: pywbem.CIMParameter, values: list[str], namespace: str):
         if parameter.type == "string":
             return text
         if parameter.type == "boolean":
-            return text.strip().lower() in ("true", "1", "yes")
-        return cimvalue(text, parameter.type)
+            answer = BOOLEANS.get(text.strip().lower())
+            if answer is None:
+                raise UsageFailure(f"parameter {parameter.name} is a boolean: give true or false, not {text!r}")
+            return answer
+        try:
+            return cimvalue(text, parameter.type)
+        except (ValueError, TypeError) as error:
+            raise UsageFailure(f"parameter {parameter.name} is a {parameter.type}: {text!r} is not one ({error})") from None
 
     if parameter.is_array:
         items: list[str] = []

@@ -72,6 +72,12 @@ def test_invoke_types_arguments_from_the_class_and_waits_for_the_job(cimprovider
     assert summary["ReturnValue"] == 0 and summary["SummaryInformation"][0]["ElementName"] == "invoked"
     assert cimprovider("invoke", CS_PATH.format(made["id"]), "Frobnicate").exit_code == 2
     assert cimprovider("invoke", CS_PATH.format(made["id"]), "RequestStateChange", "Nonsense=1").exit_code == 2
+    for argument, said in (("RequestedState=abc", "parameter RequestedState is a uint16: 'abc' is not one"),
+                           ("RequestedState=99999999", "parameter RequestedState is a uint16: '99999999' is not one"),
+                           ("TimeoutPeriod=xyz", "parameter TimeoutPeriod is a datetime: 'xyz' is not one")):
+        wrong = cimprovider("invoke", CS_PATH.format(made["id"]), "RequestStateChange", argument)
+        assert wrong.exit_code == 2 and wrong.stderr.startswith(f"cimprovider: {said} ("), wrong.stderr
+    assert cimprovider("vm", "list", "-t", "-1").exit_code == 2
     cimprovider("vm", "stop", "invoked")
 
 

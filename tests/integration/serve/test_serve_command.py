@@ -62,6 +62,24 @@ def test_a_user_with_an_empty_password_is_refused(users_file):
     assert (named.returncode, named.stderr) == (2, "cimprovider: a user name must be non-empty and contain no ':'\n")
 
 
+def test_unusable_start_up_files_are_usage_errors_naming_them(tmp_path):
+    missing = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--https-port", "0",
+                      "--certfile", str(tmp_path / "none.pem"), "--keyfile", str(tmp_path / "none.key"))
+    assert (missing.returncode, missing.stderr.splitlines()[-1]) == (2, f"cimprovider: serve: --certfile {tmp_path / 'none.pem'}: no such file")
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    unusable = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--https-port", "0",
+                       "--certfile", str(junk), "--keyfile", str(junk))
+    assert unusable.returncode == 2
+    assert unusable.stderr.splitlines()[-1].startswith(f"cimprovider: serve: HTTPS cannot use the certificate {junk} with the key {junk}: ")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    not_a_folder = run_cli("serve", "--port", "0", "--data-dir", str(a_file))
+    assert (not_a_folder.returncode, not_a_folder.stderr.splitlines()[-1]) == (
+        2, f"cimprovider: serve: the data directory {a_file} is a file, not a folder")
+    assert "Traceback" not in missing.stderr + unusable.stderr + not_a_folder.stderr
+
+
 def test_serves_on_announced_port_and_stops_cleanly_on_sigterm(tmp_path):
     with serve_process("--port", "0", "--data-dir", str(tmp_path)) as served:
         conn = pywbem.WBEMConnection(served.url, default_namespace="root/interop", timeout=30)
