@@ -85,5 +85,14 @@ def test_an_image_is_in_one_vm_at_a_time_unless_it_is_an_iso(conn, root: Path) -
     job = wait_job(conn, out["Job"])
     assert (job["JobState"], job["ErrorCode"]) == (10, 32774)
     assert "already attached to virtual machine 'owner'" in job["ErrorDescription"]
+    # Nor twice in one VM: two drives writing one file corrupt it as two guests would.
+    again = template(conn, "Msvm_ResourceAllocationSettingData", "Microsoft:Hyper-V:Synthetic Disk Drive")
+    again["Parent"], again["AddressOnParent"] = wmi_path(scsi_controller(conn, first)), "1"
+    disk["Parent"] = wmi_path(add(conn, first, again))
+    code, out = conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=first,
+                                  ResourceSettings=[disk.tocimxmlstr()])
+    job = wait_job(conn, out["Job"])
+    assert (code, job["JobState"], job["ErrorCode"]) == (4096, 10, 32774)
+    assert f"{image} is already attached to this virtual machine, on another drive" in job["ErrorDescription"]
     for vm in (first, second):
         attach(conn, vm, scsi_controller(conn, vm), 0, iso, "Virtual CD/DVD Disk", "Synthetic DVD Drive")

@@ -305,13 +305,13 @@ def _refuse_shared_image(virt: Virtualization, vm: VirtualMachine, drive: Drive)
         return
     wanted = _same_file_key(media.path)
     for other in virt.backend.list_vms():
-        if other.id == vm.id:
-            continue
         for used in other.drives:
-            if used.media is None or used.drive_type is not DriveType.DISK:
+            # The drive itself (a modify keeps its file); another drive of this VM counts like another VM's.
+            if used.media is None or used.drive_type is not DriveType.DISK or used.id == drive.id:
                 continue
             if wanted in {_same_file_key(p) for p in (used.media.path, used.media.attached_path) if p}:
-                raise InUseError(f"HostResource: {media.path} is already attached to virtual machine '{other.name}'")
+                owner = "this virtual machine, on another drive" if other.id == vm.id else f"virtual machine '{other.name}'"
+                raise InUseError(f"HostResource: {media.path} is already attached to {owner}")
 
 
 def _same_file_key(path: str) -> str:
