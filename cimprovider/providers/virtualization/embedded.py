@@ -108,6 +108,17 @@ def read_embedded(value: Any, parameter: str) -> PropertyBag:
     raise MethodFailure(INVALID_PARAMETER, f"{parameter}: expected an embedded instance")
 
 
+def read_settings(value: Any, parameter: str, *classnames: str) -> PropertyBag:
+    """read_embedded, for a parameter that takes an instance of one of
+    `classnames` (the class and its CIM parents): 32773 naming the class
+    that came, rather than settings read off an instance of another."""
+    bag = read_embedded(value, parameter)
+    if bag.classname.lower() not in {name.lower() for name in classnames}:
+        raise MethodFailure(INVALID_PARAMETER, f"{parameter}: an instance of {classnames[0]} is expected, not of "
+                            f"{bag.classname or 'no class'}")
+    return bag
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]

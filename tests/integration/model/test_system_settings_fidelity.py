@@ -81,3 +81,14 @@ def test_an_unhonoured_setting_fails_the_call_and_changes_nothing(served):
     job = wait_job(conn, out2["Job"])
     assert int(code) == 4096 and job["ErrorCode"] == 32770 and "AllowFullSCSICommandSet" in job["ErrorDescription"]
     assert vssd_of(conn, out["ResultingSystem"])["AutomaticShutdownAction"] != 4  # all or nothing
+
+
+@pytest.mark.parametrize("classname", ["Msvm_MemorySettingData", "Msvm_Bogus"])
+def test_system_settings_of_another_class_are_refused_naming_it(served, classname):
+    conn, _ = served
+    wrong = CIMInstance(classname, properties={"ElementName": f"from-{classname}"})
+    code, out = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=wrong.tocimxmlstr(), ResourceSettings=[])
+    failed = wait_job(conn, out["Job"]) if code == 4096 else {"ErrorCode": code, "ErrorDescription": out.get("ErrorDescription", "")}
+    assert failed["ErrorCode"] == 32773
+    assert f"SystemSettings: an instance of {VSSD} is expected, not of {classname}" in failed["ErrorDescription"]
+    assert f"from-{classname}" not in {vm["ElementName"] for vm in conn.EnumerateInstances("Msvm_ComputerSystem")}
