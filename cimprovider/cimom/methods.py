@@ -115,7 +115,15 @@ def convert(value: Any, cim_type: str, is_array: bool, name: str) -> Any:
     if is_array:
         items = value if isinstance(value, (list, tuple)) else [value]
         return [convert(item, cim_type, False, name) for item in items]
-    if isinstance(value, (CIMInstance, CIMInstanceName, CIMClassName)):
+    if isinstance(value, (list, tuple)):
+        raise CIMError(CIM_ERR_INVALID_PARAMETER, f"parameter {name} takes one {cim_type}, not an array")
+    if isinstance(value, CIMInstance):  # embedded: declared as a string
+        if cim_type != "string":
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"parameter {name} is a {cim_type}, not an embedded instance")
+        return value
+    if isinstance(value, (CIMInstanceName, CIMClassName)):
+        if cim_type != "reference":
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"parameter {name} is a {cim_type}, not an object path")
         return value
     try:
         if cim_type == "reference":

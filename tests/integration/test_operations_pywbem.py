@@ -123,3 +123,19 @@ def test_invoke_method_with_output_typed_return(conn):
     manager = conn.EnumerateInstanceNames("CIM_ObjectManager")[0]
     value, out = conn.InvokeMethod("RequestStateChange", manager, RequestedState=Uint16(3))
     assert value == 1 and out == {}
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("object path", "parameter RequestedState is a uint16, not an object path"),
+    ("array", "parameter RequestedState takes one uint16, not an array"),
+    ("embedded instance", "parameter RequestedState is a uint16, not an embedded instance"),
+])
+def test_a_parameter_of_the_wrong_kind_is_invalid_naming_it(conn, given, said):
+    """Values pywbem sends typed (a path, an array, an instance) for a
+    uint16: CIM_ERR_INVALID_PARAMETER, as for text that is not a number."""
+    manager = conn.EnumerateInstanceNames("CIM_ObjectManager")[0]
+    value = {"object path": manager, "array": [Uint16(2)], "embedded instance": CIMInstance("CIM_Job")}[given]
+    with pytest.raises(CIMError) as refused:
+        conn.InvokeMethod("RequestStateChange", manager, RequestedState=value)
+    assert refused.value.status_code == pywbem.CIM_ERR_INVALID_PARAMETER
+    assert said in refused.value.status_description
