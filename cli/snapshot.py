@@ -12,7 +12,7 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.cli.completion import snapshot_names, vm_names
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure, NotFound
+from cimprovider.cli.failures import CommandFailure, NotFound, UsageFailure
 from cimprovider.cli.hyperv import VM, VSSD, instance_id_in, require_vm, service, setting_path, state_name, vssd
 from cimprovider.cli.jobs import call
 from cimprovider.cli.output import emit
@@ -68,6 +68,11 @@ def list_command(session: Session, vm: str) -> None:
 @client_command(job=True)
 def new(session: Session, vm: str, name: str | None, disk_only: bool) -> None:
     """Take a snapshot of VM."""
+    from cimprovider.schemas.snapshots import NAME_MAX  # the server's model, loaded only when needed
+
+    if name is not None and not 1 <= len(name) <= NAME_MAX:
+        # Checked before the snapshot is taken: the name is given to it afterwards.
+        raise UsageFailure(f"snapshot new {vm!r}: --name must have 1 to {NAME_MAX} characters, not {len(name)}")
     target = require_vm(session.single(), vm)
     conn = target.conn
     what = f"snapshot new {vm!r}"

@@ -25,10 +25,13 @@ class SnapshotKind(str, Enum):
     RECOVERY = "recovery"  # taken by the host for backup or replication
 
 
+NAME_MAX = 100  # characters in a snapshot's name
+
+
 class Snapshot(SchemaModel):
     id: UUID
     vm_id: UUID
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     kind: SnapshotKind = SnapshotKind.STANDARD
     # The snapshot this one was taken from (None: the root of the tree).
     parent_id: UUID | None = None

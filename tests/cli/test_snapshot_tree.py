@@ -46,3 +46,13 @@ def test_processors_change_only_while_the_vm_is_off(cimprovider):
     assert cimprovider("vm", "stop", "cpus").exit_code == 0
     assert cimprovider("vm", "set", "cpus", "--processors", "4").exit_code == 0
     assert run_json(cimprovider, "vm", "show", "cpus")["processors"] == 4
+
+
+def test_a_name_the_server_would_refuse_takes_no_snapshot(cimprovider):
+    """The name is given after the snapshot is taken: it is checked first."""
+    cimprovider("vm", "new", "misnamed")
+    for name, length in (("", 0), ("x" * 101, 101)):
+        refused = cimprovider("snapshot", "new", "misnamed", "--name", name)
+        assert refused.exit_code == 2
+        assert refused.stderr.strip() == f"cimprovider: snapshot new 'misnamed': --name must have 1 to 100 characters, not {length}"
+    assert run_json(cimprovider, "snapshot", "list", "misnamed") == []
