@@ -15,7 +15,7 @@ from pywbem import CIMInstance, Uint16, Uint32
 
 from cimprovider.cli.completion import vm_names
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure, UsageFailure, failure
+from cimprovider.cli.failures import CommandFailure, NotFound, UsageFailure, failure
 from cimprovider.cli.fanout import gather
 from cimprovider.cli.hyperv import (
     MEMORY,
@@ -120,6 +120,10 @@ def summary_command(session: Session, names: tuple[str, ...]) -> None:
     gathered = gather(session, fetch)
     emit(session, gathered.rows, fields, "name", table_columns=fields if session.several else fields[1:-1], answered=gathered.answered)
     gathered.finish("vm summary")
+    shown = {str(row.get(key)) for row in gathered.rows for key in ("name", "id")}
+    missing = [name for name in names if name not in shown]
+    if missing:
+        raise NotFound(f"vm summary: no VM named {', '.join(map(repr, missing))}")
 
 
 @vm.command("show")

@@ -132,3 +132,11 @@ def test_a_vm_by_id_and_a_missing_vm(cimprovider):
     missing = cimprovider("vm", "show", "no-such-vm")
     assert missing.exit_code == 5 and missing.stdout == ""
     assert missing.stderr.strip().startswith("cimprovider: vm 'no-such-vm': no such virtual machine")
+
+
+def test_summary_of_a_vm_that_is_not_there_is_not_found(cimprovider):
+    cimprovider("vm", "new", "summarised")
+    result = cimprovider("vm", "summary", "summarised", "nosuch", "-o", "json")
+    assert result.exit_code == 5
+    assert [row["name"] for row in json.loads(result.stdout)] == ["summarised"]
+    assert result.stderr == "cimprovider: vm summary: no VM named 'nosuch'\n"
