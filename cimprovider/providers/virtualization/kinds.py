@@ -113,12 +113,23 @@ SETTING_CLASSES = (RASD, MEMORY_SD, PROCESSOR_SD, SASD, SEPSD, EMULATED_SD, EPAS
                    *(kind.classname for kind in COMPONENT_KINDS))
 
 
+# The classes that belong to some kinds only (RASD serves several, and
+# clients may use it or a CIM parent for any).
+_OWN_CLASSES = frozenset(name.lower() for name in SETTING_CLASSES if name != RASD)
+
+
+def another_kinds_class(kind: ResourceKind, classname: str | None) -> bool:
+    """Whether `classname` is the settings class of other kinds than
+    `kind` (a processor's settings sent as Msvm_MemorySettingData)."""
+    return bool(classname) and classname.lower() != kind.classname.lower() and classname.lower() in _OWN_CLASSES  # type: ignore[union-attr]
+
+
 def kind_for(subtype: str | None, resource_type: int | None, classname: str | None) -> ResourceKind | None:
-    """What a client's RASD describes: by subtype, else by type and class."""
+    """What a client's RASD describes: by subtype, else by type and class;
+    None for a subtype this host does not know (it is not guessed from
+    the type: the client asked for something else)."""
     if subtype:
-        found = BY_SUBTYPE.get(subtype.lower())
-        if found is not None:
-            return found
+        return BY_SUBTYPE.get(subtype.lower())
     candidates = [k for k in KINDS if k.resource_type == resource_type]
     if classname:
         narrowed = [k for k in candidates if k.classname.lower() == classname.lower()]

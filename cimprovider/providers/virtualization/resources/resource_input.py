@@ -347,7 +347,14 @@ def kind_of_new(bag: PropertyBag) -> ResourceKind:
     kind = kinds.kind_for(bag.text("ResourceSubType"), bag.integer("ResourceType"), bag.classname)
     if kind is None:
         raise invalid_parameter("ResourceSubType", f"{bag.text('ResourceSubType')!r} is not a resource this host can add")
+    _of_its_class(kind, bag)
     return kind
+
+
+def _of_its_class(kind: ResourceKind, bag: PropertyBag) -> None:
+    if kinds.another_kinds_class(kind, bag.classname):
+        raise invalid_parameter("ResourceSettings", f"a {kind.subtype_name.lower()}'s settings are an instance of "
+                                f"{kind.classname}, not of {bag.classname}")
 
 
 def locate(virt: Virtualization, bag: PropertyBag) -> tuple[VirtualMachine, Setting]:
@@ -360,4 +367,5 @@ def locate(virt: Virtualization, bag: PropertyBag) -> tuple[VirtualMachine, Sett
     setting = find_setting(virt, vm, instance_id) if vm is not None else None
     if vm is None or setting is None:
         raise MethodFailure(NOT_FOUND, f"InstanceID: no setting {instance_id}")
+    _of_its_class(setting.kind, bag)
     return vm, setting

@@ -140,7 +140,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
     def add_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
         vm = self.vm_of_configuration(params.get("AffectedConfiguration"), "AffectedConfiguration")
         results = []
-        for item in params.get("ResourceSettings") or []:
+        for item in _required_list(params, "ResourceSettings"):
             vm = self.virt.backend.get_vm(vm.id)
             results.append(self.add_one(vm, read_embedded(item, "ResourceSettings")))
         return MethodReturn(0, {"ResultingResourceSettings": results})
@@ -155,7 +155,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
 
     def modify_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
         results = []
-        for item in params.get("ResourceSettings") or []:
+        for item in _required_list(params, "ResourceSettings"):
             bag = read_embedded(item, "ResourceSettings")
             vm, setting = locate(self.virt, bag)
             change = apply(self.virt, vm, setting.kind, bag, setting.device)
@@ -179,7 +179,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         raise MethodFailure(NOT_FOUND, f"the changed {change.kind.subtype_name} has no setting")
 
     def remove_resource_settings(self, params: dict[str, Any]) -> MethodReturn:
-        for path in params.get("ResourceSettings") or []:
+        for path in _required_list(params, "ResourceSettings"):
             if not isinstance(path, CIMInstanceName):
                 raise invalid_parameter("ResourceSettings", "expected references to resource settings")
             instance_id = next((v for k, v in path.keybindings.items() if k.lower() == "instanceid"), "")
@@ -300,3 +300,12 @@ def place_cloned_drives(backend: Any, vm: VirtualMachine, drives: list[tuple[Con
         )
         if target is not None:
             backend.add_device(vm.id, drive.replace(controller_id=target.id))
+
+
+def _required_list(params: dict[str, Any], name: str) -> list[Any]:
+    """A method's array parameter that must name at least one item: a call
+    without one would answer 0 having done nothing."""
+    items = params.get(name) or []
+    if not items:
+        raise invalid_parameter(name, "is required: give at least one")
+    return items

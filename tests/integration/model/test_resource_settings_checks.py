@@ -1,0 +1,64 @@
+"""Add/Modify/RemoveResourceSettings refuse what they would otherwise
+carry out as something else, or not at all: a ResourceSubType this host
+does not know (it was taken as whatever device its ResourceType named),
+settings sent under another kind's class, and a call with no settings
+(it answered 0 having done nothing). Each fails with 32773 naming what
+was wrong, and the VM keeps its devices."""
+
+from __future__ import annotations
+
+import pytest
+from pywbem import CIMInstance
+
+from tests.integration.model.backends import BACKENDS
+from tests.integration.model.hyperv import NS, define_vm, service, settings_of, template, wait_job
+from tests.support.live import in_process_server
+
+RASD = "Msvm_ResourceAllocationSettingData"
+
+
+@pytest.fixture(params=sorted(BACKENDS), scope="module")
+def conn(request, tmp_path_factory):
+    with in_process_server(tmp_path_factory.mktemp(request.param), **BACKENDS[request.param]) as live:
+        yield live.connection(NS)
+
+
+def failure(conn, answer: tuple) -> tuple[int, str]:
+    code, out = answer
+    if code == 4096:
+        job = wait_job(conn, out["Job"])
+        return job["ErrorCode"], job["ErrorDescription"]
+    return code, ""
+
+
+def devices(conn, vm) -> list[str]:
+    return sorted(s["InstanceID"] for s in settings_of(conn, RASD, vm))
+
+
+def test_an_unknown_resource_subtype_is_not_taken_as_another_device(conn):
+    vm = define_vm(conn, "bogus-subtype")
+    before = devices(conn, vm)
+    scsi = template(conn, RASD, "Microsoft:Hyper-V:Synthetic SCSI Controller")
+    scsi["ResourceSubType"] = "Microsoft:Hyper-V:Bogus"
+    code, said = failure(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm,
+                                                 ResourceSettings=[scsi.tocimxmlstr()]))
+    assert code == 32773 and "'Microsoft:Hyper-V:Bogus' is not a resource this host can add" in said
+    assert devices(conn, vm) == before
+
+
+def test_settings_sent_under_another_kinds_class_are_refused(conn):
+    vm = define_vm(conn, "wrong-class")
+    processor = settings_of(conn, "Msvm_ProcessorSettingData", vm)[0]
+    disguised = CIMInstance("Msvm_MemorySettingData", properties=dict(processor.properties))
+    code, said = failure(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn),
+                                                 ResourceSettings=[disguised.tocimxmlstr()]))
+    assert code == 32773
+    assert "a processor's settings are an instance of Msvm_ProcessorSettingData, not of Msvm_MemorySettingData" in said
+
+
+@pytest.mark.parametrize("method", ["AddResourceSettings", "ModifyResourceSettings", "RemoveResourceSettings"])
+def test_a_call_with_no_resource_settings_is_refused(conn, method):
+    vm = define_vm(conn, f"no-settings-{method}")
+    params = {"AffectedConfiguration": vm} if method == "AddResourceSettings" else {}
+    code, said = failure(conn, conn.InvokeMethod(method, service(conn), ResourceSettings=[], **params))
+    assert code == 32773 and "ResourceSettings: is required: give at least one" in said
