@@ -63,6 +63,10 @@ def test_define_size_power_and_destroy(conn):
 
     check(conn, conn.InvokeMethod("DestroySystem", service(conn), AffectedSystem=vm))
     assert "across-backends" not in {i["ElementName"] for i in conn.EnumerateInstances("Msvm_ComputerSystem")}
+    # The method has no Job parameter: a failure is its return code, not a job the client cannot see.
+    code, out = conn.InvokeMethod("GetSummaryInformation", service(conn), SettingData=[vssd.path],
+                                  RequestedInformation=[Uint32(1)])
+    assert (code, out) == (32779, {})
 
 
 def test_switches_connections_and_features(conn):
