@@ -68,7 +68,7 @@ class MetricService(InstanceProvider, MethodProvider):
     def control(self, params: dict[str, Any], by_class: bool) -> MethodReturn:
         operation = params.get("MetricCollectionEnabled")
         if operation not in (ENABLE, DISABLE, RESET):
-            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"MetricCollectionEnabled {operation!r}: give 2 (enable), 3 (disable) or 4 (reset)")
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"MetricCollectionEnabled {operation}: give 2 (enable), 3 (disable) or 4 (reset)")
         definition = _definition(params.get("Definition"))
         subject = params.get("Subject")
         if subject is None:
@@ -104,7 +104,7 @@ class MetricService(InstanceProvider, MethodProvider):
 
     def _subject(self, subject: Any) -> Target | None:
         if not isinstance(subject, CIMInstanceName):
-            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"Subject {subject!r} is not an instance path")
+            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"Subject {subject} is not an instance path")
         classname = subject.classname.lower()
         if classname in {c.lower() for c in DEFINITION_CLASSES}:
             # Every element the definition measures.
