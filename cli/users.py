@@ -51,13 +51,19 @@ def add(users_file: Path | None, data_dir: Path | None, name: str, role: str, pa
     if password is None:
         password = ask_secret("Password", f"user {name}: no password was given (give --password or "
                               "CIMPROVIDER_NEW_PASSWORD, or type it when asked)", confirm=True)
+    target = _users_file(users_file, data_dir)
+    created = not target.path.exists()
     try:
-        _users_file(users_file, data_dir).add(name, password, role)
+        target.add(name, password, role)
     except InvalidUser as exc:
         raise UsageFailure(str(exc)) from None
     except ValueError as exc:  # the users file itself
         raise CommandFailure(str(exc)) from None
     click.echo(f"user {name} ({role}) saved")
+    if created:
+        # A server reads a users file again when it changes, but one started without any keeps authentication off.
+        click.echo(f"cimprovider: created {target.path}: a server already running without a users file keeps "
+                   "authentication off until it is restarted", err=True)
 
 
 @user.command("remove")

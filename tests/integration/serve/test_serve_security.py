@@ -17,9 +17,12 @@ def test_user_add_without_a_users_file_turns_authentication_on(tmp_path):
     assert added.returncode == 0, added.stderr
     default_file = tmp_path / "xdg" / "cimprovider" / "users.json"
     assert default_file.is_file()
+    assert added.stderr == (f"cimprovider: created {default_file}: a server already running without a users file "
+                            "keeps authentication off until it is restarted\n")
+    assert run_cli("user", "add", "bob", env=env).stderr == ""  # the file was there
     with serve_process("--port", "0", env=env) as served:
         startup = "".join(served.output)
-        assert f"1 users from {default_file} (the default users file" in startup
+        assert f"2 users from {default_file} (the default users file" in startup
         anonymous = pywbem.WBEMConnection(served.url, default_namespace="root/interop", timeout=30)
         with pytest.raises(pywbem.AuthError):
             anonymous.EnumerateInstanceNames("CIM_ObjectManager")
