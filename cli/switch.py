@@ -15,7 +15,7 @@ import pywbem
 from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint32
 
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure, NotFound
+from cimprovider.cli.failures import CommandFailure, NotFound, UsageFailure
 from cimprovider.cli.hyperv import CS, EPASD, is_vm, service, template, wmi_path
 from cimprovider.cli.jobs import call
 from cimprovider.cli.output import emit
@@ -188,6 +188,8 @@ def remove(session: Session, name: str) -> None:
 @client_command()
 def set_command(session: Session, name: str, new_name: str | None, notes: str | None, kind: str | None, adapter: str | None) -> None:
     """Change the switch NAME."""
+    if new_name is None and notes is None and kind is None and adapter is None:
+        raise UsageFailure("switch set: nothing to change; give at least one option (see --help)")
     if kind is not None:
         check_type(kind, adapter)
     elif adapter is not None:

@@ -22,6 +22,8 @@ def test_switches_made_changed_and_removed(cimprovider):
     assert cimprovider("switch", "set", "back", "--name", "backend", "--type", "internal").exit_code == 0
     assert _switches(cimprovider)["backend"]["type"] == "internal"
     assert cimprovider("switch", "set", "wan", "--type", "private").exit_code == 0
+    idle = cimprovider("switch", "set", "wan")
+    assert (idle.exit_code, idle.stderr) == (2, "cimprovider: switch set: nothing to change; give at least one option (see --help)\n")
     assert (_switches(cimprovider)["wan"]["type"], _switches(cimprovider)["wan"]["adapter"]) == ("private", None)
     for name in ("backend", "front", "wan"):
         assert cimprovider("switch", "remove", name).exit_code == 0
