@@ -12,7 +12,7 @@ from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from cimprovider.cli.completion import vm_names
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure, NotFound
+from cimprovider.cli.failures import CommandFailure, NotFound, UsageFailure
 from cimprovider.cli.hyperv import EPASD, RASD, SASD, SEPSD, VM, require_vm, service, setting_path, template, vssd_path, wmi_path
 from cimprovider.cli.jobs import call
 from cimprovider.cli.switch import require_switch, set_vlan
@@ -229,10 +229,14 @@ def nic() -> None:
 
 
 def require_adapter(target: VM, nic_name: str, what: str) -> CIMInstance:
-    adapter = Layout.read(target).adapter_named(nic_name)
-    if adapter is None:
+    found = Layout.read(target).adapters_named(nic_name)
+    if not found:
         raise NotFound(f"{what}: the VM has no network adapter {nic_name!r}")
-    return adapter
+    if len(found) > 1:
+        # Acting on the first would change an adapter the user may not have meant.
+        ids = ", ".join(str(a.get("InstanceID")) for a in found)
+        raise UsageFailure(f"{what}: {len(found)} network adapters answer to {nic_name!r}; name one by its InstanceID ({ids})")
+    return found[0]
 
 
 @nic.command("add")

@@ -95,10 +95,10 @@ class Layout:
     def connection_of(self, adapter: CIMInstance) -> CIMInstance | None:
         return next((c for c in self.connections if (instance_id_in(c.get("Parent")) or "").lower() == _id(adapter)), None)
 
-    def adapter_named(self, name: str) -> CIMInstance | None:
-        """By its ElementName or MAC address (with or without separators)."""
+    def adapters_named(self, name: str) -> list[CIMInstance]:
+        """Those with this ElementName, MAC address (with or without
+        separators) or InstanceID."""
         mac = name.replace(":", "").replace("-", "").upper()
-        for adapter in self.adapters:
-            if str(adapter.get("ElementName")) == name or str(adapter.get("Address") or "").upper() == mac:
-                return adapter
-        return None
+        return [adapter for adapter in self.adapters
+                if name in (str(adapter.get("ElementName")), str(adapter.get("InstanceID")))
+                or str(adapter.get("Address") or "").upper() == mac]

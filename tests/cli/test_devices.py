@@ -109,3 +109,17 @@ def test_kvp_set_get_remove(cimprovider, server):
     assert cimprovider("vm", "kvp", "remove", "kv", "role").exit_code == 0
     again = cimprovider("vm", "kvp", "remove", "kv", "role")
     assert again.exit_code == 1 and again.stderr.startswith("cimprovider: vm kvp remove 'kv': job error")
+
+
+def test_an_adapter_name_two_adapters_answer_to_is_refused(cimprovider, server):
+    cimprovider("vm", "new", "twins")
+    for _ in range(2):
+        assert cimprovider("vm", "nic", "add", "twins", "--nic-name", "fixed").exit_code == 0
+    ambiguous = cimprovider("vm", "nic", "remove", "twins", "fixed")
+    assert ambiguous.exit_code == 2
+    assert ambiguous.stderr.startswith("cimprovider: vm nic remove 'twins': 2 network adapters answer to 'fixed'; "
+                                       "name one by its InstanceID (Microsoft:")
+    assert len(run_json(cimprovider, "vm", "show", "twins")["network_adapters"]) == 2
+    first = ambiguous.stderr.split("(", 1)[1].split(",")[0]
+    assert cimprovider("vm", "nic", "remove", "twins", first).exit_code == 0
+    assert len(run_json(cimprovider, "vm", "show", "twins")["network_adapters"]) == 1
