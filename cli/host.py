@@ -11,7 +11,7 @@ import click
 import pywbem
 
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import CommandFailure
+from cimprovider.cli.failures import PARTIAL, UNREACHABLE, CommandFailure
 from cimprovider.cli.host_health import health
 from cimprovider.cli.hyperv import list_vms
 from cimprovider.cli.output import emit
@@ -59,7 +59,12 @@ def list_command(session: Session, peers_file: Path) -> None:
         peers = load_peers(peers_file)
     except PeerError as error:
         raise CommandFailure(f"host list: {error}") from None
-    emit(session, [describe(session, peer) for peer in peers.values()], HOST_FIELDS, "name")
+    rows = [describe(session, peer) for peer in peers.values()]
+    emit(session, rows, HOST_FIELDS, "name")
+    down = [row["name"] for row in rows if row["state"] == "unreachable"]
+    if down:
+        # Shown in the table all the same; the exit code tells a script (README: exit codes).
+        raise CommandFailure(f"host list: unreachable: {', '.join(down)}", PARTIAL if len(down) < len(rows) else UNREACHABLE)
 
 
 host.add_command(health)

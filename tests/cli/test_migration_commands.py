@@ -88,12 +88,14 @@ def test_host_list_shows_each_peer(hosts):
     base, a, b = hosts
     peers = write_peers(base / "list-peers.toml", {"hostb": (b.live.url, ADMIN), "gone": ("http://127.0.0.1:9", None)})
     result = run(a.live.url, "host", "list", "--peers", str(peers), "-o", "json")
-    assert result.exit_code == 0, result.stderr
+    assert (result.exit_code, result.stderr) == (6, "cimprovider: host list: unreachable: gone\n")  # some answered
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["hostb"]["state"] == "up"
     assert rows["hostb"]["vms"] == len([v for v in b.conn.EnumerateInstances("Msvm_ComputerSystem") if v["Caption"] != "Hosting Computer System"])
     assert rows["hostb"]["free_memory_mb"] > 0
     assert rows["gone"]["state"] == "unreachable"
+    alone = write_peers(base / "gone-peers.toml", {"gone": ("http://127.0.0.1:9", None)})
+    assert run(a.live.url, "host", "list", "--peers", str(alone)).exit_code == 3  # none answered
 
 
 def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts):
