@@ -83,7 +83,10 @@ def new(session: Session, vm: str, name: str | None, disk_only: bool) -> None:
         made["ElementName"] = name
         call(session, conn, service(conn), "ModifySystemSettings", f"{what}: naming it {name!r}", SystemSettings=made.tocimxmlstr())
     label = name or (made.get("ElementName") if made is not None else "snapshot")
-    click.echo(label if session.quiet else f"took snapshot {label!r} of {target.name}")
+    if session.quiet:  # -q prints IDs, one per line (the connection options' help)
+        click.echo(made["InstanceID"] if made is not None else label)
+        return
+    click.echo(f"took snapshot {label!r} of {target.name}")
 
 
 def resulting_snapshot(conn: pywbem.WBEMConnection, out: dict, target: VM) -> CIMInstance | None:

@@ -56,3 +56,12 @@ def test_a_name_the_server_would_refuse_takes_no_snapshot(cimprovider):
         assert refused.exit_code == 2
         assert refused.stderr.strip() == f"cimprovider: snapshot new 'misnamed': --name must have 1 to 100 characters, not {length}"
     assert run_json(cimprovider, "snapshot", "list", "misnamed") == []
+
+
+def test_quiet_prints_the_new_snapshots_instance_id(cimprovider, server):
+    cimprovider("vm", "new", "quietly")
+    made = cimprovider("snapshot", "new", "quietly", "--name", "q1", "-q")
+    assert made.exit_code == 0, made.stderr
+    conn = server.connection("root/virtualization/v2")
+    ids = [s["InstanceID"] for s in conn.EnumerateInstances("Msvm_VirtualSystemSettingData") if s["ElementName"] == "q1"]
+    assert len(ids) == 1 and made.stdout.split() == ids
