@@ -16,10 +16,10 @@ rename the disk.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cimprovider.backends.images.errors import InvalidImageParameterError
+from cimprovider.backends.images.formats import signatures
 from cimprovider.backends.images.qcow2_header import MAGIC as QCOW2_MAGIC
 from cimprovider.backends.images.qcow2_header import read_qcow2_header
 from cimprovider.backends.images.vhd_file import VhdFile
@@ -48,10 +48,7 @@ def check_named_for_links(path: Path, field: str) -> None:
 def _other_file(path: Path) -> tuple[str, str] | None:
     """(the format, the other file it names) for a qcow2 with a backing or
     data file or a differencing VHD; None for an image that names none."""
-    with open(path, "rb") as file:
-        head = file.read(8)
-        size = os.fstat(file.fileno()).st_size
-        tail = os.pread(file.fileno(), 8, size - 512) if size >= 512 else b""
+    head, tail = signatures(path)
     if head[:4] == QCOW2_MAGIC:
         header = read_qcow2_header(path)
         if header.backing_file is not None:

@@ -13,12 +13,19 @@ Format = VirtualHardDiskFormat
 QEMU_FORMAT = {Format.VHD: "vpc", Format.VHDX: "vhdx", Format.QCOW2: "qcow2", Format.RAW: "raw"}
 
 
-def detect_format(path: Path, tool: QemuImg) -> VirtualHardDiskFormat:
-    """By content, never by name: a file called x.vhd may be anything."""
+def signatures(path: Path) -> tuple[bytes, bytes]:
+    """The first 8 bytes of the file and the first 8 of its last sector,
+    where the image formats write their magic (a VHD its footer cookie)."""
     with open(path, "rb") as file:
         head = file.read(8)
         size = os.fstat(file.fileno()).st_size
         tail = os.pread(file.fileno(), 8, size - 512) if size >= 512 else b""
+    return head, tail
+
+
+def detect_format(path: Path, tool: QemuImg) -> VirtualHardDiskFormat:
+    """By content, never by name: a file called x.vhd may be anything."""
+    head, tail = signatures(path)
     if head == b"vhdxfile":
         return Format.VHDX
     if tail == FOOTER_COOKIE or head == FOOTER_COOKIE:

@@ -5,6 +5,7 @@ what a device refers to (a switch, a PCI device) is checked before either."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -47,9 +48,7 @@ class LibvirtDefining:
 
         def apply() -> None:
             base = etree.fromstring(domain.XMLDesc(INACTIVE))
-
-            def formats(path: str) -> str:
-                return self._images.driver_format(path, declared)
+            formats = functools.partial(self._images.driver_format, declared=declared)
 
             if vm.power_state in ACTIVE_STATES:
                 apply_live(domain, running, changed, self._switch_source, formats)
@@ -76,10 +75,7 @@ class LibvirtDefining:
         declared = declared_formats(base)
         vm = self._images.runnable(vm, self._running_on(domain), declared)
         name = base.findtext("name") or domain.name()
-
-        def formats(path: str) -> str:
-            return self._images.driver_format(path, declared)
-
+        formats = functools.partial(self._images.driver_format, declared=declared)
         self._conn().defineXML(definition_xml(write_domain(vm, base, name, self._switch_source, formats)))
 
     def _free_domain_name(self, element_name: str, vm_id: UUID) -> str:

@@ -17,7 +17,7 @@ from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NetworkBackend
 from cimprovider.providers.base import InstanceProvider, MethodReturn, OperationContext, PropertySet, Pushdown
-from cimprovider.providers.virtualization.embedded import read_embedded, read_settings
+from cimprovider.providers.virtualization.embedded import PropertyBag, read_embedded, read_settings
 from cimprovider.providers.virtualization.errors import NOT_FOUND, NOT_SUPPORTED, MethodFailure, invalid_parameter
 from cimprovider.providers.virtualization.immediate import Handler, ImmediateMethods
 from cimprovider.providers.virtualization.model import Virtualization
@@ -68,7 +68,7 @@ class SwitchService(InstanceProvider, ImmediateMethods):
         text = params.get("SystemSettings")
         if not text:
             raise invalid_parameter("SystemSettings", "is required")
-        switch = switch_from_settings(read_settings(text, "SystemSettings", identity.SWITCH_SETTINGS, "CIM_VirtualEthernetSwitchSettingData"), None)
+        switch = switch_from_settings(_switch_settings(text), None)
         for item in params.get("ResourceSettings") or []:
             role, adapter = port_role(self.virt, read_embedded(item, "ResourceSettings"))
             switch = with_port(switch, role, adapter)
@@ -81,7 +81,7 @@ class SwitchService(InstanceProvider, ImmediateMethods):
         return MethodReturn(0)
 
     def modify_system_settings(self, params: dict[str, Any]) -> MethodReturn:
-        bag = read_settings(params.get("SystemSettings"), "SystemSettings", identity.SWITCH_SETTINGS, "CIM_VirtualEthernetSwitchSettingData")
+        bag = _switch_settings(params.get("SystemSettings"))
         switch = switch_of_settings(self.virt, bag.text("InstanceID"))
         if switch is None:
             raise MethodFailure(NOT_FOUND, f"InstanceID: no virtual switch settings {bag.text('InstanceID')!r}")
@@ -147,3 +147,7 @@ class SwitchService(InstanceProvider, ImmediateMethods):
                 return switch
         raise MethodFailure(NOT_FOUND, f"AffectedConfiguration: no virtual switch settings {path}")
 
+
+def _switch_settings(value: Any) -> PropertyBag:
+    """The embedded switch settings (SystemSettings), refused if of another class."""
+    return read_settings(value, "SystemSettings", identity.SWITCH_SETTINGS, "CIM_VirtualEthernetSwitchSettingData")

@@ -19,12 +19,12 @@ from uuid import UUID
 
 from cimprovider.backends.images import ImageService
 from cimprovider.providers.base import MethodReturn
-from cimprovider.providers.virtualization.embedded import read_embedded, read_settings
+from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.portability.export_folder import DISK_FOLDER
 from cimprovider.providers.virtualization.storage.image_copies import copy_image, copy_name
 from cimprovider.providers.virtualization.portability.import_ import define_from, fresh_identity
 from cimprovider.providers.virtualization.model import Virtualization
-from cimprovider.providers.virtualization.systems.settings import VSSD, settings_from_bag
+from cimprovider.providers.virtualization.systems.settings import VSSD, read_vssd, settings_from_bag
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.schemas.devices import DriveType
 from cimprovider.schemas.power import PowerState
@@ -49,7 +49,7 @@ class Cloner:
     def clone(self, params: dict[str, Any]) -> MethodReturn:
         source = self.management.vm_of_configuration(params["ReferenceConfiguration"], "ReferenceConfiguration")
         text = params.get("SystemSettings")
-        bag = read_settings(text, "SystemSettings", VSSD, "CIM_VirtualSystemSettingData") if text else None
+        bag = read_vssd(text, "SystemSettings") if text else None
         shown = self.management.shown_before(source)
         settings = settings_from_bag(bag, source.settings, self.management.roots(), shown) if bag is not None else source.settings
         if bag is not None:

@@ -32,7 +32,7 @@ from cimprovider.providers.base import (
     PropertySet,
     Pushdown,
 )
-from cimprovider.providers.virtualization.embedded import read_embedded, read_settings
+from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import (
     INVALID_PARAMETER,
     INVALID_STATE,
@@ -51,7 +51,7 @@ from cimprovider.schemas.integration import IntegrationServiceKind
 from cimprovider.schemas.power import PowerState
 from cimprovider.schemas.snapshots import Snapshot, SnapshotKind
 from cimprovider.schemas.vm import SnapshotType, VirtualMachine
-from cimprovider.providers.virtualization.systems.settings import VSSD
+from cimprovider.providers.virtualization.systems.settings import read_vssd
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 
 SNAPSHOT_SERVICE = "Msvm_VirtualSystemSnapshotService"
@@ -203,7 +203,7 @@ def rename_hook(service: SnapshotService, modify: Callable[[dict[str, Any]], Met
     snapshot's settings are renamed rather than applied to a VM."""
 
     def modify_system_settings(params: dict[str, Any]) -> MethodReturn:
-        bag = read_settings(params.get("SystemSettings"), "SystemSettings", VSSD, "CIM_VirtualSystemSettingData")
+        bag = read_vssd(params.get("SystemSettings"), "SystemSettings")
         answer = service.rename(bag)
         return answer if answer is not None else modify(params)
 

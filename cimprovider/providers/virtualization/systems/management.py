@@ -25,7 +25,7 @@ from cimprovider.providers.base import (
     Pushdown,
 )
 from cimprovider.providers.virtualization import ids, kinds
-from cimprovider.providers.virtualization.embedded import read_embedded, read_settings
+from cimprovider.providers.virtualization.embedded import read_embedded
 from cimprovider.providers.virtualization.errors import (
     INVALID_PARAMETER,
     NOT_FOUND,
@@ -42,7 +42,7 @@ from cimprovider.providers.virtualization.resources.resources import CONNECTION,
 from cimprovider.providers.virtualization.resources.templates import template_values
 from cimprovider.providers.virtualization.systems.boot_sources import read_boot_source_order
 from cimprovider.providers.virtualization.systems.data_roots import default_data_roots
-from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, settings_from_bag, vssd_as_shown, vssd_values
+from cimprovider.providers.virtualization.systems.settings import VSSD, default_root, read_vssd, settings_from_bag, vssd_as_shown, vssd_values
 from cimprovider.providers.virtualization.unhonoured import refuse_unhonoured
 from cimprovider.providers.virtualization.systems.states import RUNNING_SERVICE
 from cimprovider.providers.virtualization.systems.summary import summary_information
@@ -95,7 +95,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         if reference is not None:
             source = self.vm_of_configuration(reference, "ReferenceConfiguration")
         text = params.get("SystemSettings")
-        bag = read_settings(text, "SystemSettings", VSSD, "CIM_VirtualSystemSettingData") if text else None
+        bag = read_vssd(text, "SystemSettings") if text else None
         if bag is None and source is None:
             raise invalid_parameter("SystemSettings", "is required")
         settings = settings_from_bag(bag, source.settings if source else None, self.roots(), self.shown_before(source)) if bag else source.settings  # type: ignore[union-attr]
@@ -122,7 +122,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         return MethodReturn(0)
 
     def modify_system_settings(self, params: dict[str, Any]) -> MethodReturn:
-        bag = read_settings(params.get("SystemSettings"), "SystemSettings", VSSD, "CIM_VirtualSystemSettingData")
+        bag = read_vssd(params.get("SystemSettings"), "SystemSettings")
         ref = ids.parse_setting_id(bag.text("InstanceID") or "")
         if ref is None or ref.parts:
             raise invalid_parameter("InstanceID", f"{bag.text('InstanceID')!r} does not name a virtual machine's settings")

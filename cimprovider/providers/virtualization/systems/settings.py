@@ -18,7 +18,7 @@ from pywbem import CIMInstance, CIMInstanceName
 from cimprovider.backends import NotFoundError, SnapshotBackend
 from cimprovider.providers.base import InstanceProvider, Keepables, OperationContext, PropertySet, Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
-from cimprovider.providers.virtualization.embedded import PropertyBag
+from cimprovider.providers.virtualization.embedded import PropertyBag, read_settings
 from cimprovider.providers.virtualization.errors import MethodFailure, invalid_parameter, INVALID_PARAMETER
 from cimprovider.providers.virtualization.keeping import fresh
 from cimprovider.providers.virtualization.model import Virtualization
@@ -101,6 +101,11 @@ class _KeptSettings:
 
     def live(self, vm_id: UUID) -> dict[str, Any]:
         return {}
+
+
+def read_vssd(value: Any, parameter: str) -> PropertyBag:
+    """A method's embedded VSSD (SystemSettings), refused if of another class."""
+    return read_settings(value, parameter, VSSD, "CIM_VirtualSystemSettingData")
 
 
 def running_from(virt: Virtualization, vm_id: UUID) -> CIMInstanceName | None:
