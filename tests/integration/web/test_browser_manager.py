@@ -299,8 +299,12 @@ def test_the_wizard_with_the_keyboard_alone(browser: Browser, browser_name: str,
     page.keyboard.type("256")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Processors")).to_be_visible()
+    # A key pressed before the browser has applied autofocus starts from the
+    # page's top, as it would for a person typing that fast: wait for it.
+    expect(page.get_by_label("Number of virtual processors")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Networking")).to_be_visible()
+    expect(page.get_by_label("Connection")).to_be_focused()
     page.keyboard.press("Tab")  # from the switch to the buttons
     expect(page.get_by_role("button", name="Previous")).to_be_focused()
     page.keyboard.press("Enter")
