@@ -24,9 +24,11 @@ from cimprovider.http.headers import (
     check_content_type,
     cim_headers,
     header_map,
+    reads_embedded_arrays,
     wants_trailers,
 )
 from cimprovider.wire import KeptXml, Reply, parse_request, write_error, write_intrinsic_reply, write_method_response
+from cimprovider.wire.dialects import without_array_embedding
 from cimprovider.wire.messages import CallError, IntrinsicCall, ProtocolError, Request
 
 log = logging.getLogger("cimprovider.http")
@@ -190,7 +192,8 @@ class CIMApplication:
         if body is None:
             return None  # the client went away; nothing to answer
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.operate_in_pieces, body, principal)
+        plain_arrays = not reads_embedded_arrays(headers)
+        return await loop.run_in_executor(self.pool, self.operate_in_pieces, body, principal, plain_arrays)
 
     async def _metrics(self, method: str, headers: dict[str, str], address: str | None) -> Answer:
         """Any authenticated user may read the figures (reader role suffices)."""
@@ -241,16 +244,20 @@ class CIMApplication:
             answer.body = bytes(answer.body)
         return answer
 
-    def operate_in_pieces(self, body: bytes, principal: Principal) -> Answer:
+    def operate_in_pieces(self, body: bytes, principal: Principal, plain_arrays: bool = False) -> Answer:
         """Decode, run, encode; a large reply stays in pieces to be sent
-        in chunks. Runs on a worker thread."""
+        in chunks. Runs on a worker thread. `plain_arrays`: the client
+        cannot read EmbeddedObject on an array property (wire/dialects.py)."""
         try:
             request = parse_request(body)
         except ProtocolError as error:
             return protocol_fault(error)
         except CallError as error:
             return self._cim_error(error.message_id, error.method, error.intrinsic, error.error)
-        return self._run(request, principal)
+        answer = self._run(request, principal)
+        if plain_arrays:
+            answer.body = without_array_embedding(answer.body)
+        return answer
 
     def _run(self, request: Request, principal: Principal) -> Answer:
         started = time.perf_counter()

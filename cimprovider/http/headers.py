@@ -90,5 +90,13 @@ def check_content_type(content_type: str | None) -> None:
         raise ProtocolError(400, "request-not-valid", f"charset {charset.group(1)} is not utf-8")
 
 
+def reads_embedded_arrays(headers: dict[str, str]) -> bool:
+    """False for sblim wbemcli, whose parser refuses EmbeddedObject on
+    PROPERTY.ARRAY (see wire/dialects.py). It is known by what it sends:
+    CIMProtocolVersion, which pywbem does not, and no User-Agent, which
+    libcurl leaves out unless told and other clients send."""
+    return "cimprotocolversion" not in headers or "user-agent" in headers
+
+
 def wants_trailers(headers: dict[str, str]) -> bool:
     return any(token.strip().lower().startswith("trailers") for token in headers.get("te", "").split(","))

@@ -8,7 +8,10 @@ import subprocess
 
 import pytest
 
-from tests.integration.model.hyperv import NS, define_vm, state
+from pywbem import CIMInstance, Uint16
+
+from tests.integration.model.hyperv import NS, check, define_vm, service, state
+from tests.support.waiting import wait_until
 
 
 def run(*argv: str) -> subprocess.CompletedProcess:
@@ -43,11 +46,28 @@ def test_wbemcli_invokes_request_state_change(server, vm):
     assert result.returncode == 0, result.stderr
     assert "4096" in result.stdout
     conn = server.connection(NS)
-    for _ in range(200):
-        if state(conn, vm) == 2:
-            break
-        __import__("time").sleep(0.02)
-    assert state(conn, vm) == 2
+    wait_until(lambda: state(conn, vm) == 2, "the VM wbemcli started to run")
+
+
+def test_wbemcli_reads_arrays_of_embedded_instances(server, vm):
+    # wbemcli refuses EmbeddedObject on PROPERTY.ARRAY: for it such an array
+    # is the strings it is typed as, each an instance's CIM-XML.
+    conn = server.connection(NS)
+    item = CIMInstance("Msvm_KvpExchangeDataItem", properties={"Name": "role", "Data": "web", "Source": Uint16(0)})
+    check(conn, conn.InvokeMethod("AddKvpItems", service(conn), TargetSystem=vm, DataItems=[item.tocimxmlstr()]))
+    base = f"http://127.0.0.1:{server.port}/{NS}"
+    kvp = run("wbemcli", "ei", f"{base}:Msvm_KvpExchangeComponentSettingData")
+    assert kvp.returncode == 0, kvp.stderr
+    assert ('HostExchangeItems="<INSTANCE CLASSNAME="Msvm_KvpExchangeDataItem"><PROPERTY NAME="Name" TYPE="string">'
+            "<VALUE>role</VALUE>") in kvp.stdout
+    every = run("wbemcli", "ei", f"{base}:CIM_ResourceAllocationSettingData")
+    assert every.returncode == 0, every.stderr
+    assert "Msvm_KvpExchangeComponentSettingData.InstanceID=" in every.stdout
+    # Other clients still get the attribute: pywbem reads instances.
+    (setting,) = [s for s in conn.EnumerateInstances("Msvm_KvpExchangeComponentSettingData")
+                  if s["InstanceID"].startswith(f"Microsoft:{vm['Name']}")]
+    assert [(i.classname, i["Name"], i["Data"]) for i in setting["HostExchangeItems"]] == [
+        ("Msvm_KvpExchangeDataItem", "role", "web")]
 
 
 def test_pywbemcli_lists_vms_and_associators(server, vm):
