@@ -45,7 +45,7 @@ def describe(session: Session, peer: Peer) -> dict:
     # A VM held by a migration (one not yet settled with its destination
     # among them) refuses every change: the host says which, and why.
     held = [f"{v.name} ({v.held.split(': ')[0]})" for v in vms if v.held is not None]
-    return {**record, "state": "up", "vms": len(vms), "running": len(running), "held": held,
+    return {**record, "state": "up", "vms": sorted(v.name for v in vms), "running": len(running), "held": held,
             "free_memory_mb": int(pool["Capacity"] or 0) - used}
 
 

@@ -14,7 +14,7 @@ from cimprovider.backends.images import StorageRoots
 from cimprovider.backends.images.vhd_chain import VhdChain
 from cimprovider.cli.main import cli
 from tests.integration.migration.two_hosts import ADMIN, exists, source_and_destination, vm_with_new_disk, write_peers
-from tests.integration.model.hyperv import request_state, state, wait_job
+from tests.integration.model.hyperv import define_vm, request_state, state, wait_job
 from tests.integration.storage.snapshots_client import guest_writes, snapshot_service, take
 from tests.integration.storage.vhd_client import create, settings
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
@@ -54,6 +54,17 @@ def test_quick_move_saves_moves_and_restores(hosts):
                  "--storage-path", str(b.root / "quick"))
     assert result.exit_code == 0, result.stderr
     assert not exists(a.conn, vm) and state(b.conn, vm) == 2
+    # Saved on the source before the move; restored on the destination after it, each a job of its host.
+    saves = [j for j in jobs_about(a.conn, "quick-vm") if j["Description"].endswith("to save")]
+    (move,) = [j for j in a.conn.EnumerateInstances("Msvm_MigrationJob") if j["VirtualSystemName"] == vm["Name"]]
+    assert len(saves) == 1 and saves[0]["JobState"] == 7
+    assert saves[0]["TimeSubmitted"].datetime < move["TimeSubmitted"].datetime
+    assert [j["Description"] for j in jobs_about(b.conn, "quick-vm")] == ["Changing the state of 'quick-vm' to start"]
+
+
+def jobs_about(conn, name: str) -> list:
+    """A host's jobs whose description names VM `name`."""
+    return [j for j in conn.EnumerateInstances("CIM_ConcreteJob") if f"'{name}'" in (j["Description"] or "")]
 
 
 def test_vm_move_with_a_bandwidth_sends_no_faster(hosts):
@@ -86,12 +97,17 @@ def test_a_refused_move_says_why_and_exits_nonzero(hosts):
 
 def test_host_list_shows_each_peer(hosts):
     base, a, b = hosts
+    define_vm(b.conn, "listed-on-b")
     peers = write_peers(base / "list-peers.toml", {"hostb": (b.live.url, ADMIN), "gone": ("http://127.0.0.1:9", None)})
     result = run(a.live.url, "host", "list", "--peers", str(peers), "-o", "json")
     assert (result.exit_code, result.stderr) == (6, "cimprovider: host list: unreachable: gone\n")  # some answered
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["hostb"]["state"] == "up"
-    assert rows["hostb"]["vms"] == len([v for v in b.conn.EnumerateInstances("Msvm_ComputerSystem") if v["Caption"] != "Hosting Computer System"])
+    assert rows["hostb"]["vms"] == sorted(v["ElementName"] for v in b.conn.EnumerateInstances("Msvm_ComputerSystem")
+                                          if v["Caption"] != "Hosting Computer System")
+    assert "listed-on-b" in rows["hostb"]["vms"]
+    table = run(a.live.url, "host", "list", "--peers", str(peers))
+    assert ", ".join(rows["hostb"]["vms"]) in table.stdout
     assert rows["hostb"]["free_memory_mb"] > 0
     assert rows["gone"]["state"] == "unreachable"
     alone = write_peers(base / "gone-peers.toml", {"gone": ("http://127.0.0.1:9", None)})

@@ -42,13 +42,14 @@ def hosts(tmp_path_factory: pytest.TempPathFactory):
                 yield a, b, kvm
 
 
-def check_to_host(conn, vm, destination: str, method: str = "CheckVirtualSystemIsMigratableToHost"):
+def check_to_host(conn, vm, destination: str, method: str = "CheckVirtualSystemIsMigratableToHost", resources=()):
     """(IsMigratable, the finished job, its path). IsMigratable is read from
     the reply itself: pywbem 1.x turns a boolean output parameter's FALSE
     into True."""
     conn.debug = True
+    placed = {"NewResourceSettingData": [r.tocimxmlstr() for r in resources]} if resources else {}
     code, out = conn.InvokeMethod(method, migration_service(conn), ComputerSystem=vm, DestinationHost=destination,
-                                  MigrationSettingData=migration_setting(conn).tocimxmlstr())
+                                  MigrationSettingData=migration_setting(conn).tocimxmlstr(), **placed)
     assert int(code) == 4096
     reply = conn.last_raw_reply.decode()
     found = re.search(r'<PARAMVALUE NAME="IsMigratable" PARAMTYPE="boolean"><VALUE>(TRUE|FALSE)</VALUE>', reply)
@@ -73,13 +74,15 @@ def test_a_movable_vm_is_migratable(hosts):
     vm = vm_with_disk(a.conn, "fine", make_disk(a, "fine"))
     sasd = next(d for d in settings_of(a.conn, "Msvm_StorageAllocationSettingData", vm))
     sasd["HostResource"] = [str(b.root / "fine.vhd")]
-    code, out = a.conn.InvokeMethod("CheckVirtualSystemIsMigratable", migration_service(a.conn), ComputerSystem=vm,
-                                    DestinationHost="hostb", MigrationSettingData=migration_setting(a.conn).tocimxmlstr(),
-                                    NewResourceSettingData=[sasd.tocimxmlstr()])
-    assert int(code) == 4096 and out["IsMigratable"] is True
-    job = wait_job(a.conn, out["Job"])
-    assert job["JobState"] == 7 and job.classname == "Msvm_MigrationJob"
+    for method in ("CheckVirtualSystemIsMigratable", "CheckVirtualSystemIsMigratableToHost"):
+        migratable, job, _ = check_to_host(a.conn, vm, "hostb", method, resources=[sasd])
+        assert migratable is True and job["JobState"] == 7 and job.classname == "Msvm_MigrationJob", job["ErrorDescription"]
     assert not (b.root / "fine.vhd").exists(), "a check wrote on the destination"
+    # Without the placed disk it keeps its path, outside the destination's roots: not migratable, by either method.
+    for method in ("CheckVirtualSystemIsMigratable", "CheckVirtualSystemIsMigratableToHost"):
+        migratable, job, _ = check_to_host(a.conn, vm, "hostb", method)
+        assert migratable is False and job["JobState"] == 10
+        assert "storage roots" in job["ErrorDescription"], job["ErrorDescription"]
 
 
 def make_disk(host, name: str):
