@@ -186,7 +186,7 @@ class OutgoingMigrations:
 
     def offer(self, request: MigrationRequest) -> tuple[MigrationOffer, list[str]]:
         if not isinstance(self.backend, MigrationBackend):
-            raise MigrationFailed([f"VMs of a {self.backend_name} host cannot migrate yet; only simulated hosts move VMs"])
+            raise MigrationFailed([f"a {self.backend_name} host cannot hand its VMs over to another host"])
         if any(o.vm_id == request.vm_id for o in self.store.outgoing()):
             raise MigrationFailed([f"the virtual machine {request.vm_id} is already migrating"])
         try:
@@ -215,7 +215,7 @@ class OutgoingMigrations:
         """No change to the VM while it moves, so nothing done to it on
         this host after its record was read can be lost."""
         if not isinstance(self.backend, MigrationBackend):
-            raise MigrationFailed([f"VMs of a {self.backend_name} host cannot migrate yet; only simulated hosts move VMs"])
+            raise MigrationFailed([f"a {self.backend_name} host cannot hand its VMs over to another host"])
         try:
             self.backend.hold_vm(request.vm_id, f"the VM is migrating to {request.destination}")
         except Exception as error:  # noqa: BLE001 - NotFound/InvalidState say why
