@@ -8,7 +8,7 @@ was wrong, and the VM keeps its devices."""
 from __future__ import annotations
 
 import pytest
-from pywbem import CIMInstance
+from pywbem import CIMInstance, Uint64
 
 from tests.integration.model.backends import BACKENDS
 from tests.integration.model.hyperv import NS, define_vm, service, settings_of, template, wait_job
@@ -62,3 +62,27 @@ def test_a_call_with_no_resource_settings_is_refused(conn, method):
     params = {"AffectedConfiguration": vm} if method == "AddResourceSettings" else {}
     code, said = failure(conn, conn.InvokeMethod(method, service(conn), ResourceSettings=[], **params))
     assert code == 32773 and "ResourceSettings: is required: give at least one" in said
+
+
+def test_define_system_takes_memory_and_processor_settings(conn):
+    """Hyper-V applies the memory and processor settings DefineSystem is
+    given (AddResourceSettings refuses them: a VM has one of each), and
+    refuses one it cannot honour without leaving a VM behind."""
+    memory = template(conn, "Msvm_MemorySettingData")
+    memory["VirtualQuantity"] = Uint64(1536)
+    processor = template(conn, "Msvm_ProcessorSettingData")
+    processor["VirtualQuantity"] = Uint64(3)
+    vssd = CIMInstance("Msvm_VirtualSystemSettingData", properties={"ElementName": "sized-at-birth"})
+    code, out = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd.tocimxmlstr(),
+                                  ResourceSettings=[memory.tocimxmlstr(), processor.tocimxmlstr()])
+    assert code == 0, failure(conn, (code, out))
+    vm = out["ResultingSystem"]
+    assert [m["VirtualQuantity"] for m in settings_of(conn, "Msvm_MemorySettingData", vm)] == [1536]
+    assert [p["VirtualQuantity"] for p in settings_of(conn, "Msvm_ProcessorSettingData", vm)] == [3]
+
+    memory["VirtualQuantity"] = Uint64(1535)  # not a multiple of the 2 MB increment
+    vssd["ElementName"] = "never-defined"
+    code, out = conn.InvokeMethod("DefineSystem", service(conn), SystemSettings=vssd.tocimxmlstr(),
+                                  ResourceSettings=[memory.tocimxmlstr()])
+    assert failure(conn, (code, out))[0] == 32773
+    assert not [v for v in conn.EnumerateInstances("Msvm_ComputerSystem") if v["ElementName"] == "never-defined"]

@@ -110,7 +110,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         try:
             place_cloned_drives(self.virt.backend, vm, drives)
             for bag in resources:
-                self.add_one(self.virt.backend.get_vm(vm.id), bag)
+                self.define_one(self.virt.backend.get_vm(vm.id), bag)
         except BaseException:
             self.virt.backend.destroy_vm(vm.id)
             raise
@@ -144,6 +144,17 @@ class ManagementService(InstanceProvider, ImmediateMethods):
             vm = self.virt.backend.get_vm(vm.id)
             results.append(self.add_one(vm, read_embedded(item, "ResourceSettings")))
         return MethodReturn(0, {"ResultingResourceSettings": results})
+
+    def define_one(self, vm: VirtualMachine, bag: Any) -> CIMInstanceName:
+        """One of DefineSystem's ResourceSettings: a device added, or, as
+        Hyper-V takes them there, the memory or processor settings the new
+        VM has instead of the defaults."""
+        kind = kind_of_new(bag)
+        if kind not in (kinds.PROCESSOR, kinds.MEMORY):
+            return self.add_one(vm, bag)
+        change = apply(self.virt, vm, kind, bag, vm.processor if kind is kinds.PROCESSOR else vm.memory)
+        refuse_unhonoured(self.virt.renderer, kind.classname, bag, dict(template_values(kind, "Default")))
+        return self.carry_out(vm.id, change)
 
     def add_one(self, vm: VirtualMachine, bag: Any) -> CIMInstanceName:
         kind = kind_of_new(bag)
