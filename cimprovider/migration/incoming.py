@@ -130,7 +130,10 @@ class IncomingMigrations:
             if refused:
                 raise MigrationRefused(refused)
             token = secrets.token_urlsafe(32)
-            self.store.put_incoming(Incoming(token, offer.record.vm.id, offer.model_dump_json(), frozenset()))
+            # Only AllowOverwriteExistingFile lets a path hold a file already: on storage both
+            # hosts see, it is the source's own disk, which no abort here may take away.
+            found = frozenset(p for p in {s.path for s in offer.files} | {d.path for d in offer.disks} if Path(p).exists())
+            self.store.put_incoming(Incoming(token, offer.record.vm.id, offer.model_dump_json(), frozenset(), found))
             self.touch(token)
         for slot in offer.files:
             Path(slot.path).parent.mkdir(parents=True, exist_ok=True)
@@ -325,12 +328,12 @@ class IncomingMigrations:
             for slot in offer.files:
                 self.roots.remove(partial_path(slot.path), "disk path")
             if record.vm_id not in self._owned():
-                for path in {d.path for d in offer.disks} | {slot.path for slot in offer.files}:
+                for path in ({d.path for d in offer.disks} | {slot.path for slot in offer.files}) - record.found:
                     self.roots.remove(path, "disk path")
             return
         for index, slot in enumerate(offer.files):
             self.roots.remove(partial_path(slot.path), "disk path")
-            if index in record.received:
+            if index in record.received and slot.path not in record.found:
                 self.roots.remove(slot.path, "disk path")
 
     def reconcile(self) -> None:

@@ -12,9 +12,11 @@ path; until the VM points at the new ones, the copies are not the host's.
 
 The migration service's settings as ModifyServiceSettings last left them.
 
-Incoming (this host is the destination), by token: the offer and whether
-its files have arrived. Until the VM is adopted the files are not the
-host's; a restart removes them."""
+Incoming (this host is the destination), by token: the offer, whether
+its files have arrived, and which of its paths already held a file when
+it was accepted (AllowOverwriteExistingFile; on storage both hosts see,
+the source's own disk). Until the VM is adopted the files are not the
+host's; a restart removes them, save those that were there before."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ SCHEMA = (
     " token TEXT, source_files TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS incoming (token TEXT PRIMARY KEY, vm_id TEXT NOT NULL, offer TEXT NOT NULL,"
     " received TEXT NOT NULL)",
+    # An incoming migration's paths that held a file before it came: an abort leaves them.
+    "CREATE TABLE IF NOT EXISTS incoming_found (token TEXT NOT NULL, path TEXT NOT NULL)",
     # Storage moving on this host: each file's old and new path, until the
     # VM points at the new ones (then the old go) or the move is undone.
     "CREATE TABLE IF NOT EXISTS moves (vm_id TEXT NOT NULL, old TEXT NOT NULL, new TEXT NOT NULL)",
@@ -53,6 +57,7 @@ class Incoming:
     vm_id: UUID
     offer: str
     received: frozenset[int]
+    found: frozenset[str] = frozenset()  # paths that held a file before the offer was accepted
 
 
 class MigrationStore:
@@ -100,6 +105,8 @@ class MigrationStore:
                 "INSERT OR REPLACE INTO incoming VALUES (?, ?, ?, ?)",
                 (record.token, str(record.vm_id), record.offer, json.dumps(sorted(record.received))),
             )
+            db.execute("DELETE FROM incoming_found WHERE token = ?", (record.token,))
+            db.executemany("INSERT INTO incoming_found VALUES (?, ?)", [(record.token, p) for p in sorted(record.found)])
 
     def mark_received(self, token: str, index: int) -> None:
         with self._db.transaction() as db:
@@ -111,11 +118,16 @@ class MigrationStore:
     def drop_incoming(self, token: str) -> None:
         with self._db.transaction() as db:
             db.execute("DELETE FROM incoming WHERE token = ?", (token,))
+            db.execute("DELETE FROM incoming_found WHERE token = ?", (token,))
 
     def incoming(self, token: str | None = None) -> list[Incoming]:
         query = "SELECT token, vm_id, offer, received FROM incoming"
-        rows = self._db.connection().execute(query + (" WHERE token = ?" if token else ""), (token,) if token else ())
-        return [Incoming(t, UUID(v), o, frozenset(json.loads(r))) for t, v, o, r in rows.fetchall()]
+        connection = self._db.connection()
+        rows = connection.execute(query + (" WHERE token = ?" if token else ""), (token,) if token else ()).fetchall()
+        found: dict[str, set[str]] = {}
+        for t, path in connection.execute("SELECT token, path FROM incoming_found").fetchall():
+            found.setdefault(t, set()).add(path)
+        return [Incoming(t, UUID(v), o, frozenset(json.loads(r)), frozenset(found.get(t, ()))) for t, v, o, r in rows]
 
     # --- moves
 

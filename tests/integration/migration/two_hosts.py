@@ -55,19 +55,21 @@ def write_peers(path: Path, peers: dict[str, tuple]) -> Path:
 
 
 @contextmanager
-def destination_host(base: Path, **config: object) -> Iterator[Host]:
+def destination_host(base: Path, shared: tuple[Path, ...] = (), **config: object) -> Iterator[Host]:
+    """`shared`: storage roots hostb has besides its own (storage both hosts see, at the same paths)."""
     root = base / "b-storage"
-    with in_process_server(base / "b-data", storage_roots=[root], users_file=write_users(base / "b-users.json"),
+    with in_process_server(base / "b-data", storage_roots=[root, *shared], users_file=write_users(base / "b-users.json"),
                            host_name="hostb", **config) as live:
         yield Host(live, root, ADMIN)
 
 
 @contextmanager
 def source_host(base: Path, destination_url: str, more_peers: dict | None = None,
-                destination_addresses: tuple[str, ...] = (), **config: object) -> Iterator[Host]:
+                destination_addresses: tuple[str, ...] = (), shared: tuple[Path, ...] = (),
+                **config: object) -> Iterator[Host]:
     root = base / "a-storage"
     peers = write_peers(base / "a-peers.toml", {"hostb": (destination_url, ADMIN, destination_addresses), **(more_peers or {})})
-    with in_process_server(base / "a-data", storage_roots=[root], peers_file=peers, host_name="hosta", **config) as live:
+    with in_process_server(base / "a-data", storage_roots=[root, *shared], peers_file=peers, host_name="hosta", **config) as live:
         yield Host(live, root)
 
 
@@ -81,9 +83,10 @@ def vm_with_new_disk(host: Host, folder: str, vm_name: str) -> tuple[CIMInstance
 
 
 @contextmanager
-def source_and_destination(base: Path) -> Iterator[tuple[Host, Host]]:
-    """hosta, whose peers file names hostb, and hostb."""
-    with destination_host(base) as b, source_host(base, b.live.url) as a:
+def source_and_destination(base: Path, shared: tuple[Path, ...] = ()) -> Iterator[tuple[Host, Host]]:
+    """hosta, whose peers file names hostb, and hostb; each with the
+    `shared` storage roots besides its own."""
+    with destination_host(base, shared) as b, source_host(base, b.live.url, shared=shared) as a:
         yield a, b
 
 

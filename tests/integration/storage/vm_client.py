@@ -19,17 +19,22 @@ def wmi_path(path: CIMInstanceName) -> str:
 
 def vm_with_disk(conn: pywbem.WBEMConnection, name: str, image: Path) -> CIMInstanceName:
     vm = define_vm(conn, name)
+    attach_disk(conn, vm, image)
+    return vm
+
+
+def attach_disk(conn: pywbem.WBEMConnection, vm: CIMInstanceName, image: Path, slot: str = "0") -> None:
+    """`image` in a new drive at `slot` of the VM's first IDE controller."""
     ide = next(c for c in settings_of(conn, "Msvm_ResourceAllocationSettingData", vm)
                if c["ResourceSubType"] == "Microsoft:Hyper-V:Emulated IDE Controller" and c["Address"] == "0")
     drive = template(conn, "Msvm_ResourceAllocationSettingData", "Microsoft:Hyper-V:Synthetic Disk Drive")
     drive["Parent"] = wmi_path(ide.path)
-    drive["AddressOnParent"] = "0"
+    drive["AddressOnParent"] = slot
     out = check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[drive.tocimxmlstr()]))
     disk = template(conn, "Msvm_StorageAllocationSettingData", "Microsoft:Hyper-V:Virtual Hard Disk")
     disk["Parent"] = wmi_path(out["ResultingResourceSettings"][0])
     disk["HostResource"] = [str(image)]
     check(conn, conn.InvokeMethod("AddResourceSettings", service(conn), AffectedConfiguration=vm, ResourceSettings=[disk.tocimxmlstr()]))
-    return vm
 
 
 def disk_paths(conn: pywbem.WBEMConnection, vm: CIMInstanceName) -> list[str]:
