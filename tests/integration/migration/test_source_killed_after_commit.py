@@ -1,0 +1,71 @@
+"""The source killed (-9) once the destination has adopted the VM but
+before the source let it go: after the source's restart exactly one host
+owns the VM — the destination, in the state the VM had — and its disk is
+neither lost on the destination nor left behind on the source.
+
+The seam: the test takes the source's simulated store's write lock
+(SQLite, BEGIN IMMEDIATE) before the migration starts. Nothing the source
+does up to the commit writes to that store; letting the VM go (one
+transaction) is the first thing that does, so it waits there, after the
+destination answered the commit, until the source is killed."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from pathlib import Path
+
+from tests.integration.migration.test_disks_keep_their_paths import qemu_io
+from tests.integration.migration.test_faults import connect, serve_host, source_and_destination, start_migration
+from tests.integration.migration.test_pending_settle import AdoptionHeld, outgoing_phase
+from tests.integration.migration.two_hosts import ADMIN, exists
+from tests.integration.model.hyperv import request_state, state
+from tests.integration.storage.vhd_client import create
+from tests.integration.storage.vm_client import disk_paths, vm_with_disk
+from tests.support.waiting import wait_until
+
+RUNNING, OFF = 2, 3
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def stored_vm_ids(held: AdoptionHeld) -> list[str]:
+    """The VMs the source's store holds, read under the test's own lock."""
+    return [row[0] for row in held.db.execute("SELECT id FROM vms").fetchall()]
+
+
+def test_source_killed_after_the_destination_adopted_the_vm_lets_it_go_at_restart(tmp_path: Path):
+    a_data, a_root, b_root = tmp_path / "hosta-data", tmp_path / "hosta-storage", tmp_path / "hostb-storage"
+    with source_and_destination(tmp_path) as (a, b, _users, peers):
+        conn, b_conn = connect(a), connect(b, ADMIN)
+        image = a_root / "late" / "late.vhd"
+        image.parent.mkdir(parents=True)
+        create(conn, image)
+        qemu_io(image, "write -P 0x5a 0 64k")
+        vm = vm_with_disk(conn, "late-release", image)
+        assert request_state(conn, vm, RUNNING)[0] == 4096 and state(conn, vm) == RUNNING
+        target = b_root / "late" / "late.vhd"
+        held = AdoptionHeld(a_data)
+        try:
+            start_migration(conn, vm, target)
+            wait_until(lambda: exists(b_conn, vm), "the VM adopted by hostb")
+            # hostb owns the VM, and the source has not let it go: both hosts have it now
+            assert outgoing_phase(a_data) == "committing"
+            assert stored_vm_ids(held) == [vm.keybindings["Name"].lower()]
+            assert a.stop(signal.SIGKILL) == -signal.SIGKILL
+        finally:
+            held.release()
+        assert image.exists(), "the source removed its disk before it let the VM go"
+        with serve_host(tmp_path, "hosta", "--peers", str(peers)) as again:
+            conn = connect(again)
+            # the restarted source asks hostb, which has the VM: it lets the VM go
+            wait_until(lambda: outgoing_phase(a_data) is None, "the migration settled on the source")
+            assert not exists(conn, vm), "the VM is on both hosts"
+            assert state(b_conn, vm) == RUNNING
+            assert disk_paths(b_conn, vm) == [str(target)]
+            qemu_io(target, "read -P 0x5a 0 64k")
+            assert files(b_root) == [target], "a file of the migration was left over on the destination"
+            assert files(a_root) == [], "the source kept a disk of the VM it let go"
+            assert request_state(b_conn, vm, OFF)[0] == 4096 and state(b_conn, vm) == OFF
