@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
-from cimprovider.backends import MigrationBackend
+from cimprovider.backends import MigrationBackend, NotFoundError
 from cimprovider.backends.images import ImageService
 from cimprovider.jobs import CancelToken, JobCancelled, ProgressReporter
 from cimprovider.migration.arrived_parents import is_qcow2
@@ -348,11 +348,19 @@ class OutgoingMigrations:
         self.store.drop_outgoing(vm_id)
 
     def finish(self, vm_id: UUID, source_files: tuple[str, ...]) -> None:
-        """The destination has the VM: it is no longer this host's."""
+        """The destination has the VM: it is no longer this host's. A VM
+        that cannot be let go (its host's store failing) keeps its files
+        and its record, held, and the settler tries again: deleting the
+        files of a VM still defined here would leave a VM without disks."""
         try:
             self.backend.release_vm(vm_id)
-        except Exception:  # noqa: BLE001 - already released before a restart
+        except NotFoundError:
             log.debug("VM %s was already released", vm_id)
+        except Exception as error:  # noqa: BLE001 - any failure to let go is tried again
+            record = self.store_record(vm_id)
+            destination = record.destination if record is not None else "the destination"
+            raise self.defer(vm_id, destination, f"the destination host {destination} has the VM, but this host "
+                             f"could not let it go ({error})", "tried again in the background") from None
         for path in source_files:
             self.images.roots.remove(path, "source file")
         self.store.drop_outgoing(vm_id)

@@ -19,10 +19,10 @@ from tests.integration.migration.test_disks_keep_their_paths import qemu_io
 from tests.integration.migration.test_faults import connect, serve_host, source_and_destination, start_migration
 from tests.integration.migration.test_pending_settle import AdoptionHeld, outgoing_phase
 from tests.integration.migration.two_hosts import ADMIN, exists
-from tests.integration.model.hyperv import request_state, state
+from tests.integration.model.hyperv import request_state, state, wait_job
 from tests.integration.storage.vhd_client import create
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
-from tests.support.waiting import wait_until
+from tests.support.waiting import DEADLINE, wait_until
 
 RUNNING, OFF = 2, 3
 
@@ -69,3 +69,33 @@ def test_source_killed_after_the_destination_adopted_the_vm_lets_it_go_at_restar
             assert files(b_root) == [target], "a file of the migration was left over on the destination"
             assert files(a_root) == [], "the source kept a disk of the VM it let go"
             assert request_state(b_conn, vm, OFF)[0] == 4096 and state(b_conn, vm) == OFF
+
+
+def test_a_source_that_cannot_let_the_vm_go_keeps_its_disk_and_tries_again(tmp_path: Path):
+    """The source's store refuses the release (locked past SQLite's busy
+    timeout) after hostb took the VM: the job says so, the source keeps its
+    disk and the VM held, and lets both go once its store works again."""
+    a_data, a_root, b_root = tmp_path / "hosta-data", tmp_path / "hosta-storage", tmp_path / "hostb-storage"
+    with source_and_destination(tmp_path) as (a, b, _users, _peers):
+        conn, b_conn = connect(a), connect(b, ADMIN)
+        image = a_root / "stuck" / "stuck.vhd"
+        image.parent.mkdir(parents=True)
+        create(conn, image)
+        qemu_io(image, "write -P 0x3c 0 64k")
+        vm = vm_with_disk(conn, "stuck-release", image)
+        assert request_state(conn, vm, RUNNING)[0] == 4096 and state(conn, vm) == RUNNING
+        target = b_root / "stuck" / "stuck.vhd"
+        held = AdoptionHeld(a_data)
+        try:
+            job = wait_job(conn, start_migration(conn, vm, target), timeout=DEADLINE * 2)
+            assert job["JobState"] == 10
+            assert "has the VM, but this host could not let it go" in job["ErrorDescription"], job["ErrorDescription"]
+            assert image.exists(), "the source removed the disk of a VM it still defines"
+            assert stored_vm_ids(held) == [vm.keybindings["Name"].lower()]
+            assert outgoing_phase(a_data) == "committing"
+        finally:
+            held.release()
+        wait_until(lambda: outgoing_phase(a_data) is None, "the migration settled on the source", timeout=DEADLINE * 2)
+        assert not exists(conn, vm) and state(b_conn, vm) == RUNNING
+        qemu_io(target, "read -P 0x3c 0 64k")
+        assert files(a_root) == [], "the source kept a disk of the VM it let go"
