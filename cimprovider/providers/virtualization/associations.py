@@ -133,6 +133,9 @@ class SettingsDefineState(PerVm):
 
 
 class SettingDataComponent(PerVm):
+    """A VM's settings and its resource settings; a snapshot's VSSD and the
+    settings it froze (model.frozen_view), as Hyper-V shows a checkpoint's."""
+
     classname = "Msvm_VirtualSystemSettingDataComponent"
     roles = ("GroupComponent", "PartComponent")
 
@@ -140,6 +143,15 @@ class SettingDataComponent(PerVm):
         vssd = self.virt.setting_path(VSSD, ids.vssd_id(vm.id))
         for setting in vm_settings(self.virt, vm):
             yield vssd, self.virt.setting_path(setting.kind.classname, setting.instance_id)
+
+    def vm_of(self, path: CIMInstanceName) -> Any:
+        instance_id = key(path, "InstanceID")
+        ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+        return self.virt.settings_owner(ref.vm_id) if ref is not None else None
+
+    def pairs(self) -> Iterator[Pair]:
+        yield from super().pairs()
+        yield from self.virt.present(self.virt.snapshot_views(), self.vm_pairs)
 
 
 class SystemDevice(PerVm):

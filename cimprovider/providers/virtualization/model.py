@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
-from cimprovider.backends import Backend, NotFoundError
+from cimprovider.backends import Backend, NotFoundError, SnapshotBackend
 from cimprovider.jobs import JobRunner
 from cimprovider.providers.base import Pushdown, instance_not_found
 from cimprovider.providers.virtualization import ids
@@ -36,6 +36,7 @@ from cimprovider.schemas.events import (
     VmHealthChanged,
     VmModified,
 )
+from cimprovider.schemas.snapshots import Snapshot
 from cimprovider.schemas.vm import VirtualMachine
 
 T = TypeVar("T")
@@ -147,6 +148,27 @@ class Virtualization:
         except NotFoundError:
             return None
 
+    def settings_owner(self, owner_id: UUID) -> VirtualMachine | None:
+        """Whose resource settings an InstanceID `Microsoft:<owner_id>\\…`
+        names: a VM, or a snapshot seen as the VM it froze (frozen_view)."""
+        vm = self.find_vm(owner_id)
+        if vm is not None or not isinstance(self.backend, SnapshotBackend):
+            return vm
+        try:
+            return frozen_view(self.backend.get_snapshot(owner_id))
+        except NotFoundError:
+            return None
+
+    def snapshot_views(self, pushdown: Pushdown | None = None) -> list[VirtualMachine]:
+        """Every snapshot as frozen_view shows it (those whose IDs a
+        pushdown pins InstanceID to, when it does)."""
+        if not isinstance(self.backend, SnapshotBackend):
+            return []
+        wanted = _named_vm_ids(pushdown, "InstanceID") if pushdown is not None else None
+        if wanted is None:
+            return [frozen_view(snapshot) for snapshot in self.backend.list_snapshots()]
+        return [view for view in map(self.settings_owner, wanted) if view is not None and self.find_vm(view.id) is None]
+
     def present(self, vms: Iterable[VirtualMachine], read: Callable[[VirtualMachine], Iterable[T]]) -> Iterator[T]:
         """What `read` gives for each VM, without the VMs that vanish while
         an enumeration reads them (destroyed since the list was taken, or
@@ -237,6 +259,13 @@ class Virtualization:
             name = next((v for k, v in path.keybindings.items() if k.lower() == "name"), None)
             return ids.parse_guid(name) if isinstance(name, str) else None
         return None
+
+
+def frozen_view(snapshot: Snapshot) -> VirtualMachine:
+    """A snapshot's VM under the snapshot's own ID: Hyper-V names a
+    checkpoint's resource settings `Microsoft:<checkpoint GUID>\\…`, so
+    rendered from this view they are the checkpoint's, not the VM's."""
+    return snapshot.vm.model_copy(update={"id": snapshot.id})
 
 
 def _named_vm_ids(pushdown: Pushdown, key: str) -> list[UUID] | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pywbem import CIMInstance, Uint16
+from pywbem import CIMInstance, Uint16, Uint64
 
 from cimprovider.backends.images import StorageRoots, VhdChain
 from tests.backends.images.readers import qemu_io, read_with_libvhdi
-from tests.integration.model.hyperv import check, request_state, service, state, wait_job
+from tests.integration.model.hyperv import check, request_state, service, settings_of, state, wait_job
 from tests.integration.storage.vhd_client import MIB, create
 from tests.integration.storage.vm_client import disk_paths, vm_with_disk
 
@@ -192,3 +192,37 @@ def test_the_settings_of_a_vm_with_snapshots_are_changed_as_read_back(conn, root
     failed = wait_job(conn, out["Job"]) if code == 4096 else {"ErrorCode": code, "ErrorDescription": ""}
     assert failed["ErrorCode"] == 32770 and failed["ErrorDescription"].startswith("Parent:"), failed["ErrorDescription"]
     assert conn.GetInstance(settings.path)["Parent"] == now["Parent"]
+
+
+def test_a_snapshot_shows_the_settings_it_froze(conn, root: Path) -> None:
+    """As a checkpoint's in Hyper-V: its VSSD's components are the memory
+    and disks the VM had then, each under the snapshot's own GUID, read by
+    association, by path and by enumeration, and not to be changed."""
+    base = root / "frozen.vhd"
+    create(conn, base, "dynamic", size=4 * MIB)
+    vm = vm_with_disk(conn, "frozen-settings", base)
+    snapshot = take(conn, vm)
+    (memory,) = settings_of(conn, "Msvm_MemorySettingData", vm)
+    then = memory["VirtualQuantity"]
+    memory["VirtualQuantity"] = Uint64(then * 2)
+    check(conn, conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[memory.tocimxmlstr()]))
+
+    frozen = conn.Associators(snapshot, AssocClass="Msvm_VirtualSystemSettingDataComponent")
+    guid = snapshot["InstanceID"].removeprefix("Microsoft:")
+    assert frozen and all(i["InstanceID"].startswith(f"Microsoft:{guid}\\") for i in frozen)
+    (frozen_memory,) = [i for i in frozen if i.classname == "Msvm_MemorySettingData"]
+    assert frozen_memory["VirtualQuantity"] == then
+    (frozen_disk,) = [i for i in frozen if i.classname == "Msvm_StorageAllocationSettingData"]
+    assert frozen_disk["HostResource"] == [str(base)]  # the frozen file; the VM writes to its child
+    assert disk_paths(conn, vm) != [str(base)]
+    assert conn.GetInstance(frozen_disk.path)["HostResource"] == [str(base)]
+    (owner,) = conn.AssociatorNames(frozen_memory.path, AssocClass="Msvm_VirtualSystemSettingDataComponent")
+    assert owner["InstanceID"] == snapshot["InstanceID"]
+    assert frozen_memory["InstanceID"] in {p["InstanceID"] for p in conn.EnumerateInstanceNames("Msvm_MemorySettingData")}
+    assert [m["VirtualQuantity"] for m in settings_of(conn, "Msvm_MemorySettingData", vm)] == [then * 2]
+
+    frozen_memory["VirtualQuantity"] = Uint64(then * 4)
+    code, out = conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[frozen_memory.tocimxmlstr()])
+    failed = wait_job(conn, out["Job"]) if code == 4096 else {"ErrorCode": code, "ErrorDescription": ""}
+    assert failed["ErrorCode"] == 32773 and "snapshot's setting" in failed["ErrorDescription"], failed["ErrorDescription"]
+    assert conn.GetInstance(frozen_memory.path)["VirtualQuantity"] == then

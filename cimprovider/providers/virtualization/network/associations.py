@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from pywbem import CIMInstanceName
 
+from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, key, same_instance
 from cimprovider.providers.virtualization.model import CS, SWITCH, Virtualization
 from cimprovider.providers.virtualization.network import features, identity
@@ -54,17 +55,24 @@ class _NetworkPairs(PairAssociation):
         raise NotImplementedError
 
     def rights(self, left: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        if not self._holds(left):
+        if not self._holds(left) or self._frozen(left):
             return iter(())
         return (r for l, r in self.pairs_near(self._near(left)) if same_instance(l, left))
 
     def lefts(self, right: CIMInstanceName) -> Iterator[CIMInstanceName]:
-        if not self._holds(right):
+        if not self._holds(right) or self._frozen(right):
             return iter(())
         return (l for l, r in self.pairs_near(self._near(right)) if same_instance(r, right))
 
     def _near(self, path: CIMInstanceName) -> VirtualMachine | None:
         return vm_named_by(self.virt, key(path, "InstanceID"))
+
+    def _frozen(self, path: CIMInstanceName) -> bool:
+        """A snapshot's adapter settings (model.frozen_view): no port is
+        made of them, so nothing here pairs with them."""
+        instance_id = key(path, "InstanceID")
+        ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
+        return ref is not None and self.virt.find_vm(ref.vm_id) is None and self.virt.settings_owner(ref.vm_id) is not None
 
 
 def _lower(*names: str) -> frozenset[str]:

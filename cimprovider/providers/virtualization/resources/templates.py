@@ -147,7 +147,8 @@ class ResourceSettingsProvider(InstanceProvider):
         self, ctx: OperationContext, classname: str, properties: PropertySet, pushdown: Pushdown | None = None
     ) -> Iterator[CIMInstance]:
         render = self.virt.renderer.instance
-        for setting in self.virt.present(self.virt.vms(pushdown), lambda vm: settings_of_class(self.virt, vm, classname)):
+        owners = [*self.virt.vms(pushdown), *self.virt.snapshot_views(pushdown)]
+        for setting in self.virt.present(owners, lambda vm: settings_of_class(self.virt, vm, classname)):
             yield render(classname, setting.values, properties)
         prefix = pushdown.prefix_for("InstanceID") if pushdown is not None else None
         if not (isinstance(prefix, str) and ids.parse_setting_id(prefix) is not None):
@@ -162,6 +163,10 @@ class ResourceSettingsProvider(InstanceProvider):
                 owners.append(vm.id)
                 keys.append(setting.instance_id)
         yield Keepables(owners, keys, _KeptResourceSettings(self.virt, classname, properties))
+        # A snapshot's settings never change but it may go: built each time.
+        for view in self.virt.snapshot_views():
+            for setting in settings_of_class(self.virt, view, classname):
+                yield self.virt.renderer.instance(classname, setting.values, properties)
         for kind, role in templates_of_class(classname):
             yield self.virt.renderer.instance(classname, dict(template_values(kind, role)), properties)
 
@@ -184,8 +189,8 @@ class ResourceSettingsProvider(InstanceProvider):
                 return None
             return dict(template_values(kind, template[1]))
         ref = ids.parse_setting_id(instance_id)
-        vm = self.virt.find_vm(ref.vm_id) if ref is not None else None
-        setting = find_setting(self.virt, vm, instance_id) if vm is not None else None
+        owner = self.virt.settings_owner(ref.vm_id) if ref is not None else None
+        setting = find_setting(self.virt, owner, instance_id) if owner is not None else None
         if setting is None or setting.kind.classname.lower() != classname.lower():
             return None
         return setting.values
