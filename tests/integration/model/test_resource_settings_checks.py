@@ -86,3 +86,20 @@ def test_define_system_takes_memory_and_processor_settings(conn):
                                   ResourceSettings=[memory.tocimxmlstr()])
     assert failure(conn, (code, out))[0] == 32773
     assert not [v for v in conn.EnumerateInstances("Msvm_ComputerSystem") if v["ElementName"] == "never-defined"]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"Limit": 150000}, "Limit: 150000 is not between 0 and 100000 (thousandths of a percent)"),
+    ({"Reservation": 60000, "Limit": 50000}, "Reservation: 60000 exceeds Limit 50000 (thousandths of a percent)"),
+])
+def test_processor_limits_are_refused_in_the_clients_unit(conn, changes, message):
+    """Reservation and Limit are thousandths of a percent on the wire; a
+    refusal speaks of them so, and the processor keeps its settings."""
+    vm = define_vm(conn, f"cpu-{len(changes)}")
+    (cpu,) = settings_of(conn, "Msvm_ProcessorSettingData", vm)
+    for name, value in changes.items():
+        cpu[name] = Uint64(value)
+    answer = conn.InvokeMethod("ModifyResourceSettings", service(conn), ResourceSettings=[cpu.tocimxmlstr()])
+    assert failure(conn, answer) == (32773, message)
+    (now,) = settings_of(conn, "Msvm_ProcessorSettingData", vm)
+    assert (now["Reservation"], now["Limit"]) == (0, 100000)

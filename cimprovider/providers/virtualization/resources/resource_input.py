@@ -127,8 +127,14 @@ def apply(virt: Virtualization, vm: VirtualMachine, kind: ResourceKind, bag: Pro
         values = current.model_dump() if current else ProcessorSettings().model_dump()
         for prop, field, scale in (("VirtualQuantity", "count", 1), ("Reservation", "reservation_percent", 1000), ("Limit", "limit_percent", 1000), ("Weight", "weight", 1), ("MaxProcessorsPerNumaNode", "max_processors_per_numa_node", 1)):
             number = bag.integer(prop)
+            if number is not None and scale != 1 and not 0 <= number <= 100 * scale:
+                # Said in the client's unit (thousandths of a percent), not the schema's percent.
+                raise invalid_parameter(prop, f"{number} is not between 0 and {100 * scale} (thousandths of a percent)")
             if number is not None:
                 values[field] = number / scale if scale != 1 else number
+        if values["reservation_percent"] > values["limit_percent"]:
+            raise invalid_parameter("Reservation", f"{round(values['reservation_percent'] * 1000)} exceeds Limit "
+                                    f"{round(values['limit_percent'] * 1000)} (thousandths of a percent)")
         for prop, field in (("LimitProcessorFeatures", "limit_processor_features"), ("ExposeVirtualizationExtensions", "expose_virtualization_extensions")):
             flag = bag.boolean(prop)
             if flag is not None:
