@@ -25,6 +25,7 @@ from cimprovider.cimom.context import Engine
 from cimprovider.cimom.instances import iter_instances, required
 from cimprovider.providers.base import OperationContext
 from cimprovider.query import AssociatorsQuery, ReferencesQuery, SelectQuery, parse_query
+from cimprovider.query.tree import Property, Satisfies, walk
 from cimprovider.repository import shape_class
 from cimprovider.wire.messages import IntrinsicResult
 
@@ -63,11 +64,40 @@ def run_select(engine: Engine, ctx: OperationContext, query: SelectQuery) -> Ite
         )
     if query.is_schema_query:
         raise CIMError(CIM_ERR_INVALID_QUERY, "schema queries (FROM meta_class) are not supported; use EnumerateClasses")
+    _check_where_names(engine, ctx, query)
     qctx = query_context(engine, ctx)
     candidates = iter_instances(engine, ctx, query.from_class, pushdown=query.pushdown(), with_host=True)
     if query.distinct or query.order_by:
         return iter(query.execute(candidates, qctx))
     return (query.project(i, qctx) for i in candidates if query.matches(i, qctx))
+
+
+def _check_where_names(engine: Engine, ctx: OperationContext, query: SelectQuery) -> None:
+    """A WHERE naming a property that neither the FROM class nor any of its
+    subclasses has is an invalid query, as WMI answers it: matching nothing
+    would hide the misspelling. Names read through an embedded object or a
+    reference are not known before the instances are, and pass."""
+    repo = engine.repository
+    if query.where is None or not repo.has_class(ctx.namespace, query.from_class):
+        return
+    nodes = list(walk(query.where))
+    own = {query.from_class.lower(), "__this", *((query.alias.lower(),) if query.alias else ())}
+    bound = own | {node.variable.lower() for node in nodes if isinstance(node, Satisfies)}
+    known: set[str] | None = None
+    for node in nodes:
+        if not isinstance(node, Property):
+            continue
+        root = node.owner is None
+        if not root and not (isinstance(node.owner, Property) and node.owner.owner is None and node.owner.name.lower() in own):
+            continue
+        name = node.name.lower()
+        if name.startswith("__") or (root and name in bound):
+            continue
+        if known is None:
+            known = {prop.lower() for cls in repo.subclasses(ctx.namespace, query.from_class, include_self=True)
+                     for prop in repo.get_class(ctx.namespace, cls).properties}
+        if name not in known:
+            raise CIMError(CIM_ERR_INVALID_QUERY, f"{query.from_class} and its subclasses have no property {node.name}")
 
 
 def run_query(engine: Engine, ctx: OperationContext, language: str, text: str) -> Iterator[Any]:

@@ -122,3 +122,24 @@ def test_references_of_a_vm_keys_only(conn):
     )
     result = conn.ExecQuery("WQL", text)
     assert [i.classname for i in result] == ["Msvm_AffectedJobElement"]
+
+
+@pytest.mark.parametrize(("language", "query", "named"), [
+    ("WQL", "SELECT * FROM Msvm_ComputerSystem WHERE ElemntName = 'vm1'", "ElemntName"),
+    ("WQL", "SELECT * FROM Msvm_ComputerSystem WHERE Name = 'x' OR NOT (HealthStat = 5)", "HealthStat"),
+    ("DMTF:CQL", "SELECT * FROM Msvm_ComputerSystem AS cs WHERE cs.Nam = 'x'", "Nam"),
+])
+def test_a_where_naming_a_property_the_class_lacks_is_an_invalid_query(conn, language, query, named):
+    """As WMI answers it: matching nothing would hide the misspelling."""
+    with pytest.raises(CIMError) as raised:
+        conn.ExecQuery(language, query)
+    assert raised.value.status_code == pywbem.CIM_ERR_INVALID_QUERY
+    assert raised.value.status_description == f"Msvm_ComputerSystem and its subclasses have no property {named}"
+
+
+def test_a_where_may_name_what_only_subclasses_or_the_system_have(conn):
+    """FROM is polymorphic: a subclass's property, a system property and a
+    quantifier's variable are all names a WHERE may use."""
+    assert conn.ExecQuery("WQL", f"SELECT * FROM CIM_ManagedElement WHERE Name = '{GUID1}' AND EnabledState = 2")
+    assert conn.ExecQuery("WQL", "SELECT * FROM Msvm_ComputerSystem WHERE __CLASS = 'Msvm_ComputerSystem'")
+    conn.ExecQuery("DMTF:CQL", "SELECT * FROM Msvm_ComputerSystem WHERE ANY s IN OperationalStatus SATISFIES (s = 2)")  # no error
