@@ -164,6 +164,7 @@ class QueryOperations:
         query = parse_query(language, text)
         if not isinstance(query, SelectQuery) or query.is_event_query:
             raise CIMError(CIM_ERR_INVALID_QUERY, "a FilterQuery must be a SELECT over instances")
+        _check_where_names(engine, ctx, query)
         qctx = query_context(engine, ctx)
 
         def keep(item: Any) -> bool:

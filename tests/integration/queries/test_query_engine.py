@@ -143,3 +143,11 @@ def test_a_where_may_name_what_only_subclasses_or_the_system_have(conn):
     assert conn.ExecQuery("WQL", f"SELECT * FROM CIM_ManagedElement WHERE Name = '{GUID1}' AND EnabledState = 2")
     assert conn.ExecQuery("WQL", "SELECT * FROM Msvm_ComputerSystem WHERE __CLASS = 'Msvm_ComputerSystem'")
     conn.ExecQuery("DMTF:CQL", "SELECT * FROM Msvm_ComputerSystem WHERE ANY s IN OperationalStatus SATISFIES (s = 2)")  # no error
+
+
+def test_a_filter_query_naming_a_property_the_class_lacks_is_refused(conn):
+    with pytest.raises(CIMError) as raised:
+        conn.OpenEnumerateInstances("Msvm_ComputerSystem", FilterQueryLanguage="DMTF:CQL",
+                                    FilterQuery="SELECT * FROM Msvm_ComputerSystem WHERE EnabledStat = 2", MaxObjectCount=10)
+    assert raised.value.status_code == pywbem.CIM_ERR_INVALID_QUERY
+    assert "no property EnabledStat" in raised.value.status_description
