@@ -35,6 +35,8 @@ from cimprovider.backends.images.storage_roots import StorageRoots
 from cimprovider.backends.images.vhd_file import VhdFile
 from cimprovider.backends.images.vhd_format import DEFAULT_BLOCK_SIZE, DiskType
 from cimprovider.schemas.images import (
+    VHD_MAX_SIZE,
+    VHDX_MAX_SIZE,
     VirtualHardDiskFormat,
     VirtualHardDiskSettings,
     VirtualHardDiskState,
@@ -105,6 +107,11 @@ class ImageService:
         fmt = detect_format(path, self.qemu_img)
         if fmt not in (Format.VHD, Format.VHDX):
             raise InvalidImageParameterError("path", f"{path} is {fmt.value}; only VHD and VHDX are resized here")
+        limit = VHD_MAX_SIZE if fmt is Format.VHD else VHDX_MAX_SIZE
+        if size > limit:
+            # Past it the file is one no reader (qemu, Hyper-V) opens again.
+            raise InvalidImageParameterError("max_internal_size", f"{size} is more than a {fmt.value.upper()} holds "
+                                             f"({limit} bytes)")
         current = self.get_settings(path).max_internal_size
         if size < current and self.attached(path):
             raise ImageInUseError(f"{path} is attached to a running virtual machine; it can only grow")

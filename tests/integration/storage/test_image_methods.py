@@ -105,6 +105,21 @@ def test_resize_vhd_and_vhdx_keep_their_data(conn, root: Path) -> None:
     assert message.startswith("MaxInternalSize")
 
 
+def test_a_resize_past_what_the_format_holds_is_refused_and_changes_nothing(conn, root: Path) -> None:
+    """A VHD addresses at most 2040 GiB, a VHDX 64 TiB: grown past that, the
+    file is one qemu-img (and Hyper-V) no longer opens, data and all."""
+    for name, fmt, limit in (("limit.vhd", "vpc", 2040 * 1024 * MIB), ("limit.vhdx", "vhdx", 64 * 1024 * 1024 * MIB)):
+        path = root / name
+        create(conn, path, "dynamic", "vhdx" if fmt == "vhdx" else "vhd", size=4 * MIB)
+        qemu_io(path, fmt, "write -P 0x44 0 64k")
+        before = path.read_bytes()
+        message = fail(conn, "ResizeVirtualHardDisk", 32773, Path=str(path), MaxInternalSize=Uint64(limit + MIB))
+        assert message == f"MaxInternalSize: {limit + MIB} is more than a {name.split('.')[1].upper()} holds ({limit} bytes)"
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []  # no scratch file left
+        qemu_io(path, fmt, "read -P 0x44 0 64k")
+
+
 def test_compact_gives_back_zeroed_blocks(conn, root: Path) -> None:
     path = root / "compact.vhd"
     create(conn, path, "dynamic", size=8 * MIB)
