@@ -93,6 +93,10 @@ CASES: dict[str, tuple[Spoil, int, str]] = {
     "not a disk": (not_a_disk, 32773, "not a virtual hard disk"),
     "missing disk": (missing_disk, 32779, "does not exist"),
     "directory as disk": (directory_as_disk, 32773, "not a regular file"),
+    "data root outside": (edit(lambda d: d["vm"].update(configuration_data_root="/etc")), 32773,
+                          "ConfigurationDataRoot /etc lies outside the storage roots"),
+    "snapshot data root outside": (edit(lambda d: d["vm"].update(snapshot_data_root="/etc/../etc")), 32773,
+                                   "SnapshotDataRoot /etc/../etc lies outside the storage roots"),
 }
 
 

@@ -47,6 +47,7 @@ from cimprovider.providers.virtualization.storage.image_copies import copy_image
 from cimprovider.providers.virtualization.jobs import job_path
 from cimprovider.providers.virtualization.model import Virtualization
 from cimprovider.providers.virtualization.portability.snapshot_import import read_snapshots, renamed_snapshots, snapshot_folder
+from cimprovider.providers.virtualization.systems.data_roots import check_data_roots
 from cimprovider.providers.virtualization.portability.planned import PLANNED_CS, find_planned, planned_backend, planned_path
 from cimprovider.schemas.devices import ControllerType, Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat, VirtualHardDiskType
@@ -82,6 +83,7 @@ class Importer:
             definition = read_definition(file)
         except DefinitionError as error:
             raise definition_failure(error) from None
+        check_data_roots(definition.vm, self.images.roots.roots, "SystemDefinitionFile")
         for drive in definition.vm.drives:
             if drive.media is not None:
                 self.check_image(Path(drive.media.path), definition.folder, drive)
@@ -90,6 +92,7 @@ class Importer:
         except DefinitionError as error:
             raise definition_failure(error) from None
         for snapshot in snapshots:
+            check_data_roots(snapshot.vm, self.images.roots.roots, "SnapshotFolder")
             for drive in snapshot.vm.drives:
                 if drive.media is not None and drive.media.path in snapshot.frozen_disks:
                     self.check_image(Path(drive.media.path), definition.folder, drive)

@@ -38,13 +38,28 @@ def read_data_roots(bag: PropertyBag, values: dict[str, Any], roots: Sequence[Pa
         if not text:
             values[field] = None
             continue
-        if not roots:
-            raise invalid_parameter(prop, "this host has no storage roots to keep virtual machine files in")
-        try:
-            StorageRoots(roots).confine(text, prop)
-        except PathOutsideStorageError as error:
-            raise invalid_parameter(prop, str(error).removeprefix(f"{prop}: ")) from None
+        _confine(prop, text, roots)
         values[field] = text
+
+
+def check_data_roots(vm: VirtualMachine, roots: Sequence[Path], source: str) -> None:
+    """Each data root a VM comes with from a file (an import's definition,
+    named by parameter `source`) lies inside the storage roots, as one a
+    client sets must."""
+    for prop, field in DATA_ROOTS.items():
+        text = getattr(vm, field)
+        if text and not (roots and text in StorageRoots(roots)):
+            names = ", ".join(str(root) for root in roots)
+            raise invalid_parameter(source, f"the virtual machine's {prop} {text} lies outside the storage roots ({names})")
+
+
+def _confine(prop: str, text: str, roots: Sequence[Path]) -> None:
+    if not roots:
+        raise invalid_parameter(prop, "this host has no storage roots to keep virtual machine files in")
+    try:
+        StorageRoots(roots).confine(text, prop)
+    except PathOutsideStorageError as error:
+        raise invalid_parameter(prop, str(error).removeprefix(f"{prop}: ")) from None
 
 
 def default_data_roots(default: str) -> dict[str, Any]:
