@@ -36,16 +36,22 @@ def stored_vm_ids(held: AdoptionHeld) -> list[str]:
     return [row[0] for row in held.db.execute("SELECT id FROM vms").fetchall()]
 
 
+def running_vm_with_written_disk(conn, a_root: Path, name: str, pattern: int):
+    """A running VM on a new VHD (in its folder `name`) holding `pattern` in its first 64 KiB."""
+    image = a_root / name / f"{name}.vhd"
+    image.parent.mkdir(parents=True)
+    create(conn, image)
+    qemu_io(image, f"write -P {pattern:#x} 0 64k")
+    vm = vm_with_disk(conn, f"{name}-release", image)
+    assert request_state(conn, vm, RUNNING)[0] == 4096 and state(conn, vm) == RUNNING
+    return vm, image
+
+
 def test_source_killed_after_the_destination_adopted_the_vm_lets_it_go_at_restart(tmp_path: Path):
     a_data, a_root, b_root = tmp_path / "hosta-data", tmp_path / "hosta-storage", tmp_path / "hostb-storage"
     with source_and_destination(tmp_path) as (a, b, _users, peers):
         conn, b_conn = connect(a), connect(b, ADMIN)
-        image = a_root / "late" / "late.vhd"
-        image.parent.mkdir(parents=True)
-        create(conn, image)
-        qemu_io(image, "write -P 0x5a 0 64k")
-        vm = vm_with_disk(conn, "late-release", image)
-        assert request_state(conn, vm, RUNNING)[0] == 4096 and state(conn, vm) == RUNNING
+        vm, image = running_vm_with_written_disk(conn, a_root, "late", 0x5a)
         target = b_root / "late" / "late.vhd"
         held = AdoptionHeld(a_data)
         try:
@@ -78,12 +84,7 @@ def test_a_source_that_cannot_let_the_vm_go_keeps_its_disk_and_tries_again(tmp_p
     a_data, a_root, b_root = tmp_path / "hosta-data", tmp_path / "hosta-storage", tmp_path / "hostb-storage"
     with source_and_destination(tmp_path) as (a, b, _users, _peers):
         conn, b_conn = connect(a), connect(b, ADMIN)
-        image = a_root / "stuck" / "stuck.vhd"
-        image.parent.mkdir(parents=True)
-        create(conn, image)
-        qemu_io(image, "write -P 0x3c 0 64k")
-        vm = vm_with_disk(conn, "stuck-release", image)
-        assert request_state(conn, vm, RUNNING)[0] == 4096 and state(conn, vm) == RUNNING
+        vm, image = running_vm_with_written_disk(conn, a_root, "stuck", 0x3c)
         target = b_root / "stuck" / "stuck.vhd"
         held = AdoptionHeld(a_data)
         try:
