@@ -12,7 +12,6 @@ destination answered the commit, until the source is killed."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 from pathlib import Path
 
 from tests.integration.migration.test_disks_keep_their_paths import qemu_io
