@@ -13,7 +13,6 @@ from typing import Any
 
 from pywbem import CIMDateTime, CIMInstance, CIMProperty, Sint64
 
-from cimprovider.providers.paths import namespace_key
 
 
 class ChangeKind(enum.Enum):

@@ -10,7 +10,6 @@ file of the offer at its path (see snapshot_images)."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 from cimprovider.backends.images import StorageRoots
 from cimprovider.backends.images.errors import PathOutsideStorageError

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstanceName
 
 from cimprovider.backends import Backend, NotFoundError, SnapshotBackend
 from cimprovider.jobs import JobRunner

@@ -18,7 +18,7 @@ from uuid import UUID
 from pywbem import CIMInstance, CIMInstanceName
 
 from cimprovider.backends import NotFoundError, SnapshotBackend
-from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, KeepableSource, OperationContext, PropertySet, Pushdown, instance_not_found
+from cimprovider.providers.base import InstanceProvider, Keepable, Keepables, KeepableSource, OperationContext, PropertySet, Pushdown
 from cimprovider.providers.virtualization import ids
 from cimprovider.providers.virtualization.associations import Pair, PairAssociation, is_class, key, same_instance
 from cimprovider.providers.virtualization.model import CS, Virtualization

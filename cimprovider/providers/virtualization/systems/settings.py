@@ -32,7 +32,6 @@ from cimprovider.providers.virtualization.systems.secure_boot import (
 from cimprovider.providers.virtualization.systems.data_roots import (
     DATA_ROOTS,
     data_root_values,
-    default_data_roots,
     read_data_roots,
 )
 from cimprovider.schemas.base import describe_validation_error
