@@ -61,12 +61,19 @@ def measure(target: VM) -> dict | None:
 
 @vm.command("metrics")
 @click.argument("name", shell_complete=vm_names)
-@click.option("--enable", "operation", flag_value="enable", help="Start metering the VM (its figures keep counting if it already is).")
-@click.option("--disable", "operation", flag_value="disable", help="Stop metering the VM and forget its figures.")
-@click.option("--reset", "operation", flag_value="reset", help="Start the VM's metering window again from zero.")
+@click.option("--enable", is_flag=True, help="Start metering the VM (its figures keep counting if it already is).")
+@click.option("--disable", is_flag=True, help="Stop metering the VM and forget its figures.")
+@click.option("--reset", is_flag=True, help="Start the VM's metering window again from zero.")
 @client_command()
-def metrics_command(session: Session, name: str, operation: str | None) -> None:
+def metrics_command(session: Session, name: str, enable: bool, disable: bool, reset: bool) -> None:
     """Resource metering of VM NAME, as Measure-VM shows it."""
+    # One operation at a time: with two, whichever came last on the line
+    # silently won, so `--enable --disable` turned metering off.
+    given = [op for op, flag in (("enable", enable), ("disable", disable), ("reset", reset)) if flag]
+    if len(given) > 1:
+        named = ", ".join(f"--{op}" for op in given[:-1]) + f" and --{given[-1]}"
+        raise click.UsageError(f"{named} cannot be given together; give one")
+    operation = given[0] if given else None
     conn = session.single()
     target = require_vm(conn, name)
     if operation is not None:

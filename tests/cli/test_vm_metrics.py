@@ -109,3 +109,15 @@ def vanishing_disk(cimprovider, server):
         assert time.monotonic() < deadline, "the VM did not recover"
         time.sleep(0.1)
     return disk
+
+
+def test_enable_and_disable_together_is_a_usage_error(cimprovider):
+    assert cimprovider("vm", "new", "undecided").exit_code == 0
+    both = cimprovider("vm", "metrics", "undecided", "--enable", "--disable")
+    assert both.exit_code == 2 and both.stdout == ""
+    assert "--enable and --disable cannot be given together" in both.stderr
+    three = cimprovider("vm", "metrics", "undecided", "--disable", "--reset", "--enable")
+    assert three.exit_code == 2 and "--enable, --disable and --reset cannot be given together" in three.stderr
+    # Nothing was done: metering is still off.
+    off = cimprovider("vm", "metrics", "undecided")
+    assert off.exit_code == 1 and "metering is off" in off.stderr
