@@ -11,7 +11,9 @@ Exit codes:
      that its hypervisor is unreachable
   4  authentication refused (or throttled after too many failures)
   5  not found: no such VM, snapshot, job, instance or class
-  6  several servers: some answered and are shown, others failed
+  6  several servers: some answered and are shown, others failed (for
+     `host list`, peers unreachable or refusing the peers file's credentials;
+     3 when every peer failed)
   130 interrupted (Ctrl-C)
 """
 

@@ -11,7 +11,7 @@ import click
 import pywbem
 
 from cimprovider.cli.connection import Session, client_command
-from cimprovider.cli.failures import PARTIAL, UNREACHABLE, CommandFailure
+from cimprovider.cli.failures import PARTIAL, UNREACHABLE, CommandFailure, explain
 from cimprovider.cli.host_health import health
 from cimprovider.cli.hyperv import list_vms
 from cimprovider.cli.output import emit
@@ -20,6 +20,9 @@ from cimprovider.migration.peers import Peer, PeerError, load_peers
 HOST_FIELDS = ("name", "url", "state", "vms", "running", "held", "free_memory_mb", "error")
 MEMORY = 4
 USING_MEMORY = (2, 9)  # running, paused
+# A peer that did not answer, and one that answered but refused the peers
+# file's credentials: either way the host is not listed.
+FAILED_STATES = ("refused", "unreachable")
 
 
 @click.group()
@@ -40,7 +43,17 @@ def describe(session: Session, peer: Peer) -> dict:
         # The memory settings of running VMs (their InstanceIDs start with the VM's).
         used = sum(int(m["VirtualQuantity"] or 0) for m in conn.EnumerateInstances("Msvm_MemorySettingData")
                    if prefixes and str(m["InstanceID"]).lower().startswith(prefixes))
-    except (pywbem.Error, OSError, StopIteration) as error:
+    except pywbem.AuthError:
+        # It answered: the credentials are what is wrong, not the network.
+        return {**record, "state": "refused", "error": "the peer refused the credentials the peers file names (401)"}
+    except pywbem.HTTPError as error:
+        if error.status == 429:
+            return {**record, "state": "refused",
+                    "error": "the peer refuses the peers file's user for now, after too many failed authentications (429)"}
+        return {**record, "state": "unreachable", "error": explain(error)[0]}
+    except pywbem.Error as error:
+        return {**record, "state": "unreachable", "error": explain(error)[0]}
+    except (OSError, StopIteration) as error:
         return {**record, "state": "unreachable", "error": str(error)}
     # A VM held by a migration (one not yet settled with its destination
     # among them) refuses every change: the host says which, and why.
@@ -61,10 +74,12 @@ def list_command(session: Session, peers_file: Path) -> None:
         raise CommandFailure(f"host list: {error}") from None
     rows = [describe(session, peer) for peer in peers.values()]
     emit(session, rows, HOST_FIELDS, "name")
-    down = [row["name"] for row in rows if row["state"] == "unreachable"]
+    failed = {state: [row["name"] for row in rows if row["state"] == state] for state in FAILED_STATES}
+    down = sum(len(names) for names in failed.values())
     if down:
         # Shown in the table all the same; the exit code tells a script (README: exit codes).
-        raise CommandFailure(f"host list: unreachable: {', '.join(down)}", PARTIAL if len(down) < len(rows) else UNREACHABLE)
+        said = "; ".join(f"{state}: {', '.join(names)}" for state, names in failed.items() if names)
+        raise CommandFailure(f"host list: {said}", PARTIAL if down < len(rows) else UNREACHABLE)
 
 
 host.add_command(health)

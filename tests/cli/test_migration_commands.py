@@ -114,6 +114,26 @@ def test_host_list_shows_each_peer(hosts):
     assert run(a.live.url, "host", "list", "--peers", str(alone)).exit_code == 3  # none answered
 
 
+
+def test_host_list_tells_refused_credentials_from_an_unreachable_peer(hosts):
+    base, a, b = hosts
+    wrong = (ADMIN[0], "not-the-password")
+    peers = write_peers(base / "refused-peers.toml", {"hostb": (b.live.url, ADMIN), "locked": (b.live.url, wrong),
+                                                      "gone": ("http://127.0.0.1:9", None)})
+    result = run(a.live.url, "host", "list", "--peers", str(peers), "-o", "json")
+    assert (result.exit_code, result.stderr) == (6, "cimprovider: host list: refused: locked; unreachable: gone\n")
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["hostb"]["state"] == "up"
+    assert rows["locked"]["state"] == "refused"
+    assert rows["locked"]["error"] == "the peer refused the credentials the peers file names (401)"
+    assert rows["gone"]["state"] == "unreachable"
+    table = run(a.live.url, "host", "list", "--peers", str(peers), "--wide")
+    locked = next(line for line in table.stdout.splitlines() if line.startswith("locked"))
+    assert "refused" in locked and "the peer refused the credentials the peers file names (401)" in locked
+    alone = write_peers(base / "refused-alone.toml", {"locked": (b.live.url, wrong)})
+    refused = run(a.live.url, "host", "list", "--peers", str(alone))
+    assert (refused.exit_code, refused.stderr) == (3, "cimprovider: host list: refused: locked\n")  # none answered
+
 def test_move_storage_moves_a_running_vms_disks_and_snapshots_on_its_host(hosts):
     _, a, _ = hosts
     vm, image = vm_with_new_disk(a, "here", "here-vm")
