@@ -3,6 +3,8 @@ service, vm clone, snapshots, export and import."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.cli.conftest import run_json
@@ -41,6 +43,15 @@ def test_vhd_failures_name_the_job_error(cimprovider, storage):
     assert cimprovider("vhd", "new", str(storage / "x.img"), "--size", "1M").exit_code == 2  # format unknown
     assert cimprovider("vhd", "new", str(storage / "x.vhdx")).exit_code == 2  # no size
 
+
+
+def test_vhd_validate_reports_random_bytes_named_vhd_as_invalid(cimprovider, storage):
+    noise = storage / "noise.vhd"
+    noise.write_bytes(os.urandom(1024**2))
+    result = cimprovider("vhd", "validate", str(noise))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"cimprovider: vhd validate {noise}: job error 32768 (failed): ")
+    assert "not a virtual hard disk" in result.stderr and result.stderr.count("\n") == 1
 
 def test_vhd_no_wait_then_job_wait(cimprovider, storage):
     result = cimprovider("vhd", "new", str(storage / "later.vhdx"), "--size", "32M", "--no-wait")

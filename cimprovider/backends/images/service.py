@@ -47,6 +47,8 @@ Format = VirtualHardDiskFormat
 Type = VirtualHardDiskType
 _DISK_TYPE = {DiskType.FIXED: Type.FIXED, DiskType.DYNAMIC: Type.DYNAMIC, DiskType.DIFFERENCING: Type.DIFFERENCING}
 _EXPORT_CHUNK = 1024 * 1024
+# The names Hyper-V gives virtual hard disks (and a checkpoint's differencing ones).
+VIRTUAL_HARD_DISK_SUFFIXES = (".vhd", ".vhdx", ".avhd", ".avhdx")
 
 
 class ImageService:
@@ -162,6 +164,13 @@ class ImageService:
     def get_settings(self, path: Path) -> VirtualHardDiskSettings:
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
+        if path.suffix.lower() in VIRTUAL_HARD_DISK_SUFFIXES and fmt not in (Format.VHD, Format.VHDX):
+            # Read by content, a file that is neither reads as raw (or
+            # qcow2), which has nothing to check; but its name says it is a
+            # virtual hard disk, and Hyper-V fails the validation of a file
+            # that is not one.
+            raise CorruptImageError(path, [f"not a virtual hard disk: named {path.suffix} but its content is neither "
+                                           f"a VHD nor a VHDX (it reads as {_QEMU_FORMAT[fmt]})"])
         if fmt is Format.VHD:
             found = vhd_inspect.describe(path, self.roots)
             if found.disk_type is DiskType.DIFFERENCING and found.parent_path is None:
@@ -204,6 +213,13 @@ class ImageService:
         """Raises CorruptImageError listing every problem; returns when sound."""
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
+        if path.suffix.lower() in VIRTUAL_HARD_DISK_SUFFIXES and fmt not in (Format.VHD, Format.VHDX):
+            # Read by content, a file that is neither reads as raw (or
+            # qcow2), which has nothing to check; but its name says it is a
+            # virtual hard disk, and Hyper-V fails the validation of a file
+            # that is not one.
+            raise CorruptImageError(path, [f"not a virtual hard disk: named {path.suffix} but its content is neither "
+                                           f"a VHD nor a VHDX (it reads as {_QEMU_FORMAT[fmt]})"])
         if fmt is Format.VHD:
             problems = vhd_inspect.validate(path, self.roots)
         elif fmt in (Format.VHDX, Format.QCOW2):

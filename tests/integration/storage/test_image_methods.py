@@ -208,6 +208,20 @@ def test_validate_sound_and_damaged_disks(conn, root: Path) -> None:
     assert "checksum" in message.lower()
 
 
+
+def test_validate_fails_a_file_named_as_a_virtual_hard_disk_that_is_not_one(conn, root: Path) -> None:
+    """Hyper-V's ValidateVirtualHardDisk fails for a file that is not a
+    virtual hard disk; read by content, random bytes are a raw image, which
+    is no reason to call a .vhd or .vhdx valid."""
+    for name in ("noise.vhd", "noise.vhdx"):
+        path = root / name
+        path.write_bytes(os.urandom(MIB))
+        message = fail(conn, "ValidateVirtualHardDisk", 32768, Path=str(path))
+        assert str(path) in message and "not a virtual hard disk" in message, message
+    raw = root / "noise.img"  # a raw image claims no format: nothing to find wrong
+    raw.write_bytes(os.urandom(MIB))
+    succeed(conn, "ValidateVirtualHardDisk", Path=str(raw))
+
 def test_set_parent_and_set_settings_re_point_a_child(conn, root: Path, tmp_path: Path) -> None:
     base, child = root / "base.vhd", root / "child.vhd"
     create(conn, base, "dynamic")
