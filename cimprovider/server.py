@@ -99,9 +99,10 @@ def load_users(config: ServerConfig) -> Authenticator:
     path = users_file_in_use(config)
     if path is None:
         if not is_loopback(config.host):
-            raise StartupError(
+            raise StartupError(  # a usage error: --host asks for what the options do not allow
                 f"refusing to listen on {config.host} without authentication: "
-                "give --users-file (create users with `cimprovider user add`) or listen on 127.0.0.1"
+                "give --users-file (create users with `cimprovider user add`) or listen on 127.0.0.1",
+                2,
             )
         log.warning("no users file (%s does not exist): authentication is off, so the server "
                     "listens on loopback only", config.default_users_file)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from cimprovider.cli.failures import CommandFailure
 
@@ -40,7 +42,7 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--max-pull-contexts-per-principal", env="MAX_PULL_CONTEXTS_PER_PRINCIPAL", type=int, default=None, help="Open pull enumeration contexts of one user (one client address when authentication is off).  [default: 64]")
 @_option("--reply-cache-megabytes", env="REPLY_CACHE_MEGABYTES", type=int, default=None, help="Memory for kept enumeration replies (built once, reused until the model changes); 0 builds every reply.  [default: 64]")
 @_option("--listener-allow", "listener_allow", env="LISTENER_ALLOW", multiple=True, default=None, metavar="CIDR", help="A network indication listeners may be on (repeatable; replaces the default; the environment variable takes a space-separated list).  [default: 127.0.0.0/8 and ::1]")
-@_option("--listener-ca-file", env="LISTENER_CA_FILE", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Trust https listeners whose certificate this CA file (PEM) signed, instead of the system's CAs.")
+@_option("--listener-ca-file", env="LISTENER_CA_FILE", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="Trust https listeners whose certificate this CA file (PEM) signed, instead of the system's CAs.")
 @_option("--listener-no-verify", env="LISTENER_NO_VERIFY", is_flag=True, default=None, help="Do not verify https listeners' certificates.")
 @_option("--keep-alive-seconds", env="KEEP_ALIVE_SECONDS", type=float, default=None, help="How long an idle kept-alive connection stays open between requests.  [default: 60]")
 @_option("--header-timeout-seconds", env="HEADER_TIMEOUT_SECONDS", type=float, default=None, help="Time a client has to send a request's headers; later, 408.  [default: 10]")
@@ -49,12 +51,12 @@ def _option(*names: str, env: str, **kwargs):
 @_option("--max-connections", env="MAX_CONNECTIONS", type=int, default=None, help="Open connections, HTTP and HTTPS together; beyond, 503.  [default: 1024]")
 @_option("--max-connections-per-client", env="MAX_CONNECTIONS_PER_CLIENT", type=int, default=None, help="Open connections from one client address; beyond, 503.  [default: 256]")
 @_option("--max-header-bytes", env="MAX_HEADER_BYTES", type=int, default=None, help="Size of a request's line and headers; beyond, 431.  [default: 32768]")
-@_option("--peers", "peers_file", env="PEERS", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Peer hosts VMs may migrate to (TOML: each peer's URL and the credentials used there; see README).")
+@_option("--peers", "peers_file", env="PEERS", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="Peer hosts VMs may migrate to (TOML: each peer's URL and the credentials used there; see README).")
 @_option("--migration-host-path", "migration_host_paths", env="MIGRATION_HOST_PATHS", multiple=True, type=click.Path(path_type=Path), help="A file or folder outside the storage roots and data directory that a KVM migration offer may name for a kernel, initrd, firmware or a serial port's file (repeatable; the environment variable takes a ':'-separated list).  [default: none]")
 @_option("--incoming-migration-expiry-seconds", env="INCOMING_MIGRATION_EXPIRY_SECONDS", type=float, default=None, help="How long an incoming migration may go without a byte or a call from its source before it is dropped with its files.  [default: 600]")
 @_option("--host-name", env="HOST_NAME", default=None, help="Host name the server reports.  [default: this machine's]")
 @_option("--log-level", env="LOG_LEVEL", default=None, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False), default=None, help="TOML configuration file; options given here win.")
+@_option("--config", "config_file", env="CONFIG", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="TOML configuration file; options given here win.")
 def serve(config_file: Path | None, **options) -> None:
     """Run the WBEM server (CIM-XML over HTTP/HTTPS) until SIGTERM or Ctrl-C."""
     # The server is imported here, not with the command line: every client
@@ -76,7 +78,16 @@ def serve(config_file: Path | None, **options) -> None:
     except ConfigError as exc:
         if exc.key == "no_http":
             raise click.UsageError("--no-http needs --https-port: without HTTP, HTTPS is the only way in") from None
+        if exc.problems and _options_to_blame(config_file):
+            raise click.UsageError(_in_option_names(exc.problems)) from None
         raise CommandFailure(f"serve: {exc}") from None
+    if _given("backend"):
+        from cimprovider.backends.loading import available_backends
+
+        known = available_backends()
+        if config.backend not in known:
+            raise click.UsageError(f"--backend {config.backend!r}: unknown backend; "
+                                   f"known backends: {', '.join(known) or 'none installed'}")
     repeats = configure_logging(config.log_level)
     try:
         app = build_application(config)
@@ -89,3 +100,36 @@ def serve(config_file: Path | None, **options) -> None:
         raise CommandFailure(f"serve: {exc}", exc.exit_code) from None
     finally:
         repeats.flush()
+
+
+# Usage errors are what the command line (or the environment, which stands
+# for it) asked; a configuration file that is wrong is a bad configuration,
+# which cannot start (exit 1), as README says.
+def _given(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _options_to_blame(config_file: Path | None) -> bool:
+    """Whether the options, not the file, make the configuration invalid:
+    there is no file, or the file's values alone are valid."""
+    from cimprovider.schemas.config import ConfigError, load_config
+
+    if config_file is None:
+        return True
+    try:
+        load_config(config_file)
+    except ConfigError:
+        return False
+    return True
+
+
+def _in_option_names(problems: list[tuple[str, str]]) -> str:
+    """`port: Input should be …` as the user wrote it: `--port: …`; other
+    settings a message names (`required when https_port is set`) too."""
+    options = {param.name: max(param.opts, key=len) for param in serve.params if param.opts}
+
+    def named(text: str) -> str:
+        return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: options.get(m.group(0), m.group(0)), text)
+
+    return "; ".join(f"{options.get(field, field)}: {named(message)}" for field, message in problems)

@@ -37,9 +37,11 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; `key` names the offending
     key (None when the file itself is unreadable)."""
 
-    def __init__(self, message: str, key: str | None = None) -> None:
+    def __init__(self, message: str, key: str | None = None, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.key = key
+        # Each offending key with what is wrong with it.
+        self.problems = problems or []
 
 
 class ServerConfig(ConnectionLimitSettings):
@@ -245,7 +247,7 @@ def parse_config(values: dict[str, Any], source: str = "configuration") -> Serve
         problems = describe_validation_error(error)
         key = problems[0][0] if problems else None
         text = "; ".join(f"{field}: {message}" for field, message in problems)
-        raise ConfigError(f"{source}: {text}", key=key) from None
+        raise ConfigError(f"{source}: {text}", key=key, problems=problems) from None
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> ServerConfig:
