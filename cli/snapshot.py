@@ -18,7 +18,10 @@ from cimprovider.cli.jobs import call
 from cimprovider.cli.output import emit
 
 FIELDS = ("name", "created", "parent", "type", "id")
-FULL, DISK, RECOVERY = 2, 3, 32768
+# CreateSnapshot's SnapshotType: full, made as the VM's UserSnapshotType says.
+# Disk-only (3) is refused by the server (32770) on every backend, so it
+# is not offered.
+FULL = 2
 
 
 def snapshots(target: VM) -> list[CIMInstance]:
@@ -64,9 +67,8 @@ def list_command(session: Session, vm: str) -> None:
 @snapshot.command("new")
 @click.argument("vm", shell_complete=vm_names)
 @click.option("--name", help="The snapshot's name.  [default: the server's, e.g. 'VM - (date)']")
-@click.option("--disk-only", is_flag=True, help="Disks only, without memory (SnapshotType 3).")
 @client_command(job=True)
-def new(session: Session, vm: str, name: str | None, disk_only: bool) -> None:
+def new(session: Session, vm: str, name: str | None) -> None:
     """Take a snapshot of VM."""
     from cimprovider.schemas.snapshots import NAME_MAX  # the server's model, loaded only when needed
 
@@ -77,7 +79,7 @@ def new(session: Session, vm: str, name: str | None, disk_only: bool) -> None:
     conn = target.conn
     what = f"snapshot new {vm!r}"
     out = call(session, conn, service(conn, "snapshot"), "CreateSnapshot", what, final=name is None,
-               AffectedSystem=target.path, SnapshotSettings="", SnapshotType=Uint16(DISK if disk_only else FULL))
+               AffectedSystem=target.path, SnapshotSettings="", SnapshotType=Uint16(FULL))
     made = resulting_snapshot(conn, out, target)
     if name is not None and made is not None:
         made["ElementName"] = name

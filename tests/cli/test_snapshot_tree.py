@@ -65,3 +65,13 @@ def test_quiet_prints_the_new_snapshots_instance_id(cimprovider, server):
     conn = server.connection("root/virtualization/v2")
     ids = [s["InstanceID"] for s in conn.EnumerateInstances("Msvm_VirtualSystemSettingData") if s["ElementName"] == "q1"]
     assert len(ids) == 1 and made.stdout.split() == ids
+
+
+def test_disk_only_is_not_offered_since_the_server_refuses_it(cimprovider):
+    """CreateSnapshot's SnapshotType 3 is not supported (32770) on any
+    backend: the option that asked for it could only ever fail."""
+    cimprovider("vm", "new", "disky")
+    assert "--disk-only" not in cimprovider("snapshot", "new", "--help").stdout
+    refused = cimprovider("snapshot", "new", "disky", "--disk-only")
+    assert refused.exit_code == 2 and "No such option: --disk-only" in refused.stderr
+    assert run_json(cimprovider, "snapshot", "list", "disky") == []
