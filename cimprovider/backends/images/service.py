@@ -164,13 +164,7 @@ class ImageService:
     def get_settings(self, path: Path) -> VirtualHardDiskSettings:
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
-        if path.suffix.lower() in VIRTUAL_HARD_DISK_SUFFIXES and fmt not in (Format.VHD, Format.VHDX):
-            # Read by content, a file that is neither reads as raw (or
-            # qcow2), which has nothing to check; but its name says it is a
-            # virtual hard disk, and Hyper-V fails the validation of a file
-            # that is not one.
-            raise CorruptImageError(path, [f"not a virtual hard disk: named {path.suffix} but its content is neither "
-                                           f"a VHD nor a VHDX (it reads as {_QEMU_FORMAT[fmt]})"])
+        _as_named(path, fmt)
         if fmt is Format.VHD:
             found = vhd_inspect.describe(path, self.roots)
             if found.disk_type is DiskType.DIFFERENCING and found.parent_path is None:
@@ -213,13 +207,7 @@ class ImageService:
         """Raises CorruptImageError listing every problem; returns when sound."""
         path = self._existing(path)
         fmt = detect_format(path, self.qemu_img)
-        if path.suffix.lower() in VIRTUAL_HARD_DISK_SUFFIXES and fmt not in (Format.VHD, Format.VHDX):
-            # Read by content, a file that is neither reads as raw (or
-            # qcow2), which has nothing to check; but its name says it is a
-            # virtual hard disk, and Hyper-V fails the validation of a file
-            # that is not one.
-            raise CorruptImageError(path, [f"not a virtual hard disk: named {path.suffix} but its content is neither "
-                                           f"a VHD nor a VHDX (it reads as {_QEMU_FORMAT[fmt]})"])
+        _as_named(path, fmt)
         if fmt is Format.VHD:
             problems = vhd_inspect.validate(path, self.roots)
         elif fmt in (Format.VHDX, Format.QCOW2):
@@ -316,3 +304,12 @@ def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:
 def _done(progress: ProgressCallback | None) -> None:
     if progress is not None:
         progress(100)
+
+
+def _as_named(path: Path, fmt: VirtualHardDiskFormat) -> None:
+    """A file named as a virtual hard disk is one. Read by content, a file
+    that is neither VHD nor VHDX reads as raw (or qcow2), which has nothing
+    to check; Hyper-V fails such a file."""
+    if path.suffix.lower() in VIRTUAL_HARD_DISK_SUFFIXES and fmt not in (Format.VHD, Format.VHDX):
+        raise CorruptImageError(path, [f"not a virtual hard disk: named {path.suffix} but its content is neither "
+                                       f"a VHD nor a VHDX (it reads as {_QEMU_FORMAT[fmt]})"])
