@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -85,11 +84,23 @@ def test_a_hung_guest_loses_its_heartbeat(cimprovider, server):
     assert (heartbeat["HealthState"], heartbeat["OperationalStatus"]) == (5, [2])
 
 
-def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
-    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
-    # Full once 1 GiB more is taken; the test takes 2 GiB (a sparse-free
-    # allocation, instant), so others' writes meanwhile do not decide it.
-    with in_process_server(tmp_path, metrics_interval_seconds=0.2, storage_minimum_free_mb=free_mb - 1024) as live:
+@pytest.fixture
+def own_storage(tmp_path):
+    """The storage root on a 64 MiB tmpfs of its own (the test runs as root,
+    as CI does): what other tests write meanwhile decides nothing here."""
+    root = tmp_path / "storage"
+    root.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(root)], check=True)
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=True)
+
+
+def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path, own_storage):
+    # Full below 32 MiB free: the 40 MiB ballast fills it, and nothing else does.
+    with in_process_server(tmp_path, metrics_interval_seconds=0.2, storage_roots=[own_storage],
+                           storage_minimum_free_mb=32) as live:
         from click.testing import CliRunner
 
         from cimprovider.cli.main import cli
@@ -99,7 +110,7 @@ def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
             env.update({"CIMPROVIDER_SERVER": live.url, "CIMPROVIDER_CLIENT_CONFIG": os.devnull})
             return CliRunner(mix_stderr=False).invoke(cli, list(args), env=env, catch_exceptions=False)
 
-        root = tmp_path / "storage"
+        root = own_storage
         disk = root / "filling.vhdx"
         assert cimprovider("vhd", "new", str(disk), "--size", "16M").exit_code == 0
         assert cimprovider("vm", "new", "filling").exit_code == 0
@@ -110,7 +121,7 @@ def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path):
         ballast = root / "ballast"
         with alert_streams(live) as streams:
             with open(ballast, "wb") as f:
-                os.posix_fallocate(f.fileno(), 0, 2048 * 1024 * 1024)
+                os.posix_fallocate(f.fileno(), 0, 40 * 1024 * 1024)
             host_alert = next_alert(streams["dmtf"], about(host_name))
             vm_alert = next_alert(streams["wmi"], about(vm_id(cimprovider, "filling")))
             host = system(cimprovider, host_name)
