@@ -115,8 +115,15 @@ class ImageService:
             raise InvalidImageParameterError("max_internal_size", f"{size} is more than a {fmt.value.upper()} holds "
                                              f"({limit} bytes)")
         current = self.get_settings(path).max_internal_size
-        if size < current and self.attached(path):
-            raise ImageInUseError(f"{path} is attached to a running virtual machine; it can only grow")
+        if size != current and self.attached(path):
+            # As on Hyper-V: only a VHDX is resized online, and only grown.
+            if fmt is Format.VHD:
+                raise ImageInUseError(
+                    f"{path} is attached to a running virtual machine; a VHD cannot be resized while in use "
+                    "(only a VHDX can grow online): turn the virtual machine off first"
+                )
+            if size < current:
+                raise ImageInUseError(f"{path} is attached to a running virtual machine; it can only grow")
         if fmt is Format.VHD:
             vhd_resize.resize(path, size, progress)
         else:

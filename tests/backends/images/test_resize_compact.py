@@ -102,12 +102,24 @@ def test_fixed_disks_do_not_compact(service: ImageService, root: Path) -> None:
         service.compact(root / "f.vhd")
 
 
-def test_a_disk_attached_to_a_running_vm_only_grows(root: Path) -> None:
+def test_a_vhdx_attached_to_a_running_vm_only_grows(root: Path) -> None:
+    service = ImageService(StorageRoots([root]), attached=lambda path: path.name.startswith("busy"))
+    service.create(settings(root / "busy.vhdx", "dynamic", "vhdx"))
+    with pytest.raises(ImageInUseError):
+        service.compact(root / "busy.vhdx")
+    with pytest.raises(ImageInUseError):
+        service.resize(root / "busy.vhdx", 2 * MIB)
+    service.resize(root / "busy.vhdx", 6 * MIB)
+    assert qemu_info(root / "busy.vhdx", "vhdx")["virtual-size"] == 6 * MIB
+    assert service.get_state(root / "busy.vhdx").in_use
+
+
+@pytest.mark.parametrize("kind", ["fixed", "dynamic"])
+def test_a_vhd_attached_to_a_running_vm_is_not_resized(root: Path, kind: str) -> None:
+    """Hyper-V resizes only a VHDX online."""
     service = ImageService(StorageRoots([root]), attached=lambda path: path.name == "busy.vhd")
-    service.create(settings(root / "busy.vhd", "dynamic"))
-    with pytest.raises(ImageInUseError):
-        service.compact(root / "busy.vhd")
-    with pytest.raises(ImageInUseError):
-        service.resize(root / "busy.vhd", 2 * MIB)
-    service.resize(root / "busy.vhd", 6 * MIB)
-    assert service.get_state(root / "busy.vhd").in_use
+    service.create(settings(root / "busy.vhd", kind))
+    for size in (2 * MIB, 6 * MIB):
+        with pytest.raises(ImageInUseError, match="a VHD cannot be resized while in use"):
+            service.resize(root / "busy.vhd", size)
+    assert qemu_info(root / "busy.vhd", "vpc")["virtual-size"] == 4 * MIB
