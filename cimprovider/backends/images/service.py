@@ -159,11 +159,12 @@ class ImageService:
         # The child's current parent is not followed (it may be the very
         # outside file being mended away), so its chain is not vetted.
         child = self._vhd(child, "re-parent", "child_path", follow=False)
-        parent = self._existing(parent, "parent_path")
+        parent = self._existing(parent, "parent_path", follow=False)
         self._not_attached(child)
         if detect_format(parent, self.qemu_img) is not Format.VHD:
             raise InvalidImageParameterError("parent_path", f"{parent} is not a VHD")
-        vhd_merge.set_parent(child, parent, ignore_id_mismatch)
+        parent_chain = confined_chain(parent, self.roots, self.qemu_img, "parent_path")
+        vhd_merge.set_parent(child, parent, ignore_id_mismatch, parent_chain)
         _done(progress)
 
     # --- looking

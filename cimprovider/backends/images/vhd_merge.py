@@ -11,6 +11,7 @@ parents. Progress counts blocks of the source.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cimprovider.backends.images.errors import InvalidImageParameterError
@@ -53,15 +54,18 @@ def merge(source: Path, destination: Path, roots: StorageRoots, progress: Progre
     return merged
 
 
-def set_parent(child: Path, parent: Path, ignore_id_mismatch: bool = False) -> None:
+def set_parent(child: Path, parent: Path, ignore_id_mismatch: bool = False, parent_chain: Sequence[Path] = ()) -> None:
     """Point `child` at `parent` (moved, copied, or — with
-    `ignore_id_mismatch` — a different disk with the same content)."""
+    `ignore_id_mismatch` — a different disk with the same content).
+    `parent_chain` is the parent and the disks under it, which must not
+    include the child."""
     child, parent = Path(child), Path(parent)
     with VhdFile.open(parent) as parent_file:
         parent_footer = parent_file.footer
     with VhdFile.open(child, writable=True) as image:
         if image.disk_type is not DiskType.DIFFERENCING:
             raise InvalidImageParameterError("child_path", f"{child} is a {image.disk_type.name.lower()} disk, not a differencing disk")
+        _not_an_ancestor(child, parent, parent_chain or [parent])
         header = image.dynamic_header()
         if parent_footer.unique_id != header.parent_unique_id and not ignore_id_mismatch:
             raise InvalidImageParameterError(
@@ -73,6 +77,15 @@ def set_parent(child: Path, parent: Path, ignore_id_mismatch: bool = False) -> N
             os.pwrite(image.fd, data, offset)
         image.header = updated
         image.write_structures()
+
+
+def _not_an_ancestor(child: Path, parent: Path, parent_chain: Sequence[Path]) -> None:
+    """A disk cannot be its own parent, nor the parent of a disk it is an
+    ancestor of: the chain would loop and no reader could open it again."""
+    for level, disk in enumerate(parent_chain):
+        if os.path.samefile(disk, child):
+            reason = "is the child disk itself" if level == 0 else f"has {child} in its own parent chain"
+            raise InvalidImageParameterError("parent_path", f"{parent} {reason}; a disk cannot be its own parent or ancestor")
 
 
 def _level_of(chain: VhdChain, destination: Path) -> int:
