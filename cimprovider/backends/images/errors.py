@@ -46,3 +46,7 @@ class CorruptImageError(ImageError):
 
 class ImageToolTimeoutError(ImageError):
     """An external tool ran past its time limit and was killed."""
+
+
+class InsufficientSpaceError(ImageError):
+    """A fixed disk's blocks cannot all be reserved on its file system."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cimprovider.backends.images import file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx, vhdx_compact
+from cimprovider.backends.images import allocation, file_locks, vhd_chain, vhd_inspect, vhd_merge, vhd_resize, vhdx, vhdx_compact
 from cimprovider.backends.images.chains import confined_chain
 from cimprovider.backends.images.errors import (
     CorruptImageError,
@@ -71,6 +71,7 @@ class ImageService:
         path = self._new_file(settings.path)
         with written_as(path) as partial:
             self._create(partial, settings)
+            _complete(partial, settings, path)
         return self._finish(path, progress)
 
     def _create(self, path: Path, settings: VirtualHardDiskSettings) -> None:
@@ -95,11 +96,14 @@ class ImageService:
         destination = self._new_file(settings.path)
         if settings.type is Type.DIFFERENCING:
             raise InvalidImageParameterError("type", "a conversion makes a fixed or dynamic disk")
+        if settings.type is Type.FIXED:
+            allocation.require_free(destination.parent, settings.max_internal_size, destination)
         with self._readable(source) as (readable, source_format), written_as(destination) as partial:
             self.qemu_img.convert(
                 readable, partial, _QEMU_FORMAT[settings.format], source_format=source_format,
                 options=_create_options(settings), progress=progress,
             )  # fmt: skip
+            _complete(partial, settings, destination)
         return self._finish(destination, progress)
 
     # --- changing
@@ -307,6 +311,14 @@ def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:
     if settings.format is Format.RAW and settings.type is Type.FIXED:
         return {"preallocation": "full"}
     return {}
+
+
+def _complete(partial: Path, settings: VirtualHardDiskSettings, subject: Path) -> None:
+    """What qemu-img leaves undone on a new image: a fixed VHD or VHDX
+    taking its whole size on the host, as on Hyper-V (qemu-img leaves it
+    sparse; raw gets qemu's own full preallocation)."""
+    if settings.type is Type.FIXED and settings.format in (Format.VHD, Format.VHDX):
+        allocation.allocate_file(partial, subject)
 
 
 def _done(progress: ProgressCallback | None) -> None:

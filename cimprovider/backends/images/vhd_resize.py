@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from cimprovider.backends.images.allocation import allocate
 from cimprovider.backends.images.errors import ImageError, InvalidImageParameterError
 from cimprovider.backends.images.partial_files import partial_name
 from cimprovider.backends.images.qemu_img import ProgressCallback
@@ -100,13 +101,25 @@ def minimum_size(image: VhdFile) -> int:
 
 def _expand(image: VhdFile, size: int) -> None:
     old_size = image.size
-    image.footer = image.footer.resized(size)
     if image.header is None:
         # The new footer first, then the old one (now data) zeroed: killed
-        # in between, the file still ends in a valid footer.
-        image.write_structures()
+        # in between, the file still ends in a valid footer. In between, the
+        # data is reserved (a fixed disk takes its whole size, as on
+        # Hyper-V); when it does not fit, the file is cut back to its old
+        # footer, which is still whole.
+        old_footer = image.footer
+        image.footer = old_footer.resized(size)
+        try:
+            image.write_structures()
+            allocate(image.fd, 0, size, image.path)
+        except (ImageError, OSError):
+            os.ftruncate(image.fd, old_size + FOOTER_SIZE)
+            image.footer = old_footer
+            raise
         os.pwrite(image.fd, bytes(FOOTER_SIZE), old_size)
+        os.fsync(image.fd)
         return
+    image.footer = image.footer.resized(size)
     header = image.header
     entries = -(-size // header.block_size)
     image.table = image.table + [UNUSED_BLOCK] * (entries - len(image.table))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
+from cimprovider.backends.images.allocation import allocate_file
 from cimprovider.backends.images.errors import CorruptImageError, ImageError, InvalidImageParameterError
 from cimprovider.backends.images.partial_files import partial_name
 from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
@@ -120,6 +121,8 @@ def resize(path: Path, size: int, tool: QemuImg, progress: ProgressCallback | No
         os.truncate(raw, size)
         options = {"subformat": "fixed" if before.fixed else "dynamic", "block_size": str(before.block_size)}
         tool.convert(raw, rebuilt, "vhdx", source_format="raw", options=options, progress=step(45, 100))
+        if before.fixed:
+            allocate_file(rebuilt, path)  # a fixed disk stays allocated whole
         os.replace(rebuilt, path)
     except OSError as error:
         raise ImageError(f"{path}: resize failed: {error}") from error
