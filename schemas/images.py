@@ -72,8 +72,10 @@ class VirtualHardDiskSettings(SchemaModel):
                 raise ValueError(f"max_internal_size: a VHD holds at most {VHD_MAX_SIZE} bytes")
             if self.block_size and self.block_size not in VHD_BLOCK_SIZES:
                 raise ValueError(f"block_size: a VHD block is one of {list(VHD_BLOCK_SIZES)} bytes")
-            if (self.logical_sector_size, self.physical_sector_size) != (512, 512):
+            if self.logical_sector_size != 512:
                 raise ValueError("logical_sector_size: a VHD has 512-byte sectors")
+            if self.physical_sector_size != 512:
+                raise ValueError("physical_sector_size: a VHD has 512-byte sectors")
         if self.format is VirtualHardDiskFormat.VHDX:
             if self.max_internal_size > VHDX_MAX_SIZE:
                 raise ValueError(f"max_internal_size: a VHDX holds at most {VHDX_MAX_SIZE} bytes")
@@ -83,6 +85,8 @@ class VirtualHardDiskSettings(SchemaModel):
                 raise ValueError("logical_sector_size: must be 512 or 4096")
             if self.physical_sector_size not in (512, 4096):
                 raise ValueError("physical_sector_size: must be 512 or 4096")
+            if self.physical_sector_size < self.logical_sector_size:
+                raise ValueError("physical_sector_size: cannot be smaller than the logical sector size")
         return self
 
 
@@ -97,5 +101,6 @@ class VirtualHardDiskState(SchemaModel):
     file_size: int = Field(ge=0)
     in_use: bool
     min_internal_size: int | None = None
+    physical_sector_size: int = 512
     alignment: int | None = None
     fragmentation_percent: int | None = Field(default=None, ge=0, le=100)

@@ -173,8 +173,8 @@ class ImageService:
 
     # --- looking
 
-    def get_settings(self, path: Path) -> VirtualHardDiskSettings:
-        path = self._existing(path)
+    def get_settings(self, path: Path, field: str = "path") -> VirtualHardDiskSettings:
+        path = self._existing(path, field)
         fmt = detect_format(path, self.qemu_img)
         _as_named(path, fmt)
         if fmt is Format.VHD:
@@ -188,7 +188,7 @@ class ImageService:
         if fmt is Format.VHDX:
             params = vhdx.read_parameters(path)
             if params.has_parent:
-                raise InvalidImageParameterError("path", f"{path} is a differencing VHDX, which is not supported")
+                raise InvalidImageParameterError(field, f"{path} is a differencing VHDX, which is not supported")
             return VirtualHardDiskSettings(
                 type=Type.FIXED if params.fixed else Type.DYNAMIC, format=fmt, path=path,
                 max_internal_size=params.size, block_size=params.block_size,
@@ -205,7 +205,10 @@ class ImageService:
         path = self._existing(path)
         in_use = self.attached(path) or file_locks.in_use(path)
         state = VirtualHardDiskState(path=path, file_size=path.stat().st_size, in_use=in_use)
-        if detect_format(path, self.qemu_img) is not Format.VHD:
+        fmt = detect_format(path, self.qemu_img)
+        if fmt is Format.VHDX:
+            return state.replace(physical_sector_size=vhdx.read_parameters(path).physical_sector_size)
+        if fmt is not Format.VHD:
             return state
         found = vhd_inspect.describe(path, self.roots)
         with VhdFile.open(path, lock=False) as image:
@@ -302,8 +305,10 @@ def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:
     if settings.format is Format.VHD:
         return {"subformat": subformat, "force_size": "on"}
     if settings.format is Format.VHDX:
-        if (settings.logical_sector_size, settings.physical_sector_size) != (512, 512):
-            raise InvalidImageParameterError("logical_sector_size", "VHDX is written with 512-byte sectors only")
+        if settings.logical_sector_size != vhdx.QEMU_SECTOR_SIZE:
+            raise InvalidImageParameterError(
+                "logical_sector_size", f"VHDX is written with {vhdx.QEMU_SECTOR_SIZE}-byte logical sectors only"
+            )
         options = {"subformat": subformat}
         if settings.block_size:
             options["block_size"] = str(settings.block_size)
@@ -314,9 +319,13 @@ def _create_options(settings: VirtualHardDiskSettings) -> dict[str, str]:
 
 
 def _complete(partial: Path, settings: VirtualHardDiskSettings, subject: Path) -> None:
-    """What qemu-img leaves undone on a new image: a fixed VHD or VHDX
-    taking its whole size on the host, as on Hyper-V (qemu-img leaves it
-    sparse; raw gets qemu's own full preallocation)."""
+    """What qemu-img leaves undone on a new image: a VHDX's physical sector
+    size (it always writes 512; the item is a hint to the guest, not part of
+    the layout), and a fixed VHD or VHDX taking its whole size on the host,
+    as on Hyper-V (qemu-img leaves it sparse; raw gets qemu's own full
+    preallocation)."""
+    if settings.format is Format.VHDX and settings.physical_sector_size != vhdx.QEMU_SECTOR_SIZE:
+        vhdx.set_physical_sector_size(partial, settings.physical_sector_size)
     if settings.type is Type.FIXED and settings.format in (Format.VHD, Format.VHDX):
         allocation.allocate_file(partial, subject)
 

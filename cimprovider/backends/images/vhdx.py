@@ -37,6 +37,9 @@ _VIRTUAL_DISK_SIZE = UUID("2fa54224-cd1b-4876-b211-5dbed83bf4b8")
 _LOGICAL_SECTOR = UUID("8141bf1d-a96f-4709-ba47-f233a8faab5f")
 _PHYSICAL_SECTOR = UUID("cda348c7-445d-4471-9cc9-e9885251c556")
 _CHUNK = 1024 * 1024
+# The logical sector size qemu-img's VHDX writer lays data out in, and the
+# physical one it records.
+QEMU_SECTOR_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def resize(path: Path, size: int, tool: QemuImg, progress: ProgressCallback | No
         os.truncate(raw, size)
         options = {"subformat": "fixed" if before.fixed else "dynamic", "block_size": str(before.block_size)}
         tool.convert(raw, rebuilt, "vhdx", source_format="raw", options=options, progress=step(45, 100))
+        set_physical_sector_size(rebuilt, before.physical_sector_size)  # qemu-img writes 512
         if before.fixed:
             allocate_file(rebuilt, path)  # a fixed disk stays allocated whole
         os.replace(rebuilt, path)

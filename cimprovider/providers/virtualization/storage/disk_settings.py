@@ -120,7 +120,7 @@ def state_instance(renderer: Renderer, state: VirtualHardDiskState) -> CIMInstan
             "FileSize": state.file_size,
             "InUse": state.in_use,
             "MinInternalSize": state.min_internal_size,
-            "PhysicalSectorSize": 512,
+            "PhysicalSectorSize": state.physical_sector_size,
             "Alignment": state.alignment,
             "FragmentationPercentage": state.fragmentation_percent,
         },

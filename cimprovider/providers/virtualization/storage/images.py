@@ -246,10 +246,11 @@ class ImageManagementService(InstanceProvider, MethodProvider):
             bag = read_embedded(params.get("VirtualDiskSettingData"), "VirtualDiskSettingData")
             if bag.integer("Type") == 4:
                 raise invalid_parameter("Type", "a conversion makes a fixed (2) or dynamic (3) disk")
-            size = self.images.get_settings(source).max_internal_size
+            size = self.images.get_settings(source, "source_path").max_internal_size
             self.images.convert(source, settings_from_bag(bag, {"max_internal_size": size}), progress)
 
-        return self.start("ConvertVirtualHardDisk", work, {"path": "SourcePath"}, cancellable=True, result_ref=_new_image(params))
+        # "path" is the new disk's: VirtualDiskSettingData's Path.
+        return self.start("ConvertVirtualHardDisk", work, cancellable=True, result_ref=_new_image(params))
 
     def validate(self, params: dict[str, Any]) -> MethodReturn:
         def work(progress: ProgressReporter) -> None:
@@ -303,12 +304,16 @@ class ImageManagementService(InstanceProvider, MethodProvider):
 
 
 def _size(value: Any) -> int:
+    if value is None:
+        raise invalid_parameter("MaxInternalSize", "is required")
+    text = str(value).strip()  # a pywbem Uint64 prints as its number
     try:
-        size = int(str(value).strip()) if value is not None else 0
+        size = int(text)
     except ValueError:
         size = 0
     if size <= 0 or size % 512:
-        raise invalid_parameter("MaxInternalSize", f"{value!r} is not a positive multiple of 512 bytes")
+        shown = text if text.lstrip("-").isdigit() else repr(text)
+        raise invalid_parameter("MaxInternalSize", f"{shown} is not a positive multiple of 512 bytes")
     return size
 
 
