@@ -15,7 +15,7 @@ import pytest
 @contextmanager
 def small_filesystem(folder: Path, size_mib: int) -> Iterator[Path]:
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
+        pytest.fail("mounting a small tmpfs needs root: run the suite as tests/run.sh does, as root")
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m,mode=0755", "tmpfs", str(folder)], check=True)
     try:
