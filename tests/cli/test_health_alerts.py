@@ -19,6 +19,7 @@ import pytest
 from tests.support.alerts import about, alert_streams, next_alert, wait_until
 from tests.cli.conftest import REPO, client_env, run_json
 from tests.support.live import in_process_server
+from tests.support.small_filesystem import small_filesystem
 from tests.support.waiting import PipeLines
 
 FAULT = "SimulatedGuestFault"
@@ -86,15 +87,10 @@ def test_a_hung_guest_loses_its_heartbeat(cimprovider, server):
 
 @pytest.fixture
 def own_storage(tmp_path):
-    """The storage root on a 64 MiB tmpfs of its own (the test runs as root,
-    as CI does): what other tests write meanwhile decides nothing here."""
-    root = tmp_path / "storage"
-    root.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(root)], check=True)
-    try:
+    """The storage root on a 64 MiB tmpfs of its own: what other tests
+    write meanwhile decides nothing here."""
+    with small_filesystem(tmp_path / "storage", 64) as root:
         yield root
-    finally:
-        subprocess.run(["umount", "-l", str(root)], check=True)
 
 
 def test_a_full_storage_root_degrades_the_host_and_its_vms(tmp_path, own_storage):
