@@ -13,6 +13,16 @@ Format = VirtualHardDiskFormat
 QEMU_FORMAT = {Format.VHD: "vpc", Format.VHDX: "vhdx", Format.QCOW2: "qcow2", Format.RAW: "raw"}
 
 
+# On KVM a VHD or VHDX disk runs on a qcow2 working copy beside it, named
+# so (the libvirt backend's disk_images): the copy holds what the guest wrote.
+WORKING_COPY_SUFFIX = ".qcow2"
+
+
+def working_copy(path: str) -> str:
+    """Where the qcow2 working copy of the VHD or VHDX file `path` lives."""
+    return path + WORKING_COPY_SUFFIX
+
+
 def signatures(path: Path) -> tuple[bytes, bytes]:
     """The first 8 bytes of the file and the first 8 of its last sector,
     where the image formats write their magic (a VHD its footer cookie)."""

@@ -28,7 +28,7 @@ from cimprovider.backends.images.errors import (
     InvalidImageParameterError,
 )
 from cimprovider.backends.images.formats import QEMU_FORMAT as _QEMU_FORMAT
-from cimprovider.backends.images.formats import detect_format
+from cimprovider.backends.images.formats import detect_format, working_copy
 from cimprovider.backends.images.partial_files import partial_name, written_as
 from cimprovider.backends.images.qemu_img import ProgressCallback, QemuImg
 from cimprovider.backends.images.storage_roots import StorageRoots
@@ -113,6 +113,7 @@ class ImageService:
         fmt = detect_format(path, self.qemu_img)
         if fmt not in (Format.VHD, Format.VHDX):
             raise InvalidImageParameterError("path", f"{path} is {fmt.value}; only VHD and VHDX are resized here")
+        self._no_working_copy(path)
         limit = VHD_MAX_SIZE if fmt is Format.VHD else VHDX_MAX_SIZE
         if size > limit:
             # Past it the file is one no reader (qemu, Hyper-V) opens again.
@@ -139,6 +140,7 @@ class ImageService:
         fmt = detect_format(path, self.qemu_img)
         if fmt not in (Format.VHD, Format.VHDX):
             raise InvalidImageParameterError("path", f"{path} is not a VHD or VHDX but {fmt.value}; only those compact")
+        self._no_working_copy(path)
         self._not_attached(path)
         if fmt is Format.VHD:
             vhd_resize.compact(path, progress)
@@ -151,8 +153,9 @@ class ImageService:
         returns the files merged away (the source and any in between)."""
         source = self._vhd(source, "merge", "source_path")
         destination = self._existing(destination, "destination_path")
-        self._not_attached(source)
-        self._not_attached(destination)
+        for path in (source, destination):
+            self._no_working_copy(path)
+            self._not_attached(path)
         merged = vhd_merge.merge(source, destination, self.roots, progress)
         _done(progress)
         return merged
@@ -164,6 +167,7 @@ class ImageService:
         # outside file being mended away), so its chain is not vetted.
         child = self._vhd(child, "re-parent", "child_path", follow=False)
         parent = self._existing(parent, "parent_path", follow=False)
+        self._no_working_copy(child)
         self._not_attached(child)
         if detect_format(parent, self.qemu_img) is not Format.VHD:
             raise InvalidImageParameterError("parent_path", f"{parent} is not a VHD")
@@ -259,6 +263,17 @@ class ImageService:
         if detect_format(real, self.qemu_img) is not Format.VHD:
             raise InvalidImageParameterError(field, f"{path} is not a VHD; only VHDs {action} here")
         return real
+
+    def _no_working_copy(self, path: Path) -> None:
+        """A disk with a KVM working copy (formats.working_copy) is left as
+        it is: the copy holds what the guest wrote, so a change here would
+        never reach the guest, and, newer than the copy, the file would
+        replace it (and the guest's writes) when attached again."""
+        copy = Path(working_copy(str(path)))
+        if copy.exists():
+            raise ImageInUseError(f"{path} has a qcow2 working copy, {copy}, holding what a KVM guest wrote to the disk "
+                                  "since it was attached, so this file is not the disk's content: convert the copy to "
+                                  "carry that on (ConvertVirtualHardDisk), or delete it to discard the guest's writes")
 
     def _not_attached(self, path: Path) -> None:
         if self.attached(path):

@@ -43,6 +43,7 @@ from lxml import etree
 
 from cimprovider.backends.errors import BackendError, InvalidParameterError
 from cimprovider.backends.images import DriveMedia, ImageError, QemuImg, confined_chain, detect_format
+from cimprovider.backends.images.formats import working_copy
 from cimprovider.schemas.devices import Drive, DriveType
 from cimprovider.schemas.images import VirtualHardDiskFormat
 from cimprovider.schemas.vm import VirtualMachine
@@ -57,7 +58,6 @@ SUFFIX_FORMATS = {".qcow2": "qcow2", ".vhd": "vpc", ".avhd": "vpc", ".vhdx": "vh
 # libvirt storage's names for the formats its probe can tell apart from raw.
 VOLUME_FORMATS = {"qcow2": "qcow2", "vpc": "vpc", "vhd": "vpc"}
 QCOW2_MAGIC = b"QFI\xfb"
-CONVERTED_SUFFIX = ".qcow2"
 
 
 def suffix_format(path: str) -> str:
@@ -221,8 +221,3 @@ class DiskImages:
         finally:
             partial.unlink(missing_ok=True)
         return target
-
-
-def working_copy(attached: str) -> str:
-    """Where the qcow2 working copy of the VHD or VHDX file `attached` lives."""
-    return attached + CONVERTED_SUFFIX
