@@ -226,6 +226,9 @@ class ServerConfig(ConnectionLimitSettings):
         # A field validator (not a model one) so the error names this key.
         if value is None and info.data.get("https_port") is not None:
             raise ValueError("required when https_port is set")
+        if value is not None and info.data.get("https_port") is None:
+            # Kept and never used, it would leave the user believing HTTPS is served.
+            raise ValueError("serves nothing without https_port: give the HTTPS port too (5989 by convention)")
         return value
 
     @property

@@ -15,6 +15,8 @@ from tests.cli.conftest import subprocess_cli
     (("--backend", "hyperv-on-a-toaster"), "--backend 'hyperv-on-a-toaster': unknown backend; known backends: "),
     (("--port", "70000"), "--port: Input should be less than or equal to 65535"),
     (("--https-port", "0"), "--certfile: required when --https-port is set; --keyfile: required when --https-port is set"),
+    (("--certfile", "/etc/hostname", "--keyfile", "/etc/hostname"),
+     "--certfile: serves nothing without --https-port: give the HTTPS port too (5989 by convention)"),
     (("--listener-no-verify", "--listener-ca-file", "/etc/hostname"),
      "--listener-no-verify: cannot be combined with --listener-ca-file"),
     (("--max-pull-contexts", "2", "--max-pull-contexts-per-principal", "5"),
