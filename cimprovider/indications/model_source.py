@@ -48,7 +48,7 @@ from cimprovider.providers.virtualization.resources.resources import vm_settings
 from cimprovider.providers.virtualization.systems.settings import VSSD, vssd_values
 from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT, POWER_REQUESTS
 from cimprovider.providers.virtualization.storage.storage_jobs import STORAGE_JOB, is_storage_job, storage_job_values
-from cimprovider.providers.virtualization.systems.systems import vm_values
+from cimprovider.providers.virtualization.systems.systems import vm_health_values, vm_values
 from cimprovider.schemas.devices import DeviceKind
 from cimprovider.schemas.events import (
     DeviceAdded,
@@ -60,6 +60,8 @@ from cimprovider.schemas.events import (
     PowerStateChanged,
     VmDefined,
     VmDestroyed,
+    VmHealth,
+    VmHealthChanged,
     VmModified,
 )
 from cimprovider.schemas.host import Host
@@ -103,6 +105,17 @@ class _KnownRetention:
 
     def __init__(self, seconds: float) -> None:
         self.retention_seconds = seconds
+
+
+class _FixedHealth:
+    """What vm_health_values reads of the model, answering one finding: the
+    health before or after a change, not the sampler's latest."""
+
+    def __init__(self, health: VmHealth) -> None:
+        self._health = health
+
+    def vm_health(self, _vm_id: UUID) -> VmHealth:
+        return self._health
 
 
 class ModelView:
@@ -205,7 +218,7 @@ class ModelIndications:
         """Follow `bus`, starting from the VMs and jobs that exist now.
         Subscribing first: an event that races the seeding only refreshes
         a mirror entry with what the event says."""
-        self._subscription = bus.subscribe(self.on_event, (*VM_EVENTS, JobChanged))
+        self._subscription = bus.subscribe(self.on_event, (*VM_EVENTS, JobChanged, VmHealthChanged))
         with self._lock:
             for vm in vms:
                 self._vms.setdefault(vm.id, vm)
@@ -224,6 +237,8 @@ class ModelIndications:
         with self._lock:
             if isinstance(event, JobChanged):
                 changes = self._job_changed(event)
+            elif isinstance(event, VmHealthChanged):
+                changes = self._health_changed(event)
             else:
                 changes = self._vm_changed(event)
             for change in changes:
@@ -260,6 +275,21 @@ class ModelIndications:
             return []
         new = self._view(after, facets) if after is not None else {}
         return list(differences(self.service, self.renderer, old, new))
+
+    def _health_changed(self, event: VmHealthChanged) -> list[InstanceChange]:
+        """The sampler found the VM's health changed: its Msvm_ComputerSystem
+        (HealthState, OperationalStatus, StatusDescriptions) was modified, as
+        Hyper-V raises __InstanceModificationEvent for it."""
+        vm = self._vms.get(event.vm_id)
+        if vm is None or not self.service.has_subscribers:
+            return []
+
+        def shown(health: VmHealth) -> View:
+            values = vm_values(self.view, vm)  # type: ignore[arg-type]
+            values.update(vm_health_values(_FixedHealth(health), vm))  # type: ignore[arg-type]
+            return keyed(self.renderer, iter([(CS, values)]))
+
+        return list(differences(self.service, self.renderer, shown(event.previous), shown(event.health)))
 
     def _job_changed(self, event: JobChanged) -> list[InstanceChange]:
         job = event.job

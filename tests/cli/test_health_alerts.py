@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import queue
 import sys
+import time
 
 import pytest
+from pywbem import WBEMServer, WBEMSubscriptionManager
 
-from tests.support.alerts import about, alert_streams, next_alert, wait_until
+from cimprovider.indications.listener import listening
+from tests.support.alerts import NS, about, alert_streams, next_alert, wait_until
 from tests.cli.conftest import REPO, client_env, run_json
 from tests.support.live import in_process_server
 from tests.support.small_filesystem import small_filesystem
@@ -181,3 +185,54 @@ def test_host_health_and_watch_alerts_as_an_operator_uses_them(cimprovider, serv
 def test_watch_refuses_alerts_with_a_query(cimprovider):
     refused = cimprovider("watch", "--alerts", "--query", "SELECT * FROM CIM_InstCreation")
     assert refused.exit_code == 2 and "--alerts or --query" in refused.stderr
+
+
+HEALTH_MODIFICATIONS = (
+    ("dmtf", "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA Msvm_ComputerSystem "
+             "AND SourceInstance.HealthState <> PreviousInstance.HealthState", "DMTF:CQL"),
+    ("wmi", "SELECT * FROM __InstanceModificationEvent WITHIN 2 WHERE TargetInstance ISA 'Msvm_ComputerSystem'", "WQL"),
+)
+
+
+def test_a_vms_health_change_is_a_modification_of_the_vm(cimprovider, server):
+    """As on Hyper-V, where every property change of Msvm_ComputerSystem is
+    an __InstanceModificationEvent: a monitor watching modifications sees
+    the heartbeat lost (5 → 20) and back (20 → 5), with the state before."""
+    assert cimprovider("vm", "new", "health-watched").exit_code == 0
+    started = cimprovider("vm", "start", "health-watched")
+    assert started.exit_code == 0, started.stderr
+    guid = vm_id(cimprovider, "health-watched")
+    manager = WBEMSubscriptionManager("health-modifications")
+    server_id = manager.add_server(WBEMServer(server.connection()))
+    try:
+        with listening() as dmtf, listening() as wmi:
+            streams = {"dmtf": dmtf, "wmi": wmi}
+            for tag, query, language in HEALTH_MODIFICATIONS:
+                destination = manager.add_destination(server_id, streams[tag].listener_url, owned=True, destination_id=tag)
+                flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
+                manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
+            assert cimprovider("vm", "kvp", "set", "health-watched", FAULT, "hang").exit_code == 0
+            lost = {tag: health_change(stream, guid) for tag, stream in streams.items()}
+            assert cimprovider("vm", "kvp", "remove", "health-watched", FAULT).exit_code == 0
+            back = {tag: health_change(stream, guid) for tag, stream in streams.items()}
+    finally:
+        manager.remove_server(server_id)
+    assert lost["dmtf"] == lost["wmi"] == (5, 20, [13])
+    assert back["dmtf"] == back["wmi"] == (20, 5, [2])
+
+
+def health_change(stream, guid: str) -> tuple[int, int, list[int]]:
+    """(HealthState before, after, OperationalStatus after) of the next
+    modification of VM `guid` that changed its health."""
+    deadline = time.monotonic() + 60
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, "no modification of the VM's health arrived"
+        try:
+            indication = stream.get(timeout=remaining)
+        except queue.Empty:
+            raise AssertionError("no modification of the VM's health arrived within 60 s") from None
+        now = indication["SourceInstance"] if "SourceInstance" in indication else indication["TargetInstance"]
+        before = indication["PreviousInstance"]
+        if now["Name"] == guid and before["HealthState"] != now["HealthState"]:
+            return before["HealthState"], now["HealthState"], list(now["OperationalStatus"])
