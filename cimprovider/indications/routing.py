@@ -64,7 +64,7 @@ class Route:
 # Indication classes the server raises beyond the instance life-cycle ones
 # the query part knows as events (CIM_InstCreation/Modification/Deletion
 # and their WMI names): the model's method calls, and alerts on health.
-OTHER_INDICATIONS = frozenset({"cim_instmethodcall", "cim_alertindication"})
+OTHER_INDICATIONS = frozenset({"cim_instmethodcall", "cim_alertindication", "cim_processindication"})
 
 
 def compile_filter(record: FilterRecord) -> SelectQuery:

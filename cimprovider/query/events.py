@@ -16,6 +16,7 @@ WMI_TO_DMTF_EVENT = {
     "__instancemodificationevent": "CIM_InstModification",
     "__instancedeletionevent": "CIM_InstDeletion",
     "__instanceoperationevent": "CIM_InstIndication",
+    "__event": "CIM_Indication",
 }
 
 # Properties of one event shape and their name in the other.
@@ -24,8 +25,9 @@ EVENT_PROPERTY_COUNTERPART = {
     "sourceinstance": "TargetInstance",
 }
 
-# The abstract parents: an operation event is any of the three.
-_PARENT_EVENT = {"cim_instindication": "cim_instindication"}
+# The abstract parents: an operation event is any of the three; every
+# indication is a CIM_Indication (WMI's __Event), the catch-all filter.
+_PARENT_EVENT = {"cim_instindication": "cim_instindication", "cim_indication": "cim_indication"}
 _CHILD_EVENTS = {"cim_instcreation", "cim_instmodification", "cim_instdeletion"}
 
 
@@ -50,7 +52,7 @@ def event_class_admits(query_class: str, instance_class: str) -> bool | None:
         return None
     wanted = (dmtf_event_class(query_class) or query_class).lower()
     actual = (dmtf_event_class(instance_class) or instance_class).lower()
-    if wanted == actual:
+    if wanted == actual or wanted == "cim_indication":
         return True
     return wanted == "cim_instindication" and actual in _CHILD_EVENTS
 

@@ -236,3 +236,51 @@ def health_change(stream, guid: str) -> tuple[int, int, list[int]]:
         before = indication["PreviousInstance"]
         if now["Name"] == guid and before["HealthState"] != now["HealthState"]:
             return before["HealthState"], now["HealthState"], list(now["OperationalStatus"])
+
+
+CATCH_ALL = (
+    ("indication", "SELECT * FROM CIM_Indication", "DMTF:CQL"),
+    ("event", "SELECT * FROM __Event", "WQL"),
+    ("process", "SELECT * FROM CIM_ProcessIndication", "DMTF:CQL"),
+)
+
+
+def test_catch_all_filters_take_what_their_class_covers(cimprovider, server):
+    """CIM_Indication (WMI's __Event) is every indication's class, the
+    filter a DMTF client subscribes to everything with; CIM_ProcessIndication
+    covers alerts but not instance life-cycle indications."""
+    manager = WBEMSubscriptionManager("catch-all")
+    server_id = manager.add_server(WBEMServer(server.connection()))
+    try:
+        with listening() as indication, listening() as event, listening() as process:
+            streams = {"indication": indication, "event": event, "process": process}
+            for tag, query, language in CATCH_ALL:
+                destination = manager.add_destination(server_id, streams[tag].listener_url, owned=True, destination_id=tag)
+                flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
+                manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
+            assert cimprovider("vm", "new", "caught").exit_code == 0
+            assert cimprovider("vm", "start", "caught").exit_code == 0
+            guid = vm_id(cimprovider, "caught")
+            assert cimprovider("vm", "kvp", "set", "caught", FAULT, "crash").exit_code == 0
+            got = {tag: classes_until_alert(stream, guid) for tag, stream in streams.items()}
+    finally:
+        manager.remove_server(server_id)
+    for tag in ("indication", "event"):
+        assert {"CIM_InstCreation", "CIM_InstModification", "CIM_AlertIndication"} <= got[tag], got[tag]
+    assert got["process"] == {"CIM_AlertIndication"}, got["process"]
+
+
+def classes_until_alert(stream, guid: str) -> set[str]:
+    """The classes of what arrives, up to the first alert about VM `guid`."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no alert about the VM arrived; got {sorted(seen)}"
+        try:
+            indication = stream.get(timeout=remaining)
+        except queue.Empty:
+            raise AssertionError(f"no alert about the VM arrived within 60 s; got {sorted(seen)}") from None
+        seen.add(indication.classname)
+        if indication.classname == "CIM_AlertIndication" and about(guid)(indication):
+            return seen
