@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
+    CIM_ERR_INVALID_QUERY,
     CIMError,
     CIMInstance,
     CIMInstanceName,
@@ -62,10 +63,15 @@ def check_filter(props: Properties, repository: ClassRepository) -> FilterRecord
     if language in (None, ""):
         raise invalid(f"filter {record.name}: property QueryLanguage is required (WQL or DMTF:CQL)")
     query_language(language)  # CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED
-    compile_filter(record)  # CIM_ERR_INVALID_QUERY
+    target = compile_filter(record).target_class  # CIM_ERR_INVALID_QUERY
     for namespace in record.source_namespaces:
         if not isinstance(namespace, str) or not repository.has_namespace(namespace):
             raise invalid(f"filter {record.name}: source namespace {namespace!r} does not exist")
+    spaces = record.source_namespaces or repository.namespaces()
+    if target is not None and not any(repository.has_class(namespace, target) for namespace in spaces):
+        # As WMI refuses it: a filter on a class no one has would wait forever, silently.
+        where = "none of its source namespaces has" if record.source_namespaces else "no namespace has"
+        raise CIMError(CIM_ERR_INVALID_QUERY, f"filter {record.name}: ISA names class {target}, which {where}")
     return record
 
 

@@ -131,6 +131,11 @@ def filter_instance(name: str, query: str, language: str = "WQL", namespaces=Non
         (STATE_CHANGES, "SQL92", None, CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED),
         (STATE_CHANGES, "DMTF:CQL", ["root/nowhere"], CIM_ERR_INVALID_PARAMETER),
         ("", "WQL", None, CIM_ERR_INVALID_PARAMETER),
+        # a misspelt class: the filter would wait for nothing, forever
+        ("SELECT * FROM __InstanceModificationEvent WITHIN 2 WHERE TargetInstance ISA 'Msvm_ComputerSystm'", "WQL",
+         None, CIM_ERR_INVALID_QUERY),
+        ("SELECT * FROM CIM_InstModification WHERE SourceInstance ISA Msvm_ComputerSystem", "DMTF:CQL",
+         ["root/interop"], CIM_ERR_INVALID_QUERY),  # no Msvm class lives where the filter looks
     ],
 )
 def test_bad_filters_are_refused(server: Served, query, language, namespaces, code) -> None:
