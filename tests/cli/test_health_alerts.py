@@ -17,10 +17,8 @@ import sys
 import time
 
 import pytest
-from pywbem import WBEMServer, WBEMSubscriptionManager
 
-from cimprovider.indications.listener import listening
-from tests.support.alerts import NS, about, alert_streams, next_alert, wait_until
+from tests.support.alerts import about, alert_streams, next_alert, subscribed_streams, wait_until
 from tests.cli.conftest import REPO, client_env, run_json
 from tests.support.live import in_process_server
 from tests.support.small_filesystem import small_filesystem
@@ -202,21 +200,11 @@ def test_a_vms_health_change_is_a_modification_of_the_vm(cimprovider, server):
     started = cimprovider("vm", "start", "health-watched")
     assert started.exit_code == 0, started.stderr
     guid = vm_id(cimprovider, "health-watched")
-    manager = WBEMSubscriptionManager("health-modifications")
-    server_id = manager.add_server(WBEMServer(server.connection()))
-    try:
-        with listening() as dmtf, listening() as wmi:
-            streams = {"dmtf": dmtf, "wmi": wmi}
-            for tag, query, language in HEALTH_MODIFICATIONS:
-                destination = manager.add_destination(server_id, streams[tag].listener_url, owned=True, destination_id=tag)
-                flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
-                manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
-            assert cimprovider("vm", "kvp", "set", "health-watched", FAULT, "hang").exit_code == 0
-            lost = {tag: health_change(stream, guid) for tag, stream in streams.items()}
-            assert cimprovider("vm", "kvp", "remove", "health-watched", FAULT).exit_code == 0
-            back = {tag: health_change(stream, guid) for tag, stream in streams.items()}
-    finally:
-        manager.remove_server(server_id)
+    with subscribed_streams(server, HEALTH_MODIFICATIONS, "health-modifications") as streams:
+        assert cimprovider("vm", "kvp", "set", "health-watched", FAULT, "hang").exit_code == 0
+        lost = {tag: health_change(stream, guid) for tag, stream in streams.items()}
+        assert cimprovider("vm", "kvp", "remove", "health-watched", FAULT).exit_code == 0
+        back = {tag: health_change(stream, guid) for tag, stream in streams.items()}
     assert lost["dmtf"] == lost["wmi"] == (5, 20, [13])
     assert back["dmtf"] == back["wmi"] == (20, 5, [2])
 
@@ -249,22 +237,12 @@ def test_catch_all_filters_take_what_their_class_covers(cimprovider, server):
     """CIM_Indication (WMI's __Event) is every indication's class, the
     filter a DMTF client subscribes to everything with; CIM_ProcessIndication
     covers alerts but not instance life-cycle indications."""
-    manager = WBEMSubscriptionManager("catch-all")
-    server_id = manager.add_server(WBEMServer(server.connection()))
-    try:
-        with listening() as indication, listening() as event, listening() as process:
-            streams = {"indication": indication, "event": event, "process": process}
-            for tag, query, language in CATCH_ALL:
-                destination = manager.add_destination(server_id, streams[tag].listener_url, owned=True, destination_id=tag)
-                flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
-                manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
-            assert cimprovider("vm", "new", "caught").exit_code == 0
-            assert cimprovider("vm", "start", "caught").exit_code == 0
-            guid = vm_id(cimprovider, "caught")
-            assert cimprovider("vm", "kvp", "set", "caught", FAULT, "crash").exit_code == 0
-            got = {tag: classes_until_alert(stream, guid) for tag, stream in streams.items()}
-    finally:
-        manager.remove_server(server_id)
+    with subscribed_streams(server, CATCH_ALL, "catch-all") as streams:
+        assert cimprovider("vm", "new", "caught").exit_code == 0
+        assert cimprovider("vm", "start", "caught").exit_code == 0
+        guid = vm_id(cimprovider, "caught")
+        assert cimprovider("vm", "kvp", "set", "caught", FAULT, "crash").exit_code == 0
+        got = {tag: classes_until_alert(stream, guid) for tag, stream in streams.items()}
     for tag in ("indication", "event"):
         assert {"CIM_InstCreation", "CIM_InstModification", "CIM_AlertIndication"} <= got[tag], got[tag]
     assert got["process"] == {"CIM_AlertIndication"}, got["process"]

@@ -23,12 +23,20 @@ FILTERS = (
 
 @contextlib.contextmanager
 def alert_streams(server) -> Iterator[dict[str, IndicationStream]]:
-    manager = WBEMSubscriptionManager("health-alerts")
+    with subscribed_streams(server, FILTERS, "health-alerts") as streams:
+        yield streams
+
+
+@contextlib.contextmanager
+def subscribed_streams(server, filters: tuple[tuple[str, str, str], ...], manager_id: str) -> Iterator[dict[str, IndicationStream]]:
+    """A listener per (tag, query, language) filter, each subscribed to its
+    filter on the live server; by tag."""
+    manager = WBEMSubscriptionManager(manager_id)
     server_id = manager.add_server(WBEMServer(server.connection()))
     try:
-        with listening() as dmtf, listening() as wmi:
-            streams = {"dmtf": dmtf, "wmi": wmi}
-            for tag, query, language in FILTERS:
+        with contextlib.ExitStack() as stack:
+            streams = {tag: stack.enter_context(listening()) for tag, _query, _language in filters}
+            for tag, query, language in filters:
                 destination = manager.add_destination(server_id, streams[tag].listener_url, owned=True, destination_id=tag)
                 flt = manager.add_filter(server_id, [NS], query, language, owned=True, filter_id=tag)
                 manager.add_subscriptions(server_id, flt.path, [destination.path], owned=True)
