@@ -48,7 +48,7 @@ from cimprovider.providers.virtualization.resources.resources import vm_settings
 from cimprovider.providers.virtualization.systems.settings import VSSD, vssd_values
 from cimprovider.providers.virtualization.systems.states import GUEST_PRESENT, POWER_REQUESTS
 from cimprovider.providers.virtualization.storage.storage_jobs import STORAGE_JOB, is_storage_job, storage_job_values
-from cimprovider.providers.virtualization.systems.systems import vm_health_values, vm_values
+from cimprovider.providers.virtualization.systems.systems import vm_values
 from cimprovider.schemas.devices import DeviceKind
 from cimprovider.schemas.events import (
     DeviceAdded,
@@ -107,12 +107,16 @@ class _KnownRetention:
         self.retention_seconds = seconds
 
 
-class _FixedHealth:
-    """What vm_health_values reads of the model, answering one finding: the
-    health before or after a change, not the sampler's latest."""
+class _WithHealth:
+    """The model view answering one health finding for the VM (the one
+    before or after a change), not the sampler's latest."""
 
-    def __init__(self, health: VmHealth) -> None:
+    def __init__(self, view: "ModelView", health: VmHealth) -> None:
+        self._view = view
         self._health = health
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
 
     def vm_health(self, _vm_id: UUID) -> VmHealth:
         return self._health
@@ -285,9 +289,7 @@ class ModelIndications:
             return []
 
         def shown(health: VmHealth) -> View:
-            values = vm_values(self.view, vm)  # type: ignore[arg-type]
-            values.update(vm_health_values(_FixedHealth(health), vm))  # type: ignore[arg-type]
-            return keyed(self.renderer, iter([(CS, values)]))
+            return keyed(self.renderer, iter([(CS, vm_values(_WithHealth(self.view, health), vm))]))  # type: ignore[arg-type]
 
         return list(differences(self.service, self.renderer, shown(event.previous), shown(event.health)))
 

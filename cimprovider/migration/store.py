@@ -121,11 +121,11 @@ class MigrationStore:
             db.execute("DELETE FROM incoming_found WHERE token = ?", (token,))
 
     def incoming(self, token: str | None = None) -> list[Incoming]:
-        query = "SELECT token, vm_id, offer, received FROM incoming"
+        where, args = (" WHERE token = ?", (token,)) if token else ("", ())
         connection = self._db.connection()
-        rows = connection.execute(query + (" WHERE token = ?" if token else ""), (token,) if token else ()).fetchall()
+        rows = connection.execute("SELECT token, vm_id, offer, received FROM incoming" + where, args).fetchall()
         found: dict[str, set[str]] = {}
-        for t, path in connection.execute("SELECT token, path FROM incoming_found").fetchall():
+        for t, path in connection.execute("SELECT token, path FROM incoming_found" + where, args).fetchall():
             found.setdefault(t, set()).add(path)
         return [Incoming(t, UUID(v), o, frozenset(json.loads(r)), frozenset(found.get(t, ()))) for t, v, o, r in rows]
 

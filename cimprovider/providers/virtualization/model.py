@@ -150,12 +150,15 @@ class Virtualization:
 
     def settings_owner(self, owner_id: UUID) -> VirtualMachine | None:
         """Whose resource settings an InstanceID `Microsoft:<owner_id>\\…`
-        names: a VM, or a snapshot seen as the VM it froze (frozen_view)."""
-        vm = self.find_vm(owner_id)
-        if vm is not None or not isinstance(self.backend, SnapshotBackend):
-            return vm
+        names: a VM, or a snapshot seen as the VM it froze."""
+        return self.find_vm(owner_id) or self.snapshot_view(owner_id)
+
+    def snapshot_view(self, snapshot_id: UUID) -> VirtualMachine | None:
+        """The snapshot with that ID as frozen_view shows it, or None."""
+        if not isinstance(self.backend, SnapshotBackend):
+            return None
         try:
-            return frozen_view(self.backend.get_snapshot(owner_id))
+            return frozen_view(self.backend.get_snapshot(snapshot_id))
         except NotFoundError:
             return None
 
@@ -167,7 +170,7 @@ class Virtualization:
         wanted = _named_vm_ids(pushdown, "InstanceID") if pushdown is not None else None
         if wanted is None:
             return [frozen_view(snapshot) for snapshot in self.backend.list_snapshots()]
-        return [view for view in map(self.settings_owner, wanted) if view is not None and self.find_vm(view.id) is None]
+        return [view for view in map(self.snapshot_view, wanted) if view is not None]
 
     def present(self, vms: Iterable[VirtualMachine], read: Callable[[VirtualMachine], Iterable[T]]) -> Iterator[T]:
         """What `read` gives for each VM, without the VMs that vanish while

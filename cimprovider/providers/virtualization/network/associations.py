@@ -72,7 +72,7 @@ class _NetworkPairs(PairAssociation):
         made of them, so nothing here pairs with them."""
         instance_id = key(path, "InstanceID")
         ref = ids.parse_setting_id(instance_id) if isinstance(instance_id, str) else None
-        return ref is not None and self.virt.find_vm(ref.vm_id) is None and self.virt.settings_owner(ref.vm_id) is not None
+        return ref is not None and self.virt.find_vm(ref.vm_id) is None and self.virt.snapshot_view(ref.vm_id) is not None
 
 
 def _lower(*names: str) -> frozenset[str]:

@@ -370,7 +370,7 @@ def locate(virt: Virtualization, bag: PropertyBag) -> tuple[VirtualMachine, Sett
     if ref is None:
         raise invalid_parameter("InstanceID", f"{instance_id!r} does not name a virtual machine's setting")
     vm = virt.find_vm(ref.vm_id)
-    if vm is None and virt.settings_owner(ref.vm_id) is not None:
+    if vm is None and virt.snapshot_view(ref.vm_id) is not None:
         raise invalid_parameter("InstanceID", f"{instance_id} is a snapshot's setting, which cannot be changed: "
                                 "apply the snapshot, then change the VM's")
     setting = find_setting(virt, vm, instance_id) if vm is not None else None

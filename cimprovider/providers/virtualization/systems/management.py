@@ -110,7 +110,7 @@ class ManagementService(InstanceProvider, ImmediateMethods):
         try:
             place_cloned_drives(self.virt.backend, vm, drives)
             for bag in resources:
-                self.define_one(self.virt.backend.get_vm(vm.id), bag)
+                self.add_one(self.virt.backend.get_vm(vm.id), bag, defining=True)
         except BaseException:
             self.virt.backend.destroy_vm(vm.id)
             raise
@@ -145,22 +145,17 @@ class ManagementService(InstanceProvider, ImmediateMethods):
             results.append(self.add_one(vm, read_embedded(item, "ResourceSettings")))
         return MethodReturn(0, {"ResultingResourceSettings": results})
 
-    def define_one(self, vm: VirtualMachine, bag: Any) -> CIMInstanceName:
-        """One of DefineSystem's ResourceSettings: a device added, or, as
-        Hyper-V takes them there, the memory or processor settings the new
-        VM has instead of the defaults."""
+    def add_one(self, vm: VirtualMachine, bag: Any, defining: bool = False) -> CIMInstanceName:
+        """One RASD added; while `defining` (DefineSystem's ResourceSettings),
+        memory and processor settings, which a VM has one of each, replace
+        the new VM's defaults, as Hyper-V takes them there."""
         kind = kind_of_new(bag)
-        if kind not in (kinds.PROCESSOR, kinds.MEMORY):
-            return self.add_one(vm, bag)
-        change = apply(self.virt, vm, kind, bag, vm.processor if kind is kinds.PROCESSOR else vm.memory)
-        refuse_unhonoured(self.virt.renderer, kind.classname, bag, dict(template_values(kind, "Default")))
-        return self.carry_out(vm.id, change)
-
-    def add_one(self, vm: VirtualMachine, bag: Any) -> CIMInstanceName:
-        kind = kind_of_new(bag)
+        current = None
         if kind in (kinds.PROCESSOR, kinds.MEMORY):
-            raise invalid_parameter("ResourceType", f"a VM has exactly one {kind.subtype_name.lower()}; modify it instead")
-        change = apply(self.virt, vm, kind, bag, None)
+            if not defining:
+                raise invalid_parameter("ResourceType", f"a VM has exactly one {kind.subtype_name.lower()}; modify it instead")
+            current = vm.processor if kind is kinds.PROCESSOR else vm.memory
+        change = apply(self.virt, vm, kind, bag, current)
         refuse_unhonoured(self.virt.renderer, kind.classname, bag, dict(template_values(kind, "Default")))
         return self.carry_out(vm.id, change)
 
